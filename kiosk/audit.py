@@ -1,0 +1,76 @@
+"""The audit trail: every state change and every action, with who, where and outcome.
+
+Entries name studies by UID and internal id, never by patient name (PHI).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.store.db import now_iso
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One line of the audit trail."""
+
+    time: str
+    user: str
+    station: str
+    action: str
+    study_instance_uid: str
+    outcome: str
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the ``CLI.md`` JSON form."""
+        return {
+            "time": self.time,
+            "user": self.user,
+            "station": self.station,
+            "action": self.action,
+            "study_instance_uid": self.study_instance_uid,
+            "outcome": self.outcome,
+            "detail": self.detail,
+        }
+
+
+def record(
+    conn: sqlite3.Connection,
+    *,
+    user: str,
+    station: str,
+    action: str,
+    study_instance_uid: str = "",
+    outcome: str = "ok",
+    detail: str = "",
+) -> None:
+    """Append one event to the audit trail."""
+    conn.execute(
+        "INSERT INTO audit (time, user, station, action, study_instance_uid, outcome, detail)"
+        " VALUES (?,?,?,?,?,?,?)",
+        (now_iso(), user, station, action, study_instance_uid, outcome, detail),
+    )
+
+
+def events(conn: sqlite3.Connection, since: str | None = None) -> list[AuditEvent]:
+    """Return the audit events, oldest first, optionally from a date (``YYYY-MM-DD``) on."""
+    sql = "SELECT * FROM audit"
+    args: list[str] = []
+    if since:
+        sql += " WHERE time >= ?"
+        args.append(since)
+    return [
+        AuditEvent(
+            r["time"],
+            r["user"],
+            r["station"],
+            r["action"],
+            r["study_instance_uid"],
+            r["outcome"],
+            r["detail"],
+        )
+        for r in conn.execute(sql + " ORDER BY id", args)
+    ]

@@ -1,0 +1,390 @@
+"""The ``kiosk`` command line: argparse → services → JSON or text, with ``CLI.md`` exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import logging.handlers
+import sqlite3
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from kiosk import audit, paths
+from kiosk.config import Config, load_config
+from kiosk.errors import KioskError, PartialError, PeerError, UsageError
+from kiosk.importer import TAGS, ImportRequest, import_studies
+from kiosk.media.scan import scan_medium
+from kiosk.send.deliver import deliver
+from kiosk.store import db
+from kiosk.store.studies import find_studies
+from kiosk.worklist import WorklistQuery, find
+
+log = logging.getLogger("kiosk")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, exit 2, no usage dump
+        self.exit(2, f"kiosk: {message} (see 'kiosk --help')\n")
+
+
+def _common(parser: argparse.ArgumentParser, top: bool) -> None:
+    default: Any = None if top else argparse.SUPPRESS
+    parser.add_argument("--config", type=Path, default=default, help="TOML config file")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="machine-readable output on stdout",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="log progress to stderr",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``kiosk`` command."""
+    parser = _Parser(prog="kiosk", description="Import outside DICOM media into the PACS.")
+    _common(parser, top=True)
+    parser.add_argument("--demo", action="store_true", help="open the app on the embedded demo")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    p = sub.add_parser("scan", help="list what a disc, folder or image holds")
+    p.add_argument("path", type=Path)
+    _common(p, top=False)
+
+    p = sub.add_parser("worklist", help="query the Modality Worklist")
+    for flag in ("mrn", "accession", "name", "dob", "date", "modality"):
+        p.add_argument(f"--{flag}", default="")
+    _common(p, top=False)
+
+    p = sub.add_parser("import", help="spool, coerce, queue and send studies")
+    p.add_argument("path", type=Path)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--study", action="append", default=[], metavar="UID")
+    which.add_argument("--all", action="store_true")
+    p.add_argument("--mrn", required=True)
+    p.add_argument("--accession", default="")
+    p.add_argument("--dest", default="")
+    p.add_argument("--tag", choices=TAGS, default="")
+    p.add_argument("--reason", default="")
+    p.add_argument("--user", default="")
+    p.add_argument(
+        "--confirm-mismatch",
+        action="store_true",
+        help="import although the disc's birth date or sex differs from the worklist",
+    )
+    p.add_argument("--no-send", action="store_true", help="queue only; 'kiosk send' delivers")
+    _common(p, top=False)
+
+    p = sub.add_parser("queue", help="show the outbox and the back-office queue")
+    p.add_argument("--dest", default="")
+    p.add_argument("--state", default="")
+    _common(p, top=False)
+
+    p = sub.add_parser("send", help="deliver what is queued")
+    p.add_argument("--dest", default="")
+    p.add_argument("--retry", action="store_true", help="also resend failed instances")
+    _common(p, top=False)
+
+    p = sub.add_parser("audit", help="show the audit trail")
+    p.add_argument("--since", default="")
+    _common(p, top=False)
+    return parser
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now (tests swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+_handlers: list[logging.Handler] = []
+
+
+def _setup_logging(verbose: bool) -> None:
+    """Log to stderr (ours only, warnings up unless -v) and to the log file (everything)."""
+    root = logging.getLogger()
+    for handler in _handlers:
+        root.removeHandler(handler)
+        handler.close()
+    _handlers.clear()
+    root.setLevel(logging.INFO)
+    stderr = _StderrHandler()
+    stderr.setLevel(logging.INFO if verbose else logging.WARNING)
+    stderr.setFormatter(logging.Formatter("kiosk: %(message)s"))
+    if not verbose:
+        stderr.addFilter(logging.Filter("kiosk"))
+    _handlers.append(stderr)
+    try:
+        paths.log_dir().mkdir(parents=True, exist_ok=True)
+        logfile = logging.handlers.RotatingFileHandler(
+            paths.log_dir() / "kiosk.log", maxBytes=5 * 2**20, backupCount=5, encoding="utf-8"
+        )
+        logfile.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        _handlers.append(logfile)
+    except OSError:
+        pass
+    for handler in _handlers:
+        root.addHandler(handler)
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], text: Callable[[], str]) -> None:
+    if args.json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(text() + "\n")
+
+
+def _open_store(config: Config) -> sqlite3.Connection:
+    return db.connect(config.database_path)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    """``kiosk scan PATH``."""
+    scan = scan_medium(args.path)
+
+    def text() -> str:
+        lines = [f"{scan.source}: {len(scan.instances)} instances"]
+        for patient in scan.patients:
+            lines.append(f"patient {patient.patient_id} ({patient.birth_date or 'no birth date'})")
+            for study in patient.studies:
+                lines.append(
+                    f"  study {study.study_instance_uid} {study.study_date} "
+                    f"{'/'.join(study.modalities)} {study.study_description!r} "
+                    f"{len(study.instances)} instances"
+                )
+        for problem in scan.problems:
+            lines.append(f"problem {problem.code}: {problem.path}: {problem.message}")
+        return "\n".join(lines)
+
+    _emit(args, scan.to_json(), text)
+    return 0
+
+
+def cmd_worklist(args: argparse.Namespace) -> int:
+    """``kiosk worklist``."""
+    config = load_config(args.config)
+    query = WorklistQuery(args.mrn, args.accession, args.name, args.dob, args.date, args.modality)
+    items = find(config.worklist, config.ae_title, query)
+
+    def text() -> str:
+        if not items:
+            return "no worklist entries match"
+        return "\n".join(
+            f"{i.mrn}\t{i.accession_number}\t{i.patient_name}\t{i.birth_date}\t{i.sex}\t"
+            f"{i.modality}\t{i.scheduled_date}\t{i.requested_procedure}"
+            for i in items
+        )
+
+    _emit(args, {"items": [i.to_json() for i in items]}, text)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """``kiosk import PATH``."""
+    config = load_config(args.config)
+    dest = args.dest or (next(iter(config.destinations), ""))
+    if not dest:
+        raise UsageError(f"no destinations are configured in {config.path}; add one")
+    scan = scan_medium(args.path)
+    uids = tuple(s.study_instance_uid for s in scan.studies) if args.all else tuple(args.study)
+    item = None
+    if config.worklist is not None:
+        query = WorklistQuery(mrn=args.mrn, accession=args.accession)
+        items = find(config.worklist, config.ae_title, query)
+        if args.accession:
+            matching = [i for i in items if i.accession_number == args.accession]
+            if not matching:
+                from kiosk.errors import SafetyError
+
+                raise SafetyError(
+                    f"accession {args.accession} is not on the worklist for MRN {args.mrn}; "
+                    "check the order, or import without --accession for the back office"
+                )
+            item = matching[0]
+        elif items:
+            item = items[0]
+    request = ImportRequest(
+        study_uids=uids,
+        mrn=args.mrn,
+        accession=args.accession,
+        destination=dest,
+        worklist_item=item,
+        tag=args.tag,
+        reason=args.reason,
+        user=args.user,
+        confirmed_mismatch=args.confirm_mismatch,
+    )
+    conn = _open_store(config)
+    try:
+        outcomes = import_studies(conn, config, scan, request, send_now=not args.no_send)
+    finally:
+        conn.close()
+
+    def text() -> str:
+        return "\n".join(
+            f"{o.study_instance_uid} -> {o.destination}: {o.sent}/{o.queued} sent, "
+            f"{o.failed} failed, state {o.state}"
+            for o in outcomes
+        )
+
+    _emit(args, {"studies": [o.to_json() for o in outcomes]}, text)
+    if args.no_send:
+        return 0
+    undelivered = sum(o.queued - o.sent for o in outcomes)
+    if undelivered:
+        if all(o.sent == 0 for o in outcomes) and all(o.queued == 0 for o in outcomes):
+            raise PeerError("nothing could be queued")
+        raise PartialError(
+            f"{undelivered} instances were not delivered yet; they stay queued "
+            "('kiosk queue' shows them, 'kiosk send' retries)"
+        )
+    return 0
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    """``kiosk queue``."""
+    from kiosk.importer import outcome_of
+
+    config = load_config(args.config)
+    conn = _open_store(config)
+    try:
+        records = find_studies(conn, state=args.state or None, destination=args.dest or None)
+        rows = []
+        for record in records:
+            outcome = outcome_of(conn, record.id)
+            rows.append(
+                {
+                    "id": record.id,
+                    **outcome.to_json(),
+                    "mrn": record.mrn,
+                    "accession_number": record.accession_number,
+                    "unscheduled": not record.accession_number,
+                    "station": record.station,
+                    "updated_at": record.updated_at,
+                }
+            )
+    finally:
+        conn.close()
+
+    def text() -> str:
+        if not rows:
+            return "the queue is empty"
+        return "\n".join(
+            f"{r['id']}\t{r['state']}\t{r['destination']}\t{r['sent']}/{r['queued']} sent\t"
+            f"{r['study_instance_uid']}" + ("\tunscheduled" if r["unscheduled"] else "")
+            for r in rows
+        )
+
+    _emit(args, {"studies": rows}, text)
+    return 0
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    """``kiosk send``."""
+    config = load_config(args.config)
+    if args.dest:
+        config.destination(args.dest)
+    conn = _open_store(config)
+    try:
+        report = deliver(conn, config, destination=args.dest or None, retry_failed=args.retry)
+        remaining = conn.execute(
+            "SELECT count(*) FROM outbox WHERE state IN ('queued','sending','failed','quarantined')"
+            + (" AND destination = ?" if args.dest else ""),
+            (args.dest,) if args.dest else (),
+        ).fetchone()[0]
+    finally:
+        conn.close()
+    data = {
+        "sent": report.sent,
+        "remaining": remaining,
+        "quarantined": report.quarantined,
+        "failed": report.failed,
+        "unreachable": report.unreachable,
+    }
+    _emit(args, data, lambda: f"{report.sent} sent, {remaining} remain")
+    if remaining:
+        raise PartialError(
+            f"{remaining} instances are still queued or failed; 'kiosk queue' shows them"
+        )
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """``kiosk audit``."""
+    config = load_config(args.config)
+    conn = _open_store(config)
+    try:
+        found = audit.events(conn, args.since or None)
+    finally:
+        conn.close()
+    _emit(
+        args,
+        {"events": [e.to_json() for e in found]},
+        lambda: "\n".join(
+            f"{e.time}\t{e.user}\t{e.station}\t{e.action}\t{e.study_instance_uid}\t{e.outcome}"
+            for e in found
+        ),
+    )
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "scan": cmd_scan,
+    "worklist": cmd_worklist,
+    "import": cmd_import,
+    "queue": cmd_queue,
+    "send": cmd_send,
+    "audit": cmd_audit,
+}
+
+
+def run_gui(config: Path | None, demo: bool) -> int:
+    """Open the desktop app, which registers itself under the ``kiosk.gui`` entry point."""
+    found = entry_points(group="kiosk.gui")
+    if not found:
+        raise UsageError("the desktop app is not installed; install the package with its GUI")
+    start = next(iter(found)).load()
+    return int(start(config, demo))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``kiosk`` command and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(bool(args.verbose))
+    try:
+        if args.command is None:
+            return run_gui(args.config, args.demo)
+        return COMMANDS[args.command](args)
+    except KioskError as exc:
+        log.debug("command failed", exc_info=True)
+        sys.stderr.write(f"kiosk: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("kiosk: interrupted\n")
+        return 130
+    except Exception as exc:
+        logging.getLogger("kiosk").error("unexpected error", exc_info=True)
+        sys.stderr.write(
+            f"kiosk: unexpected error ({type(exc).__name__}: {exc}); details are in "
+            f"{paths.log_dir() / 'kiosk.log'}, please report them\n"
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,357 @@
+"""Import studies from a medium: spool, coerce, queue, send.
+
+This is the one path every front end uses (the app, the CLI, the tests):
+copy the chosen studies to the spool with a checksum, coerce their identity
+the IRWF.b way, queue them in the durable outbox for the chosen destination,
+and try to send them. A destination that is down does not stop the import:
+the study stays queued and ``kiosk send`` (or the app) delivers it later.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pydicom
+
+from kiosk import audit
+from kiosk.config import Config
+from kiosk.errors import IdentityMismatchError, SafetyError, SpoolError, UsageError
+from kiosk.media.model import MediaScan, StudySummary
+from kiosk.media.spool import check_free_space, copy_verified
+from kiosk.send.deliver import deliver
+from kiosk.store import outbox, studies
+from kiosk.store.studies import StudyState
+from reconcile.coerce import apply_coercion, plan_coercion
+from reconcile.model import TargetIdentity, WorklistItem
+
+log = logging.getLogger(__name__)
+
+TAGS = ("reference", "second-read", "archive")
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """What the user chose: which studies, whose they are, where they go."""
+
+    study_uids: tuple[str, ...]
+    mrn: str
+    destination: str
+    accession: str = ""
+    worklist_item: WorklistItem | None = None
+    tag: str = ""
+    reason: str = ""
+    user: str = ""
+    confirmed_mismatch: bool = False
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What happened to one study."""
+
+    study_id: int
+    study_instance_uid: str
+    new_study_instance_uid: str
+    destination: str
+    queued: int
+    sent: int
+    failed: int
+    tag: str
+    state: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the ``CLI.md`` JSON form of ``kiosk import``."""
+        return {
+            "study_instance_uid": self.study_instance_uid,
+            "new_study_instance_uid": self.new_study_instance_uid,
+            "destination": self.destination,
+            "queued": self.queued,
+            "sent": self.sent,
+            "failed": self.failed,
+            "tag": self.tag,
+            "state": self.state,
+        }
+
+
+def check_safety(conn: sqlite3.Connection, study: StudySummary, request: ImportRequest) -> None:
+    """Refuse an import that could put a study under the wrong patient.
+
+    Raises
+    ------
+    SafetyError
+        If the study was already imported under another MRN, or the disc's
+        birth date or sex contradicts the chosen worklist patient and nobody
+        confirmed it.
+    """
+    for earlier in studies.find_studies(conn, study_instance_uid=study.study_instance_uid):
+        if earlier.state is StudyState.DISCARDED or not earlier.mrn:
+            continue
+        if earlier.mrn != request.mrn:
+            raise SafetyError(
+                f"study {study.study_instance_uid} was already imported under another MRN "
+                f"(internal id {earlier.id}); ask the back office to check the patient"
+            )
+    item = request.worklist_item
+    if item is None or request.confirmed_mismatch:
+        return
+    if study.birth_date and item.birth_date and study.birth_date != item.birth_date:
+        raise IdentityMismatchError(
+            f"the disc's birth date {study.birth_date} differs from the chosen patient's "
+            f"{item.birth_date}; check the patient, then confirm the mismatch to import"
+        )
+    if study.sex in ("M", "F") and item.sex in ("M", "F") and study.sex != item.sex:
+        raise IdentityMismatchError(
+            f"the disc's sex {study.sex} differs from the chosen patient's {item.sex}; "
+            "check the patient, then confirm the mismatch to import"
+        )
+
+
+def target_identity(config: Config, request: ImportRequest) -> TargetIdentity:
+    """Work out the identity the studies are coerced to."""
+    item = request.worklist_item
+    if item is not None:
+        if item.mrn != request.mrn:
+            raise SafetyError(
+                f"the worklist order belongs to MRN {item.mrn}, not {request.mrn}; "
+                "check the patient"
+            )
+        target = TargetIdentity.from_worklist(item)
+        if not target.issuer and config.issuer_of_patient_id:
+            target = TargetIdentity(**{**target.__dict__, "issuer": config.issuer_of_patient_id})
+        if not request.accession:
+            return TargetIdentity(
+                **{
+                    **target.__dict__,
+                    "accession_number": "",
+                    "requested_procedure_id": "",
+                    "requested_procedure_description": "",
+                    "scheduled_step_id": "",
+                }
+            )
+        return target
+    return TargetIdentity(
+        mrn=request.mrn,
+        issuer=config.issuer_of_patient_id,
+        accession_number=request.accession,
+    )
+
+
+def import_studies(
+    conn: sqlite3.Connection,
+    config: Config,
+    scan: MediaScan,
+    request: ImportRequest,
+    *,
+    send_now: bool = True,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> list[ImportOutcome]:
+    """Import the chosen studies of a scanned medium.
+
+    Parameters
+    ----------
+    conn
+        The local store.
+    config
+        The kiosk configuration (spool, destinations, station).
+    scan
+        The medium, as :func:`kiosk.media.scan.scan_medium` read it.
+    request
+        The user's choice.
+    send_now
+        Try to deliver right away (otherwise the outbox holds them).
+    on_progress
+        Called with (phase, done, total), phase ``"copy"`` or ``"send"``.
+
+    Raises
+    ------
+    UsageError
+        Unknown study or destination, bad tag.
+    SafetyError
+        See :func:`check_safety`.
+    SpoolError
+        The copy failed; nothing is queued for the study.
+    """
+    config.destination(request.destination)
+    if request.tag and request.tag not in TAGS:
+        raise UsageError(f"unknown tag {request.tag!r}: use one of {', '.join(TAGS)}")
+    if not request.mrn.strip():
+        raise UsageError("an MRN is required: scan or type the patient's MRN")
+    chosen: list[StudySummary] = []
+    for uid in request.study_uids:
+        study = scan.study(uid)
+        if study is None:
+            raise UsageError(f"study {uid} is not on this medium; run 'kiosk scan' to list them")
+        chosen.append(study)
+    if not chosen:
+        raise UsageError("no study chosen: give --study UID or --all")
+    target = target_identity(config, request)
+    for study in chosen:
+        check_safety(conn, study, request)
+    total_bytes = sum((scan.root / i.relpath).stat().st_size for s in chosen for i in s.instances)
+    check_free_space(config.spool_dir, total_bytes * 2)
+
+    outcomes = []
+    for study in chosen:
+        study_id = _import_one(conn, config, scan, study, request, target, on_progress)
+        outcomes.append(study_id)
+    if send_now:
+        for study_id in outcomes:
+            deliver(
+                conn,
+                config,
+                destination=request.destination,
+                study_id=study_id,
+                user=request.user,
+                on_progress=(lambda s, t: on_progress("send", s, t)) if on_progress else None,
+            )
+    return [outcome_of(conn, sid) for sid in outcomes]
+
+
+def outcome_of(conn: sqlite3.Connection, study_id: int) -> ImportOutcome:
+    """Summarise a study of the store as an :class:`ImportOutcome`."""
+    record = studies.get_study(conn, study_id)
+    counts = outbox.counts_for_study(conn, study_id)
+    return ImportOutcome(
+        study_id=study_id,
+        study_instance_uid=record.study_instance_uid,
+        new_study_instance_uid=record.new_study_instance_uid,
+        destination=record.destination,
+        queued=sum(counts.values()),
+        sent=counts.get("sent", 0),
+        failed=counts.get("failed", 0) + counts.get("quarantined", 0),
+        tag=record.tag,
+        state=record.state.value,
+    )
+
+
+def _import_one(
+    conn: sqlite3.Connection,
+    config: Config,
+    scan: MediaScan,
+    study: StudySummary,
+    request: ImportRequest,
+    target: TargetIdentity,
+    on_progress: Callable[[str, int, int], None] | None,
+) -> int:
+    who = {"user": request.user, "station": config.station}
+    study_id = studies.add_study(
+        conn,
+        study_instance_uid=study.study_instance_uid,
+        original_patient_id=study.patient_id,
+        original_issuer=study.issuer_of_patient_id,
+        source=str(scan.source),
+        station=config.station,
+        user=request.user,
+        destination=request.destination,
+        tag=request.tag,
+        reason=request.reason,
+    )
+    audit.record(
+        conn,
+        action="found",
+        study_instance_uid=study.study_instance_uid,
+        detail=f"study {study_id} on {scan.source}",
+        **who,
+    )
+    spool = config.spool_dir / f"study-{study_id:06d}"
+    instances = study.instances
+    rows: list[tuple[int, Path]] = []
+    try:
+        for n, inst in enumerate(instances, 1):
+            instance_id = studies.add_instance(
+                conn,
+                study_id,
+                sop_instance_uid=inst.sop_instance_uid,
+                sop_class_uid=inst.sop_class_uid,
+                transfer_syntax_uid=inst.transfer_syntax_uid,
+                source_relpath=inst.relpath,
+            )
+            spooled = copy_verified(scan.root / inst.relpath, spool / "original" / inst.relpath)
+            studies.update_instance(
+                conn,
+                instance_id,
+                original_path=str(spooled.target),
+                original_sha256=spooled.sha256,
+                size=spooled.size,
+            )
+            rows.append((instance_id, spooled.target))
+            if on_progress is not None:
+                on_progress("copy", n, len(instances))
+    except SpoolError as exc:
+        studies.set_state(conn, study_id, StudyState.FAILED)
+        audit.record(
+            conn,
+            action="copy",
+            study_instance_uid=study.study_instance_uid,
+            outcome="failed",
+            detail=f"study {study_id}: {exc}",
+            **who,
+        )
+        raise
+    studies.set_state(conn, study_id, StudyState.COPIED, spool_dir=str(spool))
+    audit.record(
+        conn,
+        action="copy",
+        study_instance_uid=study.study_instance_uid,
+        detail=f"study {study_id}: {len(rows)} instances verified by SHA-256",
+        **who,
+    )
+    scheduled = bool(target.accession_number)
+    studies.set_state(
+        conn,
+        study_id,
+        StudyState.MATCHED if scheduled else StudyState.UNSCHEDULED,
+        mrn=target.mrn,
+        accession_number=target.accession_number,
+    )
+    audit.record(
+        conn,
+        action="match" if scheduled else "unscheduled",
+        study_instance_uid=study.study_instance_uid,
+        detail=f"study {study_id}",
+        **who,
+    )
+    when = datetime.now().astimezone()
+    for instance_id, original in rows:
+        ds = pydicom.dcmread(original)
+        plan = plan_coercion(ds, target)
+        apply_coercion(
+            ds,
+            plan,
+            modifying_system=f"{config.ae_title} {config.station}",
+            when=when,
+            source_of_previous_values=plan.original_issuer or str(ds.get("InstitutionName", "")),
+        )
+        coerced = spool / "coerced" / f"{ds.SOPInstanceUID}.dcm"
+        coerced.parent.mkdir(parents=True, exist_ok=True)
+        ds.save_as(coerced)
+        studies.update_instance(conn, instance_id, coerced_path=str(coerced))
+    studies.set_state(conn, study_id, StudyState.COERCED)
+    audit.record(
+        conn,
+        action="coerce",
+        study_instance_uid=study.study_instance_uid,
+        detail=f"study {study_id}: IRWF.b coercion",
+        **who,
+    )
+    conn.execute("BEGIN IMMEDIATE")
+    for instance_id, _ in rows:
+        outbox.enqueue(conn, instance_id, request.destination, held=False)
+    conn.execute("COMMIT")
+    studies.set_state(conn, study_id, StudyState.QUEUED)
+    audit.record(
+        conn,
+        action="queue",
+        study_instance_uid=study.study_instance_uid,
+        detail=f"study {study_id}: {len(rows)} instances for {request.destination}",
+        **who,
+    )
+    log.info(
+        "study %s (id %d) queued for %s", study.study_instance_uid, study_id, request.destination
+    )
+    return study_id

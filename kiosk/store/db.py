@@ -1,0 +1,100 @@
+"""The local SQLite database: opening it and migrating its schema.
+
+The schema version lives in ``PRAGMA user_version``; each numbered SQL file
+in ``migrations/`` moves it one version up, inside a transaction, so an
+older kiosk database is brought forward on open and never half-migrated.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from kiosk.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+
+def now_iso() -> str:
+    """Return the current UTC time as ISO 8601 with seconds."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def migrations() -> list[tuple[int, str]]:
+    """Return the numbered migrations, ascending: ``(version, sql)``."""
+    found = []
+    for entry in resources.files("kiosk.store").joinpath("migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """Return the schema version of an open database."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) and migrate the database at ``path``.
+
+    Raises
+    ------
+    StoreError
+        If the file cannot be opened, or was made by a newer kiosk.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"cannot open the kiosk database {path} ({exc}); check the path") from exc
+    conn.row_factory = sqlite3.Row
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        migrate(conn, path)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StoreError(f"the kiosk database {path} is not usable ({exc})") from exc
+    except StoreError:
+        conn.close()
+        raise
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, path: Path | str = "database") -> int:
+    """Apply every migration above the current version; return the new version."""
+    steps = migrations()
+    latest = steps[-1][0] if steps else 0
+    current = schema_version(conn)
+    if current > latest:
+        raise StoreError(
+            f"the kiosk database {path} has schema {current}, newer than this kiosk "
+            f"knows ({latest}); update the kiosk"
+        )
+    for version, sql in steps:
+        if version <= current:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if schema_version(conn) >= version:  # another process got here first
+                conn.execute("COMMIT")
+                continue
+            for statement in _statements(sql):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version:d}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        log.info("database migrated to schema %d", version)
+    return schema_version(conn)
+
+
+def _statements(sql: str) -> list[str]:
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

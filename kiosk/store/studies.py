@@ -1,0 +1,223 @@
+"""Studies and their instances in the local store, with the study state machine.
+
+``found → copied → matched | unscheduled → coerced → queued → sent →
+committed``, plus ``failed``, ``quarantined`` and ``discarded``. Every
+transition is checked here, so no caller can skip a step by accident.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kiosk.errors import StoreError
+from kiosk.store.db import now_iso
+
+
+class StudyState(StrEnum):
+    """Where a study is in its journey from the disc to the PACS."""
+
+    FOUND = "found"
+    COPIED = "copied"
+    MATCHED = "matched"
+    UNSCHEDULED = "unscheduled"
+    COERCED = "coerced"
+    QUEUED = "queued"
+    SENT = "sent"
+    COMMITTED = "committed"
+    FAILED = "failed"
+    QUARANTINED = "quarantined"
+    DISCARDED = "discarded"
+
+
+_S = StudyState
+ALLOWED: dict[StudyState, frozenset[StudyState]] = {
+    _S.FOUND: frozenset({_S.COPIED, _S.FAILED, _S.DISCARDED}),
+    _S.COPIED: frozenset({_S.MATCHED, _S.UNSCHEDULED, _S.FAILED, _S.DISCARDED}),
+    _S.MATCHED: frozenset({_S.COERCED, _S.FAILED, _S.DISCARDED}),
+    _S.UNSCHEDULED: frozenset({_S.COERCED, _S.MATCHED, _S.DISCARDED}),
+    _S.COERCED: frozenset({_S.QUEUED, _S.UNSCHEDULED, _S.FAILED, _S.DISCARDED}),
+    _S.QUEUED: frozenset({_S.SENT, _S.FAILED, _S.QUARANTINED, _S.QUEUED}),
+    _S.SENT: frozenset({_S.COMMITTED, _S.QUEUED, _S.FAILED, _S.MATCHED}),
+    _S.COMMITTED: frozenset({_S.QUEUED, _S.MATCHED}),
+    _S.FAILED: frozenset({_S.QUEUED, _S.DISCARDED, _S.SENT}),
+    _S.QUARANTINED: frozenset({_S.QUEUED, _S.DISCARDED}),
+    _S.DISCARDED: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    """A study row of the store."""
+
+    id: int
+    study_instance_uid: str
+    new_study_instance_uid: str
+    original_patient_id: str
+    original_issuer: str
+    mrn: str
+    accession_number: str
+    destination: str
+    tag: str
+    state: StudyState
+    source: str
+    spool_dir: str
+    station: str
+    user: str
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> StudyRecord:
+        """Build from a ``studies`` row."""
+        return cls(
+            id=row["id"],
+            study_instance_uid=row["study_instance_uid"],
+            new_study_instance_uid=row["new_study_instance_uid"],
+            original_patient_id=row["original_patient_id"],
+            original_issuer=row["original_issuer"],
+            mrn=row["mrn"],
+            accession_number=row["accession_number"],
+            destination=row["destination"],
+            tag=row["tag"],
+            state=StudyState(row["state"]),
+            source=row["source"],
+            spool_dir=row["spool_dir"],
+            station=row["station"],
+            user=row["user"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+def add_study(
+    conn: sqlite3.Connection,
+    *,
+    study_instance_uid: str,
+    original_patient_id: str,
+    original_issuer: str,
+    source: str,
+    station: str,
+    user: str,
+    destination: str,
+    tag: str = "",
+    reason: str = "",
+) -> int:
+    """Insert a study in state ``found`` and return its internal id."""
+    now = now_iso()
+    cur = conn.execute(
+        "INSERT INTO studies (study_instance_uid, new_study_instance_uid, original_patient_id,"
+        " original_issuer, destination, tag, state, source, station, user, reason,"
+        " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            study_instance_uid,
+            study_instance_uid,
+            original_patient_id,
+            original_issuer,
+            destination,
+            tag,
+            StudyState.FOUND.value,
+            source,
+            station,
+            user,
+            reason,
+            now,
+            now,
+        ),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def get_study(conn: sqlite3.Connection, study_id: int) -> StudyRecord:
+    """Return the study with that internal id."""
+    row = conn.execute("SELECT * FROM studies WHERE id = ?", (study_id,)).fetchone()
+    if row is None:
+        raise StoreError(f"no study with internal id {study_id} in the store")
+    return StudyRecord.from_row(row)
+
+
+def find_studies(
+    conn: sqlite3.Connection,
+    *,
+    study_instance_uid: str | None = None,
+    state: str | None = None,
+    destination: str | None = None,
+) -> list[StudyRecord]:
+    """Return studies filtered by original or new UID, state and destination."""
+    sql = "SELECT * FROM studies WHERE 1=1"
+    args: list[str] = []
+    if study_instance_uid:
+        sql += " AND (study_instance_uid = ? OR new_study_instance_uid = ?)"
+        args += [study_instance_uid, study_instance_uid]
+    if state:
+        sql += " AND state = ?"
+        args.append(state)
+    if destination:
+        sql += " AND destination = ?"
+        args.append(destination)
+    return [StudyRecord.from_row(r) for r in conn.execute(sql + " ORDER BY id", args)]
+
+
+def set_state(conn: sqlite3.Connection, study_id: int, new: StudyState, **fields: str) -> None:
+    """Move a study to ``new``, checking the transition, and update other columns.
+
+    Raises
+    ------
+    StoreError
+        If the state machine does not allow the transition.
+    """
+    current = get_study(conn, study_id).state
+    if new != current and new not in ALLOWED[current]:
+        raise StoreError(
+            f"study {study_id} cannot go from {current} to {new}; this is a bug, please report it"
+        )
+    allowed_cols = {
+        "mrn",
+        "accession_number",
+        "destination",
+        "spool_dir",
+        "new_study_instance_uid",
+        "tag",
+    }
+    bad = set(fields) - allowed_cols
+    if bad:
+        raise ValueError(f"cannot set columns {sorted(bad)}")
+    cols = ", ".join(f"{k} = ?" for k in fields)
+    sql = "UPDATE studies SET state = ?, updated_at = ?" + (f", {cols}" if cols else "")
+    conn.execute(sql + " WHERE id = ?", (new.value, now_iso(), *fields.values(), study_id))
+
+
+def add_instance(
+    conn: sqlite3.Connection,
+    study_id: int,
+    *,
+    sop_instance_uid: str,
+    sop_class_uid: str,
+    transfer_syntax_uid: str,
+    source_relpath: str,
+) -> int:
+    """Insert one instance of a study and return its id."""
+    cur = conn.execute(
+        "INSERT INTO instances (study_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid,"
+        " source_relpath) VALUES (?,?,?,?,?)",
+        (study_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid, source_relpath),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def update_instance(conn: sqlite3.Connection, instance_id: int, **fields: str | int) -> None:
+    """Set spool paths, hash and size of an instance."""
+    allowed_cols = {"original_path", "original_sha256", "coerced_path", "size"}
+    bad = set(fields) - allowed_cols
+    if bad:
+        raise ValueError(f"cannot set columns {sorted(bad)}")
+    cols = ", ".join(f"{k} = ?" for k in fields)
+    conn.execute(f"UPDATE instances SET {cols} WHERE id = ?", (*fields.values(), instance_id))
+
+
+def instances_of(conn: sqlite3.Connection, study_id: int) -> list[sqlite3.Row]:
+    """Return the instance rows of a study."""
+    return list(conn.execute("SELECT * FROM instances WHERE study_id = ? ORDER BY id", (study_id,)))

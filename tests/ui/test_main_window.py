@@ -1,0 +1,144 @@
+"""The front desk's main window, driven as a clerk would, against real peers (offscreen)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydicom
+import pytest
+from PySide6.QtCore import Qt
+
+from kiosk.config import load_config
+from tests.discs import write_ct_disc
+from tests.kiosk_config import write_config
+from ui.windows.main_window import MainWindow
+from ui.workers import TaskRunner
+
+JANE = ("EXT-48213", "DOE^JANE", "19700101", "F")
+JOHN = ("EXT-777", "ROE^JOHN", "19551231", "M")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, worklist_server, storage_server):
+    worklist_server.add_item(
+        PatientID="MRN100234",
+        IssuerOfPatientID="MAINHOSP",
+        PatientName="DOE^JANE",
+        PatientBirthDate="19700101",
+        PatientSex="F",
+        AccessionNumber="ACC20260001",
+        Modality="CT",
+    )
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=(worklist_server.ae_title, worklist_server.host, worklist_server.port),
+        destinations={
+            "radiology": (storage_server.ae_title, storage_server.host, storage_server.port),
+            "cardiology": ("NOWHERE", "127.0.0.1", 9),
+        },
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    win = MainWindow(load_config(cfg), runner=TaskRunner(synchronous=True), user="clerk1")
+    win.questions = []
+    win.errors = []
+
+    def confirm(title: str, text: str) -> bool:
+        win.questions.append((title, text))
+        return True
+
+    win.confirm = confirm
+    win.show_error = win.errors.append
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+@pytest.fixture
+def disc(tmp_path: Path):
+    root = tmp_path / "disc"
+    return root, write_ct_disc(root, [JANE, JOHN], per_study=3)
+
+
+def test_read_disc_scan_barcode_and_send(qtbot, window, disc, storage_server):
+    root, studies = disc
+    window.open_medium(root)
+    assert window.studies.rowCount() == 2
+    assert window.disc_label.text() == "2 studies of 2 patients, 6 images"
+    assert "DOE, JANE" in window.study_details.text()
+    assert window.thumbnail.pixmap() is not None and not window.thumbnail.pixmap().isNull()
+    assert not window.send_button.isEnabled()  # no patient chosen yet
+
+    # The barcode scanner types the MRN and Enter.
+    qtbot.keyClicks(window.scan_edit, "MRN100234")
+    qtbot.keyClick(window.scan_edit, Qt.Key.Key_Return)
+    assert window.candidates.rowCount() == 1
+    assert window.selected_candidate().accession_number == "ACC20260001"
+    assert window.send_button.isEnabled()
+    assert window.send_button.text() == "Send 1 study to Radiology PACS"
+
+    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    [(_title, text)] = window.questions
+    assert "MRN MRN100234" in text and "accession ACC20260001" in text
+    assert window.errors == []
+    assert window.status.text().startswith("Done: 3 images sent to Radiology PACS")
+    status_column = 0
+    assert window.studies.index(0, status_column).data() == "sent to radiology"
+    assert window.studies.index(1, status_column).data() == ""
+    received = [pydicom.dcmread(p) for p in storage_server.wait_for_files(3)]
+    assert {ds.SOPInstanceUID for ds in received} == set(studies[0].sop_instance_uids)
+    assert {(ds.PatientID, ds.AccessionNumber) for ds in received} == {("MRN100234", "ACC20260001")}
+
+
+def test_search_by_disc_name_and_birth_date(qtbot, window, disc):
+    root, _ = disc
+    window.open_medium(root)
+    qtbot.mouseClick(window.from_disc_button, Qt.MouseButton.LeftButton)
+    assert window.name_edit.text() == "DOE*"
+    assert window.dob_edit.text() == "19700101"
+    assert [i.mrn for i in window.candidates.rows] == ["MRN100234"]
+
+
+def test_mismatched_birth_date_asks_before_sending(qtbot, window, disc, storage_server):
+    root, _studies = disc
+    window.open_medium(root)
+    window.study_view.selectRow(1)  # John, born 1955; the order is Jane's
+    qtbot.keyClicks(window.scan_edit, "ACC20260001")  # an accession works too
+    qtbot.keyClick(window.scan_edit, Qt.Key.Key_Return)
+    assert window.candidates.rowCount() == 1
+    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    titles = [t for t, _ in window.questions]
+    assert titles == ["Send these studies?", "The disc and the worklist disagree"]
+    assert "19551231" in window.questions[1][1]
+    assert len(storage_server.wait_for_files(3)) == 3  # confirmed, so it went
+
+
+def test_unreachable_destination_keeps_the_study_queued(qtbot, window, disc):
+    root, _ = disc
+    window.open_medium(root)
+    qtbot.keyClicks(window.scan_edit, "MRN100234")
+    qtbot.keyClick(window.scan_edit, Qt.Key.Key_Return)
+    window.dest_box.setCurrentIndex(window.dest_box.findData("cardiology"))
+    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    assert window.errors == []
+    assert "0 of 3 images sent" in window.status.text()
+    assert "stay queued" in window.status.text()
+    assert [o.state for o in window.outcomes] == ["queued"]
+
+
+def test_worklist_down_shows_one_clear_message(qtbot, window, disc, worklist_server):
+    root, _ = disc
+    window.open_medium(root)
+    worklist_server.stop()
+    qtbot.keyClicks(window.scan_edit, "MRN100234")
+    qtbot.keyClick(window.scan_edit, Qt.Key.Key_Return)
+    [message] = window.errors
+    assert message.startswith("cannot reach the worklist WLMTEST")
+    assert "\n" not in message
+
+
+def test_missing_disc_path_is_reported(qtbot, window, tmp_path):
+    window.open_medium(tmp_path / "no-such-disc")
+    [message] = window.errors
+    assert "does not exist" in message
+    assert window.studies.rowCount() == 0

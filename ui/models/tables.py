@@ -1,0 +1,109 @@
+"""Thin Qt table models over plain Python lists (studies on a disc, worklist items)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from kiosk.media.model import StudySummary
+from reconcile.model import WorklistItem
+
+T = TypeVar("T")
+Index = QModelIndex | QPersistentModelIndex
+
+
+def format_name(pn: str) -> str:
+    """Show a DICOM person name as 'FAMILY, Given Middle'."""
+    parts = [p.strip() for p in pn.split("^")]
+    if not parts or not parts[0]:
+        return pn
+    given = " ".join(p for p in parts[1:3] if p)
+    return f"{parts[0]}, {given}" if given else parts[0]
+
+
+def format_date(da: str) -> str:
+    """Show a DICOM date YYYYMMDD as YYYY-MM-DD."""
+    if len(da) == 8 and da.isdigit():
+        return f"{da[:4]}-{da[4:6]}-{da[6:]}"
+    return da
+
+
+class ListTableModel(QAbstractTableModel, Generic[T]):
+    """A read-only table over a list; each column is (title, getter)."""
+
+    def __init__(self, columns: Sequence[tuple[str, Callable[[T], str]]]) -> None:
+        super().__init__()
+        self.columns = list(columns)
+        self.rows: list[T] = []
+
+    def refresh(self) -> None:
+        """Tell the views that the rows' values changed."""
+        if self.rows:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self.rows) - 1, len(self.columns) - 1)
+            )
+
+    def set_rows(self, rows: Sequence[T]) -> None:
+        """Replace the rows."""
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or role not in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ToolTipRole,
+        ):
+            return None
+        return self.columns[index.column()][1](self.rows[index.row()])
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.columns[section][0]
+        return None
+
+
+def study_model(
+    status: Callable[[StudySummary], str] = lambda _s: "",
+) -> ListTableModel[StudySummary]:
+    """Studies on the disc, as the front desk reads them; ``status`` fills the last column."""
+    return ListTableModel(
+        [
+            ("Status", status),
+            ("Patient (disc)", lambda s: format_name(s.patient_name)),
+            ("Born", lambda s: format_date(s.birth_date)),
+            ("Sex", lambda s: s.sex),
+            ("Outside ID", lambda s: s.patient_id),
+            ("Study date", lambda s: format_date(s.study_date)),
+            ("Type", lambda s: "/".join(s.modalities)),
+            ("Description", lambda s: s.study_description),
+            ("Images", lambda s: str(len(s.instances))),
+        ]
+    )
+
+
+def worklist_model() -> ListTableModel[WorklistItem]:
+    """Worklist candidates for the patient."""
+    return ListTableModel(
+        [
+            ("MRN", lambda i: i.mrn),
+            ("Patient", lambda i: format_name(i.patient_name)),
+            ("Born", lambda i: format_date(i.birth_date)),
+            ("Sex", lambda i: i.sex),
+            ("Accession", lambda i: i.accession_number),
+            ("Procedure", lambda i: i.requested_procedure),
+            ("Scheduled", lambda i: format_date(i.scheduled_date)),
+            ("Type", lambda i: i.modality),
+            ("Dept.", lambda i: i.department),
+        ]
+    )

@@ -1,0 +1,491 @@
+"""The front desk's main window: pick a disc, find the patient, send the studies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.config import Config
+from kiosk.errors import IdentityMismatchError, KioskError
+from kiosk.importer import ImportOutcome, ImportRequest, import_studies
+from kiosk.media.drives import mounted_media
+from kiosk.media.model import MediaScan, StudySummary
+from kiosk.media.scan import scan_medium
+from kiosk.media.thumbnails import render_frame
+from kiosk.store import db
+from kiosk.worklist import WorklistQuery, find
+from reconcile.model import WorklistItem
+from ui.models.tables import format_date, format_name, study_model, worklist_model
+from ui.workers import Progress, TaskRunner
+
+log = logging.getLogger(__name__)
+
+BIG = 14  # point size of the front desk's main controls
+
+
+def _big(widget: QWidget, bold: bool = False) -> QWidget:
+    font = QFont(widget.font())
+    font.setPointSize(BIG)
+    font.setBold(bold)
+    widget.setFont(font)
+    widget.setMinimumHeight(44)
+    return widget
+
+
+def _table(model: Any) -> QTableView:
+    view = QTableView()
+    font = QFont(view.font())
+    font.setPointSize(12)
+    view.setFont(font)
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(36)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    view.horizontalHeader().setStretchLastSection(True)
+    return view
+
+
+class MainWindow(QMainWindow):
+    """Disc on the left, patient lookup and sending on the right."""
+
+    def __init__(
+        self,
+        config: Config,
+        runner: TaskRunner | None = None,
+        user: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.config = config
+        self.runner = runner or TaskRunner(parent=self)
+        self.user = user
+        self.scan: MediaScan | None = None
+        self.outcomes: list[ImportOutcome] = []
+        #: Asks the user a yes/no question; replaced in tests.
+        self.confirm: Callable[[str, str], bool] = self._ask
+        #: Shows an error to the user; replaced in tests.
+        self.show_error: Callable[[str], None] = self._error_box
+        self.setWindowTitle(f"Outside media import — {config.station}")
+        self._build()
+        self.runner.busy_changed.connect(self._set_busy)
+        self.refresh_media()
+
+    # ---- layout -------------------------------------------------------
+    def _build(self) -> None:
+        central = QWidget()
+        outer = QVBoxLayout(central)
+
+        top = QHBoxLayout()
+        top.addWidget(_big(QLabel("Disc:")))
+        self.medium_box = QComboBox()
+        self.medium_box.setMinimumWidth(420)
+        top.addWidget(_big(self.medium_box), 1)
+        self.read_button = QPushButton("Read disc")
+        self.read_button.clicked.connect(self.read_selected_medium)
+        top.addWidget(_big(self.read_button))
+        self.folder_button = QPushButton("Open folder…")
+        self.folder_button.clicked.connect(self.pick_folder)
+        top.addWidget(_big(self.folder_button))
+        outer.addLayout(top)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        left = QWidget()
+        left_box = QVBoxLayout(left)
+        self.disc_label = _big(QLabel("No disc read yet. Insert a disc or open a folder."))
+        left_box.addWidget(self.disc_label)
+        self.study_status: dict[str, str] = {}
+        self.studies = study_model(lambda s: self.study_status.get(s.study_instance_uid, ""))
+        self.study_view = _table(self.studies)
+        self.study_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.study_view.selectionModel().selectionChanged.connect(self._study_selection_changed)
+        left_box.addWidget(self.study_view, 3)
+        preview = QHBoxLayout()
+        self.thumbnail = QLabel()
+        self.thumbnail.setFixedSize(256, 256)
+        self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.thumbnail.setStyleSheet("background: black; color: #bbb;")
+        self.thumbnail.setText("no image")
+        preview.addWidget(self.thumbnail)
+        self.study_details = QLabel()
+        self.study_details.setWordWrap(True)
+        details_font = QFont(self.study_details.font())
+        details_font.setPointSize(12)
+        self.study_details.setFont(details_font)
+        self.study_details.setAlignment(Qt.AlignmentFlag.AlignTop)
+        preview.addWidget(self.study_details, 1)
+        left_box.addLayout(preview, 2)
+        self.problems_label = QLabel()
+        self.problems_label.setWordWrap(True)
+        self.problems_label.setStyleSheet("color: #8a4b00;")
+        left_box.addWidget(self.problems_label)
+        split.addWidget(left)
+
+        right = QWidget()
+        right_box = QVBoxLayout(right)
+        find_group = QGroupBox("1. Find the patient in our worklist")
+        find_group.setStyleSheet("QGroupBox { font-size: 13pt; font-weight: bold; }")
+        form = QFormLayout(find_group)
+        self.scan_edit = QLineEdit()
+        self.scan_edit.setPlaceholderText("Scan or type MRN or accession, then Enter")
+        self.scan_edit.returnPressed.connect(self.lookup_scanned)
+        form.addRow(_big(QLabel("MRN / accession")), _big(self.scan_edit))
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("FAMILY^Given (* allowed)")
+        self.name_edit.returnPressed.connect(self.lookup_by_name)
+        form.addRow(_big(QLabel("Name")), _big(self.name_edit))
+        self.dob_edit = QLineEdit()
+        self.dob_edit.setPlaceholderText("YYYYMMDD")
+        self.dob_edit.returnPressed.connect(self.lookup_by_name)
+        form.addRow(_big(QLabel("Born")), _big(self.dob_edit))
+        buttons = QHBoxLayout()
+        self.search_button = QPushButton("Search")
+        self.search_button.clicked.connect(self.lookup_by_name)
+        buttons.addWidget(_big(self.search_button))
+        self.from_disc_button = QPushButton("Use disc name + birth date")
+        self.from_disc_button.clicked.connect(self.fill_from_disc)
+        buttons.addWidget(_big(self.from_disc_button))
+        form.addRow(buttons)
+        right_box.addWidget(find_group)
+
+        self.candidates = worklist_model()
+        self.candidate_view = _table(self.candidates)
+        self.candidate_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.candidate_view.selectionModel().selectionChanged.connect(self._update_send_button)
+        right_box.addWidget(self.candidate_view, 1)
+
+        send_group = QGroupBox("2. Send")
+        send_group.setStyleSheet("QGroupBox { font-size: 13pt; font-weight: bold; }")
+        send_form = QFormLayout(send_group)
+        self.dest_box = QComboBox()
+        for name, dest in self.config.destinations.items():
+            self.dest_box.addItem(dest.label or name, name)
+        send_form.addRow(_big(QLabel("To")), _big(self.dest_box))
+        self.tag_box = QComboBox()
+        for label, value in (
+            ("No tag", ""),
+            ("Reference", "reference"),
+            ("Second read", "second-read"),
+            ("Archive", "archive"),
+        ):
+            self.tag_box.addItem(label, value)
+        send_form.addRow(_big(QLabel("Tag")), _big(self.tag_box))
+        self.unscheduled_check = QCheckBox("No order yet (back office attaches it later)")
+        self.unscheduled_check.toggled.connect(self._update_send_button)
+        send_form.addRow(self.unscheduled_check)
+        self.send_button = QPushButton("Send")
+        self.send_button.setStyleSheet(
+            "QPushButton { background: #1b7f3b; color: white; padding: 8px; }"
+            "QPushButton:disabled { background: #9fbfa9; }"
+        )
+        self.send_button.clicked.connect(self.send_selected)
+        send_form.addRow(_big(self.send_button, bold=True))
+        right_box.addWidget(send_group)
+        split.addWidget(right)
+        split.setSizes([820, 580])
+        outer.addWidget(split, 1)
+
+        bottom = QHBoxLayout()
+        self.status = QLabel("Ready.")
+        self.status.setWordWrap(True)
+        bottom.addWidget(_big(self.status), 1)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(300)
+        self.progress.setVisible(False)
+        bottom.addWidget(self.progress)
+        outer.addLayout(bottom)
+        self.setCentralWidget(central)
+        QShortcut(QKeySequence("F5"), self, activated=self.read_selected_medium)
+        self._update_send_button()
+
+    # ---- media --------------------------------------------------------
+    def refresh_media(self) -> None:
+        """List mounted discs in the picker."""
+        current = self.medium_box.currentData()
+        self.medium_box.clear()
+        for medium in mounted_media():
+            self.medium_box.addItem(medium.label, str(medium.mountpoint))
+        if current and self.medium_box.findData(current) < 0:
+            self.medium_box.addItem(f"Folder {current}", current)
+        if current:
+            self.medium_box.setCurrentIndex(self.medium_box.findData(current))
+
+    def pick_folder(self) -> None:
+        """Let the user choose a folder that holds a disc's files."""
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder with the disc's files")
+        if folder:
+            self.open_medium(Path(folder))
+
+    def read_selected_medium(self) -> None:
+        """Read the medium chosen in the picker."""
+        data = self.medium_box.currentData()
+        if data:
+            self.open_medium(Path(data))
+        else:
+            self.status.setText("Insert a disc, or open a folder.")
+
+    def open_medium(self, path: Path) -> None:
+        """Read a medium off the GUI thread and show its studies."""
+        if self.medium_box.findData(str(path)) < 0:
+            self.medium_box.addItem(f"Folder {path}", str(path))
+        self.medium_box.setCurrentIndex(self.medium_box.findData(str(path)))
+        self.status.setText(f"Reading {path} …")
+        self.runner.run(lambda _p: scan_medium(path), self._show_scan, self._failed)
+
+    def _show_scan(self, scan: MediaScan) -> None:
+        self.scan = scan
+        self.studies.set_rows(scan.studies)
+        patients = len(scan.patients)
+        self.disc_label.setText(
+            f"{len(scan.studies)} studies of {patients} patient{'s' if patients != 1 else ''}, "
+            f"{len(scan.instances)} images"
+        )
+        if scan.problems:
+            shown = "; ".join(p.message for p in scan.problems[:3])
+            more = f" (+{len(scan.problems) - 3} more)" if len(scan.problems) > 3 else ""
+            self.problems_label.setText(
+                f"This disc has {len(scan.problems)} problem(s): {shown}{more}"
+            )
+        else:
+            self.problems_label.setText("")
+        self.status.setText("Select the studies to import, then find the patient.")
+        if scan.studies:
+            self.study_view.selectRow(0)
+
+    def selected_studies(self) -> list[StudySummary]:
+        """The studies the user selected."""
+        rows = sorted({i.row() for i in self.study_view.selectionModel().selectedRows()})
+        return [self.studies.rows[r] for r in rows]
+
+    def _study_selection_changed(self, *_: Any) -> None:
+        chosen = self.selected_studies()
+        self._update_send_button()
+        if not chosen or self.scan is None:
+            self.study_details.setText("")
+            return
+        study = chosen[0]
+        self.study_details.setText(
+            f"<b>{format_name(study.patient_name)}</b><br>"
+            f"Born {format_date(study.birth_date) or '?'}, sex {study.sex or '?'}<br>"
+            f"Outside ID {study.patient_id} {study.issuer_of_patient_id}<br>"
+            f"{format_date(study.study_date)} {'/'.join(study.modalities)}: "
+            f"{study.study_description}<br>"
+            f"{len(study.series)} series, {len(study.instances)} images"
+        )
+        first = study.instances[0]
+        path = self.scan.root / first.relpath
+        self.runner.run(lambda _p: render_frame(path), self._show_thumbnail, self._no_thumbnail)
+
+    def _show_thumbnail(self, pixels: Any) -> None:
+        height, width = pixels.shape[:2]
+        if pixels.ndim == 3:
+            image = QImage(
+                pixels.tobytes(), width, height, 3 * width, QImage.Format.Format_RGB888
+            ).copy()
+        else:
+            image = QImage(
+                pixels.tobytes(), width, height, width, QImage.Format.Format_Grayscale8
+            ).copy()
+        self.thumbnail.setPixmap(
+            QPixmap.fromImage(image).scaled(
+                self.thumbnail.size(),
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
+
+    def _no_thumbnail(self, exc: Exception) -> None:
+        self.thumbnail.setText(f"no preview\n({exc})")
+
+    # ---- worklist -----------------------------------------------------
+    def fill_from_disc(self) -> None:
+        """Search the worklist with the disc patient's family name and birth date."""
+        chosen = self.selected_studies()
+        if not chosen:
+            self.status.setText("Select a study first.")
+            return
+        family = chosen[0].patient_name.split("^")[0]
+        self.name_edit.setText(f"{family}*" if family else "")
+        self.dob_edit.setText(chosen[0].birth_date)
+        self.lookup_by_name()
+
+    def lookup_scanned(self) -> None:
+        """Look up what the barcode scanner (or the user) typed: an MRN, else an accession."""
+        value = self.scan_edit.text().strip()
+        if not value:
+            return
+        self._query(WorklistQuery(mrn=value), fallback=WorklistQuery(accession=value))
+
+    def lookup_by_name(self) -> None:
+        """Look up by name and/or birth date."""
+        name = self.name_edit.text().strip()
+        dob = self.dob_edit.text().strip()
+        if not name and not dob:
+            self.status.setText("Type a name or a birth date to search.")
+            return
+        self._query(WorklistQuery(name=name, dob=dob))
+
+    def _query(self, query: WorklistQuery, fallback: WorklistQuery | None = None) -> None:
+        self.status.setText("Searching the worklist …")
+
+        def work(_p: Progress) -> list[WorklistItem]:
+            items = find(self.config.worklist, self.config.ae_title, query)
+            if not items and fallback is not None:
+                items = find(self.config.worklist, self.config.ae_title, fallback)
+            return items
+
+        self.runner.run(work, self._show_candidates, self._failed)
+
+    def _show_candidates(self, items: list[WorklistItem]) -> None:
+        self.candidates.set_rows(items)
+        if not items:
+            self.status.setText("No worklist entry found. Check the spelling, or search by name.")
+        elif len(items) == 1:
+            self.candidate_view.selectRow(0)
+            self.status.setText("One worklist entry found: check it, then press Send.")
+        else:
+            self.status.setText(f"{len(items)} worklist entries: pick the right one.")
+        self._update_send_button()
+
+    def selected_candidate(self) -> WorklistItem | None:
+        """The worklist entry the user picked."""
+        rows = self.candidate_view.selectionModel().selectedRows()
+        return self.candidates.rows[rows[0].row()] if rows else None
+
+    # ---- sending ------------------------------------------------------
+    def _update_send_button(self, *_: Any) -> None:
+        studies = self.selected_studies()
+        item = self.selected_candidate()
+        dest = self.dest_box.currentText()
+        ok = bool(studies) and item is not None and not self.runner.busy
+        self.send_button.setEnabled(ok)
+        count = len(studies)
+        self.send_button.setText(
+            f"Send {count} stud{'y' if count == 1 else 'ies'} to {dest}" if count else "Send"
+        )
+
+    def _set_busy(self, busy: bool) -> None:
+        for widget in (self.read_button, self.folder_button, self.search_button):
+            widget.setEnabled(not busy)
+        self.progress.setVisible(busy)
+        if busy:
+            self.progress.setRange(0, 0)
+        self._update_send_button()
+
+    def send_selected(self, confirmed_mismatch: bool = False) -> None:
+        """Import the selected studies for the chosen patient and send them."""
+        studies = self.selected_studies()
+        item = self.selected_candidate()
+        scan = self.scan
+        if not studies or item is None or scan is None:
+            return
+        unscheduled = self.unscheduled_check.isChecked()
+        dest = str(self.dest_box.currentData())
+        order = "no order (back office)" if unscheduled else f"accession {item.accession_number}"
+        if not confirmed_mismatch and not self.confirm(
+            "Send these studies?",
+            f"{len(studies)} stud{'y' if len(studies) == 1 else 'ies'} from the disc "
+            f"({format_name(studies[0].patient_name)}, born {format_date(studies[0].birth_date)})"
+            f"\n\nwill be filed as {format_name(item.patient_name)}, "
+            f"born {format_date(item.birth_date)}, MRN {item.mrn}, {order}\n\n"
+            f"and sent to {self.dest_box.currentText()}.",
+        ):
+            return
+        request = ImportRequest(
+            study_uids=tuple(s.study_instance_uid for s in studies),
+            mrn=item.mrn,
+            accession="" if unscheduled else item.accession_number,
+            destination=dest,
+            worklist_item=item,
+            tag=str(self.tag_box.currentData() or ""),
+            user=self.user,
+            confirmed_mismatch=confirmed_mismatch,
+        )
+        self.status.setText("Copying and sending …")
+
+        def work(progress: Progress) -> list[ImportOutcome]:
+            conn = db.connect(self.config.database_path)
+            try:
+                return import_studies(conn, self.config, scan, request, on_progress=progress)
+            finally:
+                conn.close()
+
+        self.runner.run(work, self._sent, self._send_failed, self._on_progress)
+
+    def _on_progress(self, phase: str, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.status.setText(f"{'Copying' if phase == 'copy' else 'Sending'} {done}/{total} …")
+
+    def _sent(self, outcomes: list[ImportOutcome]) -> None:
+        self.outcomes.extend(outcomes)
+        for o in outcomes:
+            self.study_status[o.study_instance_uid] = (
+                f"sent to {o.destination}"
+                if o.sent == o.queued
+                else f"queued for {o.destination} ({o.sent}/{o.queued} sent)"
+            )
+        self.studies.refresh()
+        sent = sum(o.sent for o in outcomes)
+        total = sum(o.queued for o in outcomes)
+        label = self.dest_box.currentText()
+        if sent == total:
+            self.status.setText(f"Done: {sent} images sent to {label}. You can return the disc.")
+        else:
+            self.status.setText(
+                f"{sent} of {total} images sent to {label}; the rest stay queued and are sent "
+                "automatically. You can return the disc."
+            )
+
+    def _send_failed(self, exc: Exception) -> None:
+        if isinstance(exc, IdentityMismatchError):
+            if self.confirm("The disc and the worklist disagree", f"{exc}\n\nImport anyway?"):
+                self.send_selected(confirmed_mismatch=True)
+            else:
+                self.status.setText("Not sent: check the patient.")
+            return
+        self._failed(exc)
+
+    # ---- errors and questions -------------------------------------------
+    def _failed(self, exc: Exception) -> None:
+        if isinstance(exc, KioskError):
+            message = str(exc)
+        else:
+            log.error("unexpected error", exc_info=exc)
+            message = f"Unexpected error ({type(exc).__name__}: {exc}); it was logged."
+        self.status.setText(message)
+        self.show_error(message)
+
+    def _error_box(self, message: str) -> None:
+        QMessageBox.warning(self, "Cannot do that", message)
+
+    def _ask(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text)
+        return answer == QMessageBox.StandardButton.Yes

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 
 from kiosk.errors import NoDicomError, UsageError
-from kiosk.media.dicomdir import open_fileset
 from kiosk.media.model import MediaInstance, MediaScan
 from kiosk.media.problems import Problem, ProblemCode
 
@@ -93,17 +91,10 @@ def scan_medium(source: Path) -> MediaScan:
         if kind is None:
             non_dicom.append(rel)
             continue
-        try:
-            ds = pydicom.dcmread(
-                path, stop_before_pixels=True, force=kind == "raw", specific_tags=_HEADER_TAGS
-            )
-        except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
+        ds = _read_header(path, rel, force=kind == "raw", problems=problems)
+        if ds is None:
             if kind == "raw":
                 non_dicom.append(rel)
-            else:
-                problems.append(
-                    Problem(ProblemCode.UNREADABLE_FILE, rel, f"cannot be read as DICOM: {exc}")
-                )
             continue
         inst = _instance_from_dataset(rel, ds)
         if inst is None:
@@ -220,14 +211,18 @@ def _resolve(root: Path, components: list[str]) -> Path | None:
 def _read_dicomdir(
     root: Path, dicomdir: Path, problems: list[Problem], referenced: set[Path]
 ) -> list[MediaInstance]:
+    """Follow every record of the DICOMDIR that references a file.
+
+    The records are walked directly rather than through pydicom's ``FileSet``:
+    ``FileSet.load`` silently drops records whose file is missing or whose
+    name differs in case, which would hide a missing image from the clerk.
+    The identity shown comes from each file's own header, so a DICOMDIR that
+    lies about it cannot mislead.
+    """
     rel_dicomdir = _rel(root, dicomdir)
-    out: list[MediaInstance] = []
     try:
-        with open_fileset(dicomdir) as fs:
-            for instance in fs:
-                inst = _read_record(root, dicomdir.parent, instance, problems, referenced)
-                if inst is not None:
-                    out.append(inst)
+        ds = pydicom.dcmread(dicomdir, force=True)
+        records = list(ds.DirectoryRecordSequence)
     except Exception as exc:  # any failure of a foreign DICOMDIR is a problem, not a crash
         problems.append(
             Problem(
@@ -236,19 +231,26 @@ def _read_dicomdir(
                 f"the DICOMDIR cannot be read ({exc}); every file was read instead",
             )
         )
-        referenced.intersection_update({dicomdir})
         return []
+    out: list[MediaInstance] = []
+    for record in records:
+        inst = _read_record(root, dicomdir.parent, record, problems, referenced)
+        if inst is not None:
+            out.append(inst)
     return out
 
 
 def _read_record(
-    root: Path, base: Path, instance: Any, problems: list[Problem], referenced: set[Path]
+    root: Path, base: Path, record: Dataset, problems: list[Problem], referenced: set[Path]
 ) -> MediaInstance | None:
-    components = _file_id(instance.node._record)
+    components = _file_id(record)
     if not components:
         return None
     shown = "/".join(components)
-    if any(c in ("..", ".") or "/" in c or "\\" in c for c in components):
+    if (
+        any(c in ("..", ".") or "/" in c or "\\" in c for c in components)
+        or Path(components[0]).is_absolute()
+    ):
         problems.append(
             Problem(
                 ProblemCode.DICOMDIR_OUTSIDE_MEDIUM,
@@ -267,21 +269,35 @@ def _read_record(
             )
         )
         return None
+    if path in referenced:
+        return None
     referenced.add(path)
     rel = _rel(root, path)
-    try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
-    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
-        problems.append(
-            Problem(ProblemCode.UNREADABLE_FILE, rel, f"cannot be read as DICOM: {exc}")
-        )
+    ds = _read_header(path, rel, force=False, problems=problems)
+    if ds is None:
         return None
-    inst = _instance_from_dataset(rel, ds, records=_records(instance))
+    inst = _instance_from_dataset(rel, ds, records=record)
     if inst is None:
         problems.append(
             Problem(ProblemCode.MISSING_UID, rel, "DICOM file without SOP Instance UID")
         )
     return inst
+
+
+def _read_header(path: Path, rel: str, *, force: bool, problems: list[Problem]) -> Dataset | None:
+    """Read a file's header; a file that cannot be read becomes a problem (or None if raw)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a foreign file's oddities are not our warnings
+            return pydicom.dcmread(
+                path, stop_before_pixels=True, force=force, specific_tags=_HEADER_TAGS
+            )
+    except Exception as exc:  # truncated, garbled, invalid VRs: a problem, never a crash
+        if not force:
+            problems.append(
+                Problem(ProblemCode.UNREADABLE_FILE, rel, f"cannot be read as DICOM: {exc}")
+            )
+        return None
 
 
 def _file_id(record: Dataset) -> list[str]:
@@ -291,15 +307,6 @@ def _file_id(record: Dataset) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [str(v) for v in value]
-
-
-def _records(instance: Any) -> Dataset:
-    merged = Dataset()
-    for node in instance.node.reverse():
-        for elem in node._record:
-            if elem.tag not in merged:
-                merged.add(elem)
-    return merged
 
 
 def _text(ds: Dataset, keyword: str, fallback: Dataset | None = None) -> str:

@@ -1,4 +1,4 @@
-"""The command-line contract of CLI.md: flags anywhere, JSON on stdout, exit codes, one-line errors."""
+"""The command-line contract of CLI.md: flags anywhere, JSON, exit codes, one-line errors."""
 
 from __future__ import annotations
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from kiosk.config import Config, load_config
@@ -52,6 +55,17 @@ def start_demo(workdir: Path | None = None) -> DemoSession:
     return DemoSession(peers, load_config(config_path), disc, workdir)
 
 
+def _quit_on_signals(app: QApplication) -> dict[int, Any]:
+    """Let Ctrl+C and SIGTERM close the app cleanly; return the handlers to restore."""
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, lambda *_: app.quit())
+    timer = QTimer(app)
+    timer.timeout.connect(lambda: None)  # wake the interpreter so it sees the signal
+    timer.start(250)
+    return previous
+
+
 def run(config_path: Path | None, demo: bool) -> int:
     """Open the desktop app (the ``kiosk.gui`` entry point used by ``kiosk``)."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -71,12 +85,15 @@ def run(config_path: Path | None, demo: bool) -> int:
     window = MainWindow(config, runner=runner, user="")
     window.resize(1400, 860)
     window.show()
+    previous_handlers = _quit_on_signals(app)
     if session is not None:
         window.setWindowTitle(window.windowTitle() + " — DEMO (no hospital systems)")
         window.open_medium(session.disc)
     try:
         return int(app.exec())
     finally:
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
         runner.wait()
         if session is not None:
             session.close()

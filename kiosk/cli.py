@@ -16,7 +16,7 @@ from typing import Any
 from kiosk import audit, paths
 from kiosk.config import Config, load_config
 from kiosk.errors import KioskError, PartialError, PeerError, UsageError
-from kiosk.importer import TAGS, ImportRequest, import_studies
+from kiosk.importer import TAGS, ImportRequest, import_studies, outcome_of
 from kiosk.media.scan import scan_medium
 from kiosk.send.deliver import deliver
 from kiosk.store import db
@@ -92,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("send", help="deliver what is queued")
     p.add_argument("--dest", default="")
     p.add_argument("--retry", action="store_true", help="also resend failed instances")
+    _common(p, top=False)
+
+    p = sub.add_parser("reconcile", help="back office: attach an order to a stored study")
+    p.add_argument("study_uid", metavar="STUDY_UID")
+    p.add_argument("--accession", required=True)
+    p.add_argument("--mrn", default="")
+    p.add_argument("--user", default="")
+    p.add_argument("--no-send", action="store_true", help="queue only; 'kiosk send' delivers")
     _common(p, top=False)
 
     p = sub.add_parser("audit", help="show the audit trail")
@@ -244,7 +252,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     _emit(args, {"studies": [o.to_json() for o in outcomes]}, text)
     if args.no_send:
         return 0
-    undelivered = sum(o.queued - o.sent for o in outcomes)
+    undelivered = sum(o.queued - o.sent for o in outcomes if o.state != "unscheduled")
     if undelivered:
         if all(o.sent == 0 for o in outcomes) and all(o.queued == 0 for o in outcomes):
             raise PeerError("nothing could be queued")
@@ -257,8 +265,6 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_queue(args: argparse.Namespace) -> int:
     """``kiosk queue``."""
-    from kiosk.importer import outcome_of
-
     config = load_config(args.config)
     conn = _open_store(config)
     try:
@@ -323,6 +329,44 @@ def cmd_send(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """``kiosk reconcile STUDY_UID --accession Y [--mrn X]``."""
+    from kiosk.errors import SafetyError
+    from kiosk.reconciliation import attach_order
+
+    config = load_config(args.config)
+    items = find(config.worklist, config.ae_title, WorklistQuery(accession=args.accession))
+    matching = [i for i in items if i.accession_number == args.accession]
+    if not matching:
+        raise SafetyError(
+            f"accession {args.accession} is not on the worklist; check the order number"
+        )
+    conn = _open_store(config)
+    try:
+        outcome = attach_order(
+            conn, config, args.study_uid, matching[0], mrn=args.mrn, user=args.user
+        )
+        if not args.no_send:
+            deliver(conn, config, study_id=outcome.study_id, user=args.user)
+        outcome = outcome_of(conn, outcome.study_id)
+    finally:
+        conn.close()
+    _emit(
+        args,
+        {"studies": [outcome.to_json()]},
+        lambda: (
+            f"{outcome.study_instance_uid}: accession {args.accession} attached, "
+            f"{outcome.sent}/{outcome.queued} sent, state {outcome.state}"
+        ),
+    )
+    if not args.no_send and outcome.sent < outcome.queued:
+        raise PartialError(
+            f"{outcome.queued - outcome.sent} instances were not delivered yet; they stay "
+            "queued ('kiosk send' retries)"
+        )
+    return 0
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     """``kiosk audit``."""
     config = load_config(args.config)
@@ -348,6 +392,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "import": cmd_import,
     "queue": cmd_queue,
     "send": cmd_send,
+    "reconcile": cmd_reconcile,
     "audit": cmd_audit,
 }
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from kiosk import paths
 from kiosk.errors import ConfigError
+from reconcile.coerce import CoercionRules
 
 _AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # no backslash, printable, 1..16
 
@@ -36,6 +37,7 @@ class Destination(Peer):
     department: str = ""
     max_pdu: int = 0
     associations: int = 1
+    coercion: CoercionRules = field(default_factory=CoercionRules)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class Config:
     issuer_of_patient_id: str = ""
     institution_name: str = ""
     hl7: Hl7Receiver | None = None
+    unscheduled: str = "send"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def destination(self, name: str) -> Destination:
@@ -182,6 +185,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     if wl is not None:
         worklist = Peer(wl.ae_title("ae_title"), wl.string("host"), wl.port("port"))
 
+    site_rules = _coercion_rules(root.sub("coercion"), CoercionRules())
     destinations: dict[str, Destination] = {}
     dests = root.sub("destinations")
     if dests is not None:
@@ -197,6 +201,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
                 department=d.string("department", name),
                 max_pdu=d.integer("max_pdu", 0),
                 associations=d.integer("associations", 1, lo=1, hi=16),
+                coercion=_coercion_rules(d.sub("coercion"), site_rules),
             )
 
     spool = root.sub("spool")
@@ -237,8 +242,43 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         issuer_of_patient_id=kiosk.string("issuer_of_patient_id", ""),
         institution_name=kiosk.string("institution_name", ""),
         hl7=hl7,
+        unscheduled=_unscheduled_policy(root.sub("reconcile")),
         extra={k: v for k, v in data.items() if k not in _KNOWN_SECTIONS},
     )
 
 
-_KNOWN_SECTIONS = {"kiosk", "worklist", "destinations", "spool", "database", "hl7"}
+def _coercion_rules(table: _Reader | None, base: CoercionRules) -> CoercionRules:
+    """Read a ``coercion`` table over ``base`` (site defaults, then per destination)."""
+    if table is None:
+        return base
+    merged = {**base.__dict__, **table.table}
+    try:
+        return CoercionRules.from_mapping(merged)
+    except KeyError as exc:
+        raise table.error(str(exc.args[0]), "is not a coercion setting") from None
+    except TypeError as exc:
+        key = str(exc.args[0])
+        hint = "COERCE or CORRECT" if key == "reason" else "true or false"
+        raise table.error(key, f"must be {hint}") from None
+
+
+def _unscheduled_policy(table: _Reader | None) -> str:
+    """``send`` (default) or ``hold``: what happens to a study imported without an order."""
+    if table is None:
+        return "send"
+    value = table.string("unscheduled", "send")
+    if value not in ("send", "hold"):
+        raise table.error("unscheduled", f"must be 'send' or 'hold', not {value!r}")
+    return value
+
+
+_KNOWN_SECTIONS = {
+    "kiosk",
+    "worklist",
+    "destinations",
+    "spool",
+    "database",
+    "hl7",
+    "coercion",
+    "reconcile",
+}

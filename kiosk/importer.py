@@ -9,6 +9,7 @@ the study stays queued and ``kiosk send`` (or the app) delivers it later.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from kiosk.store import outbox, studies
 from kiosk.store.studies import StudyState
 from reconcile.coerce import apply_coercion, plan_coercion
 from reconcile.model import TargetIdentity, WorklistItem
+from reconcile.uids import new_uid_map
 
 log = logging.getLogger(__name__)
 
@@ -122,16 +124,14 @@ def target_identity(config: Config, request: ImportRequest) -> TargetIdentity:
             )
         target = TargetIdentity.from_worklist(item)
         if not target.issuer and config.issuer_of_patient_id:
-            target = TargetIdentity(**{**target.__dict__, "issuer": config.issuer_of_patient_id})
+            target = dataclasses.replace(target, issuer=config.issuer_of_patient_id)
         if not request.accession:
-            return TargetIdentity(
-                **{
-                    **target.__dict__,
-                    "accession_number": "",
-                    "requested_procedure_id": "",
-                    "requested_procedure_description": "",
-                    "scheduled_step_id": "",
-                }
+            return dataclasses.replace(
+                target,
+                accession_number="",
+                requested_procedure_id="",
+                requested_procedure_description="",
+                scheduled_step_id="",
             )
         return target
     return TargetIdentity(
@@ -316,42 +316,86 @@ def _import_one(
         detail=f"study {study_id}",
         **who,
     )
+    coerce_and_queue(conn, config, study_id, target, user=request.user)
+    return study_id
+
+
+def coerce_and_queue(
+    conn: sqlite3.Connection,
+    config: Config,
+    study_id: int,
+    target: TargetIdentity,
+    *,
+    user: str,
+    reason: str | None = None,
+) -> None:
+    """Coerce a spooled study's original files to ``target`` and queue (or hold) them.
+
+    Always starts from the untouched originals in the spool, so a later
+    reconciliation records the outside values, not our interim ones.
+    """
+    record = studies.get_study(conn, study_id)
+    destination = config.destination(record.destination)
+    rules = destination.coercion
+    rows = studies.instances_of(conn, study_id)
+    spool = Path(record.spool_dir)
+    uid_map: dict[str, str] = {}
+    if rules.new_uids:
+        old: list[str] = [record.study_instance_uid]
+        for row in rows:
+            header = pydicom.dcmread(
+                row["original_path"], stop_before_pixels=True, specific_tags=["SeriesInstanceUID"]
+            )
+            old += [str(header.get("SeriesInstanceUID", "")), row["sop_instance_uid"]]
+        uid_map = new_uid_map(old, salt=f"{config.station}/{study_id}")
     when = datetime.now().astimezone()
-    for instance_id, original in rows:
-        ds = pydicom.dcmread(original)
-        plan = plan_coercion(ds, target)
+    for row in rows:
+        ds = pydicom.dcmread(row["original_path"])
+        plan = plan_coercion(ds, target, rules, uid_map)
         apply_coercion(
             ds,
             plan,
             modifying_system=f"{config.ae_title} {config.station}",
             when=when,
+            reason=reason,
             source_of_previous_values=plan.original_issuer or str(ds.get("InstitutionName", "")),
         )
         coerced = spool / "coerced" / f"{ds.SOPInstanceUID}.dcm"
         coerced.parent.mkdir(parents=True, exist_ok=True)
-        ds.save_as(coerced)
-        studies.update_instance(conn, instance_id, coerced_path=str(coerced))
-    studies.set_state(conn, study_id, StudyState.COERCED)
+        tmp = coerced.with_name(coerced.name + ".part")
+        ds.save_as(tmp)
+        tmp.replace(coerced)
+        studies.update_instance(conn, row["id"], coerced_path=str(coerced))
+    new_study_uid = uid_map.get(record.study_instance_uid, record.study_instance_uid)
+    studies.set_state(conn, study_id, StudyState.COERCED, new_study_instance_uid=new_study_uid)
+    who = {"user": user, "station": config.station}
     audit.record(
         conn,
         action="coerce",
-        study_instance_uid=study.study_instance_uid,
-        detail=f"study {study_id}: IRWF.b coercion",
+        study_instance_uid=record.study_instance_uid,
+        detail=f"study {study_id}: IRWF.b coercion"
+        + (f", new Study Instance UID {new_study_uid}" if uid_map else ""),
         **who,
     )
+    hold = not target.accession_number and config.unscheduled == "hold"
     conn.execute("BEGIN IMMEDIATE")
-    for instance_id, _ in rows:
-        outbox.enqueue(conn, instance_id, request.destination, held=False)
-    conn.execute("COMMIT")
-    studies.set_state(conn, study_id, StudyState.QUEUED)
+    try:
+        for row in rows:
+            outbox.enqueue(conn, row["id"], record.destination, held=hold)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    if hold:
+        studies.set_state(conn, study_id, StudyState.UNSCHEDULED)
+        action, detail = "hold", f"study {study_id}: held for the back office (no order)"
+    else:
+        studies.set_state(conn, study_id, StudyState.QUEUED)
+        action, detail = (
+            "queue",
+            f"study {study_id}: {len(rows)} instances for {record.destination}",
+        )
     audit.record(
-        conn,
-        action="queue",
-        study_instance_uid=study.study_instance_uid,
-        detail=f"study {study_id}: {len(rows)} instances for {request.destination}",
-        **who,
+        conn, action=action, study_instance_uid=record.study_instance_uid, detail=detail, **who
     )
-    log.info(
-        "study %s (id %d) queued for %s", study.study_instance_uid, study_id, request.destination
-    )
-    return study_id
+    log.info("study %s (id %d): %s", record.study_instance_uid, study_id, action)

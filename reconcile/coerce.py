@@ -10,13 +10,46 @@ touched.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from reconcile.model import TargetIdentity
+from reconcile.uids import INSTANCE_UID_KEYWORDS, remap_uids
+
+
+@dataclass(frozen=True)
+class CoercionRules:
+    """What coercion changes, per site and destination (data from the config).
+
+    The defaults are IRWF.b: identity and order from the worklist, UIDs kept.
+    """
+
+    replace_demographics: bool = True
+    new_uids: bool = False
+    reason: str = "COERCE"
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, object]) -> CoercionRules:
+        """Build from a config table; unknown keys raise ``KeyError``, wrong types ``TypeError``."""
+        known = {"replace_demographics", "new_uids", "reason"}
+        unknown = set(data) - known
+        if unknown:
+            raise KeyError(sorted(unknown)[0])
+        values: dict[str, object] = {}
+        for key in ("replace_demographics", "new_uids"):
+            if key in data:
+                if not isinstance(data[key], bool):
+                    raise TypeError(key)
+                values[key] = data[key]
+        if "reason" in data:
+            if data["reason"] not in ("COERCE", "CORRECT"):
+                raise TypeError("reason")
+            values["reason"] = data["reason"]
+        return cls(**values)  # type: ignore[arg-type]
 
 #: Attributes coerced from the target identity, in order.
 IDENTITY_KEYWORDS = (
@@ -46,6 +79,8 @@ class CoercionPlan:
     original_patient_id: str
     original_issuer: str
     target: TargetIdentity
+    uid_map: dict[str, str] = field(default_factory=dict)
+    reason: str = "COERCE"
 
     @property
     def changed_keywords(self) -> list[str]:
@@ -62,8 +97,24 @@ def _value(ds: Dataset, keyword: str) -> str | None:
     return str(value.value)
 
 
-def plan_coercion(ds: Dataset, target: TargetIdentity) -> CoercionPlan:
-    """Work out which identity attributes of ``ds`` change to reach ``target``."""
+def plan_coercion(
+    ds: Dataset,
+    target: TargetIdentity,
+    rules: CoercionRules | None = None,
+    uid_map: dict[str, str] | None = None,
+) -> CoercionPlan:
+    """Work out which identity attributes of ``ds`` change to reach ``target``.
+
+    Parameters
+    ----------
+    rules
+        What may change; ``None`` for the IRWF.b defaults.
+    uid_map
+        Old to new UIDs of the whole study, when the study gets new UIDs.
+    """
+    rules = rules or CoercionRules()
+    if not rules.replace_demographics:
+        target = dataclasses.replace(target, patient_name=None, birth_date=None, sex=None)
     wanted: dict[str, str | None] = {
         "PatientID": target.mrn,
         "IssuerOfPatientID": target.issuer or None,
@@ -80,8 +131,15 @@ def plan_coercion(ds: Dataset, target: TargetIdentity) -> CoercionPlan:
         old = _value(ds, keyword)
         if old != new:
             changes.append(Change(keyword, old, new))
+    if uid_map:
+        for keyword in INSTANCE_UID_KEYWORDS:
+            old = _value(ds, keyword)
+            if old and old in uid_map:
+                changes.append(Change(keyword, old, uid_map[old]))
     return CoercionPlan(
         changes=tuple(changes),
+        uid_map=dict(uid_map or {}),
+        reason=rules.reason,
         original_patient_id=_value(ds, "PatientID") or "",
         original_issuer=_value(ds, "IssuerOfPatientID") or "",
         target=target,
@@ -94,7 +152,7 @@ def apply_coercion(
     *,
     modifying_system: str,
     when: datetime,
-    reason: str = "COERCE",
+    reason: str | None = None,
     source_of_previous_values: str = "",
 ) -> None:
     """Apply a plan to ``ds`` in place.
@@ -110,7 +168,8 @@ def apply_coercion(
     when
         When it was changed: Attribute Modification DateTime.
     reason
-        Reason for the Attribute Modification: ``COERCE`` or ``CORRECT``.
+        Reason for the Attribute Modification, ``COERCE`` or ``CORRECT``;
+        ``None`` takes the plan's (from the rules).
     source_of_previous_values
         The outside institution or issuer the old values came from.
     """
@@ -125,6 +184,8 @@ def apply_coercion(
             setattr(originals, change.keyword, None)
     for change in plan.changes:
         setattr(ds, change.keyword, change.new)
+    if plan.uid_map:
+        remap_uids(ds, plan.uid_map)  # references inside the study follow
 
     patient_id_changes = plan.original_patient_id and any(
         c.keyword == "PatientID" for c in plan.changes
@@ -161,7 +222,7 @@ def apply_coercion(
     record.ModifiedAttributesSequence = Sequence([originals])
     record.AttributeModificationDateTime = when.strftime("%Y%m%d%H%M%S")
     record.ModifyingSystem = modifying_system[:64]
-    record.ReasonForTheAttributeModification = reason
+    record.ReasonForTheAttributeModification = reason or plan.reason
     record.SourceOfPreviousValues = source_of_previous_values[:64]
     existing_orig = ds.get("OriginalAttributesSequence")
     ds.OriginalAttributesSequence = Sequence(

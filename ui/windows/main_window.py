@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self.user = user
         self.scan: MediaScan | None = None
         self.outcomes: list[ImportOutcome] = []
+        self.back_office: Any = None
         #: Asks the user a yes/no question; replaced in tests.
         self.confirm: Callable[[str, str], bool] = self._ask
         #: Shows an error to the user; replaced in tests.
@@ -114,6 +115,9 @@ class MainWindow(QMainWindow):
         self.folder_button = QPushButton("Open folder…")
         self.folder_button.clicked.connect(self.pick_folder)
         top.addWidget(_big(self.folder_button))
+        self.back_office_button = QPushButton("Back office…")
+        self.back_office_button.clicked.connect(self.open_back_office)
+        top.addWidget(_big(self.back_office_button))
         outer.addLayout(top)
 
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -472,6 +476,17 @@ class MainWindow(QMainWindow):
                 self.status.setText("Not sent: check the patient.")
             return
         self._failed(exc)
+
+    # ---- back office ------------------------------------------------------
+    def open_back_office(self) -> None:
+        """Open the reconciliation queue (studies without an order, undelivered ones)."""
+        from ui.windows.back_office import BackOfficeWindow
+
+        if self.back_office is None:
+            self.back_office = BackOfficeWindow(self.config, self.runner, user=self.user)
+        self.back_office.show()
+        self.back_office.raise_()
+        self.back_office.refresh()
 
     # ---- errors and questions -------------------------------------------
     def _failed(self, exc: Exception) -> None:

@@ -1,0 +1,79 @@
+"""The back-office window: attach an order to a study that arrived without one."""
+
+from __future__ import annotations
+
+import pydicom
+from PySide6.QtCore import Qt
+
+from kiosk.cli import main
+from kiosk.config import load_config
+from tests.discs import write_ct_disc
+from tests.kiosk_config import write_config
+from ui.windows.back_office import BackOfficeWindow
+from ui.workers import TaskRunner
+
+
+def test_attach_order_from_the_back_office(
+    qtbot, tmp_path, capsys, worklist_server, storage_server
+):
+    worklist_server.add_item(PatientID="MRN5", AccessionNumber="ACC5", PatientBirthDate="19700101")
+    disc = tmp_path / "disc"
+    [study] = write_ct_disc(disc, [("EXT-5", "DOE^JANE", "19700101", "F")], per_study=2)
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=(worklist_server.ae_title, worklist_server.host, worklist_server.port),
+        destinations={
+            "radiology": (storage_server.ae_title, storage_server.host, storage_server.port)
+        },
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    cfg.write_text(cfg.read_text() + '\n[reconcile]\nunscheduled = "hold"\n')
+    assert main(["import", str(disc), "--all", "--mrn", "MRN5", "--config", str(cfg)]) == 0
+    capsys.readouterr()
+
+    window = BackOfficeWindow(load_config(cfg), TaskRunner(synchronous=True), user="bo1")
+    errors: list[str] = []
+    window.show_error = errors.append
+    qtbot.addWidget(window)
+    window.refresh()
+    assert window.rows.rowCount() == 1
+    assert window.rows.index(0, 3).data() == "— none —"
+    window.view.selectRow(0)
+    qtbot.keyClicks(window.accession_edit, "ACC5")
+    qtbot.mouseClick(window.attach_button, Qt.MouseButton.LeftButton)
+    assert errors == []
+    assert "2/2 images delivered" in window.status.text()
+    received = [pydicom.dcmread(p) for p in storage_server.wait_for_files(2)]
+    assert {ds.SOPInstanceUID for ds in received} == set(study.sop_instance_uids)
+    assert {ds.AccessionNumber for ds in received} == {"ACC5"}
+    assert window.rows.rowCount() == 0  # nothing without an order any more
+
+    window.filter_box.setCurrentIndex(window.filter_box.findData("all"))
+    assert window.rows.rowCount() == 1
+    assert window.rows.index(0, 3).data() == "ACC5"
+
+
+def test_unknown_accession_is_reported(qtbot, tmp_path, capsys, worklist_server, storage_server):
+    disc = tmp_path / "disc"
+    write_ct_disc(disc, [("EXT-5", "DOE^JANE", "19700101", "F")], per_study=1)
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=(worklist_server.ae_title, worklist_server.host, worklist_server.port),
+        destinations={
+            "radiology": (storage_server.ae_title, storage_server.host, storage_server.port)
+        },
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    assert main(["import", str(disc), "--all", "--mrn", "MRN5", "--config", str(cfg)]) == 0
+    capsys.readouterr()
+    window = BackOfficeWindow(load_config(cfg), TaskRunner(synchronous=True))
+    errors: list[str] = []
+    window.show_error = errors.append
+    qtbot.addWidget(window)
+    window.refresh()
+    window.view.selectRow(0)
+    qtbot.keyClicks(window.accession_edit, "NOPE")
+    qtbot.keyClick(window.accession_edit, Qt.Key.Key_Return)
+    assert errors == ["accession NOPE is not on the worklist; check it"]

@@ -142,3 +142,15 @@ def test_missing_disc_path_is_reported(qtbot, window, tmp_path):
     [message] = window.errors
     assert "does not exist" in message
     assert window.studies.rowCount() == 0
+
+
+def test_disc_problems_are_shown_in_plain_words(qtbot, window, disc):
+    root, _ = disc
+    (root / "DICOM" / "P0000002" / "I0000001").unlink()  # listed in the DICOMDIR, gone
+    window.open_medium(root)
+    text = window.problems_label.text()
+    assert text.startswith("This disc has 1 problem (1 kind), e.g. listed in the DICOMDIR")
+    assert window.problems_button.isVisibleTo(window)
+    qtbot.mouseClick(window.problems_button, Qt.MouseButton.LeftButton)
+    assert "DICOM/P0000002/I0000001" in window.problems_box.detailedText()
+    window.problems_box.close()

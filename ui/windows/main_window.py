@@ -73,6 +73,23 @@ def _table(model: Any) -> QTableView:
     return view
 
 
+def problems_summary(scan: MediaScan) -> str:
+    """One plain sentence about a disc's problems, for the front desk ('' when none)."""
+    if not scan.problems:
+        return ""
+    counts: dict[str, int] = {}
+    for problem in scan.problems:
+        counts[problem.code] = counts.get(problem.code, 0) + 1
+    first = scan.problems[0].message
+    n = len(scan.problems)
+    kinds = len(counts)
+    return (
+        f"This disc has {n} problem{'s' if n != 1 else ''} "
+        f"({kinds} kind{'s' if kinds != 1 else ''}), e.g. {first}. "
+        "All readable images are listed; nothing was skipped silently."
+    )
+
+
 class MainWindow(QMainWindow):
     """Disc on the left, patient lookup and sending on the right."""
 
@@ -146,10 +163,16 @@ class MainWindow(QMainWindow):
         self.study_details.setAlignment(Qt.AlignmentFlag.AlignTop)
         preview.addWidget(self.study_details, 1)
         left_box.addLayout(preview, 2)
+        problems_row = QHBoxLayout()
         self.problems_label = QLabel()
         self.problems_label.setWordWrap(True)
         self.problems_label.setStyleSheet("color: #8a4b00;")
-        left_box.addWidget(self.problems_label)
+        problems_row.addWidget(self.problems_label, 1)
+        self.problems_button = QPushButton("Show all problems")
+        self.problems_button.clicked.connect(self.show_problems)
+        self.problems_button.setVisible(False)
+        problems_row.addWidget(self.problems_button)
+        left_box.addLayout(problems_row)
         split.addWidget(left)
 
         right = QWidget()
@@ -271,17 +294,23 @@ class MainWindow(QMainWindow):
             f"{len(scan.studies)} studies of {patients} patient{'s' if patients != 1 else ''}, "
             f"{len(scan.instances)} images"
         )
-        if scan.problems:
-            shown = "; ".join(p.message for p in scan.problems[:3])
-            more = f" (+{len(scan.problems) - 3} more)" if len(scan.problems) > 3 else ""
-            self.problems_label.setText(
-                f"This disc has {len(scan.problems)} problem(s): {shown}{more}"
-            )
-        else:
-            self.problems_label.setText("")
+        self.problems_label.setText(problems_summary(scan))
+        self.problems_button.setVisible(bool(scan.problems))
         self.status.setText("Select the studies to import, then find the patient.")
         if scan.studies:
             self.study_view.selectRow(0)
+
+    def show_problems(self) -> None:
+        """List every problem of the disc, in plain words, with the file it concerns."""
+        if self.scan is None:
+            return
+        lines = [f"• {p.message}" + (f" ({p.path})" if p.path else "") for p in self.scan.problems]
+        box = QMessageBox(self)
+        box.setWindowTitle("Problems found on this disc")
+        box.setText(problems_summary(self.scan))
+        box.setDetailedText("\n".join(lines))
+        box.open()
+        self.problems_box = box
 
     def selected_studies(self) -> list[StudySummary]:
         """The studies the user selected."""

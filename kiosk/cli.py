@@ -17,9 +17,11 @@ from kiosk import audit, paths
 from kiosk.config import Config, load_config
 from kiosk.errors import KioskError, PartialError, PeerError, UsageError
 from kiosk.importer import TAGS, ImportRequest, import_studies, outcome_of
+from kiosk.matching import match_scan
 from kiosk.media.scan import scan_medium
 from kiosk.send.deliver import deliver
-from kiosk.store import db
+from kiosk.send.echo import echo
+from kiosk.store import db, outbox
 from kiosk.store.studies import find_studies
 from kiosk.worklist import WorklistQuery, find
 
@@ -58,11 +60,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scan", help="list what a disc, folder or image holds")
     p.add_argument("path", type=Path)
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="trust the DICOMDIR for the tree; read the files' headers only on import",
+    )
+    _common(p, top=False)
+
+    p = sub.add_parser("watch", help="print a line each time a disc or drive comes or goes")
+    p.add_argument("--drop-folder", type=Path, default=None, help="also watch this folder")
+    p.add_argument("--interval", type=float, default=0.0, help="seconds between looks")
+    p.add_argument("--count", type=int, default=0, help="stop after this many events")
+    p.add_argument("--timeout", type=float, default=0.0, help="stop after this many seconds")
     _common(p, top=False)
 
     p = sub.add_parser("worklist", help="query the Modality Worklist")
-    for flag in ("mrn", "accession", "name", "dob", "date", "modality"):
+    for flag in ("mrn", "accession", "name", "dob", "date", "modality", "department"):
         p.add_argument(f"--{flag}", default="")
+    _common(p, top=False)
+
+    p = sub.add_parser("match", help="rank the worklist candidates of every study on a disc")
+    p.add_argument("path", type=Path)
     _common(p, top=False)
 
     p = sub.add_parser("import", help="spool, coerce, queue and send studies")
@@ -92,6 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("send", help="deliver what is queued")
     p.add_argument("--dest", default="")
     p.add_argument("--retry", action="store_true", help="also resend failed instances")
+    p.add_argument(
+        "--due-only",
+        action="store_true",
+        help="leave instances whose retry time has not come (for scheduled runs)",
+    )
+    _common(p, top=False)
+
+    p = sub.add_parser("echo", help="test the connection to a destination (C-ECHO)")
+    p.add_argument("--dest", required=True)
     _common(p, top=False)
 
     p = sub.add_parser("reconcile", help="back office: attach an order to a stored study")
@@ -162,7 +189,7 @@ def _open_store(config: Config) -> sqlite3.Connection:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     """``kiosk scan PATH``."""
-    scan = scan_medium(args.path)
+    scan = scan_medium(args.path, deep=not args.quick)
 
     def text() -> str:
         lines = [f"{scan.source}: {len(scan.instances)} instances"]
@@ -182,11 +209,45 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    """``kiosk watch``: one line (one JSON document with ``--json``) per medium event."""
+    import os
+    import time
+
+    from kiosk.media.watch import MediaWatcher
+
+    settings = None
+    if args.config is not None or os.environ.get("KIOSK_CONFIG"):
+        settings = load_config(args.config).media
+    drop = args.drop_folder or (settings.drop_folder if settings else None)
+    interval = args.interval or (settings.poll_interval if settings else 1.0)
+    watcher = MediaWatcher(drop_folder=drop)
+    deadline = time.monotonic() + args.timeout if args.timeout > 0 else None
+    count = 0
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            for event in watcher.poll():
+                if args.json:
+                    line = json.dumps(event.to_json(), ensure_ascii=False)
+                else:
+                    m = event.medium
+                    line = f"{event.time} {event.kind.value} {m.kind} {m.mountpoint}"
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
+                count += 1
+                if args.count and count >= args.count:
+                    return 0
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
 def cmd_worklist(args: argparse.Namespace) -> int:
     """``kiosk worklist``."""
     config = load_config(args.config)
     query = WorklistQuery(args.mrn, args.accession, args.name, args.dob, args.date, args.modality)
-    items = find(config.worklist, config.ae_title, query)
+    items = find(config.worklist, config.ae_title, query, department=args.department)
 
     def text() -> str:
         if not items:
@@ -198,6 +259,29 @@ def cmd_worklist(args: argparse.Namespace) -> int:
         )
 
     _emit(args, {"items": [i.to_json() for i in items]}, text)
+    return 0
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    """``kiosk match PATH``."""
+    config = load_config(args.config)
+    scan = scan_medium(args.path)
+    results = match_scan(config, scan)
+
+    def text() -> str:
+        lines = []
+        for r in results:
+            lines.append(
+                f"study {r.study_instance_uid}: {r.decision.outcome.value} ({r.decision.why})"
+            )
+            for c in r.decision.candidates:
+                lines.append(
+                    f"  {c.score:4d}  {c.item.mrn}\t{c.item.accession_number}\t"
+                    f"{c.item.patient_name}\t{c.item.birth_date}\t{'; '.join(c.reasons)}"
+                )
+        return "\n".join(lines)
+
+    _emit(args, {"studies": [r.to_json() for r in results]}, text)
     return 0
 
 
@@ -306,12 +390,14 @@ def cmd_send(args: argparse.Namespace) -> int:
         config.destination(args.dest)
     conn = _open_store(config)
     try:
-        report = deliver(conn, config, destination=args.dest or None, retry_failed=args.retry)
-        remaining = conn.execute(
-            "SELECT count(*) FROM outbox WHERE state IN ('queued','sending','failed','quarantined')"
-            + (" AND destination = ?" if args.dest else ""),
-            (args.dest,) if args.dest else (),
-        ).fetchone()[0]
+        report = deliver(
+            conn,
+            config,
+            destination=args.dest or None,
+            retry_failed=args.retry,
+            due_only=args.due_only,
+        )
+        remaining = outbox.remaining(conn, args.dest or None)
     finally:
         conn.close()
     data = {
@@ -320,12 +406,40 @@ def cmd_send(args: argparse.Namespace) -> int:
         "quarantined": report.quarantined,
         "failed": report.failed,
         "unreachable": report.unreachable,
+        "bytes": report.bytes,
+        "seconds": round(report.seconds, 3),
+        "committed": len(report.committed),
     }
     _emit(args, data, lambda: f"{report.sent} sent, {remaining} remain")
     if remaining:
         raise PartialError(
             f"{remaining} instances are still queued or failed; 'kiosk queue' shows them"
         )
+    return 0
+
+
+def cmd_echo(args: argparse.Namespace) -> int:
+    """``kiosk echo --dest NAME``: C-ECHO to a destination (exit 4 when it does not answer)."""
+    config = load_config(args.config)
+    dest = config.destination(args.dest)
+    result = echo(dest, config.ae_title)
+    data = {
+        "destination": dest.name,
+        "ae_title": dest.ae_title,
+        "host": dest.host,
+        "port": dest.port,
+        "ok": True,
+        "status": f"0x{result.status:04X}",
+        "milliseconds": round(result.seconds * 1000, 1),
+    }
+    _emit(
+        args,
+        data,
+        lambda: (
+            f"{dest.label or dest.name} ({dest.ae_title} at {dest.host}:{dest.port}) "
+            f"answered in {data['milliseconds']} ms"
+        ),
+    )
     return 0
 
 
@@ -388,10 +502,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "scan": cmd_scan,
+    "watch": cmd_watch,
     "worklist": cmd_worklist,
+    "match": cmd_match,
     "import": cmd_import,
     "queue": cmd_queue,
     "send": cmd_send,
+    "echo": cmd_echo,
     "reconcile": cmd_reconcile,
     "audit": cmd_audit,
 }

@@ -26,6 +26,7 @@ class Peer:
     ae_title: str
     host: str
     port: int
+    timeout: float = 0.0  # seconds per network step; 0: the kiosk's defaults
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,12 @@ class Destination(Peer):
     max_pdu: int = 0
     associations: int = 1
     coercion: CoercionRules = field(default_factory=CoercionRules)
+    tls: bool = False
+    tls_cert: str = ""  # our certificate (PEM), for PACS that check the client
+    tls_key: str = ""
+    tls_ca: str = ""  # CA bundle (PEM) to verify the PACS; empty: the system's
+    transfer_syntaxes: tuple[str, ...] = ()  # uncompressed syntaxes offered, in order
+    storage_commitment: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,11 @@ class Config:
     hl7: Hl7Receiver | None = None
     unscheduled: str = "send"
     extra: dict[str, Any] = field(default_factory=dict)
+    listen_port: int = 0  # where PACS send storage commitment results (N-EVENT-REPORT)
+    commitment_timeout: float = 60.0  # seconds to wait for a storage commitment result
+    matching: dict[str, float] = field(default_factory=dict)  # [matching] thresholds
+    barcode: dict[str, Any] = field(default_factory=dict)  # [barcode] settings
+    media: MediaSettings = field(default_factory=lambda: MediaSettings())  # [media]
 
     def destination(self, name: str) -> Destination:
         """Return the destination called ``name``.
@@ -131,6 +143,18 @@ class _Reader:
     def port(self, name: str, default: int | None = None) -> int:
         return self.integer(name, default, lo=1, hi=65535)
 
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.table.get(name, default)
+        if not isinstance(value, bool):
+            raise self.error(name, f"must be true or false, not {value!r}")
+        return value
+
+    def string_list(self, name: str) -> list[str]:
+        value = self.table.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(name, f"must be a list of strings, not {value!r}")
+        return value
+
     def sub(self, name: str, required: bool = False) -> _Reader | None:
         value = self.table.get(name)
         if value is None:
@@ -183,7 +207,12 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     worklist: Peer | None = None
     wl = root.sub("worklist")
     if wl is not None:
-        worklist = Peer(wl.ae_title("ae_title"), wl.string("host"), wl.port("port"))
+        worklist = Peer(
+            wl.ae_title("ae_title"),
+            wl.string("host"),
+            wl.port("port"),
+            timeout=float(wl.integer("timeout", 15, lo=1, hi=600)),
+        )
 
     site_rules = _coercion_rules(root.sub("coercion"), CoercionRules())
     destinations: dict[str, Destination] = {}
@@ -202,6 +231,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
                 max_pdu=d.integer("max_pdu", 0),
                 associations=d.integer("associations", 1, lo=1, hi=16),
                 coercion=_coercion_rules(d.sub("coercion"), site_rules),
+                **_send_options(d),
             )
 
     spool = root.sub("spool")
@@ -244,6 +274,11 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         hl7=hl7,
         unscheduled=_unscheduled_policy(root.sub("reconcile")),
         extra={k: v for k, v in data.items() if k not in _KNOWN_SECTIONS},
+        listen_port=kiosk.integer("listen_port", 0, lo=0, hi=65535),
+        commitment_timeout=float(kiosk.integer("commitment_timeout", 60, lo=1, hi=3600)),
+        matching=_matching(root.sub("matching")),
+        barcode=_barcode(root.sub("barcode")),
+        media=_media(root.sub("media")),
     )
 
 
@@ -262,6 +297,33 @@ def _coercion_rules(table: _Reader | None, base: CoercionRules) -> CoercionRules
         raise table.error(key, f"must be {hint}") from None
 
 
+def _matching(table: _Reader | None) -> dict[str, float]:
+    """The ``[matching]`` thresholds, checked by :class:`reconcile.rules.MatchRules`."""
+    if table is None:
+        return {}
+    from reconcile.rules import MatchRules
+
+    try:
+        MatchRules.from_dict(table.table)
+    except (KeyError, ValueError) as exc:
+        key, _, message = str(exc.args[0]).partition(": ")
+        raise table.error(key, message) from None
+    return {k: float(v) for k, v in table.table.items()}
+
+
+def _barcode(table: _Reader | None) -> dict[str, Any]:
+    """The ``[barcode]`` settings, checked by :class:`kiosk.barcode.BarcodeRules`."""
+    if table is None:
+        return {}
+    from kiosk.barcode import BarcodeError, BarcodeRules
+
+    try:
+        BarcodeRules.from_dict(table.table)
+    except BarcodeError as exc:
+        raise table.error(exc.key, exc.message) from None
+    return dict(table.table)
+
+
 def _unscheduled_policy(table: _Reader | None) -> str:
     """``send`` (default) or ``hold``: what happens to a study imported without an order."""
     if table is None:
@@ -272,7 +334,70 @@ def _unscheduled_policy(table: _Reader | None) -> str:
     return value
 
 
+# Transfer syntaxes a destination may list in ``transfer_syntaxes`` (the kiosk decodes
+# compressed files into these when the PACS does not take the file's own syntax).
+UNCOMPRESSED_SYNTAXES = {
+    "1.2.840.10008.1.2.1": "Explicit VR Little Endian",
+    "1.2.840.10008.1.2": "Implicit VR Little Endian",
+}
+
+
+def _send_options(d: _Reader) -> dict[str, Any]:
+    """Read a destination's sending keys: TLS, offered syntaxes, storage commitment."""
+    tls = d.boolean("tls", False)
+    files: dict[str, str] = {}
+    for key in ("tls_cert", "tls_key", "tls_ca"):
+        files[key] = d.string(key, "")
+        if files[key] and not Path(files[key]).is_file():
+            raise d.error(key, f"{files[key]!r} is not a readable file; fix the path")
+    if bool(files["tls_cert"]) != bool(files["tls_key"]):
+        raise d.error("tls_key", "tls_cert and tls_key go together; give both or neither")
+    if not tls and any(files.values()):
+        raise d.error("tls", "certificates are given but tls = false; set tls = true")
+    syntaxes = d.string_list("transfer_syntaxes")
+    for uid in syntaxes:
+        if uid not in UNCOMPRESSED_SYNTAXES:
+            known = ", ".join(f"{k} ({v})" for k, v in UNCOMPRESSED_SYNTAXES.items())
+            raise d.error("transfer_syntaxes", f"{uid!r} is not one of {known}")
+    return {
+        "tls": tls,
+        **files,
+        "transfer_syntaxes": tuple(syntaxes),
+        "storage_commitment": d.boolean("storage_commitment", False),
+    }
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    """``[media]``: ejecting after the copy, the drop folder, how often drives are polled."""
+
+    eject_after_copy: bool = False
+    drop_folder: Path | None = None
+    poll_interval: float = 1.0
+
+
+def _media(m: _Reader | None) -> MediaSettings:
+    if m is None:
+        return MediaSettings()
+    drop = m.string("drop_folder", "")
+    if drop and not Path(drop).is_absolute():
+        raise m.error("drop_folder", f"{drop!r} must be an absolute path")
+    interval = m.table.get("poll_interval", 1.0)
+    if (
+        isinstance(interval, bool)
+        or not isinstance(interval, int | float)
+        or not (0.05 <= interval <= 60)
+    ):
+        raise m.error("poll_interval", f"must be seconds between 0.05 and 60, not {interval!r}")
+    return MediaSettings(
+        eject_after_copy=m.boolean("eject_after_copy", False),
+        drop_folder=Path(drop) if drop else None,
+        poll_interval=float(interval),
+    )
+
+
 _KNOWN_SECTIONS = {
+    "media",
     "kiosk",
     "worklist",
     "destinations",
@@ -281,4 +406,6 @@ _KNOWN_SECTIONS = {
     "hl7",
     "coercion",
     "reconcile",
+    "matching",
+    "barcode",
 }

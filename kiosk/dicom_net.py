@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import warnings
 from typing import Any
 
 from pynetdicom import AE, _config
@@ -23,13 +24,13 @@ DIMSE_TIMEOUT = 60.0
 NETWORK_TIMEOUT = 60.0
 
 
-def make_ae(calling_ae: str) -> AE:
-    """Return an AE with the kiosk's timeouts, for one kind of request."""
+def make_ae(calling_ae: str, timeout: float | None = None) -> AE:
+    """Return an AE with the kiosk's timeouts (or ``timeout`` seconds for every step)."""
     ae = AE(ae_title=calling_ae)
-    ae.connection_timeout = CONNECT_TIMEOUT
-    ae.acse_timeout = ACSE_TIMEOUT
-    ae.dimse_timeout = DIMSE_TIMEOUT
-    ae.network_timeout = NETWORK_TIMEOUT
+    ae.connection_timeout = timeout or CONNECT_TIMEOUT
+    ae.acse_timeout = timeout or ACSE_TIMEOUT
+    ae.dimse_timeout = timeout or DIMSE_TIMEOUT
+    ae.network_timeout = timeout or NETWORK_TIMEOUT
     ae.maximum_pdu_size = 0
     return ae
 
@@ -52,18 +53,11 @@ def associate(ae: AE, peer: Peer, role: str, **kwargs: Any) -> Any:
         Who the peer is, for the message ("worklist", "Radiology PACS").
     """
     try:
-        # Probe first: a refused connection then gives a clear message (and pynetdicom
-        # leaves no unclosed socket behind, which it does when the connect fails).
-        with socket.create_connection((peer.host, peer.port), timeout=CONNECT_TIMEOUT):
-            pass
-    except OSError as exc:
-        raise PeerError(
-            f"cannot reach the {role} {peer.ae_title} at {peer.host}:{peer.port} "
-            f"({exc.strerror or exc}); check that it is running and the host and port "
-            "in the config"
-        ) from exc
-    try:
-        assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title, **kwargs)
+        with warnings.catch_warnings():
+            # pynetdicom drops (does not close) its socket when the connection is refused
+            # (transport.AssociationSocket.connect); the garbage collector closes it.
+            warnings.filterwarnings("ignore", "unclosed <socket", ResourceWarning)
+            assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title, **kwargs)
     except (OSError, ValueError) as exc:
         raise PeerError(
             f"cannot reach the {role} {peer.ae_title} at {peer.host}:{peer.port} ({exc}); "

@@ -189,6 +189,14 @@ def import_studies(
         chosen.append(study)
     if not chosen:
         raise UsageError("no study chosen: give --study UID or --all")
+    patients = {
+        (s.patient_id, s.issuer_of_patient_id, s.patient_name, s.birth_date) for s in chosen
+    }
+    if len(patients) > 1:
+        raise SafetyError(
+            f"the chosen studies belong to {len(patients)} different patients on the disc; "
+            "import each patient's studies separately"
+        )
     target = target_identity(config, request)
     for study in chosen:
         check_safety(conn, study, request)
@@ -344,9 +352,11 @@ def coerce_and_queue(
         old: list[str] = [record.study_instance_uid]
         for row in rows:
             header = pydicom.dcmread(
-                row["original_path"], stop_before_pixels=True, specific_tags=["SeriesInstanceUID"]
+                row["original_path"],
+                stop_before_pixels=True,
+                specific_tags=["SeriesInstanceUID", "SOPInstanceUID"],
             )
-            old += [str(header.get("SeriesInstanceUID", "")), row["sop_instance_uid"]]
+            old += [str(header.get("SeriesInstanceUID", "")), str(header.SOPInstanceUID)]
         uid_map = new_uid_map(old, salt=f"{config.station}/{study_id}")
     when = datetime.now().astimezone()
     for row in rows:
@@ -365,7 +375,10 @@ def coerce_and_queue(
         tmp = coerced.with_name(coerced.name + ".part")
         ds.save_as(tmp)
         tmp.replace(coerced)
-        studies.update_instance(conn, row["id"], coerced_path=str(coerced))
+        # The outbox sends (and storage commitment asks about) the UID in the coerced file.
+        studies.update_instance(
+            conn, row["id"], coerced_path=str(coerced), sop_instance_uid=str(ds.SOPInstanceUID)
+        )
     new_study_uid = uid_map.get(record.study_instance_uid, record.study_instance_uid)
     studies.set_state(conn, study_id, StudyState.COERCED, new_study_instance_uid=new_study_uid)
     who = {"user": user, "station": config.station}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
+import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
@@ -13,6 +17,7 @@ from kiosk.config import Peer
 from kiosk.dicom_net import associate, make_ae
 from kiosk.errors import PeerError, UsageError
 from reconcile.model import WorklistItem
+from reconcile.names import fold
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +90,83 @@ def item_from_dataset(ds: Dataset) -> WorklistItem:
     )
 
 
-def find(peer: Peer | None, calling_ae: str, query: WorklistQuery) -> list[WorklistItem]:
+def _ascii_upper(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
+
+
+_ACCENTABLE = set("AEIOUYCNSZ")
+
+
+def _accent_tolerant(name: str) -> str:
+    """Turn letters that have accented forms into ``*`` ("MULLER" -> "M*LL*R")."""
+    out = ""
+    for ch in _ascii_upper(name):
+        wild = ch in _ACCENTABLE or not ch.isascii()
+        piece = "*" if wild else ch
+        if not (piece == "*" and out.endswith("*")):
+            out += piece
+    return out
+
+
+def name_patterns(name: str) -> list[str]:
+    """The PatientName patterns to send: as typed, upper case, without accents, and broad.
+
+    Many worklist SCPs match names case- and accent-sensitively; asking for
+    each variant (the last one with wildcards where accents could be) and
+    filtering on our side makes the search insensitive to both.
+    """
+    out: list[str] = []
+    for variant in (name, name.upper(), _ascii_upper(name), _accent_tolerant(name)):
+        if variant not in out:
+            out.append(variant)
+    return out
+
+
+def name_matches(pattern: str, name: str) -> bool:
+    """Match a DICOM name pattern (``*``, ``?``) ignoring case, accents and separators."""
+    if not pattern or pattern == "*":
+        return True
+    regex = ""
+    for part in re.split(r"([*?])", pattern):
+        if part == "*":
+            regex += ".*"
+        elif part == "?":
+            regex += "."
+        elif part:
+            regex += re.escape(fold(part))
+    return any(
+        re.fullmatch(regex, folded) is not None for folded in (fold(name), fold(name, umlauts=True))
+    )
+
+
+def _charset(query: WorklistQuery) -> str:
+    """The Specific Character Set of our query: none for ASCII, Latin-1 if it fits, else UTF-8."""
+    text = query.name
+    if text.isascii():
+        return ""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return "ISO_IR 192"
+    return "ISO_IR 100"
+
+
+def find(
+    peer: Peer | None, calling_ae: str, query: WorklistQuery, department: str = ""
+) -> list[WorklistItem]:
     """Query the Modality Worklist.
+
+    Parameters
+    ----------
+    peer
+        The worklist SCP.
+    calling_ae
+        Our AE title.
+    query
+        What to look for; names match case- and accent-insensitively.
+    department
+        Keep only items of this department (case-insensitive), when given.
 
     Raises
     ------
@@ -97,34 +177,54 @@ def find(peer: Peer | None, calling_ae: str, query: WorklistQuery) -> list[Workl
     """
     if peer is None:
         raise UsageError("no [worklist] is configured; add ae_title, host and port to the config")
-    ae = make_ae(calling_ae)
+    ae = make_ae(calling_ae, timeout=peer.timeout or None)
     ae.add_requested_context(ModalityWorklistInformationFind)
     assoc = associate(ae, peer, "worklist")
-    items: list[WorklistItem] = []
-    failure: str | None = None
+    items: dict[tuple[str, str, str, str], WorklistItem] = {}
+    patterns = name_patterns(query.name) if query.name else [""]
     try:
-        for status, identifier in assoc.send_c_find(
-            _identifier(query), ModalityWorklistInformationFind
-        ):
-            if not status:
-                failure = "no answer (timed out or the connection dropped)"
-                break
-            code = int(status.Status)
-            if code in (0xFF00, 0xFF01):
-                if identifier is not None:
-                    items.append(item_from_dataset(identifier))
-            elif code == 0x0000:
-                break
+        for pattern in patterns:
+            identifier = _identifier(dataclasses.replace(query, name=pattern))
+            charset = _charset(dataclasses.replace(query, name=pattern))
+            if charset:
+                identifier.SpecificCharacterSet = charset
             else:
-                failure = f"status 0x{code:04X}"
-                break
+                del identifier.SpecificCharacterSet
+            for item in _send(assoc, identifier, peer):
+                key = (item.mrn, item.accession_number, item.scheduled_step_id, item.patient_name)
+                items.setdefault(key, item)
     finally:
         if assoc.is_established:
             assoc.release()
+    found = [
+        i
+        for i in items.values()
+        if name_matches(query.name, i.patient_name)
+        and (not department or i.department.casefold() == department.casefold())
+    ]
+    log.info("worklist query returned %d items", len(found))
+    return found
+
+
+def _send(assoc: Any, identifier: Dataset, peer: Peer) -> list[WorklistItem]:
+    items: list[WorklistItem] = []
+    failure: str | None = None
+    for status, response in assoc.send_c_find(identifier, ModalityWorklistInformationFind):
+        if not status:
+            failure = "no answer (timed out or the connection dropped)"
+            break
+        code = int(status.Status)
+        if code in (0xFF00, 0xFF01):
+            if response is not None:
+                items.append(item_from_dataset(response))
+        elif code == 0x0000:
+            break
+        else:
+            failure = f"status 0x{code:04X}"
+            break
     if failure:
         raise PeerError(
             f"the worklist {peer.ae_title} at {peer.host}:{peer.port} failed the query "
             f"({failure}); try again or call the RIS team"
         )
-    log.info("worklist query returned %d items", len(items))
     return items

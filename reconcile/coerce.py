@@ -51,6 +51,7 @@ class CoercionRules:
             values["reason"] = data["reason"]
         return cls(**values)  # type: ignore[arg-type]
 
+
 #: Attributes coerced from the target identity, in order.
 IDENTITY_KEYWORDS = (
     "PatientID",

@@ -102,7 +102,7 @@ def test_full_config_loads_with_the_right_values(tmp_path: Path) -> None:
     assert cfg.ae_title == "KIOSK"
     assert cfg.issuer_of_patient_id == "MAINHOSP"
     assert cfg.institution_name == "Main Hospital"
-    assert cfg.worklist == Peer("MWL", "ris.example.org", 104)
+    assert cfg.worklist == Peer("MWL", "ris.example.org", 104, timeout=15.0)
     assert list(cfg.destinations) == ["radiology", "cardiology"]
     assert cfg.destinations["radiology"] == Destination(
         ae_title="RADPACS",
@@ -365,7 +365,7 @@ def test_example_config_loads(tmp_path: Path) -> None:
     assert cfg.ae_title == "KIOSK"
     assert cfg.issuer_of_patient_id == "MAINHOSP"
     assert cfg.institution_name == "Main Hospital"
-    assert cfg.worklist == Peer("MWL", "ris.example.org", 104)
+    assert cfg.worklist == Peer("MWL", "ris.example.org", 104, timeout=15.0)
     assert sorted(cfg.destinations) == ["cardiology", "radiology"]
     assert cfg.destination("radiology").label == "Radiology PACS"
     assert cfg.destination("cardiology").max_pdu == 16384
@@ -381,7 +381,7 @@ def test_example_config_loads(tmp_path: Path) -> None:
 def test_example_config_has_every_documented_key() -> None:
     data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     assert set(data["kiosk"]) >= {"station", "ae_title", "issuer_of_patient_id", "institution_name"}
-    assert set(data["worklist"]) == {"ae_title", "host", "port"}
+    assert set(data["worklist"]) == {"ae_title", "host", "port", "timeout"}
     for name in ("radiology", "cardiology"):
         assert set(data["destinations"][name]) == {
             "ae_title",

@@ -167,19 +167,34 @@ def test_same_study_under_another_mrn_is_refused(tmp_path, capsys, disc, storage
 
 
 def test_unscheduled_import_without_accession(tmp_path, capsys, disc, storage_server):
-    root, _studies = disc
+    root, studies = disc
     cfg = config_for(tmp_path, None, radiology=storage_server)
     code, out, err = run_cli(
-        capsys, "import", str(root), "--all", "--mrn", "MRN555", "--config", str(cfg)
-    )
+        capsys, "import", str(root), "--study", studies[0].study_instance_uid,
+        "--mrn", "MRN555", "--config", str(cfg),
+    )  # fmt: skip
     assert code == 0, err
-    assert [s["sent"] for s in out["studies"]] == [4, 4]
-    received = [pydicom.dcmread(p) for p in storage_server.wait_for_files(8)]
+    assert [s["sent"] for s in out["studies"]] == [4]
+    received = [pydicom.dcmread(p) for p in storage_server.wait_for_files(4)]
     assert {ds.PatientID for ds in received} == {"MRN555"}
     assert {ds.AccessionNumber for ds in received} == {"OUT-1"}  # not ours: left for later
     assert all("RequestAttributesSequence" not in ds for ds in received)
     code, queue, _ = run_cli(capsys, "queue", "--config", str(cfg))
     assert all(row["unscheduled"] for row in queue["studies"])
+
+
+def test_studies_of_two_disc_patients_under_one_mrn_are_refused(
+    tmp_path, capsys, disc, storage_server
+):
+    root, _studies = disc
+    cfg = config_for(tmp_path, None, radiology=storage_server)
+    code, out, err = run_cli(
+        capsys, "import", str(root), "--all", "--mrn", "MRN555", "--config", str(cfg)
+    )
+    assert code == 5
+    assert "belong to 2 different patients on the disc" in err
+    assert out == {}
+    assert storage_server.received_files() == []
 
 
 def test_accession_not_on_worklist_is_refused(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from pydicom import dcmwrite
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
-from kiosk.errors import NoDicomError, UsageError
+from kiosk.errors import NoDicomError
 from kiosk.media.model import MediaScan
 from kiosk.media.scan import scan_medium
 
@@ -564,13 +565,14 @@ def test_text_file_that_looks_like_a_raw_dataset(tmp_path: Path) -> None:
     assert scan.to_json()["instances"] == 7
 
 
-def test_iso_image_file_is_refused_with_advice(tmp_path: Path) -> None:
+def test_iso_image_that_is_not_an_image_exits_3(tmp_path: Path) -> None:
     iso = tmp_path / "disc.iso"
     iso.write_bytes(bytes(4096))
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(NoDicomError) as info:
         scan_medium(iso)
-    assert info.value.exit_code == 2
-    assert "mount" in str(info.value)
+    assert info.value.exit_code == 3
+    assert "not a readable disc image" in str(info.value)
+    assert not list(Path(tempfile.gettempdir()).glob("kiosk-iso-*"))
 
 
 def test_a_single_file_is_not_a_disc(tmp_path: Path) -> None:

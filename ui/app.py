@@ -85,6 +85,8 @@ def run(config_path: Path | None, demo: bool) -> int:
     window = MainWindow(config, runner=runner, user="")
     window.resize(1400, 860)
     window.show()
+    if not demo:
+        window.start_watching()
     previous_handlers = _quit_on_signals(app)
     if session is not None:
         window.setWindowTitle(window.windowTitle() + " — DEMO (no hospital systems)")

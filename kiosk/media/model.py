@@ -32,6 +32,8 @@ class MediaInstance:
     series_number: str
     series_description: str
     instance_number: str = ""
+    verified: bool = True
+    """False while the values come from DICOMDIR records only (see ``MediaScan.study``)."""
 
 
 @dataclass
@@ -129,6 +131,8 @@ class MediaScan:
     instances: list[MediaInstance]
     problems: list[Problem]
     non_dicom: list[str]
+    label: str = ""
+    """The volume label (an image's volume identifier, else the mount folder's name)."""
 
     @property
     def patients(self) -> list[PatientSummary]:
@@ -141,11 +145,35 @@ class MediaScan:
         return [s for p in self.patients for s in p.studies]
 
     def study(self, study_instance_uid: str) -> StudySummary | None:
-        """Return the study with that UID, if the medium holds it."""
+        """Return the study with that UID, its files checked against their own headers.
+
+        Instances listed from DICOMDIR records only (a quick scan) are read
+        first, so what the importer gets is what the files say.
+        """
+        pending = [
+            i
+            for i in self.instances
+            if not i.verified and i.study_instance_uid == study_instance_uid
+        ]
+        if pending:
+            from kiosk.media.scan import verify_instances
+
+            verify_instances(self, pending)
         for s in self.studies:
             if s.study_instance_uid == study_instance_uid:
                 return s
         return None
+
+    @property
+    def verified(self) -> bool:
+        """True when every instance was read from its own file's header."""
+        return all(i.verified for i in self.instances)
+
+    def verify(self) -> None:
+        """Read the headers of every instance still known from DICOMDIR records only."""
+        from kiosk.media.scan import verify_instances
+
+        verify_instances(self, [i for i in self.instances if not i.verified])
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form of ``kiosk scan``."""

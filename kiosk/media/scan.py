@@ -1,23 +1,48 @@
 """Read a medium: its DICOMDIR when there is one, and every file on it.
 
-The DICOMDIR (read with pydicom's ``FileSet``) gives the tree quickly; the
-walk over the medium then finds what the DICOMDIR does not list, so a disc
-whose DICOMDIR is missing or lies still shows everything it holds. Every
-deviation is recorded as a :class:`~kiosk.media.problems.Problem`.
+A medium is a mounted disc, a folder, or an ``.iso`` image (extracted with
+pycdlib into a private temporary folder, see :mod:`kiosk.media.iso`).
+
+Two depths:
+
+- ``deep=True`` (the CLI's default): every DICOM file's own header is read,
+  so the tree shows exactly what the files say, and truncated files are found.
+- ``deep=False`` (the app's fast path): the tree comes from the DICOMDIR's
+  records (patient, study, series and instance keys are all there); the files
+  they point at are only checked to exist. Files the DICOMDIR does not list
+  are still read. Headers are read later, when a study is chosen:
+  :meth:`MediaScan.study` verifies the study's files against their real
+  headers before the importer sees it, so an import never trusts the index.
+
+The DICOMDIR's records are walked directly rather than through pydicom's
+``FileSet``: ``FileSet.load`` silently drops records whose file is missing or
+whose name differs in case, which would hide a missing image from the clerk.
+Every deviation is recorded as a :class:`~kiosk.media.problems.Problem`; the
+outcome never depends on the caller's warnings filters.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
+import struct
 import warnings
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import IO, Any
 
 import pydicom
+from pydicom.charset import convert_encodings, decode_bytes, python_encoding
 from pydicom.dataset import Dataset
+from pydicom.valuerep import PersonName
 
-from kiosk.errors import NoDicomError, UsageError
+from kiosk.errors import NoDicomError
+from kiosk.media import iso
+from kiosk.media.dicomdir import Record, Value, read_directory
+from kiosk.media.fastheader import read_header
 from kiosk.media.model import MediaInstance, MediaScan
 from kiosk.media.problems import Problem, ProblemCode
 
@@ -42,135 +67,469 @@ _HEADER_TAGS = [
     "SeriesDescription",
     "InstanceNumber",
 ]
+_CHECKED_KEYS = ("sop_instance_uid", "study_instance_uid", "series_instance_uid", "patient_id")
+_MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+_PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}
+_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT"}
+_UNDEFINED = 0xFFFFFFFF
+
+# DICOMDIR record attributes, by tag.
+_T_NEXT = 0x00041400
+_T_IN_USE = 0x00041410
+_T_LOWER = 0x00041420
+_T_TYPE = 0x00041430
+_T_FILE_ID = 0x00041500
+_T_REF_CLASS = 0x00041510
+_T_REF_SOP = 0x00041511
+_T_REF_TS = 0x00041512
+_T_FIRST_ROOT = 0x00041200
+_T_CHARSET = 0x00080005
+_RECORD_KEYS = {
+    "PATIENT": {
+        "patient_id": 0x00100020,
+        "issuer_of_patient_id": 0x00100021,
+        "patient_name": 0x00100010,
+        "birth_date": 0x00100030,
+        "sex": 0x00100040,
+    },
+    "STUDY": {
+        "study_instance_uid": 0x0020000D,
+        "study_date": 0x00080020,
+        "study_description": 0x00081030,
+        "accession_number": 0x00080050,
+    },
+    "SERIES": {
+        "series_instance_uid": 0x0020000E,
+        "modality": 0x00080060,
+        "series_number": 0x00200011,
+        "series_description": 0x0008103E,
+    },
+    "LEAF": {"instance_number": 0x00200013},
+}
+_RECORD_TAGS = frozenset(
+    {_T_NEXT, _T_IN_USE, _T_LOWER, _T_TYPE, _T_FILE_ID, _T_REF_CLASS, _T_REF_SOP, _T_REF_TS}
+    | {_T_CHARSET}
+    | {tag for level in _RECORD_KEYS.values() for tag in level.values()}
+)
+_IDENTITY_FIELDS = [k for level in _RECORD_KEYS.values() for k in level]
+_TEXT_TAGS = {0x00100010, 0x00081030, 0x0008103E, 0x00100020, 0x00100021, 0x00080050}
 
 
-def scan_medium(source: Path) -> MediaScan:
-    """Read a mounted disc or a folder and list what it holds.
+def scan_medium(source: Path, *, deep: bool = True) -> MediaScan:
+    """Read a mounted disc, a folder or an ``.iso`` image and list what it holds.
 
     Parameters
     ----------
     source
-        A mounted medium or a folder.
+        A mounted medium, a folder, or an ISO 9660 / UDF image file.
+    deep
+        Read every file's header (True), or trust the DICOMDIR's records for
+        the files it lists and read their headers when a study is chosen.
 
     Raises
     ------
     NoDicomError
-        If the path does not exist or holds no readable DICOM instance.
+        If the path does not exist, is empty, or holds no readable DICOM instance.
     """
     if not source.exists():
         raise NoDicomError(f"{source} does not exist; insert the disc or check the path")
+    extracted: Path | None = None
     if source.is_file():
-        if source.suffix.lower() == ".iso":
-            raise UsageError(
-                f"{source} is an ISO image; mount it (or burn it) and scan the mount point"
+        if not iso.is_iso_image(source):
+            raise NoDicomError(
+                f"{source} is a file, not a disc, folder or .iso image; give the folder instead"
             )
-        raise NoDicomError(f"{source} is a file, not a disc or folder; give the folder instead")
-    root = source.resolve()
-    problems: list[Problem] = []
-    instances: list[MediaInstance] = []
-    referenced: set[Path] = set()
-    dicomdir_path = _find_dicomdir(root)
-    if dicomdir_path is None:
-        problems.append(
-            Problem(
-                ProblemCode.NO_DICOMDIR,
-                "",
-                "the disc has no DICOMDIR; every file was read to find the images",
-            )
-        )
+        extracted = iso.extract_to_temp(source)
+        root = extracted
     else:
-        referenced.add(dicomdir_path)
-        instances.extend(_read_dicomdir(root, dicomdir_path, problems, referenced))
+        root = source.resolve()
+    try:
+        scan = _Scanner(source, root, deep).run()
+    except BaseException:
+        if extracted is not None:
+            shutil.rmtree(extracted, ignore_errors=True)
+        raise
+    scan.label = iso.volume_label(source) if extracted is not None else source.resolve().name
+    if extracted is not None:
+        weakref.finalize(scan, shutil.rmtree, str(extracted), ignore_errors=True)
+    return scan
 
-    non_dicom: list[str] = []
-    for path in _walk(root):
-        if path in referenced:
+
+def verify_instances(scan: MediaScan, instances: Iterable[MediaInstance]) -> None:
+    """Read the real headers of instances taken from DICOMDIR records, in place.
+
+    Each instance is replaced in ``scan.instances`` by what its file says; a
+    file that cannot be read, is cut short, or is a second copy of an instance
+    already listed is taken out with a problem, and a file whose header
+    contradicts its DICOMDIR record gets a ``dicomdir-mismatch`` problem.
+    """
+    pending = {i.relpath: i for i in instances if not i.verified}
+    if not pending:
+        return
+    seen = {i.sop_instance_uid: i.relpath for i in scan.instances if i.relpath not in pending}
+    out: list[MediaInstance] = []
+    for inst in scan.instances:
+        if inst.relpath not in pending:
+            out.append(inst)
             continue
-        rel = _rel(root, path)
-        kind = _sniff(path)
+        read = _read_listed(scan.root / inst.relpath, inst.relpath, scan.problems)
+        if read is None:
+            continue
+        real = read.instance
+        if real is None:
+            scan.problems.append(
+                Problem(ProblemCode.MISSING_UID, inst.relpath, "DICOM file without SOP UID")
+            )
+            continue
+        if not read.complete:
+            scan.problems.append(_truncated(inst.relpath))
+            continue
+        real = _fill_from(real, inst)
+        differs = [
+            name
+            for name in _CHECKED_KEYS
+            if getattr(inst, name) and getattr(real, name) != getattr(inst, name)
+        ]
+        if differs:
+            scan.problems.append(
+                Problem(
+                    ProblemCode.DICOMDIR_MISMATCH,
+                    inst.relpath,
+                    "the DICOMDIR record and the file disagree on "
+                    + ", ".join(differs)
+                    + "; the file's own header is used",
+                )
+            )
+        first = seen.get(real.sop_instance_uid)
+        if first is not None:
+            scan.problems.append(_duplicate(inst.relpath, first))
+            continue
+        seen[real.sop_instance_uid] = inst.relpath
+        out.append(real)
+    scan.instances[:] = out
+
+
+# --- the scanner --------------------------------------------------------------------------
+
+
+@dataclass
+class _Read:
+    """What reading one file's header gave."""
+
+    instance: MediaInstance | None
+    complete: bool
+
+
+@dataclass
+class _Candidate:
+    inst: MediaInstance
+    referenced: bool
+    complete: bool
+
+
+class _Scanner:
+    def __init__(self, source: Path, root: Path, deep: bool) -> None:
+        self.source = source
+        self.root = root
+        self.deep = deep
+        self.problems: list[Problem] = []
+        self.candidates: list[_Candidate] = []
+        self.non_dicom: list[str] = []
+
+    def run(self) -> MediaScan:
+        files = list(_walk(self.root))
+        index = {_norm(rel): rel for rel in files}
+        dicomdirs = sorted(
+            (rel for rel in files if _norm(rel).rsplit("/", 1)[-1] == "DICOMDIR"),
+            key=lambda r: (r.count("/"), r),
+        )
+        referenced: set[str] = set()
+        dicomdir = dicomdirs[0] if dicomdirs else None
+        if dicomdir is None:
+            self.problems.append(
+                Problem(
+                    ProblemCode.NO_DICOMDIR,
+                    "",
+                    "the disc has no DICOMDIR; every file was read to find the images",
+                )
+            )
+        else:
+            referenced.add(dicomdir)
+            self._read_dicomdir(dicomdir, index, referenced)
+        for other in dicomdirs[1:]:
+            referenced.add(other)
+            self.problems.append(
+                Problem(
+                    ProblemCode.EXTRA_DICOMDIR,
+                    other,
+                    f"a second DICOMDIR besides {dicomdir}; its images were read directly",
+                )
+            )
+        for rel in files:
+            if rel not in referenced:
+                self._read_unlisted(rel, listed=dicomdir is not None)
+        instances = self._deduplicate()
+        if not instances:
+            what = "is empty" if not files else "holds no readable DICOM images"
+            raise NoDicomError(f"{self.source} {what}; check that this is the patient's image disc")
+        log.info(
+            "scanned a medium: %d instances, %d problems, %d non-DICOM files",
+            len(instances),
+            len(self.problems),
+            len(self.non_dicom),
+        )
+        return MediaScan(
+            source=self.source,
+            root=self.root,
+            dicomdir=dicomdir is not None,
+            instances=instances,
+            problems=self.problems,
+            non_dicom=sorted(self.non_dicom),
+        )
+
+    # -- files not listed in a DICOMDIR --
+
+    def _read_unlisted(self, rel: str, *, listed: bool) -> None:
+        kind = _sniff(self.root / rel)
         if kind is None:
-            non_dicom.append(rel)
-            continue
-        ds = _read_header(path, rel, force=kind == "raw", problems=problems)
-        if ds is None:
+            self.non_dicom.append(rel)
+            return
+        read = _read_file(self.root / rel, rel, kind, self.problems)
+        if read is None:
             if kind == "raw":
-                non_dicom.append(rel)
-            continue
-        inst = _instance_from_dataset(rel, ds)
-        if inst is None:
+                self.non_dicom.append(rel)
+            return
+        if read.instance is None:
             if kind == "raw":
-                non_dicom.append(rel)
+                self.non_dicom.append(rel)
             else:
-                problems.append(
+                self.problems.append(
                     Problem(ProblemCode.MISSING_UID, rel, "DICOM file without SOP Instance UID")
                 )
-            continue
-        if dicomdir_path is not None:
-            problems.append(
+            return
+        if listed:
+            self.problems.append(
                 Problem(
                     ProblemCode.NOT_IN_DICOMDIR,
                     rel,
                     "image on the disc is not listed in the DICOMDIR; it was read directly",
                 )
             )
-        instances.append(inst)
+        self.candidates.append(_Candidate(read.instance, False, read.complete))
 
-    unique: list[MediaInstance] = []
-    seen: dict[str, str] = {}
-    for inst in instances:
-        first = seen.get(inst.sop_instance_uid)
-        if first is not None:
-            problems.append(
+    # -- the DICOMDIR --
+
+    def _read_dicomdir(self, rel: str, index: dict[str, str], referenced: set[str]) -> None:
+        try:
+            directory = read_directory(self.root / rel, _RECORD_TAGS)
+        except Exception as exc:  # any failure of a foreign DICOMDIR is a problem, not a crash
+            self.problems.append(
                 Problem(
-                    ProblemCode.DUPLICATE_INSTANCE,
-                    inst.relpath,
-                    f"same SOP Instance UID as {first}; counted once",
+                    ProblemCode.DICOMDIR_UNREADABLE,
+                    rel,
+                    f"the DICOMDIR cannot be read ({exc}); every file was read instead",
                 )
             )
-            continue
-        seen[inst.sop_instance_uid] = inst.relpath
-        unique.append(inst)
-    if not unique:
-        raise NoDicomError(
-            f"{source} holds no readable DICOM images; check that this is the patient's image disc"
+            return
+        encodings = _encodings(directory.values)
+        first = _int(directory.values, _T_FIRST_ROOT, directory.little_endian)
+        base = rel.rsplit("/", 1)[0] + "/" if "/" in rel else ""
+        for leaf, keys in self._leaves(rel, directory.records, first, encodings):
+            self._follow(leaf, keys, base, index, referenced, encodings)
+
+    def _leaves(
+        self, rel: str, records: list[Record], first: int | None, encodings: list[str]
+    ) -> Iterator[tuple[Record, dict[str, str]]]:
+        """Yield each record that references a file, with its patient/study/series keys."""
+        order = _tree_order(records, first, 0)
+        if order is None and first is not None and records:
+            # Offsets all shifted by the same amount: a tool rewrote the file meta
+            # (e.g. a transfer syntax conversion) and kept the old offsets.
+            order = _tree_order(records, first, first - records[0].offset)
+        linked = order is not None
+        if not linked and records:
+            self.problems.append(
+                Problem(
+                    ProblemCode.DICOMDIR_BROKEN_LINKS,
+                    rel,
+                    "the DICOMDIR's record links are broken; its records were read in order",
+                )
+            )
+        if order is None:
+            order = [(r, -1) for r in records]
+        context: dict[str, dict[str, str]] = {}
+        levels = ["PATIENT", "STUDY", "SERIES"]
+        stack_types: list[str] = []
+        for record, depth in order:
+            kind = _raw_text(record, _T_TYPE, encodings).upper()
+            if depth >= 0:
+                del stack_types[depth:]
+                stack_types.append(kind)
+                for lvl in levels:
+                    if lvl not in stack_types:
+                        context.pop(lvl, None)
+            if _int(record.values, _T_IN_USE, record.little_endian) == 0:
+                continue  # an inactive record (deleted from the file-set)
+            here = _encodings(record.values) or encodings
+            if kind in levels:
+                context[kind] = {
+                    key: _raw_text(record, tag, here) for key, tag in _RECORD_KEYS[kind].items()
+                }
+                for below in levels[levels.index(kind) + 1 :]:
+                    context.pop(below, None)
+                continue
+            if _T_FILE_ID not in record.values:
+                continue
+            keys: dict[str, str] = {}
+            for lvl in levels:
+                keys.update(context.get(lvl, {}))
+            for key, tag in _RECORD_KEYS["LEAF"].items():
+                keys[key] = _raw_text(record, tag, here)
+            yield record, keys
+
+    def _follow(
+        self,
+        record: Record,
+        keys: dict[str, str],
+        base: str,
+        index: dict[str, str],
+        referenced: set[str],
+        encodings: list[str],
+    ) -> None:
+        components = [c for c in _raw_text(record, _T_FILE_ID, encodings).split("\\") if c]
+        if not components:
+            return
+        shown = "/".join(components)
+        if any(c.strip() in ("..", ".") or "/" in c or ":" in c for c in components):
+            self.problems.append(
+                Problem(
+                    ProblemCode.DICOMDIR_OUTSIDE_MEDIUM,
+                    shown,
+                    "DICOMDIR points outside the disc; the reference was not followed",
+                )
+            )
+            return
+        rel = index.get(_norm(base + shown))
+        if rel is None:
+            self.problems.append(
+                Problem(
+                    ProblemCode.DICOMDIR_MISSING_FILE,
+                    base + shown,
+                    "listed in the DICOMDIR but not on the disc",
+                )
+            )
+            return
+        if rel in referenced:
+            return
+        referenced.add(rel)
+        sop = _raw_text(record, _T_REF_SOP, encodings)
+        if self.deep or not sop:
+            read = _read_listed(self.root / rel, rel, self.problems)
+            if read is None:
+                return
+            if read.instance is None:
+                self.problems.append(
+                    Problem(ProblemCode.MISSING_UID, rel, "DICOM file without SOP Instance UID")
+                )
+                return
+            inst = _fill_from(read.instance, _record_instance(rel, sop, record, keys, encodings))
+            self.candidates.append(_Candidate(inst, True, read.complete))
+            return
+        self.candidates.append(
+            _Candidate(_record_instance(rel, sop, record, keys, encodings), True, True)
         )
-    log.info(
-        "scanned %s: %d instances, %d problems, %d non-DICOM files",
-        source,
-        len(unique),
-        len(problems),
-        len(non_dicom),
-    )
-    return MediaScan(
-        source=source,
-        root=root,
-        dicomdir=dicomdir_path is not None,
-        instances=unique,
-        problems=problems,
-        non_dicom=sorted(non_dicom),
-    )
+
+    # -- duplicates --
+
+    def _deduplicate(self) -> list[MediaInstance]:
+        """Keep one file per SOP Instance UID: complete before cut short, listed before not."""
+        groups: dict[str, list[_Candidate]] = {}
+        for cand in self.candidates:
+            groups.setdefault(cand.inst.sop_instance_uid, []).append(cand)
+        out: list[MediaInstance] = []
+        for group in groups.values():
+            if len(group) > 1:
+                group = [self._check(c) for c in group]
+            complete = [c for c in group if c.complete]
+            if not complete:
+                for cand in group:
+                    self.problems.append(_truncated(cand.inst.relpath))
+                continue
+            best = min(complete, key=lambda c: (not c.referenced, c.inst.relpath))
+            out.append(best.inst)
+            for cand in group:
+                if cand is best:
+                    continue
+                if cand.complete:
+                    self.problems.append(_duplicate(cand.inst.relpath, best.inst.relpath))
+                else:
+                    self.problems.append(_truncated(cand.inst.relpath, best.inst.relpath))
+        return out
+
+    def _check(self, cand: _Candidate) -> _Candidate:
+        """Read the header of a record-only duplicate, to know whether it is complete."""
+        if cand.inst.verified:
+            return cand
+        read = _read_listed(self.root / cand.inst.relpath, cand.inst.relpath, [])
+        complete = read is not None and read.instance is not None and read.complete
+        return _Candidate(cand.inst, cand.referenced, complete)
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if path.is_file() and not path.is_symlink():
-                yield path
+# --- helpers ------------------------------------------------------------------------------
 
 
-def _rel(root: Path, path: Path) -> str:
-    return path.relative_to(root).as_posix()
+def _tree_order(
+    records: list[Record], first: int | None, delta: int
+) -> list[tuple[Record, int]] | None:
+    """The records in tree order with their depth, following the offsets; None if broken."""
+    by_offset = {r.offset + delta: r for r in records}
+    if first is None or first not in by_offset:
+        return None
+    order: list[tuple[Record, int]] = []
+    seen: set[int] = set()
+    stack: list[tuple[int, int]] = [(first, 0)]
+    while stack:
+        offset, depth = stack.pop()
+        while offset and offset in by_offset and offset not in seen:
+            seen.add(offset)
+            record = by_offset[offset]
+            order.append((record, depth))
+            nxt = _int(record.values, _T_NEXT, record.little_endian) or 0
+            lower = _int(record.values, _T_LOWER, record.little_endian) or 0
+            if lower:
+                stack.append((nxt, depth))
+                offset, depth = lower, depth + 1
+            else:
+                offset = nxt
+    return order if len(seen) == len(records) else None
 
 
-def _find_dicomdir(root: Path) -> Path | None:
-    """Find the DICOMDIR at the root, or one folder down; any case, ISO ``;1`` suffix too."""
-    for folder in [root, *sorted(p for p in root.iterdir() if p.is_dir())]:
-        for entry in sorted(folder.iterdir()):
-            if entry.is_file() and entry.name.upper().split(";")[0] == "DICOMDIR":
-                return entry
-    return None
+def _walk(root: Path) -> Iterator[str]:
+    """Every regular file below ``root`` (no symlinks followed), as sorted relative paths."""
+    stack = [""]
+    while stack:
+        prefix = stack.pop()
+        try:
+            entries = sorted(os.scandir(root / prefix if prefix else root), key=lambda e: e.name)
+        except OSError:
+            continue
+        dirs = []
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_symlink():
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                dirs.append(rel + "/")
+            elif entry.is_file(follow_symlinks=False):
+                yield rel
+        stack.extend(reversed(dirs))
+
+
+def _norm(rel: str) -> str:
+    """A path as a DICOMDIR would name it: upper case, no ``;1`` version, no empty extension."""
+    if ";" not in rel and "." not in rel:
+        return rel.upper()
+    return "/".join(iso.iso_name(part).upper() for part in rel.split("/"))
 
 
 def _sniff(path: Path) -> str | None:
@@ -182,169 +541,273 @@ def _sniff(path: Path) -> str | None:
         return None
     if len(head) >= 132 and head[128:132] == b"DICM":
         return "part10"
-    if len(head) >= 8 and head[1] == 0 and head[0] in (0x02, 0x08) and head[3] == 0:
-        return "raw"
+    if len(head) >= 8:
+        little = head[1] == 0 and head[0] in (0x02, 0x08) and head[3] == 0
+        big = head[0] == 0 and head[1] in (0x02, 0x08) and head[2] == 0
+        if little or big:
+            return "raw"
     return None
 
 
-def _resolve(root: Path, components: list[str]) -> Path | None:
-    """Resolve a DICOMDIR file ID on the medium, forgiving case and ``;1`` suffixes."""
-    current = root
-    for comp in components:
-        exact = current / comp
-        if exact.exists():
-            current = exact
-            continue
-        wanted = comp.upper().split(";")[0]
-        match = None
-        if current.is_dir():
-            for entry in current.iterdir():
-                if entry.name.upper().split(";")[0] == wanted:
-                    match = entry
-                    break
-        if match is None:
-            return None
-        current = match
-    return current
+def _read_listed(path: Path, rel: str, problems: list[Problem]) -> _Read | None:
+    """Read a file the DICOMDIR lists: with or without preamble, a failure is always a problem."""
+    return _read_file(path, rel, _sniff(path) or "part10", problems, quiet=False)
 
 
-def _read_dicomdir(
-    root: Path, dicomdir: Path, problems: list[Problem], referenced: set[Path]
-) -> list[MediaInstance]:
-    """Follow every record of the DICOMDIR that references a file.
+def _read_file(
+    path: Path, rel: str, kind: str, problems: list[Problem], *, quiet: bool | None = None
+) -> _Read | None:
+    """Read one file's header; None if it is not readable DICOM (a problem unless raw).
 
-    The records are walked directly rather than through pydicom's ``FileSet``:
-    ``FileSet.load`` silently drops records whose file is missing or whose
-    name differs in case, which would hide a missing image from the clerk.
-    The identity shown comes from each file's own header, so a DICOMDIR that
-    lies about it cannot mislead.
+    Ordinary Part-10 files go through :mod:`kiosk.media.fastheader`; anything
+    it does not fully understand is read with pydicom.
     """
-    rel_dicomdir = _rel(root, dicomdir)
-    try:
-        ds = pydicom.dcmread(dicomdir, force=True)
-        records = list(ds.DirectoryRecordSequence)
-    except Exception as exc:  # any failure of a foreign DICOMDIR is a problem, not a crash
-        problems.append(
-            Problem(
-                ProblemCode.DICOMDIR_UNREADABLE,
-                rel_dicomdir,
-                f"the DICOMDIR cannot be read ({exc}); every file was read instead",
-            )
-        )
+    if kind == "part10":
+        fast = read_header(str(path), _FAST_TAGS)
+        if fast is not None and _known_charset(fast.values.get(_T_CHARSET)):
+            if fast.media_storage_sop_class == _MEDIA_STORAGE_DIRECTORY:
+                return None
+            record = Record(0, dict(fast.values))
+            encodings = _encodings(record.values)
+            sop = _raw_text(record, _FIELD_TAGS["sop_instance_uid"], encodings)
+            if not sop:
+                return _Read(None, fast.complete)
+            values: dict[str, Any] = {
+                name: _raw_text(record, tag, encodings) for name, tag in _FIELD_TAGS.items()
+            }
+            values["transfer_syntax_uid"] = fast.transfer_syntax
+            return _Read(MediaInstance(relpath=rel, **values), fast.complete)
+    return _read_with_pydicom(path, rel, kind, problems, quiet=quiet)
+
+
+def _known_charset(raw: bytes | None) -> bool:
+    """True if every term of a Specific Character Set is one pydicom knows (or there is none)."""
+    if raw is None:
+        return True
+    terms = raw.decode("latin-1").strip(" \x00").split("\\")
+    return all(t.strip(" \x00") in python_encoding for t in terms)
+
+
+def _read_with_pydicom(
+    path: Path, rel: str, kind: str, problems: list[Problem], *, quiet: bool | None = None
+) -> _Read | None:
+    """Read one file's header with pydicom, noting every warning as a problem."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with path.open("rb") as fh:
+                ds = pydicom.dcmread(
+                    fh, stop_before_pixels=True, force=kind == "raw", specific_tags=_HEADER_TAGS
+                )
+                if _is_directory(ds):
+                    return None
+                errors: list[str] = []
+                inst = _instance_from_dataset(rel, ds, errors)
+                complete = _pixels_complete(fh, ds, path)
+        except Exception as exc:  # truncated, garbled, invalid VRs: a problem, never a crash
+            if not (kind == "raw" if quiet is None else quiet):
+                problems.append(
+                    Problem(ProblemCode.UNREADABLE_FILE, rel, f"cannot be read as DICOM: {exc}")
+                )
+            return None
+    if inst is not None and (caught or errors):
+        messages = sorted({str(w.message).split("\n")[0] for w in caught} | set(errors))
+        problems.append(Problem(ProblemCode.INVALID_VALUE, rel, "; ".join(messages)[:300]))
+    return _Read(inst, complete)
+
+
+def _is_directory(ds: Dataset) -> bool:
+    meta = getattr(ds, "file_meta", None)
+    sop_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+    return sop_class == _MEDIA_STORAGE_DIRECTORY
+
+
+def _pixels_complete(fh: IO[bytes], ds: Dataset, path: Path) -> bool:
+    """Tell whether the pixel data after the header (if any) is all there."""
+    pos = fh.tell()
+    head = fh.read(12)
+    if len(head) < 8:
+        return True
+    implicit, little = ds.original_encoding
+    if implicit is None or little is None:
+        return True
+    end = "<" if little else ">"
+    group, elem = struct.unpack(end + "HH", head[:4])
+    if (group << 16 | elem) not in _PIXEL_TAGS:
+        return True
+    if implicit:
+        (length,) = struct.unpack(end + "L", head[4:8])
+        header = 8
+    elif head[4:6] in _LONG_VRS:
+        if len(head) < 12:
+            return False
+        (length,) = struct.unpack(end + "L", head[8:12])
+        header = 12
+    else:
+        (length,) = struct.unpack(end + "H", head[6:8])
+        header = 8
+    size = path.stat().st_size
+    if length != _UNDEFINED:
+        return bool(size >= pos + header + length)
+    # Encapsulated: walk the fragments' item headers up to the sequence delimiter.
+    at = pos + header
+    while at + 8 <= size:
+        fh.seek(at)
+        group, elem, item_len = struct.unpack(end + "HHL", fh.read(8))
+        if (group, elem) == (0xFFFE, 0xE0DD):
+            return True
+        if (group, elem) != (0xFFFE, 0xE000) or item_len == _UNDEFINED:
+            return True  # not what we can check; leave it to the decoder
+        at += 8 + item_len
+    return False
+
+
+def _encodings(values: dict[int, Value]) -> list[str]:
+    """The Python codecs of a DICOMDIR's (or record's) own Specific Character Set."""
+    raw = values.get(_T_CHARSET)
+    if raw is None:
         return []
-    out: list[MediaInstance] = []
-    for record in records:
-        inst = _read_record(root, dicomdir.parent, record, problems, referenced)
-        if inst is not None:
-            out.append(inst)
-    return out
-
-
-def _read_record(
-    root: Path, base: Path, record: Dataset, problems: list[Problem], referenced: set[Path]
-) -> MediaInstance | None:
-    components = _file_id(record)
-    if not components:
-        return None
-    shown = "/".join(components)
-    if (
-        any(c in ("..", ".") or "/" in c or "\\" in c for c in components)
-        or Path(components[0]).is_absolute()
-    ):
-        problems.append(
-            Problem(
-                ProblemCode.DICOMDIR_OUTSIDE_MEDIUM,
-                shown,
-                "DICOMDIR points outside the disc; the reference was not followed",
-            )
-        )
-        return None
-    path = _resolve(base, components)
-    if path is None or not path.is_file():
-        problems.append(
-            Problem(
-                ProblemCode.DICOMDIR_MISSING_FILE,
-                shown,
-                "listed in the DICOMDIR but not on the disc",
-            )
-        )
-        return None
-    if path in referenced:
-        return None
-    referenced.add(path)
-    rel = _rel(root, path)
-    ds = _read_header(path, rel, force=False, problems=problems)
-    if ds is None:
-        return None
-    inst = _instance_from_dataset(rel, ds, records=record)
-    if inst is None:
-        problems.append(
-            Problem(ProblemCode.MISSING_UID, rel, "DICOM file without SOP Instance UID")
-        )
-    return inst
-
-
-def _read_header(path: Path, rel: str, *, force: bool, problems: list[Problem]) -> Dataset | None:
-    """Read a file's header; a file that cannot be read becomes a problem (or None if raw)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a foreign file's oddities are not our warnings
-            return pydicom.dcmread(
-                path, stop_before_pixels=True, force=force, specific_tags=_HEADER_TAGS
-            )
-    except Exception as exc:  # truncated, garbled, invalid VRs: a problem, never a crash
-        if not force:
-            problems.append(
-                Problem(ProblemCode.UNREADABLE_FILE, rel, f"cannot be read as DICOM: {exc}")
-            )
-        return None
-
-
-def _file_id(record: Dataset) -> list[str]:
-    value = record.get("ReferencedFileID")
-    if value is None or value == "":
+    text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw)
+    terms = [t.strip(" \x00") for t in text.split("\\")]
+    if not any(terms):
         return []
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return list(convert_encodings(terms))
 
 
-def _text(ds: Dataset, keyword: str, fallback: Dataset | None = None) -> str:
-    for source in (ds, fallback):
-        if source is None:
-            continue
-        value = source.get(keyword)
-        if value is not None and str(value) != "":
-            return str(value)
-    return ""
+def _raw_text(record: Record, tag: int, encodings: list[str]) -> str:
+    """A text value of a record, decoded with the character set that applies."""
+    value = record.values.get(tag)
+    if value is None:
+        return ""
+    if not isinstance(value, bytes):
+        return str(value).strip(" \x00")
+    if value.isascii() and 0x1B not in value:
+        return value.decode("ascii").strip(" \x00")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if tag == 0x00100010:
+            text = str(PersonName(value, encodings=encodings or None))
+        elif tag in _TEXT_TAGS:
+            text = decode_bytes(value, encodings or ["iso8859"], {0x5C})
+        else:
+            text = value.decode("latin-1")
+    return text.strip(" \x00")
 
 
-def _instance_from_dataset(
-    rel: str, ds: Dataset, records: Dataset | None = None
-) -> MediaInstance | None:
-    """Make a MediaInstance from a header, the file first and the DICOMDIR records second."""
-    sop_uid = _text(ds, "SOPInstanceUID")
+def _int(values: dict[int, Value], tag: int, little: bool) -> int | None:
+    """An UL/US value, from its raw bytes."""
+    value = values.get(tag)
+    if isinstance(value, bytes):
+        end = "<" if little else ">"
+        if len(value) == 4:
+            return int(struct.unpack(end + "L", value)[0])
+        if len(value) == 2:
+            return int(struct.unpack(end + "H", value)[0])
+        return None
+    if isinstance(value, int):
+        return value
+    return None
+
+
+def _record_instance(
+    rel: str, sop: str, record: Record, keys: dict[str, str], encodings: list[str]
+) -> MediaInstance:
+    """An instance as the DICOMDIR describes it (not yet checked against the file)."""
+    values = dict.fromkeys(_IDENTITY_FIELDS, "")
+    values.update(keys)
+    return MediaInstance(
+        relpath=rel,
+        sop_instance_uid=sop,
+        sop_class_uid=_raw_text(record, _T_REF_CLASS, encodings),
+        transfer_syntax_uid=_raw_text(record, _T_REF_TS, encodings),
+        verified=False,
+        **values,
+    )
+
+
+def _fill_from(real: MediaInstance, record: MediaInstance) -> MediaInstance:
+    """The file's own values, with the record's where the file has none."""
+    missing = {
+        name: getattr(record, name)
+        for name in real.__dataclass_fields__
+        if name not in ("relpath", "verified")
+        and getattr(real, name) == ""
+        and getattr(record, name) != ""
+    }
+    return replace(real, **missing) if missing else real
+
+
+def _truncated(rel: str, other: str = "") -> Problem:
+    also = f"; the complete copy {other} was used" if other else "; it was left out"
+    return Problem(ProblemCode.TRUNCATED_FILE, rel, f"the image data is cut short{also}")
+
+
+def _duplicate(rel: str, first: str) -> Problem:
+    return Problem(
+        ProblemCode.DUPLICATE_INSTANCE, rel, f"same SOP Instance UID as {first}; counted once"
+    )
+
+
+def _text(ds: Dataset, keyword: str, errors: list[str]) -> str:
+    try:
+        value = ds.get(keyword)
+    except Exception as exc:  # an unknown VR or an undecodable value: noted, not fatal
+        errors.append(f"{keyword}: {exc}")
+        return ""
+    if value is None:
+        return ""
+    return str(value).strip(" \x00")
+
+
+def _instance_from_dataset(rel: str, ds: Dataset, errors: list[str]) -> MediaInstance | None:
+    """Make a MediaInstance from a file's header; values that cannot be decoded go to ``errors``."""
+    sop_uid = _text(ds, "SOPInstanceUID", errors)
     if not sop_uid:
         return None
     meta = getattr(ds, "file_meta", None)
     ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
-    return MediaInstance(
-        relpath=rel,
-        sop_instance_uid=sop_uid,
-        sop_class_uid=_text(ds, "SOPClassUID"),
-        transfer_syntax_uid=ts,
-        patient_id=_text(ds, "PatientID", records),
-        issuer_of_patient_id=_text(ds, "IssuerOfPatientID", records),
-        patient_name=_text(ds, "PatientName", records),
-        birth_date=_text(ds, "PatientBirthDate", records),
-        sex=_text(ds, "PatientSex", records),
-        study_instance_uid=_text(ds, "StudyInstanceUID", records),
-        study_date=_text(ds, "StudyDate", records),
-        study_description=_text(ds, "StudyDescription", records),
-        accession_number=_text(ds, "AccessionNumber", records),
-        series_instance_uid=_text(ds, "SeriesInstanceUID", records),
-        modality=_text(ds, "Modality", records),
-        series_number=_text(ds, "SeriesNumber", records),
-        series_description=_text(ds, "SeriesDescription", records),
-        instance_number=_text(ds, "InstanceNumber", records),
-    )
+    values: dict[str, Any] = {
+        name: _text(ds, keyword, errors) for name, keyword in _HEADER_FIELDS.items()
+    }
+    return MediaInstance(relpath=rel, sop_instance_uid=sop_uid, transfer_syntax_uid=ts, **values)
+
+
+_FIELD_TAGS = {
+    "sop_instance_uid": 0x00080018,
+    "sop_class_uid": 0x00080016,
+    "patient_id": 0x00100020,
+    "issuer_of_patient_id": 0x00100021,
+    "patient_name": 0x00100010,
+    "birth_date": 0x00100030,
+    "sex": 0x00100040,
+    "study_instance_uid": 0x0020000D,
+    "study_date": 0x00080020,
+    "study_description": 0x00081030,
+    "accession_number": 0x00080050,
+    "series_instance_uid": 0x0020000E,
+    "modality": 0x00080060,
+    "series_number": 0x00200011,
+    "series_description": 0x0008103E,
+    "instance_number": 0x00200013,
+}
+_FAST_TAGS = frozenset({*_FIELD_TAGS.values(), _T_CHARSET})
+
+_HEADER_FIELDS = {
+    "sop_class_uid": "SOPClassUID",
+    "patient_id": "PatientID",
+    "issuer_of_patient_id": "IssuerOfPatientID",
+    "patient_name": "PatientName",
+    "birth_date": "PatientBirthDate",
+    "sex": "PatientSex",
+    "study_instance_uid": "StudyInstanceUID",
+    "study_date": "StudyDate",
+    "study_description": "StudyDescription",
+    "accession_number": "AccessionNumber",
+    "series_instance_uid": "SeriesInstanceUID",
+    "modality": "Modality",
+    "series_number": "SeriesNumber",
+    "series_description": "SeriesDescription",
+    "instance_number": "InstanceNumber",
+}

@@ -1,24 +1,62 @@
-"""Deliver what the outbox holds: claim, send, record, and move study states on."""
+"""Deliver what the outbox holds: claim, send over parallel associations, record, move studies on.
+
+The database is touched by the calling thread only: worker threads (one
+association each, ``associations`` per destination) take jobs from a queue and
+hand results back; results are written in batches, one transaction each. A
+destination that is down, or an association that drops, leaves the untried
+instances queued (their attempt not counted) and the tried ones scheduled for
+a retry with backoff (:mod:`kiosk.send.policy`).
+"""
 
 from __future__ import annotations
 
 import logging
+import queue
 import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kiosk import audit
-from kiosk.config import Config
+from kiosk.config import Config, Destination
 from kiosk.errors import PeerError
 from kiosk.send import policy
-from kiosk.send.sender import SendJob, SendResult, send
+from kiosk.send.sender import ContextPlan, SendJob, SendResult, StoreConnection, plan_contexts
 from kiosk.store import outbox, studies
 from kiosk.store.outbox import OutboxItem, OutboxState
 from kiosk.store.studies import StudyState
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+BATCH = 256  # rows claimed per transaction
+FLUSH_EVERY = 256  # results written per transaction (at the latest every FLUSH_SECONDS)
+FLUSH_SECONDS = 0.5
+
+
+@dataclass
+class StudyProgress:
+    """Progress of one study towards one destination."""
+
+    study_id: int
+    destination: str
+    total: int
+    done: int = 0
+    sent: int = 0
+    bytes: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def rate(self) -> float:
+        """Instances per second so far."""
+        elapsed = time.monotonic() - self.started
+        return self.done / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Estimated seconds until the study is done (``None`` until known)."""
+        rate = self.rate
+        return (self.total - self.done) / rate if rate > 0 else None
 
 
 @dataclass
@@ -29,13 +67,265 @@ class DeliveryReport:
     retry: int = 0
     quarantined: int = 0
     failed: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
     unreachable: dict[str, str] = field(default_factory=dict)
     studies: set[int] = field(default_factory=set)
+    committed: set[int] = field(default_factory=set)
 
     @property
     def undelivered(self) -> int:
         """Instances that this run could not deliver."""
         return self.retry + self.quarantined + self.failed
+
+
+_DONE = object()
+
+
+class _Worker(threading.Thread):
+    """One association: takes jobs, stores them, hands results back; reopens once if dropped."""
+
+    def __init__(
+        self,
+        destination: Destination,
+        calling_ae: str,
+        plan: ContextPlan,
+        jobs: queue.Queue[object],
+        results: queue.Queue[tuple[str, object]],
+    ) -> None:
+        super().__init__(name=f"send-{destination.name}", daemon=True)
+        self.destination = destination
+        self.calling_ae = calling_ae
+        self.plan = plan
+        self.jobs = jobs
+        self.results = results
+
+    def run(self) -> None:
+        try:
+            connection = StoreConnection(self.destination, self.calling_ae, self.plan)
+        except PeerError as exc:
+            self.results.put(("down", str(exc)))
+            return
+        except Exception as exc:  # a bug or an OS error must not hang the run
+            log.exception("association to %s failed", self.destination.name)
+            self.results.put(("down", f"association failed: {exc}"))
+            return
+        try:
+            while True:
+                job = self.jobs.get()
+                if job is _DONE:
+                    return
+                assert isinstance(job, SendJob)
+                result = connection.store(job)
+                self.results.put(("result", result))
+                if not connection.is_open:
+                    connection.close()
+                    try:  # one reopen: a PACS that dropped us may take us back at once
+                        connection = StoreConnection(self.destination, self.calling_ae, self.plan)
+                    except PeerError as exc:
+                        self.results.put(("down", str(exc)))
+                        return
+        except Exception as exc:
+            log.exception("sending to %s failed", self.destination.name)
+            self.results.put(("down", f"sending failed: {exc}"))
+        finally:
+            connection.close()
+
+
+class _Run:
+    """Delivery to one destination: claims, workers, batched results."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        config: Config,
+        destination: Destination,
+        report: DeliveryReport,
+        *,
+        retry_failed: bool,
+        study_id: int | None,
+        due_only: bool,
+        on_progress: Callable[[int, int], None] | None,
+        on_study: Callable[[StudyProgress], None] | None,
+    ) -> None:
+        self.conn = conn
+        self.config = config
+        self.dest = destination
+        self.report = report
+        self.retry_failed = retry_failed
+        self.study_id = study_id
+        self.due_only = due_only
+        self.on_progress = on_progress
+        self.on_study = on_study
+        self.in_flight: dict[int, OutboxItem] = {}
+        self.pending: list[outbox.Outcome] = []
+        self.progress: dict[int, StudyProgress] = {}
+        self.tried = 0
+        self.last_flush = time.monotonic()
+        self.stop_claiming = False
+        self.busy = False
+
+    def run(self, plan: ContextPlan) -> bool:
+        """Deliver the rows of the planned SOP classes; return whether anything was claimed."""
+        jobs: queue.Queue[object] = queue.Queue()
+        results: queue.Queue[tuple[str, object]] = queue.Queue()
+        workers = [
+            _Worker(self.dest, self.config.ae_title, plan, jobs, results)
+            for _ in range(max(1, self.dest.associations))
+        ]
+        for w in workers:
+            w.start()
+        alive = len(workers)
+        claimed_any = False
+        down = ""
+        try:
+            while True:
+                if not self.stop_claiming and alive and len(self.in_flight) < BATCH:
+                    items = outbox.claim(
+                        self.conn,
+                        destination=self.dest.name,
+                        limit=BATCH,
+                        retry_failed=self.retry_failed,
+                        study_id=self.study_id,
+                        due_only=self.due_only,
+                        sop_classes=plan.sop_classes,
+                    )
+                    if not items:
+                        self.stop_claiming = True
+                    for item in items:
+                        claimed_any = True
+                        self.in_flight[item.id] = item
+                        self._track(item)
+                        jobs.put(
+                            SendJob(
+                                item.id,
+                                item.path,
+                                item.sop_instance_uid,
+                                item.sop_class_uid,
+                                item.transfer_syntax_uid,
+                                item.size,
+                            )
+                        )
+                if not self.in_flight and (self.stop_claiming or not alive):
+                    break
+                if not alive:
+                    # Every association is gone: what is still queued was never tried.
+                    untried = self._drain(jobs)
+                    outbox.release(self.conn, untried)
+                    for key in untried:
+                        item = self.in_flight.pop(key)
+                        self.report.studies.add(item.study_id)
+                        self.report.retry += 1
+                    break
+                try:
+                    kind, payload = results.get(timeout=FLUSH_SECONDS)
+                except queue.Empty:
+                    self._flush(force=True)
+                    continue
+                if kind == "down":
+                    alive -= 1
+                    down = str(payload)
+                    continue
+                assert isinstance(payload, SendResult)
+                self._record(payload)
+                if self.busy:  # the PACS asked us to wait: do not send it the rest now
+                    untried = self._drain(jobs)
+                    outbox.release(self.conn, untried)
+                    for key in untried:
+                        self.report.studies.add(self.in_flight.pop(key).study_id)
+                        self.report.retry += 1
+                self._flush()
+        finally:
+            for _ in workers:
+                jobs.put(_DONE)
+            for w in workers:
+                w.join(timeout=120)
+            while not results.empty():  # results that came in while stopping
+                kind, payload = results.get_nowait()
+                if kind == "result" and isinstance(payload, SendResult):
+                    self._record(payload)
+            self._flush(force=True)
+            leftover = list(self.in_flight)  # never tried: back in the queue, uncounted
+            outbox.release(self.conn, leftover)
+            for key in leftover:
+                self.report.studies.add(self.in_flight.pop(key).study_id)
+                self.report.retry += 1
+        if down and alive == 0:
+            self.report.unreachable[self.dest.name] = down
+            log.warning("destination %s unreachable: %s", self.dest.name, down)
+        return claimed_any
+
+    def _drain(self, jobs: queue.Queue[object]) -> list[int]:
+        keys: list[int] = []
+        while True:
+            try:
+                job = jobs.get_nowait()
+            except queue.Empty:
+                return keys
+            if isinstance(job, SendJob):
+                keys.append(job.key)
+
+    def _track(self, item: OutboxItem) -> None:
+        if item.study_id not in self.progress:
+            counts = outbox.counts_for_study_destination(self.conn, item.study_id, self.dest.name)
+            total = sum(v for k, v in counts.items() if k != "held")
+            already = counts.get("sent", 0)
+            self.progress[item.study_id] = StudyProgress(
+                item.study_id, self.dest.name, total, done=already, sent=already
+            )
+
+    def _record(self, result: SendResult) -> None:
+        item = self.in_flight.pop(result.key, None)
+        if item is None:
+            return
+        self.tried += 1
+        decision = policy.decide(result.status, item.attempts)
+        status = "" if result.status is None else f"0x{result.status:04X}"
+        note = result.note or policy.describe(result.status)
+        self.report.studies.add(item.study_id)
+        progress = self.progress[item.study_id]
+        progress.done += 1
+        if decision.state is OutboxState.SENT:
+            self.report.sent += 1
+            self.report.bytes += item.size
+            progress.sent += 1
+            progress.bytes += item.size
+            if result.status:
+                log.info("instance %s stored with warning %s", item.sop_instance_uid, status)
+            note = ""
+        elif decision.state is OutboxState.QUARANTINED:
+            self.report.quarantined += 1
+            log.warning("instance %s quarantined: %s", item.sop_instance_uid, note)
+        elif decision.state is OutboxState.FAILED:
+            self.report.failed += 1
+            log.warning("instance %s failed after %d attempts: %s", item.sop_instance_uid,
+                        item.attempts, note)  # fmt: skip
+        else:
+            self.report.retry += 1
+            if result.status is not None:  # the PACS is up but cannot take more now
+                self.stop_claiming = True
+                self.busy = True
+                self.report.unreachable.setdefault(
+                    self.dest.name, "some instances must be retried later"
+                )
+        self.pending.append(
+            outbox.Outcome(item.id, decision.state, status, note, decision.next_attempt_at)
+        )
+        if self.on_progress is not None:
+            self.on_progress(self.report.sent, self.tried)
+
+    def _flush(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.pending or (
+            not force and len(self.pending) < FLUSH_EVERY and now - self.last_flush < FLUSH_SECONDS
+        ):
+            return
+        outbox.finish_many(self.conn, self.pending)
+        self.pending = []
+        self.last_flush = now
+        if self.on_study is not None:
+            for progress in self.progress.values():
+                self.on_study(progress)
 
 
 def deliver(
@@ -46,7 +336,9 @@ def deliver(
     retry_failed: bool = False,
     study_id: int | None = None,
     user: str = "",
+    due_only: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    on_study: Callable[[StudyProgress], None] | None = None,
 ) -> DeliveryReport:
     """Send queued instances until nothing deliverable is left, or a destination is down.
 
@@ -58,86 +350,80 @@ def deliver(
         Also send instances that had failed for good.
     study_id
         Only this study's instances.
+    due_only
+        Leave instances whose retry time (backoff) has not come yet.
     on_progress
         Called with (instances sent so far, instances tried so far).
+    on_study
+        Called with each study's :class:`StudyProgress` as results are recorded.
     """
     report = DeliveryReport()
-    tried = 0
-    while True:
-        names = [destination] if destination else list(config.destinations)
-        dests = [d for d in names if d not in report.unreachable]
-        claimed_any = False
-        for name in dests:
-            items = outbox.claim(
-                conn,
-                destination=name,
-                limit=BATCH,
-                retry_failed=retry_failed,
-                study_id=study_id,
+    began = time.monotonic()
+    names = [destination] if destination else _destinations_with_work(conn)
+    for name in names:
+        if name not in config.destinations:
+            _fail_unknown(conn, name, report)
+            continue
+        dest = config.destinations[name]
+        run = _Run(
+            conn,
+            config,
+            dest,
+            report,
+            retry_failed=retry_failed,
+            study_id=study_id,
+            due_only=due_only,
+            on_progress=on_progress,
+            on_study=on_study,
+        )
+        tried: set[str] = set()
+        while name not in report.unreachable:
+            syntaxes = outbox.pending_syntaxes(
+                conn, destination=name, retry_failed=retry_failed, study_id=study_id
             )
-            if not items:
-                continue
-            claimed_any = True
-            retries_before = report.retry
-            by_key = {item.id: item for item in items}
-            if name not in config.destinations:
-                for item in items:
-                    outbox.finish(
-                        conn, item.id, OutboxState.FAILED, error=f"destination {name!r} unknown"
-                    )
-                    report.failed += 1
-                continue
-            dest = config.destinations[name]
-
-            def on_result(result: SendResult, by_key: dict[int, OutboxItem] = by_key) -> None:
-                nonlocal tried
-                item = by_key.pop(result.key)
-                tried += 1
-                outcome = policy.classify(result.status)
-                status = "" if result.status is None else f"0x{result.status:04X}"
-                note = result.note or policy.describe(result.status)
-                report.studies.add(item.study_id)
-                if outcome is policy.Outcome.STORED:
-                    outbox.finish(conn, item.id, OutboxState.SENT, status)
-                    report.sent += 1
-                elif outcome is policy.Outcome.QUARANTINE:
-                    outbox.finish(conn, item.id, OutboxState.QUARANTINED, status, note)
-                    report.quarantined += 1
-                    log.warning("instance %s quarantined: %s", item.sop_instance_uid, note)
-                elif item.attempts >= policy.MAX_ATTEMPTS:
-                    outbox.finish(conn, item.id, OutboxState.FAILED, status, note)
-                    report.failed += 1
-                else:
-                    outbox.finish(conn, item.id, OutboxState.QUEUED, status, note)
-                    report.retry += 1
-                if on_progress is not None:
-                    on_progress(report.sent, tried)
-
-            jobs = [
-                SendJob(i.id, i.path, i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid)
-                for i in items
-            ]
-            try:
-                send(dest, config.ae_title, jobs, on_result)
-            except PeerError as exc:
-                report.unreachable[name] = str(exc)
-                for item in list(by_key.values()):
-                    outbox.finish(conn, item.id, OutboxState.QUEUED, error=str(exc))
-                    report.studies.add(item.study_id)
-                    report.retry += 1
-                by_key.clear()
-                log.warning("destination %s unreachable: %s", name, exc)
-            for item in list(by_key.values()):  # not reported: keep it queued
-                outbox.finish(conn, item.id, OutboxState.QUEUED, error="not sent")
-                report.retry += 1
-            if report.retry > retries_before and name not in report.unreachable:
-                # Retryable failures on a reachable destination: stop this run, retry later.
-                report.unreachable[name] = "some instances must be retried later"
-        if not claimed_any:
-            break
-    for sid in report.studies:
+            for sop_class in tried:
+                syntaxes.pop(sop_class, None)
+            if not syntaxes:
+                break
+            plan = plan_contexts(syntaxes, dest.transfer_syntaxes)
+            tried.update(plan.sop_classes)
+            run.stop_claiming = False
+            run.run(plan)
+    report.seconds = time.monotonic() - began
+    for sid in sorted(report.studies):
         update_study_state(conn, sid, user=user, station=config.station)
+    if any(d.storage_commitment for d in config.destinations.values()):
+        from kiosk.send.commitment import commit_sent_studies
+
+        report.committed |= commit_sent_studies(conn, config, sorted(report.studies), user=user)
     return report
+
+
+def _destinations_with_work(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute(
+        "SELECT DISTINCT destination FROM outbox WHERE state IN ('queued','sending','failed')"
+        " ORDER BY destination"
+    )
+    return [r[0] for r in rows]
+
+
+def _fail_unknown(conn: sqlite3.Connection, name: str, report: DeliveryReport) -> None:
+    rows = conn.execute(
+        "SELECT o.id, i.study_id FROM outbox o JOIN instances i ON i.id = o.instance_id"
+        " WHERE o.destination = ? AND o.state = 'queued'",
+        (name,),
+    ).fetchall()
+    outbox.finish_many(
+        conn,
+        [
+            outbox.Outcome(r[0], OutboxState.FAILED, error=f"destination {name!r} not configured")
+            for r in rows
+        ],
+    )
+    report.failed += len(rows)
+    report.studies.update(r[1] for r in rows)
+    if rows:
+        report.unreachable[name] = "not in the config"
 
 
 def update_study_state(conn: sqlite3.Connection, study_id: int, *, user: str, station: str) -> None:

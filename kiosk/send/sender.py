@@ -1,30 +1,41 @@
-"""C-STORE of spooled files over one association (pynetdicom).
+"""C-STORE of spooled files over associations to one destination.
 
-Files are sent from the spool by path, so pynetdicom streams them instead of
-re-encoding them; when the PACS does not accept a file's transfer syntax but
-accepts an uncompressed one, the file is decoded and sent uncompressed.
+Files are sent from the spool by path and streamed in PDU-sized pieces by the
+lean SCU of :mod:`kiosk.send.scu`: nothing is decoded or held in memory whole.
+When the PACS does not accept a file's own transfer syntax but accepts an
+uncompressed one, the file is decoded (:mod:`kiosk.send.transcode`) and sent
+uncompressed with the same SOP Instance UID.
+
+Each SOP class is offered in one presentation context per transfer syntax
+(the file's own, then the uncompressed ones), so that a PACS accepting
+everything keeps compressed files compressed.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import os
+import ssl
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-import pydicom
-from pydicom.uid import (
-    UID,
-    ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
-)
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom.dsutils import encode
 from pynetdicom.presentation import PresentationContext, build_context
 
 from kiosk.config import Destination
-from kiosk.dicom_net import associate, make_ae
+from kiosk.dicom_net import CONNECT_TIMEOUT, NETWORK_TIMEOUT, associate, make_ae
+from kiosk.errors import PeerError
+from kiosk.send import transcode
+from kiosk.send.policy import REFUSED_SOP_CLASS
+from kiosk.send.scu import AssociationError, StoreAssociation, parse_file_meta
 
 log = logging.getLogger(__name__)
 
 UNCOMPRESSED = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
+MAX_CONTEXTS = 128  # PS3.8: at most 128 presentation contexts per association
+HEAD_BYTES = 1 << 16  # first read of each file: the file meta, and all of a small file
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,7 @@ class SendJob:
     sop_instance_uid: str
     sop_class_uid: str
     transfer_syntax_uid: str
+    size: int = 0
 
 
 @dataclass(frozen=True)
@@ -45,73 +57,170 @@ class SendResult:
     key: int
     status: int | None
     note: str = ""
+    size: int = 0
 
 
-def _contexts(jobs: Sequence[SendJob]) -> list[PresentationContext]:
-    wanted: dict[str, list[str]] = {}
-    for job in jobs:
-        syntaxes = wanted.setdefault(job.sop_class_uid, [])
-        for ts in (job.transfer_syntax_uid, *UNCOMPRESSED):
-            if ts and ts not in syntaxes:
-                syntaxes.append(ts)
-    contexts = []
-    for sop_class, syntaxes in wanted.items():
-        contexts.append(build_context(sop_class, syntaxes))
-    return contexts
+@dataclass
+class ContextPlan:
+    """The presentation contexts of one association and the SOP classes they carry."""
+
+    contexts: list[PresentationContext] = field(default_factory=list)
+    sop_classes: list[str] = field(default_factory=list)
 
 
-def send(
+def plan_contexts(
+    syntaxes: Mapping[str, Iterable[str]], offered: Sequence[str] = ()
+) -> ContextPlan:
+    """Plan contexts for SOP class → transfer syntaxes: each file syntax, then uncompressed ones.
+
+    SOP classes that do not fit in :data:`MAX_CONTEXTS` are left for another association.
+    """
+    fallback = tuple(offered) or UNCOMPRESSED
+    plan = ContextPlan()
+    for sop_class in sorted(syntaxes):
+        wanted: list[str] = []
+        for ts in (*sorted(t for t in syntaxes[sop_class] if t), *fallback):
+            if ts not in wanted:
+                wanted.append(ts)
+        if len(plan.contexts) + len(wanted) > MAX_CONTEXTS:
+            continue
+        plan.contexts += [build_context(sop_class, [ts]) for ts in wanted]
+        plan.sop_classes.append(sop_class)
+    return plan
+
+
+def tls_context(destination: Destination) -> ssl.SSLContext | None:
+    """Return the TLS context for a destination, or ``None`` when it does not use TLS."""
+    if not destination.tls:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=destination.tls_ca or None)
+    if destination.tls_cert:
+        context.load_cert_chain(destination.tls_cert, destination.tls_key or None)
+    return context
+
+
+def open_association(
     destination: Destination,
     calling_ae: str,
-    jobs: Sequence[SendJob],
-    on_result: Callable[[SendResult], None],
-) -> None:
-    """Send files to a destination over one association, reporting each result.
+    contexts: Sequence[PresentationContext] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Open an association to a destination (TLS, max PDU and TCP_NODELAY applied).
 
     Raises
     ------
     PeerError
-        If the association cannot be opened (nothing was sent).
+        If the destination cannot be reached or refuses the association.
     """
-    if not jobs:
-        return
-    ae = make_ae(calling_ae)
-    contexts = _contexts(jobs)
-    if len(contexts) > 128:
-        raise ValueError("too many SOP classes for one association; send in smaller batches")
-    assoc = associate(
+    ae = make_ae(calling_ae, destination.timeout or None)
+    tls = tls_context(destination)
+    if tls is not None:
+        kwargs["tls_args"] = (tls, destination.host)
+    if contexts is not None:
+        kwargs["contexts"] = list(contexts)
+    return associate(
         ae,
         destination,
         destination.label or destination.name,
-        contexts=contexts,
         max_pdu=destination.max_pdu,
+        **kwargs,
     )
-    try:
-        accepted: dict[str, set[str]] = {}
-        for cx in assoc.accepted_contexts:
-            accepted.setdefault(str(cx.abstract_syntax), set()).add(str(cx.transfer_syntax[0]))
-        for job in jobs:
-            if not assoc.is_established:
-                on_result(SendResult(job.key, None, "association dropped"))
-                continue
-            syntaxes = accepted.get(job.sop_class_uid, set())
-            if not syntaxes:
-                on_result(SendResult(job.key, 0x0122, "SOP class refused by the PACS"))
-                continue
-            try:
-                if job.transfer_syntax_uid in syntaxes:
-                    status = assoc.send_c_store(job.path)
-                else:
-                    ds = pydicom.dcmread(job.path)
-                    if UID(job.transfer_syntax_uid).is_compressed:
-                        ds.decompress()
-                    status = assoc.send_c_store(ds)
-            except (OSError, ValueError, RuntimeError, AttributeError) as exc:
-                log.warning("sending %s failed: %s", job.sop_instance_uid, exc)
-                on_result(SendResult(job.key, 0xC000, f"cannot encode for this PACS: {exc}"))
-                continue
-            code = int(status.Status) if status and "Status" in status else None
-            on_result(SendResult(job.key, code))
-    finally:
-        if assoc.is_established:
-            assoc.release()
+
+
+class StoreConnection:
+    """One open association (our lean SCU, :mod:`kiosk.send.scu`) that stores files."""
+
+    def __init__(self, destination: Destination, calling_ae: str, plan: ContextPlan) -> None:
+        self.destination = destination
+        self.plan = plan
+        role = destination.label or destination.name
+        where = f"{destination.ae_title} at {destination.host}:{destination.port}"
+        try:
+            self.assoc = StoreAssociation(
+                destination.host,
+                destination.port,
+                calling=calling_ae,
+                called=destination.ae_title,
+                contexts=[
+                    (str(cx.abstract_syntax), str(cx.transfer_syntax[0])) for cx in plan.contexts
+                ],
+                max_pdu=destination.max_pdu,
+                timeout=destination.timeout or NETWORK_TIMEOUT,
+                connect_timeout=CONNECT_TIMEOUT,
+                tls=tls_context(destination),
+            )
+        except AssociationError as exc:
+            if "rejected" in str(exc):
+                raise PeerError(
+                    f"the {role} {where} rejected the association; "
+                    f"check that it knows our AE title {calling_ae!r}"
+                ) from exc
+            raise PeerError(
+                f"cannot reach the {role} {where} ({exc}); "
+                "check that it is running and the host and port in the config"
+            ) from exc
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the association is still established."""
+        return self.assoc.is_open
+
+    def store(self, job: SendJob) -> SendResult:
+        """Send one file; return its status (``None``: no answer, retry later)."""
+        if not self.is_open:
+            return SendResult(job.key, None, "association dropped")
+        syntaxes = self.assoc.accepted.get(job.sop_class_uid)
+        if not syntaxes:
+            return SendResult(job.key, REFUSED_SOP_CLASS, "SOP class refused by the PACS")
+        try:
+            with open(job.path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                head = f.read(HEAD_BYTES)
+                meta = parse_file_meta(head)
+                context = (
+                    self.assoc.context_for(job.sop_class_uid, meta.transfer_syntax)
+                    if meta
+                    else None
+                )
+                if meta is not None and context is not None:
+                    if meta.sop_instance and meta.sop_instance != job.sop_instance_uid:
+                        log.warning("instance %s: the spool file holds %s; sending the file's UID",
+                                    job.sop_instance_uid, meta.sop_instance)  # fmt: skip
+                    status = self.assoc.store_open_file(
+                        job.sop_class_uid,
+                        meta.sop_instance or job.sop_instance_uid,
+                        context,
+                        f,
+                        size,
+                        head,
+                        meta.offset,
+                    )
+            if meta is None or context is None:
+                plain = [ts for ts in (*self.destination.transfer_syntaxes, *UNCOMPRESSED)
+                         if ts in syntaxes]  # fmt: skip
+                if not plain:
+                    return SendResult(
+                        job.key,
+                        REFUSED_SOP_CLASS,
+                        "the PACS accepts none of the transfer syntaxes offered "
+                        f"({job.transfer_syntax_uid})",
+                    )
+                ds = transcode.uncompressed(job.path)
+                data = encode(ds, plain[0] == ImplicitVRLittleEndian, True, False)
+                if data is None:
+                    raise ValueError("the data set cannot be encoded")
+                status = self.assoc.store_bytes(
+                    job.sop_class_uid, job.sop_instance_uid, syntaxes[plain[0]], data
+                )
+        except FileNotFoundError:
+            return SendResult(job.key, 0xC000, f"spool file missing: {job.path}")
+        except (OSError, ValueError, RuntimeError, AttributeError, NotImplementedError) as exc:
+            log.warning("sending %s failed: %s", job.sop_instance_uid, exc)
+            return SendResult(job.key, 0xC000, f"cannot encode for this PACS: {exc}")
+        if status is None:
+            return SendResult(job.key, None, "no answer (association dropped or timed out)")
+        return SendResult(job.key, status, size=job.size)
+
+    def close(self) -> None:
+        """Release the association."""
+        self.assoc.release()

@@ -1,8 +1,14 @@
 """The durable outbox: one row per instance and destination.
 
 Rows are claimed inside an immediate transaction, so several ``kiosk send``
-processes on one database never send the same row at once; a claim left by a
-process that died is taken over after a lease time. Delivery is at least once.
+processes on one database never send the same row at once. A claim names its
+process (host, pid and the process's start time): a claim left by a process of
+this host that is gone is taken over at once; a claim from another host is
+taken over after a lease time. Delivery is at least once.
+
+A row that must be retried carries ``next_attempt_at`` (backoff with jitter,
+see :mod:`kiosk.send.policy`); claims skip rows that are not due unless asked
+to send everything now.
 """
 
 from __future__ import annotations
@@ -10,9 +16,12 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+
+import psutil
 
 from kiosk.store.db import now_iso
 
@@ -43,11 +52,51 @@ class OutboxItem:
     sop_class_uid: str
     transfer_syntax_uid: str
     attempts: int
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The recorded result of one attempt, for :func:`finish_many`."""
+
+    item_id: int
+    state: OutboxState
+    status: str = ""
+    error: str = ""
+    next_attempt_at: str = ""
+
+
+_HOST = socket.gethostname()
+
+
+def _start_time(pid: int) -> int | None:
+    try:
+        return int(psutil.Process(pid).create_time())
+    except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+        return None
 
 
 def worker_id() -> str:
-    """Return an id for this process, used to claim rows."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Return an id for this process, used to claim rows: ``host:pid:start``."""
+    pid = os.getpid()
+    return f"{_HOST}:{pid}:{_start_time(pid) or 0}"
+
+
+def claimant_is_gone(claimed_by: str, claimed_at: str, now: datetime | None = None) -> bool:
+    """Return whether a claim's process is gone, so that its rows may be taken over.
+
+    A claim of this host is gone when its pid no longer runs or runs a newer
+    process (pid reuse); a claim of another host is gone when its lease ran out.
+    """
+    now = now or datetime.now(UTC)
+    host, _, rest = claimed_by.partition(":")
+    pid_text, _, start_text = rest.partition(":")
+    if host == _HOST and pid_text.isdigit():
+        started = _start_time(int(pid_text))
+        if started is None:
+            return True
+        return start_text.isdigit() and int(start_text) not in (0, started)
+    return claimed_at < (now - CLAIM_LEASE).isoformat(timespec="seconds")
 
 
 def enqueue(conn: sqlite3.Connection, instance_id: int, destination: str, held: bool) -> None:
@@ -56,9 +105,26 @@ def enqueue(conn: sqlite3.Connection, instance_id: int, destination: str, held: 
     conn.execute(
         "INSERT INTO outbox (instance_id, destination, state, updated_at) VALUES (?,?,?,?)"
         " ON CONFLICT (instance_id, destination) DO UPDATE SET state = excluded.state,"
-        " claimed_by = '', updated_at = excluded.updated_at",
+        " claimed_by = '', next_attempt_at = '', updated_at = excluded.updated_at",
         (instance_id, destination, state.value, now_iso()),
     )
+
+
+def _filters(
+    destination: str | None, study_id: int | None, sop_classes: Sequence[str] | None
+) -> tuple[str, list[object]]:
+    sql = ""
+    args: list[object] = []
+    if destination:
+        sql += " AND o.destination = ?"
+        args.append(destination)
+    if study_id is not None:
+        sql += " AND i.study_id = ?"
+        args.append(study_id)
+    if sop_classes is not None:
+        sql += f" AND i.sop_class_uid IN ({','.join('?' for _ in sop_classes) or 'NULL'})"
+        args.extend(sop_classes)
+    return sql, args
 
 
 def claim(
@@ -68,29 +134,47 @@ def claim(
     limit: int,
     retry_failed: bool = False,
     study_id: int | None = None,
+    due_only: bool = False,
+    sop_classes: Sequence[str] | None = None,
 ) -> list[OutboxItem]:
-    """Claim up to ``limit`` deliverable rows for this process."""
+    """Claim up to ``limit`` deliverable rows for this process.
+
+    Parameters
+    ----------
+    retry_failed
+        Also claim rows that failed for good.
+    due_only
+        Skip rows whose retry time (backoff) has not come yet.
+    sop_classes
+        Only rows of these SOP classes (those an association can carry).
+    """
     me = worker_id()
-    stale = (datetime.now(UTC) - CLAIM_LEASE).isoformat(timespec="seconds")
+    now = now_iso()
     states = [OutboxState.QUEUED.value] + ([OutboxState.FAILED.value] if retry_failed else [])
-    marks = ",".join("?" for _ in states)
-    sql = (
-        "SELECT o.id FROM outbox o JOIN instances i ON i.id = o.instance_id"
-        f" WHERE (o.state IN ({marks}) OR (o.state = 'sending' AND o.claimed_at < ?))"
-    )
-    args: list[object] = [*states, stale]
-    if destination:
-        sql += " AND o.destination = ?"
-        args.append(destination)
-    if study_id is not None:
-        sql += " AND i.study_id = ?"
-        args.append(study_id)
-    sql += " ORDER BY o.id LIMIT ?"
-    args.append(limit)
+    where, fargs = _filters(destination, study_id, sop_classes)
     conn.execute("BEGIN IMMEDIATE")
     try:
+        gone = [
+            r[0]
+            for r in conn.execute(
+                "SELECT claimed_by, max(claimed_at) FROM outbox WHERE state = 'sending'"
+                " GROUP BY claimed_by"
+            )
+            if r[0] != me and claimant_is_gone(r[0], r[1])
+        ]
+        gone_marks = ",".join("?" for _ in gone) or "NULL"
+        sql = (
+            "SELECT o.id FROM outbox o JOIN instances i ON i.id = o.instance_id WHERE"
+            f" (o.state IN ({','.join('?' for _ in states)})"
+            f" OR (o.state = 'sending' AND o.claimed_by IN ({gone_marks})))"
+        )
+        args: list[object] = [*states, *gone]
+        if due_only:
+            sql += " AND (o.next_attempt_at = '' OR o.next_attempt_at <= ?)"
+            args.append(now)
+        sql += where + " ORDER BY o.id LIMIT ?"
+        args += [*fargs, limit]
         ids = [r[0] for r in conn.execute(sql, args)]
-        now = now_iso()
         conn.executemany(
             "UPDATE outbox SET state = 'sending', claimed_by = ?, claimed_at = ?,"
             " attempts = attempts + 1, updated_at = ? WHERE id = ?",
@@ -102,38 +186,104 @@ def claim(
         raise
     if not ids:
         return []
-    marks = ",".join("?" for _ in ids)
-    rows = conn.execute(
-        "SELECT o.id, o.instance_id, o.destination, o.attempts, i.study_id, i.coerced_path,"
-        " i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid FROM outbox o"
-        f" JOIN instances i ON i.id = o.instance_id WHERE o.id IN ({marks}) ORDER BY o.id",
-        ids,
-    )
-    return [
-        OutboxItem(
-            id=r["id"],
-            instance_id=r["instance_id"],
-            study_id=r["study_id"],
-            destination=r["destination"],
-            path=r["coerced_path"],
-            sop_instance_uid=r["sop_instance_uid"],
-            sop_class_uid=r["sop_class_uid"],
-            transfer_syntax_uid=r["transfer_syntax_uid"],
-            attempts=r["attempts"],
+    items: list[OutboxItem] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = conn.execute(
+            "SELECT o.id, o.instance_id, o.destination, o.attempts, i.study_id, i.coerced_path,"
+            " i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.size FROM outbox o"
+            " JOIN instances i ON i.id = o.instance_id"
+            f" WHERE o.id IN ({','.join('?' for _ in chunk)}) ORDER BY o.id",
+            chunk,
         )
-        for r in rows
-    ]
+        items += [
+            OutboxItem(
+                id=r["id"],
+                instance_id=r["instance_id"],
+                study_id=r["study_id"],
+                destination=r["destination"],
+                path=r["coerced_path"],
+                sop_instance_uid=r["sop_instance_uid"],
+                sop_class_uid=r["sop_class_uid"],
+                transfer_syntax_uid=r["transfer_syntax_uid"],
+                attempts=r["attempts"],
+                size=r["size"],
+            )
+            for r in rows
+        ]
+    return items
+
+
+def pending_syntaxes(
+    conn: sqlite3.Connection,
+    *,
+    destination: str,
+    retry_failed: bool = False,
+    study_id: int | None = None,
+) -> dict[str, set[str]]:
+    """Return SOP class → transfer syntaxes of the rows waiting for a destination."""
+    states = ["queued", "sending"] + (["failed"] if retry_failed else [])
+    where, args = _filters(destination, study_id, None)
+    rows = conn.execute(
+        "SELECT DISTINCT i.sop_class_uid, i.transfer_syntax_uid FROM outbox o"
+        " JOIN instances i ON i.id = o.instance_id"
+        f" WHERE o.state IN ({','.join('?' for _ in states)})" + where,
+        [*states, *args],
+    )
+    found: dict[str, set[str]] = {}
+    for r in rows:
+        found.setdefault(r[0], set()).add(r[1])
+    return found
 
 
 def finish(
-    conn: sqlite3.Connection, item_id: int, state: OutboxState, status: str = "", error: str = ""
+    conn: sqlite3.Connection,
+    item_id: int,
+    state: OutboxState,
+    status: str = "",
+    error: str = "",
+    next_attempt_at: str = "",
 ) -> None:
     """Record the outcome of one delivery attempt."""
-    conn.execute(
-        "UPDATE outbox SET state = ?, last_status = ?, last_error = ?, claimed_by = '',"
-        " updated_at = ? WHERE id = ?",
-        (state.value, status, error, now_iso(), item_id),
-    )
+    finish_many(conn, [Outcome(item_id, state, status, error, next_attempt_at)])
+
+
+def finish_many(conn: sqlite3.Connection, outcomes: Iterable[Outcome]) -> None:
+    """Record the outcomes of many attempts in one transaction."""
+    now = now_iso()
+    rows = [(o.state.value, o.status, o.error, o.next_attempt_at, now, o.item_id) for o in outcomes]
+    if not rows:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(
+            "UPDATE outbox SET state = ?, last_status = ?, last_error = ?, claimed_by = '',"
+            " next_attempt_at = ?, updated_at = ? WHERE id = ?",
+            rows,
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def release(conn: sqlite3.Connection, item_ids: Iterable[int]) -> None:
+    """Give claimed rows back untried: queued again, the claim's attempt not counted."""
+    now = now_iso()
+    rows = [(now, i) for i in item_ids]
+    if not rows:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(
+            "UPDATE outbox SET state = 'queued', claimed_by = '', attempts = max(attempts - 1, 0),"
+            " updated_at = ? WHERE id = ? AND state = 'sending'",
+            rows,
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def counts_for_study(conn: sqlite3.Connection, study_id: int) -> dict[str, int]:
@@ -144,6 +294,41 @@ def counts_for_study(conn: sqlite3.Connection, study_id: int) -> dict[str, int]:
         (study_id,),
     )
     return {r[0]: r[1] for r in rows}
+
+
+def counts_for_study_destination(
+    conn: sqlite3.Connection, study_id: int, destination: str
+) -> dict[str, int]:
+    """Return how many instances of a study are in each state for one destination."""
+    rows = conn.execute(
+        "SELECT o.state, count(*) FROM outbox o JOIN instances i ON i.id = o.instance_id"
+        " WHERE i.study_id = ? AND o.destination = ? GROUP BY o.state",
+        (study_id, destination),
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+def remaining(conn: sqlite3.Connection, destination: str | None = None) -> int:
+    """Return how many rows are not delivered (queued, sending, failed or quarantined)."""
+    sql = "SELECT count(*) FROM outbox WHERE state IN ('queued','sending','failed','quarantined')"
+    args: tuple[str, ...] = ()
+    if destination:
+        sql += " AND destination = ?"
+        args = (destination,)
+    return int(conn.execute(sql, args).fetchone()[0])
+
+
+def problems(conn: sqlite3.Connection, study_id: int) -> list[sqlite3.Row]:
+    """Return the quarantined and failed rows of a study, with their reasons."""
+    return list(
+        conn.execute(
+            "SELECT o.id, o.destination, o.state, o.attempts, o.last_status, o.last_error,"
+            " i.sop_instance_uid, i.sop_class_uid FROM outbox o"
+            " JOIN instances i ON i.id = o.instance_id"
+            " WHERE i.study_id = ? AND o.state IN ('quarantined','failed') ORDER BY o.id",
+            (study_id,),
+        )
+    )
 
 
 def release_held(conn: sqlite3.Connection, study_id: int) -> None:

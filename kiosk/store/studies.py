@@ -210,7 +210,13 @@ def add_instance(
 
 def update_instance(conn: sqlite3.Connection, instance_id: int, **fields: str | int) -> None:
     """Set spool paths, hash and size of an instance."""
-    allowed_cols = {"original_path", "original_sha256", "coerced_path", "size"}
+    allowed_cols = {
+        "original_path",
+        "original_sha256",
+        "coerced_path",
+        "size",
+        "sop_instance_uid",
+    }
     bad = set(fields) - allowed_cols
     if bad:
         raise ValueError(f"cannot set columns {sorted(bad)}")

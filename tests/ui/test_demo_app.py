@@ -24,7 +24,8 @@ def test_demo_disc_can_be_sent_to_the_demo_pacs_by_clicking(qtbot, tmp_path):
         assert window.selected_studies()[0].patient_id == JANE_DOE.patient_id
 
         qtbot.mouseClick(window.from_disc_button, Qt.MouseButton.LeftButton)
-        [candidate] = window.candidates.rows
+        [row] = window.candidates.rows
+        candidate = row.item
         assert candidate.birth_date == JANE_DOE.birth_date
         assert candidate.mrn != JANE_DOE.patient_id
         qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)

@@ -96,7 +96,9 @@ def test_search_by_disc_name_and_birth_date(qtbot, window, disc):
     qtbot.mouseClick(window.from_disc_button, Qt.MouseButton.LeftButton)
     assert window.name_edit.text() == "DOE*"
     assert window.dob_edit.text() == "19700101"
-    assert [i.mrn for i in window.candidates.rows] == ["MRN100234"]
+    assert [r.item.mrn for r in window.candidates.rows] == ["MRN100234"]
+    assert window.selected_candidate().mrn == "MRN100234"  # auto: unique, strong, same birth date
+    assert "birth date equal" in window.candidates.rows[0].reasons
 
 
 def test_mismatched_birth_date_asks_before_sending(qtbot, window, disc, storage_server):
@@ -149,8 +151,59 @@ def test_disc_problems_are_shown_in_plain_words(qtbot, window, disc):
     (root / "DICOM" / "P0000002" / "I0000001").unlink()  # listed in the DICOMDIR, gone
     window.open_medium(root)
     text = window.problems_label.text()
-    assert text.startswith("This disc has 1 problem (1 kind), e.g. listed in the DICOMDIR")
+    assert text.startswith("This disc has 1 problem (1 kind), e.g. an image listed on the disc")
     assert window.problems_button.isVisibleTo(window)
     qtbot.mouseClick(window.problems_button, Qt.MouseButton.LeftButton)
     assert "DICOM/P0000002/I0000001" in window.problems_box.detailedText()
     window.problems_box.close()
+
+
+def test_twins_are_never_preselected(qtbot, window, disc, worklist_server):
+    worklist_server.add_item(
+        PatientID="MRN100235",
+        PatientName="DOE^JOAN",
+        PatientBirthDate="19700101",
+        PatientSex="F",
+        AccessionNumber="ACC20260002",
+        Modality="CT",
+    )
+    root, _ = disc
+    window.open_medium(root)
+    qtbot.mouseClick(window.from_disc_button, Qt.MouseButton.LeftButton)
+    assert sorted(r.item.mrn for r in window.candidates.rows) == ["MRN100234", "MRN100235"]
+    assert window.candidates.rows[0].item.mrn == "MRN100234"  # the better one first
+    assert window.selected_candidate() is None  # a person must pick
+    assert not window.send_button.isEnabled()
+    assert window.status.text().startswith("2 possible patients: pick the right one")
+
+
+def test_barcode_prefix_is_stripped(qtbot, window, disc, tmp_path):
+    from dataclasses import replace
+
+    window.config = replace(window.config, barcode={"strip_prefix": ["MRN:"]})
+    root, _ = disc
+    window.open_medium(root)
+    qtbot.keyClicks(window.scan_edit, "MRN:MRN100234")
+    qtbot.keyClick(window.scan_edit, Qt.Key.Key_Return)
+    assert [r.item.mrn for r in window.candidates.rows] == ["MRN100234"]
+    assert window.candidates.rows[0].score is not None  # scored against the disc patient
+
+
+def test_a_disc_dropped_in_the_drop_folder_is_read(qtbot, window, tmp_path):
+    from kiosk.media.watch import MediaWatcher
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    window.watcher = MediaWatcher(mounts=lambda: [], drop_folder=drop)
+    window.poll_media()
+    assert window.scan is None
+    write_ct_disc(drop / "CD1", [JANE], per_study=2)
+    window.poll_media()  # seen once: waits until the copy has settled
+    window.poll_media()
+    assert window.scan is not None and window.studies.rowCount() == 1
+    assert window.medium_box.currentData() == str(drop / "CD1")
+    import shutil
+
+    shutil.rmtree(drop / "CD1")
+    window.poll_media()
+    assert window.status.text().startswith("The disc was taken out.")

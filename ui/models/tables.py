@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -92,18 +93,29 @@ def study_model(
     )
 
 
-def worklist_model() -> ListTableModel[WorklistItem]:
-    """Worklist candidates for the patient."""
+@dataclass(frozen=True)
+class CandidateRow:
+    """A worklist entry shown as a candidate, with its match score and reasons if scored."""
+
+    item: WorklistItem
+    score: int | None = None
+    reasons: tuple[str, ...] = ()
+
+
+def worklist_model() -> ListTableModel[CandidateRow]:
+    """Worklist candidates for the patient, best first."""
     return ListTableModel(
         [
-            ("MRN", lambda i: i.mrn),
-            ("Patient", lambda i: format_name(i.patient_name)),
-            ("Born", lambda i: format_date(i.birth_date)),
-            ("Sex", lambda i: i.sex),
-            ("Accession", lambda i: i.accession_number),
-            ("Procedure", lambda i: i.requested_procedure),
-            ("Scheduled", lambda i: format_date(i.scheduled_date)),
-            ("Type", lambda i: i.modality),
-            ("Dept.", lambda i: i.department),
+            ("Match", lambda r: "" if r.score is None else str(r.score)),
+            ("MRN", lambda r: r.item.mrn),
+            ("Patient", lambda r: format_name(r.item.patient_name)),
+            ("Born", lambda r: format_date(r.item.birth_date)),
+            ("Sex", lambda r: r.item.sex),
+            ("Accession", lambda r: r.item.accession_number),
+            ("Procedure", lambda r: r.item.requested_procedure),
+            ("Scheduled", lambda r: format_date(r.item.scheduled_date)),
+            ("Type", lambda r: r.item.modality),
+            ("Dept.", lambda r: r.item.department),
+            ("Why", lambda r: "; ".join(r.reasons)),
         ]
     )

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
 from PySide6.QtGui import QFont, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,14 +33,24 @@ from PySide6.QtWidgets import (
 from kiosk.config import Config
 from kiosk.errors import IdentityMismatchError, KioskError
 from kiosk.importer import ImportOutcome, ImportRequest, import_studies
+from kiosk.matching import disc_patient, gather, lookup_scanned, match_rules
 from kiosk.media.drives import mounted_media
 from kiosk.media.model import MediaScan, StudySummary
+from kiosk.media.problems import PLAIN_WORDS
 from kiosk.media.scan import scan_medium
 from kiosk.media.thumbnails import render_frame
+from kiosk.media.watch import EventKind, MediaWatcher, MediumEvent
 from kiosk.store import db
 from kiosk.worklist import WorklistQuery, find
+from reconcile.match import Decision, DiscPatient, Outcome, match, score
 from reconcile.model import WorklistItem
-from ui.models.tables import format_date, format_name, study_model, worklist_model
+from ui.models.tables import (
+    CandidateRow,
+    format_date,
+    format_name,
+    study_model,
+    worklist_model,
+)
 from ui.workers import Progress, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -80,7 +90,7 @@ def problems_summary(scan: MediaScan) -> str:
     counts: dict[str, int] = {}
     for problem in scan.problems:
         counts[problem.code] = counts.get(problem.code, 0) + 1
-    first = scan.problems[0].message
+    first = PLAIN_WORDS.get(scan.problems[0].code, scan.problems[0].message).lower()
     n = len(scan.problems)
     kinds = len(counts)
     return (
@@ -99,6 +109,7 @@ class MainWindow(QMainWindow):
         runner: TaskRunner | None = None,
         user: str = "",
         parent: QWidget | None = None,
+        watcher: MediaWatcher | None = None,
     ) -> None:
         super().__init__(parent)
         self.config = config
@@ -114,6 +125,11 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Outside media import — {config.station}")
         self._build()
         self.runner.busy_changed.connect(self._set_busy)
+        #: Notices discs, USB sticks and drop-folder entries coming and going.
+        self.watcher = watcher or MediaWatcher(drop_folder=config.media.drop_folder)
+        self._polling = False
+        self.watch_timer = QTimer(self)
+        self.watch_timer.timeout.connect(self.poll_media)
         self.refresh_media()
 
     # ---- layout -------------------------------------------------------
@@ -196,7 +212,7 @@ class MainWindow(QMainWindow):
         self.search_button = QPushButton("Search")
         self.search_button.clicked.connect(self.lookup_by_name)
         buttons.addWidget(_big(self.search_button))
-        self.from_disc_button = QPushButton("Use disc name + birth date")
+        self.from_disc_button = QPushButton("Find this patient")
         self.from_disc_button.clicked.connect(self.fill_from_disc)
         buttons.addWidget(_big(self.from_disc_button))
         form.addRow(buttons)
@@ -253,11 +269,44 @@ class MainWindow(QMainWindow):
         self._update_send_button()
 
     # ---- media --------------------------------------------------------
+    def start_watching(self) -> None:
+        """Poll for media every ``[media] poll_interval`` seconds (off the GUI thread)."""
+        self.watch_timer.start(int(self.config.media.poll_interval * 1000))
+        self.poll_media()
+
+    def poll_media(self) -> None:
+        """Look once for inserted or removed media; a new disc is read at once."""
+        if self._polling:
+            return
+        self._polling = True
+        self.runner.run(lambda _p: self.watcher.poll(), self._media_events, self._watch_failed)
+
+    def _watch_failed(self, exc: Exception) -> None:
+        self._polling = False
+        log.warning("watching media failed: %s", exc)
+
+    def _media_events(self, events: list[MediumEvent]) -> None:
+        self._polling = False
+        if not events:
+            return
+        self.refresh_media()
+        for event in events:
+            where = str(event.medium.mountpoint)
+            if event.kind is EventKind.REMOVED:
+                if self.scan is not None and str(self.scan.source) == where:
+                    self.status.setText(
+                        "The disc was taken out. Studies already sent are safe; "
+                        "insert it again to continue."
+                    )
+            elif not self.runner.busy or self.runner.synchronous:
+                self.status.setText(f"New medium: {event.medium.label}. Reading it …")
+                self.open_medium(event.medium.mountpoint)
+
     def refresh_media(self) -> None:
-        """List mounted discs in the picker."""
+        """List mounted discs (and drop-folder entries) in the picker."""
         current = self.medium_box.currentData()
         self.medium_box.clear()
-        for medium in mounted_media():
+        for medium in self.watcher.present.values() or mounted_media():
             self.medium_box.addItem(medium.label, str(medium.mountpoint))
         if current and self.medium_box.findData(current) < 0:
             self.medium_box.addItem(f"Folder {current}", current)
@@ -284,9 +333,19 @@ class MainWindow(QMainWindow):
             self.medium_box.addItem(f"Folder {path}", str(path))
         self.medium_box.setCurrentIndex(self.medium_box.findData(str(path)))
         self.status.setText(f"Reading {path} …")
-        self.runner.run(lambda _p: scan_medium(path), self._show_scan, self._failed)
+        # The quick scan trusts the DICOMDIR for the tree, so the studies show at once;
+        # then every image's own header is read, and that (the truth) replaces it.
+        self.runner.run(lambda _p: scan_medium(path, deep=False), self._show_quick, self._failed)
+
+    def _show_quick(self, scan: MediaScan) -> None:
+        self._show_scan(scan)
+        if not scan.verified:
+            self.status.setText("Checking every image on the disc …")
+            path = scan.source
+            self.runner.run(lambda _p: scan_medium(path), self._show_scan, self._failed)
 
     def _show_scan(self, scan: MediaScan) -> None:
+        previous = {s.study_instance_uid for s in self.selected_studies()}
         self.scan = scan
         self.studies.set_rows(scan.studies)
         patients = len(scan.patients)
@@ -297,14 +356,22 @@ class MainWindow(QMainWindow):
         self.problems_label.setText(problems_summary(scan))
         self.problems_button.setVisible(bool(scan.problems))
         self.status.setText("Select the studies to import, then find the patient.")
-        if scan.studies:
+        rows = [i for i, s in enumerate(scan.studies) if s.study_instance_uid in previous]
+        if rows:
+            for row in rows:
+                self.study_view.selectionModel().select(
+                    self.studies.index(row, 0),
+                    QItemSelectionModel.SelectionFlag.Select
+                    | QItemSelectionModel.SelectionFlag.Rows,
+                )
+        elif scan.studies:
             self.study_view.selectRow(0)
 
     def show_problems(self) -> None:
         """List every problem of the disc, in plain words, with the file it concerns."""
         if self.scan is None:
             return
-        lines = [f"• {p.message}" + (f" ({p.path})" if p.path else "") for p in self.scan.problems]
+        lines = [f"• {p.plain}" for p in self.scan.problems]
         box = QMessageBox(self)
         box.setWindowTitle("Problems found on this disc")
         box.setText(problems_summary(self.scan))
@@ -358,23 +425,64 @@ class MainWindow(QMainWindow):
         self.thumbnail.setText(f"no preview\n({exc})")
 
     # ---- worklist -----------------------------------------------------
+    def _disc_patient(self) -> DiscPatient | None:
+        chosen = self.selected_studies()
+        return disc_patient(chosen[0]) if chosen else None
+
     def fill_from_disc(self) -> None:
-        """Search the worklist with the disc patient's family name and birth date."""
+        """Find the worklist candidates of the selected study's patient, ranked by the matcher.
+
+        A candidate is preselected only when the match is ``auto``: unique,
+        strong and with an equal birth date. Otherwise a person picks.
+        """
         chosen = self.selected_studies()
         if not chosen:
             self.status.setText("Select a study first.")
             return
-        family = chosen[0].patient_name.split("^")[0]
+        study = chosen[0]
+        family = study.patient_name.split("^")[0]
         self.name_edit.setText(f"{family}*" if family else "")
-        self.dob_edit.setText(chosen[0].birth_date)
-        self.lookup_by_name()
+        self.dob_edit.setText(study.birth_date)
+        patient = disc_patient(study)
+        self.status.setText("Searching the worklist for this patient …")
+
+        def work(_p: Progress) -> Decision:
+            items = gather(self.config, patient)
+            return match(patient, items, match_rules(self.config))
+
+        self.runner.run(work, self._show_decision, self._failed)
+
+    def _show_decision(self, decision: Decision) -> None:
+        rows = [CandidateRow(c.item, c.score, c.reasons) for c in decision.candidates]
+        self.candidates.set_rows(rows)
+        self.candidate_view.clearSelection()
+        if decision.outcome is Outcome.AUTO:
+            self.candidate_view.selectRow(0)
+            self.status.setText(f"Match found ({decision.why}). Check it, then press Send.")
+        elif rows:
+            self.status.setText(
+                f"{len(rows)} possible patient{'s' if len(rows) != 1 else ''}: "
+                f"pick the right one ({decision.why})."
+            )
+        else:
+            self.status.setText(
+                "No plausible patient on the worklist: scan the MRN or search by name."
+            )
+        self._update_send_button()
 
     def lookup_scanned(self) -> None:
-        """Look up what the barcode scanner (or the user) typed: an MRN, else an accession."""
-        value = self.scan_edit.text().strip()
-        if not value:
+        """Look up what the barcode scanner (or the user) typed: an MRN or an accession."""
+        raw = self.scan_edit.text()
+        if not raw.strip():
             return
-        self._query(WorklistQuery(mrn=value), fallback=WorklistQuery(accession=value))
+        self.status.setText("Searching the worklist …")
+
+        def work(_p: Progress) -> tuple[list[WorklistItem], bool]:
+            _scanned, items = lookup_scanned(self.config, raw)
+            return items, True
+
+        self.runner.run(work, self._show_items, self._failed)
+        self.scan_edit.selectAll()  # the next scan replaces it
 
     def lookup_by_name(self) -> None:
         """Look up by name and/or birth date."""
@@ -383,34 +491,42 @@ class MainWindow(QMainWindow):
         if not name and not dob:
             self.status.setText("Type a name or a birth date to search.")
             return
-        self._query(WorklistQuery(name=name, dob=dob))
-
-    def _query(self, query: WorklistQuery, fallback: WorklistQuery | None = None) -> None:
+        query = WorklistQuery(name=name, dob=dob)
         self.status.setText("Searching the worklist …")
 
-        def work(_p: Progress) -> list[WorklistItem]:
-            items = find(self.config.worklist, self.config.ae_title, query)
-            if not items and fallback is not None:
-                items = find(self.config.worklist, self.config.ae_title, fallback)
-            return items
+        def work(_p: Progress) -> tuple[list[WorklistItem], bool]:
+            return find(self.config.worklist, self.config.ae_title, query), False
 
-        self.runner.run(work, self._show_candidates, self._failed)
+        self.runner.run(work, self._show_items, self._failed)
 
-    def _show_candidates(self, items: list[WorklistItem]) -> None:
-        self.candidates.set_rows(items)
-        if not items:
-            self.status.setText("No worklist entry found. Check the spelling, or search by name.")
-        elif len(items) == 1:
+    def _show_items(self, found: tuple[list[WorklistItem], bool]) -> None:
+        """Show search results, scored against the selected study's patient when there is one."""
+        items, by_identifier = found
+        patient = self._disc_patient()
+        rules = match_rules(self.config)
+        rows = []
+        for item in items:
+            if patient is None:
+                rows.append(CandidateRow(item))
+            else:
+                scored = score(patient, item, rules)
+                rows.append(CandidateRow(item, scored.score, scored.reasons))
+        rows.sort(key=lambda r: -(r.score or 0))
+        self.candidates.set_rows(rows)
+        self.candidate_view.clearSelection()
+        if not rows:
+            self.status.setText("No worklist entry found. Check the number, or search by name.")
+        elif len(rows) == 1 and by_identifier:
             self.candidate_view.selectRow(0)
             self.status.setText("One worklist entry found: check it, then press Send.")
         else:
-            self.status.setText(f"{len(items)} worklist entries: pick the right one.")
+            self.status.setText(f"{len(rows)} worklist entries: pick the right one.")
         self._update_send_button()
 
     def selected_candidate(self) -> WorklistItem | None:
         """The worklist entry the user picked."""
         rows = self.candidate_view.selectionModel().selectedRows()
-        return self.candidates.rows[rows[0].row()] if rows else None
+        return self.candidates.rows[rows[0].row()].item if rows else None
 
     # ---- sending ------------------------------------------------------
     def _update_send_button(self, *_: Any) -> None:

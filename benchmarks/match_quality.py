@@ -1,0 +1,54 @@
+"""Matcher quality on the hard test set of ``tests/match_cases.py``.
+
+Prints the wrong automatic matches (must be 0), automatic matches where a
+person had to look (must be 0), top-1 accuracy and the share decided
+automatically, then one line per case that was not decided as hoped: ``WRONG`` for an
+automatic match that should not have been made, ``miss`` for a top-1 miss
+that went to review (the safe side).
+Run from the repository root: ``python benchmarks/match_quality.py [-v]``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.match_cases import CASES, evaluate
+
+
+def main(argv: list[str]) -> int:
+    """Print the figures; exit 1 if any automatic match was wrong or unsafe."""
+    results = evaluate()
+    n = len(results)
+    wrong = [r for r in results if r.wrong_auto]
+    unsafe = [r for r in results if r.unsafe_auto]
+    top1 = sum(r.top1 for r in results)
+    auto = sum(r.decision == "auto" for r in results)
+    present = [r for r in results if r.case.right is not None]
+    print(
+        f"cases: {n} ({len(present)} with the patient on the worklist, {n - len(present)} absent)"
+    )
+    print(f"wrong automatic matches: {len(wrong)}")
+    print(f"automatic matches that needed review: {len(unsafe)}")
+    print(f"top-1 accuracy: {top1}/{n} = {top1 / n:.1%}")
+    print(f"decided automatically: {auto}/{n} = {auto / n:.1%}")
+    for decision in ("auto", "review", "none"):
+        count = sum(r.decision == decision for r in results)
+        print(f"  {decision}: {count}")
+    verbose = "-v" in argv
+    for r in results:
+        wrong = r.wrong_auto or r.unsafe_auto
+        if wrong or not r.top1 or verbose:
+            flag = "WRONG" if wrong else "miss" if not r.top1 else "ok"
+            print(
+                f"{flag:5} {r.case.id:22} {r.decision:6} top={r.top} right={r.case.right} "
+                f"({r.case.what})"
+            )
+    assert len(CASES) == n
+    return 1 if wrong or unsafe else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

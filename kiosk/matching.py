@@ -1,0 +1,165 @@
+"""Find the worklist candidates for each study on a disc, ranked by :mod:`reconcile.match`.
+
+Worklist SCPs differ in how they match names (case, accents, wildcards), so
+for each disc patient the worklist is asked twice over: by birth date (finds
+names with typos, accents or another order) and by the first letters of each
+name part with a wildcard (finds wrong or missing birth dates and swapped
+names). :func:`kiosk.worklist.find` filters names case- and
+accent-insensitively on our side; the scoring does the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.barcode import BarcodeRules, Kind, Scanned, classify
+from kiosk.config import Config
+from kiosk.errors import ConfigError
+from kiosk.media.model import MediaScan, StudySummary
+from kiosk.worklist import WorklistQuery, find
+from reconcile.match import Decision, DiscPatient, match
+from reconcile.model import WorklistItem
+from reconcile.rules import MatchRules
+
+log = logging.getLogger(__name__)
+
+PREFIX_LETTERS = 3  # how many leading letters of a name part go into a wildcard query
+
+
+@dataclass(frozen=True)
+class StudyMatch:
+    """The ranked candidates and the decision for one study on the disc."""
+
+    study_instance_uid: str
+    decision: Decision
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the ``CLI.md`` JSON form of one study of ``kiosk match``."""
+        return {
+            "study_instance_uid": self.study_instance_uid,
+            "decision": self.decision.outcome.value,
+            "why": self.decision.why,
+            "candidates": [c.to_json() for c in self.decision.candidates],
+        }
+
+
+def match_rules(config: Config) -> MatchRules:
+    """The ``[matching]`` thresholds of the config (already validated when loaded)."""
+    try:
+        return MatchRules.from_dict(config.matching)
+    except (KeyError, ValueError) as exc:  # only if a caller built Config by hand
+        raise ConfigError(str(config.path), str(exc.args[0]), key="matching") from None
+
+
+def barcode_rules(config: Config) -> BarcodeRules:
+    """The ``[barcode]`` settings of the config (already validated when loaded)."""
+    return BarcodeRules.from_dict(config.barcode)
+
+
+def disc_patient(study: StudySummary) -> DiscPatient:
+    """Who the disc says the patient of ``study`` is, and what the study is."""
+    return DiscPatient(
+        patient_name=study.patient_name,
+        birth_date=study.birth_date,
+        sex=study.sex,
+        modalities=tuple(study.modalities),
+        study_date=study.study_date,
+    )
+
+
+def _prefix(word: str) -> str:
+    letters = ""
+    for ch in word:
+        if not ch.isalnum() or len(letters) == PREFIX_LETTERS:
+            break
+        letters += ch
+    return letters
+
+
+def name_prefixes(patient_name: str) -> list[str]:
+    """The leading letters of the family and first given name (or first and last word)."""
+    text = patient_name.split("=")[0]
+    firsts: list[str]
+    if "^" in text or "," in text:
+        family, _, given = text.partition("^" if "^" in text else ",")
+        given = given.split("^")[0]
+        firsts = [part.split()[0] for part in (family, given) if part.split()]
+    else:
+        words = text.split()
+        firsts = [words[0], words[-1]] if words else []
+    out: list[str] = []
+    for word in firsts:
+        prefix = _prefix(word)
+        if prefix and prefix.upper() not in (p.upper() for p in out):
+            out.append(prefix)
+    return out
+
+
+def worklist_queries(patient: DiscPatient) -> list[WorklistQuery]:
+    """The C-FIND queries that gather the candidates of one disc patient."""
+    queries: list[WorklistQuery] = []
+    dob = "".join(c for c in patient.birth_date if c.isdigit())
+    if len(dob) == 8 and dob[4:6] != "00" and dob[6:] != "00":
+        queries.append(WorklistQuery(dob=dob))
+    for prefix in name_prefixes(patient.patient_name):
+        queries.append(WorklistQuery(name=f"{prefix}*"))
+    return queries
+
+
+def gather(config: Config, patient: DiscPatient) -> list[WorklistItem]:
+    """Every worklist item any of the patient's queries returns, once each."""
+    found: dict[tuple[str, str, str, str], WorklistItem] = {}
+    for query in worklist_queries(patient):
+        for item in find(config.worklist, config.ae_title, query):
+            key = (item.mrn, item.accession_number, item.scheduled_step_id, item.patient_name)
+            found.setdefault(key, item)
+    return list(found.values())
+
+
+def match_scan(config: Config, scan: MediaScan) -> list[StudyMatch]:
+    """Rank the worklist candidates of every study on the medium.
+
+    Raises
+    ------
+    UsageError
+        If no worklist is configured.
+    PeerError
+        If the worklist cannot be reached or fails a query.
+    """
+    rules = match_rules(config)
+    cache: dict[tuple[str, str], list[WorklistItem]] = {}
+    results: list[StudyMatch] = []
+    for study in scan.studies:
+        patient = disc_patient(study)
+        key = (patient.patient_name, patient.birth_date)
+        if key not in cache:
+            cache[key] = gather(config, patient)
+        decision = match(patient, cache[key], rules)
+        log.info(
+            "study %s: %s among %d worklist items (%d listed)",
+            study.study_instance_uid,
+            decision.outcome.value,
+            decision.considered,
+            len(decision.candidates),
+        )
+        results.append(StudyMatch(study.study_instance_uid, decision))
+    return results
+
+
+def lookup_scanned(config: Config, raw: str) -> tuple[Scanned, list[WorklistItem]]:
+    """Clean a scanned barcode and query the worklist by MRN or accession (both if unknown)."""
+    scanned = classify(raw, barcode_rules(config))
+    if not scanned.value:
+        return scanned, []
+    queries = []
+    if scanned.kind in (Kind.MRN, Kind.UNKNOWN):
+        queries.append(WorklistQuery(mrn=scanned.value))
+    if scanned.kind in (Kind.ACCESSION, Kind.UNKNOWN):
+        queries.append(WorklistQuery(accession=scanned.value))
+    found: dict[tuple[str, str, str], WorklistItem] = {}
+    for query in queries:
+        for item in find(config.worklist, config.ae_title, query):
+            found.setdefault((item.mrn, item.accession_number, item.scheduled_step_id), item)
+    return scanned, list(found.values())

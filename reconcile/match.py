@@ -1,0 +1,394 @@
+"""Rank worklist candidates for a disc patient and decide: ``auto``, ``review`` or ``none``.
+
+Pure functions, no I/O. A candidate's score is a sum of points, each with a
+reason a person can read ("birth date equal", "family name differs by one
+letter"); the points are in the tables below and in ``docs/matching.md``.
+The decision is ``auto`` only for a unique strong match whose birth date
+agrees exactly and which leads every other patient by a clear margin: a
+wrong-patient import is the worst failure, a missed automatic match only
+costs a click.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconcile import names
+from reconcile.model import WorklistItem
+from reconcile.names import Agreement, PersonName
+from reconcile.rules import MatchRules
+
+FAMILY_POINTS = {
+    Agreement.EQUAL: 30,
+    Agreement.PART: 24,
+    Agreement.TYPO: 22,
+    Agreement.DIFFERENT: 0,
+    Agreement.MISSING: 0,
+}
+GIVEN_POINTS = {
+    Agreement.EQUAL: 20,
+    Agreement.INITIAL: 12,
+    Agreement.TYPO: 12,
+    Agreement.SHORT: 8,
+    Agreement.DIFFERENT: 0,
+    Agreement.MISSING: 0,
+}
+SWAPPED_PENALTY = 4
+MIDDLE_CONFLICT = -12
+BIRTH_EQUAL = 35
+BIRTH_PARTIAL = 12
+BIRTH_DAY_MONTH_SWAPPED = 10
+BIRTH_ONE_DIGIT = 8
+BIRTH_DIFFERS = -35
+SEX_EQUAL = 5
+SEX_DIFFERS = -15
+MODALITY_EQUAL = 5
+DATE_EQUAL = 5
+DATE_NEAR = 2
+# Order modalities that say nothing about the disc (generic import orders).
+_UNINFORMATIVE_MODALITIES = frozenset({"", "OT", "DOC"})
+
+
+class Outcome(enum.StrEnum):
+    """The decision for one study."""
+
+    AUTO = "auto"
+    REVIEW = "review"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class DiscPatient:
+    """Who the outside disc says the patient is, and what the study is."""
+
+    patient_name: str
+    birth_date: str = ""
+    sex: str = ""
+    modalities: tuple[str, ...] = ()
+    study_date: str = ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A worklist item scored against a disc patient."""
+
+    item: WorklistItem
+    score: int
+    reasons: tuple[str, ...]
+    name_points: int
+    name_strong: bool
+    birth_date_agrees: bool
+    sex_conflict: bool
+    modality_conflict: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the ``CLI.md`` JSON form of a ``kiosk match`` candidate."""
+        return {
+            "mrn": self.item.mrn,
+            "accession_number": self.item.accession_number,
+            "patient_name": self.item.patient_name,
+            "birth_date": self.item.birth_date,
+            "score": self.score,
+            "reasons": list(self.reasons),
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The ranked candidates for one study and what to do with them."""
+
+    outcome: Outcome
+    candidates: tuple[Candidate, ...]
+    why: str
+    considered: int = 0
+    plausible: tuple[Candidate, ...] = field(default=())
+
+    @property
+    def chosen(self) -> Candidate | None:
+        """The candidate to apply without a person, only when the outcome is ``auto``."""
+        return self.candidates[0] if self.outcome is Outcome.AUTO else None
+
+
+# --------------------------------------------------------------------------
+# Names
+# --------------------------------------------------------------------------
+
+
+def _swap(name: PersonName) -> PersonName:
+    return PersonName(name.given, name.family, name.middle, name.structured)
+
+
+_STRONG_FAMILY = frozenset({Agreement.EQUAL, Agreement.TYPO, Agreement.PART})
+
+
+@dataclass(frozen=True)
+class NameScore:
+    """Name points, their reasons, and whether the names agree well enough for ``auto``.
+
+    ``strong`` needs the given names equal (a one-letter difference or an
+    initial is how twins differ), the family names equal, one letter apart or
+    one half of a double-barrelled name, and no conflicting middle names.
+    """
+
+    points: int
+    reasons: tuple[str, ...]
+    strong: bool
+
+
+def _score_reading(disc: PersonName, wl: PersonName) -> NameScore:
+    family = names.compare_family(disc.family, wl.family)
+    given = names.compare_given(disc.given, wl.given)
+    middle = names.compare_middle(disc.middle, wl.middle)
+    if disc.given and "".join(disc.given + disc.middle) == "".join(wl.given + wl.middle):
+        given = Agreement.EQUAL  # JIHOON = JI-HOON = JI^HOON
+        middle = Agreement.EQUAL if disc.middle or wl.middle else Agreement.MISSING
+    points = FAMILY_POINTS[family] + GIVEN_POINTS[given]
+    reasons: list[str] = []
+    if family is Agreement.MISSING:
+        reasons.append("no family name on one side")
+    else:
+        reasons.append(f"family name {family.value}")
+    if given is Agreement.MISSING:
+        reasons.append("no given name on one side")
+    else:
+        reasons.append(f"given name {given.value}")
+    if middle is Agreement.DIFFERENT:
+        points += MIDDLE_CONFLICT
+        reasons.append("middle names differ")
+    elif middle is Agreement.EQUAL:
+        reasons.append("middle names agree")
+    elif disc.middle or wl.middle:
+        reasons.append("middle name only on one side")
+    strong = (
+        family in _STRONG_FAMILY and given is Agreement.EQUAL and middle is not Agreement.DIFFERENT
+    )
+    return NameScore(points, tuple(reasons), strong)
+
+
+def score_names(disc_name: str, worklist_name: str) -> NameScore:
+    """Score the best reading of the two names (accents, umlauts, order, separators)."""
+    if names.parse(disc_name).empty or names.parse(worklist_name).empty:
+        return NameScore(0, ("no name on one side",), False)
+    best: NameScore | None = None
+    for umlauts in (False, True):
+        wl = names.parse(worklist_name, umlauts=umlauts)
+        for reading, note in names.readings(disc_name, umlauts=umlauts):
+            options = [(reading, 0, note)]
+            if reading.structured:
+                options.append((_swap(reading), SWAPPED_PENALTY, "family and given names swapped"))
+            for disc, penalty, why in options:
+                found = _score_reading(disc, wl)
+                notes = (["umlaut written as ae/oe/ue"] if umlauts else []) + ([why] if why else [])
+                candidate = NameScore(
+                    found.points - penalty, (*notes, *found.reasons), found.strong
+                )
+                if best is None or candidate.points > best.points:
+                    best = candidate
+    assert best is not None
+    full = FAMILY_POINTS[Agreement.EQUAL] + GIVEN_POINTS[Agreement.EQUAL]
+    if (
+        best.points >= full
+        and disc_name != worklist_name
+        and names.looks_like(disc_name, worklist_name)
+        and not umlaut_used(best)
+    ):
+        reasons = (*best.reasons, "names differ only in case, accents or separators")
+        return NameScore(best.points, reasons, best.strong)
+    return best
+
+
+def umlaut_used(name: NameScore) -> bool:
+    """Whether the score came from reading ä, ö, ü as ae, oe, ue."""
+    return "umlaut written as ae/oe/ue" in name.reasons
+
+
+# --------------------------------------------------------------------------
+# Dates and sex
+# --------------------------------------------------------------------------
+
+
+def _date_parts(text: str) -> tuple[str, ...]:
+    """Year, month, day of a DA (or a partial date): ``()`` when absent or unreadable."""
+    digits = "".join(c for c in text if c.isdigit())
+    if len(digits) >= 8:
+        y, m, d = digits[:4], digits[4:6], digits[6:8]
+        if m == "00":
+            return (y,)
+        if d == "00":
+            return (y, m)
+        return (y, m, d)
+    if len(digits) == 6:
+        return (digits[:4], digits[4:6])
+    if len(digits) == 4:
+        return (digits[:4],)
+    return ()
+
+
+def score_birth_date(disc: str, worklist: str) -> tuple[int, str, bool]:
+    """Points, reason, and whether the two birth dates agree exactly."""
+    a, b = _date_parts(disc), _date_parts(worklist)
+    if not a:
+        return 0, "no birth date on the disc", False
+    if not b:
+        return 0, "no birth date on the worklist", False
+    if a == b and len(a) == 3:
+        return BIRTH_EQUAL, "birth date equal", True
+    n = min(len(a), len(b))
+    if n < 3:
+        if a[:n] == b[:n]:
+            what = "birth year agrees" if n == 1 else "birth year and month agree"
+            return BIRTH_PARTIAL, f"{what} (the other birth date is partial)", False
+        return BIRTH_DIFFERS, "birth date differs", False
+    if a[0] == b[0] and a[1] == b[2] and a[2] == b[1]:
+        return BIRTH_DAY_MONTH_SWAPPED, "birth date day and month swapped", False
+    sa, sb = "".join(a), "".join(b)
+    if sum(x != y for x, y in zip(sa, sb, strict=True)) == 1 or names.edit_distance(sa, sb) == 1:
+        return BIRTH_ONE_DIGIT, "birth date differs by one digit", False
+    return BIRTH_DIFFERS, "birth date differs", False
+
+
+def _sex(text: str) -> str:
+    s = text.strip().upper()[:1]
+    return s if s in ("M", "F") else ""
+
+
+def score_sex(disc: str, worklist: str) -> tuple[int, str, bool]:
+    """Points, reason ("" when unknown on a side), and whether the sexes conflict."""
+    a, b = _sex(disc), _sex(worklist)
+    if not a or not b:
+        return 0, "", False
+    if a == b:
+        return SEX_EQUAL, "sex equal", False
+    return SEX_DIFFERS, "sex differs", True
+
+
+def _parse_date(text: str) -> dt.date | None:
+    parts = _date_parts(text)
+    if len(parts) != 3:
+        return None
+    try:
+        return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        return None
+
+
+def score_study(
+    disc: DiscPatient, item: WorklistItem, rules: MatchRules
+) -> tuple[int, list[str], bool]:
+    """Points, reasons, and whether the order is for another modality than the study's."""
+    points = 0
+    reasons: list[str] = []
+    conflict = False
+    modality = item.modality.strip().upper()
+    if modality not in _UNINFORMATIVE_MODALITIES and disc.modalities:
+        if modality in {m.upper() for m in disc.modalities}:
+            points += MODALITY_EQUAL
+            reasons.append(f"modality {modality} matches")
+        else:
+            reasons.append(f"modality differs (order {modality})")
+            conflict = True
+    study, scheduled = _parse_date(disc.study_date), _parse_date(item.scheduled_date)
+    if study and scheduled:
+        days = abs((scheduled - study).days)
+        if days == 0:
+            points += DATE_EQUAL
+            reasons.append("study date equals scheduled date")
+        elif days <= rules.date_window_days:
+            points += DATE_NEAR
+            reasons.append(
+                f"study date within {int(rules.date_window_days)} days of scheduled date"
+            )
+    return points, reasons, conflict
+
+
+# --------------------------------------------------------------------------
+# Scoring and the decision
+# --------------------------------------------------------------------------
+
+
+def score(disc: DiscPatient, item: WorklistItem, rules: MatchRules | None = None) -> Candidate:
+    """Score one worklist item against the disc patient."""
+    rules = rules or MatchRules()
+    name = score_names(disc.patient_name, item.patient_name)
+    birth_points, birth_reason, birth_agrees = score_birth_date(disc.birth_date, item.birth_date)
+    sex_points, sex_reason, sex_conflict = score_sex(disc.sex, item.sex)
+    study_points, study_reasons, modality_conflict = score_study(disc, item, rules)
+    reasons = [birth_reason, *name.reasons]
+    if sex_reason:
+        reasons.append(sex_reason)
+    reasons += study_reasons
+    return Candidate(
+        item=item,
+        score=name.points + birth_points + sex_points + study_points,
+        reasons=tuple(reasons),
+        name_points=name.points,
+        name_strong=name.strong,
+        birth_date_agrees=birth_agrees,
+        sex_conflict=sex_conflict,
+        modality_conflict=modality_conflict,
+    )
+
+
+def _rank(candidates: Iterable[Candidate]) -> list[Candidate]:
+    return sorted(candidates, key=lambda c: (-c.score, c.item.mrn, c.item.accession_number))
+
+
+def decide(candidates: Sequence[Candidate], rules: MatchRules | None = None) -> Decision:
+    """Apply the decision rule to scored candidates (any order)."""
+    rules = rules or MatchRules()
+    ranked = _rank(candidates)
+    listed = tuple(c for c in ranked if c.score >= rules.show)[: int(rules.max_candidates)]
+    plausible = tuple(c for c in ranked if c.score >= rules.plausible)
+
+    def result(outcome: Outcome, why: str) -> Decision:
+        return Decision(outcome, listed, why, len(ranked), plausible)
+
+    if not plausible:
+        return result(
+            Outcome.NONE, f"no worklist entry reaches the plausible score {rules.plausible:g}"
+        )
+    top = plausible[0]
+    rivals = [c for c in ranked[1:] if c.item.mrn != top.item.mrn or not top.item.mrn]
+    if any(c.score >= rules.plausible for c in rivals):
+        count = 1 + len({c.item.mrn for c in rivals if c.score >= rules.plausible})
+        return result(Outcome.REVIEW, f"{count} different patients could be this one")
+    if top.score < rules.auto:
+        return result(
+            Outcome.REVIEW,
+            f"best score {top.score} is below the automatic threshold {rules.auto:g}",
+        )
+    if not top.birth_date_agrees:
+        return result(Outcome.REVIEW, "the birth dates do not agree exactly")
+    if not top.name_strong:
+        return result(Outcome.REVIEW, "the names agree too weakly for an automatic match")
+    if top.sex_conflict:
+        return result(Outcome.REVIEW, "the sex differs")
+    if top.modality_conflict:
+        return result(Outcome.REVIEW, "the order is for another modality; check the order")
+    if rivals and top.score - rivals[0].score < rules.margin:
+        return result(
+            Outcome.REVIEW,
+            f"leads the next patient by {top.score - rivals[0].score}, less than {rules.margin:g}",
+        )
+    orders = [c for c in ranked[1:] if c.item.mrn == top.item.mrn and top.item.mrn]
+    if orders and top.score - orders[0].score < rules.order_margin:
+        return result(
+            Outcome.REVIEW, f"{1 + len(orders)} orders of this patient fit; choose the order"
+        )
+    return result(Outcome.AUTO, "one strong match with equal birth date, well ahead of the rest")
+
+
+def match(
+    disc: DiscPatient, items: Iterable[WorklistItem], rules: MatchRules | None = None
+) -> Decision:
+    """Score every worklist item against the disc patient and decide."""
+    rules = rules or MatchRules()
+    unique: dict[tuple[str, str, str, str], WorklistItem] = {}
+    for item in items:
+        key = (item.mrn, item.accession_number, item.scheduled_step_id, item.patient_name)
+        unique.setdefault(key, item)
+    return decide([score(disc, item, rules) for item in unique.values()], rules)

@@ -1,0 +1,226 @@
+"""Person names as hospitals write them, normalised for comparison (stdlib only).
+
+A DICOM Person Name is ``Family^Given^Middle^Prefix^Suffix`` (with optional
+``=`` groups for ideographic and phonetic forms), but outside discs also carry
+``JANE DOE``, ``DOE, JANE``, lower case, accents or none, ``ü`` written ``ue``,
+hyphenated or changed surnames and one-letter typos. This module turns such
+names into comparable tokens and compares two names part by part; the points
+that a comparison is worth are decided in :mod:`reconcile.match`.
+"""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+from dataclasses import dataclass
+
+# Letters that Unicode decomposition does not reduce to ASCII.
+_SPECIAL = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "ø": "o",
+        "Ø": "o",
+        "ł": "l",
+        "Ł": "l",
+        "đ": "d",
+        "Đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "ı": "i",
+    }
+)
+# The German way to write umlauts without them (Müller = Mueller).
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
+# Dropped inside a word: O'Brien = OBrien = OBRIEN.
+_JOINERS = "'’`´."
+
+
+def fold(text: str, *, umlauts: bool = False) -> str:
+    """Return ``text`` lower-cased, without accents, with separators as single spaces.
+
+    ``umlauts=True`` writes ä, ö, ü as ae, oe, ue first (the German
+    transliteration); otherwise they lose their dots like other accents.
+    """
+    if umlauts:
+        text = text.translate(_UMLAUTS)
+    text = text.translate(_SPECIAL)
+    decomposed = unicodedata.normalize("NFKD", text)
+    out: list[str] = []
+    for ch in decomposed:
+        if unicodedata.combining(ch) or ch in _JOINERS:
+            continue
+        out.append(ch.casefold() if ch.isalnum() else " ")
+    return " ".join("".join(out).split())
+
+
+@dataclass(frozen=True)
+class PersonName:
+    """A name split into folded tokens.
+
+    ``structured`` is False when the source had no ``^`` and no comma, so that
+    which words are the family name is unknown (``family`` then holds the
+    first word, as DICOM order would have it).
+    """
+
+    family: tuple[str, ...]
+    given: tuple[str, ...]
+    middle: tuple[str, ...]
+    structured: bool = True
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Every token, family first."""
+        return self.family + self.given + self.middle
+
+    @property
+    def empty(self) -> bool:
+        """True when the name holds no letter or digit at all."""
+        return not self.words
+
+
+def _tokens(text: str, umlauts: bool) -> tuple[str, ...]:
+    return tuple(fold(text, umlauts=umlauts).split())
+
+
+def parse(raw: str, *, umlauts: bool = False) -> PersonName:
+    """Split a DICOM PN (or a free-text name) into family, given and middle tokens."""
+    text = raw.split("=")[0] or next((g for g in raw.split("=") if g), "")
+    if "^" in text:
+        parts = [*text.split("^"), "", ""]
+        family = _tokens(parts[0], umlauts)
+        given_words = _tokens(parts[1], umlauts)
+        middle = _tokens(parts[2], umlauts)
+        given, extra = given_words[:1], given_words[1:]
+        return PersonName(family, given, extra + middle)
+    if "," in text:
+        family_text, _, given_text = text.partition(",")
+        given_words = _tokens(given_text, umlauts)
+        return PersonName(_tokens(family_text, umlauts), given_words[:1], given_words[1:])
+    words = _strip_titles(_tokens(text, umlauts))
+    return PersonName(words[:1], words[1:2], words[2:], structured=False)
+
+
+# Titles and generational suffixes written into free-text names ("MRS JANE DOE").
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "herr", "frau", "mme", "mlle"})
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md"})
+
+
+def _strip_titles(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Drop leading titles and trailing suffixes while two words or more remain."""
+    while len(words) > 2 and words[0] in _TITLES:
+        words = words[1:]
+    while len(words) > 2 and words[-1] in _SUFFIXES:
+        words = words[:-1]
+    return words
+
+
+def readings(raw: str, *, umlauts: bool = False) -> list[tuple[PersonName, str]]:
+    """Every sensible reading of a name, with the reason to give when it is used.
+
+    A structured name is read as written (reason ``""``); a name without
+    ``^`` or comma is read family-first and given-first, since both orders
+    occur on discs.
+    """
+    name = parse(raw, umlauts=umlauts)
+    if name.structured or len(name.words) < 2:
+        return [(name, "")]
+    words = name.words
+    family_first = PersonName(words[:1], words[1:2], words[2:], structured=False)
+    given_first = PersonName(words[-1:], words[:1], words[1:-1], structured=False)
+    return [
+        (family_first, "name written without ^, read family name first"),
+        (given_first, "name written without ^, read given name first"),
+    ]
+
+
+def edit_distance(a: str, b: str, limit: int = 3) -> int:
+    """Optimal-string-alignment distance (an adjacent swap counts as one edit).
+
+    Returns ``limit`` when the distance is at least ``limit`` (cheap early exit).
+    """
+    if a == b:
+        return 0
+    if abs(len(a) - len(b)) >= limit:
+        return limit
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) >= limit:
+            return limit
+        prev2, prev = prev, cur
+    return min(prev[len(b)], limit)
+
+
+class Agreement(enum.Enum):
+    """How two parts of a name (family, given or middle) compare."""
+
+    EQUAL = "equal"
+    TYPO = "differs by one letter"
+    PART = "is part of a double-barrelled name"
+    INITIAL = "matches an initial"
+    SHORT = "is a short form"
+    MISSING = "missing on one side"
+    DIFFERENT = "differs"
+
+
+def _one_typo(a: str, b: str) -> bool:
+    return min(len(a), len(b)) >= 3 and edit_distance(a, b, limit=2) == 1
+
+
+def compare_family(a: tuple[str, ...], b: tuple[str, ...]) -> Agreement:
+    """Compare two family names given as token tuples."""
+    if not a or not b:
+        return Agreement.MISSING
+    if "".join(a) == "".join(b) or sorted(a) == sorted(b):
+        return Agreement.EQUAL
+    if _one_typo("".join(a), "".join(b)):
+        return Agreement.TYPO
+    sa, sb = set(a), set(b)
+    if (sa < sb or sb < sa) and max(len(t) for t in sa & sb) >= 3:
+        return Agreement.PART
+    return Agreement.DIFFERENT
+
+
+def compare_given(a: tuple[str, ...], b: tuple[str, ...]) -> Agreement:
+    """Compare two first given names (token tuples of at most one word each)."""
+    if not a or not b:
+        return Agreement.MISSING
+    x, y = a[0], b[0]
+    if x == y:
+        return Agreement.EQUAL
+    if len(x) == 1 or len(y) == 1:
+        return Agreement.INITIAL if x[0] == y[0] else Agreement.DIFFERENT
+    if _one_typo(x, y):
+        return Agreement.TYPO
+    short, long_ = sorted((x, y), key=len)
+    if len(short) >= 3 and long_.startswith(short):
+        return Agreement.SHORT
+    return Agreement.DIFFERENT
+
+
+def compare_middle(a: tuple[str, ...], b: tuple[str, ...]) -> Agreement:
+    """Compare middle names: equal, initials of each other, missing, or different."""
+    if not a or not b:
+        return Agreement.MISSING
+    for x, y in zip(a, b, strict=False):
+        if x == y:
+            continue
+        if (len(x) == 1 or len(y) == 1) and x[0] == y[0]:
+            continue
+        return Agreement.DIFFERENT
+    return Agreement.EQUAL
+
+
+def looks_like(a: str, b: str) -> bool:
+    """Whether two raw names are the same apart from case, accents and separators."""
+    return fold(a) == fold(b) or fold(a, umlauts=True) == fold(b, umlauts=True)

@@ -1,0 +1,420 @@
+"""A hard test set for the matcher: disc patients against a worklist, with the right answer.
+
+Every case is one disc patient (name, birth date, sex, modalities, study
+date) against a worklist: the shared ``BASE`` worklist (common names,
+near-duplicates, twins, accents, double-barrelled names ...) changed by the
+case (``add`` items, ``drop`` MRNs). ``right`` is the MRN of the true patient,
+or ``None`` when the patient is not on the worklist at all (then any
+automatic match is wrong). ``must_review`` marks cases where even a correct
+automatic match would be unsafe (twins, duplicates): ``auto`` is a failure.
+
+Used by ``tests/test_match.py`` (0 wrong automatic matches) and
+``benchmarks/match_quality.py`` (the figures in ``docs/matching.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconcile.match import DiscPatient, match
+from reconcile.model import WorklistItem
+from reconcile.rules import MatchRules
+
+SCHEDULED = "20260310"
+
+
+def order(
+    mrn: str,
+    name: str,
+    dob: str,
+    sex: str,
+    *,
+    modality: str = "OT",
+    acc: str = "",
+    date: str = SCHEDULED,
+) -> WorklistItem:
+    """One worklist order (the accession defaults to one per MRN)."""
+    return WorklistItem(
+        mrn=mrn,
+        issuer="MAINHOSP",
+        accession_number=acc or f"A{mrn}",
+        patient_name=name,
+        birth_date=dob,
+        sex=sex,
+        requested_procedure="OUTSIDE MEDIA IMPORT",
+        scheduled_date=date,
+        modality=modality,
+    )
+
+
+BASE: tuple[WorklistItem, ...] = (
+    order("M001", "SMITH^JOHN", "19800115", "M"),
+    order("M002", "SMITH^JOHN", "19751103", "M"),
+    order("M003", "SMITH^JOHN^PAUL", "19620704", "M"),
+    order("M004", "SMITH^JOAN", "19800115", "F"),
+    order("M005", "MÜLLER^JÜRGEN", "19550312", "M"),
+    order("M006", "MÜLLER^JUTTA", "19580820", "F"),
+    order("M007", "GARCÍA LÓPEZ^MARÍA JOSÉ", "19910227", "F"),
+    order("M008", "NGUYEN^VAN AN", "19880909", "M"),
+    order("M009", "NGUYEN^THI HOA", "19900101", "F"),
+    order("M010", "MARTIN^LUCAS", "20150610", "M"),
+    order("M011", "MARTIN^LEA", "20150610", "F"),
+    order("M012", "O'BRIEN^SEAN", "19720418", "M"),
+    order("M013", "VAN DER BERG^ANNA", "19830530", "F"),
+    order("M014", "KOWALSKI^PIOTR", "19670121", "M"),
+    order("M015", "KOWALSKA^ANNA", "19690211", "F"),
+    order("M016", "LEE^MIN", "19990909", "F"),
+    order("M017", "LEE^MIN", "19990919", "F"),
+    order("M018", "DUPONT^JEAN-PIERRE", "19480101", "M"),
+    order("M019", "DUPONT^JEANNE", "19510315", "F"),
+    order("M020", "ANDERSSON^ERIK", "19770707", "M"),
+    order("M021", "ANDERSON^ERIC", "19770707", "M"),
+    order("M022", "SCHMIDT-WEBER^KATRIN", "19850505", "F"),
+    order("M023", "ROSSI^GIULIA", "19930303", "F"),
+    order("M024", "ROSSI^GIULIO", "19930303", "M"),
+    order("M025", "JOHNSON^MARY^ANN", "19600229", "F"),
+    order("M026", "JOHNSON^MARY^ELIZABETH", "19640812", "F"),
+    order("M027", "BROWN^ROBERT", "19500505", "M", modality="CT", acc="A027CT"),
+    order("M027", "BROWN^ROBERT", "19500505", "M", modality="MR", acc="A027MR"),
+    order("M028", "YILMAZ^AYŞE", "19820614", "F"),
+    order("M029", "ØSTERGAARD^SØREN", "19740404", "M"),
+    order("M030", "CHEN^WEI", "19860606", "M"),
+    order("M031", "PATEL^PRIYA", "19950815", "F"),
+    order("M032", "TAYLOR^EMMA", "20010101", "F"),
+    order("M033", "WILLIAMS^DAVID", "19700101", "M"),
+    order("M034", "HERNANDEZ^JOSE", "", "M"),
+    order("M035", "KIM^JI-HOON", "19891212", "M"),
+    order("M036", "BROWN^ROBERTA", "19500505", "F"),
+    order("M037", "IVANOVA^OLGA", "19780923", "F"),
+    order("M038", "DAVIS^SARAH", "19920412", "F"),
+    order("M039", "WRIGHT^THOMAS^J", "19651130", "M"),
+    order("M040", "NOWAK^ZOFIA", "19570606", "F"),
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One disc patient, the worklist it meets, and the right answer."""
+
+    id: str
+    disc: DiscPatient
+    right: str | None
+    what: str
+    must_review: bool = False
+    add: tuple[WorklistItem, ...] = ()
+    drop: tuple[str, ...] = ()
+
+    def worklist(self) -> list[WorklistItem]:
+        """The base worklist with this case's changes."""
+        return [i for i in BASE if i.mrn not in self.drop] + list(self.add)
+
+
+def disc(
+    name: str, dob: str = "", sex: str = "", modalities: tuple[str, ...] = ("CT",), date: str = ""
+) -> DiscPatient:
+    """A disc patient; the study date defaults to six weeks before the scheduled date."""
+    return DiscPatient(name, dob, sex, modalities, date or "20260127")
+
+
+CASES: tuple[Case, ...] = (
+    # --- exact and near-exact --------------------------------------------------------
+    Case("exact", disc("SMITH^JOHN", "19751103", "M"), "M002", "common name, DOB decides"),
+    Case("exact-2", disc("PATEL^PRIYA", "19950815", "F"), "M031", "plain exact match"),
+    Case("lower-case", disc("patel^priya", "19950815", "F"), "M031", "lower case on the disc"),
+    Case("mixed-case", disc("Taylor^Emma", "20010101", "F"), "M032", "mixed case"),
+    Case("no-accents", disc("MULLER^JURGEN", "19550312", "M"), "M005", "accents dropped"),
+    Case("umlaut-ue", disc("MUELLER^JUERGEN", "19550312", "M"), "M005", "ü written ue"),
+    Case("accents-disc", disc("Müller^Jürgen", "19550312", "M"), "M005", "accents on both"),
+    Case("garcia-noacc", disc("GARCIA LOPEZ^MARIA JOSE", "19910227", "F"), "M007", "no accents"),
+    Case("o-slash", disc("OSTERGAARD^SOREN", "19740404", "M"), "M029", "ø written o"),
+    Case("turkish", disc("YILMAZ^AYSE", "19820614", "F"), "M028", "ş written s"),
+    Case("apostrophe", disc("OBRIEN^SEAN", "19720418", "M"), "M012", "apostrophe dropped"),
+    Case("van-der", disc("VANDERBERG^ANNA", "19830530", "F"), "M013", "particles run together"),
+    Case("hyphen-given", disc("DUPONT^JEAN PIERRE", "19480101", "M"), "M018", "hyphen as space"),
+    Case("trailing-caret", disc("CHEN^WEI^^^", "19860606", "M"), "M030", "empty components"),
+    Case("ideographic", disc("KIM^JI-HOON=金^지훈", "19891212", "M"), "M035", "ideographic group"),
+    # --- separators and order -------------------------------------------------------
+    Case(
+        "space-given-first", disc("Priya Patel", "19950815", "F"), "M031", "no caret, given first"
+    ),
+    Case("space-family-first", disc("PATEL PRIYA", "19950815", "F"), "M031", "no caret"),
+    Case("comma", disc("Patel, Priya", "19950815", "F"), "M031", "comma-separated"),
+    Case("title", disc("MRS PRIYA PATEL", "19950815", "F"), "M031", "free text with a title"),
+    Case("swapped", disc("PRIYA^PATEL", "19950815", "F"), "M031", "family and given swapped"),
+    Case("swapped-2", disc("EMMA^TAYLOR", "20010101", "F"), "M032", "swapped"),
+    # --- middle names and initials -------------------------------------------------
+    Case("middle-missing", disc("WRIGHT^THOMAS", "19651130", "M"), "M039", "no middle initial"),
+    Case("middle-full", disc("WRIGHT^THOMAS^JAMES", "19651130", "M"), "M039", "middle full"),
+    Case("given-initial", disc("WRIGHT^T", "19651130", "M"), "M039", "given as an initial"),
+    Case("middle-in-given", disc("JOHNSON^MARY ANN", "19600229", "F"), "M025", "middle in given"),
+    Case(
+        "middle-conflict",
+        disc("JOHNSON^MARY^ELIZABETH", "19600229", "F"),
+        "M025",
+        "middle name differs but DOB equal",
+    ),
+    Case("short-given", disc("KOWALSKI^PIOTR", "19670121", "M"), "M014", "exact, near KOWALSKA"),
+    # --- typos --------------------------------------------------------------------
+    Case("family-typo", disc("PATELL^PRIYA", "19950815", "F"), "M031", "one extra letter"),
+    Case("family-transposed", disc("TALYOR^EMMA", "20010101", "F"), "M032", "two letters swapped"),
+    Case("given-typo", disc("DAVIS^SARA", "19920412", "F"), "M038", "given name one letter"),
+    Case("ivanova-typo", disc("IVANOVA^OLGA", "19780932", "F"), "M037", "DOB digits swapped"),
+    Case("dob-one-digit", disc("NOWAK^ZOFIA", "19570607", "F"), "M040", "DOB one digit off"),
+    Case("dob-day-month", disc("NOWAK^ZOFIA", "19570606", "F"), "M040", "DOB exact (06/06)"),
+    Case(
+        "dob-swapped-dm",
+        disc("IVANOVA^OLGA", "19780923", "F"),
+        "M037",
+        "exact; the set's control for the swapped case",
+    ),
+    Case(
+        "dob-us-order",
+        disc("KOWALSKA^ANNA", "19691102", "F"),
+        "M015",
+        "day and month swapped on the disc",
+    ),
+    Case("both-typos", disc("ANDERSEN^ERIK", "19770707", "M"), "M020", "two near people"),
+    # --- hyphenated and changed surnames ------------------------------------------------
+    Case(
+        "hyphen-part", disc("SCHMIDT^KATRIN", "19850505", "F"), "M022", "one half of a double name"
+    ),
+    Case("hyphen-other", disc("WEBER^KATRIN", "19850505", "F"), "M022", "the other half"),
+    Case("double-spaced", disc("GARCIA^MARIA JOSE", "19910227", "F"), "M007", "first surname only"),
+    Case(
+        "married-name",
+        disc("HUBER^JUTTA", "19580820", "F"),
+        "M006",
+        "maiden name on the disc, married name on the worklist",
+    ),
+    Case(
+        "married-name-2",
+        disc("JONES^SARAH", "19920412", "F"),
+        "M038",
+        "surname changed entirely",
+    ),
+    # --- common names, twins, duplicates ---------------------------------------------
+    Case(
+        "common-no-dob",
+        disc("SMITH^JOHN", "", "M"),
+        "M001",
+        "three John Smiths, no DOB",
+        must_review=True,
+    ),
+    Case("common-wrong-dob", disc("SMITH^JOHN", "19900101", "M"), None, "not on the worklist"),
+    Case(
+        "lee-one-digit",
+        disc("LEE^MIN", "19990909", "F"),
+        "M016",
+        "other LEE^MIN one digit off",
+        must_review=True,
+    ),
+    Case("twins-lucas", disc("MARTIN^LUCAS", "20150610", "M"), "M010", "twins", must_review=True),
+    Case("twins-lea", disc("MARTIN^LEA", "20150610", "F"), "M011", "twins", must_review=True),
+    Case(
+        "twins-no-sex",
+        disc("MARTIN^LUCAS", "20150610", ""),
+        "M010",
+        "twins, no sex",
+        must_review=True,
+    ),
+    Case(
+        "twins-same-sex",
+        disc("ROSSI^GIULIA", "19930303", "F"),
+        "M023",
+        "twins with one-letter different names",
+        must_review=True,
+    ),
+    Case(
+        "near-duplicate",
+        disc("ANDERSSON^ERIK", "19770707", "M"),
+        "M020",
+        "another man with a near-identical name and the same DOB",
+        must_review=True,
+    ),
+    Case(
+        "duplicate-record",
+        disc("CHEN^WEI", "19860606", "M"),
+        "M030",
+        "the same person registered twice under two MRNs",
+        must_review=True,
+        add=(order("M930", "CHEN^WEI", "19860606", "M"),),
+    ),
+    Case(
+        "robert-roberta",
+        disc("BROWN^ROBERT", "19500505", "M"),
+        "M027",
+        "ROBERTA with the same DOB",
+        must_review=True,
+    ),
+    # --- missing and partial data ------------------------------------------------
+    Case("no-dob-unique", disc("PATEL^PRIYA", "", "F"), "M031", "no DOB on the disc"),
+    Case("wl-no-dob", disc("HERNANDEZ^JOSE", "19710707", "M"), "M034", "no DOB on the worklist"),
+    Case("partial-year", disc("TAYLOR^EMMA", "2001", "F"), "M032", "year only"),
+    Case("partial-month", disc("TAYLOR^EMMA", "200101", "F"), "M032", "year and month"),
+    Case("partial-zeros", disc("TAYLOR^EMMA", "20010000", "F"), "M032", "zeros for unknown"),
+    Case("no-name", disc("", "19950815", "F"), None, "anonymised disc"),
+    Case("anonymous", disc("ANONYMOUS", "19950815", "F"), None, "placeholder name"),
+    # --- sex ----------------------------------------------------------------------
+    Case("sex-mismatch", disc("PATEL^PRIYA", "19950815", "M"), "M031", "sex wrong on the disc"),
+    Case("sex-other", disc("PATEL^PRIYA", "19950815", "O"), "M031", "sex O"),
+    # --- absent patients ------------------------------------------------------
+    Case("absent", disc("GREEN^OLIVER", "19880202", "M"), None, "not on the worklist"),
+    Case(
+        "absent-same-dob",
+        disc("PARKER^LISA", "19950815", "F"),
+        None,
+        "someone else with the same DOB and sex",
+    ),
+    Case(
+        "absent-namesake",
+        disc("DAVIS^SARAH", "19600101", "F"),
+        None,
+        "namesake with another DOB",
+    ),
+    Case(
+        "absent-relative",
+        disc("MULLER^HANS", "19550312", "M"),
+        None,
+        "same family name and DOB, other given name",
+    ),
+    Case(
+        "absent-typo-twin",
+        disc("ANDERSON^ERIC", "19770707", "M"),
+        None,
+        "a near name with the same DOB remains",
+        drop=("M021",),
+    ),
+    Case(
+        "absent-swapped-dob",
+        disc("SMITH^JOHN", "19800511", "M"),
+        None,
+        "namesake whose DOB has day and month swapped",
+        drop=("M004",),
+    ),
+    # --- orders, modality, dates -----------------------------------------------
+    Case(
+        "two-orders-ct",
+        disc("BROWN^ROBERT", "19500505", "M", ("CT",)),
+        "M027",
+        "two orders; ROBERTA too",
+        must_review=True,
+    ),
+    Case(
+        "two-orders-mr",
+        disc("BROWN^ROBERT", "19500505", "M", ("MR",)),
+        "M027",
+        "MR order fits",
+        must_review=True,
+    ),
+    Case(
+        "two-orders-no-roberta",
+        disc("BROWN^ROBERT", "19500505", "M", ("MR",)),
+        "M027",
+        "MR order chosen by modality",
+        drop=("M036",),
+    ),
+    Case(
+        "two-orders-us",
+        disc("BROWN^ROBERT", "19500505", "M", ("US",)),
+        "M027",
+        "neither order's modality fits: choose by hand",
+        must_review=True,
+        drop=("M036",),
+    ),
+    Case(
+        "order-other-modality",
+        disc("DAVIS^SARAH", "19920412", "F", ("CR",)),
+        "M953",
+        "the patient's only order is for a CT, the disc holds a CR",
+        must_review=True,
+        drop=("M038",),
+        add=(order("M953", "DAVIS^SARAH", "19920412", "F", modality="CT"),),
+    ),
+    Case(
+        "study-today",
+        disc("DAVIS^SARAH", "19920412", "F", ("MR",), "20260310"),
+        "M038",
+        "study date equals scheduled date",
+    ),
+    Case(
+        "kid-parent",
+        disc("NGUYEN^VAN AN", "20120909", "M"),
+        None,
+        "a son with the father's name",
+    ),
+    Case("nguyen", disc("NGUYEN^VAN AN", "19880909", "M"), "M008", "multi-word given"),
+    Case("nguyen-swapped", disc("VAN AN^NGUYEN", "19880909", "M"), "M008", "swapped multi-word"),
+    # --- more hazards ------------------------------------------------------------
+    Case(
+        "twin-absent",
+        disc("MOREAU^ANNA", "20050505", "F"),
+        None,
+        "only the twin sister ANNE has an order",
+        add=(order("M950", "MOREAU^ANNE", "20050505", "F"),),
+    ),
+    Case(
+        "twin-absent-initial",
+        disc("MOREAU^L", "20050505", "F"),
+        None,
+        "an initial that is not the twin's",
+        add=(order("M950", "MOREAU^ANNE", "20050505", "F"),),
+    ),
+    Case(
+        "short-form",
+        disc("MEYER^ALEX", "19810303", "M"),
+        "M951",
+        "short form of the given name",
+        add=(order("M951", "MEYER^ALEXANDER", "19810303", "M"),),
+    ),
+    Case("no-sex", disc("PATEL^PRIYA", "19950815", ""), "M031", "no sex on the disc"),
+    Case("dob-garbage", disc("PATEL^PRIYA", "UNKNOWN", "F"), "M031", "unreadable DOB"),
+    Case(
+        "comma-accents-lower",
+        disc("garcía lópez, maría josé", "19910227", "F"),
+        "M007",
+        "comma, lower case, accents",
+    ),
+    Case(
+        "wl-lower-case",
+        disc("SINGH^ARJUN", "19940808", "M"),
+        "M952",
+        "the worklist writes mixed case",
+        add=(order("M952", "Singh^Arjun", "19940808", "M"),),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """What the matcher did with one case."""
+
+    case: Case
+    decision: str
+    top: str | None
+
+    @property
+    def wrong_auto(self) -> bool:
+        """An automatic match to the wrong patient (or to anyone, when nobody is right)."""
+        return self.decision == "auto" and self.top != self.case.right
+
+    @property
+    def unsafe_auto(self) -> bool:
+        """An automatic match where a person had to look (twins, duplicates)."""
+        return self.decision == "auto" and self.case.must_review
+
+    @property
+    def top1(self) -> bool:
+        """The first candidate is the right patient; for an absent patient, nothing is plausible."""
+        if self.case.right is None:
+            return self.decision == "none"
+        return self.decision != "none" and self.top == self.case.right
+
+
+def evaluate(rules: MatchRules | None = None) -> list[CaseResult]:
+    """Run the matcher on every case."""
+    results = []
+    for case in CASES:
+        decision = match(case.disc, case.worklist(), rules)
+        top = decision.candidates[0].item.mrn if decision.candidates else None
+        results.append(CaseResult(case, decision.outcome.value, top))
+    return results

@@ -1,0 +1,452 @@
+"""The matcher's rules, one test each, with exact scores, reasons and decisions.
+
+Points (reconcile.match): family name 30 (one-letter typo 22, half of a
+double-barrelled name 24), given name 20 (initial or one-letter typo 12,
+short form 8), swapped names -4, conflicting middle names -12; birth date
+equal 35 (partial agreement 12, day/month swapped 10, one digit 8, differs
+-35); sex equal 5, differs -15; modality 5 (another modality blocks ``auto``);
+study date on the scheduled date 5, within 30 days 2.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from reconcile.match import DiscPatient, Outcome, decide, match, score
+from reconcile.model import WorklistItem
+from reconcile.rules import MatchRules
+from tests.match_cases import CASES, evaluate
+
+
+def wl(
+    name: str = "DOE^JANE",
+    dob: str = "19700101",
+    sex: str = "F",
+    *,
+    mrn: str = "M1",
+    acc: str = "",
+    modality: str = "",
+    scheduled: str = "",
+) -> WorklistItem:
+    return WorklistItem(
+        mrn,
+        "MAINHOSP",
+        acc or f"A-{mrn}",
+        name,
+        dob,
+        sex,
+        modality=modality,
+        scheduled_date=scheduled,
+    )
+
+
+def disc(name: str = "DOE^JANE", dob: str = "19700101", sex: str = "F", **kw) -> DiscPatient:
+    return DiscPatient(name, dob, sex, **kw)
+
+
+EXACT = ("birth date equal", "family name equal", "given name equal", "sex equal")
+
+
+def one(d: DiscPatient, item: WorklistItem) -> tuple[int, tuple[str, ...], str]:
+    """Score, reasons, and the decision with this item alone on the worklist."""
+    c = score(d, item)
+    return c.score, c.reasons, match(d, [item]).outcome.value
+
+
+# --- names ----------------------------------------------------------------------
+
+
+def test_exact_match_is_auto():
+    assert one(disc(), wl()) == (90, EXACT, "auto")
+
+
+def test_case_and_accents_are_ignored():
+    got = one(disc("doe^jané"), wl())
+    assert got == (
+        90,
+        (*EXACT[:3], "names differ only in case, accents or separators", "sex equal"),
+        "auto",
+    )
+
+
+def test_umlaut_written_as_ue():
+    got = one(disc("MUELLER^JANE"), wl("MÜLLER^JANE"))
+    assert got == (90, ("birth date equal", "umlaut written as ae/oe/ue", *EXACT[1:]), "auto")
+
+
+def test_space_instead_of_caret_reads_either_order():
+    assert one(disc("Jane Doe"), wl()) == (
+        90,
+        ("birth date equal", "name written without ^, read given name first", *EXACT[1:]),
+        "auto",
+    )
+    assert one(disc("DOE JANE"), wl())[:2] == (
+        90,
+        (
+            "birth date equal",
+            "name written without ^, read family name first",
+            *EXACT[1:3],
+            "names differ only in case, accents or separators",
+            "sex equal",
+        ),
+    )
+
+
+def test_comma_means_family_first():
+    assert one(disc("Doe, Jane"), wl())[0] == 90
+
+
+def test_family_and_given_swapped_costs_four_points():
+    assert one(disc("JANE^DOE"), wl()) == (
+        86,
+        ("birth date equal", "family and given names swapped", *EXACT[1:]),
+        "auto",
+    )
+
+
+def test_middle_name_on_one_side_only_is_no_penalty():
+    got = one(disc("DOE^JANE^MARIE"), wl())
+    assert got == (90, (*EXACT[:3], "middle name only on one side", "sex equal"), "auto")
+
+
+def test_middle_initial_agrees_with_full_middle_name():
+    got = one(disc("DOE^JANE^M"), wl("DOE^JANE^MARIE"))
+    assert got == (90, (*EXACT[:3], "middle names agree", "sex equal"), "auto")
+
+
+def test_conflicting_middle_names_prevent_auto():
+    got = one(disc("DOE^JANE^MARIE"), wl("DOE^JANE^ELLEN"))
+    assert got == (78, (*EXACT[:3], "middle names differ", "sex equal"), "review")
+
+
+def test_given_name_split_differently_is_equal():
+    assert score(disc("KIM^JIHOON"), wl("KIM^JI-HOON")).reasons == (
+        *EXACT[:3],
+        "middle names agree",
+        "sex equal",
+    )
+
+
+def test_given_initial_never_auto():
+    got = one(disc("DOE^J"), wl())
+    assert got == (
+        82,
+        ("birth date equal", "family name equal", "given name matches an initial", "sex equal"),
+        "review",
+    )
+    assert match(disc("DOE^J"), [wl()]).why == "the names agree too weakly for an automatic match"
+
+
+def test_given_name_one_letter_off_is_review_because_twins_differ_so():
+    got = one(disc("DOE^JANA"), wl())
+    assert got == (
+        82,
+        ("birth date equal", "family name equal", "given name differs by one letter", "sex equal"),
+        "review",
+    )
+
+
+def test_family_name_one_letter_off_can_be_auto():
+    got = one(disc("DOW^JANE"), wl())
+    assert got == (
+        82,
+        ("birth date equal", "family name differs by one letter", *EXACT[2:]),
+        "auto",
+    )
+
+
+def test_family_name_adjacent_letters_swapped_is_one_letter():
+    assert score(disc("TALYOR^EMMA"), wl("TAYLOR^EMMA")).reasons[1] == (
+        "family name differs by one letter"
+    )
+
+
+def test_hyphenated_surname_half():
+    got = one(disc("DOE^JANE"), wl("DOE-SMITH^JANE"))
+    assert got == (
+        84,
+        ("birth date equal", "family name is part of a double-barrelled name", *EXACT[2:]),
+        "auto",
+    )
+
+
+def test_changed_surname_is_review():
+    got = one(disc("HUBER^JANE"), wl())
+    assert got == (
+        60,
+        ("birth date equal", "family name differs", "given name equal", "sex equal"),
+        "review",
+    )
+
+
+def test_given_short_form_is_review():
+    got = one(disc("DOE^JAN"), wl("DOE^JANETTE"))
+    assert got == (
+        78,
+        ("birth date equal", "family name equal", "given name is a short form", "sex equal"),
+        "review",
+    )
+
+
+def test_no_name_on_the_disc_is_none():
+    assert one(disc(""), wl()) == (
+        40,
+        ("birth date equal", "no name on one side", "sex equal"),
+        "none",
+    )
+
+
+# --- birth date -----------------------------------------------------------------
+
+
+def test_birth_date_differs_is_none():
+    d = disc(dob="19710305")
+    assert one(d, wl()) == (20, ("birth date differs", *EXACT[1:]), "none")
+    assert match(d, [wl()]).candidates == ()  # below the listing threshold 25
+
+
+def test_birth_date_one_digit_off_is_review():
+    assert one(disc(dob="19700102"), wl()) == (
+        63,
+        ("birth date differs by one digit", *EXACT[1:]),
+        "review",
+    )
+
+
+def test_birth_date_day_and_month_swapped_is_review():
+    assert one(disc(dob="19700305"), wl(dob="19700503")) == (
+        65,
+        ("birth date day and month swapped", *EXACT[1:]),
+        "review",
+    )
+
+
+@pytest.mark.parametrize("partial", ["1970", "197001", "19700000", "19700100"])
+def test_partial_birth_date_is_review(partial):
+    expected = (
+        "birth year agrees" if partial in ("1970", "19700000") else "birth year and month agree"
+    )
+    assert one(disc(dob=partial), wl()) == (
+        67,
+        (f"{expected} (the other birth date is partial)", *EXACT[1:]),
+        "review",
+    )
+
+
+def test_partial_birth_date_that_disagrees():
+    assert score(disc(dob="1971"), wl()).reasons[0] == "birth date differs"
+
+
+def test_no_birth_date_on_the_disc_is_review():
+    assert one(disc(dob=""), wl()) == (55, ("no birth date on the disc", *EXACT[1:]), "review")
+    assert match(disc(dob=""), [wl()]).why == "best score 55 is below the automatic threshold 80"
+
+
+def test_no_birth_date_on_the_worklist_is_review():
+    assert one(disc(), wl(dob="")) == (55, ("no birth date on the worklist", *EXACT[1:]), "review")
+
+
+def test_birth_date_must_agree_for_auto_even_above_the_threshold():
+    rules = MatchRules(auto=60)
+    decision = match(disc(dob="1970"), [wl()], rules)
+    assert (decision.outcome, decision.why) == (
+        Outcome.REVIEW,
+        "the birth dates do not agree exactly",
+    )
+
+
+# --- sex, modality, dates --------------------------------------------------------
+
+
+def test_sex_differs_is_review():
+    assert one(disc(sex="M"), wl()) == (70, (*EXACT[:3], "sex differs"), "review")
+    decision = match(disc(sex="M"), [wl()], MatchRules(auto=60))
+    assert decision.why == "the sex differs"
+
+
+@pytest.mark.parametrize("sex", ["", "O", "U"])
+def test_unknown_sex_counts_nothing(sex):
+    assert one(disc(sex=sex), wl()) == (85, EXACT[:3], "auto")
+
+
+def test_modality_matches_adds_five():
+    c = score(disc(modalities=("CT", "SR")), wl(modality="CT"))
+    assert (c.score, c.reasons[-1]) == (95, "modality CT matches")
+
+
+def test_modality_differs_is_said_but_costs_nothing():
+    c = score(disc(modalities=("CT",)), wl(modality="MR"))
+    assert (c.score, c.reasons[-1]) == (90, "modality differs (order MR)")
+
+
+def test_generic_import_order_modality_says_nothing():
+    assert score(disc(modalities=("CT",)), wl(modality="OT")).reasons == EXACT
+
+
+@pytest.mark.parametrize(
+    ("study", "scheduled", "points", "reason"),
+    [
+        ("20260301", "20260301", 95, "study date equals scheduled date"),
+        ("20260301", "20260331", 92, "study date within 30 days of scheduled date"),
+        ("20260301", "20260401", 90, "sex equal"),
+    ],
+)
+def test_study_date_near_scheduled_date(study, scheduled, points, reason):
+    c = score(disc(study_date=study), wl(scheduled=scheduled))
+    assert (c.score, c.reasons[-1]) == (points, reason)
+
+
+# --- the decision rule -------------------------------------------------------------
+
+
+def test_twins_are_review():
+    items = [
+        wl("MARTIN^LUCAS", "20150610", "M", mrn="T1"),
+        wl("MARTIN^LEA", "20150610", "F", mrn="T2"),
+    ]
+    decision = match(disc("MARTIN^LUCAS", "20150610", "M"), items)
+    assert decision.outcome is Outcome.REVIEW
+    assert decision.why == "2 different patients could be this one"
+    assert [(c.item.mrn, c.score) for c in decision.candidates] == [("T1", 90), ("T2", 50)]
+
+
+def test_common_name_without_birth_date_is_review():
+    items = [
+        wl("SMITH^JOHN", dob, "M", mrn=f"S{i}") for i, dob in enumerate(["19800115", "19751103"])
+    ]
+    decision = match(disc("SMITH^JOHN", "", "M"), items)
+    assert decision.outcome is Outcome.REVIEW
+    assert [c.score for c in decision.candidates] == [55, 55]
+
+
+def test_common_name_with_birth_date_is_auto():
+    items = [
+        wl("SMITH^JOHN", dob, "M", mrn=f"S{i}") for i, dob in enumerate(["19800115", "19751103"])
+    ]
+    decision = match(disc("SMITH^JOHN", "19751103", "M"), items)
+    assert (decision.outcome, decision.chosen and decision.chosen.item.mrn) == (Outcome.AUTO, "S1")
+    assert [c.score for c in decision.candidates] == [90]  # the namesake (20) is not listed
+
+
+def test_same_person_under_two_mrns_is_review():
+    items = [wl(mrn="M1"), wl(mrn="M2")]
+    decision = match(disc(), items)
+    assert (decision.outcome, decision.why) == (
+        Outcome.REVIEW,
+        "2 different patients could be this one",
+    )
+
+
+def test_the_lead_over_the_next_patient_must_be_clear():
+    rules = MatchRules(plausible=70, margin=40)
+    items = [wl(mrn="M1"), wl("DOE^JOHN", "19700101", "M", mrn="M2")]
+    decision = decide([score(disc(), i, rules) for i in items], rules)
+    assert [c.score for c in decision.candidates] == [90, 50]
+    assert decision.outcome is Outcome.AUTO  # a lead of exactly the margin is enough
+    tight = MatchRules(plausible=70, margin=41)
+    decision = decide([score(disc(), i, tight) for i in items], tight)
+    assert (decision.outcome, decision.why) == (
+        Outcome.REVIEW,
+        "leads the next patient by 40, less than 41",
+    )
+
+
+def test_two_orders_of_one_patient_modality_decides():
+    items = [wl(mrn="M1", acc="CT1", modality="CT"), wl(mrn="M1", acc="MR1", modality="MR")]
+    decision = match(disc(modalities=("MR",)), items)
+    assert decision.outcome is Outcome.AUTO
+    assert decision.chosen is not None and decision.chosen.item.accession_number == "MR1"
+
+
+def test_two_orders_of_one_patient_that_fit_equally_are_review():
+    items = [wl(mrn="M1", acc="CT1", modality="CT"), wl(mrn="M1", acc="MR1", modality="MR")]
+    decision = match(disc(modalities=("MR",)), items, MatchRules(order_margin=6))
+    assert (decision.outcome, decision.why) == (
+        Outcome.REVIEW,
+        "2 orders of this patient fit; choose the order",
+    )
+
+
+def test_an_order_for_another_modality_is_review():
+    decision = match(disc(modalities=("CR",)), [wl(modality="CT")])
+    assert [c.score for c in decision.candidates] == [90]
+    assert (decision.outcome, decision.why) == (
+        Outcome.REVIEW,
+        "the order is for another modality; check the order",
+    )
+
+
+def test_nothing_plausible_is_none():
+    decision = match(disc("GREEN^OLIVER", "19880202", "M"), [wl()])
+    assert (decision.outcome, decision.candidates, decision.why) == (
+        Outcome.NONE,
+        (),
+        "no worklist entry reaches the plausible score 50",
+    )
+
+
+def test_empty_worklist_is_none():
+    assert match(disc(), []).outcome is Outcome.NONE
+
+
+def test_identical_items_count_once():
+    decision = match(disc(), [wl(), wl()])
+    assert (decision.outcome, decision.considered) == (Outcome.AUTO, 1)
+
+
+def test_candidates_are_capped_and_ranked():
+    items = [wl(mrn=f"M{i}", dob=f"1970010{i}") for i in range(1, 6)]
+    decision = match(disc(), items, MatchRules(max_candidates=2))
+    assert [(c.item.mrn, c.score) for c in decision.candidates] == [("M1", 90), ("M2", 63)]
+
+
+def test_candidate_json_is_the_cli_contract():
+    assert score(disc(), wl()).to_json() == {
+        "mrn": "M1",
+        "accession_number": "A-M1",
+        "patient_name": "DOE^JANE",
+        "birth_date": "19700101",
+        "score": 90,
+        "reasons": list(EXACT),
+    }
+
+
+# --- rules from the config ----------------------------------------------------------
+
+
+def test_rules_from_dict():
+    rules = MatchRules.from_dict({"auto": 85, "margin": 25.5})
+    assert (rules.auto, rules.margin, rules.plausible) == (85.0, 25.5, 50.0)
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "message"),
+    [
+        ({"auto_score": 1}, KeyError, "auto_score: unknown matching threshold"),
+        ({"auto": "high"}, ValueError, "auto: must be a number, not 'high'"),
+        ({"auto": True}, ValueError, "auto: must be a number"),
+        ({"margin": -1}, ValueError, "margin: must not be negative, not -1"),
+        ({"auto": 40}, ValueError, "auto: must be at least plausible (50.0), not 40.0"),
+        ({"max_candidates": 0}, ValueError, "max_candidates: must be at least 1"),
+    ],
+)
+def test_rules_from_dict_rejects(data, error, message):
+    with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
+        MatchRules.from_dict(data)
+
+
+# --- the hard test set ----------------------------------------------------------------
+
+
+def test_hard_set_has_no_wrong_or_unsafe_automatic_match():
+    results = evaluate()
+    assert len(CASES) >= 60
+    assert [r.case.id for r in results if r.wrong_auto] == []
+    assert [r.case.id for r in results if r.unsafe_auto] == []
+
+
+def test_hard_set_figures_do_not_regress():
+    results = evaluate()
+    top1 = sum(r.top1 for r in results)
+    auto = sum(r.decision == "auto" for r in results)
+    assert (len(results), top1, auto) == (82, 77, 40)

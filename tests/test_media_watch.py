@@ -1,0 +1,236 @@
+"""The media watch service, ``kiosk watch``, eject commands, the ``[media]`` settings.
+
+Real optical drives are absent here: the mount table is the one injected
+seam (a function returning what is mounted); the drop folder is real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections import namedtuple
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import parse_config
+from kiosk.errors import ConfigError
+from kiosk.media.drives import Medium, classify, mounted_media
+from kiosk.media.eject import eject, eject_command
+from kiosk.media.watch import EventKind, MediaWatcher, MediumEvent
+
+CDROM = Medium(Path("/media/kiosk/OUTSIDE_DISC"), "/dev/sr0", "iso9660", True, "optical")
+USB = Medium(Path("/media/kiosk/STICK"), "/dev/sdb1", "vfat", False, "usb")
+
+
+def events(watcher: MediaWatcher) -> list[tuple[str, str, str]]:
+    return [(e.kind.value, e.medium.kind, str(e.medium.mountpoint)) for e in watcher.poll()]
+
+
+def test_mount_table_changes_become_events() -> None:
+    table: list[Medium] = []
+    watcher = MediaWatcher(mounts=lambda: list(table))
+    assert events(watcher) == []
+    table.append(CDROM)
+    assert events(watcher) == [("inserted", "optical", "/media/kiosk/OUTSIDE_DISC")]
+    assert events(watcher) == []
+    table.append(USB)
+    assert events(watcher) == [("inserted", "usb", "/media/kiosk/STICK")]
+    table.remove(CDROM)
+    assert events(watcher) == [("removed", "optical", "/media/kiosk/OUTSIDE_DISC")]
+    # Another disc in the same drive, mounted at the same place under another device name.
+    table.append(Medium(CDROM.mountpoint, "/dev/sr1", "udf", True, "optical"))
+    assert events(watcher) == [("inserted", "optical", "/media/kiosk/OUTSIDE_DISC")]
+
+
+def test_media_present_at_start_are_reported_once() -> None:
+    watcher = MediaWatcher(mounts=lambda: [CDROM, USB])
+    assert sorted(events(watcher)) == [
+        ("inserted", "optical", "/media/kiosk/OUTSIDE_DISC"),
+        ("inserted", "usb", "/media/kiosk/STICK"),
+    ]
+    assert events(watcher) == []
+
+
+def test_drop_folder_entries_count_once_settled(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    watcher = MediaWatcher(mounts=lambda: [], drop_folder=drop)
+    assert events(watcher) == []
+    disc = drop / "patient-disc"
+    (disc / "DICOM").mkdir(parents=True)
+    (disc / "DICOM" / "I0000001").write_bytes(b"x" * 100)
+    assert events(watcher) == []  # seen once: it may still be being copied
+    (disc / "DICOM" / "I0000002").write_bytes(b"y" * 100)
+    assert events(watcher) == []  # it changed: still settling
+    assert events(watcher) == [("inserted", "drop", str(disc))]
+    (drop / "disc.iso").write_bytes(b"\0" * 2048)
+    (drop / "notes.txt").write_text("not a medium")
+    (drop / ".hidden").mkdir()
+    assert events(watcher) == []
+    assert events(watcher) == [("inserted", "drop", str(drop / "disc.iso"))]
+    (drop / "disc.iso").unlink()
+    assert events(watcher) == [("removed", "drop", str(drop / "disc.iso"))]
+
+
+def test_run_delivers_events_until_stopped(tmp_path: Path) -> None:
+    table = [CDROM]
+    got: list[MediumEvent] = []
+    stop = threading.Event()
+
+    def on_event(event: MediumEvent) -> None:
+        got.append(event)
+        if event.kind is EventKind.INSERTED:
+            table.clear()
+        else:
+            stop.set()
+
+    watcher = MediaWatcher(mounts=lambda: list(table))
+    thread = threading.Thread(target=watcher.run, args=(on_event, stop, 0.01))
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert [(e.kind.value, e.medium.device) for e in got] == [
+        ("inserted", "/dev/sr0"),
+        ("removed", "/dev/sr0"),
+    ]
+    doc = got[0].to_json()
+    assert {k: doc[k] for k in ("event", "path", "device", "fstype", "kind")} == {
+        "event": "inserted",
+        "path": "/media/kiosk/OUTSIDE_DISC",
+        "device": "/dev/sr0",
+        "fstype": "iso9660",
+        "kind": "optical",
+    }
+
+
+def _kiosk(*args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env.pop("KIOSK_CONFIG", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kiosk", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def test_kiosk_watch_json_prints_one_line_per_event(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    (drop / "disc-1").mkdir(parents=True)
+    (drop / "disc-1" / "DICOMDIR").write_bytes(b"index")
+    proc = _kiosk("watch", "--json", "--drop-folder", str(drop), "--interval", "0.05")
+    proc_out = proc.stdout
+    assert proc_out is not None
+    try:
+        first = json.loads(proc_out.readline())
+        assert (first["event"], first["kind"], first["path"]) == (
+            "inserted",
+            "drop",
+            str(drop / "disc-1"),
+        )
+        (drop / "disc-1" / "DICOMDIR").unlink()
+        (drop / "disc-1").rmdir()
+        second = json.loads(proc_out.readline())
+        assert (second["event"], second["path"]) == ("removed", str(drop / "disc-1"))
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def test_kiosk_watch_stops_after_count(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    (drop / "a").mkdir(parents=True)
+    (drop / "b.iso").write_bytes(b"\0" * 10)
+    proc = _kiosk("watch", "--drop-folder", str(drop), "--interval", "0.05", "--count", "2")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 2
+    assert sorted(line.split(" ", 1)[1] for line in lines) == [
+        f"inserted drop {drop / 'a'}",
+        f"inserted drop {drop / 'b.iso'}",
+    ]
+
+
+def test_kiosk_watch_timeout_without_events(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    proc = _kiosk("watch", "--json", "--drop-folder", str(tmp_path / "empty"), "--timeout", "0.3")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    # The real mount table of this machine has no optical drive or USB stick.
+    assert [json.loads(line)["kind"] for line in out.splitlines()] == [
+        m.kind for m in mounted_media()
+    ]
+
+
+# --- platforms --------------------------------------------------------------------------
+
+Part = namedtuple("Part", "device mountpoint fstype opts")
+
+
+def test_classify_per_platform() -> None:
+    assert classify(Part("/dev/sr0", "/media/u/DISC", "iso9660", "ro"), "linux") == "optical"
+    assert classify(Part("/dev/sr0", "/media/u/DISC", "udf", "ro"), "linux") == "optical"
+    assert classify(Part("/dev/vda1", "/", "ext4", "rw"), "linux") == ""
+    assert classify(Part("D:\\", "D:\\", "CDFS", "ro,cdrom"), "win32") == "optical"
+    assert classify(Part("E:\\", "E:\\", "FAT32", "rw,removable"), "win32") == "usb"
+    assert classify(Part("C:\\", "C:\\", "NTFS", "rw,fixed"), "win32") == ""
+    assert classify(Part("/dev/disk3s1", "/Volumes/DISC", "cd9660", "ro"), "darwin") == "volume"
+    assert classify(Part("/dev/disk1s1", "/", "apfs", "rw"), "darwin") == ""
+
+
+def test_eject_commands() -> None:
+    assert eject_command(CDROM, "linux") == ["eject", "/dev/sr0"]
+    mac = Medium(Path("/Volumes/DISC"), "/dev/disk3", "cd9660", True, "volume")
+    assert eject_command(mac, "darwin") == ["diskutil", "eject", "/Volumes/DISC"]
+    win = Medium(Path("D:\\"), "D:\\", "CDFS", True, "optical")
+    command = eject_command(win, "win32")
+    assert command is not None
+    assert command[0] == "powershell"
+    assert "ParseName('D:').InvokeVerb('Eject')" in command[-1]
+    dropped = Medium(Path("/srv/drop/x"), "", "", False, "drop")
+    assert eject_command(dropped, "linux") is None
+    assert eject(dropped) is False
+
+
+def test_eject_of_a_missing_device_fails_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    gone = Medium(Path("/media/none"), "/dev/no-such-drive", "iso9660", True, "optical")
+    assert eject(gone) is False
+    assert "eject" in caplog.text
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+def test_media_settings(tmp_path: Path) -> None:
+    cfg = parse_config(
+        {"media": {"eject_after_copy": True, "drop_folder": "/srv/drop", "poll_interval": 0.5}},
+        tmp_path / "k.toml",
+    )
+    assert cfg.media.eject_after_copy is True
+    assert cfg.media.drop_folder == Path("/srv/drop")
+    assert cfg.media.poll_interval == 0.5
+    default = parse_config({}, tmp_path / "k.toml")
+    assert (default.media.eject_after_copy, default.media.drop_folder) == (False, None)
+
+
+@pytest.mark.parametrize(
+    "table,key",
+    [
+        ({"eject_after_copy": "yes"}, "media.eject_after_copy"),
+        ({"drop_folder": "relative/drop"}, "media.drop_folder"),
+        ({"poll_interval": 0}, "media.poll_interval"),
+    ],
+)
+def test_bad_media_settings_name_file_and_key(
+    tmp_path: Path, table: dict[str, object], key: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config({"media": table}, tmp_path / "k.toml")
+    assert str(info.value).startswith(f"{tmp_path / 'k.toml'}: [{key}] ")
+    assert info.value.exit_code == 2

@@ -1,0 +1,507 @@
+"""Delivery from the outbox to real DCMTK storescp peers: transcoding, outages, crashes, policy.
+
+Studies are put straight into the store (files written by pydicom, rows in
+state ``queued``) so each test controls exactly what is sent; the import
+pipeline itself is covered by ``test_import_e2e.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, RLELossless, generate_uid
+
+from kiosk.cli import main
+from kiosk.config import load_config
+from kiosk.send.deliver import StudyProgress, deliver
+from kiosk.store import db, outbox, studies
+from kiosk.store.studies import StudyState
+from tests.discs import ct_instance
+from tests.kiosk_config import write_config
+from tests.peers import StorageServer, free_port, wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class QueuedStudy:
+    """A study put in the store, ready to send."""
+
+    study_id: int
+    study_instance_uid: str
+    sop_instance_uids: list[str] = field(default_factory=list)
+    pixel_sha256: dict[str, str] = field(default_factory=dict)
+
+
+def write_instances(
+    folder: Path,
+    n: int,
+    *,
+    size: int = 32,
+    compress: str | None = None,
+    study_uid: str | None = None,
+    sop_class: str = CTImageStorage,
+) -> list[Path]:
+    """Write ``n`` CT images of one study (optionally compressed); return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    study_uid = study_uid or generate_uid()
+    series = generate_uid()
+    paths = []
+    for k in range(1, n + 1):
+        ds = ct_instance(
+            patient_id="MRN1",
+            patient_name="TEST^PATIENT",
+            birth_date="19700101",
+            sex="F",
+            study_uid=study_uid,
+            series_uid=series,
+            number=k,
+            size=size,
+        )
+        if sop_class != CTImageStorage:
+            ds.SOPClassUID = sop_class
+            ds.file_meta.MediaStorageSOPClassUID = sop_class
+        if compress:
+            ds.compress(compress, generate_instance_uid=False)
+        path = folder / f"{ds.SOPInstanceUID}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        paths.append(path)
+    return paths
+
+
+def queue_study(conn: sqlite3.Connection, paths: list[Path], destination: str) -> QueuedStudy:
+    """Put files in the store as one study queued for ``destination``."""
+    first = pydicom.dcmread(paths[0], stop_before_pixels=True)
+    sid = studies.add_study(
+        conn,
+        study_instance_uid=first.StudyInstanceUID,
+        original_patient_id="EXT-1",
+        original_issuer="OUTSIDE",
+        source="test",
+        station="TEST-DESK",
+        user="test",
+        destination=destination,
+    )
+    study = QueuedStudy(sid, first.StudyInstanceUID)
+    conn.execute("BEGIN IMMEDIATE")
+    for k, path in enumerate(paths):
+        ds = pydicom.dcmread(path)
+        iid = studies.add_instance(
+            conn,
+            sid,
+            sop_instance_uid=ds.SOPInstanceUID,
+            sop_class_uid=ds.SOPClassUID,
+            transfer_syntax_uid=ds.file_meta.TransferSyntaxUID,
+            source_relpath=f"DICOM/I{k:07d}",
+        )
+        studies.update_instance(conn, iid, coerced_path=str(path), size=path.stat().st_size)
+        outbox.enqueue(conn, iid, destination, held=False)
+        study.sop_instance_uids.append(ds.SOPInstanceUID)
+        if "PixelData" in ds:
+            arr = ds.pixel_array
+            study.pixel_sha256[ds.SOPInstanceUID] = hashlib.sha256(arr.tobytes()).hexdigest()
+    conn.execute("COMMIT")
+    for state in (StudyState.COPIED, StudyState.MATCHED, StudyState.COERCED, StudyState.QUEUED):
+        studies.set_state(conn, sid, state)
+    return study
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    conn = db.connect(tmp_path / "kiosk.sqlite3")
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def config_file(
+    tmp_path: Path, server: StorageServer, name: str = "radiology", **extra: object
+) -> Path:
+    path = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=None,
+        destinations={name: (server.ae_title, server.host, server.port)},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    if extra:
+        lines = path.read_text().splitlines()
+        at = lines.index(f"[destinations.{name}]") + 1
+        for key, value in extra.items():
+            lines.insert(at, f"{key} = {json.dumps(value)}")
+        path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_send(capsys: pytest.CaptureFixture[str], cfg: Path, *args: str) -> tuple[int, dict]:
+    code = main(["send", "--config", str(cfg), "--json", *args])
+    out, _ = capsys.readouterr()
+    return code, (json.loads(out) if out.strip() else {})
+
+
+def outbox_states(conn: sqlite3.Connection, study_id: int) -> dict[str, int]:
+    return outbox.counts_for_study(conn, study_id)
+
+
+# --- transfer syntaxes ------------------------------------------------------------------------
+
+
+def test_rle_study_arrives_uncompressed_at_a_picky_pacs(
+    tmp_path, store, capsys, picky_storage_server
+):
+    paths = write_instances(tmp_path / "spool", 5, compress=RLELossless)
+    study = queue_study(store, paths, "radiology")
+    cfg = config_file(tmp_path, picky_storage_server)
+
+    code, out = run_send(capsys, cfg)
+
+    assert code == 0
+    assert (out["sent"], out["remaining"]) == (5, 0)
+    received = [pydicom.dcmread(p) for p in picky_storage_server.wait_for_files(5)]
+    assert {ds.SOPInstanceUID for ds in received} == set(study.sop_instance_uids)
+    for ds in received:
+        assert ds.file_meta.TransferSyntaxUID in ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
+        pixels = hashlib.sha256(ds.pixel_array.tobytes()).hexdigest()
+        assert pixels == study.pixel_sha256[ds.SOPInstanceUID]
+        assert "LossyImageCompression" not in ds  # RLE is lossless: nothing to declare
+    assert studies.get_study(store, study.study_id).state is StudyState.SENT
+
+
+def test_rle_study_stays_compressed_at_a_pacs_that_takes_it(
+    tmp_path, store, capsys, storage_server
+):
+    paths = write_instances(tmp_path / "spool", 3, compress=RLELossless)
+    study = queue_study(store, paths, "radiology")
+    code, _ = run_send(capsys, config_file(tmp_path, storage_server))
+    assert code == 0
+    received = [pydicom.dcmread(p) for p in storage_server.wait_for_files(3)]
+    assert {ds.SOPInstanceUID for ds in received} == set(study.sop_instance_uids)
+    assert {ds.file_meta.TransferSyntaxUID for ds in received} == {RLELossless}
+
+
+def test_lossy_jpeg_sent_uncompressed_says_it_was_lossy(
+    tmp_path, store, capsys, picky_storage_server
+):
+    pytest.importorskip("pylibjpeg")
+    from pydicom.uid import JPEGBaseline8Bit
+
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    # An 8-bit JPEG baseline file as outside discs have them (encoded by DCMTK's dcmcjpeg).
+    src = write_instances(tmp_path / "raw", 1, size=64)[0]
+    ds = pydicom.dcmread(src)
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
+    ds.PixelData = (np.frombuffer(ds.PixelData, np.uint16) % 256).astype(np.uint8).tobytes()
+    ds.save_as(src, enforce_file_format=True)
+    target = folder / "jpeg.dcm"
+    if not os.path.exists("/usr/bin/dcmcjpeg"):
+        pytest.skip("/usr/bin/dcmcjpeg is not installed (apt-get install dcmtk)")
+    subprocess.run(["/usr/bin/dcmcjpeg", "+eb", str(src), str(target)], check=True)
+    assert pydicom.dcmread(target).file_meta.TransferSyntaxUID == JPEGBaseline8Bit
+    study = queue_study(store, [target], "radiology")
+
+    code, _ = run_send(capsys, config_file(tmp_path, picky_storage_server))
+
+    assert code == 0
+    [path] = picky_storage_server.wait_for_files(1)
+    got = pydicom.dcmread(path)
+    assert got.SOPInstanceUID == study.sop_instance_uids[0]
+    assert got.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    assert got.LossyImageCompression == "01"
+    assert "ISO_10918_1" in (
+        [got.LossyImageCompressionMethod]
+        if isinstance(got.LossyImageCompressionMethod, str)
+        else list(got.LossyImageCompressionMethod)
+    )
+
+
+def test_refused_sop_class_is_quarantined_and_the_rest_goes_on(
+    tmp_path, store, capsys, storage_server
+):
+    study_uid = generate_uid()
+    good = write_instances(tmp_path / "spool", 3, study_uid=study_uid)
+    odd = write_instances(tmp_path / "spool", 1, study_uid=study_uid, sop_class="1.2.3.4.5.6.7.8")
+    study = queue_study(store, good + odd, "radiology")
+
+    code, out = run_send(capsys, config_file(tmp_path, storage_server))
+
+    assert code == 6
+    assert (out["sent"], out["quarantined"], out["remaining"]) == (3, 1, 1)
+    assert storage_server.received_sop_instance_uids() == set(study.sop_instance_uids[:3])
+    [problem] = outbox.problems(store, study.study_id)
+    assert problem["sop_instance_uid"] == study.sop_instance_uids[3]
+    assert problem["state"] == "quarantined"
+    assert problem["last_status"] == "0x0122"
+    assert problem["last_error"] == "SOP class refused by the PACS"
+    assert outbox_states(store, study.study_id) == {"sent": 3, "quarantined": 1}
+    assert studies.get_study(store, study.study_id).state is StudyState.QUEUED
+
+
+# --- outages and crashes ----------------------------------------------------------------------
+
+
+def test_pacs_down_keeps_everything_queued_untried(tmp_path, store, capsys, storage_server):
+    paths = write_instances(tmp_path / "spool", 4)
+    study = queue_study(store, paths, "radiology")
+    cfg = config_file(tmp_path, storage_server)
+    storage_server.stop()
+
+    code, out = run_send(capsys, cfg)
+
+    assert code == 6
+    assert (out["sent"], out["remaining"]) == (0, 4)
+    assert "radiology" in out["unreachable"]
+    rows = store.execute("SELECT state, attempts FROM outbox").fetchall()
+    assert [(r[0], r[1]) for r in rows] == [("queued", 0)] * 4  # no attempt burnt
+    storage_server.start()
+    code, out = run_send(capsys, cfg)
+    assert (code, out["sent"]) == (0, 4)
+    assert storage_server.received_sop_instance_uids() == set(study.sop_instance_uids)
+
+
+def test_storescp_killed_mid_study_then_restarted_delivers_everything(
+    tmp_path, store, capsys, storage_server
+):
+    paths = write_instances(tmp_path / "spool", 120, size=128)
+    study = queue_study(store, paths, "radiology")
+    cfg = config_file(tmp_path, storage_server)
+    config = load_config(cfg)
+    killed = threading.Event()
+
+    def on_progress(sent: int, tried: int) -> None:
+        if sent >= 20 and not killed.is_set():
+            storage_server.stop(graceful=False)  # an abrupt outage mid-study
+            killed.set()
+
+    report = deliver(store, config, on_progress=on_progress)
+
+    assert killed.is_set()
+    assert 20 <= report.sent < 120
+    assert "radiology" in report.unreachable
+    assert outbox.remaining(store) == 120 - report.sent
+    assert studies.get_study(store, study.study_id).state is StudyState.QUEUED
+
+    storage_server.start()
+    code, out = run_send(capsys, cfg)
+
+    assert code == 0, out
+    assert out["remaining"] == 0
+    assert storage_server.received_sop_instance_uids() == set(study.sop_instance_uids)
+    assert outbox_states(store, study.study_id) == {"sent": 120}
+    assert studies.get_study(store, study.study_id).state is StudyState.SENT
+
+
+def test_sender_killed_with_sigkill_and_restarted_delivers_everything(tmp_path, store):
+    # storescp sleeps a second after each store, so the kill lands mid-study.
+    with StorageServer(
+        tmp_path / "slow", ae_title="SLOWSCP", extra_args=["--sleep-after", "1"]
+    ) as scp:
+        paths = write_instances(tmp_path / "spool", 6)
+        study = queue_study(store, paths, "radiology")
+        cfg = config_file(tmp_path, scp)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        command = [sys.executable, "-m", "kiosk", "send", "--config", str(cfg), "--json"]
+        proc = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            scp.wait_for_files(2, timeout=30)
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            proc.wait(timeout=30)
+        assert proc.returncode == -signal.SIGKILL
+        assert len(scp.received_files()) < 6
+        # The dead process's claims are still there...
+        assert store.execute("SELECT count(*) FROM outbox WHERE state = 'sending'").fetchone()[0]
+
+        began = time.monotonic()
+        again = subprocess.run(command, env=env, capture_output=True, timeout=120)
+
+        assert again.returncode == 0, again.stderr.decode()
+        assert json.loads(again.stdout)["remaining"] == 0
+        assert time.monotonic() - began < 60  # ...and were taken over at once, not after a lease
+        assert scp.received_sop_instance_uids() == set(study.sop_instance_uids)
+        assert outbox_states(store, study.study_id) == {"sent": 6}
+
+
+def test_two_senders_at_once_never_send_an_instance_twice(tmp_path, store):
+    with StorageServer(tmp_path / "fork", ae_title="FORKSCP", extra_args=["--fork"]) as scp:
+        paths = write_instances(tmp_path / "spool", 300)
+        study = queue_study(store, paths, "radiology")
+        cfg = config_file(tmp_path, scp)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        command = [sys.executable, "-m", "kiosk", "send", "--config", str(cfg), "--json"]
+        procs = [
+            subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            for _ in range(2)
+        ]
+        outs = []
+        for p in procs:
+            out, _ = p.communicate(timeout=120)
+            outs.append(json.loads(out))
+        assert sum(o["sent"] for o in outs) == 300
+        wait_until(lambda: len(scp.received_files()) >= 300, 10, what="300 files")
+        assert len(scp.received_files()) == 300
+        assert scp.received_sop_instance_uids() == set(study.sop_instance_uids)
+
+
+def test_progress_events_per_study(tmp_path, store, storage_server):
+    paths = write_instances(tmp_path / "spool", 10)
+    study = queue_study(store, paths, "radiology")
+    events: list[StudyProgress] = []
+    report = deliver(
+        store, load_config(config_file(tmp_path, storage_server)), on_study=events.append
+    )
+    assert report.sent == 10
+    last = events[-1]
+    assert (last.study_id, last.destination, last.total, last.done, last.sent) == (
+        study.study_id,
+        "radiology",
+        10,
+        10,
+        10,
+    )
+    assert last.bytes == sum(p.stat().st_size for p in paths)
+    assert last.seconds_left == 0
+
+
+def test_parallel_associations_deliver_each_instance_once(tmp_path, store, capsys):
+    with StorageServer(tmp_path / "fork", ae_title="FORKSCP", extra_args=["--fork"]) as scp:
+        paths = write_instances(tmp_path / "spool", 200)
+        study = queue_study(store, paths, "radiology")
+        cfg = config_file(tmp_path, scp, associations=4)
+        code, out = run_send(capsys, cfg)
+        assert (code, out["sent"]) == (0, 200)
+        wait_until(lambda: len(scp.received_files()) >= 200, 10, what="200 files")
+        assert len(scp.received_files()) == 200
+        assert scp.received_sop_instance_uids() == set(study.sop_instance_uids)
+
+
+def test_tls_destination_receives_over_tls(tmp_path, store, capsys):
+    openssl = "/usr/bin/openssl"
+    if not os.path.exists(openssl):
+        pytest.skip("/usr/bin/openssl is not installed (apt-get install openssl)")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    tls_args = ["+tls", str(key), str(cert), "-ic"]
+    with StorageServer(tmp_path / "tls", ae_title="TLSSCP", extra_args=tls_args) as scp:
+        study = queue_study(store, write_instances(tmp_path / "spool", 3), "radiology")
+        plain = config_file(tmp_path, scp)
+        code, out = run_send(capsys, plain)  # without TLS the PACS does not talk to us
+        assert (code, out["sent"]) == (6, 0)
+        assert "radiology" in out["unreachable"]
+
+        cfg = config_file(tmp_path, scp, tls=True, tls_ca=str(cert))
+        code, out = run_send(capsys, cfg)
+
+        assert (code, out["sent"], out["remaining"]) == (0, 3, 0)
+        assert scp.received_sop_instance_uids() == set(study.sop_instance_uids)
+
+
+class BusyPacs:
+    """A pynetdicom storage SCP that answers "out of resources" (0xA700) while ``busy``."""
+
+    def __init__(self) -> None:
+        from pynetdicom import AE, AllStoragePresentationContexts, evt
+
+        self.busy = True
+        self.stored: list[str] = []
+        self.ae = AE(ae_title="BUSYPACS")
+        self.ae.supported_contexts = AllStoragePresentationContexts
+        self.port = free_port()
+        self.server = self.ae.start_server(
+            ("127.0.0.1", self.port), block=False, evt_handlers=[(evt.EVT_C_STORE, self._store)]
+        )
+
+    def _store(self, event) -> int:
+        if self.busy:
+            return 0xA700
+        self.stored.append(str(event.request.AffectedSOPInstanceUID))
+        return 0x0000
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def busy_pacs() -> Iterator[BusyPacs]:
+    pacs = BusyPacs()
+    try:
+        yield pacs
+    finally:
+        pacs.close()
+
+
+def test_out_of_resources_backs_off_then_fails_after_max_attempts(
+    tmp_path, store, capsys, busy_pacs, monkeypatch
+):
+    from kiosk.send import policy
+
+    study = queue_study(store, write_instances(tmp_path / "spool", 10), "radiology")
+    cfg = tmp_path / "busy.toml"
+    write_config(
+        cfg,
+        worklist=None,
+        destinations={"radiology": ("BUSYPACS", "127.0.0.1", busy_pacs.port)},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+
+    before = datetime.now(UTC)
+    code, out = run_send(capsys, cfg)
+
+    assert code == 6
+    assert out["sent"] == 0
+    assert out["unreachable"] == {"radiology": "some instances must be retried later"}
+    rows = store.execute("SELECT state, attempts, last_status, next_attempt_at FROM outbox")
+    rows = rows.fetchall()
+    retried = [r for r in rows if r[0] == "queued" and r[1] == 1]
+    assert retried, "the first answer 0xA700 must schedule a retry"
+    # The rest was not sent to a PACS that asked us to wait (at most what was on the wire).
+    assert len(retried) < 10
+    assert all((r[0], r[1], r[3]) == ("queued", 0, "") for r in rows if r not in retried)
+    for r in retried:
+        assert r[2] == "0xA700"
+        wait = datetime.fromisoformat(r[3]) - before
+        assert timedelta(seconds=2) <= wait <= timedelta(seconds=8)  # 5 s ± 25 %, rounding
+
+    # A scheduled run leaves them until their time; a person's "kiosk send" sends now.
+    code, out = run_send(capsys, cfg, "--due-only")
+    assert (code, out["sent"]) == (6, 0)
+    assert busy_pacs.stored == []
+
+    monkeypatch.setattr(policy, "MAX_ATTEMPTS", 2)
+    while store.execute("SELECT count(*) FROM outbox WHERE state = 'queued'").fetchone()[0]:
+        run_send(capsys, cfg)
+    assert outbox_states(store, study.study_id) == {"failed": 10}
+    [last] = {r[0] for r in store.execute("SELECT last_error FROM outbox")}
+    assert last == "PACS out of resources"
+
+    busy_pacs.busy = False
+    code, out = run_send(capsys, cfg)  # failed rows wait for the back office...
+    assert (code, out["sent"]) == (6, 0)
+    code, out = run_send(capsys, cfg, "--retry")  # ...who resends them
+    assert (code, out["sent"], out["remaining"]) == (0, 10, 0)
+    assert sorted(busy_pacs.stored) == sorted(study.sop_instance_uids)
+    assert studies.get_study(store, study.study_id).state is StudyState.SENT

@@ -15,6 +15,8 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.fileset import FileSet
 
+from kiosk.media.fastheader import file_meta
+
 
 def release_fileset(fs: FileSet) -> None:
     """Remove the staging directory a :class:`FileSet` keeps for its whole life.
@@ -100,32 +102,18 @@ class _NotFast(Exception):
 
 
 def _parse_explicit_le(data: bytes, tags: frozenset[int]) -> Directory:
-    if len(data) < 144 or data[128:132] != b"DICM":
+    walked = file_meta(data)
+    if walked is None:
         raise _NotFast
-    pos = 132
-    unpack = struct.unpack_from
-    ts = b""
-    while pos + 8 <= len(data):  # the file meta group, always explicit VR LE
-        group, elem = unpack("<HH", data, pos)
-        if group != 0x0002:
-            break
-        vr = data[pos + 4 : pos + 6]
-        if vr in _LONG_VRS:
-            (length,) = unpack("<L", data, pos + 8)
-            head = 12
-        else:
-            (length,) = unpack("<H", data, pos + 6)
-            head = 8
-        if elem == 0x0010:
-            ts = data[pos + head : pos + head + length]
-        pos += head + length
+    meta, pos = walked
+    ts = meta.get(0x0010, b"")
     if ts.rstrip(b"\x00 ").decode("ascii", "replace") != _EXPLICIT_LE:
         raise _NotFast
     top: dict[int, Value] = {}
     records: list[Record] = []
     end = len(data)
     while pos + 8 <= end:
-        tag, vr, length, head = _element(data, pos)
+        tag, _vr, length, head = _element(data, pos)
         if tag == RECORD_SEQUENCE:
             pos = _items(data, pos + head, length, tags, records)
             continue

@@ -76,9 +76,14 @@ def read_header(path: str, tags: frozenset[int]) -> Header | None:
         return None
 
 
-def _parse(fh: IO[bytes], data: bytes, tags: frozenset[int]) -> Header:
+def file_meta(data: bytes) -> tuple[dict[int, bytes], int] | None:
+    """Walk the Part-10 file meta group (always explicit VR little endian).
+
+    Returns the raw values by element number and the offset after the group,
+    or None when ``data`` has no ``DICM`` preamble or an odd meta group.
+    """
     if len(data) < 144 or data[128:132] != b"DICM":
-        raise _Unusual
+        return None
     unpack = struct.unpack_from
     pos = 132
     meta: dict[int, bytes] = {}
@@ -94,9 +99,17 @@ def _parse(fh: IO[bytes], data: bytes, tags: frozenset[int]) -> Header:
             (length,) = unpack("<H", data, pos + 6)
             head = 8
         if length == _UNDEFINED:
-            raise _Unusual
+            return None
         meta[elem] = data[pos + head : pos + head + length]
         pos += head + length
+    return meta, pos
+
+
+def _parse(fh: IO[bytes], data: bytes, tags: frozenset[int]) -> Header:
+    walked = file_meta(data)
+    if walked is None:
+        raise _Unusual
+    meta, pos = walked
     ts = meta.get(0x0010, b"").rstrip(b"\x00 ").decode("ascii")
     if not ts or ts in _NOT_EXPLICIT_LE:
         raise _Unusual

@@ -23,8 +23,10 @@ import pydicom
 from kiosk import audit
 from kiosk.config import Config
 from kiosk.errors import IdentityMismatchError, SafetyError, SpoolError, UsageError
+from kiosk.media.drives import mounted_media
+from kiosk.media.eject import eject
 from kiosk.media.model import MediaScan, StudySummary
-from kiosk.media.spool import check_free_space, copy_verified
+from kiosk.media.spool import check_free_space, copy_verified, sha256_of
 from kiosk.send.deliver import deliver
 from kiosk.store import outbox, studies
 from kiosk.store.studies import StudyState
@@ -207,6 +209,8 @@ def import_studies(
     for study in chosen:
         study_id = _import_one(conn, config, scan, study, request, target, on_progress)
         outcomes.append(study_id)
+    if config.media.eject_after_copy:
+        _eject(scan, user=request.user, station=config.station, conn=conn)
     if send_now:
         for study_id in outcomes:
             deliver(
@@ -247,37 +251,53 @@ def _import_one(
     on_progress: Callable[[str, int, int], None] | None,
 ) -> int:
     who = {"user": request.user, "station": config.station}
-    study_id = studies.add_study(
-        conn,
-        study_instance_uid=study.study_instance_uid,
-        original_patient_id=study.patient_id,
-        original_issuer=study.issuer_of_patient_id,
-        source=str(scan.source),
-        station=config.station,
-        user=request.user,
-        destination=request.destination,
-        tag=request.tag,
-        reason=request.reason,
-    )
+    earlier = _incomplete_copy(conn, study.study_instance_uid)
+    if earlier is not None:
+        study_id = earlier.id
+        studies.set_state(
+            conn, study_id, StudyState.FOUND, destination=request.destination, tag=request.tag
+        )
+        action, detail = "resume", f"study {study_id}: copy resumed from {scan.source}"
+    else:
+        study_id = studies.add_study(
+            conn,
+            study_instance_uid=study.study_instance_uid,
+            original_patient_id=study.patient_id,
+            original_issuer=study.issuer_of_patient_id,
+            source=str(scan.source),
+            station=config.station,
+            user=request.user,
+            destination=request.destination,
+            tag=request.tag,
+            reason=request.reason,
+        )
+        action, detail = "found", f"study {study_id} on {scan.source}"
     audit.record(
-        conn,
-        action="found",
-        study_instance_uid=study.study_instance_uid,
-        detail=f"study {study_id} on {scan.source}",
-        **who,
+        conn, action=action, study_instance_uid=study.study_instance_uid, detail=detail, **who
     )
     spool = config.spool_dir / f"study-{study_id:06d}"
     instances = study.instances
     rows: list[tuple[int, Path]] = []
+    done = {r["source_relpath"]: r for r in studies.instances_of(conn, study_id)}
+    reused = 0
     try:
         for n, inst in enumerate(instances, 1):
-            instance_id = studies.add_instance(
-                conn,
-                study_id,
-                sop_instance_uid=inst.sop_instance_uid,
-                sop_class_uid=inst.sop_class_uid,
-                transfer_syntax_uid=inst.transfer_syntax_uid,
-                source_relpath=inst.relpath,
+            row = done.get(inst.relpath)
+            if row is not None and _still_good(row):
+                rows.append((row["id"], Path(row["original_path"])))
+                reused += 1
+                continue
+            instance_id = (
+                row["id"]
+                if row is not None
+                else studies.add_instance(
+                    conn,
+                    study_id,
+                    sop_instance_uid=inst.sop_instance_uid,
+                    sop_class_uid=inst.sop_class_uid,
+                    transfer_syntax_uid=inst.transfer_syntax_uid,
+                    source_relpath=inst.relpath,
+                )
             )
             spooled = copy_verified(scan.root / inst.relpath, spool / "original" / inst.relpath)
             studies.update_instance(
@@ -291,22 +311,27 @@ def _import_one(
             if on_progress is not None:
                 on_progress("copy", n, len(instances))
     except SpoolError as exc:
-        studies.set_state(conn, study_id, StudyState.FAILED)
+        # The study stays "found": nothing half-copied is marked good, and importing the
+        # same study again (the same disc back in the drive) copies only what is missing.
         audit.record(
             conn,
             action="copy",
             study_instance_uid=study.study_instance_uid,
-            outcome="failed",
-            detail=f"study {study_id}: {exc}",
+            outcome="incomplete",
+            detail=f"study {study_id}: {len(rows)} of {len(instances)} files copied: {exc}",
             **who,
         )
-        raise
+        raise SpoolError(
+            f"the copy stopped after {len(rows)} of {len(instances)} files ({exc}); "
+            "insert the same disc and import again: the copy resumes where it stopped"
+        ) from exc
     studies.set_state(conn, study_id, StudyState.COPIED, spool_dir=str(spool))
     audit.record(
         conn,
         action="copy",
         study_instance_uid=study.study_instance_uid,
-        detail=f"study {study_id}: {len(rows)} instances verified by SHA-256",
+        detail=f"study {study_id}: {len(rows)} instances verified by SHA-256"
+        + (f" ({reused} kept from an earlier, interrupted copy)" if reused else ""),
         **who,
     )
     scheduled = bool(target.accession_number)
@@ -412,3 +437,37 @@ def coerce_and_queue(
         conn, action=action, study_instance_uid=record.study_instance_uid, detail=detail, **who
     )
     log.info("study %s (id %d): %s", record.study_instance_uid, study_id, action)
+
+
+def _incomplete_copy(conn: sqlite3.Connection, study_uid: str) -> studies.StudyRecord | None:
+    """The study's earlier import whose copy was interrupted, if any (to resume it)."""
+    found = studies.find_studies(conn, study_instance_uid=study_uid, state=StudyState.FOUND.value)
+    return found[-1] if found else None
+
+
+def _still_good(row: sqlite3.Row) -> bool:
+    """True when an instance copied earlier is in the spool, whole (its SHA-256 agrees)."""
+    path = Path(row["original_path"]) if row["original_path"] else None
+    if path is None or not row["original_sha256"] or not path.is_file():
+        return False
+    try:
+        return sha256_of(path) == str(row["original_sha256"])
+    except OSError:
+        return False
+
+
+def _eject(scan: MediaScan, *, user: str, station: str, conn: sqlite3.Connection) -> None:
+    """Eject the disc the studies were copied from (a folder or dropped image is left alone)."""
+    source = scan.source.resolve()
+    for medium in mounted_media():
+        if medium.mountpoint.resolve() == source:
+            ejected = eject(medium)
+            audit.record(
+                conn,
+                user=user,
+                station=station,
+                action="eject",
+                outcome="ok" if ejected else "failed",
+                detail=str(medium.mountpoint),
+            )
+            return

@@ -77,6 +77,7 @@ class Config:
     extra: dict[str, Any] = field(default_factory=dict)
     listen_port: int = 0  # where PACS send storage commitment results (N-EVENT-REPORT)
     commitment_timeout: float = 60.0  # seconds to wait for a storage commitment result
+    max_queue_hours: int = 72  # an instance not delivered by then moves to 'failed' (0: never)
     matching: dict[str, float] = field(default_factory=dict)  # [matching] thresholds
     barcode: dict[str, Any] = field(default_factory=dict)  # [barcode] settings
     media: MediaSettings = field(default_factory=lambda: MediaSettings())  # [media]
@@ -276,6 +277,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         extra={k: v for k, v in data.items() if k not in _KNOWN_SECTIONS},
         listen_port=kiosk.integer("listen_port", 0, lo=0, hi=65535),
         commitment_timeout=float(kiosk.integer("commitment_timeout", 60, lo=1, hi=3600)),
+        max_queue_hours=kiosk.integer("max_queue_hours", 72, lo=0, hi=24 * 365),
         matching=_matching(root.sub("matching")),
         barcode=_barcode(root.sub("barcode")),
         media=_media(root.sub("media")),

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from kiosk import audit
 from kiosk.config import Config, Destination
@@ -359,6 +360,13 @@ def deliver(
     """
     report = DeliveryReport()
     began = time.monotonic()
+    if retry_failed:
+        outbox.requeue_failed(conn, destination)
+    if config.max_queue_hours:
+        expired = outbox.expire(conn, timedelta(hours=config.max_queue_hours), destination)
+        if expired:
+            log.warning("%d instances queued too long moved to failed", expired)
+            report.failed += expired
     names = [destination] if destination else _destinations_with_work(conn)
     for name in names:
         if name not in config.destinations:

@@ -102,12 +102,48 @@ def claimant_is_gone(claimed_by: str, claimed_at: str, now: datetime | None = No
 def enqueue(conn: sqlite3.Connection, instance_id: int, destination: str, held: bool) -> None:
     """Queue (or hold, for unscheduled studies kept back) one instance for a destination."""
     state = OutboxState.HELD if held else OutboxState.QUEUED
+    now = now_iso()
     conn.execute(
-        "INSERT INTO outbox (instance_id, destination, state, updated_at) VALUES (?,?,?,?)"
+        "INSERT INTO outbox (instance_id, destination, state, updated_at, queued_at)"
+        " VALUES (?,?,?,?,?)"
         " ON CONFLICT (instance_id, destination) DO UPDATE SET state = excluded.state,"
-        " claimed_by = '', next_attempt_at = '', updated_at = excluded.updated_at",
-        (instance_id, destination, state.value, now_iso()),
+        " claimed_by = '', next_attempt_at = '', updated_at = excluded.updated_at,"
+        " queued_at = excluded.queued_at",
+        (instance_id, destination, state.value, now, now),
     )
+
+
+def expire(conn: sqlite3.Connection, max_age: timedelta, destination: str | None = None) -> int:
+    """Move instances queued for longer than ``max_age`` to ``failed``; return how many.
+
+    The back office then sees them (``kiosk queue``) and can resend them
+    (``kiosk send --retry``), instead of an outbox that quietly waits for ever.
+    """
+    cutoff = (datetime.now(UTC) - max_age).isoformat(timespec="seconds")
+    hours = int(max_age.total_seconds() // 3600)
+    sql = (
+        "UPDATE outbox SET state = 'failed', last_error = ?, updated_at = ?"
+        " WHERE state = 'queued' AND queued_at != '' AND queued_at < ?"
+    )
+    args: list[str] = [
+        f"not delivered within {hours} hours; check the destination, then resend",
+        now_iso(),
+        cutoff,
+    ]
+    if destination:
+        sql += " AND destination = ?"
+        args.append(destination)
+    return conn.execute(sql, args).rowcount
+
+
+def requeue_failed(conn: sqlite3.Connection, destination: str | None = None) -> None:
+    """Give failed instances a fresh start (a person asked to resend them)."""
+    sql = "UPDATE outbox SET queued_at = ?, attempts = 0 WHERE state = 'failed'"
+    args = [now_iso()]
+    if destination:
+        sql += " AND destination = ?"
+        args.append(destination)
+    conn.execute(sql, args)
 
 
 def _filters(

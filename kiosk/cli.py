@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-send", action="store_true", help="queue only; 'kiosk send' delivers")
     _common(p, top=False)
 
+    p = sub.add_parser("clean-spool", help="remove committed studies' copies after retention")
+    p.add_argument("--days", type=int, default=None, help="retention (default: the config's)")
+    _common(p, top=False)
+
     p = sub.add_parser("audit", help="show the audit trail")
     p.add_argument("--since", default="")
     _common(p, top=False)
@@ -481,6 +485,20 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clean_spool(args: argparse.Namespace) -> int:
+    """``kiosk clean-spool``: only committed studies leave the spool."""
+    from kiosk.retention import clean_spool
+
+    config = load_config(args.config)
+    conn = _open_store(config)
+    try:
+        removed = clean_spool(conn, config, days=args.days)
+    finally:
+        conn.close()
+    _emit(args, {"removed": removed}, lambda: f"{len(removed)} committed studies removed")
+    return 0
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     """``kiosk audit``."""
     config = load_config(args.config)
@@ -510,6 +528,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "send": cmd_send,
     "echo": cmd_echo,
     "reconcile": cmd_reconcile,
+    "clean-spool": cmd_clean_spool,
     "audit": cmd_audit,
 }
 

@@ -78,6 +78,7 @@ class Config:
     listen_port: int = 0  # where PACS send storage commitment results (N-EVENT-REPORT)
     commitment_timeout: float = 60.0  # seconds to wait for a storage commitment result
     max_queue_hours: int = 72  # an instance not delivered by then moves to 'failed' (0: never)
+    retention_days: int = 30  # committed studies leave the spool after this many days
     matching: dict[str, float] = field(default_factory=dict)  # [matching] thresholds
     barcode: dict[str, Any] = field(default_factory=dict)  # [barcode] settings
     media: MediaSettings = field(default_factory=lambda: MediaSettings())  # [media]
@@ -269,6 +270,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         worklist=worklist,
         destinations=destinations,
         spool_dir=spool_dir or data_dir / "spool",
+        retention_days=spool.integer("retention_days", 30, lo=0, hi=3650) if spool else 30,
         database_path=db_path or data_dir / "kiosk.sqlite3",
         issuer_of_patient_id=kiosk.string("issuer_of_patient_id", ""),
         institution_name=kiosk.string("institution_name", ""),

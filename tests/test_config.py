@@ -392,7 +392,7 @@ def test_example_config_has_every_documented_key() -> None:
             "max_pdu",
             "associations",
         }
-    assert set(data["spool"]) == {"dir"}
+    assert set(data["spool"]) == {"dir", "retention_days"}
     assert set(data["hl7"]) == {
         "host",
         "port",

@@ -207,3 +207,12 @@ def test_a_disc_dropped_in_the_drop_folder_is_read(qtbot, window, tmp_path):
     shutil.rmtree(drop / "CD1")
     window.poll_media()
     assert window.status.text().startswith("The disc was taken out.")
+
+
+def test_test_connection_button(qtbot, window):
+    qtbot.mouseClick(window.test_dest_button, Qt.MouseButton.LeftButton)
+    assert window.status.text().startswith("Radiology PACS answers (")
+    window.dest_box.setCurrentIndex(window.dest_box.findData("cardiology"))
+    qtbot.mouseClick(window.test_dest_button, Qt.MouseButton.LeftButton)
+    [message] = window.errors
+    assert "NOWHERE" in message and "127.0.0.1:9" in message

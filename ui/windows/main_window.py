@@ -40,6 +40,7 @@ from kiosk.media.problems import PLAIN_WORDS
 from kiosk.media.scan import scan_medium
 from kiosk.media.thumbnails import render_frame
 from kiosk.media.watch import EventKind, MediaWatcher, MediumEvent
+from kiosk.send.echo import EchoResult, echo
 from kiosk.store import db
 from kiosk.worklist import WorklistQuery, find
 from reconcile.match import Decision, DiscPatient, Outcome, match, score
@@ -230,7 +231,12 @@ class MainWindow(QMainWindow):
         self.dest_box = QComboBox()
         for name, dest in self.config.destinations.items():
             self.dest_box.addItem(dest.label or name, name)
-        send_form.addRow(_big(QLabel("To")), _big(self.dest_box))
+        dest_row = QHBoxLayout()
+        dest_row.addWidget(_big(self.dest_box), 1)
+        self.test_dest_button = QPushButton("Test connection")
+        self.test_dest_button.clicked.connect(self.test_destination)
+        dest_row.addWidget(_big(self.test_dest_button))
+        send_form.addRow(_big(QLabel("To")), dest_row)
         self.tag_box = QComboBox()
         for label, value in (
             ("No tag", ""),
@@ -621,6 +627,22 @@ class MainWindow(QMainWindow):
                 self.status.setText("Not sent: check the patient.")
             return
         self._failed(exc)
+
+    def test_destination(self) -> None:
+        """C-ECHO the chosen destination and say whether it answers."""
+        dest = self.config.destination(str(self.dest_box.currentData()))
+        label = self.dest_box.currentText()
+        self.status.setText(f"Testing the connection to {label} …")
+
+        def done(result: EchoResult) -> None:
+            if result.status == 0:
+                self.status.setText(
+                    f"{label} answers ({result.seconds * 1000:.0f} ms): ready to receive."
+                )
+            else:
+                self.status.setText(f"{label} answered with status 0x{result.status:04X}.")
+
+        self.runner.run(lambda _p: echo(dest, self.config.ae_title), done, self._failed)
 
     # ---- back office ------------------------------------------------------
     def open_back_office(self) -> None:

@@ -1,0 +1,59 @@
+"""Only committed studies leave the spool, and only after the retention period."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kiosk.cli import main
+from kiosk.store import db
+from tests.discs import write_ct_disc
+from tests.kiosk_config import write_config
+
+
+def test_only_committed_studies_older_than_retention_are_removed(tmp_path, capsys, storage_server):
+    disc = tmp_path / "disc"
+    write_ct_disc(
+        disc,
+        [("EXT-1", "DOE^JANE", "19700101", "F"), ("EXT-2", "ROE^JOHN", "19600101", "M")],
+        per_study=2,
+    )
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=None,
+        destinations={
+            "radiology": (storage_server.ae_title, storage_server.host, storage_server.port)
+        },
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    assert main(["scan", str(disc), "--json"]) == 0
+    uids = [
+        s["study_instance_uid"]
+        for p in json.loads(capsys.readouterr().out)["patients"]
+        for s in p["studies"]
+    ]
+    for n, uid in enumerate(uids):
+        assert (
+            main(["import", str(disc), "--study", uid, "--mrn", f"M{n}", "--config", str(cfg)]) == 0
+        )
+    capsys.readouterr()
+    conn = db.connect(tmp_path / "kiosk.sqlite3")
+    rows = conn.execute("SELECT id, spool_dir, state FROM studies ORDER BY id").fetchall()
+    assert [r["state"] for r in rows] == ["sent", "sent"]
+    # The first study's destination confirmed it (storage commitment), 40 days ago.
+    conn.execute(
+        "UPDATE studies SET state = 'committed', updated_at = '2026-01-01T00:00:00+00:00'"
+        " WHERE id = ?",
+        (rows[0]["id"],),
+    )
+    conn.close()
+
+    assert main(["clean-spool", "--config", str(cfg), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"removed": [rows[0]["id"]]}
+    assert not Path(rows[0]["spool_dir"]).exists()
+    assert Path(rows[1]["spool_dir"]).is_dir()  # sent but not committed: kept
+    assert main(["clean-spool", "--config", str(cfg), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"removed": []}
+    assert main(["clean-spool", "--days", "0", "--config", str(cfg), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"removed": []}  # still only committed ones

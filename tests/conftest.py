@@ -12,6 +12,11 @@ fails that test, so no process outlives the test that started it.
 
 from __future__ import annotations
 
+import os
+
+# Qt widgets are tested offscreen unless a display was chosen on purpose (e.g. Xvfb).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar

@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="import although the disc's birth date or sex differs from the worklist",
     )
     p.add_argument("--no-send", action="store_true", help="queue only; 'kiosk send' delivers")
+    p.add_argument(
+        "--missing-only",
+        action="store_true",
+        help="ask the destination first and do not resend instances it already holds",
+    )
     _common(p, top=False)
 
     p = sub.add_parser("queue", help="show the outbox and the back-office queue")
@@ -323,6 +328,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         reason=args.reason,
         user=args.user,
         confirmed_mismatch=args.confirm_mismatch,
+        missing_only=args.missing_only,
     )
     conn = _open_store(config)
     try:

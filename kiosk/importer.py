@@ -22,12 +22,13 @@ import pydicom
 
 from kiosk import audit
 from kiosk.config import Config
-from kiosk.errors import IdentityMismatchError, SafetyError, SpoolError, UsageError
+from kiosk.errors import IdentityMismatchError, PeerError, SafetyError, SpoolError, UsageError
 from kiosk.media.drives import mounted_media
 from kiosk.media.eject import eject
 from kiosk.media.model import MediaScan, StudySummary
 from kiosk.media.spool import check_free_space, copy_verified, sha256_of
-from kiosk.send.deliver import deliver
+from kiosk.send.deliver import deliver, update_study_state
+from kiosk.send.duplicates import find_study, skip_present
 from kiosk.store import outbox, studies
 from kiosk.store.studies import StudyState
 from reconcile.coerce import apply_coercion, plan_coercion
@@ -52,6 +53,7 @@ class ImportRequest:
     reason: str = ""
     user: str = ""
     confirmed_mismatch: bool = False
+    missing_only: bool = False  # instances the destination already holds are not sent again
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,9 @@ def import_studies(
         outcomes.append(study_id)
     if config.media.eject_after_copy:
         _eject(scan, user=request.user, station=config.station, conn=conn)
+    if request.missing_only:
+        for study_id in outcomes:
+            _skip_present(conn, config, study_id, user=request.user)
     if send_now:
         for study_id in outcomes:
             deliver(
@@ -471,3 +476,26 @@ def _eject(scan: MediaScan, *, user: str, station: str, conn: sqlite3.Connection
                 detail=str(medium.mountpoint),
             )
             return
+
+
+def _skip_present(conn: sqlite3.Connection, config: Config, study_id: int, *, user: str) -> None:
+    """Mark the instances the destination already holds as sent (asked by C-FIND)."""
+    record = studies.get_study(conn, study_id)
+    destination = config.destination(record.destination)
+    try:
+        present = find_study(destination, config.ae_title, record.new_study_instance_uid)
+    except PeerError as exc:
+        log.warning("study %d: duplicates check skipped: %s", study_id, exc)
+        return
+    if present is None or not present.sop_instance_uids:
+        return
+    skipped = skip_present(conn, study_id, record.destination, present.sop_instance_uids)
+    audit.record(
+        conn,
+        user=user,
+        station=config.station,
+        action="skip-present",
+        study_instance_uid=record.study_instance_uid,
+        detail=f"study {study_id}: {skipped} instances already on {record.destination}",
+    )
+    update_study_state(conn, study_id, user=user, station=config.station)

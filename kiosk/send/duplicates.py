@@ -94,6 +94,51 @@ def find_study(
             assoc.release()
 
 
+def find_similar(
+    destination: Destination,
+    calling_ae: str,
+    *,
+    mrn: str,
+    study_date: str,
+    modalities: list[str],
+) -> list[str]:
+    """Study Instance UIDs the destination holds for our MRN on that date and modality.
+
+    Finds the same study sent before under other UIDs (another import of the
+    same disc, or the outside hospital's own resend).
+
+    Raises
+    ------
+    PeerError
+        If the destination cannot be reached or refuses the query.
+    """
+    assoc = open_association(
+        destination, calling_ae, [build_context(StudyRootQueryRetrieveInformationModelFind)]
+    )
+    try:
+        if not assoc.accepted_contexts:
+            raise PeerError(
+                f"{destination.label or destination.name} does not answer study queries (C-FIND)"
+            )
+        query = Dataset()
+        query.QueryRetrieveLevel = "STUDY"
+        query.PatientID = mrn
+        query.StudyDate = study_date
+        query.StudyInstanceUID = ""
+        query.ModalitiesInStudy = ""
+        found = []
+        wanted = set(modalities)
+        for ds in _find(assoc, query):
+            held = ds.get("ModalitiesInStudy") or []
+            held = {str(held)} if isinstance(held, str) else {str(m) for m in held}
+            if not wanted or not held or wanted & held:
+                found.append(str(ds.get("StudyInstanceUID", "")))
+        return [uid for uid in found if uid]
+    finally:
+        if assoc.is_established:
+            assoc.release()
+
+
 def skip_present(
     conn: sqlite3.Connection, study_id: int, destination: str, present: frozenset[str]
 ) -> int:
@@ -112,3 +157,63 @@ def skip_present(
         ],
     )
     return len(rows)
+
+
+@dataclass(frozen=True)
+class DuplicateCheck:
+    """What the destination already holds of a study about to be sent."""
+
+    present: StudyOnPacs | None
+    similar: tuple[str, ...]  # other Study Instance UIDs, same MRN, date and modality
+
+    @property
+    def anything(self) -> bool:
+        """True when the person should be asked before sending."""
+        return self.present is not None or bool(self.similar)
+
+    def describe(self, ours: int, label: str) -> str:
+        """One or two plain sentences for the clerk."""
+        parts = []
+        if self.present is not None:
+            held = self.present.sop_instance_uids
+            count = len(held) if held is not None else self.present.instances
+            parts.append(
+                f"{label} already holds this study"
+                + (f" ({count} of {ours} images)." if count is not None else ".")
+            )
+        if self.similar:
+            parts.append(
+                f"{label} holds {len(self.similar)} other stud"
+                f"{'y' if len(self.similar) == 1 else 'ies'} of this patient from the same "
+                "day and modality (perhaps sent before under other UIDs)."
+            )
+        return " ".join(parts)
+
+
+def check(
+    destination: Destination,
+    calling_ae: str,
+    *,
+    study_instance_uid: str,
+    mrn: str,
+    study_date: str,
+    modalities: list[str],
+) -> DuplicateCheck:
+    """Ask the destination, by Study Instance UID and by MRN + date + modality.
+
+    Raises
+    ------
+    PeerError
+        If the destination cannot be reached or refuses the query.
+    """
+    present = find_study(destination, calling_ae, study_instance_uid)
+    similar: list[str] = []
+    if mrn and study_date:
+        similar = [
+            uid
+            for uid in find_similar(
+                destination, calling_ae, mrn=mrn, study_date=study_date, modalities=modalities
+            )
+            if uid != study_instance_uid
+        ]
+    return DuplicateCheck(present, tuple(similar))

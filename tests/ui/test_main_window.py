@@ -216,3 +216,42 @@ def test_test_connection_button(qtbot, window):
     qtbot.mouseClick(window.test_dest_button, Qt.MouseButton.LeftButton)
     [message] = window.errors
     assert "NOWHERE" in message and "127.0.0.1:9" in message
+
+
+def test_second_send_to_a_pacs_that_has_it_offers_missing_only(
+    qtbot, tmp_path, worklist_server, orthanc_server, disc
+):
+    worklist_server.add_item(
+        PatientID="MRN100234", PatientName="DOE^JANE", PatientBirthDate="19700101",
+        PatientSex="F", AccessionNumber="ACC20260001", Modality="CT",
+    )  # fmt: skip
+    cfg = write_config(
+        tmp_path / "orthanc.toml",
+        worklist=(worklist_server.ae_title, worklist_server.host, worklist_server.port),
+        destinations={
+            "radiology": (orthanc_server.ae_title, orthanc_server.host, orthanc_server.port)
+        },
+        spool=tmp_path / "spool2",
+        database=tmp_path / "kiosk2.sqlite3",
+    )
+    win = MainWindow(load_config(cfg), runner=TaskRunner(synchronous=True), user="clerk1")
+    qtbot.addWidget(win)
+    asked: list[tuple[str, list[str]]] = []
+    win.confirm = lambda _t, _x: True
+    win.show_error = lambda m: pytest.fail(m)
+    win.choose = lambda title, text, options: asked.append((text, options)) or options[0]
+    root, _studies = disc
+    win.open_medium(root)
+    qtbot.keyClicks(win.scan_edit, "MRN100234")
+    qtbot.keyClick(win.scan_edit, Qt.Key.Key_Return)
+    qtbot.mouseClick(win.send_button, Qt.MouseButton.LeftButton)
+    assert asked == []  # nothing there yet: a plain confirmation
+    assert len(orthanc_server.instances()) == 3
+    orthanc_server.delete(f"/instances/{orthanc_server.instances()[0]}")
+
+    qtbot.mouseClick(win.send_button, Qt.MouseButton.LeftButton)
+    [(text, options)] = asked
+    assert "already holds this study (2 of 3 images)" in text
+    assert options == ["Send only the missing images", "Send everything again"]
+    assert len(orthanc_server.instances()) == 3
+    assert win.status.text().startswith("Done: 3 images sent")

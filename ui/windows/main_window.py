@@ -40,6 +40,7 @@ from kiosk.media.problems import PLAIN_WORDS
 from kiosk.media.scan import scan_medium
 from kiosk.media.thumbnails import render_frame
 from kiosk.media.watch import EventKind, MediaWatcher, MediumEvent
+from kiosk.send.duplicates import DuplicateCheck, check
 from kiosk.send.echo import EchoResult, echo
 from kiosk.store import db
 from kiosk.worklist import WorklistQuery, find
@@ -101,6 +102,10 @@ def problems_summary(scan: MediaScan) -> str:
     )
 
 
+SEND_MISSING = "Send only the missing images"
+SEND_ALL = "Send everything again"
+
+
 class MainWindow(QMainWindow):
     """Disc on the left, patient lookup and sending on the right."""
 
@@ -119,8 +124,11 @@ class MainWindow(QMainWindow):
         self.scan: MediaScan | None = None
         self.outcomes: list[ImportOutcome] = []
         self.back_office: Any = None
+        self._last_request: tuple[list[StudySummary], WorklistItem, bool] | None = None
         #: Asks the user a yes/no question; replaced in tests.
         self.confirm: Callable[[str, str], bool] = self._ask
+        #: Asks the user to pick one of several answers (None: cancel); replaced in tests.
+        self.choose: Callable[[str, str, list[str]], str | None] = self._choose
         #: Shows an error to the user; replaced in tests.
         self.show_error: Callable[[str], None] = self._error_box
         self.setWindowTitle(f"Outside media import — {config.station}")
@@ -554,35 +562,98 @@ class MainWindow(QMainWindow):
             self.progress.setRange(0, 0)
         self._update_send_button()
 
-    def send_selected(self, confirmed_mismatch: bool = False) -> None:
-        """Import the selected studies for the chosen patient and send them."""
+    def send_selected(self) -> None:
+        """Ask the destination what it already holds, confirm with the user, then send."""
         studies = self.selected_studies()
         item = self.selected_candidate()
-        scan = self.scan
-        if not studies or item is None or scan is None:
+        if not studies or item is None or self.scan is None:
             return
+        dest = self.config.destination(str(self.dest_box.currentData()))
+        self.status.setText(f"Asking {self.dest_box.currentText()} what it already holds …")
+
+        def work(_p: Progress) -> list[DuplicateCheck | None]:
+            checks: list[DuplicateCheck | None] = []
+            for study in studies:
+                try:
+                    checks.append(
+                        check(
+                            dest,
+                            self.config.ae_title,
+                            study_instance_uid=study.study_instance_uid,
+                            mrn=item.mrn,
+                            study_date=study.study_date,
+                            modalities=study.modalities,
+                        )
+                    )
+                except KioskError as exc:  # no C-FIND there, or down: sending will tell
+                    log.info("duplicates check not possible: %s", exc)
+                    checks.append(None)
+            return checks
+
+        self.runner.run(
+            work, lambda checks: self._confirm_send(studies, item, checks), self._failed
+        )
+
+    def _confirm_send(
+        self,
+        studies: list[StudySummary],
+        item: WorklistItem,
+        checks: list[DuplicateCheck | None],
+    ) -> None:
         unscheduled = self.unscheduled_check.isChecked()
-        dest = str(self.dest_box.currentData())
+        label = self.dest_box.currentText()
         order = "no order (back office)" if unscheduled else f"accession {item.accession_number}"
-        if not confirmed_mismatch and not self.confirm(
-            "Send these studies?",
+        text = (
             f"{len(studies)} stud{'y' if len(studies) == 1 else 'ies'} from the disc "
             f"({format_name(studies[0].patient_name)}, born {format_date(studies[0].birth_date)})"
             f"\n\nwill be filed as {format_name(item.patient_name)}, "
             f"born {format_date(item.birth_date)}, MRN {item.mrn}, {order}\n\n"
-            f"and sent to {self.dest_box.currentText()}.",
-        ):
+            f"and sent to {label}."
+        )
+        found = [
+            c.describe(len(s.instances), label)
+            for s, c in zip(studies, checks, strict=True)
+            if c is not None and c.anything
+        ]
+        missing_only = False
+        if found:
+            answer = self.choose(
+                "Already on the PACS?",
+                text + "\n\n" + "\n".join(found),
+                [SEND_MISSING, SEND_ALL],
+            )
+            if answer is None:
+                self.status.setText("Not sent.")
+                return
+            missing_only = answer == SEND_MISSING
+        elif not self.confirm("Send these studies?", text):
+            self.status.setText("Not sent.")
             return
+        self._import(studies, item, missing_only=missing_only, confirmed_mismatch=False)
+
+    def _import(
+        self,
+        studies: list[StudySummary],
+        item: WorklistItem,
+        *,
+        missing_only: bool,
+        confirmed_mismatch: bool,
+    ) -> None:
+        scan = self.scan
+        assert scan is not None
+        unscheduled = self.unscheduled_check.isChecked()
         request = ImportRequest(
             study_uids=tuple(s.study_instance_uid for s in studies),
             mrn=item.mrn,
             accession="" if unscheduled else item.accession_number,
-            destination=dest,
+            destination=str(self.dest_box.currentData()),
             worklist_item=item,
             tag=str(self.tag_box.currentData() or ""),
             user=self.user,
             confirmed_mismatch=confirmed_mismatch,
+            missing_only=missing_only,
         )
+        self._last_request = (studies, item, missing_only)
         self.status.setText("Copying and sending …")
 
         def work(progress: Progress) -> list[ImportOutcome]:
@@ -622,7 +693,9 @@ class MainWindow(QMainWindow):
     def _send_failed(self, exc: Exception) -> None:
         if isinstance(exc, IdentityMismatchError):
             if self.confirm("The disc and the worklist disagree", f"{exc}\n\nImport anyway?"):
-                self.send_selected(confirmed_mismatch=True)
+                assert self._last_request is not None
+                studies, item, missing_only = self._last_request
+                self._import(studies, item, missing_only=missing_only, confirmed_mismatch=True)
             else:
                 self.status.setText("Not sent: check the patient.")
             return
@@ -667,6 +740,13 @@ class MainWindow(QMainWindow):
 
     def _error_box(self, message: str) -> None:
         QMessageBox.warning(self, "Cannot do that", message)
+
+    def _choose(self, title: str, text: str, options: list[str]) -> str | None:
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=self)
+        buttons = {box.addButton(o, QMessageBox.ButtonRole.AcceptRole): o for o in options}
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return buttons.get(box.clickedButton())
 
     def _ask(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self, title, text)

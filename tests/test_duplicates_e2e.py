@@ -27,7 +27,7 @@ def setup(tmp_path, orthanc_server):
 
 
 def test_missing_only_sends_just_what_the_pacs_lacks(tmp_path, capsys, orthanc_server):
-    disc, study, cfg = setup(tmp_path, orthanc_server)
+    disc, _study, cfg = setup(tmp_path, orthanc_server)
     args = ["import", str(disc), "--all", "--mrn", "MRN1", "--config", str(cfg), "--json"]
     assert main(args) == 0
     capsys.readouterr()

@@ -16,14 +16,11 @@ from typing import Any
 from kiosk import audit, paths
 from kiosk.config import Config, load_config
 from kiosk.errors import KioskError, PartialError, PeerError, UsageError
-from kiosk.importer import TAGS, ImportRequest, import_studies, outcome_of
-from kiosk.matching import match_scan
-from kiosk.media.scan import scan_medium
-from kiosk.send.deliver import deliver
-from kiosk.send.echo import echo
-from kiosk.store import db, outbox
-from kiosk.store.studies import find_studies
-from kiosk.worklist import WorklistQuery, find
+from kiosk.store import db
+from kiosk.tags import TAGS
+
+# The services are imported inside the commands that use them: a command then
+# starts without loading pydicom, numpy and the rest when it does not need them.
 
 log = logging.getLogger("kiosk")
 
@@ -198,6 +195,8 @@ def _open_store(config: Config) -> sqlite3.Connection:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     """``kiosk scan PATH``."""
+    from kiosk.media.scan import scan_medium
+
     scan = scan_medium(args.path, deep=not args.quick)
 
     def text() -> str:
@@ -254,6 +253,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 def cmd_worklist(args: argparse.Namespace) -> int:
     """``kiosk worklist``."""
+    from kiosk.worklist import WorklistQuery, find
+
     config = load_config(args.config)
     query = WorklistQuery(args.mrn, args.accession, args.name, args.dob, args.date, args.modality)
     items = find(config.worklist, config.ae_title, query, department=args.department)
@@ -273,6 +274,9 @@ def cmd_worklist(args: argparse.Namespace) -> int:
 
 def cmd_match(args: argparse.Namespace) -> int:
     """``kiosk match PATH``."""
+    from kiosk.matching import match_scan
+    from kiosk.media.scan import scan_medium
+
     config = load_config(args.config)
     scan = scan_medium(args.path)
     results = match_scan(config, scan)
@@ -296,6 +300,10 @@ def cmd_match(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """``kiosk import PATH``."""
+    from kiosk.importer import ImportRequest, import_studies
+    from kiosk.media.scan import scan_medium
+    from kiosk.worklist import WorklistQuery, find
+
     config = load_config(args.config)
     dest = args.dest or (next(iter(config.destinations), ""))
     if not dest:
@@ -359,6 +367,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_queue(args: argparse.Namespace) -> int:
     """``kiosk queue``."""
+    from kiosk.importer import outcome_of
+    from kiosk.store.studies import find_studies
+
     config = load_config(args.config)
     conn = _open_store(config)
     try:
@@ -395,6 +406,9 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 def cmd_send(args: argparse.Namespace) -> int:
     """``kiosk send``."""
+    from kiosk.send.deliver import deliver
+    from kiosk.store import outbox
+
     config = load_config(args.config)
     if args.dest:
         config.destination(args.dest)
@@ -430,6 +444,8 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 def cmd_echo(args: argparse.Namespace) -> int:
     """``kiosk echo --dest NAME``: C-ECHO to a destination (exit 4 when it does not answer)."""
+    from kiosk.send.echo import echo
+
     config = load_config(args.config)
     dest = config.destination(args.dest)
     result = echo(dest, config.ae_title)
@@ -456,7 +472,10 @@ def cmd_echo(args: argparse.Namespace) -> int:
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """``kiosk reconcile STUDY_UID --accession Y [--mrn X]``."""
     from kiosk.errors import SafetyError
+    from kiosk.importer import outcome_of
     from kiosk.reconciliation import attach_order
+    from kiosk.send.deliver import deliver
+    from kiosk.worklist import WorklistQuery, find
 
     config = load_config(args.config)
     items = find(config.worklist, config.ae_title, WorklistQuery(accession=args.accession))

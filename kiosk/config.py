@@ -14,7 +14,7 @@ from typing import Any
 
 from kiosk import paths
 from kiosk.errors import ConfigError
-from reconcile.coerce import CoercionRules
+from reconcile.rules import CoercionRules
 
 _AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # no backslash, printable, 1..16
 

@@ -31,13 +31,12 @@ from kiosk.send.deliver import deliver, update_study_state
 from kiosk.send.duplicates import find_study, skip_present
 from kiosk.store import outbox, studies
 from kiosk.store.studies import StudyState
+from kiosk.tags import TAGS
 from reconcile.coerce import apply_coercion, plan_coercion
 from reconcile.model import TargetIdentity, WorklistItem
 from reconcile.uids import new_uid_map
 
 log = logging.getLogger(__name__)
-
-TAGS = ("reference", "second-read", "archive")
 
 
 @dataclass(frozen=True)

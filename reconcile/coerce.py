@@ -18,39 +18,8 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from reconcile.model import TargetIdentity
+from reconcile.rules import CoercionRules
 from reconcile.uids import INSTANCE_UID_KEYWORDS, remap_uids
-
-
-@dataclass(frozen=True)
-class CoercionRules:
-    """What coercion changes, per site and destination (data from the config).
-
-    The defaults are IRWF.b: identity and order from the worklist, UIDs kept.
-    """
-
-    replace_demographics: bool = True
-    new_uids: bool = False
-    reason: str = "COERCE"
-
-    @classmethod
-    def from_mapping(cls, data: dict[str, object]) -> CoercionRules:
-        """Build from a config table; unknown keys raise ``KeyError``, wrong types ``TypeError``."""
-        known = {"replace_demographics", "new_uids", "reason"}
-        unknown = set(data) - known
-        if unknown:
-            raise KeyError(sorted(unknown)[0])
-        values: dict[str, object] = {}
-        for key in ("replace_demographics", "new_uids"):
-            if key in data:
-                if not isinstance(data[key], bool):
-                    raise TypeError(key)
-                values[key] = data[key]
-        if "reason" in data:
-            if data["reason"] not in ("COERCE", "CORRECT"):
-                raise TypeError("reason")
-            values["reason"] = data["reason"]
-        return cls(**values)  # type: ignore[arg-type]
-
 
 #: Attributes coerced from the target identity, in order.
 IDENTITY_KEYWORDS = (

@@ -1,4 +1,4 @@
-"""Matching thresholds: a frozen dataclass with safe defaults, built from the config."""
+"""Rules from the config: matching thresholds and what coercion changes (frozen, with defaults)."""
 
 from __future__ import annotations
 
@@ -71,3 +71,34 @@ class MatchRules:
         if rules.max_candidates < 1:
             raise ValueError(f"max_candidates: must be at least 1, not {rules.max_candidates}")
         return rules
+
+
+@dataclass(frozen=True)
+class CoercionRules:
+    """What coercion changes, per site and destination (data from the config).
+
+    The defaults are IRWF.b: identity and order from the worklist, UIDs kept.
+    """
+
+    replace_demographics: bool = True
+    new_uids: bool = False
+    reason: str = "COERCE"
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, object]) -> CoercionRules:
+        """Build from a config table; unknown keys raise ``KeyError``, wrong types ``TypeError``."""
+        known = {"replace_demographics", "new_uids", "reason"}
+        unknown = set(data) - known
+        if unknown:
+            raise KeyError(sorted(unknown)[0])
+        values: dict[str, object] = {}
+        for key in ("replace_demographics", "new_uids"):
+            if key in data:
+                if not isinstance(data[key], bool):
+                    raise TypeError(key)
+                values[key] = data[key]
+        if "reason" in data:
+            if data["reason"] not in ("COERCE", "CORRECT"):
+                raise TypeError("reason")
+            values["reason"] = data["reason"]
+        return cls(**values)  # type: ignore[arg-type]

@@ -85,6 +85,7 @@ def run(config_path: Path | None, demo: bool) -> int:
     window = MainWindow(config, runner=runner, user="")
     window.resize(1400, 860)
     window.show()
+    window.start_outbox()
     if not demo:
         window.start_watching()
     previous_handlers = _quit_on_signals(app)

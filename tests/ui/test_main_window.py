@@ -255,3 +255,30 @@ def test_second_send_to_a_pacs_that_has_it_offers_missing_only(
     assert options == ["Send only the missing images", "Send everything again"]
     assert len(orthanc_server.instances()) == 3
     assert win.status.text().startswith("Done: 3 images sent")
+
+
+def test_the_app_delivers_what_an_earlier_run_left_queued(qtbot, tmp_path, capsys, disc):
+    from kiosk.cli import main
+    from tests.peers import StorageServer
+
+    root, studies = disc
+    pacs = StorageServer(tmp_path / "later", ae_title="LATER")
+    cfg = write_config(
+        tmp_path / "outage.toml",
+        worklist=None,
+        destinations={"radiology": (pacs.ae_title, pacs.host, pacs.port)},
+        spool=tmp_path / "spool3",
+        database=tmp_path / "kiosk3.sqlite3",
+    )
+    uid = studies[0].study_instance_uid
+    assert main(["import", str(root), "--study", uid, "--mrn", "M1", "--config", str(cfg)]) == 6
+    capsys.readouterr()  # the PACS was down: queued, the clerk went home
+
+    win = MainWindow(load_config(cfg), runner=TaskRunner(synchronous=True))
+    qtbot.addWidget(win)
+    win.deliver_pending()
+    assert win.outbox_label.text().startswith("Outbox: 3 images waiting")
+    with pacs:
+        win.deliver_pending()
+        assert win.outbox_label.text() == "Outbox: everything delivered"
+        assert len(pacs.wait_for_files(3)) == 3

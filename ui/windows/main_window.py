@@ -40,9 +40,10 @@ from kiosk.media.problems import PLAIN_WORDS
 from kiosk.media.scan import scan_medium
 from kiosk.media.thumbnails import render_frame
 from kiosk.media.watch import EventKind, MediaWatcher, MediumEvent
+from kiosk.send.deliver import deliver
 from kiosk.send.duplicates import DuplicateCheck, check
 from kiosk.send.echo import EchoResult, echo
-from kiosk.store import db
+from kiosk.store import db, outbox
 from kiosk.worklist import WorklistQuery, find
 from reconcile.match import Decision, DiscPatient, Outcome, match, score
 from reconcile.model import WorklistItem
@@ -139,6 +140,9 @@ class MainWindow(QMainWindow):
         self._polling = False
         self.watch_timer = QTimer(self)
         self.watch_timer.timeout.connect(self.poll_media)
+        self._delivering = False
+        self.outbox_timer = QTimer(self)
+        self.outbox_timer.timeout.connect(self.deliver_pending)
         self.refresh_media()
 
     # ---- layout -------------------------------------------------------
@@ -277,6 +281,9 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(300)
         self.progress.setVisible(False)
         bottom.addWidget(self.progress)
+        self.outbox_label = QLabel("")
+        self.outbox_label.setStyleSheet("color: #555;")
+        bottom.addWidget(self.outbox_label)
         outer.addLayout(bottom)
         self.setCentralWidget(central)
         QShortcut(QKeySequence("F5"), self, activated=self.read_selected_medium)
@@ -287,6 +294,45 @@ class MainWindow(QMainWindow):
         """Poll for media every ``[media] poll_interval`` seconds (off the GUI thread)."""
         self.watch_timer.start(int(self.config.media.poll_interval * 1000))
         self.poll_media()
+
+    def start_outbox(self, every_seconds: int = 60) -> None:
+        """Deliver what the outbox holds now (after a crash or an outage) and then regularly."""
+        self.outbox_timer.start(every_seconds * 1000)
+        self.deliver_pending()
+
+    def deliver_pending(self) -> None:
+        """Send queued instances whose retry time has come, off the GUI thread."""
+        if self._delivering:
+            return
+        self._delivering = True
+
+        def work(_p: Progress) -> tuple[int, int]:
+            conn = db.connect(self.config.database_path)
+            try:
+                report = deliver(conn, self.config, due_only=True, user=self.user)
+                return report.sent, outbox.remaining(conn)
+            finally:
+                conn.close()
+
+        self.runner.run(work, self._outbox_done, self._outbox_failed)
+
+    def _outbox_done(self, result: tuple[int, int]) -> None:
+        self._delivering = False
+        sent, waiting = result
+        if waiting:
+            self.outbox_label.setText(
+                f"Outbox: {waiting} image{'s' if waiting != 1 else ''} waiting "
+                "(sent automatically; see Back office)"
+            )
+        else:
+            self.outbox_label.setText("Outbox: everything delivered")
+        if sent:
+            log.info("outbox: %d instances delivered in the background", sent)
+
+    def _outbox_failed(self, exc: Exception) -> None:
+        self._delivering = False
+        self.outbox_label.setText("Outbox: cannot check the queue (see the log)")
+        log.warning("outbox delivery failed: %s", exc)
 
     def poll_media(self) -> None:
         """Look once for inserted or removed media; a new disc is read at once."""

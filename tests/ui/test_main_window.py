@@ -282,3 +282,21 @@ def test_the_app_delivers_what_an_earlier_run_left_queued(qtbot, tmp_path, capsy
         win.deliver_pending()
         assert win.outbox_label.text() == "Outbox: everything delivered"
         assert len(pacs.wait_for_files(3)) == 3
+
+
+def test_a_disc_seen_before_is_recognised(qtbot, window, disc):
+    root, studies = disc
+    window.open_medium(root)
+    qtbot.keyClicks(window.scan_edit, "MRN100234")
+    qtbot.keyClick(window.scan_edit, Qt.Key.Key_Return)
+    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    window.study_status.clear()  # as after a restart of the app
+
+    window.open_medium(root)  # the patient brings the same disc again
+    status = {
+        s.study_instance_uid: window.studies.index(i, 0).data()
+        for i, s in enumerate(window.studies.rows)
+    }
+    assert status[studies[0].study_instance_uid].startswith("imported ")
+    assert "(sent, radiology)" in status[studies[0].study_instance_uid]
+    assert status[studies[1].study_instance_uid] == ""

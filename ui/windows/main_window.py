@@ -44,6 +44,7 @@ from kiosk.send.deliver import deliver
 from kiosk.send.duplicates import DuplicateCheck, check
 from kiosk.send.echo import EchoResult, echo
 from kiosk.store import db, outbox
+from kiosk.store.studies import StudyState, find_studies
 from kiosk.worklist import WorklistQuery, find
 from reconcile.match import Decision, DiscPatient, Outcome, match, score
 from reconcile.model import WorklistItem
@@ -399,6 +400,8 @@ class MainWindow(QMainWindow):
 
     def _show_quick(self, scan: MediaScan) -> None:
         self._show_scan(scan)
+        uids = [s.study_instance_uid for s in scan.studies]
+        self.runner.run(lambda _p: self._earlier_imports(uids), self._show_earlier, self._failed)
         if not scan.verified:
             self.status.setText("Checking every image on the disc …")
             path = scan.source
@@ -426,6 +429,39 @@ class MainWindow(QMainWindow):
                 )
         elif scan.studies:
             self.study_view.selectRow(0)
+
+    def _earlier_imports(self, uids: list[str]) -> dict[str, str]:
+        """What the store knows of these studies: a disc that comes back is recognised."""
+        conn = db.connect(self.config.database_path)
+        try:
+            known: dict[str, str] = {}
+            for uid in uids:
+                records = [
+                    r
+                    for r in find_studies(conn, study_instance_uid=uid)
+                    if r.state is not StudyState.DISCARDED
+                ]
+                if records:
+                    last = records[-1]
+                    day = last.created_at[:10]
+                    known[uid] = (
+                        f"copy interrupted {day}: import again to resume"
+                        if last.state is StudyState.FOUND
+                        else f"imported {day} ({last.state}, {last.destination})"
+                    )
+            return known
+        finally:
+            conn.close()
+
+    def _show_earlier(self, known: dict[str, str]) -> None:
+        for uid, text in known.items():
+            self.study_status.setdefault(uid, text)
+        self.studies.refresh()
+        if known:
+            self.status.setText(
+                f"This disc was seen before: {len(known)} of its studies are already in the "
+                "kiosk (see Status). Select studies to import, then find the patient."
+            )
 
     def show_problems(self) -> None:
         """List every problem of the disc, in plain words, with the file it concerns."""

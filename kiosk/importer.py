@@ -274,6 +274,9 @@ def _import_one(
             destination=request.destination,
             tag=request.tag,
             reason=request.reason,
+            study_date=study.study_date,
+            study_description=study.study_description,
+            modalities="/".join(study.modalities),
         )
         action, detail = "found", f"study {study_id} on {scan.source}"
     audit.record(

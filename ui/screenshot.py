@@ -35,6 +35,15 @@ def main(out_dir: Path) -> int:
             window.send_selected()
             app.processEvents()
             window.grab().save(str(out_dir / "screenshot-sent.png"))
+        # The CR study has no order on the demo worklist: it goes to the back office.
+        window.study_view.selectRow(1)
+        window.unscheduled_check.setChecked(True)
+        window.send_selected()
+        window.open_back_office()
+        app.processEvents()
+        if window.back_office is not None:
+            window.back_office.grab().save(str(out_dir / "screenshot-back-office.png"))
+            window.back_office.close()
         window.close()
     finally:
         session.close()

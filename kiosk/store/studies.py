@@ -67,6 +67,9 @@ class StudyRecord:
     user: str
     created_at: str
     updated_at: str
+    study_date: str = ""
+    study_description: str = ""
+    modalities: str = ""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StudyRecord:
@@ -88,6 +91,9 @@ class StudyRecord:
             user=row["user"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            study_date=row["study_date"],
+            study_description=row["study_description"],
+            modalities=row["modalities"],
         )
 
 
@@ -103,13 +109,17 @@ def add_study(
     destination: str,
     tag: str = "",
     reason: str = "",
+    study_date: str = "",
+    study_description: str = "",
+    modalities: str = "",
 ) -> int:
     """Insert a study in state ``found`` and return its internal id."""
     now = now_iso()
     cur = conn.execute(
         "INSERT INTO studies (study_instance_uid, new_study_instance_uid, original_patient_id,"
         " original_issuer, destination, tag, state, source, station, user, reason,"
-        " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " created_at, updated_at, study_date, study_description, modalities)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             study_instance_uid,
             study_instance_uid,
@@ -124,6 +134,9 @@ def add_study(
             reason,
             now,
             now,
+            study_date,
+            study_description,
+            modalities,
         ),
     )
     assert cur.lastrowid is not None

@@ -39,6 +39,7 @@ def test_attach_order_from_the_back_office(
     window.refresh()
     assert window.rows.rowCount() == 1
     assert window.rows.index(0, 3).data() == "— none —"
+    assert [window.rows.index(0, c).data() for c in (4, 5, 6)] == ["2026-03-01", "CT", "CT CHEST"]
     window.view.selectRow(0)
     qtbot.keyClicks(window.accession_edit, "ACC5")
     qtbot.mouseClick(window.attach_button, Qt.MouseButton.LeftButton)

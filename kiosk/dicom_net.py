@@ -6,17 +6,13 @@ import contextlib
 import logging
 import socket
 import warnings
-from typing import Any
-
-from pynetdicom import AE, _config
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import Peer
 from kiosk.errors import PeerError
 
-# pynetdicom logs whole identifiers (names, IDs) at INFO: keep PHI out of our logs.
-logging.getLogger("pynetdicom").setLevel(logging.WARNING)
-_config.LOG_REQUEST_IDENTIFIERS = False
-_config.LOG_RESPONSE_IDENTIFIERS = False
+if TYPE_CHECKING:
+    from pynetdicom import AE
 
 CONNECT_TIMEOUT = 10.0
 ACSE_TIMEOUT = 15.0
@@ -24,8 +20,24 @@ DIMSE_TIMEOUT = 60.0
 NETWORK_TIMEOUT = 60.0
 
 
+def quiet_pynetdicom() -> None:
+    """Keep PHI out of the logs: pynetdicom logs whole identifiers (names, IDs) at INFO."""
+    from pynetdicom import _config
+
+    logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+    _config.LOG_REQUEST_IDENTIFIERS = False
+    _config.LOG_RESPONSE_IDENTIFIERS = False
+
+
 def make_ae(calling_ae: str, timeout: float | None = None) -> AE:
-    """Return an AE with the kiosk's timeouts (or ``timeout`` seconds for every step)."""
+    """Return an AE with the kiosk's timeouts (or ``timeout`` seconds for every step).
+
+    pynetdicom is imported here, not with the module, so that commands which do
+    not talk DICOM through it (the fast C-STORE path among them) start quickly.
+    """
+    from pynetdicom import AE
+
+    quiet_pynetdicom()
     ae = AE(ae_title=calling_ae)
     ae.connection_timeout = timeout or CONNECT_TIMEOUT
     ae.acse_timeout = timeout or ACSE_TIMEOUT

@@ -158,9 +158,9 @@ def test_plan_offers_each_syntax_in_its_own_context_and_respects_the_limit() -> 
     plan = plan_contexts({CT: {RLELossless, ExplicitVRLittleEndian}})
     assert plan.sop_classes == [CT]
     assert [cx.transfer_syntax for cx in plan.contexts] == [
-        [ExplicitVRLittleEndian],
-        [RLELossless],
-        [ImplicitVRLittleEndian],
+        ExplicitVRLittleEndian,
+        RLELossless,
+        ImplicitVRLittleEndian,
     ]
     many = {f"1.2.840.10008.5.1.4.1.1.{k}": {RLELossless} for k in range(100)}
     plan = plan_contexts(many)
@@ -168,8 +168,8 @@ def test_plan_offers_each_syntax_in_its_own_context_and_respects_the_limit() -> 
     assert len(plan.sop_classes) == MAX_CONTEXTS // 3
     only_explicit = plan_contexts({CT: {RLELossless}}, [ExplicitVRLittleEndian])
     assert [cx.transfer_syntax for cx in only_explicit.contexts] == [
-        [RLELossless],
-        [ExplicitVRLittleEndian],
+        RLELossless,
+        ExplicitVRLittleEndian,
     ]
 
 

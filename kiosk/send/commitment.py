@@ -30,6 +30,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 
 from kiosk import audit
 from kiosk.config import Config, Destination
+from kiosk.dicom_net import quiet_pynetdicom
 from kiosk.errors import PeerError
 from kiosk.send.sender import open_association
 from kiosk.store import studies
@@ -54,6 +55,7 @@ class ReportListener:
     def __init__(self, ae_title: str, port: int, host: str = "") -> None:
         self.reports: dict[str, Report] = {}
         self.changed = threading.Condition()
+        quiet_pynetdicom()
         self.ae = AE(ae_title=ae_title)
         self.ae.maximum_pdu_size = 0
         self.ae.add_supported_context(StorageCommitmentPushModel, scu_role=False, scp_role=True)

@@ -22,10 +22,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID
-
 APPLICATION_CONTEXT = b"1.2.840.10008.3.1.1.1"
 IMPLEMENTATION_VERSION = b"OMKIOSK_1"
+#: The kiosk's own upper-layer implementation (a UUID-derived UID, PS3.5 B.2).
+IMPLEMENTATION_CLASS_UID = "2.25.249179694234625004880423448057866227699"
 DEFAULT_CHUNK = 1 << 20  # fragment size when the peer sets no PDU limit
 
 _PDU_HEADER = struct.Struct(">BxI")
@@ -130,7 +130,7 @@ def associate_rq(
         items.append(_item(0x20, struct.pack(">B3x", 2 * n + 1) + sub))
     user = (
         _item(0x51, struct.pack(">I", max_pdu))
-        + _item(0x52, str(PYNETDICOM_IMPLEMENTATION_UID).encode("ascii"))
+        + _item(0x52, IMPLEMENTATION_CLASS_UID.encode("ascii"))
         + _item(0x55, IMPLEMENTATION_VERSION)
     )
     items.append(_item(0x50, user))

@@ -20,20 +20,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom.dsutils import encode
-from pynetdicom.presentation import PresentationContext, build_context
-
 from kiosk.config import Destination
-from kiosk.dicom_net import CONNECT_TIMEOUT, NETWORK_TIMEOUT, associate, make_ae
+from kiosk.dicom_net import CONNECT_TIMEOUT, NETWORK_TIMEOUT
 from kiosk.errors import PeerError
-from kiosk.send import transcode
 from kiosk.send.policy import REFUSED_SOP_CLASS
 from kiosk.send.scu import AssociationError, StoreAssociation, parse_file_meta
 
 log = logging.getLogger(__name__)
 
-UNCOMPRESSED = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+IMPLICIT_LE = "1.2.840.10008.1.2"
+UNCOMPRESSED = (EXPLICIT_LE, IMPLICIT_LE)
 MAX_CONTEXTS = 128  # PS3.8: at most 128 presentation contexts per association
 HEAD_BYTES = 1 << 16  # first read of each file: the file meta, and all of a small file
 
@@ -60,11 +57,19 @@ class SendResult:
     size: int = 0
 
 
+@dataclass(frozen=True)
+class Context:
+    """One proposed presentation context: a SOP class with one transfer syntax."""
+
+    abstract_syntax: str
+    transfer_syntax: str
+
+
 @dataclass
 class ContextPlan:
     """The presentation contexts of one association and the SOP classes they carry."""
 
-    contexts: list[PresentationContext] = field(default_factory=list)
+    contexts: list[Context] = field(default_factory=list)
     sop_classes: list[str] = field(default_factory=list)
 
 
@@ -84,7 +89,7 @@ def plan_contexts(
                 wanted.append(ts)
         if len(plan.contexts) + len(wanted) > MAX_CONTEXTS:
             continue
-        plan.contexts += [build_context(sop_class, [ts]) for ts in wanted]
+        plan.contexts += [Context(sop_class, ts) for ts in wanted]
         plan.sop_classes.append(sop_class)
     return plan
 
@@ -102,7 +107,7 @@ def tls_context(destination: Destination) -> ssl.SSLContext | None:
 def open_association(
     destination: Destination,
     calling_ae: str,
-    contexts: Sequence[PresentationContext] | None = None,
+    contexts: Sequence[Any] | None = None,
     **kwargs: Any,
 ) -> Any:
     """Open an association to a destination (TLS, max PDU and TCP_NODELAY applied).
@@ -112,6 +117,8 @@ def open_association(
     PeerError
         If the destination cannot be reached or refuses the association.
     """
+    from kiosk.dicom_net import associate, make_ae  # pynetdicom: not on the C-STORE path
+
     ae = make_ae(calling_ae, destination.timeout or None)
     tls = tls_context(destination)
     if tls is not None:
@@ -141,9 +148,7 @@ class StoreConnection:
                 destination.port,
                 calling=calling_ae,
                 called=destination.ae_title,
-                contexts=[
-                    (str(cx.abstract_syntax), str(cx.transfer_syntax[0])) for cx in plan.contexts
-                ],
+                contexts=[(cx.abstract_syntax, cx.transfer_syntax) for cx in plan.contexts],
                 max_pdu=destination.max_pdu,
                 timeout=destination.timeout or NETWORK_TIMEOUT,
                 connect_timeout=CONNECT_TIMEOUT,
@@ -205,8 +210,12 @@ class StoreConnection:
                         "the PACS accepts none of the transfer syntaxes offered "
                         f"({job.transfer_syntax_uid})",
                     )
+                from kiosk.send import transcode  # pydicom and its decoders: only when needed
+
                 ds = transcode.uncompressed(job.path)
-                data = encode(ds, plain[0] == ImplicitVRLittleEndian, True, False)
+                from pynetdicom.dsutils import encode
+
+                data = encode(ds, plain[0] == IMPLICIT_LE, True, False)
                 if data is None:
                     raise ValueError("the data set cannot be encoded")
                 status = self.assoc.store_bytes(

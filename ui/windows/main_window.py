@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
         self.scan: MediaScan | None = None
         self.outcomes: list[ImportOutcome] = []
         self.back_office: Any = None
+        self.settings: Any = None
         self._last_request: tuple[list[StudySummary], WorklistItem, bool] | None = None
         #: Asks the user a yes/no question; replaced in tests.
         self.confirm: Callable[[str, str], bool] = self._ask
@@ -165,6 +166,9 @@ class MainWindow(QMainWindow):
         self.back_office_button = QPushButton("Back office…")
         self.back_office_button.clicked.connect(self.open_back_office)
         top.addWidget(_big(self.back_office_button))
+        self.settings_button = QPushButton("Settings…")
+        self.settings_button.clicked.connect(self.open_settings)
+        top.addWidget(_big(self.settings_button))
         outer.addLayout(top)
 
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -809,6 +813,15 @@ class MainWindow(QMainWindow):
         self.back_office.show()
         self.back_office.raise_()
         self.back_office.refresh()
+
+    def open_settings(self) -> None:
+        """Show the configuration and test the connection to each peer."""
+        from ui.windows.settings import SettingsWindow
+
+        if self.settings is None:
+            self.settings = SettingsWindow(self.config, self.runner)
+        self.settings.show()
+        self.settings.raise_()
 
     # ---- errors and questions -------------------------------------------
     def _failed(self, exc: Exception) -> None:

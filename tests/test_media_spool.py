@@ -186,3 +186,67 @@ def test_fingerprint_tells_discs_apart(tmp_path: Path) -> None:
         "DICOM/S0000000/I0000000",
         "DICOM/S0000000/I0000001",
     ]
+
+
+def test_large_files_cross_the_chunk_buffers_exactly(tmp_path: Path) -> None:
+    # The copy hashes chunks on a helper thread while it writes them, through a ring
+    # of 8 buffers of 1 MiB: files of many chunks reuse every buffer several times.
+    disc = tmp_path / "disc"
+    sizes = [(9 << 20) + 7, 1, 0, (3 << 20) - 1, (1 << 20), (17 << 20) + 4099]
+    files = {
+        f"DICOM/F{n}": make_file(disc / f"DICOM/F{n}", s, seed=50 + n) for n, s in enumerate(sizes)
+    }
+    rels = sorted(files)
+    folder = tmp_path / "spool" / "x"
+    seen: list[Progress] = []
+    done = copy_medium(disc, rels, folder, "fp", progress=seen.append)
+    for rel, data in files.items():
+        assert (folder / FILES / rel).read_bytes() == data
+        assert done.files[rel].sha256 == hashlib.sha256(data).hexdigest()
+        assert done.files[rel].size == len(data)
+        assert (disc / rel).read_bytes() == data
+    journal = [json.loads(line) for line in (folder / JOURNAL).read_text().splitlines()]
+    assert [(r["path"], r["sha256"], r["size"]) for r in journal] == [
+        (rel, hashlib.sha256(files[rel]).hexdigest(), len(files[rel])) for rel in rels
+    ]
+    assert seen[-1].bytes_done == sum(sizes) == seen[-1].bytes_total
+    assert not list(folder.rglob("*.part"))
+
+
+def test_a_copy_damaged_on_the_way_is_never_marked_good(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The spool's disk returns other bytes than were written for one file: the read-back
+    # check finds it, the file is neither renamed into place nor journaled.
+    import kiosk.media.spool as spool
+
+    disc = tmp_path / "disc"
+    files = make_medium(disc)
+    rels = sorted(files)
+    damaged = rels[3]
+    real_verify = spool._verify_part
+
+    def damage_then_verify(source: Path, tmp: Path, *args: object) -> object:
+        if source == disc / damaged:
+            data = bytearray(tmp.read_bytes())
+            data[len(data) // 2] ^= 0x01
+            tmp.write_bytes(bytes(data))
+        return real_verify(source, tmp, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(spool, "_verify_part", damage_then_verify)
+    folder = tmp_path / "spool" / "x"
+    with pytest.raises(SpoolError) as info:
+        copy_medium(disc, rels, folder, "fp")
+    assert "does not match the disc" in str(info.value)
+    assert "3 of 7 files are safe" in str(info.value)
+    journal = [json.loads(line)["path"] for line in (folder / JOURNAL).read_text().splitlines()]
+    assert journal == rels[:3]
+    assert not (folder / FILES / damaged).exists()
+    assert not list(folder.rglob("*.part"))
+    assert copy_state(folder) is CopyState.INCOMPLETE
+
+    monkeypatch.setattr(spool, "_verify_part", real_verify)
+    done = copy_medium(disc, rels, folder, "fp")
+    assert done.resumed == 3
+    for rel, data in files.items():
+        assert (folder / FILES / rel).read_bytes() == data

@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,9 @@ class TaskRunner(QObject):
             def call(value: Any) -> None:
                 self._keep.discard(signals)
                 self._finish()
+                owner = getattr(callback, "__self__", None)
+                if isinstance(owner, QObject) and not shiboken6.isValid(owner):
+                    return  # the window that asked is gone (closed while the work ran)
                 callback(value)
 
             return call

@@ -121,7 +121,42 @@ def copy_verified(
         copy does not match.
     """
     tmp, expected, size = _write_part(source, target, on_bytes, fsync)
-    return _verify_part(source, tmp, target, expected, size)
+    return _verify_part(source, tmp, target, expected(), size)
+
+
+class _Chunks:
+    """Buffers whose chunks a helper thread hashes while this thread writes them.
+
+    The helper has one worker, so it runs tasks in the order they were
+    submitted: a file's hash is complete when a task submitted after its last
+    chunk runs. A buffer is read into again only after its hash task is done.
+    """
+
+    def __init__(self, helper: ThreadPoolExecutor, count: int = 8) -> None:
+        self.helper = helper
+        self.views = [memoryview(bytearray(_CHUNK)) for _ in range(count)]
+        self.busy: list[Future[None] | None] = [None] * count
+        self.next = 0
+
+    def take(self) -> tuple[int, memoryview]:
+        """Return a free buffer (waiting for the hash of what it held before)."""
+        slot = self.next
+        self.next = (slot + 1) % len(self.views)
+        busy = self.busy[slot]
+        if busy is not None:
+            busy.result()
+        return slot, self.views[slot]
+
+    def hash(self, slot: int, digest: Any, chunk: memoryview) -> None:
+        """Hash ``chunk`` (held in buffer ``slot``) on the helper thread."""
+        self.busy[slot] = self.helper.submit(digest.update, chunk)
+
+    def drain(self) -> None:
+        """Wait until no buffer is being hashed."""
+        for busy in self.busy:
+            if busy is not None:
+                busy.result()
+        self.busy = [None] * len(self.views)
 
 
 def _write_part(
@@ -130,10 +165,13 @@ def _write_part(
     on_bytes: Callable[[int], None] | None,
     fsync: bool,
     made: set[Path] | None = None,
-) -> tuple[Path, str, int]:
+    chunks: _Chunks | None = None,
+) -> tuple[Path, Callable[[], str], int]:
     """Copy ``source`` to ``target.part``, hashing what is read; return (part, sha256, size).
 
-    ``made`` holds folders already created (saves a ``mkdir`` per file).
+    ``made`` holds folders already created (saves a ``mkdir`` per file). With
+    ``chunks`` the hashing runs on their helper thread, and the returned
+    ``sha256()`` may be called only by a task submitted to it afterwards.
     """
     parent = target.parent
     if made is None or parent not in made:
@@ -142,42 +180,56 @@ def _write_part(
             made.add(parent)
     tmp = target.with_name(target.name + ".part")
     digest = hashlib.sha256()
-    view = _buffer()
+    slot, view = chunks.take() if chunks is not None else (0, _buffer())
     size = 0
     try:
-        # Unbuffered: each chunk is read straight into the buffer, hashed, and
+        # Unbuffered: each chunk is read straight into a buffer, hashed, and
         # written from it (no copy through Python's buffers, no allocation).
         with source.open("rb", buffering=0) as src, tmp.open("wb", buffering=0) as dst:
             if _HAS_FADVISE:
                 os.posix_fadvise(src.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             while n := src.readinto(view):
                 chunk = view[:n]
-                digest.update(chunk)
+                if chunks is None:
+                    digest.update(chunk)
+                else:
+                    chunks.hash(slot, digest, chunk)
                 written = 0
                 while written < n:
                     written += dst.write(chunk[written:]) or 0
                 size += n
                 if on_bytes is not None:
                     on_bytes(n)
+                if chunks is not None:
+                    slot, view = chunks.take()
             if fsync:
                 os.fsync(dst.fileno())
     except OSError as exc:
+        if chunks is not None:
+            chunks.drain()
         tmp.unlink(missing_ok=True)
         raise SpoolError(
             f"copying {source.name} failed ({exc.strerror}); check the disc and the spool, "
             "then import again"
         ) from exc
-    return tmp, digest.hexdigest(), size
+    return tmp, digest.hexdigest, size
 
 
 def _verify_part(
-    source: Path, tmp: Path, target: Path, expected: str, size: int, writeback: bool = False
+    source: Path,
+    tmp: Path,
+    target: Path,
+    expected: str | Callable[[], str],
+    size: int,
+    writeback: bool = False,
 ) -> SpooledFile:
     """Hash the written copy; only a copy equal to what was read is renamed into place.
 
     ``writeback`` starts writing the copy to disk once it is read back (for a
     caller that syncs at the end instead of once per file).
     """
+    if not isinstance(expected, str):
+        expected = expected()
     try:
         actual, actual_size = _hash_file(tmp, writeback)
     except OSError as exc:
@@ -364,14 +416,16 @@ def copy_medium(
         session_bytes += n
 
     report()
-    # The medium is read once, in order, by this thread (hashing what it reads);
-    # the read-back check of each written file runs on a helper thread while the
-    # next file is read. Only a copy whose read-back hash matches is kept.
+    # The medium is read once, in order, by this thread, which writes each chunk
+    # while a helper thread hashes it; the helper then reads back and hashes each
+    # written file while the next one is read. Only a copy whose read-back hash
+    # equals the hash of what was read is kept.
     pending: tuple[str, Future[SpooledFile]] | None = None
     with (
         (folder / JOURNAL).open("a", encoding="utf-8") as journal,
         ThreadPoolExecutor(1, thread_name_prefix="spool-verify") as verifier,
     ):
+        chunks = _Chunks(verifier)
 
         def settle() -> None:
             nonlocal pending
@@ -392,8 +446,12 @@ def copy_medium(
                 if rel in result:
                     continue
                 target = folder / FILES / rel
-                tmp, sha, size = _write_part(root / rel, target, grew, not _HAS_SYNC, made)
-                settle()
+                tmp, sha, size = _write_part(root / rel, target, grew, not _HAS_SYNC, made, chunks)
+                try:
+                    settle()
+                except SpoolError:
+                    tmp.unlink(missing_ok=True)  # the previous copy failed its check: stop here
+                    raise
                 pending = (
                     rel,
                     verifier.submit(_verify_part, root / rel, tmp, target, sha, size, _HAS_SYNC),

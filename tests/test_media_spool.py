@@ -6,7 +6,9 @@ import hashlib
 import itertools
 import json
 import shutil
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -188,9 +190,23 @@ def test_fingerprint_tells_discs_apart(tmp_path: Path) -> None:
     ]
 
 
-def test_large_files_cross_the_chunk_buffers_exactly(tmp_path: Path) -> None:
+def test_large_files_cross_the_chunk_buffers_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The copy hashes chunks on a helper thread while it writes them, through a ring
     # of 8 buffers of 1 MiB: files of many chunks reuse every buffer several times.
+    # A slow helper (here 3 ms a chunk) makes this thread wait before it reads into a
+    # buffer again: were it not to, the hash would be of other bytes and the copy fail.
+    import kiosk.media.spool as spool
+
+    def slow_hash(self: spool._Chunks, slot: int, digest: Any, chunk: memoryview) -> None:
+        def update() -> None:
+            time.sleep(0.003)
+            digest.update(chunk)
+
+        self.busy[slot] = self.helper.submit(update)
+
+    monkeypatch.setattr(spool._Chunks, "hash", slow_hash)
     disc = tmp_path / "disc"
     sizes = [(9 << 20) + 7, 1, 0, (3 << 20) - 1, (1 << 20), (17 << 20) + 4099]
     files = {

@@ -8,12 +8,10 @@ place. The copy on the medium is never modified.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import hashlib
 import json
 import os
 import shutil
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -28,7 +26,7 @@ from kiosk.errors import SpoolError
 _CHUNK = 1 << 20
 _HAS_SYNC = hasattr(os, "sync")
 _HAS_FADVISE = hasattr(os, "posix_fadvise")
-_SYNC_FILE_RANGE_WRITE = 2  # linux/fs.h: start writeback of dirty pages, do not wait
+_FLUSH_EVERY = 16 << 20  # bytes between background syncs during a medium's copy
 _buffers = threading.local()
 
 
@@ -51,12 +49,8 @@ def _buffer() -> memoryview:
     return view
 
 
-def _hash_file(path: Path, writeback: bool = False) -> tuple[str, int]:
-    """Return the hex SHA-256 and the size of a file, read in chunks.
-
-    ``writeback`` then starts writing the file's dirty pages to disk (see
-    :func:`_load_writeback`).
-    """
+def _hash_file(path: Path) -> tuple[str, int]:
+    """Return the hex SHA-256 and the size of a file, read in chunks."""
     digest = hashlib.sha256()
     view = _buffer()
     size = 0
@@ -64,8 +58,6 @@ def _hash_file(path: Path, writeback: bool = False) -> tuple[str, int]:
         while n := fh.readinto(view):
             digest.update(view[:n])
             size += n
-        if writeback:
-            _start_writeback(fh.fileno())
     return digest.hexdigest(), size
 
 
@@ -74,31 +66,47 @@ def sha256_of(path: Path) -> str:
     return _hash_file(path)[0]
 
 
-def _load_writeback() -> Callable[[int], None]:
-    """Return a function that starts writing a file's dirty pages to disk without waiting.
+class _Flusher:
+    """Runs ``os.sync`` on its own thread each time ``every`` more bytes were written.
 
-    Linux ``sync_file_range(SYNC_FILE_RANGE_WRITE)``: the disk writes the copy
-    while the next files are read and hashed, so the final ``sync`` has little
-    left to do. It guarantees nothing by itself (the final ``sync`` does); where
-    it is not available this is a no-op.
+    The disk (and any write cache behind it) then stores the copy while the
+    next files are read and hashed, instead of all of it at the final
+    ``os.sync``, which is what decides when the copy is complete. This one
+    guarantees nothing by itself. ``every=0`` turns it off.
     """
-    if sys.platform != "linux":
-        return lambda fd: None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        func = libc.sync_file_range
-    except (OSError, AttributeError):
-        return lambda fd: None
-    func.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    func.restype = ctypes.c_int
 
-    def start(fd: int) -> None:
-        func(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)  # a failure only means no head start
+    def __init__(self, every: int) -> None:
+        self.every = every
+        self.pending = 0
+        self.wake = threading.Event()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, name="spool-flush", daemon=True)
 
-    return start
+    def __enter__(self) -> _Flusher:
+        if self.every:
+            self.thread.start()
+        return self
 
+    def __exit__(self, *exc: object) -> None:
+        if self.every:
+            self.stopping = True
+            self.wake.set()
+            self.thread.join()
 
-_start_writeback = _load_writeback()
+    def wrote(self, n: int) -> None:
+        """Count ``n`` bytes written; wake the flusher after each ``every`` bytes."""
+        self.pending += n
+        if self.every and self.pending >= self.every:
+            self.pending = 0
+            self.wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            if self.stopping:
+                return
+            os.sync()
 
 
 def copy_verified(
@@ -187,7 +195,8 @@ def _write_part(
         # written from it (no copy through Python's buffers, no allocation).
         with source.open("rb", buffering=0) as src, tmp.open("wb", buffering=0) as dst:
             if _HAS_FADVISE:
-                os.posix_fadvise(src.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+                with contextlib.suppress(OSError):  # read-ahead hint only
+                    os.posix_fadvise(src.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             while n := src.readinto(view):
                 chunk = view[:n]
                 if chunks is None:
@@ -221,17 +230,12 @@ def _verify_part(
     target: Path,
     expected: str | Callable[[], str],
     size: int,
-    writeback: bool = False,
 ) -> SpooledFile:
-    """Hash the written copy; only a copy equal to what was read is renamed into place.
-
-    ``writeback`` starts writing the copy to disk once it is read back (for a
-    caller that syncs at the end instead of once per file).
-    """
+    """Hash the written copy; only a copy equal to what was read is renamed into place."""
     if not isinstance(expected, str):
         expected = expected()
     try:
-        actual, actual_size = _hash_file(tmp, writeback)
+        actual, actual_size = _hash_file(tmp)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise SpoolError(f"the copy of {source.name} cannot be read back ({exc.strerror})") from exc
@@ -411,9 +415,12 @@ def copy_medium(
 
     made: set[Path] = set()  # folders created in the spool so far
 
+    flusher = _Flusher(_FLUSH_EVERY if _HAS_SYNC else 0)
+
     def grew(n: int) -> None:
         nonlocal session_bytes
         session_bytes += n
+        flusher.wrote(n)
 
     report()
     # The medium is read once, in order, by this thread, which writes each chunk
@@ -424,6 +431,7 @@ def copy_medium(
     with (
         (folder / JOURNAL).open("a", encoding="utf-8") as journal,
         ThreadPoolExecutor(1, thread_name_prefix="spool-verify") as verifier,
+        flusher,
     ):
         chunks = _Chunks(verifier)
 
@@ -454,7 +462,7 @@ def copy_medium(
                     raise
                 pending = (
                     rel,
-                    verifier.submit(_verify_part, root / rel, tmp, target, sha, size, _HAS_SYNC),
+                    verifier.submit(_verify_part, root / rel, tmp, target, sha, size),
                 )
             settle()
         except SpoolError as exc:

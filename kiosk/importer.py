@@ -168,7 +168,8 @@ def import_studies(
     send_now
         Try to deliver right away (otherwise the outbox holds them).
     on_progress
-        Called with (phase, done, total), phase ``"copy"`` or ``"send"``.
+        Called with (phase, done, total): ``"copy"`` counts files, ``"copy-bytes"``
+        bytes (as they are written, for the time left), ``"send"`` instances.
 
     Raises
     ------
@@ -287,12 +288,22 @@ def _import_one(
     rows: list[tuple[int, Path]] = []
     done = {r["source_relpath"]: r for r in studies.instances_of(conn, study_id)}
     reused = 0
+    bytes_total = sum((scan.root / i.relpath).stat().st_size for i in instances)
+    bytes_done = 0
+
+    def grew(n: int) -> None:
+        nonlocal bytes_done
+        bytes_done += n
+        if on_progress is not None:
+            on_progress("copy-bytes", bytes_done, bytes_total)
+
     try:
         for n, inst in enumerate(instances, 1):
             row = done.get(inst.relpath)
             if row is not None and _still_good(row):
                 rows.append((row["id"], Path(row["original_path"])))
                 reused += 1
+                grew(int(row["size"]))
                 continue
             instance_id = (
                 row["id"]
@@ -306,7 +317,9 @@ def _import_one(
                     source_relpath=inst.relpath,
                 )
             )
-            spooled = copy_verified(scan.root / inst.relpath, spool / "original" / inst.relpath)
+            spooled = copy_verified(
+                scan.root / inst.relpath, spool / "original" / inst.relpath, on_bytes=grew
+            )
             studies.update_instance(
                 conn,
                 instance_id,

@@ -300,3 +300,19 @@ def test_a_disc_seen_before_is_recognised(qtbot, window, disc):
     assert status[studies[0].study_instance_uid].startswith("imported ")
     assert "(sent, radiology)" in status[studies[0].study_instance_uid]
     assert status[studies[1].study_instance_uid] == ""
+
+
+def test_copy_progress_in_megabytes(qtbot, window, disc):
+    root, _ = disc
+    window.open_medium(root)
+    seen: list[str] = []
+    window.status.setText = lambda text, _orig=window.status.setText: (
+        seen.append(text),
+        _orig(text),
+    )[1]  # type: ignore[method-assign]
+    qtbot.keyClicks(window.scan_edit, "MRN100234")
+    qtbot.keyClick(window.scan_edit, Qt.Key.Key_Return)
+    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    copying = [t for t in seen if t.startswith("Copying from the disc:")]
+    assert copying and copying[-1].startswith("Copying from the disc: 0 of 0 MB")
+    assert any(t.startswith("Sending ") and t.endswith("images …") for t in seen)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,7 @@ class MainWindow(QMainWindow):
         self.scan: MediaScan | None = None
         self.outcomes: list[ImportOutcome] = []
         self.back_office: Any = None
+        self._copy_started: float | None = None
         self.settings: Any = None
         self._last_request: tuple[list[StudySummary], WorklistItem, bool] | None = None
         #: Asks the user a yes/no question; replaced in tests.
@@ -752,9 +754,25 @@ class MainWindow(QMainWindow):
         self.runner.run(work, self._sent, self._send_failed, self._on_progress)
 
     def _on_progress(self, phase: str, done: int, total: int) -> None:
+        if phase == "copy":
+            return  # the byte count below says more
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        self.status.setText(f"{'Copying' if phase == 'copy' else 'Sending'} {done}/{total} …")
+        if phase == "copy-bytes":
+            now = time.monotonic()
+            if done == 0 or self._copy_started is None:
+                self._copy_started = now
+            elapsed = now - self._copy_started
+            left = ""
+            if elapsed > 0.5 and done:
+                seconds = (total - done) * elapsed / done
+                left = f", about {seconds:.0f} s left"
+            self.status.setText(
+                f"Copying from the disc: {done / 2**20:.0f} of {total / 2**20:.0f} MB{left} …"
+            )
+        else:
+            self._copy_started = None
+            self.status.setText(f"Sending {done}/{total} images …")
 
     def _sent(self, outcomes: list[ImportOutcome]) -> None:
         self.outcomes.extend(outcomes)

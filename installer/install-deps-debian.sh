@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  dcmtk dicom3tools orthanc xvfb genisoimage
+  dcmtk dicom3tools orthanc xvfb genisoimage openssl
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0

@@ -10,6 +10,8 @@ instances (:func:`skip_present`).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +52,23 @@ def _find(assoc: Any, query: Dataset) -> list[Dataset]:
     return found
 
 
+@contextmanager
+def _query_association(destination: Destination, calling_ae: str) -> Iterator[Any]:
+    """An association for Study Root C-FIND, released afterwards."""
+    assoc = open_association(
+        destination, calling_ae, [build_context(StudyRootQueryRetrieveInformationModelFind)]
+    )
+    try:
+        if not assoc.accepted_contexts:
+            raise PeerError(
+                f"{destination.label or destination.name} does not answer study queries (C-FIND)"
+            )
+        yield assoc
+    finally:
+        if assoc.is_established:
+            assoc.release()
+
+
 def find_study(
     destination: Destination, calling_ae: str, study_instance_uid: str, *, images: bool = True
 ) -> StudyOnPacs | None:
@@ -60,14 +79,7 @@ def find_study(
     PeerError
         If the destination cannot be reached or refuses the query.
     """
-    assoc = open_association(
-        destination, calling_ae, [build_context(StudyRootQueryRetrieveInformationModelFind)]
-    )
-    try:
-        if not assoc.accepted_contexts:
-            raise PeerError(
-                f"{destination.label or destination.name} does not answer study queries (C-FIND)"
-            )
+    with _query_association(destination, calling_ae) as assoc:
         query = Dataset()
         query.QueryRetrieveLevel = "STUDY"
         query.StudyInstanceUID = study_instance_uid
@@ -89,9 +101,6 @@ def find_study(
             except PeerError:
                 uids = None  # no image level at this PACS: the count must do
         return StudyOnPacs(study_instance_uid, count, uids)
-    finally:
-        if assoc.is_established:
-            assoc.release()
 
 
 def find_similar(
@@ -112,14 +121,7 @@ def find_similar(
     PeerError
         If the destination cannot be reached or refuses the query.
     """
-    assoc = open_association(
-        destination, calling_ae, [build_context(StudyRootQueryRetrieveInformationModelFind)]
-    )
-    try:
-        if not assoc.accepted_contexts:
-            raise PeerError(
-                f"{destination.label or destination.name} does not answer study queries (C-FIND)"
-            )
+    with _query_association(destination, calling_ae) as assoc:
         query = Dataset()
         query.QueryRetrieveLevel = "STUDY"
         query.PatientID = mrn
@@ -134,9 +136,6 @@ def find_similar(
             if not wanted or not held or wanted & held:
                 found.append(str(ds.get("StudyInstanceUID", "")))
         return [uid for uid in found if uid]
-    finally:
-        if assoc.is_established:
-            assoc.release()
 
 
 def skip_present(

@@ -210,13 +210,21 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the instance counts")
     parser.add_argument("--associations", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3, help="runs per tool; medians shown")
+    parser.add_argument(
+        "--scp-dir",
+        default="/dev/shm" if Path("/dev/shm").is_dir() else None,
+        help="where storescp writes (default: tmpfs, so that disk write-back noise, which "
+        "hits both senders alike but at random, does not decide the ratio)",
+    )
     args = parser.parse_args()
     workloads = [("a", "512x512 CT", int(1000 * args.scale), 512),
                  ("b", "small", int(5000 * args.scale), 64)]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-send-") as tmp:
         base = Path(tmp)
+        scp_base = Path(tempfile.mkdtemp(prefix="bench-scp-", dir=args.scp_dir))
+        print(f"storescp writes into {scp_base}", flush=True)
         with StorageServer(
-            base / "scp", ae_title="BENCHSCP", extra_args=["--fork", "-pdu", "131072"]
+            scp_base, ae_title="BENCHSCP", extra_args=["--fork", "-pdu", "131072"]
         ) as scp:
             for key, label, n, size in workloads:
                 folder = base / f"data-{key}"
@@ -240,6 +248,7 @@ def main() -> int:
                 report(f"{key}) {n} {label}", theirs, ours, args.associations)
                 shutil.rmtree(folder)
                 scp.clear()
+        shutil.rmtree(scp_base, ignore_errors=True)
     return 0
 
 

@@ -195,6 +195,23 @@ def test_rle_study_stays_compressed_at_a_pacs_that_takes_it(
     assert {ds.file_meta.TransferSyntaxUID for ds in received} == {RLELossless}
 
 
+def test_large_files_arrive_whole_in_many_pdus(tmp_path, store, capsys, storage_server):
+    """512x512 images (512 KB, far past the first read) go out through the kernel copy path,
+    cut into storescp's 16 KB PDUs; what arrives is the file's data set, byte for byte."""
+    paths = write_instances(tmp_path / "spool", 3, size=512)
+    assert all(p.stat().st_size > 500_000 for p in paths)
+    study = queue_study(store, paths, "radiology")
+    code, _ = run_send(capsys, config_file(tmp_path, storage_server))
+    assert code == 0
+    received = {pydicom.dcmread(p).SOPInstanceUID: p for p in storage_server.wait_for_files(3)}
+    assert set(received) == set(study.sop_instance_uids)
+    for path in paths:
+        sent = pydicom.dcmread(path)
+        got = pydicom.dcmread(received[sent.SOPInstanceUID])
+        assert got.PixelData == sent.PixelData
+        assert got == sent  # every element of the data set
+
+
 def test_lossy_jpeg_sent_uncompressed_says_it_was_lossy(
     tmp_path, store, capsys, picky_storage_server
 ):

@@ -29,6 +29,7 @@ IMPLEMENTATION_CLASS_UID = "2.25.249179694234625004880423448057866227699"
 DEFAULT_CHUNK = 1 << 20  # fragment size when the peer sets no PDU limit
 
 _PDU_HEADER = struct.Struct(">BxI")
+_MORE = getattr(socket, "MSG_MORE", 0)  # Linux: hold a header back until its data follows
 _PDV_HEADER = struct.Struct(">IBB")
 
 
@@ -272,6 +273,19 @@ class StoreAssociation:
             if last:
                 return
 
+    def _sendfile_pdus(self, context_id: int, f: BinaryIO, start: int, length: int) -> None:
+        """P-DATA-TF PDUs of a data set at ``start`` in ``f``, the data copied by the kernel."""
+        chunk = (self.peer_max_pdu - 6) if self.peer_max_pdu > 6 else DEFAULT_CHUNK
+        pos, end = start, start + length
+        while pos < end:
+            n = min(chunk, end - pos)
+            last = 0x02 if pos + n >= end else 0x00
+            header = _PDU_HEADER.pack(0x04, n + 6) + _PDV_HEADER.pack(n + 2, context_id, last)
+            self.sock.sendall(header, _MORE)
+            if self.sock.sendfile(f, pos, n) != n:
+                raise OSError("the file ended early")
+            pos += n
+
     def _read_response(self, message_id: int) -> int | None:
         command = bytearray()
         while True:
@@ -332,6 +346,11 @@ class StoreAssociation:
                 + _PDV_HEADER.pack(len(command) + 2, context_id, 0x03)
                 + command
             )
+            if size > len(head) and not isinstance(self.sock, ssl.SSLSocket):
+                # A large file: the kernel copies it from the spool to the socket.
+                self.sock.sendall(out, _MORE)
+                self._sendfile_pdus(context_id, f, offset, size - offset)
+                return self._read_response(self._message_id)
             for pdu in self._data_pdus(context_id, f, size - offset, head[offset:]):
                 out += pdu
                 if len(out) >= 1 << 18:

@@ -9,7 +9,6 @@ import logging.handlers
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -560,6 +559,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def run_gui(config: Path | None, demo: bool) -> int:
     """Open the desktop app, which registers itself under the ``kiosk.gui`` entry point."""
+    from importlib.metadata import entry_points
+
     found = entry_points(group="kiosk.gui")
     if not found:
         raise UsageError("the desktop app is not installed; install the package with its GUI")

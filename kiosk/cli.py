@@ -6,14 +6,13 @@ import argparse
 import json
 import logging
 import logging.handlers
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from kiosk import audit, paths
-from kiosk.config import Config, load_config
+from kiosk.config import load_config
 from kiosk.errors import KioskError, PartialError, PeerError, UsageError
 from kiosk.store import db
 from kiosk.tags import TAGS
@@ -188,10 +187,6 @@ def _emit(args: argparse.Namespace, data: dict[str, Any], text: Callable[[], str
         sys.stdout.write(text() + "\n")
 
 
-def _open_store(config: Config) -> sqlite3.Connection:
-    return db.connect(config.database_path)
-
-
 def cmd_scan(args: argparse.Namespace) -> int:
     """``kiosk scan PATH``."""
     from kiosk.media.scan import scan_medium
@@ -337,11 +332,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         confirmed_mismatch=args.confirm_mismatch,
         missing_only=args.missing_only,
     )
-    conn = _open_store(config)
-    try:
+    with db.opened(config.database_path) as conn:
         outcomes = import_studies(conn, config, scan, request, send_now=not args.no_send)
-    finally:
-        conn.close()
 
     def text() -> str:
         return "\n".join(
@@ -370,8 +362,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
     from kiosk.store.studies import find_studies
 
     config = load_config(args.config)
-    conn = _open_store(config)
-    try:
+    with db.opened(config.database_path) as conn:
         records = find_studies(conn, state=args.state or None, destination=args.dest or None)
         rows = []
         for record in records:
@@ -387,8 +378,6 @@ def cmd_queue(args: argparse.Namespace) -> int:
                     "updated_at": record.updated_at,
                 }
             )
-    finally:
-        conn.close()
 
     def text() -> str:
         if not rows:
@@ -411,8 +400,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.dest:
         config.destination(args.dest)
-    conn = _open_store(config)
-    try:
+    with db.opened(config.database_path) as conn:
         report = deliver(
             conn,
             config,
@@ -421,8 +409,6 @@ def cmd_send(args: argparse.Namespace) -> int:
             due_only=args.due_only,
         )
         remaining = outbox.remaining(conn, args.dest or None)
-    finally:
-        conn.close()
     data = {
         "sent": report.sent,
         "remaining": remaining,
@@ -483,16 +469,13 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         raise SafetyError(
             f"accession {args.accession} is not on the worklist; check the order number"
         )
-    conn = _open_store(config)
-    try:
+    with db.opened(config.database_path) as conn:
         outcome = attach_order(
             conn, config, args.study_uid, matching[0], mrn=args.mrn, user=args.user
         )
         if not args.no_send:
             deliver(conn, config, study_id=outcome.study_id, user=args.user)
         outcome = outcome_of(conn, outcome.study_id)
-    finally:
-        conn.close()
     _emit(
         args,
         {"studies": [outcome.to_json()]},
@@ -514,11 +497,8 @@ def cmd_clean_spool(args: argparse.Namespace) -> int:
     from kiosk.retention import clean_spool
 
     config = load_config(args.config)
-    conn = _open_store(config)
-    try:
+    with db.opened(config.database_path) as conn:
         removed = clean_spool(conn, config, days=args.days)
-    finally:
-        conn.close()
     _emit(args, {"removed": removed}, lambda: f"{len(removed)} committed studies removed")
     return 0
 
@@ -526,11 +506,8 @@ def cmd_clean_spool(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     """``kiosk audit``."""
     config = load_config(args.config)
-    conn = _open_store(config)
-    try:
+    with db.opened(config.database_path) as conn:
         found = audit.events(conn, args.since or None)
-    finally:
-        conn.close()
     _emit(
         args,
         {"events": [e.to_json() for e in found]},

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -31,6 +33,16 @@ def migrations() -> list[tuple[int, str]]:
         if name.endswith(".sql") and name[:4].isdigit():
             found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
     return sorted(found)
+
+
+@contextmanager
+def opened(path: Path) -> Iterator[sqlite3.Connection]:
+    """Open (and migrate) the database for one piece of work; close it afterwards."""
+    conn = connect(path)
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -69,8 +69,7 @@ def queue_model() -> ListTableModel[QueueRow]:
 
 def load_rows(config: Config, which: str) -> list[QueueRow]:
     """Read the studies of the store for a filter (runs off the GUI thread)."""
-    conn = db.connect(config.database_path)
-    try:
+    with db.opened(config.database_path) as conn:
         rows = []
         for record in find_studies(conn):
             outcome = outcome_of(conn, record.id)
@@ -80,8 +79,6 @@ def load_rows(config: Config, which: str) -> list[QueueRow]:
                 continue
             rows.append(QueueRow(record, outcome))
         return rows
-    finally:
-        conn.close()
 
 
 class BackOfficeWindow(QWidget):
@@ -172,13 +169,10 @@ class BackOfficeWindow(QWidget):
             matching = [i for i in items if i.accession_number == accession]
             if not matching:
                 raise SafetyError(f"accession {accession} is not on the worklist; check it")
-            conn = db.connect(self.config.database_path)
-            try:
+            with db.opened(self.config.database_path) as conn:
                 outcome = attach_order(conn, self.config, uid, matching[0], user=self.user)
                 deliver(conn, self.config, study_id=outcome.study_id, user=self.user)
                 return outcome_of(conn, outcome.study_id)
-            finally:
-                conn.close()
 
         self.runner.run(work, self._done, self._failed)
 
@@ -191,12 +185,9 @@ class BackOfficeWindow(QWidget):
         study_id = row.record.id
 
         def work(_p: Progress) -> ImportOutcome:
-            conn = db.connect(self.config.database_path)
-            try:
+            with db.opened(self.config.database_path) as conn:
                 deliver(conn, self.config, study_id=study_id, retry_failed=True, user=self.user)
                 return outcome_of(conn, study_id)
-            finally:
-                conn.close()
 
         self.runner.run(work, self._done, self._failed)
 

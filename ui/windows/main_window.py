@@ -314,12 +314,9 @@ class MainWindow(QMainWindow):
         self._delivering = True
 
         def work(_p: Progress) -> tuple[int, int]:
-            conn = db.connect(self.config.database_path)
-            try:
+            with db.opened(self.config.database_path) as conn:
                 report = deliver(conn, self.config, due_only=True, user=self.user)
                 return report.sent, outbox.remaining(conn)
-            finally:
-                conn.close()
 
         self.runner.run(work, self._outbox_done, self._outbox_failed)
 
@@ -438,8 +435,7 @@ class MainWindow(QMainWindow):
 
     def _earlier_imports(self, uids: list[str]) -> dict[str, str]:
         """What the store knows of these studies: a disc that comes back is recognised."""
-        conn = db.connect(self.config.database_path)
-        try:
+        with db.opened(self.config.database_path) as conn:
             known: dict[str, str] = {}
             for uid in uids:
                 records = [
@@ -456,8 +452,6 @@ class MainWindow(QMainWindow):
                         else f"imported {day} ({last.state}, {last.destination})"
                     )
             return known
-        finally:
-            conn.close()
 
     def _show_earlier(self, known: dict[str, str]) -> None:
         for uid, text in known.items():
@@ -745,11 +739,8 @@ class MainWindow(QMainWindow):
         self.status.setText("Copying and sending …")
 
         def work(progress: Progress) -> list[ImportOutcome]:
-            conn = db.connect(self.config.database_path)
-            try:
+            with db.opened(self.config.database_path) as conn:
                 return import_studies(conn, self.config, scan, request, on_progress=progress)
-            finally:
-                conn.close()
 
         self.runner.run(work, self._sent, self._send_failed, self._on_progress)
 

@@ -116,6 +116,17 @@ def check_safety(conn: sqlite3.Connection, study: StudySummary, request: ImportR
         )
 
 
+def order_identity(config: Config, item: WorklistItem) -> TargetIdentity:
+    """The identity of a worklist order; our issuer from the config when the RIS gives none.
+
+    Which of it replaces what is on the disc is the destination's coercion rule.
+    """
+    target = TargetIdentity.from_worklist(item)
+    if not target.issuer and config.issuer_of_patient_id:
+        target = dataclasses.replace(target, issuer=config.issuer_of_patient_id)
+    return target
+
+
 def target_identity(config: Config, request: ImportRequest) -> TargetIdentity:
     """Work out the identity the studies are coerced to."""
     item = request.worklist_item
@@ -125,9 +136,7 @@ def target_identity(config: Config, request: ImportRequest) -> TargetIdentity:
                 f"the worklist order belongs to MRN {item.mrn}, not {request.mrn}; "
                 "check the patient"
             )
-        target = TargetIdentity.from_worklist(item)
-        if not target.issuer and config.issuer_of_patient_id:
-            target = dataclasses.replace(target, issuer=config.issuer_of_patient_id)
+        target = order_identity(config, item)
         if not request.accession:
             return dataclasses.replace(
                 target,

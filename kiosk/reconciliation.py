@@ -8,17 +8,16 @@ corrected tags and the audit trail records it as a correction.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import sqlite3
 
 from kiosk import audit
 from kiosk.config import Config
 from kiosk.errors import SafetyError, UsageError
-from kiosk.importer import ImportOutcome, coerce_and_queue, outcome_of
+from kiosk.importer import ImportOutcome, coerce_and_queue, order_identity, outcome_of
 from kiosk.store import studies
 from kiosk.store.studies import StudyRecord, StudyState
-from reconcile.model import TargetIdentity, WorklistItem
+from reconcile.model import WorklistItem
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +94,7 @@ def attach_order(
             f"imported as MRN {record.mrn}; to move it to another patient give --mrn {item.mrn}"
         )
     was_sent = record.state in (StudyState.SENT, StudyState.COMMITTED)
-    target = TargetIdentity.from_worklist(
-        item, demographics=config.destination(record.destination).coercion.replace_demographics
-    )
-    if not target.issuer and config.issuer_of_patient_id:
-        target = dataclasses.replace(target, issuer=config.issuer_of_patient_id)
+    target = order_identity(config, item)
     studies.set_state(
         conn, record.id, StudyState.MATCHED, mrn=item.mrn, accession_number=item.accession_number
     )

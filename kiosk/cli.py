@@ -296,7 +296,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     """``kiosk import PATH``."""
     from kiosk.importer import ImportRequest, import_studies
     from kiosk.media.scan import scan_medium
-    from kiosk.worklist import WorklistQuery, find
+    from kiosk.worklist import WorklistQuery, find, find_order
 
     config = load_config(args.config)
     dest = args.dest or (next(iter(config.destinations), ""))
@@ -306,20 +306,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     uids = tuple(s.study_instance_uid for s in scan.studies) if args.all else tuple(args.study)
     item = None
     if config.worklist is not None:
-        query = WorklistQuery(mrn=args.mrn, accession=args.accession)
-        items = find(config.worklist, config.ae_title, query)
         if args.accession:
-            matching = [i for i in items if i.accession_number == args.accession]
-            if not matching:
-                from kiosk.errors import SafetyError
-
-                raise SafetyError(
-                    f"accession {args.accession} is not on the worklist for MRN {args.mrn}; "
-                    "check the order, or import without --accession for the back office"
-                )
-            item = matching[0]
-        elif items:
-            item = items[0]
+            item = find_order(config.worklist, config.ae_title, args.accession, mrn=args.mrn)
+        else:  # no order: the demographics of our patient, from any of their orders
+            items = find(config.worklist, config.ae_title, WorklistQuery(mrn=args.mrn))
+            item = items[0] if items else None
     request = ImportRequest(
         study_uids=uids,
         mrn=args.mrn,
@@ -456,23 +447,15 @@ def cmd_echo(args: argparse.Namespace) -> int:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """``kiosk reconcile STUDY_UID --accession Y [--mrn X]``."""
-    from kiosk.errors import SafetyError
     from kiosk.importer import outcome_of
     from kiosk.reconciliation import attach_order
     from kiosk.send.deliver import deliver
-    from kiosk.worklist import WorklistQuery, find
+    from kiosk.worklist import find_order
 
     config = load_config(args.config)
-    items = find(config.worklist, config.ae_title, WorklistQuery(accession=args.accession))
-    matching = [i for i in items if i.accession_number == args.accession]
-    if not matching:
-        raise SafetyError(
-            f"accession {args.accession} is not on the worklist; check the order number"
-        )
+    order = find_order(config.worklist, config.ae_title, args.accession)
     with db.opened(config.database_path) as conn:
-        outcome = attach_order(
-            conn, config, args.study_uid, matching[0], mrn=args.mrn, user=args.user
-        )
+        outcome = attach_order(conn, config, args.study_uid, order, mrn=args.mrn, user=args.user)
         if not args.no_send:
             deliver(conn, config, study_id=outcome.study_id, user=args.user)
         outcome = outcome_of(conn, outcome.study_id)

@@ -15,7 +15,7 @@ from pynetdicom.sop_class import ModalityWorklistInformationFind  # type: ignore
 
 from kiosk.config import Peer
 from kiosk.dicom_net import associate, make_ae
-from kiosk.errors import PeerError, UsageError
+from kiosk.errors import PeerError, SafetyError, UsageError
 from reconcile.model import WorklistItem
 from reconcile.names import fold
 
@@ -40,7 +40,9 @@ class WorklistQuery:
 
 def _identifier(query: WorklistQuery) -> Dataset:
     ds = Dataset()
-    ds.SpecificCharacterSet = "ISO_IR 192"
+    charset = _charset(query.name)
+    if charset:
+        ds.SpecificCharacterSet = charset
     ds.PatientName = query.name
     ds.PatientID = query.mrn
     ds.IssuerOfPatientID = ""
@@ -140,9 +142,8 @@ def name_matches(pattern: str, name: str) -> bool:
     )
 
 
-def _charset(query: WorklistQuery) -> str:
+def _charset(text: str) -> str:
     """The Specific Character Set of our query: none for ASCII, Latin-1 if it fits, else UTF-8."""
-    text = query.name
     if text.isascii():
         return ""
     try:
@@ -185,11 +186,6 @@ def find(
     try:
         for pattern in patterns:
             identifier = _identifier(dataclasses.replace(query, name=pattern))
-            charset = _charset(dataclasses.replace(query, name=pattern))
-            if charset:
-                identifier.SpecificCharacterSet = charset
-            else:
-                del identifier.SpecificCharacterSet
             for item in _send(assoc, identifier, peer):
                 key = (item.mrn, item.accession_number, item.scheduled_step_id, item.patient_name)
                 items.setdefault(key, item)
@@ -204,6 +200,23 @@ def find(
     ]
     log.info("worklist query returned %d items", len(found))
     return found
+
+
+def find_order(peer: Peer | None, calling_ae: str, accession: str, mrn: str = "") -> WorklistItem:
+    """Return the worklist order with this accession number (of this MRN, when given).
+
+    Raises
+    ------
+    SafetyError
+        If the worklist holds no such order: nothing is filed under a guessed order.
+    PeerError
+        If the worklist cannot be reached.
+    """
+    for item in find(peer, calling_ae, WorklistQuery(mrn=mrn, accession=accession)):
+        if item.accession_number == accession:
+            return item
+    of = f" for MRN {mrn}" if mrn else ""
+    raise SafetyError(f"accession {accession} is not on the worklist{of}; check the order number")
 
 
 def _send(assoc: Any, identifier: Dataset, peer: Peer) -> list[WorklistItem]:

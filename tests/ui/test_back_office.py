@@ -77,4 +77,4 @@ def test_unknown_accession_is_reported(qtbot, tmp_path, capsys, worklist_server,
     window.view.selectRow(0)
     qtbot.keyClicks(window.accession_edit, "NOPE")
     qtbot.keyClick(window.accession_edit, Qt.Key.Key_Return)
-    assert errors == ["accession NOPE is not on the worklist; check it"]
+    assert errors == ["accession NOPE is not on the worklist; check the order number"]

@@ -21,13 +21,13 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.config import Config
-from kiosk.errors import KioskError, SafetyError
+from kiosk.errors import KioskError
 from kiosk.importer import ImportOutcome, outcome_of
 from kiosk.reconciliation import attach_order
 from kiosk.send.deliver import deliver
 from kiosk.store import db
 from kiosk.store.studies import StudyRecord, find_studies
-from kiosk.worklist import WorklistQuery, find
+from kiosk.worklist import find_order
 from ui.models.tables import ListTableModel, format_date
 from ui.workers import Progress, TaskRunner
 
@@ -163,14 +163,9 @@ class BackOfficeWindow(QWidget):
         uid = row.record.study_instance_uid
 
         def work(_p: Progress) -> ImportOutcome:
-            items = find(
-                self.config.worklist, self.config.ae_title, WorklistQuery(accession=accession)
-            )
-            matching = [i for i in items if i.accession_number == accession]
-            if not matching:
-                raise SafetyError(f"accession {accession} is not on the worklist; check it")
+            order = find_order(self.config.worklist, self.config.ae_title, accession)
             with db.opened(self.config.database_path) as conn:
-                outcome = attach_order(conn, self.config, uid, matching[0], user=self.user)
+                outcome = attach_order(conn, self.config, uid, order, user=self.user)
                 deliver(conn, self.config, study_id=outcome.study_id, user=self.user)
                 return outcome_of(conn, outcome.study_id)
 

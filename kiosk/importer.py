@@ -213,12 +213,17 @@ def import_studies(
     target = target_identity(config, request)
     for study in chosen:
         check_safety(conn, study, request)
-    total_bytes = sum((scan.root / i.relpath).stat().st_size for s in chosen for i in s.instances)
-    check_free_space(config.spool_dir, total_bytes * 2)
+    sizes = {
+        s.study_instance_uid: sum((scan.root / i.relpath).stat().st_size for i in s.instances)
+        for s in chosen
+    }
+    check_free_space(config.spool_dir, sum(sizes.values()) * 2)
 
     outcomes = []
     for study in chosen:
-        study_id = _import_one(conn, config, scan, study, request, target, on_progress)
+        study_id = _import_one(
+            conn, config, scan, study, sizes[study.study_instance_uid], request, target, on_progress
+        )
         outcomes.append(study_id)
     if config.media.eject_after_copy:
         _eject(scan, user=request.user, station=config.station, conn=conn)
@@ -260,6 +265,7 @@ def _import_one(
     config: Config,
     scan: MediaScan,
     study: StudySummary,
+    bytes_total: int,
     request: ImportRequest,
     target: TargetIdentity,
     on_progress: Callable[[str, int, int], None] | None,
@@ -297,7 +303,6 @@ def _import_one(
     rows: list[tuple[int, Path]] = []
     done = {r["source_relpath"]: r for r in studies.instances_of(conn, study_id)}
     reused = 0
-    bytes_total = sum((scan.root / i.relpath).stat().st_size for i in instances)
     bytes_done = 0
 
     def grew(n: int) -> None:

@@ -175,7 +175,7 @@ def run_ours(
     cfg = write_config(
         work / "kiosk.toml",
         worklist=None,
-        destinations={"bench": (scp.ae_title, scp.host, scp.port)},
+        destinations={"bench": scp},
         spool=work / "spool",
         database=database,
     )

@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
+
+
+class DicomPeer(Protocol):
+    """A running peer of tests/peers.py: where it listens and what it answers to."""
+
+    ae_title: str
+    host: str
+    port: int
+
+
+Peer = tuple[str, str, int] | DicomPeer
+
+
+def _address(peer: Peer) -> tuple[str, str, int]:
+    return peer if isinstance(peer, tuple) else (peer.ae_title, peer.host, peer.port)
 
 
 def write_config(
     path: Path,
     *,
-    worklist: tuple[str, str, int] | None,
-    destinations: dict[str, tuple[str, str, int]],
+    worklist: Peer | None,
+    destinations: dict[str, Peer],
     spool: Path,
     database: Path,
     issuer: str = "MAINHOSP",
 ) -> Path:
-    """Write a CLI.md-style TOML config; peers are (ae_title, host, port)."""
+    """Write a CLI.md-style TOML config; peers are servers or (ae_title, host, port)."""
     lines = [
         "[kiosk]",
         'station = "TEST-DESK"',
@@ -23,9 +39,10 @@ def write_config(
         "",
     ]
     if worklist is not None:
-        ae, host, port = worklist
+        ae, host, port = _address(worklist)
         lines += ["[worklist]", f'ae_title = "{ae}"', f'host = "{host}"', f"port = {port}", ""]
-    for name, (ae, host, port) in destinations.items():
+    for name, peer in destinations.items():
+        ae, host, port = _address(peer)
         lines += [
             f"[destinations.{name}]",
             f'ae_title = "{ae}"',

@@ -125,7 +125,7 @@ def test_worklist_query_against_wlmscpfs(tmp_path, capsys, worklist_server):
     worklist_server.add_item(PatientID="MRN8", AccessionNumber="ACC8")
     cfg = write_config(
         tmp_path / "k.toml",
-        worklist=(worklist_server.ae_title, worklist_server.host, worklist_server.port),
+        worklist=worklist_server,
         destinations={},
         spool=tmp_path / "s",
         database=tmp_path / "d.sqlite3",

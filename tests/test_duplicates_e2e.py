@@ -17,9 +17,7 @@ def setup(tmp_path, orthanc_server):
     cfg = write_config(
         tmp_path / "kiosk.toml",
         worklist=None,
-        destinations={
-            "radiology": (orthanc_server.ae_title, orthanc_server.host, orthanc_server.port)
-        },
+        destinations={"radiology": orthanc_server},
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
     )

@@ -41,8 +41,8 @@ def config_for(
 ) -> Path:
     return write_config(
         tmp_path / "kiosk.toml",
-        worklist=(worklist.ae_title, worklist.host, worklist.port) if worklist else None,
-        destinations={name: (s.ae_title, s.host, s.port) for name, s in dests.items()},
+        worklist=worklist,
+        destinations=dict(dests),
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
     )

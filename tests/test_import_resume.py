@@ -25,9 +25,7 @@ def test_pulled_disc_resumes_copy_when_it_comes_back(tmp_path, capsys, storage_s
     cfg_path = write_config(
         tmp_path / "kiosk.toml",
         worklist=None,
-        destinations={
-            "radiology": (storage_server.ae_title, storage_server.host, storage_server.port)
-        },
+        destinations={"radiology": storage_server},
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
     )

@@ -29,7 +29,7 @@ from tests.kiosk_config import write_config
 def config_for(tmp_path: Path, server, extra: str = "") -> Path:
     path = write_config(
         tmp_path / "kiosk.toml",
-        worklist=(server.ae_title, server.host, server.port),
+        worklist=server,
         destinations={},
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",

@@ -35,10 +35,8 @@ def setup(tmp_path, worklist_server, storage_server, extra: str = ""):
     worklist_server.add_item(PatientID="MRN999", AccessionNumber="ACC999")
     cfg = write_config(
         tmp_path / "kiosk.toml",
-        worklist=(worklist_server.ae_title, worklist_server.host, worklist_server.port),
-        destinations={
-            "radiology": (storage_server.ae_title, storage_server.host, storage_server.port)
-        },
+        worklist=worklist_server,
+        destinations={"radiology": storage_server},
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
     )

@@ -21,9 +21,7 @@ def test_only_committed_studies_older_than_retention_are_removed(tmp_path, capsy
     cfg = write_config(
         tmp_path / "kiosk.toml",
         worklist=None,
-        destinations={
-            "radiology": (storage_server.ae_title, storage_server.host, storage_server.port)
-        },
+        destinations={"radiology": storage_server},
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
     )

@@ -103,9 +103,7 @@ def test_echo_answers_for_a_running_pacs_and_exits_4_for_a_stopped_one(
     cfg = write_config(
         tmp_path / "kiosk.toml",
         worklist=None,
-        destinations={
-            "radiology": (storage_server.ae_title, storage_server.host, storage_server.port)
-        },
+        destinations={"radiology": storage_server},
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
     )

@@ -136,7 +136,7 @@ def config_file(
     path = write_config(
         tmp_path / "kiosk.toml",
         worklist=None,
-        destinations={name: (server.ae_title, server.host, server.port)},
+        destinations={name: server},
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
     )

@@ -26,7 +26,7 @@ def test_old_queued_instances_fail_and_retry_resends_them(tmp_path, capsys):
     cfg = write_config(
         tmp_path / "kiosk.toml",
         worklist=None,
-        destinations={"radiology": (pacs.ae_title, pacs.host, pacs.port)},
+        destinations={"radiology": pacs},
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
     )

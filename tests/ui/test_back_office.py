@@ -21,10 +21,8 @@ def test_attach_order_from_the_back_office(
     [study] = write_ct_disc(disc, [("EXT-5", "DOE^JANE", "19700101", "F")], per_study=2)
     cfg = write_config(
         tmp_path / "kiosk.toml",
-        worklist=(worklist_server.ae_title, worklist_server.host, worklist_server.port),
-        destinations={
-            "radiology": (storage_server.ae_title, storage_server.host, storage_server.port)
-        },
+        worklist=worklist_server,
+        destinations={"radiology": storage_server},
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
     )
@@ -60,10 +58,8 @@ def test_unknown_accession_is_reported(qtbot, tmp_path, capsys, worklist_server,
     write_ct_disc(disc, [("EXT-5", "DOE^JANE", "19700101", "F")], per_study=1)
     cfg = write_config(
         tmp_path / "kiosk.toml",
-        worklist=(worklist_server.ae_title, worklist_server.host, worklist_server.port),
-        destinations={
-            "radiology": (storage_server.ae_title, storage_server.host, storage_server.port)
-        },
+        worklist=worklist_server,
+        destinations={"radiology": storage_server},
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
     )

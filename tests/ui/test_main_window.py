@@ -31,9 +31,9 @@ def window(qtbot, tmp_path, worklist_server, storage_server):
     )
     cfg = write_config(
         tmp_path / "kiosk.toml",
-        worklist=(worklist_server.ae_title, worklist_server.host, worklist_server.port),
+        worklist=worklist_server,
         destinations={
-            "radiology": (storage_server.ae_title, storage_server.host, storage_server.port),
+            "radiology": storage_server,
             "cardiology": ("NOWHERE", "127.0.0.1", 9),
         },
         spool=tmp_path / "spool",
@@ -227,10 +227,8 @@ def test_second_send_to_a_pacs_that_has_it_offers_missing_only(
     )  # fmt: skip
     cfg = write_config(
         tmp_path / "orthanc.toml",
-        worklist=(worklist_server.ae_title, worklist_server.host, worklist_server.port),
-        destinations={
-            "radiology": (orthanc_server.ae_title, orthanc_server.host, orthanc_server.port)
-        },
+        worklist=worklist_server,
+        destinations={"radiology": orthanc_server},
         spool=tmp_path / "spool2",
         database=tmp_path / "kiosk2.sqlite3",
     )
@@ -266,7 +264,7 @@ def test_the_app_delivers_what_an_earlier_run_left_queued(qtbot, tmp_path, capsy
     cfg = write_config(
         tmp_path / "outage.toml",
         worklist=None,
-        destinations={"radiology": (pacs.ae_title, pacs.host, pacs.port)},
+        destinations={"radiology": pacs},
         spool=tmp_path / "spool3",
         database=tmp_path / "kiosk3.sqlite3",
     )

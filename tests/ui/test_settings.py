@@ -13,9 +13,9 @@ from ui.workers import TaskRunner
 def test_each_peer_has_a_working_test_button(qtbot, tmp_path, worklist_server, storage_server):
     cfg = write_config(
         tmp_path / "kiosk.toml",
-        worklist=(worklist_server.ae_title, worklist_server.host, worklist_server.port),
+        worklist=worklist_server,
         destinations={
-            "radiology": (storage_server.ae_title, storage_server.host, storage_server.port),
+            "radiology": storage_server,
             "cardiology": ("NOWHERE", "127.0.0.1", 9),
         },
         spool=tmp_path / "spool",

@@ -378,7 +378,8 @@ def test_held_rows_wait_for_release(conn: sqlite3.Connection) -> None:
         outbox.enqueue(conn, iid, "radiology", held=True)
     assert outbox.counts_for_study(conn, sid) == {"held": 2}
     assert outbox.claim(conn, destination="radiology", limit=10) == []
-    outbox.release_held(conn, sid)
+    for iid in iids:  # the order is attached: queued again (what reconciliation does)
+        outbox.enqueue(conn, iid, "radiology", held=False)
     assert outbox.counts_for_study(conn, sid) == {"queued": 2}
     assert sorted(i.instance_id for i in outbox.claim(conn, destination=None, limit=10)) == iids
 

@@ -365,12 +365,3 @@ def problems(conn: sqlite3.Connection, study_id: int) -> list[sqlite3.Row]:
             (study_id,),
         )
     )
-
-
-def release_held(conn: sqlite3.Connection, study_id: int) -> None:
-    """Turn held rows of a study into queued ones (after the back office reconciled it)."""
-    conn.execute(
-        "UPDATE outbox SET state = 'queued', updated_at = ? WHERE state = 'held' AND"
-        " instance_id IN (SELECT id FROM instances WHERE study_id = ?)",
-        (now_iso(), study_id),
-    )

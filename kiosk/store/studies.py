@@ -222,7 +222,7 @@ def add_instance(
 
 
 def update_instance(conn: sqlite3.Connection, instance_id: int, **fields: str | int) -> None:
-    """Set spool paths, hash and size of an instance."""
+    """Set an instance's spool paths, hash and size, and the SOP Instance UID it is sent with."""
     allowed_cols = {
         "original_path",
         "original_sha256",

@@ -255,24 +255,18 @@ def test_truncated_file_listed_in_dicomdir_is_found_when_chosen(disc: Disc) -> N
 # --- DICOMDIR encodings --------------------------------------------------------------------
 
 
-def test_implicit_vr_dicomdir(disc: Disc) -> None:
+@pytest.mark.parametrize(
+    ("dcmconv_flag", "encoding"),
+    [("+ti", (True, True)), ("+tb", (False, False))],
+    ids=["implicit-vr", "big-endian"],
+)
+def test_dicomdir_in_other_encodings(
+    disc: Disc, dcmconv_flag: str, encoding: tuple[bool, bool]
+) -> None:
     conv = disc.root / "DICOMDIR.NEW"
-    subprocess.run([str(DCMCONV), "+ti", "DICOMDIR", conv.name], cwd=disc.root, check=True)
+    subprocess.run([str(DCMCONV), dcmconv_flag, "DICOMDIR", conv.name], cwd=disc.root, check=True)
     conv.replace(disc.root / "DICOMDIR")
-    assert pydicom.dcmread(disc.root / "DICOMDIR").original_encoding == (True, True)
-    for deep in (True, False):
-        scan = scan_medium(disc.root, deep=deep)
-        assert scan.problems == []
-        assert sop_uids(scan) == all_sop_uids(disc)
-        scan.verify()
-        assert patients_of(scan) == expected_patients(disc)
-
-
-def test_big_endian_dicomdir(disc: Disc) -> None:
-    conv = disc.root / "DICOMDIR.NEW"
-    subprocess.run([str(DCMCONV), "+tb", "DICOMDIR", conv.name], cwd=disc.root, check=True)
-    conv.replace(disc.root / "DICOMDIR")
-    assert pydicom.dcmread(disc.root / "DICOMDIR").original_encoding == (False, False)
+    assert pydicom.dcmread(disc.root / "DICOMDIR").original_encoding == encoding
     # dcmconv keeps the old record offsets, shifted by its new file meta: still followed.
     for deep in (True, False):
         scan = scan_medium(disc.root, deep=deep)

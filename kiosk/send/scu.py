@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import ssl
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:  # ssl is imported only where TLS is used: it costs start-up time
+    import ssl
 
 APPLICATION_CONTEXT = b"1.2.840.10008.3.1.1.1"
 IMPLEMENTATION_VERSION = b"OMKIOSK_1"
@@ -175,6 +177,7 @@ class StoreAssociation:
         self._message_id = 0
         self._rbuf = bytearray()
         self.is_open = False
+        self._plain = tls is None  # sendfile() only on a plain socket
         try:
             raw = socket.create_connection((host, port), timeout=connect_timeout)
         except OSError as exc:
@@ -346,7 +349,7 @@ class StoreAssociation:
                 + _PDV_HEADER.pack(len(command) + 2, context_id, 0x03)
                 + command
             )
-            if size > len(head) and not isinstance(self.sock, ssl.SSLSocket):
+            if size > len(head) and self._plain:
                 # A large file: the kernel copies it from the spool to the socket.
                 self.sock.sendall(out, _MORE)
                 self._sendfile_pdus(context_id, f, offset, size - offset)

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import logging
 import os
-import ssl
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import Destination
 from kiosk.dicom_net import CONNECT_TIMEOUT, NETWORK_TIMEOUT
 from kiosk.errors import PeerError
 from kiosk.send.policy import REFUSED_SOP_CLASS
 from kiosk.send.scu import AssociationError, StoreAssociation, parse_file_meta
+
+if TYPE_CHECKING:
+    import ssl
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,8 @@ def tls_context(destination: Destination) -> ssl.SSLContext | None:
     """Return the TLS context for a destination, or ``None`` when it does not use TLS."""
     if not destination.tls:
         return None
+    import ssl  # only here: TLS is the rare case, and ssl is slow to import
+
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=destination.tls_ca or None)
     if destination.tls_cert:
         context.load_cert_chain(destination.tls_cert, destination.tls_key or None)

@@ -1,8 +1,10 @@
 """Deliver what the outbox holds: claim, send over parallel associations, record, move studies on.
 
 The database is touched by the calling thread only: worker threads (one
-association each, ``associations`` per destination) take jobs from a queue and
-hand results back; results are written in batches, one transaction each. A
+association each, ``associations`` per destination) take jobs from a queue in
+chunks (a few dozen small files, or a few megabytes) and hand the results of a
+chunk back at once, so that threads do not wake each other for every instance;
+results are written in batches, one transaction each. A
 destination that is down, or an association that drops, leaves the untried
 instances queued (their attempt not counted) and the tried ones scheduled for
 a retry with backoff (:mod:`kiosk.send.policy`).
@@ -31,6 +33,8 @@ from kiosk.store.studies import StudyState
 log = logging.getLogger(__name__)
 
 BATCH = 256  # rows claimed per transaction
+CHUNK = 32  # instances handed to a worker at once ...
+CHUNK_BYTES = 4 << 20  # ... or fewer, when they add up to this many bytes
 FLUSH_EVERY = 256  # results written per transaction (at the latest every FLUSH_SECONDS)
 FLUSH_SECONDS = 0.5
 
@@ -45,17 +49,35 @@ class StudyProgress:
     done: int = 0
     sent: int = 0
     bytes: int = 0
+    total_bytes: int = 0
     started: float = field(default_factory=time.monotonic)
+    #: What was already sent before this run (not counted in the rate).
+    done_before: int = 0
+    bytes_before: int = 0
 
     @property
     def rate(self) -> float:
-        """Instances per second so far."""
+        """Instances per second in this run."""
         elapsed = time.monotonic() - self.started
-        return self.done / elapsed if elapsed > 0 else 0.0
+        return (self.done - self.done_before) / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def bytes_per_second(self) -> float:
+        """Bytes per second in this run."""
+        elapsed = time.monotonic() - self.started
+        return (self.bytes - self.bytes_before) / elapsed if elapsed > 0 else 0.0
 
     @property
     def seconds_left(self) -> float | None:
-        """Estimated seconds until the study is done (``None`` until known)."""
+        """Estimated seconds until the study is done (``None`` until known).
+
+        By bytes when the sizes are known (a study mixes small and large
+        instances), else by instances.
+        """
+        if self.done >= self.total:
+            return 0.0
+        if self.total_bytes and self.bytes_per_second > 0:
+            return max(self.total_bytes - self.bytes, 0) / self.bytes_per_second
         rate = self.rate
         return (self.total - self.done) / rate if rate > 0 else None
 
@@ -84,7 +106,12 @@ _DONE = object()
 
 
 class _Worker(threading.Thread):
-    """One association: takes jobs, stores them, hands results back; reopens once if dropped."""
+    """One association: takes chunks of jobs, stores them, hands results back.
+
+    An association that drops is reopened once. A chunk ends early when the
+    PACS asks us to wait (out of resources) or cannot be reached again; the
+    jobs not tried are handed back as such.
+    """
 
     def __init__(
         self,
@@ -111,26 +138,45 @@ class _Worker(threading.Thread):
             log.exception("association to %s failed", self.destination.name)
             self.results.put(("down", f"association failed: {exc}"))
             return
+        chunk: list[SendJob] = []
+        done: list[SendResult] = []
         try:
             while True:
                 job = self.jobs.get()
                 if job is _DONE:
                     return
-                assert isinstance(job, SendJob)
-                result = connection.store(job)
-                self.results.put(("result", result))
-                if not connection.is_open:
-                    connection.close()
-                    try:  # one reopen: a PACS that dropped us may take us back at once
-                        connection = StoreConnection(self.destination, self.calling_ae, self.plan)
-                    except PeerError as exc:
-                        self.results.put(("down", str(exc)))
-                        return
+                assert isinstance(job, list)
+                chunk, done = job, []
+                for item in chunk:
+                    result = connection.store(item)
+                    done.append(result)
+                    if result.status is not None and policy.classify(result.status) is (
+                        policy.Outcome.RETRY
+                    ):
+                        break  # the PACS asked us to wait: the rest of the chunk stays untried
+                    if not connection.is_open:
+                        connection.close()
+                        try:  # one reopen: a PACS that dropped us may take us back at once
+                            connection = StoreConnection(
+                                self.destination, self.calling_ae, self.plan
+                            )
+                        except PeerError as exc:
+                            self._hand_back(chunk, done)
+                            self.results.put(("down", str(exc)))
+                            return
+                self._hand_back(chunk, done)
+                chunk, done = [], []
         except Exception as exc:
             log.exception("sending to %s failed", self.destination.name)
+            self._hand_back(chunk, done)
             self.results.put(("down", f"sending failed: {exc}"))
         finally:
             connection.close()
+
+    def _hand_back(self, chunk: list[SendJob], done: list[SendResult]) -> None:
+        """Return a chunk's results, and the keys of its jobs not tried."""
+        untried = [job.key for job in chunk[len(done) :]]
+        self.results.put(("results", (done, untried)))
 
 
 class _Run:
@@ -197,26 +243,13 @@ class _Run:
                         claimed_any = True
                         self.in_flight[item.id] = item
                         self._track(item)
-                        jobs.put(
-                            SendJob(
-                                item.id,
-                                item.path,
-                                item.sop_instance_uid,
-                                item.sop_class_uid,
-                                item.transfer_syntax_uid,
-                                item.size,
-                            )
-                        )
+                    for chunk in _chunks(items):
+                        jobs.put(chunk)
                 if not self.in_flight and (self.stop_claiming or not alive):
                     break
                 if not alive:
                     # Every association is gone: what is still queued was never tried.
-                    untried = self._drain(jobs)
-                    outbox.release(self.conn, untried)
-                    for key in untried:
-                        item = self.in_flight.pop(key)
-                        self.report.studies.add(item.study_id)
-                        self.report.retry += 1
+                    self._give_back(self._drain(jobs))
                     break
                 try:
                     kind, payload = results.get(timeout=FLUSH_SECONDS)
@@ -227,30 +260,27 @@ class _Run:
                     alive -= 1
                     down = str(payload)
                     continue
-                assert isinstance(payload, SendResult)
-                self._record(payload)
+                assert isinstance(payload, tuple)
+                done, untried = payload
+                for result in done:
+                    self._record(result)
+                self._give_back(untried)
                 if self.busy:  # the PACS asked us to wait: do not send it the rest now
-                    untried = self._drain(jobs)
-                    outbox.release(self.conn, untried)
-                    for key in untried:
-                        self.report.studies.add(self.in_flight.pop(key).study_id)
-                        self.report.retry += 1
+                    self._give_back(self._drain(jobs))
                 self._flush()
         finally:
+            self._drain(jobs)  # on an error, no worker starts on another chunk
             for _ in workers:
                 jobs.put(_DONE)
             for w in workers:
                 w.join(timeout=120)
             while not results.empty():  # results that came in while stopping
                 kind, payload = results.get_nowait()
-                if kind == "result" and isinstance(payload, SendResult):
-                    self._record(payload)
+                if kind == "results" and isinstance(payload, tuple):
+                    for result in payload[0]:
+                        self._record(result)
             self._flush(force=True)
-            leftover = list(self.in_flight)  # never tried: back in the queue, uncounted
-            outbox.release(self.conn, leftover)
-            for key in leftover:
-                self.report.studies.add(self.in_flight.pop(key).study_id)
-                self.report.retry += 1
+            self._give_back(list(self.in_flight))  # never tried: back in the queue, uncounted
         if down and alive == 0:
             self.report.unreachable[self.dest.name] = down
             log.warning("destination %s unreachable: %s", self.dest.name, down)
@@ -260,19 +290,34 @@ class _Run:
         keys: list[int] = []
         while True:
             try:
-                job = jobs.get_nowait()
+                chunk = jobs.get_nowait()
             except queue.Empty:
                 return keys
-            if isinstance(job, SendJob):
-                keys.append(job.key)
+            if isinstance(chunk, list):
+                keys += [job.key for job in chunk]
+
+    def _give_back(self, untried: list[int]) -> None:
+        """Jobs a worker handed back untried: queued again, their attempt not counted."""
+        if not untried:
+            return
+        outbox.release(self.conn, untried)
+        for key in untried:
+            self.report.studies.add(self.in_flight.pop(key).study_id)
+            self.report.retry += 1
 
     def _track(self, item: OutboxItem) -> None:
         if item.study_id not in self.progress:
-            counts = outbox.counts_for_study_destination(self.conn, item.study_id, self.dest.name)
-            total = sum(v for k, v in counts.items() if k != "held")
-            already = counts.get("sent", 0)
+            totals = outbox.study_totals(self.conn, item.study_id, self.dest.name)
             self.progress[item.study_id] = StudyProgress(
-                item.study_id, self.dest.name, total, done=already, sent=already
+                item.study_id,
+                self.dest.name,
+                totals.instances,
+                done=totals.sent,
+                sent=totals.sent,
+                bytes=totals.sent_bytes,
+                total_bytes=totals.nbytes,
+                done_before=totals.sent,
+                bytes_before=totals.sent_bytes,
             )
 
     def _record(self, result: SendResult) -> None:
@@ -327,6 +372,31 @@ class _Run:
         if self.on_study is not None:
             for progress in self.progress.values():
                 self.on_study(progress)
+
+
+def _chunks(items: list[OutboxItem]) -> list[list[SendJob]]:
+    """Cut claimed rows into worker chunks: at most CHUNK jobs or CHUNK_BYTES each."""
+    chunks: list[list[SendJob]] = []
+    chunk: list[SendJob] = []
+    nbytes = 0
+    for item in items:
+        if chunk and (len(chunk) >= CHUNK or nbytes + item.size > CHUNK_BYTES):
+            chunks.append(chunk)
+            chunk, nbytes = [], 0
+        chunk.append(
+            SendJob(
+                item.id,
+                item.path,
+                item.sop_instance_uid,
+                item.sop_class_uid,
+                item.transfer_syntax_uid,
+                item.size,
+            )
+        )
+        nbytes += item.size
+    if chunk:
+        chunks.append(chunk)
+    return chunks
 
 
 def deliver(

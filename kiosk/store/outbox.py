@@ -198,12 +198,16 @@ def claim(
             )
             if r[0] != me and claimant_is_gone(r[0], r[1])
         ]
-        gone_marks = ",".join("?" for _ in gone) or "NULL"
-        sql = (
-            "SELECT o.id FROM outbox o JOIN instances i ON i.id = o.instance_id WHERE"
-            f" (o.state IN ({','.join('?' for _ in states)})"
-            f" OR (o.state = 'sending' AND o.claimed_by IN ({gone_marks})))"
-        )
+        # One state and no dead claimant (the usual case) lets SQLite walk the
+        # (destination, state) index in id order instead of sorting every row.
+        marks = ",".join("?" for _ in states)
+        wanted = "o.state = ?" if len(states) == 1 else f"o.state IN ({marks})"
+        if gone:
+            wanted = (
+                f"({wanted} OR (o.state = 'sending'"
+                f" AND o.claimed_by IN ({','.join('?' for _ in gone)})))"
+            )
+        sql = f"SELECT o.id FROM outbox o JOIN instances i ON i.id = o.instance_id WHERE {wanted}"
         args: list[object] = [*states, *gone]
         if due_only:
             sql += " AND (o.next_attempt_at = '' OR o.next_attempt_at <= ?)"
@@ -332,16 +336,26 @@ def counts_for_study(conn: sqlite3.Connection, study_id: int) -> dict[str, int]:
     return {r[0]: r[1] for r in rows}
 
 
-def counts_for_study_destination(
-    conn: sqlite3.Connection, study_id: int, destination: str
-) -> dict[str, int]:
-    """Return how many instances of a study are in each state for one destination."""
-    rows = conn.execute(
-        "SELECT o.state, count(*) FROM outbox o JOIN instances i ON i.id = o.instance_id"
-        " WHERE i.study_id = ? AND o.destination = ? GROUP BY o.state",
+@dataclass(frozen=True)
+class StudyTotals:
+    """A study's instances and bytes for one destination (held rows left out)."""
+
+    instances: int
+    nbytes: int
+    sent: int
+    sent_bytes: int
+
+
+def study_totals(conn: sqlite3.Connection, study_id: int, destination: str) -> StudyTotals:
+    """Return how many instances (and bytes) of a study go to a destination, and how many went."""
+    row = conn.execute(
+        "SELECT count(*), coalesce(sum(i.size), 0), coalesce(sum(o.state = 'sent'), 0),"
+        " coalesce(sum(CASE WHEN o.state = 'sent' THEN i.size ELSE 0 END), 0)"
+        " FROM outbox o JOIN instances i ON i.id = o.instance_id"
+        " WHERE i.study_id = ? AND o.destination = ? AND o.state != 'held'",
         (study_id, destination),
-    )
-    return {r[0]: r[1] for r in rows}
+    ).fetchone()
+    return StudyTotals(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
 
 
 def remaining(conn: sqlite3.Connection, destination: str | None = None) -> int:

@@ -27,7 +27,7 @@ from kiosk.media.drives import mounted_media
 from kiosk.media.eject import eject
 from kiosk.media.model import MediaScan, StudySummary
 from kiosk.media.spool import check_free_space, copy_verified, sha256_of
-from kiosk.send.deliver import deliver, update_study_state
+from kiosk.send.deliver import StudyProgress, deliver, update_study_state
 from kiosk.send.duplicates import find_study, skip_present
 from kiosk.store import outbox, studies
 from kiosk.store.studies import StudyState
@@ -178,7 +178,8 @@ def import_studies(
         Try to deliver right away (otherwise the outbox holds them).
     on_progress
         Called with (phase, done, total): ``"copy"`` counts files, ``"copy-bytes"``
-        bytes (as they are written, for the time left), ``"send"`` instances.
+        bytes (as they are written, for the time left); while a study is sent,
+        ``"send"`` counts its instances and then ``"send-bytes"`` its bytes.
 
     Raises
     ------
@@ -238,9 +239,19 @@ def import_studies(
                 destination=request.destination,
                 study_id=study_id,
                 user=request.user,
-                on_progress=(lambda s, t: on_progress("send", s, t)) if on_progress else None,
+                on_study=_send_progress(on_progress) if on_progress else None,
             )
     return [outcome_of(conn, sid) for sid in outcomes]
+
+
+def _send_progress(on_progress: Callable[[str, int, int], None]) -> Callable[[StudyProgress], None]:
+    """Report a study's sending as two progress phases: images, then bytes."""
+
+    def report(progress: StudyProgress) -> None:
+        on_progress("send", progress.done, progress.total)
+        on_progress("send-bytes", progress.bytes, progress.total_bytes)
+
+    return report
 
 
 def outcome_of(conn: sqlite3.Connection, study_id: int) -> ImportOutcome:

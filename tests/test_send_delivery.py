@@ -30,6 +30,7 @@ from kiosk.cli import main
 from kiosk.config import load_config
 from kiosk.send.deliver import StudyProgress, deliver
 from kiosk.store import db, outbox, studies
+from kiosk.store.outbox import OutboxState
 from kiosk.store.studies import StudyState
 from tests.discs import ct_instance
 from tests.kiosk_config import write_config
@@ -394,8 +395,28 @@ def test_progress_events_per_study(tmp_path, store, storage_server):
         10,
         10,
     )
-    assert last.bytes == sum(p.stat().st_size for p in paths)
+    assert last.bytes == last.total_bytes == sum(p.stat().st_size for p in paths)
     assert last.seconds_left == 0
+    assert last.rate > 0 and last.bytes_per_second > 0
+
+
+def test_progress_counts_what_an_earlier_run_sent_but_not_in_the_rate(
+    tmp_path, store, storage_server
+):
+    paths = write_instances(tmp_path / "spool", 10)
+    study = queue_study(store, paths, "radiology")
+    first = store.execute("SELECT id FROM outbox ORDER BY id LIMIT 4").fetchall()
+    outbox.finish_many(store, [outbox.Outcome(r[0], OutboxState.SENT) for r in first])
+    events: list[StudyProgress] = []
+    deliver(store, load_config(config_file(tmp_path, storage_server)), on_study=events.append)
+    first_event, last = events[0], events[-1]
+    assert (first_event.done_before, last.total, last.done, last.sent) == (4, 10, 10, 10)
+    assert last.total_bytes == sum(p.stat().st_size for p in paths)
+    assert last.bytes == last.total_bytes  # the 4 sent before count as sent
+    # Only this run's 6 instances and their bytes make the rate and the time left.
+    assert last.bytes_before == sum(p.stat().st_size for p in paths[:4])
+    assert len(storage_server.received_files()) == 6
+    assert study.study_id == last.study_id
 
 
 def test_parallel_associations_deliver_each_instance_once(tmp_path, store, capsys):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pydicom
@@ -313,4 +314,11 @@ def test_copy_progress_in_megabytes(qtbot, window, disc):
     qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
     copying = [t for t in seen if t.startswith("Copying from the disc:")]
     assert copying and copying[-1].startswith("Copying from the disc: 0 of 0 MB")
-    assert any(t.startswith("Sending ") and t.endswith("images …") for t in seen)
+    sending = [t for t in seen if t.startswith("Sending to ")]
+    assert sending, seen
+    # The last word on sending counts every image of the study, with its size.
+    pattern = r"Sending to (.+): (\d+) of (\d+) images \((\d+) of (\d+) MB\).* …"
+    done = re.fullmatch(pattern, sending[-1])
+    assert done, sending[-1]
+    assert done[1] == window.dest_box.currentText()
+    assert done[2] == done[3] == str(len(window.scan.studies[0].instances))

@@ -127,7 +127,10 @@ class MainWindow(QMainWindow):
         self.scan: MediaScan | None = None
         self.outcomes: list[ImportOutcome] = []
         self.back_office: Any = None
-        self._copy_started: float | None = None
+        self._phase = ""  # the progress phase shown, when it began and from where
+        self._phase_started: float | None = None
+        self._phase_from = 0
+        self._send_images = (0, 0)
         self.settings: Any = None
         self._last_request: tuple[list[StudySummary], WorklistItem, bool] | None = None
         #: Asks the user a yes/no question; replaced in tests.
@@ -747,23 +750,29 @@ class MainWindow(QMainWindow):
     def _on_progress(self, phase: str, done: int, total: int) -> None:
         if phase == "copy":
             return  # the byte count below says more
+        if phase == "send":
+            self._send_images = (done, total)  # shown with the bytes that follow
+            return
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
+        now = time.monotonic()
+        if done == 0 or self._phase_started is None or self._phase != phase:
+            self._phase, self._phase_started, self._phase_from = phase, now, done
+        elapsed = now - self._phase_started
+        moved = done - self._phase_from
+        left = ""
+        if elapsed > 0.5 and moved > 0:
+            left = f", about {(total - done) * elapsed / moved:.0f} s left"
+        megabytes = f"{done / 2**20:.0f} of {total / 2**20:.0f} MB"
         if phase == "copy-bytes":
-            now = time.monotonic()
-            if done == 0 or self._copy_started is None:
-                self._copy_started = now
-            elapsed = now - self._copy_started
-            left = ""
-            if elapsed > 0.5 and done:
-                seconds = (total - done) * elapsed / done
-                left = f", about {seconds:.0f} s left"
-            self.status.setText(
-                f"Copying from the disc: {done / 2**20:.0f} of {total / 2**20:.0f} MB{left} …"
-            )
+            self.status.setText(f"Copying from the disc: {megabytes}{left} …")
         else:
-            self._copy_started = None
-            self.status.setText(f"Sending {done}/{total} images …")
+            images, of = self._send_images
+            rate = f", {moved / elapsed / 2**20:.0f} MB/s" if elapsed > 0.5 and moved else ""
+            self.status.setText(
+                f"Sending to {self.dest_box.currentText()}: {images} of {of} images "
+                f"({megabytes}){rate}{left} …"
+            )
 
     def _sent(self, outcomes: list[ImportOutcome]) -> None:
         self.outcomes.extend(outcomes)

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 BATCH = 256  # rows claimed per transaction
 CHUNK = 32  # instances handed to a worker at once ...
 CHUNK_BYTES = 4 << 20  # ... or fewer, when they add up to this many bytes
+HAND_BACK_SECONDS = 0.25  # a worker on a slow PACS reports before its chunk is done
 FLUSH_EVERY = 256  # results written per transaction (at the latest every FLUSH_SECONDS)
 FLUSH_SECONDS = 0.5
 
@@ -108,9 +109,11 @@ _DONE = object()
 class _Worker(threading.Thread):
     """One association: takes chunks of jobs, stores them, hands results back.
 
-    An association that drops is reopened once. A chunk ends early when the
-    PACS asks us to wait (out of resources) or cannot be reached again; the
-    jobs not tried are handed back as such.
+    Results go back once per chunk, or every ``HAND_BACK_SECONDS`` when the
+    PACS is slow, so progress keeps moving. An association that drops is
+    reopened once. A chunk ends early when the PACS asks us to wait (out of
+    resources) or cannot be reached again; the jobs not tried are handed back
+    as such.
     """
 
     def __init__(
@@ -139,17 +142,20 @@ class _Worker(threading.Thread):
             self.results.put(("down", f"association failed: {exc}"))
             return
         chunk: list[SendJob] = []
-        done: list[SendResult] = []
+        done: list[SendResult] = []  # results not handed back yet
+        tried = 0
         try:
             while True:
                 job = self.jobs.get()
                 if job is _DONE:
                     return
                 assert isinstance(job, list)
-                chunk, done = job, []
+                chunk, done, tried = job, [], 0
+                last = time.monotonic()
                 for item in chunk:
                     result = connection.store(item)
                     done.append(result)
+                    tried += 1
                     if result.status is not None and policy.classify(result.status) is (
                         policy.Outcome.RETRY
                     ):
@@ -161,22 +167,24 @@ class _Worker(threading.Thread):
                                 self.destination, self.calling_ae, self.plan
                             )
                         except PeerError as exc:
-                            self._hand_back(chunk, done)
+                            self._hand_back(done, chunk[tried:])
                             self.results.put(("down", str(exc)))
                             return
-                self._hand_back(chunk, done)
-                chunk, done = [], []
+                    if time.monotonic() - last >= HAND_BACK_SECONDS:  # a slow PACS
+                        self._hand_back(done, [])
+                        done, last = [], time.monotonic()
+                self._hand_back(done, chunk[tried:])
+                chunk, done, tried = [], [], 0
         except Exception as exc:
             log.exception("sending to %s failed", self.destination.name)
-            self._hand_back(chunk, done)
+            self._hand_back(done, chunk[tried:])
             self.results.put(("down", f"sending failed: {exc}"))
         finally:
             connection.close()
 
-    def _hand_back(self, chunk: list[SendJob], done: list[SendResult]) -> None:
-        """Return a chunk's results, and the keys of its jobs not tried."""
-        untried = [job.key for job in chunk[len(done) :]]
-        self.results.put(("results", (done, untried)))
+    def _hand_back(self, done: list[SendResult], untried: list[SendJob]) -> None:
+        """Return results, and the keys of the jobs that will not be tried."""
+        self.results.put(("results", (done, [job.key for job in untried])))
 
 
 class _Run:

@@ -293,6 +293,51 @@ def test_pacs_down_keeps_everything_queued_untried(tmp_path, store, capsys, stor
     assert storage_server.received_sop_instance_uids() == set(study.sop_instance_uids)
 
 
+def test_a_pacs_that_is_down_is_tried_again_with_backoff_and_jitter(
+    tmp_path, store, capsys, storage_server
+):
+    from kiosk.store import health
+
+    study = queue_study(store, write_instances(tmp_path / "spool", 3), "radiology")
+    cfg = config_file(tmp_path, storage_server)
+    storage_server.stop()
+
+    before = datetime.now(UTC)
+    code, out = run_send(capsys, cfg, "--due-only")  # the app's regular run
+    assert (code, out["sent"]) == (6, 0)
+    first = health.get(store, "radiology")
+    assert first is not None and first.failures == 1
+    assert "cannot reach" in first.last_error
+    wait = datetime.fromisoformat(first.next_attempt_at) - before
+    assert timedelta(seconds=2) <= wait <= timedelta(seconds=8)  # 5 s ± 25 %, rounding
+
+    # A person's "kiosk send" tries at once; failing again doubles the wait.
+    code, out = run_send(capsys, cfg)
+    second = health.get(store, "radiology")
+    assert second is not None and second.failures == 2
+    assert second.down_since == first.down_since
+    wait = datetime.fromisoformat(second.next_attempt_at) - before
+    assert timedelta(seconds=6) <= wait <= timedelta(seconds=14)  # 10 s ± 25 %
+
+    # The PACS is back, but the regular run waits for its time and does not connect.
+    storage_server.start()
+    code, out = run_send(capsys, cfg, "--due-only")
+    assert (code, out["sent"]) == (6, 0)
+    assert "next try after" in out["unreachable"]["radiology"]
+    assert storage_server.received_files() == []
+    rows = store.execute("SELECT state, attempts FROM outbox").fetchall()
+    assert [(r[0], r[1]) for r in rows] == [("queued", 0)] * 3  # no attempt burnt
+
+    # Once its time has come, it is tried; the first association that works clears the record.
+    store.execute(
+        "UPDATE destination_health SET next_attempt_at = ?", (before.isoformat(timespec="seconds"),)
+    )
+    code, out = run_send(capsys, cfg, "--due-only")
+    assert (code, out["sent"], out["remaining"]) == (0, 3, 0)
+    assert health.get(store, "radiology") is None
+    assert storage_server.received_sop_instance_uids() == set(study.sop_instance_uids)
+
+
 def test_storescp_killed_mid_study_then_restarted_delivers_everything(
     tmp_path, store, capsys, storage_server
 ):

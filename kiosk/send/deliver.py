@@ -26,7 +26,7 @@ from kiosk.config import Config, Destination
 from kiosk.errors import PeerError
 from kiosk.send import policy
 from kiosk.send.sender import ContextPlan, SendJob, SendResult, StoreConnection, plan_contexts
-from kiosk.store import outbox, studies
+from kiosk.store import health, outbox, studies
 from kiosk.store.outbox import OutboxItem, OutboxState
 from kiosk.store.studies import StudyState
 
@@ -219,6 +219,7 @@ class _Run:
         self.last_flush = time.monotonic()
         self.stop_claiming = False
         self.busy = False
+        self.down = ""  # why every association failed, if they all did
 
     def run(self, plan: ContextPlan) -> bool:
         """Deliver the rows of the planned SOP classes; return whether anything was claimed."""
@@ -290,6 +291,7 @@ class _Run:
             self._flush(force=True)
             self._give_back(list(self.in_flight))  # never tried: back in the queue, uncounted
         if down and alive == 0:
+            self.down = down
             self.report.unreachable[self.dest.name] = down
             log.warning("destination %s unreachable: %s", self.dest.name, down)
         return claimed_any
@@ -451,6 +453,14 @@ def deliver(
             _fail_unknown(conn, name, report)
             continue
         dest = config.destinations[name]
+        if due_only and not health.is_due(conn, name):
+            record = health.get(conn, name)
+            assert record is not None
+            report.unreachable[name] = (
+                f"unreachable since {record.down_since} ({record.last_error}); "
+                f"next try after {record.next_attempt_at}"
+            )
+            continue
         run = _Run(
             conn,
             config,
@@ -475,6 +485,7 @@ def deliver(
             tried.update(plan.sop_classes)
             run.stop_claiming = False
             run.run(plan)
+            _note_health(conn, name, run.down)
     report.seconds = time.monotonic() - began
     for sid in sorted(report.studies):
         update_study_state(conn, sid, user=user, station=config.station)
@@ -483,6 +494,17 @@ def deliver(
 
         report.committed |= commit_sent_studies(conn, config, sorted(report.studies), user=user)
     return report
+
+
+def _note_health(conn: sqlite3.Connection, name: str, down: str) -> None:
+    """Record a destination down (the next automatic try backs off) or up again."""
+    if down:
+        wait = policy.backoff_seconds(health.failures(conn, name) + 1)
+        record = health.record_down(conn, name, down, wait)
+        log.info("destination %s: %d failed runs in a row; next automatic try after %s",
+                 name, record.failures, record.next_attempt_at)  # fmt: skip
+    elif health.record_up(conn, name):
+        log.info("destination %s reachable again", name)
 
 
 def _destinations_with_work(conn: sqlite3.Connection) -> list[str]:

@@ -74,3 +74,38 @@ def test_unknown_accession_is_reported(qtbot, tmp_path, capsys, worklist_server,
     qtbot.keyClicks(window.accession_edit, "NOPE")
     qtbot.keyClick(window.accession_edit, Qt.Key.Key_Return)
     assert errors == ["accession NOPE is not on the worklist; check the order number"]
+
+
+def test_a_pacs_that_cannot_be_reached_is_named_and_resend_tries_at_once(
+    qtbot, tmp_path, capsys, storage_server
+):
+    disc = tmp_path / "disc"
+    write_ct_disc(disc, [("EXT-6", "DOE^JOHN", "19600101", "M")], per_study=2)
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=None,
+        destinations={"radiology": storage_server},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    storage_server.stop()
+    args = ["import", str(disc), "--all", "--mrn", "MRN6", "--accession", "ACC6"]
+    assert main([*args, "--config", str(cfg)]) == 6
+    capsys.readouterr()
+
+    window = BackOfficeWindow(load_config(cfg), TaskRunner(synchronous=True), user="bo1")
+    qtbot.addWidget(window)
+    window.filter_box.setCurrentIndex(window.filter_box.findData("undelivered"))
+    assert window.rows.rowCount() == 1
+    assert not window.health_label.isHidden()
+    text = window.health_label.text()
+    assert text.startswith("Radiology PACS cannot be reached since "), text
+    assert "(1 failed attempt: cannot reach the Radiology PACS" in text
+    assert text.endswith('; "Resend" tries at once.')
+
+    storage_server.start()
+    window.view.selectRow(0)
+    qtbot.mouseClick(window.resend_button, Qt.MouseButton.LeftButton)
+    assert "2/2 images delivered" in window.status.text()
+    assert window.health_label.isHidden()
+    assert len(storage_server.wait_for_files(2)) == 2

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from kiosk.config import load_config
+from kiosk.store import db
 from tests.discs import write_ct_disc
 from tests.kiosk_config import write_config
 from ui.windows.main_window import MainWindow
@@ -276,8 +277,14 @@ def test_the_app_delivers_what_an_earlier_run_left_queued(qtbot, tmp_path, capsy
     win = MainWindow(load_config(cfg), runner=TaskRunner(synchronous=True))
     qtbot.addWidget(win)
     win.deliver_pending()
-    assert win.outbox_label.text().startswith("Outbox: 3 images waiting")
+    text = win.outbox_label.text()
+    assert text.startswith("Outbox: 3 images waiting; ")
+    assert re.search(r"; (.+) unreachable, next try \d\d:\d\d \(sent automatically", text), text
     with pacs:
+        win.deliver_pending()  # back up, but its next try has not come yet
+        assert len(pacs.received_files()) == 0
+        with db.opened(tmp_path / "kiosk3.sqlite3") as conn:  # ... and now it has
+            conn.execute("UPDATE destination_health SET next_attempt_at = ''")
         win.deliver_pending()
         assert win.outbox_label.text() == "Outbox: everything delivered"
         assert len(pacs.wait_for_files(3)) == 3

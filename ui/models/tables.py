@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -29,6 +30,18 @@ def format_date(da: str) -> str:
     if len(da) == 8 and da.isdigit():
         return f"{da[:4]}-{da[4:6]}-{da[6:]}"
     return da
+
+
+def local_time(stamp: str, *, dated: bool = False) -> str:
+    """Show a stored UTC time (ISO 8601) as the clock on the wall shows it: HH:MM.
+
+    With ``dated``, the date comes first (YYYY-MM-DD HH:MM).
+    """
+    try:
+        moment = datetime.fromisoformat(stamp).astimezone()
+    except ValueError:
+        return stamp
+    return moment.strftime("%Y-%m-%d %H:%M" if dated else "%H:%M")
 
 
 class ListTableModel(QAbstractTableModel, Generic[T]):

@@ -25,10 +25,10 @@ from kiosk.errors import KioskError
 from kiosk.importer import ImportOutcome, outcome_of
 from kiosk.reconciliation import attach_order
 from kiosk.send.deliver import deliver
-from kiosk.store import db
+from kiosk.store import db, health
 from kiosk.store.studies import StudyRecord, find_studies
 from kiosk.worklist import find_order
-from ui.models.tables import ListTableModel, format_date
+from ui.models.tables import ListTableModel, format_date, local_time
 from ui.workers import Progress, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,11 @@ class BackOfficeWindow(QWidget):
         top.addWidget(self.refresh_button)
         top.addStretch(1)
         layout.addLayout(top)
+        self.health_label = QLabel("")  # destinations that cannot be reached, if any
+        self.health_label.setWordWrap(True)
+        self.health_label.setStyleSheet("color: #a00; font-weight: bold;")
+        self.health_label.hide()
+        layout.addWidget(self.health_label)
 
         self.rows = queue_model()
         self.view = QTableView()
@@ -140,9 +145,28 @@ class BackOfficeWindow(QWidget):
     def refresh(self, *_: Any) -> None:
         """Reload the table from the store."""
         which = str(self.filter_box.currentData())
-        self.runner.run(lambda _p: load_rows(self.config, which), self._show, self._failed)
 
-    def _show(self, rows: list[QueueRow]) -> None:
+        def work(_p: Progress) -> tuple[list[QueueRow], list[health.DestinationDown]]:
+            rows = load_rows(self.config, which)
+            with db.opened(self.config.database_path) as conn:
+                return rows, health.down(conn)
+
+        self.runner.run(work, self._show, self._failed)
+
+    def _show(self, loaded: tuple[list[QueueRow], list[health.DestinationDown]]) -> None:
+        rows, down = loaded
+        lines = []
+        for record in down:
+            dest = self.config.destinations.get(record.destination)
+            name = (dest.label if dest else "") or record.destination
+            lines.append(
+                f"{name} cannot be reached since {local_time(record.down_since, dated=True)} "
+                f"({record.failures} failed attempt{'s' if record.failures != 1 else ''}: "
+                f"{record.last_error}). The next automatic try is at "
+                f'{local_time(record.next_attempt_at)}; "Resend" tries at once.'
+            )
+        self.health_label.setText("\n".join(lines))
+        self.health_label.setVisible(bool(lines))
         self.rows.set_rows(rows)
         count = f"{len(rows)} stud{'y' if len(rows) == 1 else 'ies'} listed."
         self.status.setText(f"{self._last_result} {count}".strip())

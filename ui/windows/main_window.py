@@ -44,7 +44,7 @@ from kiosk.media.watch import EventKind, MediaWatcher, MediumEvent
 from kiosk.send.deliver import deliver
 from kiosk.send.duplicates import DuplicateCheck, check
 from kiosk.send.echo import EchoResult, echo
-from kiosk.store import db, outbox
+from kiosk.store import db, health, outbox
 from kiosk.store.studies import StudyState, find_studies
 from kiosk.worklist import WorklistQuery, find
 from reconcile.match import Decision, DiscPatient, Outcome, match, score
@@ -53,6 +53,7 @@ from ui.models.tables import (
     CandidateRow,
     format_date,
     format_name,
+    local_time,
     study_model,
     worklist_model,
 )
@@ -316,21 +317,23 @@ class MainWindow(QMainWindow):
             return
         self._delivering = True
 
-        def work(_p: Progress) -> tuple[int, int]:
+        def work(_p: Progress) -> tuple[int, int, list[health.DestinationDown]]:
             with db.opened(self.config.database_path) as conn:
                 report = deliver(conn, self.config, due_only=True, user=self.user)
-                return report.sent, outbox.remaining(conn)
+                return report.sent, outbox.remaining(conn), health.down(conn)
 
         self.runner.run(work, self._outbox_done, self._outbox_failed)
 
-    def _outbox_done(self, result: tuple[int, int]) -> None:
+    def _outbox_done(self, result: tuple[int, int, list[health.DestinationDown]]) -> None:
         self._delivering = False
-        sent, waiting = result
+        sent, waiting, down = result
         if waiting:
-            self.outbox_label.setText(
-                f"Outbox: {waiting} image{'s' if waiting != 1 else ''} waiting "
-                "(sent automatically; see Back office)"
-            )
+            text = f"Outbox: {waiting} image{'s' if waiting != 1 else ''} waiting"
+            for record in down:
+                dest = self.config.destinations.get(record.destination)
+                name = (dest.label if dest else "") or record.destination
+                text += f"; {name} unreachable, next try {local_time(record.next_attempt_at)}"
+            self.outbox_label.setText(text + " (sent automatically; see Back office)")
         else:
             self.outbox_label.setText("Outbox: everything delivered")
         if sent:

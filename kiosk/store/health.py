@@ -1,0 +1,89 @@
+"""Destination health: which PACS could not be reached, and when to try it again.
+
+A destination that refuses or drops our associations is not hammered: each
+failed run in a row pushes its next automatic attempt further out (the caller
+computes the wait, with backoff and jitter, :func:`kiosk.send.policy.backoff_seconds`).
+A person's ``kiosk send`` (or "Resend") still tries at once. The first
+association that works clears the record.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+
+@dataclass(frozen=True)
+class DestinationDown:
+    """A destination that could not be reached, as recorded."""
+
+    destination: str
+    failures: int
+    down_since: str
+    last_error: str
+    next_attempt_at: str
+
+
+def get(conn: sqlite3.Connection, destination: str) -> DestinationDown | None:
+    """Return the record of a destination that is down (``None``: not known to be down)."""
+    row = conn.execute(
+        "SELECT destination, failures, down_since, last_error, next_attempt_at"
+        " FROM destination_health WHERE destination = ?",
+        (destination,),
+    ).fetchone()
+    return None if row is None else DestinationDown(*row)
+
+
+def down(conn: sqlite3.Connection) -> list[DestinationDown]:
+    """Return every destination that is down, by name."""
+    rows = conn.execute(
+        "SELECT destination, failures, down_since, last_error, next_attempt_at"
+        " FROM destination_health ORDER BY destination"
+    )
+    return [DestinationDown(*r) for r in rows]
+
+
+def failures(conn: sqlite3.Connection, destination: str) -> int:
+    """Return how many runs in a row could not reach a destination."""
+    record = get(conn, destination)
+    return 0 if record is None else record.failures
+
+
+def is_due(conn: sqlite3.Connection, destination: str, now: datetime | None = None) -> bool:
+    """Whether an automatic run may try a destination now (it is up, or its wait is over)."""
+    record = get(conn, destination)
+    if record is None:
+        return True
+    moment = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    return record.next_attempt_at <= moment
+
+
+def record_down(
+    conn: sqlite3.Connection,
+    destination: str,
+    error: str,
+    wait_seconds: float,
+    now: datetime | None = None,
+) -> DestinationDown:
+    """Count one more failed run and schedule the next attempt ``wait_seconds`` from now."""
+    moment = now or datetime.now(UTC)
+    stamp = moment.isoformat(timespec="seconds")
+    retry = (moment + timedelta(seconds=wait_seconds)).isoformat(timespec="seconds")
+    conn.execute(
+        "INSERT INTO destination_health"
+        " (destination, failures, down_since, last_error, next_attempt_at)"
+        " VALUES (?, 1, ?, ?, ?)"
+        " ON CONFLICT(destination) DO UPDATE SET failures = failures + 1,"
+        " last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at",
+        (destination, stamp, error, retry),
+    )
+    record = get(conn, destination)
+    assert record is not None
+    return record
+
+
+def record_up(conn: sqlite3.Connection, destination: str) -> bool:
+    """Clear a destination's record after an association worked; return whether it was down."""
+    cursor = conn.execute("DELETE FROM destination_health WHERE destination = ?", (destination,))
+    return cursor.rowcount > 0

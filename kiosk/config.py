@@ -232,6 +232,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
                 department=d.string("department", name),
                 max_pdu=d.integer("max_pdu", 0),
                 associations=d.integer("associations", 1, lo=1, hi=16),
+                timeout=float(d.integer("timeout", 60, lo=1, hi=600)),
                 coercion=_coercion_rules(d.sub("coercion"), site_rules),
                 **_send_options(d),
             )

@@ -113,6 +113,7 @@ def test_full_config_loads_with_the_right_values(tmp_path: Path) -> None:
         department="radiology",
         max_pdu=0,
         associations=1,
+        timeout=60.0,
     )
     assert cfg.destinations["cardiology"] == Destination(
         ae_title="CARDPACS",
@@ -123,6 +124,7 @@ def test_full_config_loads_with_the_right_values(tmp_path: Path) -> None:
         department="cardiology",
         max_pdu=16384,
         associations=3,
+        timeout=60.0,
     )
     assert cfg.spool_dir == Path("/var/lib/kiosk/spool")
     assert cfg.database_path == Path("/var/lib/kiosk/kiosk.sqlite3")
@@ -166,11 +168,12 @@ def test_defaults_of_a_minimal_config(tmp_path: Path) -> None:
     assert cfg.issuer_of_patient_id == ""
     assert cfg.institution_name == ""
     dest = cfg.destination("radiology")
-    assert (dest.label, dest.department, dest.max_pdu, dest.associations) == (
+    assert (dest.label, dest.department, dest.max_pdu, dest.associations, dest.timeout) == (
         "Radiology",
         "radiology",
         0,
         1,
+        60.0,
     )
     # The database and the spool live in the platformdirs data dir (XDG_DATA_HOME moves it).
     assert cfg.spool_dir == data_dir / "spool"
@@ -323,6 +326,7 @@ def test_directory_instead_of_file(tmp_path: Path) -> None:
         (MINIMAL_DEST + "associations = 0\n", "destinations.radiology.associations", "between"),
         (MINIMAL_DEST + "associations = 17\n", "destinations.radiology.associations", "between"),
         (MINIMAL_DEST + "max_pdu = -5\n", "destinations.radiology.max_pdu", "between"),
+        (MINIMAL_DEST + "timeout = 0\n", "destinations.radiology.timeout", "between"),
         ("[spool]\ndir = 5\n", "spool.dir", "must be a string"),
         ('[database]\nurl = "mysql://db/kiosk"\n', "database.url", "sqlite"),
     ],

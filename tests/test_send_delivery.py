@@ -370,6 +370,40 @@ def test_storescp_killed_mid_study_then_restarted_delivers_everything(
     assert studies.get_study(store, study.study_id).state is StudyState.SENT
 
 
+def test_a_pacs_that_hangs_mid_study_times_out_then_gets_everything(
+    tmp_path, store, capsys, storage_server
+):
+    paths = write_instances(tmp_path / "spool", 60, size=128)
+    study = queue_study(store, paths, "radiology")
+    cfg = config_file(tmp_path, storage_server, timeout=2)
+    frozen = threading.Event()
+    pid = storage_server.pid
+    assert pid is not None
+
+    def on_progress(sent: int, tried: int) -> None:
+        if sent >= 10 and not frozen.is_set():
+            os.kill(pid, signal.SIGSTOP)  # the PACS hangs: connected, but answers nothing
+            frozen.set()
+
+    try:
+        began = time.monotonic()
+        report = deliver(store, load_config(cfg), on_progress=on_progress)
+        took = time.monotonic() - began
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+    assert frozen.is_set()
+    assert 10 <= report.sent < 60
+    assert "radiology" in report.unreachable
+    assert took < 20  # the 2 s timeout, for the request on the wire and one reopen
+    assert outbox.remaining(store) == 60 - report.sent
+
+    code, out = run_send(capsys, cfg)
+    assert (code, out["remaining"]) == (0, 0), out
+    assert storage_server.received_sop_instance_uids() == set(study.sop_instance_uids)
+    assert outbox_states(store, study.study_id) == {"sent": 60}
+
+
 def test_sender_killed_with_sigkill_and_restarted_delivers_everything(tmp_path, store):
     # storescp sleeps a second after each store, so the kill lands mid-study.
     with StorageServer(

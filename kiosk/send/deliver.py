@@ -106,6 +106,15 @@ class DeliveryReport:
 _DONE = object()
 
 
+@dataclass(frozen=True)
+class _HandBack:
+    """What a worker returns: results, keys of jobs it did not try, and why it stopped."""
+
+    done: list[SendResult]
+    untried: list[int]
+    down: str = ""  # set when the worker's association is gone for good
+
+
 class _Worker(threading.Thread):
     """One association: takes chunks of jobs, stores them, hands results back.
 
@@ -122,7 +131,7 @@ class _Worker(threading.Thread):
         calling_ae: str,
         plan: ContextPlan,
         jobs: queue.Queue[object],
-        results: queue.Queue[tuple[str, object]],
+        results: queue.Queue[_HandBack],
     ) -> None:
         super().__init__(name=f"send-{destination.name}", daemon=True)
         self.destination = destination
@@ -135,11 +144,11 @@ class _Worker(threading.Thread):
         try:
             connection = StoreConnection(self.destination, self.calling_ae, self.plan)
         except PeerError as exc:
-            self.results.put(("down", str(exc)))
+            self._hand_back([], [], down=str(exc))
             return
         except Exception as exc:  # a bug or an OS error must not hang the run
             log.exception("association to %s failed", self.destination.name)
-            self.results.put(("down", f"association failed: {exc}"))
+            self._hand_back([], [], down=f"association failed: {exc}")
             return
         chunk: list[SendJob] = []
         done: list[SendResult] = []  # results not handed back yet
@@ -167,8 +176,7 @@ class _Worker(threading.Thread):
                                 self.destination, self.calling_ae, self.plan
                             )
                         except PeerError as exc:
-                            self._hand_back(done, chunk[tried:])
-                            self.results.put(("down", str(exc)))
+                            self._hand_back(done, chunk[tried:], down=str(exc))
                             return
                     if time.monotonic() - last >= HAND_BACK_SECONDS:  # a slow PACS
                         self._hand_back(done, [])
@@ -177,14 +185,16 @@ class _Worker(threading.Thread):
                 chunk, done, tried = [], [], 0
         except Exception as exc:
             log.exception("sending to %s failed", self.destination.name)
-            self._hand_back(done, chunk[tried:])
-            self.results.put(("down", f"sending failed: {exc}"))
+            self._hand_back(done, chunk[tried:], down=f"sending failed: {exc}")
         finally:
             connection.close()
 
-    def _hand_back(self, done: list[SendResult], untried: list[SendJob]) -> None:
-        """Return results, and the keys of the jobs that will not be tried."""
-        self.results.put(("results", (done, [job.key for job in untried])))
+    def _hand_back(self, done: list[SendResult], untried: list[SendJob], down: str = "") -> None:
+        """Return results, the jobs this worker will not try, and why it stops (if it does).
+
+        One message, so that the caller never sees the results without the reason.
+        """
+        self.results.put(_HandBack(done, [job.key for job in untried], down))
 
 
 class _Run:
@@ -224,7 +234,7 @@ class _Run:
     def run(self, plan: ContextPlan) -> bool:
         """Deliver the rows of the planned SOP classes; return whether anything was claimed."""
         jobs: queue.Queue[object] = queue.Queue()
-        results: queue.Queue[tuple[str, object]] = queue.Queue()
+        results: queue.Queue[_HandBack] = queue.Queue()
         workers = [
             _Worker(self.dest, self.config.ae_title, plan, jobs, results)
             for _ in range(max(1, self.dest.associations))
@@ -261,19 +271,14 @@ class _Run:
                     self._give_back(self._drain(jobs))
                     break
                 try:
-                    kind, payload = results.get(timeout=FLUSH_SECONDS)
+                    back = results.get(timeout=FLUSH_SECONDS)
                 except queue.Empty:
                     self._flush(force=True)
                     continue
-                if kind == "down":
+                self._take(back)
+                if back.down:
                     alive -= 1
-                    down = str(payload)
-                    continue
-                assert isinstance(payload, tuple)
-                done, untried = payload
-                for result in done:
-                    self._record(result)
-                self._give_back(untried)
+                    down = back.down
                 if self.busy:  # the PACS asked us to wait: do not send it the rest now
                     self._give_back(self._drain(jobs))
                 self._flush()
@@ -284,10 +289,7 @@ class _Run:
             for w in workers:
                 w.join(timeout=120)
             while not results.empty():  # results that came in while stopping
-                kind, payload = results.get_nowait()
-                if kind == "results" and isinstance(payload, tuple):
-                    for result in payload[0]:
-                        self._record(result)
+                self._take(results.get_nowait())
             self._flush(force=True)
             self._give_back(list(self.in_flight))  # never tried: back in the queue, uncounted
         if down and alive == 0:
@@ -306,13 +308,20 @@ class _Run:
             if isinstance(chunk, list):
                 keys += [job.key for job in chunk]
 
+    def _take(self, back: _HandBack) -> None:
+        """Record a worker's results and queue again the jobs it did not try."""
+        for result in back.done:
+            self._record(result)
+        self._give_back(back.untried)
+
     def _give_back(self, untried: list[int]) -> None:
         """Jobs a worker handed back untried: queued again, their attempt not counted."""
-        if not untried:
+        items = [item for item in (self.in_flight.pop(key, None) for key in untried) if item]
+        if not items:
             return
-        outbox.release(self.conn, untried)
-        for key in untried:
-            self.report.studies.add(self.in_flight.pop(key).study_id)
+        outbox.release(self.conn, [item.id for item in items])
+        for item in items:
+            self.report.studies.add(item.study_id)
             self.report.retry += 1
 
     def _track(self, item: OutboxItem) -> None:

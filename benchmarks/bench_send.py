@@ -250,6 +250,10 @@ def main() -> int:
                 spread = ", ".join(f"{r.per_second:.0f}" for r in runs_ours)
                 spread_theirs = ", ".join(f"{r.per_second:.0f}" for r in runs_theirs)
                 print(f"  runs, instances/s: storescu {spread_theirs}; ours {spread}")
+                pairs = zip(runs_theirs, runs_ours, strict=True)
+                paired = sorted(o.per_second / t.per_second for t, o in pairs)
+                print("  ratio of each pair of runs (sorted): "
+                      + ", ".join(f"{r:.2f}x" for r in paired))  # fmt: skip
                 report(f"{key}) {n} {label}", theirs, ours, args.associations)
                 shutil.rmtree(folder)
                 scp.clear()

@@ -479,6 +479,19 @@ def test_progress_events_per_study(tmp_path, store, storage_server):
     assert last.rate > 0 and last.bytes_per_second > 0
 
 
+def test_kiosk_send_verbose_shows_each_study_s_progress_without_names(
+    tmp_path, store, capsys, storage_server
+):
+    paths = write_instances(tmp_path / "spool", 10)
+    study = queue_study(store, paths, "radiology")
+    code = main(["send", "--config", str(config_file(tmp_path, storage_server)), "-v"])
+    _, err = capsys.readouterr()
+    assert code == 0
+    mb = f"{sum(p.stat().st_size for p in paths) / 1e6:.1f}"
+    assert f"study {study.study_id} to radiology: 10/10 instances, {mb}/{mb} MB" in err, err
+    assert "TEST" not in err and "MRN1" not in err  # PHI stays out of logs
+
+
 def test_progress_counts_what_an_earlier_run_sent_but_not_in_the_rate(
     tmp_path, store, storage_server
 ):

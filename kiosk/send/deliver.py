@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 BATCH = 256  # rows claimed per transaction
 CHUNK = 32  # instances handed to a worker at once ...
 CHUNK_BYTES = 4 << 20  # ... or fewer, when they add up to this many bytes
+LOG_SECONDS = 5.0  # a study's progress is logged this often (and when it is done)
 HAND_BACK_SECONDS = 0.25  # a worker on a slow PACS reports before its chunk is done
 FLUSH_EVERY = 256  # results written per transaction (at the latest every FLUSH_SECONDS)
 FLUSH_SECONDS = 0.5
@@ -230,6 +231,7 @@ class _Run:
         self.stop_claiming = False
         self.busy = False
         self.down = ""  # why every association failed, if they all did
+        self.logged: dict[int, tuple[int, float]] = {}  # study -> (done, when) last logged
 
     def run(self, plan: ContextPlan) -> bool:
         """Deliver the rows of the planned SOP classes; return whether anything was claimed."""
@@ -388,9 +390,30 @@ class _Run:
         outbox.finish_many(self.conn, self.pending)
         self.pending = []
         self.last_flush = now
-        if self.on_study is not None:
-            for progress in self.progress.values():
+        for progress in self.progress.values():
+            if self.on_study is not None:
                 self.on_study(progress)
+            self._log_progress(progress, now)
+
+    def _log_progress(self, progress: StudyProgress, now: float) -> None:
+        """Log a study's progress (``-v`` shows it): every LOG_SECONDS, and when it is done."""
+        done, at = self.logged.get(progress.study_id, (progress.done_before, progress.started))
+        finished = progress.done >= progress.total
+        if progress.done == done or (not finished and now - at < LOG_SECONDS):
+            return
+        self.logged[progress.study_id] = (progress.done, now)
+        left = progress.seconds_left
+        log.info(
+            "study %d to %s: %d/%d instances, %.1f/%.1f MB, %.1f MB/s%s",
+            progress.study_id,
+            progress.destination,
+            progress.done,
+            progress.total,
+            progress.bytes / 1e6,
+            progress.total_bytes / 1e6,
+            progress.bytes_per_second / 1e6,
+            "" if finished or left is None else f", about {left:.0f} s left",
+        )
 
 
 def _chunks(items: list[OutboxItem]) -> list[list[SendJob]]:

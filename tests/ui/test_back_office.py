@@ -100,8 +100,8 @@ def test_a_pacs_that_cannot_be_reached_is_named_and_resend_tries_at_once(
     assert not window.health_label.isHidden()
     text = window.health_label.text()
     assert text.startswith("Radiology PACS cannot be reached since "), text
-    assert "(1 failed attempt: cannot reach the Radiology PACS" in text
-    assert text.endswith('; "Resend" tries at once.')
+    assert "(1 failed attempt). The next automatic try is at " in text
+    assert '; "Resend" tries at once. Last error: cannot reach the Radiology PACS' in text
 
     storage_server.start()
     window.view.selectRow(0)

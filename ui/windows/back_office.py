@@ -159,11 +159,12 @@ class BackOfficeWindow(QWidget):
         for record in down:
             dest = self.config.destinations.get(record.destination)
             name = (dest.label if dest else "") or record.destination
+            attempts = f"{record.failures} failed attempt{'s' if record.failures != 1 else ''}"
             lines.append(
                 f"{name} cannot be reached since {local_time(record.down_since, dated=True)} "
-                f"({record.failures} failed attempt{'s' if record.failures != 1 else ''}: "
-                f"{record.last_error}). The next automatic try is at "
-                f'{local_time(record.next_attempt_at)}; "Resend" tries at once.'
+                f"({attempts}). The next automatic try is at "
+                f'{local_time(record.next_attempt_at)}; "Resend" tries at once. '
+                f"Last error: {record.last_error}"
             )
         self.health_label.setText("\n".join(lines))
         self.health_label.setVisible(bool(lines))

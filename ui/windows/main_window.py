@@ -336,6 +336,8 @@ class MainWindow(QMainWindow):
             self.outbox_label.setText(text + " (sent automatically; see Back office)")
         else:
             self.outbox_label.setText("Outbox: everything delivered")
+        # A PACS that is down is worth a glance from the desk: dark red instead of grey.
+        self.outbox_label.setStyleSheet("color: #a00;" if waiting and down else "color: #555;")
         if sent:
             log.info("outbox: %d instances delivered in the background", sent)
 

@@ -349,11 +349,15 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_queue(args: argparse.Namespace) -> int:
     """``kiosk queue``."""
+    from dataclasses import asdict
+
     from kiosk.importer import outcome_of
+    from kiosk.store import health
     from kiosk.store.studies import find_studies
 
     config = load_config(args.config)
     with db.opened(config.database_path) as conn:
+        down = [asdict(d) for d in health.down(conn) if not args.dest or d.destination == args.dest]
         records = find_studies(conn, state=args.state or None, destination=args.dest or None)
         rows = []
         for record in records:
@@ -371,15 +375,19 @@ def cmd_queue(args: argparse.Namespace) -> int:
             )
 
     def text() -> str:
-        if not rows:
-            return "the queue is empty"
-        return "\n".join(
+        lines = [
+            f"{d['destination']} unreachable since {d['down_since']} ({d['failures']} failed "
+            f"runs); next automatic try after {d['next_attempt_at']}: {d['last_error']}"
+            for d in down
+        ]
+        lines += [
             f"{r['id']}\t{r['state']}\t{r['destination']}\t{r['sent']}/{r['queued']} sent\t"
             f"{r['study_instance_uid']}" + ("\tunscheduled" if r["unscheduled"] else "")
             for r in rows
-        )
+        ]
+        return "\n".join(lines) or "the queue is empty"
 
-    _emit(args, {"studies": rows}, text)
+    _emit(args, {"studies": rows, "destinations_down": down}, text)
     return 0
 
 

@@ -319,6 +319,14 @@ def test_a_pacs_that_is_down_is_tried_again_with_backoff_and_jitter(
     wait = datetime.fromisoformat(second.next_attempt_at) - before
     assert timedelta(seconds=6) <= wait <= timedelta(seconds=14)  # 10 s ± 25 %
 
+    # Support staff see it in the queue listing.
+    assert main(["queue", "--config", str(cfg), "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    [down] = listing["destinations_down"]
+    assert (down["destination"], down["failures"]) == ("radiology", 2)
+    assert down["next_attempt_at"] == second.next_attempt_at
+    assert [r["state"] for r in listing["studies"]] == ["queued"]
+
     # The PACS is back, but the regular run waits for its time and does not connect.
     storage_server.start()
     code, out = run_send(capsys, cfg, "--due-only")
@@ -336,6 +344,8 @@ def test_a_pacs_that_is_down_is_tried_again_with_backoff_and_jitter(
     assert (code, out["sent"], out["remaining"]) == (0, 3, 0)
     assert health.get(store, "radiology") is None
     assert storage_server.received_sop_instance_uids() == set(study.sop_instance_uids)
+    assert main(["queue", "--config", str(cfg), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["destinations_down"] == []
 
 
 def test_storescp_killed_mid_study_then_restarted_delivers_everything(

@@ -559,15 +559,21 @@ def test_tls_destination_receives_over_tls(tmp_path, store, capsys):
         assert scp.received_sop_instance_uids() == set(study.sop_instance_uids)
 
 
-class SlowPacs:
-    """A pynetdicom storage SCP that takes ``delay`` seconds to answer each C-STORE."""
+class ScriptedPacs:
+    """A pynetdicom storage SCP that answers as a test says.
 
-    def __init__(self, delay: float) -> None:
+    It waits ``delay`` seconds before each answer, and answers "out of
+    resources" (0xA700) while ``busy``.
+    """
+
+    def __init__(self, ae_title: str, *, delay: float = 0.0, busy: bool = False) -> None:
         from pynetdicom import AE, AllStoragePresentationContexts, evt
 
+        self.ae_title = ae_title
         self.delay = delay
+        self.busy = busy
         self.stored: list[str] = []
-        self.ae = AE(ae_title="SLOWPACS")
+        self.ae = AE(ae_title=ae_title)
         self.ae.supported_contexts = AllStoragePresentationContexts
         self.port = free_port()
         self.server = self.ae.start_server(
@@ -576,13 +582,27 @@ class SlowPacs:
 
     def _store(self, event) -> int:
         time.sleep(self.delay)
+        if self.busy:
+            return 0xA700
         self.stored.append(str(event.request.AffectedSOPInstanceUID))
         return 0x0000
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def busy_pacs() -> Iterator[ScriptedPacs]:
+    pacs = ScriptedPacs("BUSYPACS", busy=True)
+    try:
+        yield pacs
+    finally:
+        pacs.close()
 
 
 def test_progress_keeps_moving_on_a_slow_pacs(tmp_path, store):
     """A worker reports before its chunk of jobs is done when each C-STORE is slow."""
-    pacs = SlowPacs(0.15)
+    pacs = ScriptedPacs("SLOWPACS", delay=0.15)
     try:
         study = queue_study(store, write_instances(tmp_path / "spool", 12), "radiology")
         cfg = tmp_path / "slow.toml"
@@ -596,46 +616,12 @@ def test_progress_keeps_moving_on_a_slow_pacs(tmp_path, store):
         seen: list[int] = []
         report = deliver(store, load_config(cfg), on_study=lambda p: seen.append(p.done))
     finally:
-        pacs.server.shutdown()
+        pacs.close()
     assert report.sent == 12 and len(pacs.stored) == 12
     assert outbox_states(store, study.study_id) == {"sent": 12}
     # About 1.8 s of sending: several reports on the way, not one at the end.
     assert len(set(seen)) >= 3, seen
     assert seen == sorted(seen) and seen[-1] == 12
-
-
-class BusyPacs:
-    """A pynetdicom storage SCP that answers "out of resources" (0xA700) while ``busy``."""
-
-    def __init__(self) -> None:
-        from pynetdicom import AE, AllStoragePresentationContexts, evt
-
-        self.busy = True
-        self.stored: list[str] = []
-        self.ae = AE(ae_title="BUSYPACS")
-        self.ae.supported_contexts = AllStoragePresentationContexts
-        self.port = free_port()
-        self.server = self.ae.start_server(
-            ("127.0.0.1", self.port), block=False, evt_handlers=[(evt.EVT_C_STORE, self._store)]
-        )
-
-    def _store(self, event) -> int:
-        if self.busy:
-            return 0xA700
-        self.stored.append(str(event.request.AffectedSOPInstanceUID))
-        return 0x0000
-
-    def close(self) -> None:
-        self.server.shutdown()
-
-
-@pytest.fixture
-def busy_pacs() -> Iterator[BusyPacs]:
-    pacs = BusyPacs()
-    try:
-        yield pacs
-    finally:
-        pacs.close()
 
 
 def test_out_of_resources_backs_off_then_fails_after_max_attempts(

@@ -33,7 +33,7 @@ from kiosk.store import db, outbox, studies
 from kiosk.store.outbox import OutboxState
 from kiosk.store.studies import StudyState
 from tests.discs import ct_instance
-from tests.kiosk_config import write_config
+from tests.kiosk_config import DicomPeer, write_config
 from tests.peers import StorageServer, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,7 +132,7 @@ def store(tmp_path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def config_file(
-    tmp_path: Path, server: StorageServer, name: str = "radiology", **extra: object
+    tmp_path: Path, server: DicomPeer, name: str = "radiology", **extra: object
 ) -> Path:
     path = write_config(
         tmp_path / "kiosk.toml",
@@ -570,6 +570,7 @@ class ScriptedPacs:
         from pynetdicom import AE, AllStoragePresentationContexts, evt
 
         self.ae_title = ae_title
+        self.host = "127.0.0.1"
         self.delay = delay
         self.busy = busy
         self.stored: list[str] = []
@@ -605,16 +606,9 @@ def test_progress_keeps_moving_on_a_slow_pacs(tmp_path, store):
     pacs = ScriptedPacs("SLOWPACS", delay=0.15)
     try:
         study = queue_study(store, write_instances(tmp_path / "spool", 12), "radiology")
-        cfg = tmp_path / "slow.toml"
-        write_config(
-            cfg,
-            worklist=None,
-            destinations={"radiology": ("SLOWPACS", "127.0.0.1", pacs.port)},
-            spool=tmp_path / "spool",
-            database=tmp_path / "kiosk.sqlite3",
-        )
+        config = load_config(config_file(tmp_path, pacs))
         seen: list[int] = []
-        report = deliver(store, load_config(cfg), on_study=lambda p: seen.append(p.done))
+        report = deliver(store, config, on_study=lambda p: seen.append(p.done))
     finally:
         pacs.close()
     assert report.sent == 12 and len(pacs.stored) == 12
@@ -630,14 +624,7 @@ def test_out_of_resources_backs_off_then_fails_after_max_attempts(
     from kiosk.send import policy
 
     study = queue_study(store, write_instances(tmp_path / "spool", 10), "radiology")
-    cfg = tmp_path / "busy.toml"
-    write_config(
-        cfg,
-        worklist=None,
-        destinations={"radiology": ("BUSYPACS", "127.0.0.1", busy_pacs.port)},
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
-    )
+    cfg = config_file(tmp_path, busy_pacs)
 
     before = datetime.now(UTC)
     code, out = run_send(capsys, cfg)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pydicom
 from PySide6.QtCore import Qt
 
@@ -13,19 +15,26 @@ from ui.windows.back_office import BackOfficeWindow
 from ui.workers import TaskRunner
 
 
+def disc_and_config(tmp_path: Path, worklist, pacs, patient: tuple[str, str, str, str], n: int):
+    """A disc of one CT study of ``n`` images, and a config for the worklist and the PACS."""
+    disc = tmp_path / "disc"
+    [study] = write_ct_disc(disc, [patient], per_study=n)
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist,
+        destinations={"radiology": pacs},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    return disc, study, cfg
+
+
 def test_attach_order_from_the_back_office(
     qtbot, tmp_path, capsys, worklist_server, storage_server
 ):
     worklist_server.add_item(PatientID="MRN5", AccessionNumber="ACC5", PatientBirthDate="19700101")
-    disc = tmp_path / "disc"
-    [study] = write_ct_disc(disc, [("EXT-5", "DOE^JANE", "19700101", "F")], per_study=2)
-    cfg = write_config(
-        tmp_path / "kiosk.toml",
-        worklist=worklist_server,
-        destinations={"radiology": storage_server},
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
-    )
+    jane = ("EXT-5", "DOE^JANE", "19700101", "F")
+    disc, study, cfg = disc_and_config(tmp_path, worklist_server, storage_server, jane, 2)
     cfg.write_text(cfg.read_text() + '\n[reconcile]\nunscheduled = "hold"\n')
     assert main(["import", str(disc), "--all", "--mrn", "MRN5", "--config", str(cfg)]) == 0
     capsys.readouterr()
@@ -54,15 +63,8 @@ def test_attach_order_from_the_back_office(
 
 
 def test_unknown_accession_is_reported(qtbot, tmp_path, capsys, worklist_server, storage_server):
-    disc = tmp_path / "disc"
-    write_ct_disc(disc, [("EXT-5", "DOE^JANE", "19700101", "F")], per_study=1)
-    cfg = write_config(
-        tmp_path / "kiosk.toml",
-        worklist=worklist_server,
-        destinations={"radiology": storage_server},
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
-    )
+    jane = ("EXT-5", "DOE^JANE", "19700101", "F")
+    disc, _, cfg = disc_and_config(tmp_path, worklist_server, storage_server, jane, 1)
     assert main(["import", str(disc), "--all", "--mrn", "MRN5", "--config", str(cfg)]) == 0
     capsys.readouterr()
     window = BackOfficeWindow(load_config(cfg), TaskRunner(synchronous=True))
@@ -79,15 +81,8 @@ def test_unknown_accession_is_reported(qtbot, tmp_path, capsys, worklist_server,
 def test_a_pacs_that_cannot_be_reached_is_named_and_resend_tries_at_once(
     qtbot, tmp_path, capsys, storage_server
 ):
-    disc = tmp_path / "disc"
-    write_ct_disc(disc, [("EXT-6", "DOE^JOHN", "19600101", "M")], per_study=2)
-    cfg = write_config(
-        tmp_path / "kiosk.toml",
-        worklist=None,
-        destinations={"radiology": storage_server},
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
-    )
+    john = ("EXT-6", "DOE^JOHN", "19600101", "M")
+    disc, _, cfg = disc_and_config(tmp_path, None, storage_server, john, 2)
     storage_server.stop()
     args = ["import", str(disc), "--all", "--mrn", "MRN6", "--accession", "ACC6"]
     assert main([*args, "--config", str(cfg)]) == 6

@@ -13,6 +13,8 @@ fails that test, so no process outlives the test that started it.
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 # Qt widgets are tested offscreen unless a display was chosen on purpose (e.g. Xvfb).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -102,6 +104,29 @@ def _no_dangling_peers() -> Iterator[None]:
         peer.close()
     if leftovers:
         pytest.fail(f"test left peer processes running (now stopped): {described}")
+
+
+@pytest.fixture(autouse=True)
+def _no_dangling_threads() -> Iterator[None]:
+    """Fail a test that leaves a Python thread running (a send worker, a server loop).
+
+    Threads that Qt or C code started show up as ``_DummyThread`` and are left
+    out; a thread gets two seconds to finish after the test.
+    """
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 2.0
+    while True:
+        left = [
+            t
+            for t in threading.enumerate()
+            if t not in before and t.is_alive() and not isinstance(t, threading._DummyThread)
+        ]
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    if left:
+        pytest.fail(f"test left threads running: {', '.join(t.name for t in left)}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -618,6 +618,29 @@ def test_progress_keeps_moving_on_a_slow_pacs(tmp_path, store):
     assert seen == sorted(seen) and seen[-1] == 12
 
 
+def test_a_run_stopped_by_an_error_ends_after_the_instance_on_the_wire(tmp_path, store):
+    """Ctrl+C or a bug in a caller: the workers stop at once; nothing is lost or miscounted."""
+    pacs = ScriptedPacs("SLOWPACS", delay=0.2)
+    try:
+        queue_study(store, write_instances(tmp_path / "spool", 30), "radiology")
+        config = load_config(config_file(tmp_path, pacs))
+
+        def stop_here(sent: int, tried: int) -> None:
+            raise RuntimeError("the operator stopped the run")
+
+        began = time.monotonic()
+        with pytest.raises(RuntimeError, match="operator stopped"):
+            deliver(store, config, on_progress=stop_here)
+        took = time.monotonic() - began
+    finally:
+        pacs.close()
+    assert took < 2.0  # not the 6 s the whole chunk of 30 would take
+    rows = store.execute("SELECT state, attempts FROM outbox ORDER BY id").fetchall()
+    sent = [r for r in rows if r[0] == "sent"]
+    assert 1 <= len(sent) == len(pacs.stored) < 30
+    assert all((r[0], r[1]) == ("queued", 0) for r in rows if r[0] != "sent")
+
+
 def test_out_of_resources_backs_off_then_fails_after_max_attempts(
     tmp_path, store, capsys, busy_pacs, monkeypatch
 ):

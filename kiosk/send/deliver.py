@@ -133,6 +133,7 @@ class _Worker(threading.Thread):
         plan: ContextPlan,
         jobs: queue.Queue[object],
         results: queue.Queue[_HandBack],
+        stop: threading.Event,
     ) -> None:
         super().__init__(name=f"send-{destination.name}", daemon=True)
         self.destination = destination
@@ -140,6 +141,7 @@ class _Worker(threading.Thread):
         self.plan = plan
         self.jobs = jobs
         self.results = results
+        self.stop = stop  # set when the run ends early (an error, Ctrl+C): finish no chunk
 
     def run(self) -> None:
         try:
@@ -163,6 +165,8 @@ class _Worker(threading.Thread):
                 chunk, done, tried = job, [], 0
                 last = time.monotonic()
                 for item in chunk:
+                    if self.stop.is_set():
+                        break
                     result = connection.store(item)
                     done.append(result)
                     tried += 1
@@ -232,13 +236,15 @@ class _Run:
         self.busy = False
         self.down = ""  # why every association failed, if they all did
         self.logged: dict[int, tuple[int, float]] = {}  # study -> (done, when) last logged
+        self.quiet = False  # stopping on an error: record and release, call no callback
 
     def run(self, plan: ContextPlan) -> bool:
         """Deliver the rows of the planned SOP classes; return whether anything was claimed."""
         jobs: queue.Queue[object] = queue.Queue()
         results: queue.Queue[_HandBack] = queue.Queue()
+        stop = threading.Event()
         workers = [
-            _Worker(self.dest, self.config.ae_title, plan, jobs, results)
+            _Worker(self.dest, self.config.ae_title, plan, jobs, results, stop)
             for _ in range(max(1, self.dest.associations))
         ]
         for w in workers:
@@ -284,8 +290,12 @@ class _Run:
                 if self.busy:  # the PACS asked us to wait: do not send it the rest now
                     self._give_back(self._drain(jobs))
                 self._flush()
+        except BaseException:
+            self.quiet = True  # a callback that raised must not stop the clean-up below
+            raise
         finally:
-            self._drain(jobs)  # on an error, no worker starts on another chunk
+            stop.set()  # on an error, a worker ends after the instance on the wire
+            self._drain(jobs)
             for _ in workers:
                 jobs.put(_DONE)
             for w in workers:
@@ -315,6 +325,8 @@ class _Run:
         for result in back.done:
             self._record(result)
         self._give_back(back.untried)
+        if self.on_progress is not None and back.done and not self.quiet:
+            self.on_progress(self.report.sent, self.tried)
 
     def _give_back(self, untried: list[int]) -> None:
         """Jobs a worker handed back untried: queued again, their attempt not counted."""
@@ -378,8 +390,6 @@ class _Run:
         self.pending.append(
             outbox.Outcome(item.id, decision.state, status, note, decision.next_attempt_at)
         )
-        if self.on_progress is not None:
-            self.on_progress(self.report.sent, self.tried)
 
     def _flush(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -391,7 +401,7 @@ class _Run:
         self.pending = []
         self.last_flush = now
         for progress in self.progress.values():
-            if self.on_study is not None:
+            if self.on_study is not None and not self.quiet:
                 self.on_study(progress)
             self._log_progress(progress, now)
 

@@ -4,10 +4,14 @@ The database is touched by the calling thread only: worker threads (one
 association each, ``associations`` per destination) take jobs from a queue in
 chunks (a few dozen small files, or a few megabytes) and hand the results of a
 chunk back at once, so that threads do not wake each other for every instance;
-results are written in batches, one transaction each. A
-destination that is down, or an association that drops, leaves the untried
+results are written in batches, one transaction each.
+
+A destination that is down, or an association that drops, leaves the untried
 instances queued (their attempt not counted) and the tried ones scheduled for
-a retry with backoff (:mod:`kiosk.send.policy`).
+a retry with backoff (:mod:`kiosk.send.policy`); the destination itself is
+recorded as down (:mod:`kiosk.store.health`), so that the automatic runs
+(``due_only``) wait longer after each failed run, while a person's send tries
+at once.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from kiosk.errors import ConfigError
 from kiosk.send import policy
 from kiosk.send.sender import MAX_CONTEXTS, plan_contexts
 from kiosk.send.transcode import mark_lossy
-from kiosk.store import db, outbox, studies
+from kiosk.store import db, health, outbox, studies
 from kiosk.store.outbox import OutboxState
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
@@ -94,6 +94,33 @@ def test_backoff_doubles_with_jitter_and_is_capped() -> None:
         assert min(waits) >= base * 0.75
         assert max(waits) <= base * 1.25
         assert max(waits) - min(waits) > base * 0.3  # really scattered
+
+
+def test_a_pacs_that_is_down_waits_at_most_ten_minutes() -> None:
+    rng = random.Random(3)
+    cap = policy.DESTINATION_BACKOFF_CAP
+    waits = [policy.backoff_seconds(30, rng, cap=cap) for _ in range(200)]
+    assert cap * 0.75 <= min(waits) and max(waits) <= cap * 1.25
+    assert policy.backoff_seconds(1, rng, cap=cap) <= 5.0 * 1.25  # the start is the same
+
+
+def test_destination_health_counts_failed_runs_until_one_works(conn: sqlite3.Connection) -> None:
+    assert health.get(conn, "radiology") is None
+    assert health.is_due(conn, "radiology")
+    first = health.record_down(conn, "radiology", "refused", 60, now=NOW)
+    second = health.record_down(conn, "radiology", "timed out", 120, now=NOW + timedelta(1))
+    assert (second.failures, second.down_since, second.last_error) == (
+        2,
+        first.down_since,
+        "timed out",
+    )
+    assert second.next_attempt_at == (NOW + timedelta(days=1, seconds=120)).isoformat()
+    assert not health.is_due(conn, "radiology", now=NOW + timedelta(days=1, seconds=119))
+    assert health.is_due(conn, "radiology", now=NOW + timedelta(days=1, seconds=120))
+    assert [d.destination for d in health.down(conn)] == ["radiology"]
+    assert health.record_up(conn, "radiology") is True
+    assert health.record_up(conn, "radiology") is False
+    assert health.down(conn) == [] and health.failures(conn, "radiology") == 0
 
 
 def test_decide_retry_then_failed_after_max_attempts() -> None:

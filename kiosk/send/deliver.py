@@ -545,7 +545,8 @@ def deliver(
 def _note_health(conn: sqlite3.Connection, name: str, down: str) -> None:
     """Record a destination down (the next automatic try backs off) or up again."""
     if down:
-        wait = policy.backoff_seconds(health.failures(conn, name) + 1)
+        failures = health.failures(conn, name) + 1
+        wait = policy.backoff_seconds(failures, cap=policy.DESTINATION_BACKOFF_CAP)
         record = health.record_down(conn, name, down, wait)
         log.info("destination %s: %d failed runs in a row; next automatic try after %s",
                  name, record.failures, record.next_attempt_at)  # fmt: skip

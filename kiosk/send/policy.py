@@ -18,6 +18,9 @@ from kiosk.store.outbox import OutboxState
 MAX_ATTEMPTS = 10
 BACKOFF_BASE = 5.0  # seconds before the first retry
 BACKOFF_CAP = 3600.0  # never wait longer than this between attempts
+#: A PACS that is down is tried again at least this often: an outage's end is worth
+#: finding soon, and one association attempt costs the PACS nothing.
+DESTINATION_BACKOFF_CAP = 600.0
 JITTER = 0.25  # each wait is scattered by up to ±25 %
 
 REFUSED_SOP_CLASS = 0x0122  # SOP class not supported (also: presentation context refused)
@@ -63,9 +66,11 @@ def describe(status: int | None) -> str:
     return f"status 0x{status:04X}"
 
 
-def backoff_seconds(attempts: int, rng: random.Random | None = None) -> float:
+def backoff_seconds(
+    attempts: int, rng: random.Random | None = None, cap: float = BACKOFF_CAP
+) -> float:
     """Return how long to wait before attempt ``attempts + 1`` (exponential, with jitter)."""
-    base: float = min(BACKOFF_BASE * 2.0 ** max(attempts - 1, 0), BACKOFF_CAP)
+    base: float = min(BACKOFF_BASE * 2.0 ** max(attempts - 1, 0), cap)
     spread = float((rng or random).uniform(-JITTER, JITTER))
     return base * (1.0 + spread)
 

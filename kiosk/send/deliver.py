@@ -588,22 +588,17 @@ def update_study_state(conn: sqlite3.Connection, study_id: int, *, user: str, st
     total = sum(counts.values())
     if total and counts.get("sent", 0) == total and study.state is StudyState.QUEUED:
         studies.set_state(conn, study_id, StudyState.SENT)
-        audit.record(
-            conn,
-            user=user,
-            station=station,
-            action="send",
-            study_instance_uid=study.new_study_instance_uid,
-            outcome="ok",
-            detail=f"study {study_id}: {total} instances to {study.destination}",
-        )
+        outcome, detail = "ok", f"study {study_id}: {total} instances to {study.destination}"
     elif counts.get("quarantined", 0) or counts.get("failed", 0):
-        audit.record(
-            conn,
-            user=user,
-            station=station,
-            action="send",
-            study_instance_uid=study.new_study_instance_uid,
-            outcome="partial",
-            detail=f"study {study_id}: {counts}",
-        )
+        outcome, detail = "partial", f"study {study_id}: {counts}"
+    else:
+        return
+    audit.record(
+        conn,
+        user=user,
+        station=station,
+        action="send",
+        study_instance_uid=study.new_study_instance_uid,
+        outcome=outcome,
+        detail=detail,
+    )

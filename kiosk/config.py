@@ -83,6 +83,11 @@ class Config:
     barcode: dict[str, Any] = field(default_factory=dict)  # [barcode] settings
     media: MediaSettings = field(default_factory=lambda: MediaSettings())  # [media]
 
+    def label_of(self, name: str) -> str:
+        """Return what users call a destination: its label, else its name (also if unknown)."""
+        dest = self.destinations.get(name)
+        return (dest.label if dest else "") or name
+
     def destination(self, name: str) -> Destination:
         """Return the destination called ``name``.
 

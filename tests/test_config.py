@@ -144,6 +144,8 @@ def test_destination_lookup_by_name(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, FULL))
     assert cfg.destination("cardiology").ae_title == "CARDPACS"
     assert cfg.destination("radiology").port == 104
+    assert cfg.label_of("radiology") == "Radiology PACS"
+    assert cfg.label_of("neurology") == "neurology"  # a name the config no longer has
 
 
 def test_unknown_destination_is_a_usage_error_naming_the_known_ones(tmp_path: Path) -> None:

@@ -96,7 +96,10 @@ def test_a_pacs_that_cannot_be_reached_is_named_and_resend_tries_at_once(
     text = window.health_label.text()
     assert text.startswith("Radiology PACS cannot be reached since "), text
     assert "(1 failed attempt). The next automatic try is at " in text
-    assert '; "Resend" tries at once. Last error: cannot reach the Radiology PACS' in text
+    assert (
+        '; "Resend everything waiting" tries at once. Last error: cannot reach the Radiology PACS'
+        in text
+    )
 
     storage_server.start()
     window.view.selectRow(0)
@@ -104,3 +107,25 @@ def test_a_pacs_that_cannot_be_reached_is_named_and_resend_tries_at_once(
     assert "2/2 images delivered" in window.status.text()
     assert window.health_label.isHidden()
     assert len(storage_server.wait_for_files(2)) == 2
+
+
+def test_resend_everything_waiting_after_an_outage(qtbot, tmp_path, capsys, storage_server):
+    john = ("EXT-7", "ROE^JOHN", "19600101", "M")
+    disc, study, cfg = disc_and_config(tmp_path, None, storage_server, john, 3)
+    storage_server.stop()
+    args = ["import", str(disc), "--all", "--mrn", "MRN7", "--accession", "ACC7"]
+    assert main([*args, "--config", str(cfg)]) == 6
+    capsys.readouterr()
+    window = BackOfficeWindow(load_config(cfg), TaskRunner(synchronous=True), user="bo1")
+    qtbot.addWidget(window)
+
+    qtbot.mouseClick(window.resend_all_button, Qt.MouseButton.LeftButton)  # still down
+    assert window.status.text().startswith(
+        "0 images delivered; 3 still waiting (Radiology PACS not reachable)."
+    )
+    storage_server.start()
+    qtbot.mouseClick(window.resend_all_button, Qt.MouseButton.LeftButton)  # no row selected
+    assert window.status.text().startswith("3 images delivered.")
+    assert window.health_label.isHidden()
+    received = {pydicom.dcmread(p).SOPInstanceUID for p in storage_server.wait_for_files(3)}
+    assert received == set(study.sop_instance_uids)

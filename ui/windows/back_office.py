@@ -25,7 +25,7 @@ from kiosk.errors import KioskError
 from kiosk.importer import ImportOutcome, outcome_of
 from kiosk.reconciliation import attach_order
 from kiosk.send.deliver import deliver
-from kiosk.store import db, health
+from kiosk.store import db, health, outbox
 from kiosk.store.studies import StudyRecord, find_studies
 from kiosk.worklist import find_order
 from ui.models.tables import ListTableModel, format_date, local_time
@@ -135,6 +135,10 @@ class BackOfficeWindow(QWidget):
         self.resend_button = QPushButton("Resend what is not delivered")
         self.resend_button.clicked.connect(self.resend)
         actions.addWidget(self.resend_button)
+        self.resend_all_button = QPushButton("Resend everything waiting")
+        self.resend_all_button.setToolTip("After an outage: every undelivered image, to every PACS")
+        self.resend_all_button.clicked.connect(self.resend_all)
+        actions.addWidget(self.resend_all_button)
         layout.addLayout(actions)
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -157,13 +161,13 @@ class BackOfficeWindow(QWidget):
         rows, down = loaded
         lines = []
         for record in down:
-            dest = self.config.destinations.get(record.destination)
-            name = (dest.label if dest else "") or record.destination
+            name = self.config.label_of(record.destination)
             attempts = f"{record.failures} failed attempt{'s' if record.failures != 1 else ''}"
             lines.append(
                 f"{name} cannot be reached since {local_time(record.down_since, dated=True)} "
                 f"({attempts}). The next automatic try is at "
-                f'{local_time(record.next_attempt_at)}; "Resend" tries at once. '
+                f"{local_time(record.next_attempt_at)}; "
+                '"Resend everything waiting" tries at once. '
                 f"Last error: {record.last_error}"
             )
         self.health_label.setText("\n".join(lines))
@@ -210,6 +214,28 @@ class BackOfficeWindow(QWidget):
                 return outcome_of(conn, study_id)
 
         self.runner.run(work, self._done, self._failed)
+
+    def resend_all(self) -> None:
+        """Send now everything the outbox holds, failed images too (after an outage)."""
+
+        def work(_p: Progress) -> tuple[int, int, dict[str, str]]:
+            with db.opened(self.config.database_path) as conn:
+                report = deliver(conn, self.config, retry_failed=True, user=self.user)
+                return report.sent, outbox.remaining(conn), report.unreachable
+
+        self.runner.run(work, self._all_done, self._failed)
+
+    def _all_done(self, result: tuple[int, int, dict[str, str]]) -> None:
+        sent, waiting, unreachable = result
+        text = f"{sent} image{'s' if sent != 1 else ''} delivered"
+        if waiting:
+            text += f"; {waiting} still waiting"
+        names = [self.config.label_of(name) for name in unreachable]
+        if names:
+            text += f" ({', '.join(names)} not reachable)"
+        self._last_result = text + "."
+        self.status.setText(self._last_result)
+        self.refresh()
 
     def _done(self, outcome: ImportOutcome) -> None:
         self._last_result = (

@@ -330,8 +330,7 @@ class MainWindow(QMainWindow):
         if waiting:
             text = f"Outbox: {waiting} image{'s' if waiting != 1 else ''} waiting"
             for record in down:
-                dest = self.config.destinations.get(record.destination)
-                name = (dest.label if dest else "") or record.destination
+                name = self.config.label_of(record.destination)
                 text += f"; {name} unreachable, next try {local_time(record.next_attempt_at)}"
             self.outbox_label.setText(text + " (sent automatically; see Back office)")
         else:

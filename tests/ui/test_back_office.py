@@ -29,6 +29,19 @@ def disc_and_config(tmp_path: Path, worklist, pacs, patient: tuple[str, str, str
     return disc, study, cfg
 
 
+def imported_while_the_pacs_is_down(qtbot, tmp_path, capsys, pacs, n: int):
+    """Import a study of ``n`` images while ``pacs`` is stopped; open the back office."""
+    john = ("EXT-6", "DOE^JOHN", "19600101", "M")
+    disc, study, cfg = disc_and_config(tmp_path, None, pacs, john, n)
+    pacs.stop()
+    args = ["import", str(disc), "--all", "--mrn", "MRN6", "--accession", "ACC6"]
+    assert main([*args, "--config", str(cfg)]) == 6
+    capsys.readouterr()
+    window = BackOfficeWindow(load_config(cfg), TaskRunner(synchronous=True), user="bo1")
+    qtbot.addWidget(window)
+    return window, study
+
+
 def test_attach_order_from_the_back_office(
     qtbot, tmp_path, capsys, worklist_server, storage_server
 ):
@@ -81,15 +94,7 @@ def test_unknown_accession_is_reported(qtbot, tmp_path, capsys, worklist_server,
 def test_a_pacs_that_cannot_be_reached_is_named_and_resend_tries_at_once(
     qtbot, tmp_path, capsys, storage_server
 ):
-    john = ("EXT-6", "DOE^JOHN", "19600101", "M")
-    disc, _, cfg = disc_and_config(tmp_path, None, storage_server, john, 2)
-    storage_server.stop()
-    args = ["import", str(disc), "--all", "--mrn", "MRN6", "--accession", "ACC6"]
-    assert main([*args, "--config", str(cfg)]) == 6
-    capsys.readouterr()
-
-    window = BackOfficeWindow(load_config(cfg), TaskRunner(synchronous=True), user="bo1")
-    qtbot.addWidget(window)
+    window, _ = imported_while_the_pacs_is_down(qtbot, tmp_path, capsys, storage_server, 2)
     window.filter_box.setCurrentIndex(window.filter_box.findData("undelivered"))
     assert window.rows.rowCount() == 1
     assert not window.health_label.isHidden()
@@ -110,15 +115,7 @@ def test_a_pacs_that_cannot_be_reached_is_named_and_resend_tries_at_once(
 
 
 def test_resend_everything_waiting_after_an_outage(qtbot, tmp_path, capsys, storage_server):
-    john = ("EXT-7", "ROE^JOHN", "19600101", "M")
-    disc, study, cfg = disc_and_config(tmp_path, None, storage_server, john, 3)
-    storage_server.stop()
-    args = ["import", str(disc), "--all", "--mrn", "MRN7", "--accession", "ACC7"]
-    assert main([*args, "--config", str(cfg)]) == 6
-    capsys.readouterr()
-    window = BackOfficeWindow(load_config(cfg), TaskRunner(synchronous=True), user="bo1")
-    qtbot.addWidget(window)
-
+    window, study = imported_while_the_pacs_is_down(qtbot, tmp_path, capsys, storage_server, 3)
     qtbot.mouseClick(window.resend_all_button, Qt.MouseButton.LeftButton)  # still down
     assert window.status.text().startswith(
         "0 images delivered; 3 still waiting (Radiology PACS not reachable)."

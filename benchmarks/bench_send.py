@@ -41,11 +41,10 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pydicom.uid import generate_uid
 
 from kiosk.store import db, outbox, studies
 from kiosk.store.studies import StudyState
-from tests.discs import ct_instance
+from tests.discs import write_instances
 from tests.kiosk_config import write_config
 from tests.peers import STORESCU, StorageServer, dcmtk_env, wait_until
 
@@ -71,28 +70,6 @@ class Measured:
         return self.nbytes / self.seconds / 1e6
 
 
-def make_files(folder: Path, n: int, size: int) -> list[Path]:
-    """Write ``n`` CT instances of ``size``x``size`` pixels (one study)."""
-    folder.mkdir(parents=True)
-    study, series = generate_uid(), generate_uid()
-    paths = []
-    for k in range(1, n + 1):
-        ds = ct_instance(
-            patient_id="BENCH",
-            patient_name="BENCH^MARK",
-            birth_date="19700101",
-            sex="O",
-            study_uid=study,
-            series_uid=series,
-            number=k,
-            size=size,
-        )
-        path = folder / f"I{k:06d}_{ds.SOPInstanceUID}.dcm"
-        ds.save_as(path, enforce_file_format=True)
-        paths.append(path)
-    return paths
-
-
 def queue_all(database: Path, paths: list[Path]) -> None:
     """Put the files in a fresh store as one queued study for ``bench``."""
     if database.exists():
@@ -114,7 +91,7 @@ def queue_all(database: Path, paths: list[Path]) -> None:
             iid = studies.add_instance(
                 conn,
                 sid,
-                sop_instance_uid=path.stem.split("_", 1)[1],
+                sop_instance_uid=path.stem,  # write_instances names files by UID
                 sop_class_uid="1.2.840.10008.5.1.4.1.1.2",
                 transfer_syntax_uid="1.2.840.10008.1.2.1",
                 source_relpath=path.name,
@@ -233,7 +210,7 @@ def main() -> int:
         ) as scp:
             for key, label, n, size in workloads:
                 folder = base / f"data-{key}"
-                paths = make_files(folder, n, size)
+                paths = write_instances(folder, n, size=size)
                 nbytes = sum(p.stat().st_size for p in paths)
                 print(f"workload ({key}): {n} {label} instances, {nbytes / 1e6:.0f} MB", flush=True)
                 runs_theirs, runs_ours = [], []

@@ -135,3 +135,39 @@ def make_dicomdir(root: Path) -> None:
         check=True,
         capture_output=True,
     )
+
+
+def write_instances(
+    folder: Path,
+    n: int,
+    *,
+    size: int = 32,
+    compress: str | None = None,
+    study_uid: str | None = None,
+    sop_class: str = CTImageStorage,
+) -> list[Path]:
+    """Write ``n`` CT images of one study (optionally compressed); return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    study_uid = study_uid or generate_uid()
+    series = generate_uid()
+    paths = []
+    for k in range(1, n + 1):
+        ds = ct_instance(
+            patient_id="MRN1",
+            patient_name="TEST^PATIENT",
+            birth_date="19700101",
+            sex="F",
+            study_uid=study_uid,
+            series_uid=series,
+            number=k,
+            size=size,
+        )
+        if sop_class != CTImageStorage:
+            ds.SOPClassUID = sop_class
+            ds.file_meta.MediaStorageSOPClassUID = sop_class
+        if compress:
+            ds.compress(compress, generate_instance_uid=False)
+        path = folder / f"{ds.SOPInstanceUID}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        paths.append(path)
+    return paths

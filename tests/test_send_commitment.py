@@ -15,9 +15,10 @@ from kiosk.send.commitment import commit_sent_studies
 from kiosk.send.deliver import deliver
 from kiosk.store import db
 from kiosk.store.studies import StudyState, get_study
+from tests.discs import write_instances
 from tests.kiosk_config import write_config
 from tests.peers import OrthancServer, StorageServer
-from tests.test_send_delivery import queue_study, write_instances
+from tests.test_send_delivery import queue_study
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, RLELossless, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
 
 from kiosk.cli import main
 from kiosk.config import load_config
@@ -32,7 +32,7 @@ from kiosk.send.deliver import StudyProgress, deliver
 from kiosk.store import db, outbox, studies
 from kiosk.store.outbox import OutboxState
 from kiosk.store.studies import StudyState
-from tests.discs import ct_instance
+from tests.discs import write_instances
 from tests.kiosk_config import DicomPeer, write_config
 from tests.peers import StorageServer, free_port, wait_until
 
@@ -47,42 +47,6 @@ class QueuedStudy:
     study_instance_uid: str
     sop_instance_uids: list[str] = field(default_factory=list)
     pixel_sha256: dict[str, str] = field(default_factory=dict)
-
-
-def write_instances(
-    folder: Path,
-    n: int,
-    *,
-    size: int = 32,
-    compress: str | None = None,
-    study_uid: str | None = None,
-    sop_class: str = CTImageStorage,
-) -> list[Path]:
-    """Write ``n`` CT images of one study (optionally compressed); return their paths."""
-    folder.mkdir(parents=True, exist_ok=True)
-    study_uid = study_uid or generate_uid()
-    series = generate_uid()
-    paths = []
-    for k in range(1, n + 1):
-        ds = ct_instance(
-            patient_id="MRN1",
-            patient_name="TEST^PATIENT",
-            birth_date="19700101",
-            sex="F",
-            study_uid=study_uid,
-            series_uid=series,
-            number=k,
-            size=size,
-        )
-        if sop_class != CTImageStorage:
-            ds.SOPClassUID = sop_class
-            ds.file_meta.MediaStorageSOPClassUID = sop_class
-        if compress:
-            ds.compress(compress, generate_instance_uid=False)
-        path = folder / f"{ds.SOPInstanceUID}.dcm"
-        ds.save_as(path, enforce_file_format=True)
-        paths.append(path)
-    return paths
 
 
 def queue_study(conn: sqlite3.Connection, paths: list[Path], destination: str) -> QueuedStudy:

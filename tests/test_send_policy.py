@@ -106,7 +106,7 @@ def test_a_pacs_that_is_down_waits_at_most_ten_minutes() -> None:
 
 def test_destination_health_counts_failed_runs_until_one_works(conn: sqlite3.Connection) -> None:
     assert health.get(conn, "radiology") is None
-    assert health.is_due(conn, "radiology")
+    assert health.waiting(conn, "radiology") is None
     first = health.record_down(conn, "radiology", "refused", 60, now=NOW)
     second = health.record_down(conn, "radiology", "timed out", 120, now=NOW + timedelta(1))
     assert (second.failures, second.down_since, second.last_error) == (
@@ -115,8 +115,9 @@ def test_destination_health_counts_failed_runs_until_one_works(conn: sqlite3.Con
         "timed out",
     )
     assert second.next_attempt_at == (NOW + timedelta(days=1, seconds=120)).isoformat()
-    assert not health.is_due(conn, "radiology", now=NOW + timedelta(days=1, seconds=119))
-    assert health.is_due(conn, "radiology", now=NOW + timedelta(days=1, seconds=120))
+    later = NOW + timedelta(days=1, seconds=119)
+    assert health.waiting(conn, "radiology", now=later) == second
+    assert health.waiting(conn, "radiology", now=later + timedelta(seconds=1)) is None
     assert [d.destination for d in health.down(conn)] == ["radiology"]
     assert health.record_up(conn, "radiology") is True
     assert health.record_up(conn, "radiology") is False

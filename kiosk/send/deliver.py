@@ -499,9 +499,8 @@ def deliver(
             _fail_unknown(conn, name, report)
             continue
         dest = config.destinations[name]
-        if due_only and not health.is_due(conn, name):
-            record = health.get(conn, name)
-            assert record is not None
+        record = health.waiting(conn, name) if due_only else None
+        if record is not None:
             report.unreachable[name] = (
                 f"unreachable since {record.down_since} ({record.last_error}); "
                 f"next try after {record.next_attempt_at}"

@@ -50,13 +50,16 @@ def failures(conn: sqlite3.Connection, destination: str) -> int:
     return 0 if record is None else record.failures
 
 
-def is_due(conn: sqlite3.Connection, destination: str, now: datetime | None = None) -> bool:
-    """Whether an automatic run may try a destination now (it is up, or its wait is over)."""
+def waiting(
+    conn: sqlite3.Connection, destination: str, now: datetime | None = None
+) -> DestinationDown | None:
+    """Return a destination's record while an automatic run must still wait for it.
+
+    ``None`` means an automatic run may try it now: it is up, or its wait is over.
+    """
     record = get(conn, destination)
-    if record is None:
-        return True
     moment = (now or datetime.now(UTC)).isoformat(timespec="seconds")
-    return record.next_attempt_at <= moment
+    return record if record is not None and record.next_attempt_at > moment else None
 
 
 def record_down(

@@ -13,7 +13,7 @@ from typing import Any
 
 from kiosk import audit, paths
 from kiosk.config import load_config
-from kiosk.errors import KioskError, PartialError, PeerError, UsageError
+from kiosk.errors import KioskError, PartialError, PeerError, SafetyError, UsageError
 from kiosk.store import db
 from kiosk.tags import TAGS
 
@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--study", action="append", default=[], metavar="UID")
     which.add_argument("--all", action="store_true")
+    p.add_argument(
+        "--patient",
+        default=None,
+        metavar="OUTSIDE_ID",
+        help="the disc's PatientID whose studies are meant (a Study UID under two patients)",
+    )
     p.add_argument("--mrn", required=True)
     p.add_argument("--accession", default="")
     p.add_argument("--dest", default="")
@@ -126,7 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accession", required=True)
     p.add_argument("--mrn", default="")
     p.add_argument("--user", default="")
+    p.add_argument(
+        "--confirm-mismatch",
+        action="store_true",
+        help="attach although the disc's birth date or sex differs from the order's patient",
+    )
     p.add_argument("--no-send", action="store_true", help="queue only; 'kiosk send' delivers")
+    _common(p, top=False)
+
+    p = sub.add_parser("discard", help="back office: discard a study (never sent), with a reason")
+    p.add_argument("study_uid", metavar="STUDY_UID")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--user", default="")
     _common(p, top=False)
 
     p = sub.add_parser("clean-spool", help="remove committed studies' copies after retention")
@@ -153,8 +170,61 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 _handlers: list[logging.Handler] = []
 
 
+def _one_line(text: str) -> str:
+    """Return ``text`` as one safe terminal line.
+
+    Messages quote values from the disc (names, paths, UIDs) that may hold
+    newlines or terminal escape sequences. Every character that is not
+    printable (control characters such as newline and ESC, Unicode line
+    separators, bidi overrides, lone surrogates) is written as its Python
+    escape (``\\n``, ``\\x1b``, ``\\u202e``); other blanks become a plain
+    space; the ends are stripped. A message is then always one line and
+    shows what the value really holds.
+    """
+    import unicodedata
+
+    out = []
+    for char in text.strip():
+        if char.isprintable():
+            out.append(char)
+        elif unicodedata.category(char) == "Zs":
+            out.append(" ")
+        else:
+            out.append(char.encode("unicode_escape", "backslashreplace").decode("ascii"))
+    return "".join(out)
+
+
+class _TerminalFormatter(logging.Formatter):
+    """``kiosk: message`` on one line; never a traceback (those go to the log file)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not become a traceback on the terminal
+            message = str(record.msg)
+        return "kiosk: " + _one_line(message)
+
+
+def _not_file_only(record: logging.LogRecord) -> bool:
+    """Filter of the stderr handler: records logged with ``file_only`` stay off the terminal."""
+    return not getattr(record, "file_only", False)
+
+
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The log file; a failure to write it (its disk full) prints nothing on the terminal."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+
 def _setup_logging(verbose: bool) -> None:
-    """Log to stderr (ours only, warnings up unless -v) and to the log file (everything)."""
+    """Log to stderr and to the log file ``paths.log_dir()/kiosk.log``.
+
+    stderr gets our loggers only, warnings and up (everything from INFO with
+    ``-v``), one line each, without tracebacks; the file gets everything,
+    tracebacks included. When the log file cannot be opened the kiosk runs
+    without it (and a failure says so instead of pointing at it).
+    """
     root = logging.getLogger()
     for handler in _handlers:
         root.removeHandler(handler)
@@ -163,21 +233,112 @@ def _setup_logging(verbose: bool) -> None:
     root.setLevel(logging.INFO)
     stderr = _StderrHandler()
     stderr.setLevel(logging.INFO if verbose else logging.WARNING)
-    stderr.setFormatter(logging.Formatter("kiosk: %(message)s"))
+    stderr.setFormatter(_TerminalFormatter())
+    stderr.addFilter(_not_file_only)
     if not verbose:
         stderr.addFilter(logging.Filter("kiosk"))
     _handlers.append(stderr)
+    root.addHandler(stderr)
     try:
-        paths.log_dir().mkdir(parents=True, exist_ok=True)
-        logfile = logging.handlers.RotatingFileHandler(
-            paths.log_dir() / "kiosk.log", maxBytes=5 * 2**20, backupCount=5, encoding="utf-8"
+        folder = paths.log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        logfile = _LogFile(
+            folder / "kiosk.log", maxBytes=5 * 2**20, backupCount=5, encoding="utf-8"
         )
-        logfile.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        _handlers.append(logfile)
-    except OSError:
-        pass
+    except (OSError, ValueError):
+        return
+    logfile.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    _handlers.append(logfile)
+    root.addHandler(logfile)
+
+
+def _log_hint() -> str:
+    """Where the traceback of a failure went: the log file, or why there is none."""
     for handler in _handlers:
-        root.addHandler(handler)
+        if isinstance(handler, logging.FileHandler):
+            return f"details are in {handler.baseFilename}"
+    return f"no details were logged: the log folder {paths.log_dir()} cannot be written"
+
+
+def _os_cause(exc: BaseException) -> OSError | None:
+    """The first OSError with an errno in ``exc`` and its causes and contexts.
+
+    Libraries re-raise an OSError without its errno (pydicom: ``OSError: With
+    tag (7FE0,0010) got exception: [Errno 28] ...``); the original is its cause.
+    """
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno is not None:
+            return current
+        todo += [current.__cause__, current.__context__]
+    return None
+
+
+def _failure_message(exc: BaseException, args: argparse.Namespace) -> str:
+    """One line for an exception that is not a :class:`KioskError`: what happened, what to do."""
+    import contextlib
+    import errno
+    import sqlite3
+
+    no_space = {getattr(errno, n) for n in ("ENOSPC", "EDQUOT", "EFBIG") if hasattr(errno, n)}
+    cause = _os_cause(exc) if isinstance(exc, OSError) else None
+    if cause is not None:
+        where = cause.filename if cause.filename is not None else ""
+        reason = cause.strerror or str(cause)
+        if cause.errno in no_space:
+            return (
+                f"no space left on the disk of {where or 'the spool'} ({reason}): free space "
+                "on the spool disk, then run the same command again: nothing that was copied "
+                "is lost"
+            )
+        if cause.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            folder = Path(str(where)).parent if where else "the spool and data folders"
+            return (
+                f"cannot write {where or 'a local file'} ({reason}): check the permissions "
+                f"of {folder}, then run the same command again"
+            )
+    if isinstance(exc, OSError):
+        where = exc.filename if exc.filename is not None else ""
+        code = errno.errorcode.get(exc.errno or 0, "")
+        reason = exc.strerror or str(exc) or "no details"
+        return (
+            f"{type(exc).__name__}{f' {code}' if code else ''} on {where or 'a local file'} "
+            f"({reason}): check that path, then run the same command again; {_log_hint()}"
+        )
+    if isinstance(exc, sqlite3.DatabaseError):
+        database = ""
+        with contextlib.suppress(Exception):  # the message comes out even if the config does not
+            database = f" {load_config(args.config).database_path}"
+        if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL":
+            return (
+                f"no space left on the disk of the kiosk database{database} ({exc}): free "
+                "space on that disk, then run the same command again; nothing is lost"
+            )
+        return (
+            f"the kiosk database{database} cannot be written ({exc}): check the disk and the "
+            f"permissions of its folder, then run the same command again; {_log_hint()}"
+        )
+    detail = f": {exc}" if str(exc) else ""
+    return f"unexpected error ({type(exc).__name__}{detail}); please report it; {_log_hint()}"
+
+
+def _fail(exc: BaseException, exit_code: int, message: str) -> int:
+    """Log ``exc`` with its traceback to the log file only; print ``message`` as one line."""
+    if _handlers:
+        log.error(
+            "command failed (exit %d): %s",
+            exit_code,
+            message,
+            exc_info=exc,
+            extra={"file_only": True},
+        )
+    sys.stderr.write(f"kiosk: {_one_line(message)}\n")
+    return exit_code
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: Callable[[], str]) -> None:
@@ -303,7 +464,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not dest:
         raise UsageError(f"no destinations are configured in {config.path}; add one")
     scan = scan_medium(args.path)
-    uids = tuple(s.study_instance_uid for s in scan.studies) if args.all else tuple(args.study)
+    if args.all:
+        uids = tuple(
+            s.study_instance_uid
+            for s in scan.studies
+            if args.patient is None or s.patient_id == args.patient
+        )
+    else:
+        uids = tuple(args.study)
     item = None
     if config.worklist is not None:
         if args.accession:
@@ -322,6 +490,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         user=args.user,
         confirmed_mismatch=args.confirm_mismatch,
         missing_only=args.missing_only,
+        outside_patient_id=args.patient,
     )
     with db.opened(config.database_path) as conn:
         outcomes = import_studies(conn, config, scan, request, send_now=not args.no_send)
@@ -330,10 +499,14 @@ def cmd_import(args: argparse.Namespace) -> int:
         return "\n".join(
             f"{o.study_instance_uid} -> {o.destination}: {o.sent}/{o.queued} sent, "
             f"{o.failed} failed, state {o.state}"
+            + (f" (held: {o.hold_reason})" if o.hold_reason else "")
             for o in outcomes
         )
 
     _emit(args, {"studies": [o.to_json() for o in outcomes]}, text)
+    refused = [o for o in outcomes if o.state == "quarantined" and o.hold_reason]
+    if refused:
+        raise SafetyError(refused[0].hold_reason)
     if args.no_send:
         return 0
     undelivered = sum(o.queued - o.sent for o in outcomes if o.state != "unscheduled")
@@ -351,12 +524,16 @@ def cmd_queue(args: argparse.Namespace) -> int:
     """``kiosk queue``."""
     from dataclasses import asdict
 
+    from kiosk import corrections
     from kiosk.importer import outcome_of
     from kiosk.store import health
     from kiosk.store.studies import find_studies
 
     config = load_config(args.config)
     with db.opened(config.database_path) as conn:
+        fixes = [
+            c for c in corrections.listed(conn) if not args.dest or c["destination"] == args.dest
+        ]
         down = [asdict(d) for d in health.down(conn) if not args.dest or d.destination == args.dest]
         records = find_studies(conn, state=args.state or None, destination=args.dest or None)
         rows = []
@@ -385,14 +562,23 @@ def cmd_queue(args: argparse.Namespace) -> int:
             f"{r['study_instance_uid']}" + ("\tunscheduled" if r["unscheduled"] else "")
             for r in rows
         ]
+        lines += [
+            f"correction: {c['old_study_instance_uid']} on {c['destination']} was sent under MRN "
+            f"{c['old_mrn']} {c['old_accession']}, now MRN {c['new_mrn']} {c['new_accession']}; "
+            f"old copy: {c['rejection_note']}"
+            for c in fixes
+            if c["rejection_note"] != "none"
+        ]
         return "\n".join(lines) or "the queue is empty"
 
-    _emit(args, {"studies": rows, "destinations_down": down}, text)
+    _emit(args, {"studies": rows, "destinations_down": down, "corrections": fixes}, text)
     return 0
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    """``kiosk send``."""
+    """``kiosk send``: finish what a crash interrupted, then deliver what is queued."""
+    from kiosk.lifecycle import Actor
+    from kiosk.recovery import recover
     from kiosk.send.deliver import deliver
     from kiosk.store import outbox
 
@@ -400,6 +586,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     if args.dest:
         config.destination(args.dest)
     with db.opened(config.database_path) as conn:
+        recovery = recover(conn, config, Actor("", config.station))
         report = deliver(
             conn,
             config,
@@ -417,8 +604,19 @@ def cmd_send(args: argparse.Namespace) -> int:
         "bytes": report.bytes,
         "seconds": round(report.seconds, 3),
         "committed": len(report.committed),
+        "recovered": recovery.finished,
+        "incomplete": [i.to_json() for i in recovery.incomplete],
+        "refused": [{"id": k, "message": v} for k, v in sorted(report.refused.items())],
     }
     _emit(args, data, lambda: f"{report.sent} sent, {remaining} remain")
+    if report.refused:
+        raise SafetyError(next(iter(report.refused.values())))
+    if recovery.incomplete:
+        first = recovery.incomplete[0]
+        more = len(recovery.incomplete) - 1
+        raise PartialError(first.message + (f" ({more} more studies too)" if more else ""))
+    if recovery.errors:
+        raise PartialError(recovery.errors[0])
     if remaining:
         raise PartialError(
             f"{remaining} instances are still queued or failed; 'kiosk queue' shows them"
@@ -463,7 +661,15 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     order = find_order(config.worklist, config.ae_title, args.accession)
     with db.opened(config.database_path) as conn:
-        outcome = attach_order(conn, config, args.study_uid, order, mrn=args.mrn, user=args.user)
+        outcome = attach_order(
+            conn,
+            config,
+            args.study_uid,
+            order,
+            mrn=args.mrn,
+            user=args.user,
+            confirmed_mismatch=args.confirm_mismatch,
+        )
         if not args.no_send:
             deliver(conn, config, study_id=outcome.study_id, user=args.user)
         outcome = outcome_of(conn, outcome.study_id)
@@ -480,6 +686,25 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
             f"{outcome.queued - outcome.sent} instances were not delivered yet; they stay "
             "queued ('kiosk send' retries)"
         )
+    return 0
+
+
+def cmd_discard(args: argparse.Namespace) -> int:
+    """``kiosk discard STUDY_UID --reason TEXT``: the study is never sent (audited)."""
+    from kiosk import lifecycle
+    from kiosk.importer import outcome_of
+    from kiosk.reconciliation import find_one
+
+    config = load_config(args.config)
+    with db.opened(config.database_path) as conn:
+        record = find_one(conn, args.study_uid)
+        lifecycle.discard(conn, record.id, args.reason, lifecycle.Actor(args.user, config.station))
+        outcome = outcome_of(conn, record.id)
+    _emit(
+        args,
+        {"studies": [outcome.to_json()]},
+        lambda: f"{outcome.study_instance_uid}: discarded ({args.reason})",
+    )
     return 0
 
 
@@ -520,6 +745,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "send": cmd_send,
     "echo": cmd_echo,
     "reconcile": cmd_reconcile,
+    "discard": cmd_discard,
     "clean-spool": cmd_clean_spool,
     "audit": cmd_audit,
 }
@@ -537,28 +763,31 @@ def run_gui(config: Path | None, demo: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``kiosk`` command and return its exit code."""
+    """Run the ``kiosk`` command and return its exit code (``docs/CLI.md``).
+
+    A failure prints one line on stderr and returns a code of the contract:
+    a :class:`KioskError` its own; any other exception (a full disk, the
+    database, a bug) 7; Ctrl+C 130. Tracebacks go to the log file only.
+    """
+    from kiosk.errors import LocalError
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    _setup_logging(bool(args.verbose))
     try:
+        _setup_logging(bool(args.verbose))
         if args.command is None:
             return run_gui(args.config, args.demo)
         return COMMANDS[args.command](args)
     except KioskError as exc:
-        log.debug("command failed", exc_info=True)
-        sys.stderr.write(f"kiosk: {exc}\n")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("kiosk: interrupted\n")
-        return 130
+        return _fail(exc, exc.exit_code, str(exc))
+    except KeyboardInterrupt as exc:
+        return _fail(exc, 130, "interrupted")
     except Exception as exc:
-        logging.getLogger("kiosk").error("unexpected error", exc_info=True)
-        sys.stderr.write(
-            f"kiosk: unexpected error ({type(exc).__name__}: {exc}); details are in "
-            f"{paths.log_dir() / 'kiosk.log'}, please report them\n"
-        )
-        return 1
+        try:
+            message = _failure_message(exc, args)
+        except Exception:  # e.g. an exception whose str() fails: still one line, still 7
+            message = f"unexpected error ({type(exc).__name__}); please report it; {_log_hint()}"
+        return _fail(exc, LocalError.exit_code, message)
 
 
 if __name__ == "__main__":  # pragma: no cover

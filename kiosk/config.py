@@ -45,6 +45,10 @@ class Destination(Peer):
     tls_ca: str = ""  # CA bundle (PEM) to verify the PACS; empty: the system's
     transfer_syntaxes: tuple[str, ...] = ()  # uncompressed syntaxes offered, in order
     storage_commitment: bool = False
+    #: Send an IOCM rejection note (KOS, "Incorrect Modality Worklist Entry") for the old
+    #: copy of a study corrected after it was sent; for PACS that act on them (dcm4chee,
+    #: Orthanc stores them). Otherwise the old copy is flagged for the PACS administrator.
+    rejection_notes: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,9 @@ class Config:
     matching: dict[str, float] = field(default_factory=dict)  # [matching] thresholds
     barcode: dict[str, Any] = field(default_factory=dict)  # [barcode] settings
     media: MediaSettings = field(default_factory=lambda: MediaSettings())  # [media]
+    #: [patient_source]: a C-FIND SCP (Patient Root) that confirms an MRN imported without
+    #: an order, besides the worklist and the destination PACS.
+    patient_source: Destination | None = None
 
     def label_of(self, name: str) -> str:
         """Return what users call a destination: its label, else its name (also if unknown)."""
@@ -242,6 +249,18 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
                 **_send_options(d),
             )
 
+    patient_source: Destination | None = None
+    ps = root.sub("patient_source")
+    if ps is not None:
+        patient_source = Destination(
+            ae_title=ps.ae_title("ae_title"),
+            host=ps.string("host"),
+            port=ps.port("port"),
+            name="patient_source",
+            label=ps.string("label", "patient source"),
+            timeout=float(ps.integer("timeout", 15, lo=1, hi=600)),
+        )
+
     spool = root.sub("spool")
     spool_dir = Path(spool.string("dir")) if spool and "dir" in spool.table else None
     database = root.sub("database")
@@ -289,6 +308,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         matching=_matching(root.sub("matching")),
         barcode=_barcode(root.sub("barcode")),
         media=_media(root.sub("media")),
+        patient_source=patient_source,
     )
 
 
@@ -374,6 +394,7 @@ def _send_options(d: _Reader) -> dict[str, Any]:
         **files,
         "transfer_syntaxes": tuple(syntaxes),
         "storage_commitment": d.boolean("storage_commitment", False),
+        "rejection_notes": d.boolean("rejection_notes", False),
     }
 
 
@@ -410,6 +431,7 @@ _KNOWN_SECTIONS = {
     "media",
     "kiosk",
     "worklist",
+    "patient_source",
     "destinations",
     "spool",
     "database",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import socket
 import warnings
@@ -64,17 +65,21 @@ def associate(ae: AE, peer: Peer, role: str, **kwargs: Any) -> Any:
     role
         Who the peer is, for the message ("worklist", "Radiology PACS").
     """
-    try:
-        with warnings.catch_warnings():
-            # pynetdicom drops (does not close) its socket when the connection is refused
-            # (transport.AssociationSocket.connect); the garbage collector closes it.
-            warnings.filterwarnings("ignore", "unclosed <socket", ResourceWarning)
+    with warnings.catch_warnings():
+        # pynetdicom drops (does not close) its socket when the connection is refused
+        # (transport.AssociationSocket.connect); collect it here, where its warning is
+        # expected, rather than in whatever code runs when the collector next comes by.
+        warnings.filterwarnings("ignore", "unclosed <socket", ResourceWarning)
+        try:
             assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title, **kwargs)
-    except (OSError, ValueError) as exc:
-        raise PeerError(
-            f"cannot reach the {role} {peer.ae_title} at {peer.host}:{peer.port} ({exc}); "
-            "check the network and the config"
-        ) from exc
+        except (OSError, ValueError) as exc:
+            gc.collect()
+            raise PeerError(
+                f"cannot reach the {role} {peer.ae_title} at {peer.host}:{peer.port} ({exc}); "
+                "check the network and the config"
+            ) from exc
+        if not assoc.is_established:
+            gc.collect()
     if assoc.is_established:
         nodelay(assoc)
         return assoc

@@ -1,4 +1,4 @@
-"""One hierarchy of typed errors; each carries the CLI exit code of ``CLI.md``.
+"""One hierarchy of typed errors; each carries the CLI exit code of ``docs/CLI.md``.
 
 Every error message is one line a person can act on: what went wrong and
 what to do. The CLI prints ``str(error)``; the traceback goes to the log.
@@ -14,9 +14,12 @@ class KioskError(Exception):
     ----------
     message
         One line: what went wrong and what to do about it.
+
+    Every exit code is one of ``docs/CLI.md`` (2 to 7); a subclass that does
+    not choose one is a local failure (7), as the CLI's unexpected errors are.
     """
 
-    exit_code: int = 1
+    exit_code: int = 7
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -69,16 +72,18 @@ class PartialError(KioskError):
     exit_code = 6
 
 
-class StoreError(KioskError):
-    """The local database could not be opened or migrated (exit 4)."""
+class LocalError(KioskError):
+    """A local failure: the spool disk is full, the database cannot be written (exit 7)."""
 
-    exit_code = 4
+    exit_code = 7
 
 
-class SpoolError(KioskError):
-    """Copying to the spool failed (no space, checksum mismatch, medium gone)."""
+class StoreError(LocalError):
+    """The local database could not be opened, migrated or written (exit 7)."""
 
-    exit_code = 1
+
+class SpoolError(LocalError):
+    """Copying to the spool failed: no space, checksum mismatch, medium gone (exit 7)."""
 
 
 class IdentityMismatchError(SafetyError):

@@ -9,32 +9,38 @@ the study stays queued and ``kiosk send`` (or the app) delivers it later.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pydicom
-
-from kiosk import audit
+from kiosk import audit, lifecycle
+from kiosk.coercion import coerce_study
 from kiosk.config import Config
 from kiosk.errors import IdentityMismatchError, PeerError, SafetyError, SpoolError, UsageError
+from kiosk.lifecycle import Actor
 from kiosk.media.drives import mounted_media
 from kiosk.media.eject import eject
 from kiosk.media.model import MediaScan, StudySummary
-from kiosk.media.spool import check_free_space, copy_verified, sha256_of
-from kiosk.send.deliver import StudyProgress, deliver, update_study_state
+from kiosk.media.spool import (
+    SpooledFile,
+    check_free_space,
+    copy_verified,
+    fsync_dir,
+    sha256_of,
+    spool_path,
+)
+from kiosk.send.deliver import StudyProgress, deliver
 from kiosk.send.duplicates import find_study, skip_present
 from kiosk.store import outbox, studies
-from kiosk.store.studies import StudyState
+from kiosk.store.db import transaction
+from kiosk.store.studies import StudyRecord, StudyState
 from kiosk.tags import TAGS
-from reconcile.coerce import apply_coercion, plan_coercion
 from reconcile.model import TargetIdentity, WorklistItem
-from reconcile.uids import new_uid_map
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +59,9 @@ class ImportRequest:
     user: str = ""
     confirmed_mismatch: bool = False
     missing_only: bool = False  # instances the destination already holds are not sent again
+    #: The outside PatientID whose studies are meant, when a Study UID is under two
+    #: patients on the disc (studies are chosen by patient and study, never by UID alone).
+    outside_patient_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,7 @@ class ImportOutcome:
     failed: int
     tag: str
     state: str
+    hold_reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form of ``kiosk import``."""
@@ -80,18 +90,20 @@ class ImportOutcome:
             "failed": self.failed,
             "tag": self.tag,
             "state": self.state,
+            "hold_reason": self.hold_reason,
         }
 
 
+COPY_BATCH = 64  # files copied (and fsynced) before their folder is fsynced and recorded
+
+
 def check_safety(conn: sqlite3.Connection, study: StudySummary, request: ImportRequest) -> None:
-    """Refuse an import that could put a study under the wrong patient.
+    """Refuse an import of a study already imported under another MRN.
 
     Raises
     ------
     SafetyError
-        If the study was already imported under another MRN, or the disc's
-        birth date or sex contradicts the chosen worklist patient and nobody
-        confirmed it.
+        If a live (not discarded) import of the study carries another MRN.
     """
     for earlier in studies.find_studies(conn, study_instance_uid=study.study_instance_uid):
         if earlier.state is StudyState.DISCARDED or not earlier.mrn:
@@ -101,18 +113,36 @@ def check_safety(conn: sqlite3.Connection, study: StudySummary, request: ImportR
                 f"study {study.study_instance_uid} was already imported under another MRN "
                 f"(internal id {earlier.id}); ask the back office to check the patient"
             )
-    item = request.worklist_item
-    if item is None or request.confirmed_mismatch:
+
+
+def check_demographics(
+    study: StudySummary | StudyRecord,
+    birth_date: str,
+    sex: str,
+    *,
+    whose: str,
+    confirmed: bool,
+) -> None:
+    """Refuse when the disc's birth date or sex contradicts the confirmed patient's.
+
+    Raises
+    ------
+    IdentityMismatchError
+        Unless a person ``confirmed`` the mismatch after checking the patient.
+    """
+    if confirmed:
         return
-    if study.birth_date and item.birth_date and study.birth_date != item.birth_date:
+    disc_birth = study.birth_date if isinstance(study, StudySummary) else study.original_birth_date
+    disc_sex = study.sex if isinstance(study, StudySummary) else study.original_sex
+    if disc_birth and birth_date and disc_birth != birth_date:
         raise IdentityMismatchError(
-            f"the disc's birth date {study.birth_date} differs from the chosen patient's "
-            f"{item.birth_date}; check the patient, then confirm the mismatch to import"
+            f"the disc's birth date {disc_birth} differs from {whose} {birth_date}; "
+            "check the patient, then confirm the mismatch to go on"
         )
-    if study.sex in ("M", "F") and item.sex in ("M", "F") and study.sex != item.sex:
+    if disc_sex in ("M", "F") and sex in ("M", "F") and disc_sex != sex:
         raise IdentityMismatchError(
-            f"the disc's sex {study.sex} differs from the chosen patient's {item.sex}; "
-            "check the patient, then confirm the mismatch to import"
+            f"the disc's sex {disc_sex} differs from {whose} {sex}; "
+            "check the patient, then confirm the mismatch to go on"
         )
 
 
@@ -127,8 +157,23 @@ def order_identity(config: Config, item: WorklistItem) -> TargetIdentity:
     return target
 
 
-def target_identity(config: Config, request: ImportRequest) -> TargetIdentity:
-    """Work out the identity the studies are coerced to."""
+def confirm_identity(
+    config: Config, request: ImportRequest, study: StudySummary
+) -> tuple[TargetIdentity, str]:
+    """Work out whom the studies go to, and whether they must be held; ``(target, hold_reason)``.
+
+    The MRN is confirmed by the worklist (the chosen order or any order of the
+    patient), else by the destination PACS or the configured patient source
+    (patient-level C-FIND). An MRN that none confirms is held for the back
+    office with the outside demographics untouched: never sent as it is.
+
+    Raises
+    ------
+    SafetyError
+        The worklist order belongs to another MRN.
+    IdentityMismatchError
+        The disc's birth date or sex contradicts the confirmed patient.
+    """
     item = request.worklist_item
     if item is not None:
         if item.mrn != request.mrn:
@@ -136,21 +181,56 @@ def target_identity(config: Config, request: ImportRequest) -> TargetIdentity:
                 f"the worklist order belongs to MRN {item.mrn}, not {request.mrn}; "
                 "check the patient"
             )
+        check_demographics(
+            study,
+            item.birth_date,
+            item.sex,
+            whose="the chosen patient's",
+            confirmed=request.confirmed_mismatch,
+        )
         target = order_identity(config, item)
-        if not request.accession:
-            return dataclasses.replace(
-                target,
-                accession_number="",
-                requested_procedure_id="",
-                requested_procedure_description="",
-                scheduled_step_id="",
-            )
-        return target
-    return TargetIdentity(
+        if request.accession:
+            return target, ""
+        target = dataclasses.replace(
+            target,
+            accession_number="",
+            requested_procedure_id="",
+            requested_procedure_description="",
+            scheduled_step_id="",
+        )
+        hold = "no order yet; this site holds unscheduled studies for the back office"
+        return target, hold if config.unscheduled == "hold" else ""
+    from kiosk.patients import confirm_mrn
+
+    patient = confirm_mrn(config, request.destination, request.mrn)
+    if patient is None:
+        return (
+            TargetIdentity(
+                mrn=request.mrn,
+                issuer=config.issuer_of_patient_id,
+                accession_number=request.accession,
+            ),
+            f"MRN {request.mrn} is not confirmed by the worklist, the PACS or a patient "
+            "source; the back office must confirm the patient",
+        )
+    check_demographics(
+        study,
+        patient.birth_date,
+        patient.sex,
+        whose=f"the {patient.source}'s patient",
+        confirmed=request.confirmed_mismatch,
+    )
+    target = TargetIdentity(
         mrn=request.mrn,
-        issuer=config.issuer_of_patient_id,
+        issuer=patient.issuer or config.issuer_of_patient_id,
+        patient_name=patient.patient_name or None,
+        birth_date=patient.birth_date or None,
+        sex=patient.sex or None,
         accession_number=request.accession,
     )
+    if request.accession or config.unscheduled != "hold":
+        return target, ""
+    return target, "no order yet; this site holds unscheduled studies for the back office"
 
 
 def import_studies(
@@ -186,51 +266,46 @@ def import_studies(
     UsageError
         Unknown study or destination, bad tag.
     SafetyError
-        See :func:`check_safety`.
+        A Study UID under two patients on the disc, studies of two patients, a
+        study imported before under another MRN, demographics that contradict.
     SpoolError
-        The copy failed; nothing is queued for the study.
+        The copy failed; the study stays ``found`` and importing again resumes.
     """
     config.destination(request.destination)
     if request.tag and request.tag not in TAGS:
         raise UsageError(f"unknown tag {request.tag!r}: use one of {', '.join(TAGS)}")
     if not request.mrn.strip():
         raise UsageError("an MRN is required: scan or type the patient's MRN")
-    chosen: list[StudySummary] = []
-    for uid in request.study_uids:
-        study = scan.study(uid)
-        if study is None:
-            raise UsageError(f"study {uid} is not on this medium; run 'kiosk scan' to list them")
-        chosen.append(study)
+    chosen = scan.select(request.study_uids, patient_id=request.outside_patient_id)
     if not chosen:
         raise UsageError("no study chosen: give --study UID or --all")
-    patients = {
-        (s.patient_id, s.issuer_of_patient_id, s.patient_name, s.birth_date) for s in chosen
-    }
+    patients = {s.patient_key for s in chosen}
     if len(patients) > 1:
         raise SafetyError(
             f"the chosen studies belong to {len(patients)} different patients on the disc; "
             "import each patient's studies separately"
         )
-    target = target_identity(config, request)
+    target, hold_reason = confirm_identity(config, request, chosen[0])
     for study in chosen:
         check_safety(conn, study, request)
     sizes = {
-        s.study_instance_uid: sum((scan.root / i.relpath).stat().st_size for i in s.instances)
-        for s in chosen
+        id(s): sum((scan.root / i.relpath).stat().st_size for i in s.instances) for s in chosen
     }
     check_free_space(config.spool_dir, sum(sizes.values()) * 2)
-
+    actor = Actor(request.user, config.station)
     outcomes = []
     for study in chosen:
-        study_id = _import_one(
-            conn, config, scan, study, sizes[study.study_instance_uid], request, target, on_progress
+        size = sizes[id(study)]
+        outcomes.append(
+            _import_one(
+                conn, config, scan, study, size, request, target, hold_reason, actor, on_progress
+            )
         )
-        outcomes.append(study_id)
     if config.media.eject_after_copy:
         _eject(scan, user=request.user, station=config.station, conn=conn)
     if request.missing_only:
         for study_id in outcomes:
-            _skip_present(conn, config, study_id, user=request.user)
+            _skip_present(conn, config, study_id, actor)
     if send_now:
         for study_id in outcomes:
             deliver(
@@ -258,6 +333,7 @@ def outcome_of(conn: sqlite3.Connection, study_id: int) -> ImportOutcome:
     """Summarise a study of the store as an :class:`ImportOutcome`."""
     record = studies.get_study(conn, study_id)
     counts = outbox.counts_for_study(conn, study_id)
+    counts.pop("discarded", None)
     return ImportOutcome(
         study_id=study_id,
         study_instance_uid=record.study_instance_uid,
@@ -268,7 +344,31 @@ def outcome_of(conn: sqlite3.Connection, study_id: int) -> ImportOutcome:
         failed=counts.get("failed", 0) + counts.get("quarantined", 0),
         tag=record.tag,
         state=record.state.value,
+        hold_reason=record.hold_reason,
     )
+
+
+def _earlier_import(
+    conn: sqlite3.Connection, study: StudySummary, request: ImportRequest
+) -> StudyRecord | None:
+    """The live import of this study for this patient and destination, if there is one.
+
+    Importing the same disc again (after a crash, a pulled disc, a full spool)
+    goes on with that row instead of making a second one.
+    """
+    for earlier in reversed(
+        studies.find_studies(
+            conn, study_instance_uid=study.study_instance_uid, destination=request.destination
+        )
+    ):
+        if (
+            earlier.state is not StudyState.DISCARDED
+            and earlier.study_instance_uid == study.study_instance_uid
+            and earlier.original_patient_id == study.patient_id
+            and earlier.mrn in ("", request.mrn)
+        ):
+            return earlier
+    return None
 
 
 def _import_one(
@@ -279,42 +379,61 @@ def _import_one(
     bytes_total: int,
     request: ImportRequest,
     target: TargetIdentity,
+    hold_reason: str,
+    actor: Actor,
     on_progress: Callable[[str, int, int], None] | None,
 ) -> int:
-    who = {"user": request.user, "station": config.station}
-    earlier = _incomplete_copy(conn, study.study_instance_uid)
-    if earlier is not None:
-        study_id = earlier.id
-        studies.set_state(
-            conn, study_id, StudyState.FOUND, destination=request.destination, tag=request.tag
-        )
-        action, detail = "resume", f"study {study_id}: copy resumed from {scan.source}"
-    else:
-        study_id = studies.add_study(
+    earlier = _earlier_import(conn, study, request)
+    instances = study.instances
+    if earlier is None:
+        study_id = lifecycle.begin_import(
             conn,
             study_instance_uid=study.study_instance_uid,
             original_patient_id=study.patient_id,
             original_issuer=study.issuer_of_patient_id,
+            original_birth_date=study.birth_date,
+            original_sex=study.sex,
             source=str(scan.source),
-            station=config.station,
-            user=request.user,
             destination=request.destination,
             tag=request.tag,
             reason=request.reason,
             study_date=study.study_date,
             study_description=study.study_description,
             modalities="/".join(study.modalities),
+            target=target,
+            expected_instances=len(instances),
+            hold_reason=hold_reason,
+            actor=actor,
         )
-        action, detail = "found", f"study {study_id} on {scan.source}"
-    audit.record(
-        conn, action=action, study_instance_uid=study.study_instance_uid, detail=detail, **who
-    )
-    spool = config.spool_dir / f"study-{study_id:06d}"
-    instances = study.instances
-    rows: list[tuple[int, Path]] = []
-    done = {r["source_relpath"]: r for r in studies.instances_of(conn, study_id)}
+    elif earlier.state is StudyState.FOUND:  # an interrupted copy: it goes on
+        study_id = earlier.id
+        lifecycle.resume_import(
+            conn,
+            study_id,
+            destination=request.destination,
+            tag=request.tag,
+            target=target,
+            expected_instances=len(instances),
+            hold_reason=hold_reason,
+            source=str(scan.source),
+            actor=actor,
+        )
+    else:  # imported before: copy again what the spool lost, coerce and send it again
+        study_id = earlier.id
+        lifecycle.reopen(
+            conn, study_id, target, hold_reason=hold_reason, source=str(scan.source), actor=actor
+        )
+    rows = _instance_rows(conn, study_id, study)
+    spool = spool_path(config.spool_dir, f"study-{study_id:06d}")
+    folder = spool_path(spool, "original")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpoolError(f"cannot create {folder} ({exc.strerror}); check the spool") from exc
+    copied = 0
     reused = 0
     bytes_done = 0
+    batch: list[tuple[int, SpooledFile]] = []
 
     def grew(n: int) -> None:
         nonlocal bytes_done
@@ -322,172 +441,111 @@ def _import_one(
         if on_progress is not None:
             on_progress("copy-bytes", bytes_done, bytes_total)
 
+    def record_batch() -> None:
+        # The files and their folder entries are on disk before the database names them.
+        fsync_dir(folder)
+        with transaction(conn):
+            for instance_id, spooled in batch:
+                studies.update_instance(
+                    conn,
+                    instance_id,
+                    original_path=str(spooled.target),
+                    original_sha256=spooled.sha256,
+                    size=spooled.size,
+                )
+        batch.clear()
+
     try:
         for n, inst in enumerate(instances, 1):
-            row = done.get(inst.relpath)
-            if row is not None and _still_good(row):
-                rows.append((row["id"], Path(row["original_path"])))
+            row = rows[inst.relpath]
+            if _still_good(row):
                 reused += 1
                 grew(int(row["size"]))
-                continue
-            instance_id = (
-                row["id"]
-                if row is not None
-                else studies.add_instance(
+            else:
+                target_file = spool_path(folder, f"{row['id']:08d}.dcm")
+                spooled = copy_verified(scan.root / inst.relpath, target_file, on_bytes=grew)
+                batch.append((row["id"], spooled))
+                if len(batch) >= COPY_BATCH:
+                    record_batch()
+            copied = n
+            if on_progress is not None:
+                on_progress("copy", n, len(instances))
+        record_batch()
+    except SpoolError as exc:
+        with contextlib.suppress(OSError, SpoolError):
+            record_batch()  # what was copied whole is kept: importing again resumes after it
+        lifecycle.copy_stopped(
+            conn, study_id, copied=copied, expected=len(instances), why=str(exc), actor=actor
+        )
+        raise SpoolError(
+            f"the copy stopped after {copied} of {len(instances)} files ({exc}); "
+            "insert the same disc and import again: the copy resumes where it stopped"
+        ) from exc
+    if earlier is None or earlier.state is StudyState.FOUND:
+        lifecycle.record_copied(conn, study_id, spool_dir=str(spool), reused=reused, actor=actor)
+    finish_import(conn, config, study_id, actor)
+    return study_id
+
+
+def _instance_rows(
+    conn: sqlite3.Connection, study_id: int, study: StudySummary
+) -> dict[str, sqlite3.Row]:
+    """The study's instance rows by disc path, adding (in one transaction) those not there yet."""
+    known = {r["source_relpath"]: r for r in studies.instances_of(conn, study_id)}
+    missing = [i for i in study.instances if i.relpath not in known]
+    if missing:
+        with transaction(conn):
+            for inst in missing:
+                studies.add_instance(
                     conn,
                     study_id,
                     sop_instance_uid=inst.sop_instance_uid,
                     sop_class_uid=inst.sop_class_uid,
                     transfer_syntax_uid=inst.transfer_syntax_uid,
                     source_relpath=inst.relpath,
+                    uid_valid=inst.uid_valid,
                 )
-            )
-            spooled = copy_verified(
-                scan.root / inst.relpath, spool / "original" / inst.relpath, on_bytes=grew
-            )
-            studies.update_instance(
-                conn,
-                instance_id,
-                original_path=str(spooled.target),
-                original_sha256=spooled.sha256,
-                size=spooled.size,
-            )
-            rows.append((instance_id, spooled.target))
-            if on_progress is not None:
-                on_progress("copy", n, len(instances))
-    except SpoolError as exc:
-        # The study stays "found": nothing half-copied is marked good, and importing the
-        # same study again (the same disc back in the drive) copies only what is missing.
-        audit.record(
-            conn,
-            action="copy",
-            study_instance_uid=study.study_instance_uid,
-            outcome="incomplete",
-            detail=f"study {study_id}: {len(rows)} of {len(instances)} files copied: {exc}",
-            **who,
-        )
-        raise SpoolError(
-            f"the copy stopped after {len(rows)} of {len(instances)} files ({exc}); "
-            "insert the same disc and import again: the copy resumes where it stopped"
-        ) from exc
-    studies.set_state(conn, study_id, StudyState.COPIED, spool_dir=str(spool))
-    audit.record(
-        conn,
-        action="copy",
-        study_instance_uid=study.study_instance_uid,
-        detail=f"study {study_id}: {len(rows)} instances verified by SHA-256"
-        + (f" ({reused} kept from an earlier, interrupted copy)" if reused else ""),
-        **who,
-    )
-    scheduled = bool(target.accession_number)
-    studies.set_state(
-        conn,
-        study_id,
-        StudyState.MATCHED if scheduled else StudyState.UNSCHEDULED,
-        mrn=target.mrn,
-        accession_number=target.accession_number,
-    )
-    audit.record(
-        conn,
-        action="match" if scheduled else "unscheduled",
-        study_instance_uid=study.study_instance_uid,
-        detail=f"study {study_id}",
-        **who,
-    )
-    coerce_and_queue(conn, config, study_id, target, user=request.user)
-    return study_id
+        known = {r["source_relpath"]: r for r in studies.instances_of(conn, study_id)}
+    return known
 
 
-def coerce_and_queue(
-    conn: sqlite3.Connection,
-    config: Config,
-    study_id: int,
-    target: TargetIdentity,
-    *,
-    user: str,
-    reason: str | None = None,
-) -> None:
-    """Coerce a spooled study's original files to ``target`` and queue (or hold) them.
+def finish_import(conn: sqlite3.Connection, config: Config, study_id: int, actor: Actor) -> bool:
+    """Coerce and queue a study whose copy is complete, if that is still to do; True if done now.
 
-    Always starts from the untouched originals in the spool, so a later
-    reconciliation records the outside values, not our interim ones.
+    The identity comes from the study's record (confirmed when the import
+    began, or when the back office attached an order), so this finishes an
+    import or a reconciliation that a crash interrupted, from the spool alone.
+    A study corrected after it was sent under another patient gets new UIDs
+    of its own (IHE IOCM), and its coercion reason is ``CORRECT``.
     """
     record = studies.get_study(conn, study_id)
-    destination = config.destination(record.destination)
-    rules = destination.coercion
-    rows = studies.instances_of(conn, study_id)
-    spool = Path(record.spool_dir)
-    uid_map: dict[str, str] = {}
-    if rules.new_uids:
-        old: list[str] = [record.study_instance_uid]
-        for row in rows:
-            header = pydicom.dcmread(
-                row["original_path"],
-                stop_before_pixels=True,
-                specific_tags=["SeriesInstanceUID", "SOPInstanceUID"],
-            )
-            old += [str(header.get("SeriesInstanceUID", "")), str(header.SOPInstanceUID)]
-        uid_map = new_uid_map(old, salt=f"{config.station}/{study_id}")
-    when = datetime.now().astimezone()
-    for row in rows:
-        ds = pydicom.dcmread(row["original_path"])
-        plan = plan_coercion(ds, target, rules, uid_map)
-        apply_coercion(
-            ds,
-            plan,
-            modifying_system=f"{config.ae_title} {config.station}",
-            when=when,
-            reason=reason,
-            source_of_previous_values=plan.original_issuer or str(ds.get("InstitutionName", "")),
+    if record.state is StudyState.UNSCHEDULED and outbox.counts_for_study(conn, study_id):
+        return False  # coerced and held already
+    if record.state not in (StudyState.MATCHED, StudyState.UNSCHEDULED, StudyState.COERCED):
+        return False
+    target = lifecycle.target_of(record)
+    if target is None:
+        raise SpoolError(
+            f"study {study_id} has no confirmed identity recorded (an older kiosk); "
+            "import the disc again"
         )
-        coerced = spool / "coerced" / f"{ds.SOPInstanceUID}.dcm"
-        coerced.parent.mkdir(parents=True, exist_ok=True)
-        tmp = coerced.with_name(coerced.name + ".part")
-        ds.save_as(tmp)
-        tmp.replace(coerced)
-        # The outbox sends (and storage commitment asks about) the UID in the coerced file.
-        studies.update_instance(
-            conn, row["id"], coerced_path=str(coerced), sop_instance_uid=str(ds.SOPInstanceUID)
+    corrections = list(
+        conn.execute(
+            "SELECT old_mrn, new_mrn FROM corrections WHERE study_id = ? ORDER BY id", (study_id,)
         )
-    new_study_uid = uid_map.get(record.study_instance_uid, record.study_instance_uid)
-    studies.set_state(conn, study_id, StudyState.COERCED, new_study_instance_uid=new_study_uid)
-    who = {"user": user, "station": config.station}
-    audit.record(
+    )
+    moved = sum(1 for c in corrections if c["old_mrn"] != c["new_mrn"])
+    coerced = coerce_study(
         conn,
-        action="coerce",
-        study_instance_uid=record.study_instance_uid,
-        detail=f"study {study_id}: IRWF.b coercion"
-        + (f", new Study Instance UID {new_study_uid}" if uid_map else ""),
-        **who,
+        config,
+        record,
+        target,
+        reason="CORRECT" if corrections else None,
+        new_uids=True if moved else None,
+        generation=moved,
     )
-    hold = not target.accession_number and config.unscheduled == "hold"
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for row in rows:
-            outbox.enqueue(conn, row["id"], record.destination, held=hold)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    if hold:
-        studies.set_state(conn, study_id, StudyState.UNSCHEDULED)
-        action, detail = "hold", f"study {study_id}: held for the back office (no order)"
-    else:
-        studies.set_state(conn, study_id, StudyState.QUEUED)
-        action, detail = (
-            "queue",
-            f"study {study_id}: {len(rows)} instances for {record.destination}",
-        )
-    audit.record(
-        conn, action=action, study_instance_uid=record.study_instance_uid, detail=detail, **who
-    )
-    log.info("study %s (id %d): %s", record.study_instance_uid, study_id, action)
-
-
-def _incomplete_copy(conn: sqlite3.Connection, study_uid: str) -> studies.StudyRecord | None:
-    """The study's earlier import whose copy was interrupted, if any (to resume it)."""
-    found = studies.find_studies(conn, study_instance_uid=study_uid, state=StudyState.FOUND.value)
-    return found[-1] if found else None
+    lifecycle.record_queued(conn, study_id, coerced, actor=actor)
+    return True
 
 
 def _still_good(row: sqlite3.Row) -> bool:
@@ -518,8 +576,8 @@ def _eject(scan: MediaScan, *, user: str, station: str, conn: sqlite3.Connection
             return
 
 
-def _skip_present(conn: sqlite3.Connection, config: Config, study_id: int, *, user: str) -> None:
-    """Mark the instances the destination already holds as sent (asked by C-FIND)."""
+def _skip_present(conn: sqlite3.Connection, config: Config, study_id: int, actor: Actor) -> None:
+    """Mark the instances the destination holds under our MRN as sent (asked by C-FIND)."""
     record = studies.get_study(conn, study_id)
     destination = config.destination(record.destination)
     try:
@@ -527,15 +585,18 @@ def _skip_present(conn: sqlite3.Connection, config: Config, study_id: int, *, us
     except PeerError as exc:
         log.warning("study %d: duplicates check skipped: %s", study_id, exc)
         return
-    if present is None or not present.sop_instance_uids:
+    if present is None or not present.instance_patients:
         return
-    skipped = skip_present(conn, study_id, record.destination, present.sop_instance_uids)
+    ours = frozenset(uid for uid, pid in present.instance_patients.items() if pid == record.mrn)
+    if not ours:
+        return
+    skipped = skip_present(conn, study_id, record.destination, ours)
     audit.record(
         conn,
-        user=user,
-        station=config.station,
+        user=actor.user,
+        station=actor.station,
         action="skip-present",
         study_instance_uid=record.study_instance_uid,
         detail=f"study {study_id}: {skipped} instances already on {record.destination}",
     )
-    update_study_state(conn, study_id, user=user, station=config.station)
+    lifecycle.record_delivery(conn, study_id, actor)

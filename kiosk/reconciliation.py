@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from pathlib import Path
 
-from kiosk import audit
+import pydicom
+
+from kiosk import corrections, lifecycle
 from kiosk.config import Config
 from kiosk.errors import SafetyError, UsageError
-from kiosk.importer import ImportOutcome, coerce_and_queue, order_identity, outcome_of
+from kiosk.importer import (
+    ImportOutcome,
+    check_demographics,
+    finish_import,
+    order_identity,
+    outcome_of,
+)
+from kiosk.lifecycle import Actor, Correction
 from kiosk.store import studies
 from kiosk.store.studies import StudyRecord, StudyState
 from reconcile.model import WorklistItem
@@ -22,11 +32,14 @@ from reconcile.model import WorklistItem
 log = logging.getLogger(__name__)
 
 _RECONCILABLE = {
+    StudyState.MATCHED,  # a reconciliation a crash interrupted
     StudyState.UNSCHEDULED,
+    StudyState.COERCED,
     StudyState.QUEUED,
     StudyState.SENT,
     StudyState.COMMITTED,
     StudyState.FAILED,
+    StudyState.QUARANTINED,
 }
 
 
@@ -62,6 +75,7 @@ def attach_order(
     *,
     mrn: str = "",
     user: str = "",
+    confirmed_mismatch: bool = False,
 ) -> ImportOutcome:
     """Attach the worklist order ``item`` to a stored study and queue it again.
 
@@ -71,17 +85,28 @@ def attach_order(
         The order, as the worklist returned it for the accession.
     mrn
         The MRN the back office expects; when given it must be the order's.
+    confirmed_mismatch
+        A person checked the patient although the disc's birth date or sex
+        differs from the order's.
 
     Raises
     ------
     SafetyError
-        If the order belongs to another patient than the study, or than ``mrn``.
+        If the order belongs to another patient than the study, or than
+        ``mrn``, or its demographics contradict the disc's unconfirmed.
+    UsageError
+        If the study is not in a state that can be reconciled.
     """
     record = find_one(conn, study_uid)
     if record.state not in _RECONCILABLE:
         raise UsageError(
             f"study {study_uid} is {record.state} (internal id {record.id}); "
-            "it can be reconciled once it is queued, held or sent"
+            "it can be reconciled once its copy is complete"
+        )
+    if not record.spool_dir:
+        raise UsageError(
+            f"study {study_uid}'s spool copy was removed after its retention period; "
+            "import the disc again to correct it"
         )
     if mrn and item.mrn != mrn:
         raise SafetyError(
@@ -93,22 +118,91 @@ def attach_order(
             f"accession {item.accession_number} belongs to MRN {item.mrn} but the study was "
             f"imported as MRN {record.mrn}; to move it to another patient give --mrn {item.mrn}"
         )
-    was_sent = record.state in (StudyState.SENT, StudyState.COMMITTED)
-    target = order_identity(config, item)
-    studies.set_state(
-        conn, record.id, StudyState.MATCHED, mrn=item.mrn, accession_number=item.accession_number
+    check_demographics(
+        record,
+        item.birth_date,
+        item.sex,
+        whose="the order's patient",
+        confirmed=confirmed_mismatch,
     )
-    audit.record(
-        conn,
-        user=user,
-        station=config.station,
-        action="reconcile",
-        study_instance_uid=record.study_instance_uid,
-        detail=f"study {record.id}: order attached"
-        + ("; already sent, corrected copy will be resent" if was_sent else ""),
-    )
-    coerce_and_queue(
-        conn, config, record.id, target, user=user, reason="CORRECT" if was_sent else None
-    )
+    actor = Actor(user, config.station)
+    correction = _correction(conn, config, record, item)
+    detail = "order attached"
+    if correction is not None:
+        detail += "; already sent, corrected copy will be resent"
+        if correction.rejection_note != corrections.NONE:
+            detail += f", old copy {correction.rejection_note} for the PACS administrator"
+    if confirmed_mismatch:
+        detail += "; demographics mismatch confirmed by the user"
+    lifecycle.attach_order(
+        conn, record.id, order_identity(config, item), actor=actor, detail=detail,
+        correction=correction,
+    )  # fmt: skip
+    finish_import(conn, config, record.id, actor)
     log.info("study %s (id %d) reconciled", record.study_instance_uid, record.id)
     return outcome_of(conn, record.id)
+
+
+def _correction(
+    conn: sqlite3.Connection, config: Config, record: StudyRecord, item: WorklistItem
+) -> Correction | None:
+    """What was sent under the old identity, when the study is being corrected after sending."""
+    rows = conn.execute(
+        "SELECT i.coerced_path, i.sop_class_uid, i.sop_instance_uid FROM outbox o"
+        " JOIN instances i ON i.id = o.instance_id"
+        " WHERE i.study_id = ? AND o.destination = ? AND o.state = 'sent' ORDER BY i.id",
+        (record.id, record.destination),
+    ).fetchall()
+    if not rows:
+        return None
+    instances: list[tuple[str, str, str]] = []
+    old: dict[str, str] = {}
+    for row in rows:
+        header = _header(row["coerced_path"])
+        series = str(header.get("SeriesInstanceUID", "")) if header is not None else ""
+        instances.append((series, str(row["sop_class_uid"]), str(row["sop_instance_uid"])))
+        if header is not None and not old:
+            old = {
+                "issuer": str(header.get("IssuerOfPatientID", "")),
+                "patient_name": str(header.get("PatientName", "")),
+                "birth_date": str(header.get("PatientBirthDate", "")),
+                "sex": str(header.get("PatientSex", "")),
+            }
+    moved = record.mrn != item.mrn
+    destination = config.destination(record.destination)
+    if not moved:
+        note = corrections.NONE
+    else:
+        note = corrections.PENDING if destination.rejection_notes else corrections.FLAGGED
+    return Correction(
+        destination=record.destination,
+        old_study_instance_uid=record.new_study_instance_uid,
+        old_mrn=record.mrn,
+        old_accession=record.accession_number,
+        new_mrn=item.mrn,
+        new_accession=item.accession_number,
+        instances=tuple(instances),
+        old_identity=old,
+        rejection_note=note,
+    )
+
+
+def _header(path: str) -> pydicom.Dataset | None:
+    """The identity part of a coerced file as it was sent (None when it cannot be read)."""
+    if not path or not Path(path).is_file():
+        return None
+    try:
+        return pydicom.dcmread(
+            path,
+            stop_before_pixels=True,
+            specific_tags=[
+                "SeriesInstanceUID",
+                "IssuerOfPatientID",
+                "PatientName",
+                "PatientBirthDate",
+                "PatientSex",
+            ],
+        )
+    except Exception:  # a damaged file: the correction still names the instance
+        log.warning("cannot read the header of %s", path)
+        return None

@@ -13,8 +13,9 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kiosk import audit
+from kiosk import lifecycle
 from kiosk.config import Config
+from kiosk.lifecycle import Actor
 from kiosk.store import studies
 from kiosk.store.studies import StudyState
 
@@ -53,15 +54,7 @@ def clean_spool(
             log.warning("study %d: spool folder outside the spool, left alone", record.id)
             continue
         shutil.rmtree(folder, ignore_errors=True)
-        studies.set_state(conn, record.id, StudyState.COMMITTED, spool_dir="")
-        audit.record(
-            conn,
-            user=user,
-            station=config.station,
-            action="spool-clean",
-            study_instance_uid=record.study_instance_uid,
-            detail=f"study {record.id}: committed, spool copy removed after {keep} days",
-        )
+        lifecycle.record_spool_cleaned(conn, record.id, keep, Actor(user, config.station))
         removed.append(record.id)
     log.info("spool clean: %d studies removed", len(removed))
     return removed

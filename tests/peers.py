@@ -602,6 +602,16 @@ class WorklistServer(_DicomServer):
         os.replace(tmp, final)
         return final
 
+    def add_patient(self, mrn: str, name: str = "DOE^JANE", **fields: Any) -> Path:
+        """An order of ``mrn`` (not the disc study's): the worklist then confirms the MRN.
+
+        Birth date and sex stay empty unless given, so they contradict no disc.
+        """
+        fields = {"PatientBirthDate": "", "PatientSex": "", **fields}
+        return self.add_item(
+            PatientID=mrn, PatientName=name, AccessionNumber=f"ACC-{mrn}", **fields
+        )
+
     def items(self) -> list[Path]:
         return sorted(self.worklist_dir.glob("*.wl"))
 

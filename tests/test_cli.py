@@ -157,6 +157,10 @@ def test_queue_and_audit_on_a_fresh_store_are_empty(tmp_path, capsys):
         database=tmp_path / "d.sqlite3",
     )
     assert main(["queue", "--config", str(cfg), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"studies": [], "destinations_down": []}
+    assert json.loads(capsys.readouterr().out) == {
+        "studies": [],
+        "destinations_down": [],
+        "corrections": [],
+    }
     assert main(["audit", "--config", str(cfg), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"events": []}

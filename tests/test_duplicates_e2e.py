@@ -11,12 +11,13 @@ from tests.discs import write_ct_disc
 from tests.kiosk_config import write_config
 
 
-def setup(tmp_path, orthanc_server):
+def setup(tmp_path, orthanc_server, worklist_server):
     disc = tmp_path / "disc"
     [study] = write_ct_disc(disc, [("EXT-1", "DOE^JANE", "19700101", "F")], per_study=4)
+    worklist_server.add_patient("MRN1")
     cfg = write_config(
         tmp_path / "kiosk.toml",
-        worklist=None,
+        worklist=worklist_server,
         destinations={"radiology": orthanc_server},
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
@@ -24,8 +25,10 @@ def setup(tmp_path, orthanc_server):
     return disc, study, cfg
 
 
-def test_missing_only_sends_just_what_the_pacs_lacks(tmp_path, capsys, orthanc_server):
-    disc, _study, cfg = setup(tmp_path, orthanc_server)
+def test_missing_only_sends_just_what_the_pacs_lacks(
+    tmp_path, capsys, orthanc_server, worklist_server
+):
+    disc, _study, cfg = setup(tmp_path, orthanc_server, worklist_server)
     args = ["import", str(disc), "--all", "--mrn", "MRN1", "--config", str(cfg), "--json"]
     assert main(args) == 0
     capsys.readouterr()
@@ -45,8 +48,10 @@ def test_missing_only_sends_just_what_the_pacs_lacks(tmp_path, capsys, orthanc_s
     assert "2 instances already on radiology" in skip["detail"]
 
 
-def test_check_finds_the_study_and_similar_ones(tmp_path, capsys, orthanc_server):
-    disc, study, cfg = setup(tmp_path, orthanc_server)
+def test_check_finds_the_study_and_similar_ones(
+    tmp_path, capsys, orthanc_server, worklist_server
+):
+    disc, study, cfg = setup(tmp_path, orthanc_server, worklist_server)
     config = load_config(cfg)
     dest = config.destination("radiology")
     before = check(

@@ -150,9 +150,13 @@ def test_destination_down_keeps_study_queued_then_send_delivers(
     assert queue["studies"][0]["state"] == "sent"
 
 
-def test_same_study_under_another_mrn_is_refused(tmp_path, capsys, disc, storage_server):
+def test_same_study_under_another_mrn_is_refused(
+    tmp_path, capsys, disc, worklist_server, storage_server
+):
     root, studies = disc
-    cfg = config_for(tmp_path, None, radiology=storage_server)
+    worklist_server.add_patient("MRN1", JANE[1], PatientBirthDate=JANE[2], PatientSex=JANE[3])
+    worklist_server.add_patient("MRN2", JANE[1], PatientBirthDate=JANE[2], PatientSex=JANE[3])
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
     uid = studies[0].study_instance_uid
     code, _, err = run_cli(
         capsys, "import", str(root), "--study", uid, "--mrn", "MRN1", "--config", str(cfg)
@@ -166,9 +170,14 @@ def test_same_study_under_another_mrn_is_refused(tmp_path, capsys, disc, storage
     assert len(storage_server.wait_for_files(4)) == 4  # nothing more arrived
 
 
-def test_unscheduled_import_without_accession(tmp_path, capsys, disc, storage_server):
+def test_unscheduled_import_without_accession(
+    tmp_path, capsys, disc, worklist_server, storage_server
+):
     root, studies = disc
-    cfg = config_for(tmp_path, None, radiology=storage_server)
+    worklist_server.add_patient(  # the worklist knows the patient
+        "MRN555", JANE[1], PatientBirthDate=JANE[2], PatientSex=JANE[3]
+    )
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
     code, out, err = run_cli(
         capsys, "import", str(root), "--study", studies[0].study_instance_uid,
         "--mrn", "MRN555", "--config", str(cfg),
@@ -177,6 +186,7 @@ def test_unscheduled_import_without_accession(tmp_path, capsys, disc, storage_se
     assert [s["sent"] for s in out["studies"]] == [4]
     received = [pydicom.dcmread(p) for p in storage_server.wait_for_files(4)]
     assert {ds.PatientID for ds in received} == {"MRN555"}
+    assert {str(ds.PatientName) for ds in received} == {JANE[1]}  # as our worklist has it
     assert {ds.AccessionNumber for ds in received} == {"OUT-1"}  # not ours: left for later
     assert all("RequestAttributesSequence" not in ds for ds in received)
     code, queue, _ = run_cli(capsys, "queue", "--config", str(cfg))

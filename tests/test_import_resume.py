@@ -15,24 +15,34 @@ from kiosk.importer import ImportRequest, import_studies
 from kiosk.media.scan import scan_medium
 from kiosk.store import db
 from kiosk.store.studies import find_studies, instances_of
+from reconcile.model import WorklistItem
 from tests.discs import write_ct_disc
 from tests.kiosk_config import write_config
 
 
-def test_pulled_disc_resumes_copy_when_it_comes_back(tmp_path, capsys, storage_server):
+def test_pulled_disc_resumes_copy_when_it_comes_back(
+    tmp_path, capsys, worklist_server, storage_server
+):
     disc = tmp_path / "cdrom"
     [study] = write_ct_disc(disc, [("EXT-1", "DOE^JANE", "19700101", "F")], per_study=6)
+    worklist_server.add_item(  # confirms MRN1 (the study itself has no order)
+        PatientID="MRN1", PatientName="DOE^JANE", PatientBirthDate="19700101", PatientSex="F"
+    )
     cfg_path = write_config(
         tmp_path / "kiosk.toml",
-        worklist=None,
+        worklist=worklist_server,
         destinations={"radiology": storage_server},
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
     )
     config = load_config(cfg_path)
     scan = scan_medium(disc)
+    patient = WorklistItem("MRN1", "", "", "DOE^JANE", "19700101", "F")
     request = ImportRequest(
-        study_uids=(study.study_instance_uid,), mrn="MRN1", destination="radiology"
+        study_uids=(study.study_instance_uid,),
+        mrn="MRN1",
+        destination="radiology",
+        worklist_item=patient,
     )
     pulled = tmp_path / "out-of-the-drive"
 

@@ -33,7 +33,7 @@ from pydicom.uid import (
 )
 
 from kiosk.cli import main
-from kiosk.errors import NoDicomError
+from kiosk.errors import NoDicomError, SafetyError
 from kiosk.media.iso import extract_iso, iso_name
 from kiosk.media.scan import scan_medium
 from kiosk.media.thumbnails import render_frame
@@ -144,12 +144,13 @@ def test_iso_names() -> None:
 
 
 def test_import_from_an_iso_image(
-    disc: Disc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    disc: Disc, tmp_path: Path, capsys: pytest.CaptureFixture[str], worklist_server
 ) -> None:
     image = make_iso(disc.root, tmp_path / "d.iso", "-J")
+    worklist_server.add_patient("MRN1")
     cfg = write_config(
         tmp_path / "kiosk.toml",
-        worklist=None,
+        worklist=worklist_server,
         destinations={"radiology": ("RADPACS", "127.0.0.1", 9)},
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
@@ -211,15 +212,17 @@ def test_choosing_a_study_reads_the_real_headers(disc: Disc) -> None:
     ds.save_as(disc.root / rel)
     quick = scan_medium(disc.root, deep=False)
     assert {i.patient_id for i in quick.instances if i.study_instance_uid == mr.uid} == {"EXT-200"}
-    study = quick.study(mr.uid)
-    assert study is not None
+    with pytest.raises(SafetyError, match="appears under 2 patients"):
+        quick.study(mr.uid)  # never one of the two silently
+    [chosen] = quick.select([mr.uid], patient_id="EXT-200")
+    assert {i.patient_id for i in chosen.instances} == {"EXT-200"}
     # The same study under two identities: shown as two, so that a person sees the conflict.
     both = [
         (s.patient_id, len(s.instances)) for s in quick.studies if s.study_instance_uid == mr.uid
     ]
     assert sorted(both) == [("EXT-200", 1), ("EXT-999", 1)]
     assert all(i.verified for i in quick.instances if i.study_instance_uid == mr.uid)
-    assert codes(quick) == [("dicomdir-mismatch", rel)]
+    assert sorted(codes(quick)) == [("dicomdir-mismatch", rel), ("identity-conflict", "")]
     assert "patient_id" in quick.problems[0].message
     # The other study was not read.
     assert not all(i.verified for i in quick.instances)

@@ -11,16 +11,20 @@ from tests.discs import write_ct_disc
 from tests.kiosk_config import write_config
 
 
-def test_only_committed_studies_older_than_retention_are_removed(tmp_path, capsys, storage_server):
+def test_only_committed_studies_older_than_retention_are_removed(
+    tmp_path, capsys, worklist_server, storage_server
+):
     disc = tmp_path / "disc"
     write_ct_disc(
         disc,
         [("EXT-1", "DOE^JANE", "19700101", "F"), ("EXT-2", "ROE^JOHN", "19600101", "M")],
         per_study=2,
     )
+    worklist_server.add_patient("M0")
+    worklist_server.add_patient("M1", "ROE^JOHN")
     cfg = write_config(
         tmp_path / "kiosk.toml",
-        worklist=None,
+        worklist=worklist_server,
         destinations={"radiology": storage_server},
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",

@@ -19,13 +19,14 @@ def run(capsys, *args):
     return code, (json.loads(out) if out.strip() else {}), err
 
 
-def test_old_queued_instances_fail_and_retry_resends_them(tmp_path, capsys):
+def test_old_queued_instances_fail_and_retry_resends_them(tmp_path, capsys, worklist_server):
     disc = tmp_path / "disc"
     [study] = write_ct_disc(disc, [("EXT-1", "DOE^JANE", "19700101", "F")], per_study=3)
     pacs = StorageServer(tmp_path / "pacs", ae_title="LATE")
+    worklist_server.add_patient("M1")
     cfg = write_config(
         tmp_path / "kiosk.toml",
-        worklist=None,
+        worklist=worklist_server,
         destinations={"radiology": pacs},
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",

@@ -138,6 +138,7 @@ def test_decide_retry_then_failed_after_max_attempts() -> None:
 def test_due_only_claims_skip_rows_waiting_for_their_retry(conn: sqlite3.Connection) -> None:
     a, b = queued(conn, 2)
     later = (datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="seconds")
+    assert [i.id for i in outbox.claim(conn, destination="radiology", limit=1)] == [a]
     outbox.finish(conn, a, OutboxState.QUEUED, "0xA700", "PACS out of resources", later)
     assert [i.id for i in outbox.claim(conn, destination="radiology", limit=10, due_only=True)] == [
         b

@@ -123,7 +123,7 @@ def test_newer_database_is_refused(db_path: Path) -> None:
         db.connect(db_path)
     assert str(db_path) in str(info.value)
     assert "newer" in str(info.value)
-    assert info.value.exit_code == 4
+    assert info.value.exit_code == 7  # a local failure (CLI.md)
 
     raw = sqlite3.connect(db_path)
     try:

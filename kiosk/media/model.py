@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from kiosk.errors import SafetyError, UsageError
 from kiosk.media.problems import Problem
+
+PatientKey = tuple[str, str, str, str]
+"""An outside patient: (PatientID, IssuerOfPatientID, PatientName, PatientBirthDate)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,130 @@ class MediaInstance:
     instance_number: str = ""
     verified: bool = True
     """False while the values come from DICOMDIR records only (see ``MediaScan.study``)."""
+    uid_valid: bool = True
+    """False if a Study, Series, SOP Instance or SOP Class UID is not a valid UID (PS3.5 9.1)."""
+
+    @property
+    def patient_key(self) -> PatientKey:
+        """The outside patient this instance belongs to."""
+        return (self.patient_id, self.issuer_of_patient_id, self.patient_name, self.birth_date)
+
+
+@dataclass(frozen=True)
+class IdentityConflict:
+    """One UID that appears under more than one outside patient on a medium.
+
+    ``kind`` is ``"study"`` (a Study Instance UID) or ``"instance"`` (a SOP
+    Instance UID); ``patients`` are the patient keys it appears under, sorted.
+    """
+
+    kind: str  # "study" | "instance"
+    uid: str
+    patients: tuple[PatientKey, ...]
+
+    @property
+    def patient_ids(self) -> str:
+        """The outside PatientIDs, for a message a clerk reads (never the names)."""
+        return _patient_ids(self.patients)
+
+    @property
+    def message(self) -> str:
+        """One line naming the UID and the outside PatientIDs."""
+        n, uid, ids = len(self.patients), _shown(self.uid), self.patient_ids
+        if self.kind == "study":
+            return (
+                f"study {uid} appears under {n} patients on this disc (IDs {ids}); "
+                "choose the patient and ask the back office to check the disc"
+            )
+        return (
+            f"image {uid} is on this disc under {n} patients (IDs {ids}); both copies were "
+            "kept and neither study can be imported until a person checks the disc"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the ``CLI.md`` JSON form."""
+        return {
+            "kind": self.kind,
+            "uid": self.uid,
+            "patients": [
+                {
+                    "patient_id": p[0],
+                    "issuer_of_patient_id": p[1],
+                    "patient_name": p[2],
+                    "birth_date": p[3],
+                }
+                for p in self.patients
+            ],
+        }
+
+
+def _patient_ids(keys: Iterable[PatientKey]) -> str:
+    """The outside PatientIDs of patient keys, sorted, for a message (never the names)."""
+    ids = [_shown(k[0]) for k in sorted(keys)]
+    text = ", ".join(ids)
+    if len(set(ids)) < len(ids):
+        text += "; the same ID with another issuer, name or birth date"
+    return text
+
+
+def _ids(studies: Iterable[StudySummary]) -> str:
+    """The outside PatientIDs of studies, for a message (never the names)."""
+    return _patient_ids(s.patient_key for s in studies)
+
+
+def _shown(value: str) -> str:
+    """An outside identifier as a clerk may see it: as is if printable, else its ``repr``."""
+    if not value:
+        return "(none)"
+    if value.isprintable() and len(value) <= 80:
+        return value
+    return repr(value)[:80]
+
+
+def same_patient(a: MediaInstance, b: MediaInstance) -> bool:
+    """Tell whether two instances may belong to the same outside patient.
+
+    The patient keys are compared value by value. A value that a DICOMDIR
+    record leaves out (empty in an instance not yet verified) is unknown and
+    agrees with anything: a quick scan's records often lack the issuer or the
+    birth date that the files carry. Between instances read from their files,
+    this is plain equality of the keys.
+    """
+    for x, y in zip(a.patient_key, b.patient_key, strict=True):
+        if x != y and not (not x and not a.verified) and not (not y and not b.verified):
+            return False
+    return True
+
+
+_KINDS = ("study", "instance")
+
+
+def conflicts_of(instances: Iterable[MediaInstance]) -> list[IdentityConflict]:
+    """Every Study or SOP Instance UID found under more than one outside patient.
+
+    Two instances are of different patients when :func:`same_patient` says
+    so. Sorted by kind ("study" first), then UID; each conflict's patient keys
+    sorted (a record-only key that agrees with a key read from a file is left
+    out, being the same patient).
+    """
+    by_uid: dict[tuple[int, str], dict[tuple[PatientKey, bool], MediaInstance]] = {}
+    for inst in instances:
+        for kind, uid in ((0, inst.study_instance_uid), (1, inst.sop_instance_uid)):
+            by_uid.setdefault((kind, uid), {}).setdefault((inst.patient_key, inst.verified), inst)
+    out: list[IdentityConflict] = []
+    for (kind, uid), members in sorted(by_uid.items()):
+        reps = list(members.values())
+        if all(same_patient(a, b) for a, b in combinations(reps, 2)):
+            continue
+        read = [m for m in reps if m.verified]
+        keys = {m.patient_key for m in read} | {
+            m.patient_key
+            for m in reps
+            if not m.verified
+            and not any(same_patient(m, r) and m.patient_key != r.patient_key for r in read)
+        }
+        out.append(IdentityConflict(_KINDS[kind], uid, tuple(sorted(keys))))
+    return out
 
 
 @dataclass
@@ -73,6 +202,11 @@ class StudySummary:
     series: list[SeriesSummary] = field(default_factory=list)
 
     @property
+    def patient_key(self) -> PatientKey:
+        """The outside patient the study is listed under."""
+        return (self.patient_id, self.issuer_of_patient_id, self.patient_name, self.birth_date)
+
+    @property
     def modalities(self) -> list[str]:
         """Distinct modalities of the study's series, in order of appearance."""
         seen: list[str] = []
@@ -110,6 +244,11 @@ class PatientSummary:
     sex: str
     studies: list[StudySummary] = field(default_factory=list)
 
+    @property
+    def key(self) -> PatientKey:
+        """The patient key: (PatientID, IssuerOfPatientID, PatientName, PatientBirthDate)."""
+        return (self.patient_id, self.issuer_of_patient_id, self.patient_name, self.birth_date)
+
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form."""
         return {
@@ -144,25 +283,113 @@ class MediaScan:
         """Every study on the medium."""
         return [s for p in self.patients for s in p.studies]
 
+    @property
+    def conflicts(self) -> list[IdentityConflict]:
+        """Study and SOP Instance UIDs found under more than one outside patient.
+
+        Computed from the instances as they stand (a quick scan's are what the
+        DICOMDIR says until verified); sorted by kind ("study" first) and UID.
+        """
+        return conflicts_of(self.instances)
+
     def study(self, study_instance_uid: str) -> StudySummary | None:
         """Return the study with that UID, its files checked against their own headers.
 
-        Instances listed from DICOMDIR records only (a quick scan) are read
-        first, so what the importer gets is what the files say.
-        """
-        pending = [
-            i
-            for i in self.instances
-            if not i.verified and i.study_instance_uid == study_instance_uid
-        ]
-        if pending:
-            from kiosk.media.scan import verify_instances
+        Same as ``select([study_instance_uid])``, but None for a UID that is not
+        on the medium.
 
-            verify_instances(self, pending)
-        for s in self.studies:
-            if s.study_instance_uid == study_instance_uid:
-                return s
-        return None
+        Raises
+        ------
+        SafetyError
+            The UID appears under more than one outside patient, or the study
+            holds an image whose SOP Instance UID another patient's file carries.
+        """
+        self._verify_studies([study_instance_uid])
+        if not any(i.study_instance_uid == study_instance_uid for i in self.instances):
+            return None
+        return self.select([study_instance_uid])[0]
+
+    def select(
+        self, study_uids: Sequence[str], patient_id: str | None = None
+    ) -> list[StudySummary]:
+        """Choose studies by outside patient and Study Instance UID, never by UID alone.
+
+        Instances listed from DICOMDIR records only (a quick scan) are read
+        first, as are other record-only instances that carry one of the chosen
+        studies' SOP Instance UIDs, so what the importer gets is what the files
+        say. Each returned study holds only its own outside patient's instances.
+
+        Parameters
+        ----------
+        study_uids
+            The Study Instance UIDs; a repeated one counts once (order kept).
+        patient_id
+            The outside PatientID the studies are under; needed when a UID
+            appears under more than one patient on the medium.
+
+        Raises
+        ------
+        UsageError
+            A UID is not on the medium, or not under ``patient_id``.
+        SafetyError
+            A UID appears under more than one patient and ``patient_id`` does
+            not tell them apart, or a chosen study holds an image whose SOP
+            Instance UID another patient's file carries (a person must check).
+        """
+        uids = list(dict.fromkeys(study_uids))
+        self._verify_studies(uids)
+        studies = self.studies
+        shared = {c.uid for c in self.conflicts if c.kind == "instance"}
+        chosen: list[StudySummary] = []
+        for uid in uids:
+            shown = _shown(uid)
+            found = [s for s in studies if s.study_instance_uid == uid]
+            if not found:
+                raise UsageError(
+                    f"study {shown} is not on this medium; run 'kiosk scan' to list them"
+                )
+            mine = found if patient_id is None else [s for s in found if s.patient_id == patient_id]
+            if not mine:
+                raise UsageError(
+                    f"study {shown} is not under outside patient {_shown(patient_id or '')} "
+                    f"on this medium (it is under ID {_ids(found)}); run 'kiosk scan' to list them"
+                )
+            if len(mine) > 1:
+                what = (
+                    "choose the patient (--patient ID) and ask the back office to check the disc"
+                    if patient_id is None
+                    else "the ID does not tell them apart: ask the back office to check the disc"
+                )
+                raise SafetyError(
+                    f"study {shown} appears under {len(mine)} patients on this disc "
+                    f"(IDs {_ids(mine)}); {what}"
+                )
+            for inst in mine[0].instances:
+                if inst.sop_instance_uid in shared:
+                    raise SafetyError(
+                        f"study {shown} holds image {_shown(inst.sop_instance_uid)}, which a file "
+                        "of another patient on this disc also carries; we cannot tell whose it "
+                        "is: hold the disc for the back office to check"
+                    )
+            chosen.append(mine[0])
+        return chosen
+
+    def _verify_studies(self, study_uids: Sequence[str]) -> None:
+        """Read the headers of these studies' instances known from DICOMDIR records only.
+
+        Then those of record-only instances carrying one of their SOP Instance
+        UIDs, so that an image shared with another patient is seen.
+        """
+        from kiosk.media.scan import verify_instances
+
+        wanted = set(study_uids)
+        verify_instances(
+            self, [i for i in self.instances if not i.verified and i.study_instance_uid in wanted]
+        )
+        sops = {i.sop_instance_uid for i in self.instances if i.study_instance_uid in wanted}
+        verify_instances(
+            self, [i for i in self.instances if not i.verified and i.sop_instance_uid in sops]
+        )
 
     @property
     def verified(self) -> bool:
@@ -184,6 +411,7 @@ class MediaScan:
             "instances": len(self.instances),
             "problems": [p.to_json() for p in self.problems],
             "non_dicom": self.non_dicom,
+            "conflicts": [c.to_json() for c in self.conflicts],
         }
 
 
@@ -194,11 +422,11 @@ def group(instances: Iterable[MediaInstance]) -> list[PatientSummary]:
     same Study Instance UID under two identities is grouped by identity so
     that a person sees the conflict instead of a silent merge.
     """
-    patients: dict[tuple[str, str, str, str], PatientSummary] = {}
-    studies: dict[tuple[tuple[str, str, str, str], str], StudySummary] = {}
-    series: dict[tuple[tuple[str, str, str, str], str, str], SeriesSummary] = {}
+    patients: dict[PatientKey, PatientSummary] = {}
+    studies: dict[tuple[PatientKey, str], StudySummary] = {}
+    series: dict[tuple[PatientKey, str, str], SeriesSummary] = {}
     for inst in instances:
-        pkey = (inst.patient_id, inst.issuer_of_patient_id, inst.patient_name, inst.birth_date)
+        pkey = inst.patient_key
         patient = patients.get(pkey)
         if patient is None:
             patient = PatientSummary(

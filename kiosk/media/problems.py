@@ -25,6 +25,8 @@ class ProblemCode(StrEnum):
     INVALID_VALUE = "invalid-value"
     MISSING_UID = "missing-uid"
     DUPLICATE_INSTANCE = "duplicate-instance"
+    IDENTITY_CONFLICT = "identity-conflict"
+    INVALID_UID = "invalid-uid"
     NO_DICOMDIR = "no-dicomdir"
 
 
@@ -60,5 +62,9 @@ PLAIN_WORDS: dict[ProblemCode, str] = {
     ProblemCode.INVALID_VALUE: "An image has a malformed value; it was read anyway",
     ProblemCode.MISSING_UID: "An image has no identifier; it is left out",
     ProblemCode.DUPLICATE_INSTANCE: "The same image is on the disc twice; counted once",
+    ProblemCode.IDENTITY_CONFLICT: (
+        "The same identifier is used for two patients on the disc; a person must check it"
+    ),
+    ProblemCode.INVALID_UID: "An image has a malformed identifier (UID); it is listed anyway",
     ProblemCode.NO_DICOMDIR: "The disc has no index (DICOMDIR); every file was read",
 }

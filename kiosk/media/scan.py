@@ -11,8 +11,9 @@ Two depths:
   records (patient, study, series and instance keys are all there); the files
   they point at are only checked to exist. Files the DICOMDIR does not list
   are still read. Headers are read later, when a study is chosen:
-  :meth:`MediaScan.study` verifies the study's files against their real
-  headers before the importer sees it, so an import never trusts the index.
+  :meth:`MediaScan.select` (and :meth:`MediaScan.study`) verifies the study's
+  files against their real headers before the importer sees it, so an import
+  never trusts the index.
 
 The DICOMDIR's records are walked directly rather than through pydicom's
 ``FileSet``: ``FileSet.load`` silently drops records whose file is missing or
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import struct
 import warnings
@@ -43,7 +45,7 @@ from kiosk.errors import NoDicomError
 from kiosk.media import iso
 from kiosk.media.dicomdir import Record, Value, read_directory
 from kiosk.media.fastheader import read_header
-from kiosk.media.model import MediaInstance, MediaScan
+from kiosk.media.model import MediaInstance, MediaScan, same_patient
 from kiosk.media.problems import Problem, ProblemCode
 
 log = logging.getLogger(__name__)
@@ -166,7 +168,10 @@ def verify_instances(scan: MediaScan, instances: Iterable[MediaInstance]) -> Non
     pending = {i.relpath: i for i in instances if not i.verified}
     if not pending:
         return
-    seen = {i.sop_instance_uid: i.relpath for i in scan.instances if i.relpath not in pending}
+    seen: dict[str, list[MediaInstance]] = {}
+    for i in scan.instances:
+        if i.relpath not in pending:
+            seen.setdefault(i.sop_instance_uid, []).append(i)
     out: list[MediaInstance] = []
     for inst in scan.instances:
         if inst.relpath not in pending:
@@ -184,7 +189,7 @@ def verify_instances(scan: MediaScan, instances: Iterable[MediaInstance]) -> Non
         if not read.complete:
             scan.problems.append(_truncated(inst.relpath))
             continue
-        real = _fill_from(real, inst)
+        real = _check_uids(_fill_from(real, inst), scan.problems)
         differs = [
             name
             for name in _CHECKED_KEYS
@@ -200,13 +205,76 @@ def verify_instances(scan: MediaScan, instances: Iterable[MediaInstance]) -> Non
                     + "; the file's own header is used",
                 )
             )
-        first = seen.get(real.sop_instance_uid)
+        same = seen.setdefault(real.sop_instance_uid, [])
+        first = next((s for s in same if same_patient(s, real)), None)
         if first is not None:
-            scan.problems.append(_duplicate(inst.relpath, first))
+            scan.problems.append(_duplicate(inst.relpath, first.relpath))
             continue
-        seen[real.sop_instance_uid] = inst.relpath
+        same.append(real)
         out.append(real)
     scan.instances[:] = out
+    _sync_conflicts(scan)
+
+
+_UID = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*")
+_UID_FIELDS = {
+    "study_instance_uid": "StudyInstanceUID",
+    "series_instance_uid": "SeriesInstanceUID",
+    "sop_instance_uid": "SOPInstanceUID",
+    "sop_class_uid": "SOPClassUID",
+}
+
+
+def is_valid_uid(value: str) -> bool:
+    """Tell whether ``value`` is a valid UID per PS3.5 9.1.
+
+    Only ASCII digits and dots, no empty component, no leading zero in a
+    component (except "0" itself), at most 64 characters, not empty.
+
+    Written here rather than using ``pydicom.uid.UID(value).is_valid``: that
+    property matches with ``re.match`` and ``$``, so it accepts a trailing
+    newline, and making the ``UID`` strips trailing spaces and warns or raises
+    depending on pydicom's global validation settings. Values from a disc are
+    hostile; this check is exact and has no side effects.
+    """
+    return 0 < len(value) <= 64 and _UID.fullmatch(value) is not None
+
+
+def _check_uids(
+    inst: MediaInstance, problems: list[Problem], *, record: bool = False
+) -> MediaInstance:
+    """The instance, with ``uid_valid=False`` and an ``invalid-uid`` problem per bad UID.
+
+    ``record`` is for values taken from DICOMDIR records (a quick scan): a key
+    they leave out is not a problem, since the file's own header is checked
+    when it is read.
+    """
+    bad = False
+    whose = "the DICOMDIR record's " if record else ""
+    for name, keyword in _UID_FIELDS.items():
+        value = getattr(inst, name)
+        if is_valid_uid(value) or (record and not value):
+            continue
+        bad = True
+        what = "is missing or empty" if not value else f"is not a valid UID: {repr(value)[:80]}"
+        problem = Problem(ProblemCode.INVALID_UID, inst.relpath, f"{whose}{keyword} {what}")
+        if problem not in problems:
+            problems.append(problem)
+    return replace(inst, uid_valid=False) if bad else inst
+
+
+def _sync_conflicts(scan: MediaScan) -> None:
+    """Make ``scan.problems`` hold one ``identity-conflict`` problem per current conflict."""
+    current = [Problem(ProblemCode.IDENTITY_CONFLICT, "", c.message) for c in scan.conflicts]
+    keep = set(current)
+    scan.problems[:] = [
+        p for p in scan.problems if p.code != ProblemCode.IDENTITY_CONFLICT or p in keep
+    ]
+    have = set(scan.problems)
+    for problem in current:
+        if problem not in have:
+            log.warning("identity conflict on a medium: %s", problem.message)
+            scan.problems.append(problem)
 
 
 # --- the scanner --------------------------------------------------------------------------
@@ -278,7 +346,7 @@ class _Scanner:
             len(self.problems),
             len(self.non_dicom),
         )
-        return MediaScan(
+        scan = MediaScan(
             source=self.source,
             root=self.root,
             dicomdir=dicomdir is not None,
@@ -286,6 +354,8 @@ class _Scanner:
             problems=self.problems,
             non_dicom=sorted(self.non_dicom),
         )
+        _sync_conflicts(scan)
+        return scan
 
     # -- files not listed in a DICOMDIR --
 
@@ -315,7 +385,8 @@ class _Scanner:
                     "image on the disc is not listed in the DICOMDIR; it was read directly",
                 )
             )
-        self.candidates.append(_Candidate(read.instance, False, read.complete))
+        inst = _check_uids(read.instance, self.problems)
+        self.candidates.append(_Candidate(inst, False, read.complete))
 
     # -- the DICOMDIR --
 
@@ -433,23 +504,44 @@ class _Scanner:
                 )
                 return
             inst = _fill_from(read.instance, _record_instance(rel, sop, record, keys, encodings))
-            self.candidates.append(_Candidate(inst, True, read.complete))
+            self.candidates.append(
+                _Candidate(_check_uids(inst, self.problems), True, read.complete)
+            )
             return
-        self.candidates.append(
-            _Candidate(_record_instance(rel, sop, record, keys, encodings), True, True)
+        inst = _check_uids(
+            _record_instance(rel, sop, record, keys, encodings), self.problems, record=True
         )
+        self.candidates.append(_Candidate(inst, True, True))
 
     # -- duplicates --
 
     def _deduplicate(self) -> list[MediaInstance]:
-        """Keep one file per SOP Instance UID: complete before cut short, listed before not."""
-        groups: dict[str, list[_Candidate]] = {}
+        """Keep one file per SOP Instance UID and patient: complete before cut short, listed first.
+
+        Files that carry the same SOP Instance UID under two different outside
+        patients are never merged: each is kept under its own patient, and the
+        scan reports an ``identity-conflict``.
+        """
+        by_sop: dict[str, list[_Candidate]] = {}
         for cand in self.candidates:
-            groups.setdefault(cand.inst.sop_instance_uid, []).append(cand)
+            by_sop.setdefault(cand.inst.sop_instance_uid, []).append(cand)
+        groups: list[list[_Candidate]] = []
+        for same_sop in by_sop.values():
+            if len(same_sop) > 1:
+                same_sop = [self._check(c) for c in same_sop]
+            # One group per patient: files of two patients are never merged.
+            mine: list[list[_Candidate]] = []
+            for cand in same_sop:
+                home = next(
+                    (g for g in mine if all(same_patient(m.inst, cand.inst) for m in g)), None
+                )
+                if home is None:
+                    mine.append([cand])
+                else:
+                    home.append(cand)
+            groups.extend(mine)
         out: list[MediaInstance] = []
-        for group in groups.values():
-            if len(group) > 1:
-                group = [self._check(c) for c in group]
+        for group in groups:
             complete = [c for c in group if c.complete]
             if not complete:
                 for cand in group:
@@ -715,7 +807,7 @@ def _record_instance(
     rel: str, sop: str, record: Record, keys: dict[str, str], encodings: list[str]
 ) -> MediaInstance:
     """An instance as the DICOMDIR describes it (not yet checked against the file)."""
-    values = dict.fromkeys(_IDENTITY_FIELDS, "")
+    values: dict[str, Any] = dict.fromkeys(_IDENTITY_FIELDS, "")
     values.update(keys)
     return MediaInstance(
         relpath=rel,
@@ -732,7 +824,7 @@ def _fill_from(real: MediaInstance, record: MediaInstance) -> MediaInstance:
     missing = {
         name: getattr(record, name)
         for name in real.__dataclass_fields__
-        if name not in ("relpath", "verified")
+        if name not in ("relpath", "verified", "uid_valid")
         and getattr(real, name) == ""
         and getattr(record, name) != ""
     }

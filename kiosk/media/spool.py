@@ -40,6 +40,38 @@ class SpooledFile:
     size: int
 
 
+def spool_path(root: Path, *parts: str) -> Path:
+    """Return ``root/parts...``, refusing any result that does not resolve inside ``root``.
+
+    Spool names come from our own ids, never from a disc; this is the check
+    that keeps a bug (or a hostile value that slipped through) from writing
+    anywhere else.
+
+    Raises
+    ------
+    SpoolError
+        If the path would leave ``root``.
+    """
+    for part in parts:
+        if not part or part in (".", "..") or "/" in part or "\\" in part or "\0" in part:
+            raise SpoolError(f"refused to write outside the spool: bad name {part!r}")
+    path = root.joinpath(*parts)
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise SpoolError(f"refused to write outside the spool {root}: {path}")
+    return path
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (new and renamed files) to the disk, where the OS allows it."""
+    if os.name != "posix":
+        return  # Windows has no directory handles to fsync; NTFS journals renames itself
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _buffer() -> memoryview:
     """This thread's reusable chunk buffer (no allocation per chunk or per file)."""
     view: memoryview | None = getattr(_buffers, "view", None)

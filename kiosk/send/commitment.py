@@ -28,13 +28,14 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     StorageCommitmentPushModelInstance,
 )
 
-from kiosk import audit
+from kiosk import audit, lifecycle
 from kiosk.config import Config, Destination
 from kiosk.dicom_net import quiet_pynetdicom
 from kiosk.errors import PeerError
+from kiosk.lifecycle import Actor
 from kiosk.send.sender import open_association
 from kiosk.store import studies
-from kiosk.store.db import now_iso
+from kiosk.store.db import now_iso, transaction
 from kiosk.store.studies import StudyState
 
 log = logging.getLogger(__name__)
@@ -219,24 +220,26 @@ def commit_sent_studies(
             continue
         missing = uids - report.committed
         if not missing and not report.failed:
-            _answer(conn, uid, "committed", 0, "")
-            studies.set_state(conn, sid, StudyState.COMMITTED)
+            with transaction(conn):
+                _answer(conn, uid, "committed", 0, "")
+                lifecycle.record_committed(
+                    conn, sid, f"{len(uids)} instances committed", Actor(user, config.station)
+                )
             committed.add(sid)
-            outcome, detail = "ok", f"study {sid}: {len(uids)} instances committed"
+            continue
         else:
             reasons = sorted({f"0x{r:04X}" for r in report.failed.values()})
             detail = f"study {sid}: {len(missing)} of {len(uids)} instances not committed" + (
                 f" (reasons {', '.join(reasons)})" if reasons else ""
             )
             _answer(conn, uid, "failed", len(missing), detail)
-            outcome = "failed"
         audit.record(
             conn,
             user=user,
             station=config.station,
             action="commit",
             study_instance_uid=study.new_study_instance_uid,
-            outcome=outcome,
+            outcome="failed",
             detail=detail,
         )
     return committed

@@ -25,14 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from kiosk import audit
+from kiosk import lifecycle
 from kiosk.config import Config, Destination
 from kiosk.errors import PeerError
+from kiosk.lifecycle import Actor
 from kiosk.send import policy
 from kiosk.send.sender import ContextPlan, SendJob, SendResult, StoreConnection, plan_contexts
-from kiosk.store import health, outbox, studies
+from kiosk.store import health, outbox
 from kiosk.store.outbox import OutboxItem, OutboxState
-from kiosk.store.studies import StudyState
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,9 @@ class DeliveryReport:
     unreachable: dict[str, str] = field(default_factory=dict)
     studies: set[int] = field(default_factory=set)
     committed: set[int] = field(default_factory=set)
+    #: Studies not sent because the destination holds their Study UID under another
+    #: patient: internal id -> the message naming both MRNs.
+    refused: dict[int, str] = field(default_factory=dict)
 
     @property
     def undelivered(self) -> int:
@@ -174,8 +177,10 @@ class _Worker(threading.Thread):
                     result = connection.store(item)
                     done.append(result)
                     tried += 1
-                    if result.status is not None and policy.classify(result.status) is (
-                        policy.Outcome.RETRY
+                    if (
+                        not result.local
+                        and result.status is not None
+                        and policy.classify(result.status) is policy.Outcome.RETRY
                     ):
                         break  # the PACS asked us to wait: the rest of the chunk stays untried
                     if not connection.is_open:
@@ -362,7 +367,10 @@ class _Run:
         if item is None:
             return
         self.tried += 1
-        decision = policy.decide(result.status, item.attempts)
+        if result.local:  # the spool file, not the PACS: this instance only, at once
+            decision = policy.Decision(OutboxState.QUARANTINED)
+        else:
+            decision = policy.decide(result.status, item.attempts)
         status = "" if result.status is None else f"0x{result.status:04X}"
         note = result.note or policy.describe(result.status)
         self.report.studies.add(item.study_id)
@@ -447,6 +455,7 @@ def _chunks(items: list[OutboxItem]) -> list[list[SendJob]]:
                 item.sop_class_uid,
                 item.transfer_syntax_uid,
                 item.size,
+                item.sha256,
             )
         )
         nbytes += item.size
@@ -517,6 +526,8 @@ def deliver(
             on_progress=on_progress,
             on_study=on_study,
         )
+        _send_rejection_notes(conn, config, dest, report, user)
+        _check_identities(conn, config, dest, report, study_id, user)
         tried: set[str] = set()
         while name not in report.unreachable:
             syntaxes = outbox.pending_syntaxes(
@@ -532,8 +543,9 @@ def deliver(
             run.run(plan)
             _note_health(conn, name, run.down)
     report.seconds = time.monotonic() - began
+    actor = Actor(user, config.station)
     for sid in sorted(report.studies):
-        update_study_state(conn, sid, user=user, station=config.station)
+        lifecycle.record_delivery(conn, sid, actor)
     if any(d.storage_commitment for d in config.destinations.values()):
         from kiosk.send.commitment import commit_sent_studies
 
@@ -553,6 +565,67 @@ def _note_health(conn: sqlite3.Connection, name: str, down: str) -> None:
         log.info("destination %s reachable again", name)
 
 
+def _check_identities(
+    conn: sqlite3.Connection,
+    config: Config,
+    dest: Destination,
+    report: DeliveryReport,
+    study_id: int | None,
+    user: str,
+) -> None:
+    """Before a study's first instance goes, ask the PACS who holds its Study UID.
+
+    A PACS that holds the Study UID under another patient ID would file our
+    images under that patient (or mix two patients in one study): the study
+    is refused (:func:`kiosk.lifecycle.refuse`), nothing of it is sent, and
+    both MRNs are named. A PACS that does not answer C-FIND cannot be asked;
+    one that cannot be reached is found down by the send itself.
+    """
+    unstarted = outbox.unstarted_studies(conn, dest.name, study_id)
+    if not unstarted:
+        return
+    from kiosk.send.duplicates import (
+        study_holders,
+    )  # pynetdicom: only when there is a study to ask about
+
+    for sid, study_uid, mrn in unstarted:
+        try:
+            holders = study_holders(dest, config.ae_title, study_uid)
+        except PeerError as exc:
+            log.info("study %d: identity check at %s skipped: %s", sid, dest.name, exc)
+            return  # the same PACS will not answer the next study either
+        if holders is None:
+            return  # no C-FIND at this PACS
+        others = sorted(h for h in holders if h != mrn)
+        if not others:
+            continue
+        label = dest.label or dest.name
+        message = (
+            f"{label} already holds study {study_uid} under MRN {', '.join(others) or '(none)'}"
+            f", not under our MRN {mrn}; nothing was sent: check both patients, then "
+            "reconcile or discard the study"
+        )
+        lifecycle.refuse(conn, sid, message, Actor(user, config.station))
+        report.refused[sid] = message
+        log.warning("study %d refused: %s holds its Study UID under another patient", sid, label)
+
+
+def _send_rejection_notes(
+    conn: sqlite3.Connection,
+    config: Config,
+    dest: Destination,
+    report: DeliveryReport,
+    user: str,
+) -> None:
+    """Send the IOCM rejection notes pending for a destination (old copies of corrections)."""
+    from kiosk import corrections
+
+    try:
+        corrections.send_pending(conn, config, dest, Actor(user, config.station))
+    except PeerError as exc:
+        log.info("rejection notes to %s not sent yet: %s", dest.name, exc)
+
+
 def _destinations_with_work(conn: sqlite3.Connection) -> list[str]:
     rows = conn.execute(
         "SELECT DISTINCT destination FROM outbox WHERE state IN ('queued','sending','failed')"
@@ -567,7 +640,7 @@ def _fail_unknown(conn: sqlite3.Connection, name: str, report: DeliveryReport) -
         " WHERE o.destination = ? AND o.state = 'queued'",
         (name,),
     ).fetchall()
-    outbox.finish_many(
+    outbox.mark(
         conn,
         [
             outbox.Outcome(r[0], OutboxState.FAILED, error=f"destination {name!r} not configured")
@@ -578,26 +651,3 @@ def _fail_unknown(conn: sqlite3.Connection, name: str, report: DeliveryReport) -
     report.studies.update(r[1] for r in rows)
     if rows:
         report.unreachable[name] = "not in the config"
-
-
-def update_study_state(conn: sqlite3.Connection, study_id: int, *, user: str, station: str) -> None:
-    """Move a queued study to ``sent`` once all its instances are delivered (and audit it)."""
-    study = studies.get_study(conn, study_id)
-    counts = outbox.counts_for_study(conn, study_id)
-    total = sum(counts.values())
-    if total and counts.get("sent", 0) == total and study.state is StudyState.QUEUED:
-        studies.set_state(conn, study_id, StudyState.SENT)
-        outcome, detail = "ok", f"study {study_id}: {total} instances to {study.destination}"
-    elif counts.get("quarantined", 0) or counts.get("failed", 0):
-        outcome, detail = "partial", f"study {study_id}: {counts}"
-    else:
-        return
-    audit.record(
-        conn,
-        user=user,
-        station=station,
-        action="send",
-        study_instance_uid=study.new_study_instance_uid,
-        outcome=outcome,
-        detail=detail,
-    )

@@ -1,16 +1,26 @@
 """Does the destination already hold the study? C-FIND at study and image level.
 
 Before sending, the kiosk can ask the PACS (Study Root C-FIND, by Study
-Instance UID) whether it already holds the study and how many instances, and
-(at image level, where the PACS answers it) which SOP Instance UIDs; the
-caller then shows it and may skip the study or send only the missing
-instances (:func:`skip_present`).
+Instance UID) whether it already holds the study, under which PatientID(s)
+and how many instances, and (at image level, where the PACS answers it) which
+SOP Instance UIDs under which PatientID; the caller then shows it and may skip
+the study or send only the missing instances (:func:`skip_present`).
+:func:`study_holders` says under which PatientIDs a Study UID is held, and
+:func:`find_patient` whether an MRN is a patient the PACS knows.
+
+A peer that takes the association but refuses the C-FIND presentation context
+(DCMTK ``storescp``, which only stores) raises :class:`QueryNotSupported`, a
+:class:`~kiosk.errors.PeerError`; a peer that cannot be reached raises a
+plain :class:`~kiosk.errors.PeerError`. Every query association also proposes
+Verification, so that a store-only peer accepts the association (with the
+C-FIND context refused) instead of leaving no context at all, which pynetdicom
+answers by aborting -- indistinguishable from a peer that is not there.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,11 +28,13 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pynetdicom.presentation import build_context
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    PatientRootQueryRetrieveInformationModelFind,
     StudyRootQueryRetrieveInformationModelFind,
+    Verification,
 )
 
 from kiosk.config import Destination
-from kiosk.errors import PeerError
+from kiosk.errors import PeerError, SafetyError
 from kiosk.send.sender import open_association
 from kiosk.store import outbox
 from kiosk.store.outbox import OutboxState
@@ -30,38 +42,79 @@ from kiosk.store.outbox import OutboxState
 _PENDING = (0xFF00, 0xFF01)
 
 
+class QueryNotSupported(PeerError):
+    """The peer is there and talks DICOM, but does not answer this kind of C-FIND.
+
+    Raised when the peer accepts the association but refuses the query's
+    presentation context (a store-only SCP such as DCMTK ``storescp``). A
+    subclass of :class:`~kiosk.errors.PeerError`, so callers that treat any
+    peer problem alike need not know it.
+    """
+
+
+class _QueryRefused(PeerError):
+    """The peer answered the C-FIND with a failure status (not a dropped association)."""
+
+
 @dataclass(frozen=True)
 class StudyOnPacs:
     """What the PACS says it holds of one study."""
 
     study_instance_uid: str
-    instances: int | None  # NumberOfStudyRelatedInstances, if the PACS gives it
-    sop_instance_uids: frozenset[str] | None = field(default=None)  # None: no image level
+    instances: int | None  # NumberOfStudyRelatedInstances (summed), if the PACS gives it
+    # SOP Instance UID -> PatientID; None: the PACS does not answer at image level.
+    instance_patients: dict[str, str] | None = field(default=None, hash=False)
+    # The PatientID(s) of the STUDY level answers ("" when the PACS gave none).
+    patient_ids: frozenset[str] = field(default=frozenset())
+
+    @property
+    def sop_instance_uids(self) -> frozenset[str] | None:
+        """The SOP Instance UIDs held (None: no image level at this PACS)."""
+        if self.instance_patients is None:
+            return None
+        return frozenset(self.instance_patients)
 
 
-def _find(assoc: Any, query: Dataset) -> list[Dataset]:
+def _find(
+    assoc: Any, query: Dataset, model: Any = StudyRootQueryRetrieveInformationModelFind
+) -> list[Dataset]:
     found = []
-    for status, identifier in assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind):
+    for status, identifier in assoc.send_c_find(query, model):
         if status is None or "Status" not in status:
             raise PeerError("the PACS stopped answering the query; try again later")
         code = int(status.Status)
         if code in _PENDING and identifier is not None:
             found.append(identifier)
         elif code != 0x0000:
-            raise PeerError(f"the PACS refused the query (status 0x{code:04X})")
+            raise _QueryRefused(f"the PACS refused the query (status 0x{code:04X})")
     return found
 
 
+def _text(ds: Dataset, keyword: str) -> str:
+    value = ds.get(keyword)
+    return "" if value is None else str(value).strip()
+
+
+def _accepted(assoc: Any, model: Any) -> bool:
+    return any(cx.abstract_syntax == model for cx in assoc.accepted_contexts)
+
+
 @contextmanager
-def _query_association(destination: Destination, calling_ae: str) -> Iterator[Any]:
-    """An association for Study Root C-FIND, released afterwards."""
-    assoc = open_association(
-        destination, calling_ae, [build_context(StudyRootQueryRetrieveInformationModelFind)]
-    )
+def _query_association(
+    destination: Destination, calling_ae: str, models: Iterable[Any] = ()
+) -> Iterator[Any]:
+    """An association for C-FIND (Study Root unless ``models`` says otherwise), released after.
+
+    Verification is proposed as well (see the module docstring). Raises
+    :class:`QueryNotSupported` when the peer accepts none of ``models``.
+    """
+    wanted = list(models) or [StudyRootQueryRetrieveInformationModelFind]
+    contexts = [build_context(model) for model in wanted] + [build_context(Verification)]
+    assoc = open_association(destination, calling_ae, contexts)
     try:
-        if not assoc.accepted_contexts:
-            raise PeerError(
-                f"{destination.label or destination.name} does not answer study queries (C-FIND)"
+        if not any(_accepted(assoc, model) for model in wanted):
+            raise QueryNotSupported(
+                f"{destination.label or destination.name} does not answer queries (C-FIND)"
             )
         yield assoc
     finally:
@@ -74,8 +127,17 @@ def find_study(
 ) -> StudyOnPacs | None:
     """Ask the destination whether it holds a study; ``None`` when it does not.
 
+    The STUDY level answers give the PatientID(s) the study is held under
+    (:attr:`StudyOnPacs.patient_ids`; more than one when the PACS holds the same
+    Study UID for several patients) and the instance count; with ``images``,
+    the IMAGE level gives each SOP Instance UID with its PatientID
+    (:attr:`StudyOnPacs.instance_patients`, ``None`` if the PACS has no image
+    level).
+
     Raises
     ------
+    QueryNotSupported
+        If the destination does not answer study queries (a store-only SCP).
     PeerError
         If the destination cannot be reached or refuses the query.
     """
@@ -83,24 +145,176 @@ def find_study(
         query = Dataset()
         query.QueryRetrieveLevel = "STUDY"
         query.StudyInstanceUID = study_instance_uid
+        query.PatientID = ""
         query.NumberOfStudyRelatedInstances = ""
-        studies = _find(assoc, query)
+        studies = [
+            ds for ds in _find(assoc, query) if _text(ds, "StudyInstanceUID") == study_instance_uid
+        ]
         if not studies:
             return None
-        count_text = str(studies[0].get("NumberOfStudyRelatedInstances", "") or "")
-        count = int(count_text) if count_text.strip().isdigit() else None
-        uids: frozenset[str] | None = None
+        counts = [_text(ds, "NumberOfStudyRelatedInstances") for ds in studies]
+        count = sum(int(c) for c in counts) if all(c.isdigit() for c in counts) else None
+        patients: dict[str, str] | None = None
         if images:
             query = Dataset()
             query.QueryRetrieveLevel = "IMAGE"
             query.StudyInstanceUID = study_instance_uid
             query.SeriesInstanceUID = ""
             query.SOPInstanceUID = ""
+            query.PatientID = ""
             try:
-                uids = frozenset(str(ds.SOPInstanceUID) for ds in _find(assoc, query))
+                patients = {
+                    _text(ds, "SOPInstanceUID"): _text(ds, "PatientID")
+                    for ds in _find(assoc, query)
+                    if _text(ds, "SOPInstanceUID")
+                }
             except PeerError:
-                uids = None  # no image level at this PACS: the count must do
-        return StudyOnPacs(study_instance_uid, count, uids)
+                patients = None  # no image level at this PACS: the count must do
+        return StudyOnPacs(
+            study_instance_uid,
+            count,
+            patients,
+            frozenset(_text(ds, "PatientID") for ds in studies),
+        )
+
+
+def study_holders(
+    destination: Destination, calling_ae: str, study_instance_uid: str
+) -> frozenset[str] | None:
+    """The PatientIDs under which the destination holds a Study Instance UID.
+
+    Returns
+    -------
+    frozenset[str] | None
+        The PatientIDs of the destination's STUDY level answers for that UID:
+        empty when it does not hold the study; ``""`` among them when it holds
+        it without a PatientID (or gives none back). ``None`` when the
+        destination is there but does not answer study C-FIND at all: it
+        accepts the association and refuses the Study Root FIND presentation
+        context, as DCMTK ``storescp`` (a store-only SCP) does. Then nobody
+        knows who holds the UID there; the caller decides what that means.
+
+    Raises
+    ------
+    PeerError
+        If the destination cannot be reached at all (connection refused,
+        timeout), rejects the association (e.g. an unknown calling AE title),
+        or answers the query with a failure status. Unlike ``None`` this says
+        nothing about the destination's abilities: ask again later or fix the
+        config.
+    """
+    try:
+        found = find_study(destination, calling_ae, study_instance_uid, images=False)
+    except QueryNotSupported:
+        return None
+    return found.patient_ids if found is not None else frozenset()
+
+
+@dataclass(frozen=True)
+class PatientOnPacs:
+    """A patient the PACS knows: what it answered for one MRN."""
+
+    patient_id: str
+    issuer: str  # IssuerOfPatientID as the PACS gave it ("" if none)
+    patient_name: str
+    birth_date: str  # DICOM DA (YYYYMMDD) or ""
+    sex: str  # M, F, O or ""
+
+
+def _one_patient(patient_id: str, issuer: str, answers: Iterable[Dataset]) -> PatientOnPacs | None:
+    """Fold C-FIND answers for one MRN into one patient, ``None`` or :class:`SafetyError`.
+
+    Answers for another PatientID (a wildcard in the MRN) or another, non-empty
+    issuer are dropped. Answers that agree on birth date and sex are one
+    patient (an empty value agrees with anything: the PACS does not know it);
+    different non-empty birth dates or sexes under one MRN are ambiguous.
+    """
+    mine = [
+        ds
+        for ds in answers
+        if _text(ds, "PatientID") == patient_id
+        and (not issuer or _text(ds, "IssuerOfPatientID") in ("", issuer))
+    ]
+    if not mine:
+        return None
+    births = {_text(ds, "PatientBirthDate") for ds in mine} - {""}
+    sexes = {_text(ds, "PatientSex").upper() for ds in mine} - {""}
+    if len(births) > 1 or len(sexes) > 1:
+        identities = {
+            (_text(ds, "PatientBirthDate"), _text(ds, "PatientSex").upper()) for ds in mine
+        }
+        raise SafetyError(
+            f"the PACS holds {len(identities)} patients with MRN {patient_id} "
+            "(different birth dates or sexes); check the MRN with the PACS administrator "
+            "before sending anything under it"
+        )
+    named = [ds for ds in mine if _text(ds, "PatientName")] or mine
+    first = named[0]
+    issuers = [_text(ds, "IssuerOfPatientID") for ds in mine if _text(ds, "IssuerOfPatientID")]
+    return PatientOnPacs(
+        patient_id=patient_id,
+        issuer=issuers[0] if issuers else "",
+        patient_name=_text(first, "PatientName"),
+        birth_date=next(iter(births), ""),
+        sex=next(iter(sexes), ""),
+    )
+
+
+def _patient_query(level: str, patient_id: str) -> Dataset:
+    query = Dataset()
+    query.QueryRetrieveLevel = level
+    query.PatientID = patient_id
+    query.IssuerOfPatientID = ""
+    query.PatientName = ""
+    query.PatientBirthDate = ""
+    query.PatientSex = ""
+    if level == "STUDY":
+        query.StudyInstanceUID = ""
+    return query
+
+
+def find_patient(
+    peer: Destination, calling_ae: str, patient_id: str, issuer: str = ""
+) -> PatientOnPacs | None:
+    """Is ``patient_id`` (an MRN) a patient the PACS knows? Its demographics, or ``None``.
+
+    Asks with a Patient Root C-FIND at PATIENT level; when the peer does not
+    accept Patient Root (or refuses the PATIENT level query), with a Study
+    Root C-FIND at STUDY level keyed on the PatientID. The issuer is not sent
+    as a matching key (many PACS do not store it); answers with another,
+    non-empty IssuerOfPatientID are dropped here.
+
+    Raises
+    ------
+    QueryNotSupported
+        If the peer is there but answers neither query model (a store-only
+        SCP such as DCMTK ``storescp``).
+    SafetyError
+        If several patients answer for the MRN with different birth dates or
+        sexes: nobody can tell which one the MRN means.
+    PeerError
+        If the peer cannot be reached, rejects the association, or refuses
+        the query.
+    """
+    models = [
+        PatientRootQueryRetrieveInformationModelFind,
+        StudyRootQueryRetrieveInformationModelFind,
+    ]
+    with _query_association(peer, calling_ae, models) as assoc:
+        answers: list[Dataset] | None = None
+        if _accepted(assoc, PatientRootQueryRetrieveInformationModelFind):
+            try:
+                answers = _find(
+                    assoc,
+                    _patient_query("PATIENT", patient_id),
+                    PatientRootQueryRetrieveInformationModelFind,
+                )
+            except _QueryRefused:
+                if not _accepted(assoc, StudyRootQueryRetrieveInformationModelFind):
+                    raise
+        if answers is None:
+            answers = _find(assoc, _patient_query("STUDY", patient_id))
+        return _one_patient(patient_id, issuer, answers)
 
 
 def find_similar(
@@ -148,14 +362,13 @@ def skip_present(
         f" AND i.sop_instance_uid IN ({','.join('?' for _ in present) or 'NULL'})",
         (study_id, destination, *sorted(present)),
     ).fetchall()
-    outbox.finish_many(
+    return outbox.mark(
         conn,
         [
             outbox.Outcome(r[0], OutboxState.SENT, error="already on the PACS; not sent again")
             for r in rows
         ],
     )
-    return len(rows)
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,13 @@ everything keeps compressed files compressed.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from kiosk.config import Destination
 from kiosk.dicom_net import CONNECT_TIMEOUT, NETWORK_TIMEOUT
@@ -47,16 +49,52 @@ class SendJob:
     sop_class_uid: str
     transfer_syntax_uid: str
     size: int = 0
+    sha256: str = ""  # of the file as written; a file that differs is not sent
 
 
 @dataclass(frozen=True)
 class SendResult:
-    """The outcome of one C-STORE: status (None when no answer) and a note."""
+    """The outcome of one C-STORE: status (None when no answer) and a note.
+
+    ``local``: the spool file could not be sent (unreadable, changed, not
+    encodable); nothing went to the PACS, which is not to blame.
+    """
 
     key: int
     status: int | None
     note: str = ""
     size: int = 0
+    local: bool = False
+
+
+class SpoolFileChanged(Exception):
+    """A spool file no longer matches the SHA-256 recorded when it was written."""
+
+
+def _verified_head(f: BinaryIO, sha256: str) -> bytes:
+    """Check a spool file against its SHA-256, then return its head (the file meta and more).
+
+    The hashing pass leaves the file in the page cache, from which the kernel
+    then copies it to the socket.
+    """
+    if sha256:
+        digest = hashlib.sha256()
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+        if digest.hexdigest() != sha256:
+            raise SpoolFileChanged("the spool file no longer matches its SHA-256")
+        f.seek(0)
+    return f.read(HEAD_BYTES)
+
+
+def _local_problem(exc: Exception) -> str:
+    """One line for the back office: why a spool file was not sent, and what to do."""
+    if isinstance(exc, SpoolFileChanged | FileNotFoundError):
+        what = "is missing" if isinstance(exc, FileNotFoundError) else "was changed or damaged"
+        return f"the spool file {what}; not sent: re-import the study from the disc"
+    if isinstance(exc, OSError):
+        return f"the spool file cannot be read ({exc.strerror}); re-import it from the disc"
+    return f"the spool file cannot be sent ({type(exc).__name__}: {exc}); re-import the study"
 
 
 @dataclass(frozen=True)
@@ -175,64 +213,79 @@ class StoreConnection:
         return self.assoc.is_open
 
     def store(self, job: SendJob) -> SendResult:
-        """Send one file; return its status (``None``: no answer, retry later)."""
+        """Send one file; return its status (``None``: no answer, retry later).
+
+        A spool file that cannot be read, no longer matches its SHA-256, or
+        cannot be parsed or encoded is this instance's problem, not the PACS's:
+        the result is ``local`` (the instance is quarantined, the association
+        and the other instances go on).
+        """
         if not self.is_open:
             return SendResult(job.key, None, "association dropped")
         syntaxes = self.assoc.accepted.get(job.sop_class_uid)
         if not syntaxes:
             return SendResult(job.key, REFUSED_SOP_CLASS, "SOP class refused by the PACS")
-        try:
-            with open(job.path, "rb") as f:
+        with contextlib.ExitStack() as stack:
+            try:
+                f = stack.enter_context(open(job.path, "rb"))
                 size = os.fstat(f.fileno()).st_size
-                head = f.read(HEAD_BYTES)
+                head = _verified_head(f, job.sha256)
                 meta = parse_file_meta(head)
                 context = (
                     self.assoc.context_for(job.sop_class_uid, meta.transfer_syntax)
                     if meta
                     else None
                 )
-                if meta is not None and context is not None:
-                    if meta.sop_instance and meta.sop_instance != job.sop_instance_uid:
-                        log.warning("instance %s: the spool file holds %s; sending the file's UID",
-                                    job.sop_instance_uid, meta.sop_instance)  # fmt: skip
-                    status = self.assoc.store_open_file(
-                        job.sop_class_uid,
-                        meta.sop_instance or job.sop_instance_uid,
-                        context,
-                        f,
-                        size,
-                        head,
-                        meta.offset,
-                    )
-            if meta is None or context is None:
-                plain = [ts for ts in (*self.destination.transfer_syntaxes, *UNCOMPRESSED)
-                         if ts in syntaxes]  # fmt: skip
-                if not plain:
-                    return SendResult(
-                        job.key,
-                        REFUSED_SOP_CLASS,
-                        "the PACS accepts none of the transfer syntaxes offered "
-                        f"({job.transfer_syntax_uid})",
-                    )
-                from kiosk.send import transcode  # pydicom and its decoders: only when needed
-
-                ds = transcode.uncompressed(job.path)
-                from pynetdicom.dsutils import encode
-
-                data = encode(ds, plain[0] == IMPLICIT_LE, True, False)
-                if data is None:
-                    raise ValueError("the data set cannot be encoded")
+                data = None
+                if meta is None or context is None:
+                    plain = [ts for ts in (*self.destination.transfer_syntaxes, *UNCOMPRESSED)
+                             if ts in syntaxes]  # fmt: skip
+                    if not plain:
+                        return SendResult(
+                            job.key,
+                            REFUSED_SOP_CLASS,
+                            "the PACS accepts none of the transfer syntaxes offered "
+                            f"({job.transfer_syntax_uid})",
+                        )
+                    data, context = self._transcoded(job, plain[0], syntaxes), None
+            except Exception as exc:  # anything wrong with the file: this instance only
+                log.warning("instance %s not sent: %s", job.sop_instance_uid, exc)
+                return SendResult(job.key, None, _local_problem(exc), local=True)
+            if data is not None:
                 status = self.assoc.store_bytes(
-                    job.sop_class_uid, job.sop_instance_uid, syntaxes[plain[0]], data
+                    job.sop_class_uid, job.sop_instance_uid, data[1], data[0]
                 )
-        except FileNotFoundError:
-            return SendResult(job.key, 0xC000, f"spool file missing: {job.path}")
-        except (OSError, ValueError, RuntimeError, AttributeError, NotImplementedError) as exc:
-            log.warning("sending %s failed: %s", job.sop_instance_uid, exc)
-            return SendResult(job.key, 0xC000, f"cannot encode for this PACS: {exc}")
+            else:
+                assert meta is not None and context is not None
+                if meta.sop_instance and meta.sop_instance != job.sop_instance_uid:
+                    log.warning("instance %s: the spool file holds %s; sending the file's UID",
+                                job.sop_instance_uid, meta.sop_instance)  # fmt: skip
+                status = self.assoc.store_open_file(
+                    job.sop_class_uid,
+                    meta.sop_instance or job.sop_instance_uid,
+                    context,
+                    f,
+                    size,
+                    head,
+                    meta.offset,
+                )
         if status is None:
             return SendResult(job.key, None, "no answer (association dropped or timed out)")
         return SendResult(job.key, status, size=job.size)
+
+    def _transcoded(
+        self, job: SendJob, syntax: str, syntaxes: Mapping[str, int]
+    ) -> tuple[bytes, int]:
+        """Decode a file the PACS does not take as it is; return (data set bytes, context id)."""
+        from kiosk.send import transcode  # pydicom and its decoders: only when needed
+
+        ds = transcode.uncompressed(job.path)
+        from pynetdicom.dsutils import encode
+
+        data = encode(ds, syntax == IMPLICIT_LE, True, False)
+        if data is None:
+            raise ValueError("the data set cannot be encoded")
+        return data, syntaxes[syntax]
 
     def close(self) -> None:
         """Release the association."""

@@ -45,6 +45,24 @@ def opened(path: Path) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run a block in one immediate transaction: all of it is committed, or none of it.
+
+    A block inside another transaction joins it (the outer block commits).
+    """
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def schema_version(conn: sqlite3.Connection) -> int:
     """Return the schema version of an open database."""
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -91,18 +109,12 @@ def migrate(conn: sqlite3.Connection, path: Path | str = "database") -> int:
     for version, sql in steps:
         if version <= current:
             continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(conn):
             if schema_version(conn) >= version:  # another process got here first
-                conn.execute("COMMIT")
                 continue
             for statement in _statements(sql):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version:d}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         log.info("database migrated to schema %d", version)
     return schema_version(conn)
 

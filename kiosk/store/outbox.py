@@ -23,7 +23,7 @@ from enum import StrEnum
 
 import psutil
 
-from kiosk.store.db import now_iso
+from kiosk.store.db import now_iso, transaction
 
 CLAIM_LEASE = timedelta(minutes=10)
 
@@ -37,6 +37,7 @@ class OutboxState(StrEnum):
     FAILED = "failed"
     QUARANTINED = "quarantined"
     HELD = "held"
+    DISCARDED = "discarded"  # the back office discarded the study: never sent
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class OutboxItem:
     transfer_syntax_uid: str
     attempts: int
     size: int = 0
+    sha256: str = ""  # of the coerced file, as recorded when it was written
 
 
 @dataclass(frozen=True)
@@ -188,8 +190,7 @@ def claim(
     now = now_iso()
     states = [OutboxState.QUEUED.value] + ([OutboxState.FAILED.value] if retry_failed else [])
     where, fargs = _filters(destination, study_id, sop_classes)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         gone = [
             r[0]
             for r in conn.execute(
@@ -220,10 +221,6 @@ def claim(
             " attempts = attempts + 1, updated_at = ? WHERE id = ?",
             [(me, now, now, i) for i in ids],
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     if not ids:
         return []
     items: list[OutboxItem] = []
@@ -231,7 +228,8 @@ def claim(
         chunk = ids[start : start + 500]
         rows = conn.execute(
             "SELECT o.id, o.instance_id, o.destination, o.attempts, i.study_id, i.coerced_path,"
-            " i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.size FROM outbox o"
+            " i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.size,"
+            " i.coerced_sha256 FROM outbox o"
             " JOIN instances i ON i.id = o.instance_id"
             f" WHERE o.id IN ({','.join('?' for _ in chunk)}) ORDER BY o.id",
             chunk,
@@ -248,6 +246,7 @@ def claim(
                 transfer_syntax_uid=r["transfer_syntax_uid"],
                 attempts=r["attempts"],
                 size=r["size"],
+                sha256=r["coerced_sha256"],
             )
             for r in rows
         ]
@@ -288,42 +287,84 @@ def finish(
     finish_many(conn, [Outcome(item_id, state, status, error, next_attempt_at)])
 
 
-def finish_many(conn: sqlite3.Connection, outcomes: Iterable[Outcome]) -> None:
-    """Record the outcomes of many attempts in one transaction."""
+def finish_many(conn: sqlite3.Connection, outcomes: Iterable[Outcome]) -> int:
+    """Record the outcomes of this process's claimed rows in one transaction.
+
+    Only rows this process still holds are changed: a row that was queued
+    again meanwhile (a reconciliation, a person's resend) keeps its new state
+    instead of being overwritten as sent. Returns how many rows were changed.
+    """
     now = now_iso()
-    rows = [(o.state.value, o.status, o.error, o.next_attempt_at, now, o.item_id) for o in outcomes]
+    me = worker_id()
+    rows = [
+        (o.state.value, o.status, o.error, o.next_attempt_at, now, o.item_id, me) for o in outcomes
+    ]
     if not rows:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+        return 0
+    with transaction(conn):
+        before = conn.total_changes
         conn.executemany(
             "UPDATE outbox SET state = ?, last_status = ?, last_error = ?, claimed_by = '',"
-            " next_attempt_at = ?, updated_at = ? WHERE id = ?",
+            " next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'sending'"
+            " AND claimed_by = ?",
             rows,
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        return conn.total_changes - before
+
+
+def mark(conn: sqlite3.Connection, outcomes: Iterable[Outcome]) -> int:
+    """Set the state of rows nobody is sending (a check before sending, a config change).
+
+    Rows being sent are left to their sender. Returns how many rows were changed.
+    """
+    now = now_iso()
+    rows = [(o.state.value, o.status, o.error, now, o.item_id) for o in outcomes]
+    if not rows:
+        return 0
+    with transaction(conn):
+        before = conn.total_changes
+        conn.executemany(
+            "UPDATE outbox SET state = ?, last_status = ?, last_error = ?, next_attempt_at = '',"
+            " updated_at = ? WHERE id = ? AND state != 'sending'",
+            rows,
+        )
+        return conn.total_changes - before
 
 
 def release(conn: sqlite3.Connection, item_ids: Iterable[int]) -> None:
-    """Give claimed rows back untried: queued again, the claim's attempt not counted."""
+    """Give this process's claimed rows back untried: queued again, the attempt not counted."""
     now = now_iso()
-    rows = [(now, i) for i in item_ids]
+    me = worker_id()
+    rows = [(now, i, me) for i in item_ids]
     if not rows:
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         conn.executemany(
             "UPDATE outbox SET state = 'queued', claimed_by = '', attempts = max(attempts - 1, 0),"
-            " updated_at = ? WHERE id = ? AND state = 'sending'",
+            " updated_at = ? WHERE id = ? AND state = 'sending' AND claimed_by = ?",
             rows,
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+
+
+def unstarted_studies(
+    conn: sqlite3.Connection, destination: str, study_id: int | None = None
+) -> list[tuple[int, str, str]]:
+    """Studies with instances queued for a destination and none sent there yet.
+
+    Returns (study id, Study Instance UID as sent, MRN) for each, by id.
+    """
+    sql = (
+        "SELECT s.id, s.new_study_instance_uid, s.mrn FROM studies s WHERE EXISTS"
+        " (SELECT 1 FROM outbox o JOIN instances i ON i.id = o.instance_id"
+        "  WHERE i.study_id = s.id AND o.destination = ? AND o.state = 'queued')"
+        " AND NOT EXISTS (SELECT 1 FROM outbox o JOIN instances i ON i.id = o.instance_id"
+        "  WHERE i.study_id = s.id AND o.destination = ? AND o.state IN ('sent','sending'))"
+    )
+    args: list[object] = [destination, destination]
+    if study_id is not None:
+        sql += " AND s.id = ?"
+        args.append(study_id)
+    return [(r[0], r[1], r[2]) for r in conn.execute(sql + " ORDER BY s.id", args)]
 
 
 def counts_for_study(conn: sqlite3.Connection, study_id: int) -> dict[str, int]:

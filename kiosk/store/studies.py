@@ -32,19 +32,22 @@ class StudyState(StrEnum):
 
 
 _S = StudyState
+_LIVE = frozenset(set(StudyState) - {StudyState.DISCARDED})
+#: Which state may follow which. Only :mod:`kiosk.lifecycle` moves studies.
 ALLOWED: dict[StudyState, frozenset[StudyState]] = {
     _S.FOUND: frozenset({_S.COPIED, _S.FAILED, _S.DISCARDED}),
     _S.COPIED: frozenset({_S.MATCHED, _S.UNSCHEDULED, _S.FAILED, _S.DISCARDED}),
     _S.MATCHED: frozenset({_S.COERCED, _S.FAILED, _S.DISCARDED}),
     _S.UNSCHEDULED: frozenset({_S.COERCED, _S.MATCHED, _S.DISCARDED}),
-    _S.COERCED: frozenset({_S.QUEUED, _S.UNSCHEDULED, _S.FAILED, _S.DISCARDED}),
-    _S.QUEUED: frozenset({_S.SENT, _S.FAILED, _S.QUARANTINED, _S.QUEUED}),
-    _S.SENT: frozenset({_S.COMMITTED, _S.QUEUED, _S.FAILED, _S.MATCHED}),
-    _S.COMMITTED: frozenset({_S.QUEUED, _S.MATCHED}),
-    _S.FAILED: frozenset({_S.QUEUED, _S.DISCARDED, _S.SENT}),
-    _S.QUARANTINED: frozenset({_S.QUEUED, _S.DISCARDED}),
+    _S.COERCED: frozenset({_S.QUEUED, _S.UNSCHEDULED, _S.MATCHED, _S.FAILED, _S.DISCARDED}),
+    _S.QUEUED: frozenset({_S.SENT, _S.FAILED, _S.QUARANTINED, _S.MATCHED, _S.DISCARDED}),
+    _S.SENT: frozenset({_S.COMMITTED, _S.QUEUED, _S.FAILED, _S.MATCHED, _S.DISCARDED}),
+    _S.COMMITTED: frozenset({_S.QUEUED, _S.MATCHED, _S.DISCARDED}),
+    _S.FAILED: frozenset({_S.QUEUED, _S.SENT, _S.QUARANTINED, _S.MATCHED, _S.DISCARDED}),
+    _S.QUARANTINED: frozenset({_S.QUEUED, _S.SENT, _S.FAILED, _S.MATCHED, _S.DISCARDED}),
     _S.DISCARDED: frozenset(),
 }
+assert set(ALLOWED) == set(StudyState) and all(_S.DISCARDED in ALLOWED[s] for s in _LIVE)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,11 @@ class StudyRecord:
     study_date: str = ""
     study_description: str = ""
     modalities: str = ""
+    target: str = ""  # the confirmed identity (JSON), see kiosk.lifecycle
+    expected_instances: int = 0
+    original_birth_date: str = ""
+    original_sex: str = ""
+    hold_reason: str = ""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StudyRecord:
@@ -94,6 +102,11 @@ class StudyRecord:
             study_date=row["study_date"],
             study_description=row["study_description"],
             modalities=row["modalities"],
+            target=row["target"],
+            expected_instances=row["expected_instances"],
+            original_birth_date=row["original_birth_date"],
+            original_sex=row["original_sex"],
+            hold_reason=row["hold_reason"],
         )
 
 
@@ -112,14 +125,21 @@ def add_study(
     study_date: str = "",
     study_description: str = "",
     modalities: str = "",
+    mrn: str = "",
+    accession_number: str = "",
+    target: str = "",
+    expected_instances: int = 0,
+    original_birth_date: str = "",
+    original_sex: str = "",
 ) -> int:
     """Insert a study in state ``found`` and return its internal id."""
     now = now_iso()
     cur = conn.execute(
         "INSERT INTO studies (study_instance_uid, new_study_instance_uid, original_patient_id,"
         " original_issuer, destination, tag, state, source, station, user, reason,"
-        " created_at, updated_at, study_date, study_description, modalities)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " created_at, updated_at, study_date, study_description, modalities, mrn,"
+        " accession_number, target, expected_instances, original_birth_date, original_sex)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             study_instance_uid,
             study_instance_uid,
@@ -137,6 +157,12 @@ def add_study(
             study_date,
             study_description,
             modalities,
+            mrn,
+            accession_number,
+            target,
+            expected_instances,
+            original_birth_date,
+            original_sex,
         ),
     )
     assert cur.lastrowid is not None
@@ -173,8 +199,12 @@ def find_studies(
     return [StudyRecord.from_row(r) for r in conn.execute(sql + " ORDER BY id", args)]
 
 
-def set_state(conn: sqlite3.Connection, study_id: int, new: StudyState, **fields: str) -> None:
+def set_state(
+    conn: sqlite3.Connection, study_id: int, new: StudyState, **fields: str | int
+) -> None:
     """Move a study to ``new``, checking the transition, and update other columns.
+
+    Called by :mod:`kiosk.lifecycle` only, inside the transaction of the transition.
 
     Raises
     ------
@@ -193,6 +223,9 @@ def set_state(conn: sqlite3.Connection, study_id: int, new: StudyState, **fields
         "spool_dir",
         "new_study_instance_uid",
         "tag",
+        "target",
+        "hold_reason",
+        "expected_instances",
     }
     bad = set(fields) - allowed_cols
     if bad:
@@ -210,12 +243,20 @@ def add_instance(
     sop_class_uid: str,
     transfer_syntax_uid: str,
     source_relpath: str,
+    uid_valid: bool = True,
 ) -> int:
     """Insert one instance of a study and return its id."""
     cur = conn.execute(
         "INSERT INTO instances (study_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid,"
-        " source_relpath) VALUES (?,?,?,?,?)",
-        (study_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid, source_relpath),
+        " source_relpath, uid_valid) VALUES (?,?,?,?,?,?)",
+        (
+            study_id,
+            sop_instance_uid,
+            sop_class_uid,
+            transfer_syntax_uid,
+            source_relpath,
+            int(uid_valid),
+        ),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid
@@ -229,6 +270,7 @@ def update_instance(conn: sqlite3.Connection, instance_id: int, **fields: str | 
         "coerced_path",
         "size",
         "sop_instance_uid",
+        "coerced_sha256",
     }
     bad = set(fields) - allowed_cols
     if bad:

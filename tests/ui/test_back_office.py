@@ -29,10 +29,13 @@ def disc_and_config(tmp_path: Path, worklist, pacs, patient: tuple[str, str, str
     return disc, study, cfg
 
 
-def imported_while_the_pacs_is_down(qtbot, tmp_path, capsys, pacs, n: int):
+def imported_while_the_pacs_is_down(qtbot, tmp_path, capsys, worklist, pacs, n: int):
     """Import a study of ``n`` images while ``pacs`` is stopped; open the back office."""
     john = ("EXT-6", "DOE^JOHN", "19600101", "M")
-    disc, study, cfg = disc_and_config(tmp_path, None, pacs, john, n)
+    worklist.add_item(
+        PatientID="MRN6", AccessionNumber="ACC6", PatientBirthDate=john[2], PatientSex=john[3]
+    )
+    disc, study, cfg = disc_and_config(tmp_path, worklist, pacs, john, n)
     pacs.stop()
     args = ["import", str(disc), "--all", "--mrn", "MRN6", "--accession", "ACC6"]
     assert main([*args, "--config", str(cfg)]) == 6
@@ -92,9 +95,11 @@ def test_unknown_accession_is_reported(qtbot, tmp_path, capsys, worklist_server,
 
 
 def test_a_pacs_that_cannot_be_reached_is_named_and_resend_tries_at_once(
-    qtbot, tmp_path, capsys, storage_server
+    qtbot, tmp_path, capsys, worklist_server, storage_server
 ):
-    window, _ = imported_while_the_pacs_is_down(qtbot, tmp_path, capsys, storage_server, 2)
+    window, _ = imported_while_the_pacs_is_down(
+        qtbot, tmp_path, capsys, worklist_server, storage_server, 2
+    )
     window.filter_box.setCurrentIndex(window.filter_box.findData("undelivered"))
     assert window.rows.rowCount() == 1
     assert not window.health_label.isHidden()
@@ -114,8 +119,12 @@ def test_a_pacs_that_cannot_be_reached_is_named_and_resend_tries_at_once(
     assert len(storage_server.wait_for_files(2)) == 2
 
 
-def test_resend_everything_waiting_after_an_outage(qtbot, tmp_path, capsys, storage_server):
-    window, study = imported_while_the_pacs_is_down(qtbot, tmp_path, capsys, storage_server, 3)
+def test_resend_everything_waiting_after_an_outage(
+    qtbot, tmp_path, capsys, worklist_server, storage_server
+):
+    window, study = imported_while_the_pacs_is_down(
+        qtbot, tmp_path, capsys, worklist_server, storage_server, 3
+    )
     qtbot.mouseClick(window.resend_all_button, Qt.MouseButton.LeftButton)  # still down
     assert window.status.text().startswith(
         "0 images delivered; 3 still waiting (Radiology PACS not reachable)."

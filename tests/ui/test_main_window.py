@@ -257,15 +257,18 @@ def test_second_send_to_a_pacs_that_has_it_offers_missing_only(
     assert win.status.text().startswith("Done: 3 images sent")
 
 
-def test_the_app_delivers_what_an_earlier_run_left_queued(qtbot, tmp_path, capsys, disc):
+def test_the_app_delivers_what_an_earlier_run_left_queued(
+    qtbot, tmp_path, capsys, disc, worklist_server
+):
     from kiosk.cli import main
     from tests.peers import StorageServer
 
     root, studies = disc
+    worklist_server.add_patient("M1")
     pacs = StorageServer(tmp_path / "later", ae_title="LATER")
     cfg = write_config(
         tmp_path / "outage.toml",
-        worklist=None,
+        worklist=worklist_server,
         destinations={"radiology": pacs},
         spool=tmp_path / "spool3",
         database=tmp_path / "kiosk3.sqlite3",

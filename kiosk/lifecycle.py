@@ -1,0 +1,539 @@
+"""The one owner of a study's life: every state change, with what it implies, in one transaction.
+
+``found → copied → matched | unscheduled → coerced → queued → sent →
+committed``, plus ``failed``, ``quarantined`` and ``discarded``. Each function
+here is one transition: it checks it (:data:`kiosk.store.studies.ALLOWED`),
+and commits it together with its outbox rows and its audit events, so that a
+crash leaves the study either before or after the step, never between. The
+importer, the sender, the back office, the CLI and the window call these; no
+other code sets a study's state (a test holds the code to that).
+
+Work outside the database (copying, coercing files) happens before the
+transition that records it, and its files are on disk (fsynced) by then.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kiosk import audit
+from kiosk.errors import UsageError
+from kiosk.store import outbox, studies
+from kiosk.store.db import now_iso, transaction
+from kiosk.store.outbox import OutboxState
+from kiosk.store.studies import StudyRecord, StudyState
+from reconcile.model import TargetIdentity
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, and at which station (recorded in the audit trail)."""
+
+    user: str
+    station: str
+
+
+@dataclass(frozen=True)
+class CoercedInstance:
+    """One instance's coerced file, as written to the spool (see :mod:`kiosk.coercion`)."""
+
+    instance_id: int
+    path: str
+    sha256: str
+    sop_instance_uid: str
+    refused: str = ""  # why it must not be sent (quarantined at once); empty when fine
+
+
+@dataclass(frozen=True)
+class CoercedStudy:
+    """A study's coerced files and the Study Instance UID they carry."""
+
+    new_study_instance_uid: str
+    instances: tuple[CoercedInstance, ...]
+    new_uids: bool
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A study sent under one identity and corrected to another (IHE IRWF / IOCM).
+
+    ``instances`` are (Series, SOP Class, SOP Instance UID) of the old copy at
+    the PACS; ``old_identity`` the patient and study it was sent under.
+    """
+
+    destination: str
+    old_study_instance_uid: str
+    old_mrn: str
+    old_accession: str
+    new_mrn: str
+    new_accession: str
+    instances: tuple[tuple[str, str, str], ...]
+    old_identity: dict[str, str]
+    rejection_note: str  # "pending" (a note will be sent) or "flagged" (administrator only)
+
+
+def target_json(target: TargetIdentity) -> str:
+    """Return the stored form of a confirmed identity."""
+    return json.dumps(dataclasses.asdict(target), sort_keys=True)
+
+
+def target_of(record: StudyRecord) -> TargetIdentity | None:
+    """Return the identity confirmed for a study, or ``None`` when none was recorded."""
+    if not record.target:
+        return None
+    return TargetIdentity(**json.loads(record.target))
+
+
+def _audit(
+    conn: sqlite3.Connection,
+    actor: Actor,
+    action: str,
+    record: StudyRecord,
+    detail: str,
+    outcome: str = "ok",
+) -> None:
+    audit.record(
+        conn,
+        user=actor.user,
+        station=actor.station,
+        action=action,
+        study_instance_uid=record.study_instance_uid,
+        outcome=outcome,
+        detail=f"study {record.id}: {detail}",
+    )
+
+
+def begin_import(
+    conn: sqlite3.Connection,
+    *,
+    study_instance_uid: str,
+    original_patient_id: str,
+    original_issuer: str,
+    original_birth_date: str,
+    original_sex: str,
+    source: str,
+    destination: str,
+    tag: str,
+    reason: str,
+    study_date: str,
+    study_description: str,
+    modalities: str,
+    target: TargetIdentity,
+    expected_instances: int,
+    hold_reason: str,
+    actor: Actor,
+) -> int:
+    """Record a study found on a medium and the identity the user confirmed; return its id.
+
+    The confirmed identity is stored now, so that a crash after the copy can
+    be finished from the spool alone (:func:`kiosk.recovery.recover`).
+    """
+    with transaction(conn):
+        study_id = studies.add_study(
+            conn,
+            study_instance_uid=study_instance_uid,
+            original_patient_id=original_patient_id,
+            original_issuer=original_issuer,
+            source=source,
+            station=actor.station,
+            user=actor.user,
+            destination=destination,
+            tag=tag,
+            reason=reason,
+            study_date=study_date,
+            study_description=study_description,
+            modalities=modalities,
+            mrn=target.mrn,
+            accession_number=target.accession_number,
+            target=target_json(target),
+            expected_instances=expected_instances,
+            original_birth_date=original_birth_date,
+            original_sex=original_sex,
+        )
+        studies.set_state(conn, study_id, StudyState.FOUND, hold_reason=hold_reason)
+        record = studies.get_study(conn, study_id)
+        _audit(conn, actor, "found", record, f"{expected_instances} instances on {source}")
+    return study_id
+
+
+def resume_import(
+    conn: sqlite3.Connection,
+    study_id: int,
+    *,
+    destination: str,
+    tag: str,
+    target: TargetIdentity,
+    expected_instances: int,
+    hold_reason: str,
+    source: str,
+    actor: Actor,
+) -> None:
+    """Record that an interrupted copy of a study goes on (the same disc is back)."""
+    with transaction(conn):
+        studies.set_state(
+            conn,
+            study_id,
+            StudyState.FOUND,
+            destination=destination,
+            tag=tag,
+            mrn=target.mrn,
+            accession_number=target.accession_number,
+            target=target_json(target),
+            expected_instances=expected_instances,
+            hold_reason=hold_reason,
+        )
+        record = studies.get_study(conn, study_id)
+        _audit(conn, actor, "resume", record, f"copy resumed from {source}")
+
+
+def copy_stopped(
+    conn: sqlite3.Connection, study_id: int, *, copied: int, expected: int, why: str, actor: Actor
+) -> None:
+    """Record a copy that stopped part way (the study stays ``found``: insert the disc again)."""
+    record = studies.get_study(conn, study_id)
+    _audit(
+        conn,
+        actor,
+        "copy",
+        record,
+        f"{copied} of {expected} files copied: {why}",
+        outcome="incomplete",
+    )
+
+
+def record_copied(
+    conn: sqlite3.Connection, study_id: int, *, spool_dir: str, reused: int, actor: Actor
+) -> None:
+    """Record a complete, verified copy and the match the user confirmed.
+
+    ``found → copied → matched`` (an order) or ``→ unscheduled`` (none), in one transaction.
+    """
+    with transaction(conn):
+        record = studies.get_study(conn, study_id)
+        count = len(studies.instances_of(conn, study_id))
+        studies.set_state(conn, study_id, StudyState.COPIED, spool_dir=spool_dir)
+        _audit(
+            conn,
+            actor,
+            "copy",
+            record,
+            f"{count} instances verified by SHA-256"
+            + (f" ({reused} kept from an earlier, interrupted copy)" if reused else ""),
+        )
+        scheduled = bool(record.accession_number)
+        studies.set_state(
+            conn, study_id, StudyState.MATCHED if scheduled else StudyState.UNSCHEDULED
+        )
+        _audit(conn, actor, "match" if scheduled else "unscheduled", record, "identity confirmed")
+
+
+def record_queued(
+    conn: sqlite3.Connection,
+    study_id: int,
+    coerced: CoercedStudy,
+    *,
+    actor: Actor,
+) -> StudyState:
+    """Record a study's coerced files and queue them (or hold them), in one transaction.
+
+    ``→ coerced → queued``, or ``→ coerced → unscheduled`` with the rows held
+    when the study's ``hold_reason`` says why the back office must look first
+    (recorded when the import began). An instance
+    whose file must not be sent (``refused``) is quarantined with its reason.
+    Returns the new state.
+    """
+    with transaction(conn):
+        record = studies.get_study(conn, study_id)
+        for inst in coerced.instances:
+            studies.update_instance(
+                conn,
+                inst.instance_id,
+                coerced_path=inst.path,
+                coerced_sha256=inst.sha256,
+                sop_instance_uid=inst.sop_instance_uid,
+            )
+        studies.set_state(
+            conn,
+            study_id,
+            StudyState.COERCED,
+            new_study_instance_uid=coerced.new_study_instance_uid,
+        )
+        _audit(
+            conn,
+            actor,
+            "coerce",
+            record,
+            "IRWF.b coercion"
+            + (
+                f", new Study Instance UID {coerced.new_study_instance_uid}"
+                if coerced.new_uids
+                else ""
+            ),
+        )
+        hold_reason = record.hold_reason
+        held = bool(hold_reason)
+        refused = []
+        for inst in coerced.instances:
+            outbox.enqueue(conn, inst.instance_id, record.destination, held=held)
+            if inst.refused:
+                refused.append(inst)
+        _quarantine_rows(conn, record.destination, refused)
+        if held:
+            new = StudyState.UNSCHEDULED
+            studies.set_state(conn, study_id, new, hold_reason=hold_reason)
+            _audit(conn, actor, "hold", record, f"held for the back office: {hold_reason}")
+        else:
+            new = StudyState.QUEUED
+            studies.set_state(conn, study_id, new)
+            _audit(
+                conn,
+                actor,
+                "queue",
+                record,
+                f"{len(coerced.instances)} instances for {record.destination}"
+                + (f", {len(refused)} quarantined" if refused else ""),
+            )
+    log.info("study %s (id %d): %s", record.study_instance_uid, study_id, new)
+    return new
+
+
+def _quarantine_rows(
+    conn: sqlite3.Connection, destination: str, refused: Sequence[CoercedInstance]
+) -> None:
+    for inst in refused:
+        conn.execute(
+            "UPDATE outbox SET state = 'quarantined', last_error = ?, updated_at = ?"
+            " WHERE instance_id = ? AND destination = ?",
+            (inst.refused, now_iso(), inst.instance_id, destination),
+        )
+
+
+def _add_correction(conn: sqlite3.Connection, study_id: int, c: Correction) -> None:
+    now = now_iso()
+    conn.execute(
+        "INSERT INTO corrections (study_id, destination, old_study_instance_uid, old_mrn,"
+        " old_accession, new_mrn, new_accession, instances, old_identity, rejection_note,"
+        " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            study_id,
+            c.destination,
+            c.old_study_instance_uid,
+            c.old_mrn,
+            c.old_accession,
+            c.new_mrn,
+            c.new_accession,
+            json.dumps([list(i) for i in c.instances]),
+            json.dumps(c.old_identity, sort_keys=True),
+            c.rejection_note,
+            now,
+            now,
+        ),
+    )
+
+
+def record_delivery(conn: sqlite3.Connection, study_id: int, actor: Actor) -> StudyState:
+    """Move a study on after a delivery run, from its outbox rows; return its state.
+
+    All sent: ``sent``. Nothing left to try and some failed: ``failed``; some
+    quarantined: ``quarantined`` (the back office sees why). Rows queued again
+    after a failure: ``queued``.
+    """
+    with transaction(conn):
+        record = studies.get_study(conn, study_id)
+        counts = outbox.counts_for_study(conn, study_id)
+        counts.pop(OutboxState.DISCARDED.value, None)
+        total = sum(counts.values())
+        pending = counts.get("queued", 0) + counts.get("sending", 0)
+        state = record.state
+        if state not in (
+            StudyState.QUEUED,
+            StudyState.SENT,
+            StudyState.FAILED,
+            StudyState.QUARANTINED,
+        ) or counts.get("held", 0):
+            return state
+        if total and counts.get("sent", 0) == total:
+            new = StudyState.SENT
+            outcome, detail = "ok", f"{total} instances to {record.destination}"
+        elif pending:
+            new = StudyState.QUEUED
+            outcome, detail = "partial", f"{pending} of {total} instances still queued: {counts}"
+        elif counts.get("failed", 0):
+            new = StudyState.FAILED
+            outcome, detail = "failed", f"{counts}; the back office can resend"
+        elif counts.get("quarantined", 0):
+            new = StudyState.QUARANTINED
+            outcome, detail = "quarantined", f"{counts}; the back office sees why"
+        else:
+            return state
+        if new is state:
+            return state
+        if new is StudyState.SENT and state is StudyState.SENT:
+            return state
+        studies.set_state(conn, study_id, new)
+        audit.record(
+            conn,
+            user=actor.user,
+            station=actor.station,
+            action="send",
+            study_instance_uid=record.new_study_instance_uid,
+            outcome=outcome,
+            detail=f"study {study_id}: {detail}",
+        )
+    return new
+
+
+def record_committed(conn: sqlite3.Connection, study_id: int, detail: str, actor: Actor) -> None:
+    """Record the destination's storage commitment for every instance of a sent study."""
+    with transaction(conn):
+        record = studies.get_study(conn, study_id)
+        studies.set_state(conn, study_id, StudyState.COMMITTED)
+        audit.record(
+            conn,
+            user=actor.user,
+            station=actor.station,
+            action="commit",
+            study_instance_uid=record.new_study_instance_uid,
+            detail=f"study {study_id}: {detail}",
+        )
+
+
+def record_spool_cleaned(conn: sqlite3.Connection, study_id: int, days: int, actor: Actor) -> None:
+    """Record that a committed study's spool copy was removed after the retention period."""
+    with transaction(conn):
+        record = studies.get_study(conn, study_id)
+        studies.set_state(conn, study_id, StudyState.COMMITTED, spool_dir="")
+        _audit(
+            conn, actor, "spool-clean", record, f"committed, spool copy removed after {days} days"
+        )
+
+
+def attach_order(
+    conn: sqlite3.Connection,
+    study_id: int,
+    target: TargetIdentity,
+    *,
+    actor: Actor,
+    detail: str,
+    correction: Correction | None = None,
+) -> StudyRecord:
+    """Attach a confirmed order (and patient) to a study: ``→ matched``; return the old record.
+
+    Rows not sent yet are held until the study is coerced and queued again, so
+    that no sender takes an instance with the old identity meanwhile. The audit
+    event names the old and the new MRN and accession. A ``correction`` (the
+    study was sent under the old identity) is recorded in the same transaction,
+    so that a crash before the resend still resends it as a correction.
+    """
+    with transaction(conn):
+        old = studies.get_study(conn, study_id)
+        conn.execute(
+            "UPDATE outbox SET state = 'held', claimed_by = '', updated_at = ?"
+            " WHERE state IN ('queued','sending','failed','quarantined') AND instance_id IN"
+            " (SELECT id FROM instances WHERE study_id = ?)",
+            (now_iso(), study_id),
+        )
+        studies.set_state(
+            conn,
+            study_id,
+            StudyState.MATCHED,
+            mrn=target.mrn,
+            accession_number=target.accession_number,
+            target=target_json(target),
+            hold_reason="",
+        )
+        if correction is not None:
+            _add_correction(conn, study_id, correction)
+        _audit(
+            conn,
+            actor,
+            "reconcile",
+            old,
+            f"MRN {old.mrn or '-'} -> {target.mrn}, accession {old.accession_number or '-'}"
+            f" -> {target.accession_number or '-'}; {detail}",
+        )
+    return old
+
+
+def reopen(
+    conn: sqlite3.Connection,
+    study_id: int,
+    target: TargetIdentity,
+    *,
+    hold_reason: str,
+    source: str,
+    actor: Actor,
+) -> None:
+    """The same disc is imported again for a study imported before: ``→ matched``.
+
+    Its rows are held until it is coerced and queued again (then all of it is
+    sent again, or with ``--missing-only`` what the PACS lacks), so a second
+    import never makes a second study row that would later block reconciliation.
+    """
+    with transaction(conn):
+        record = studies.get_study(conn, study_id)
+        conn.execute(
+            "UPDATE outbox SET state = 'held', claimed_by = '', updated_at = ?"
+            " WHERE state != 'discarded' AND instance_id IN"
+            " (SELECT id FROM instances WHERE study_id = ?)",
+            (now_iso(), study_id),
+        )
+        studies.set_state(
+            conn,
+            study_id,
+            StudyState.MATCHED,
+            mrn=target.mrn,
+            accession_number=target.accession_number,
+            target=target_json(target),
+            hold_reason=hold_reason,
+        )
+        _audit(conn, actor, "reimport", record, f"was {record.state}; imported again from {source}")
+
+
+def refuse(conn: sqlite3.Connection, study_id: int, reason: str, actor: Actor) -> None:
+    """Hold a study the destination holds under another patient: ``→ quarantined``.
+
+    Nothing of it is sent; the back office reconciles or discards it.
+    """
+    with transaction(conn):
+        record = studies.get_study(conn, study_id)
+        conn.execute(
+            "UPDATE outbox SET state = 'held', last_error = ?, updated_at = ?"
+            " WHERE state IN ('queued','failed') AND instance_id IN"
+            " (SELECT id FROM instances WHERE study_id = ?)",
+            (reason, now_iso(), study_id),
+        )
+        studies.set_state(conn, study_id, StudyState.QUARANTINED, hold_reason=reason)
+        _audit(conn, actor, "refuse", record, reason, outcome="refused")
+
+
+def discard(conn: sqlite3.Connection, study_id: int, reason: str, actor: Actor) -> StudyRecord:
+    """Discard a study with a reason: ``→ discarded``; what was not delivered is never sent.
+
+    Raises
+    ------
+    UsageError
+        If no reason is given, or the study is already discarded.
+    """
+    if not reason.strip():
+        raise UsageError("a reason is required to discard a study: give --reason TEXT")
+    with transaction(conn):
+        record = studies.get_study(conn, study_id)
+        if record.state is StudyState.DISCARDED:
+            raise UsageError(f"study {study_id} is already discarded")
+        conn.execute(
+            "UPDATE outbox SET state = 'discarded', last_error = ?, claimed_by = '',"
+            " updated_at = ? WHERE state != 'sent' AND instance_id IN"
+            " (SELECT id FROM instances WHERE study_id = ?)",
+            (f"discarded: {reason}", now_iso(), study_id),
+        )
+        studies.set_state(conn, study_id, StudyState.DISCARDED, hold_reason=reason)
+        _audit(conn, actor, "discard", record, f"was {record.state}; reason: {reason}")
+    return studies.get_study(conn, study_id)

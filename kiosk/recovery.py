@@ -1,0 +1,121 @@
+"""The recovery sweep: finish what a crash interrupted, name what it cannot finish.
+
+Run by ``kiosk send`` and at app start, before anything is delivered. A
+study whose copy was complete (every file in the spool, each matching its
+SHA-256) is coerced and queued from the spool alone; a study whose copy was
+not complete is named, with what to do: insert the disc again. Rows a dead
+sender had claimed are taken over by the next claim (:mod:`kiosk.store.outbox`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk import lifecycle
+from kiosk.config import Config
+from kiosk.errors import SpoolError
+from kiosk.importer import finish_import
+from kiosk.lifecycle import Actor
+from kiosk.media.spool import sha256_of
+from kiosk.store import studies
+from kiosk.store.studies import StudyRecord, StudyState
+
+log = logging.getLogger(__name__)
+
+_UNFINISHED = (StudyState.FOUND, StudyState.MATCHED, StudyState.UNSCHEDULED, StudyState.COERCED)
+
+
+@dataclass(frozen=True)
+class IncompleteStudy:
+    """A study whose copy from the disc did not finish."""
+
+    study_id: int
+    study_instance_uid: str
+    copied: int
+    expected: int
+    source: str
+
+    @property
+    def message(self) -> str:
+        """What happened and what to do, in one line."""
+        return (
+            f"study {self.study_instance_uid} (internal id {self.study_id}): the copy from "
+            f"the disc stopped after {self.copied} of {self.expected} files; insert the disc "
+            "again and import the study"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON form used by ``kiosk send``."""
+        return {
+            "id": self.study_id,
+            "study_instance_uid": self.study_instance_uid,
+            "copied": self.copied,
+            "expected": self.expected,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Recovery:
+    """What a sweep finished, and what it could not."""
+
+    finished: list[int] = field(default_factory=list)
+    incomplete: list[IncompleteStudy] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def recover(conn: sqlite3.Connection, config: Config, actor: Actor) -> Recovery:
+    """Finish interrupted imports and reconciliations from the spool; name incomplete copies."""
+    result = Recovery()
+    candidates = [
+        record for state in _UNFINISHED for record in studies.find_studies(conn, state=state.value)
+    ]
+    for record in sorted(candidates, key=lambda r: r.id):
+        try:
+            if record.state is StudyState.FOUND:
+                copied = _complete_copy(conn, record)
+                if copied < record.expected_instances or not record.expected_instances:
+                    result.incomplete.append(
+                        IncompleteStudy(
+                            record.id,
+                            record.study_instance_uid,
+                            copied,
+                            record.expected_instances,
+                            record.source,
+                        )
+                    )
+                    continue
+                lifecycle.record_copied(
+                    conn, record.id, spool_dir=str(_spool_of(config, record)), reused=copied,
+                    actor=actor,
+                )  # fmt: skip
+            if finish_import(conn, config, record.id, actor):
+                result.finished.append(record.id)
+                log.info("recovery: study %d finished from the spool", record.id)
+        except SpoolError as exc:
+            result.errors.append(f"study {record.id}: {exc}")
+            log.warning("recovery: study %d not finished: %s", record.id, exc)
+    return result
+
+
+def _spool_of(config: Config, record: StudyRecord) -> Path:
+    return config.spool_dir / f"study-{record.id:06d}"
+
+
+def _complete_copy(conn: sqlite3.Connection, record: StudyRecord) -> int:
+    """How many of a study's files are in the spool and match their SHA-256."""
+    good = 0
+    for row in studies.instances_of(conn, record.id):
+        path = Path(row["original_path"]) if row["original_path"] else None
+        if path is None or not row["original_sha256"]:
+            continue
+        try:
+            if sha256_of(path) == row["original_sha256"]:
+                good += 1
+        except OSError:
+            continue
+    return good

@@ -42,6 +42,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+from kiosk.media.spool import sha256_of
 from kiosk.store import db, outbox, studies
 from kiosk.store.studies import StudyState
 from tests.discs import write_instances
@@ -96,7 +97,13 @@ def queue_all(database: Path, paths: list[Path]) -> None:
                 transfer_syntax_uid="1.2.840.10008.1.2.1",
                 source_relpath=path.name,
             )
-            studies.update_instance(conn, iid, coerced_path=str(path), size=path.stat().st_size)
+            studies.update_instance(
+                conn,
+                iid,
+                coerced_path=str(path),
+                size=path.stat().st_size,
+                coerced_sha256=sha256_of(path),  # so the sender's check is measured too
+            )
             outbox.enqueue(conn, iid, "bench", held=False)
         conn.execute("COMMIT")
         for state in (StudyState.COPIED, StudyState.MATCHED, StudyState.COERCED, StudyState.QUEUED):

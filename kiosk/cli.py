@@ -231,6 +231,9 @@ def _setup_logging(verbose: bool) -> None:
         handler.close()
     _handlers.clear()
     root.setLevel(logging.INFO)
+    # A library's warnings (pydicom on a hostile value) go to the log like the rest, not
+    # raw to the terminal: stderr shows them only with -v, prefixed and on one line.
+    logging.captureWarnings(True)
     stderr = _StderrHandler()
     stderr.setLevel(logging.INFO if verbose else logging.WARNING)
     stderr.setFormatter(_TerminalFormatter())
@@ -513,9 +516,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     if undelivered:
         if all(o.sent == 0 for o in outcomes) and all(o.queued == 0 for o in outcomes):
             raise PeerError("nothing could be queued")
+        stopped = sum(o.failed for o in outcomes if o.state != "unscheduled")
+        waiting = undelivered - stopped
+        parts = [f"{waiting} stay queued ('kiosk send' retries)"] if waiting else []
+        if stopped:
+            parts.append(f"{stopped} quarantined or failed, with the reason")
         raise PartialError(
-            f"{undelivered} instances were not delivered yet; they stay queued "
-            "('kiosk queue' shows them, 'kiosk send' retries)"
+            f"{undelivered} instances were not delivered: {' and '.join(parts)}; "
+            "'kiosk queue' shows them"
         )
     return 0
 

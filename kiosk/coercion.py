@@ -15,15 +15,16 @@ import io
 import logging
 import os
 import sqlite3
+import warnings
 from datetime import datetime
 from pathlib import Path
 
 import pydicom
-from pydicom.uid import UID
 
 from kiosk.config import Config
 from kiosk.errors import SpoolError
 from kiosk.lifecycle import CoercedInstance, CoercedStudy
+from kiosk.media.scan import is_valid_uid
 from kiosk.media.spool import fsync_dir, spool_path
 from kiosk.store import studies
 from kiosk.store.studies import StudyRecord
@@ -68,7 +69,9 @@ def coerce_study(
     if new_uids is None:
         new_uids = rules.new_uids
     rows = studies.instances_of(conn, record.id)
-    originals = {row["id"]: _read_original(row) for row in rows}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        originals = {row["id"]: _read_original(row) for row in rows}
     uid_map: dict[str, str] = {}
     if new_uids:
         old: list[str] = [record.study_instance_uid]
@@ -81,40 +84,55 @@ def coerce_study(
     folder = spool_path(config.spool_dir, f"study-{record.id:06d}", "coerced")
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        fsync_dir(folder.parent)
     except OSError as exc:
         raise SpoolError(f"cannot create {folder} ({exc.strerror}); check the spool") from exc
     coerced: list[CoercedInstance] = []
-    for row in rows:
-        ds, problem = originals[row["id"]]
-        target_file = spool_path(folder, f"{row['id']:08d}.dcm")
-        if ds is None:
-            coerced.append(
-                CoercedInstance(row["id"], "", "", str(row["sop_instance_uid"]), problem)
+    # pydicom warns (and logs) on a hostile value, such as an invalid UID; the outcome is
+    # decided by the checks here, never by the process's warning filters.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for row in rows:
+            ds, problem = originals[row["id"]]
+            target_file = spool_path(folder, f"{row['id']:08d}.dcm")
+            if ds is None:
+                coerced.append(
+                    CoercedInstance(row["id"], "", "", str(row["sop_instance_uid"]), problem)
+                )
+                continue
+            plan = plan_coercion(ds, target, rules, uid_map)
+            apply_coercion(
+                ds,
+                plan,
+                modifying_system=f"{config.ae_title} {config.station}",
+                when=when,
+                reason=reason,
+                source_of_previous_values=plan.original_issuer
+                or str(ds.get("InstitutionName", "")),
             )
-            continue
-        plan = plan_coercion(ds, target, rules, uid_map)
-        apply_coercion(
-            ds,
-            plan,
-            modifying_system=f"{config.ae_title} {config.station}",
-            when=when,
-            reason=reason,
-            source_of_previous_values=plan.original_issuer or str(ds.get("InstitutionName", "")),
-        )
-        sha256 = _write(ds, target_file)
-        sop_uid = str(ds.get("SOPInstanceUID", ""))
-        refused = ""
-        if not row["uid_valid"] and not new_uids:
-            refused = (
-                "the disc's UIDs are not valid DICOM UIDs; not sent (a destination with "
-                "new_uids gives the study new UIDs)"
-            )
-        elif not UID(sop_uid).is_valid:
-            refused = f"SOP Instance UID {sop_uid[:80]!r} is not a valid UID; not sent"
-        coerced.append(CoercedInstance(row["id"], str(target_file), sha256, sop_uid, refused))
+            sha256 = _write(ds, target_file)
+            sop_uid = str(ds.get("SOPInstanceUID", ""))
+            refused = ""
+            bad = _invalid_uids(ds)
+            if bad:
+                refused = (
+                    f"{'; '.join(bad)}: not a valid DICOM UID, so not sent (a destination "
+                    "with new_uids gives the study UIDs of its own)"
+                )
+            coerced.append(CoercedInstance(row["id"], str(target_file), sha256, sop_uid, refused))
     fsync_dir(folder)
     new_study_uid = uid_map.get(record.study_instance_uid, record.study_instance_uid)
     return CoercedStudy(new_study_uid, tuple(coerced), bool(uid_map))
+
+
+def _invalid_uids(ds: pydicom.Dataset) -> list[str]:
+    """The identifying UIDs of a (coerced) data set that are not valid UIDs, named with value."""
+    bad = []
+    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID"):
+        value = str(ds.get(keyword, "") or "")
+        if not is_valid_uid(value):
+            bad.append(f"{keyword} {value[:80]!r}")
+    return bad
 
 
 def _read_original(row: sqlite3.Row) -> tuple[pydicom.Dataset | None, str]:

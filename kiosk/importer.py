@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk import audit, lifecycle
+from kiosk import audit, faults, lifecycle
 from kiosk.coercion import coerce_study
 from kiosk.config import Config
 from kiosk.errors import IdentityMismatchError, PeerError, SafetyError, SpoolError, UsageError
@@ -423,11 +423,14 @@ def _import_one(
         lifecycle.reopen(
             conn, study_id, target, hold_reason=hold_reason, source=str(scan.source), actor=actor
         )
+    faults.point("import.found")
     rows = _instance_rows(conn, study_id, study)
     spool = spool_path(config.spool_dir, f"study-{study_id:06d}")
     folder = spool_path(spool, "original")
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        fsync_dir(spool)  # the new folders' entries are on disk before any file is recorded
+        fsync_dir(config.spool_dir)
     except OSError as exc:
         raise SpoolError(f"cannot create {folder} ({exc.strerror}); check the spool") from exc
     copied = 0
@@ -465,6 +468,7 @@ def _import_one(
                 target_file = spool_path(folder, f"{row['id']:08d}.dcm")
                 spooled = copy_verified(scan.root / inst.relpath, target_file, on_bytes=grew)
                 batch.append((row["id"], spooled))
+                faults.point("import.copy-file")
                 if len(batch) >= COPY_BATCH:
                     record_batch()
             copied = n
@@ -483,7 +487,9 @@ def _import_one(
         ) from exc
     if earlier is None or earlier.state is StudyState.FOUND:
         lifecycle.record_copied(conn, study_id, spool_dir=str(spool), reused=reused, actor=actor)
+    faults.point("import.copied")
     finish_import(conn, config, study_id, actor)
+    faults.point("import.queued")
     return study_id
 
 
@@ -503,7 +509,6 @@ def _instance_rows(
                     sop_class_uid=inst.sop_class_uid,
                     transfer_syntax_uid=inst.transfer_syntax_uid,
                     source_relpath=inst.relpath,
-                    uid_valid=inst.uid_valid,
                 )
         known = {r["source_relpath"]: r for r in studies.instances_of(conn, study_id)}
     return known
@@ -544,6 +549,7 @@ def finish_import(conn: sqlite3.Connection, config: Config, study_id: int, actor
         new_uids=True if moved else None,
         generation=moved,
     )
+    faults.point("import.coerced")
     lifecycle.record_queued(conn, study_id, coerced, actor=actor)
     return True
 
@@ -585,7 +591,13 @@ def _skip_present(conn: sqlite3.Connection, config: Config, study_id: int, actor
     except PeerError as exc:
         log.warning("study %d: duplicates check skipped: %s", study_id, exc)
         return
-    if present is None or not present.instance_patients:
+    if present is None:
+        return
+    others = sorted(present.patient_ids - {record.mrn})
+    if others:  # the same check as before any send (kiosk.send.deliver), made here first
+        lifecycle.refuse(conn, study_id, destination.label or destination.name, others, actor)
+        return
+    if not present.instance_patients:
         return
     ours = frozenset(uid for uid, pid in present.instance_patients.items() if pid == record.mrn)
     if not ours:

@@ -157,7 +157,9 @@ def begin_import(
             original_birth_date=original_birth_date,
             original_sex=original_sex,
         )
-        studies.set_state(conn, study_id, StudyState.FOUND, hold_reason=hold_reason)
+        studies.set_state(
+            conn, study_id, StudyState.FOUND, hold_reason=hold_reason, worker=outbox.worker_id()
+        )
         record = studies.get_study(conn, study_id)
         _audit(conn, actor, "found", record, f"{expected_instances} instances on {source}")
     return study_id
@@ -188,6 +190,7 @@ def resume_import(
             target=target_json(target),
             expected_instances=expected_instances,
             hold_reason=hold_reason,
+            worker=outbox.worker_id(),
         )
         record = studies.get_study(conn, study_id)
         _audit(conn, actor, "resume", record, f"copy resumed from {source}")
@@ -287,11 +290,11 @@ def record_queued(
         _quarantine_rows(conn, record.destination, refused)
         if held:
             new = StudyState.UNSCHEDULED
-            studies.set_state(conn, study_id, new, hold_reason=hold_reason)
+            studies.set_state(conn, study_id, new, hold_reason=hold_reason, worker="")
             _audit(conn, actor, "hold", record, f"held for the back office: {hold_reason}")
         else:
             new = StudyState.QUEUED
-            studies.set_state(conn, study_id, new)
+            studies.set_state(conn, study_id, new, worker="")
             _audit(
                 conn,
                 actor,
@@ -448,6 +451,7 @@ def attach_order(
             accession_number=target.accession_number,
             target=target_json(target),
             hold_reason="",
+            worker=outbox.worker_id(),
         )
         if correction is not None:
             _add_correction(conn, study_id, correction)
@@ -493,15 +497,25 @@ def reopen(
             accession_number=target.accession_number,
             target=target_json(target),
             hold_reason=hold_reason,
+            worker=outbox.worker_id(),
         )
         _audit(conn, actor, "reimport", record, f"was {record.state}; imported again from {source}")
 
 
-def refuse(conn: sqlite3.Connection, study_id: int, reason: str, actor: Actor) -> None:
-    """Hold a study the destination holds under another patient: ``→ quarantined``.
+def refuse(
+    conn: sqlite3.Connection, study_id: int, pacs: str, others: Sequence[str], actor: Actor
+) -> str:
+    """Hold a study the destination ``pacs`` holds under ``others`` MRNs: ``→ quarantined``.
 
-    Nothing of it is sent; the back office reconciles or discards it.
+    Nothing of it is sent; the back office reconciles or discards it. Returns
+    the reason, which names both patients by MRN.
     """
+    record = studies.get_study(conn, study_id)
+    reason = (
+        f"{pacs} already holds study {record.new_study_instance_uid} under MRN "
+        f"{', '.join(others) or '(none)'}, not under our MRN {record.mrn}; nothing was sent: "
+        "check both patients, then reconcile or discard the study"
+    )
     with transaction(conn):
         record = studies.get_study(conn, study_id)
         conn.execute(
@@ -512,6 +526,7 @@ def refuse(conn: sqlite3.Connection, study_id: int, reason: str, actor: Actor) -
         )
         studies.set_state(conn, study_id, StudyState.QUARANTINED, hold_reason=reason)
         _audit(conn, actor, "refuse", record, reason, outcome="refused")
+    return reason
 
 
 def discard(conn: sqlite3.Connection, study_id: int, reason: str, actor: Actor) -> StudyRecord:

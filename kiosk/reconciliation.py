@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pydicom
 
-from kiosk import corrections, lifecycle
+from kiosk import corrections, faults, lifecycle
 from kiosk.config import Config
 from kiosk.errors import SafetyError, UsageError
 from kiosk.importer import (
@@ -138,6 +138,7 @@ def attach_order(
         conn, record.id, order_identity(config, item), actor=actor, detail=detail,
         correction=correction,
     )  # fmt: skip
+    faults.point("reconcile.attached")
     finish_import(conn, config, record.id, actor)
     log.info("study %s (id %d) reconciled", record.study_instance_uid, record.id)
     return outcome_of(conn, record.id)

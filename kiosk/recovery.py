@@ -21,7 +21,7 @@ from kiosk.errors import SpoolError
 from kiosk.importer import finish_import
 from kiosk.lifecycle import Actor
 from kiosk.media.spool import sha256_of
-from kiosk.store import studies
+from kiosk.store import outbox, studies
 from kiosk.store.studies import StudyRecord, StudyState
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,8 @@ def recover(conn: sqlite3.Connection, config: Config, actor: Actor) -> Recovery:
         record for state in _UNFINISHED for record in studies.find_studies(conn, state=state.value)
     ]
     for record in sorted(candidates, key=lambda r: r.id):
+        if record.worker and not outbox.claimant_is_gone(record.worker, record.updated_at):
+            continue  # a live process (the app, another kiosk command) is on it now
         try:
             if record.state is StudyState.FOUND:
                 copied = _complete_copy(conn, record)
@@ -99,6 +101,10 @@ def recover(conn: sqlite3.Connection, config: Config, actor: Actor) -> Recovery:
         except SpoolError as exc:
             result.errors.append(f"study {record.id}: {exc}")
             log.warning("recovery: study %d not finished: %s", record.id, exc)
+    for record in studies.find_studies(conn, state=StudyState.QUEUED.value):
+        # Delivered, but the process died before it moved the study on.
+        if lifecycle.record_delivery(conn, record.id, actor) is not StudyState.QUEUED:
+            result.finished.append(record.id)
     return result
 
 

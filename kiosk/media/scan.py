@@ -273,7 +273,7 @@ def _sync_conflicts(scan: MediaScan) -> None:
     have = set(scan.problems)
     for problem in current:
         if problem not in have:
-            log.warning("identity conflict on a medium: %s", problem.message)
+            log.info("identity conflict on a medium: %s", problem.message)
             scan.problems.append(problem)
 
 

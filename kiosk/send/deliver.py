@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from kiosk import lifecycle
+from kiosk import faults, lifecycle
 from kiosk.config import Config, Destination
 from kiosk.errors import PeerError
 from kiosk.lifecycle import Actor
@@ -410,6 +410,7 @@ class _Run:
         ):
             return
         outbox.finish_many(self.conn, self.pending)
+        faults.point("send.recorded")
         self.pending = []
         self.last_flush = now
         for progress in self.progress.values():
@@ -599,15 +600,11 @@ def _check_identities(
         others = sorted(h for h in holders if h != mrn)
         if not others:
             continue
-        label = dest.label or dest.name
-        message = (
-            f"{label} already holds study {study_uid} under MRN {', '.join(others) or '(none)'}"
-            f", not under our MRN {mrn}; nothing was sent: check both patients, then "
-            "reconcile or discard the study"
+        message = lifecycle.refuse(
+            conn, sid, dest.label or dest.name, others, Actor(user, config.station)
         )
-        lifecycle.refuse(conn, sid, message, Actor(user, config.station))
         report.refused[sid] = message
-        log.warning("study %d refused: %s holds its Study UID under another patient", sid, label)
+        log.warning("study %d refused: %s holds its Study UID elsewhere", sid, dest.name)
 
 
 def _send_rejection_notes(

@@ -78,6 +78,7 @@ class StudyRecord:
     original_birth_date: str = ""
     original_sex: str = ""
     hold_reason: str = ""
+    worker: str = ""  # the live process that is importing it (see kiosk.recovery)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StudyRecord:
@@ -107,6 +108,7 @@ class StudyRecord:
             original_birth_date=row["original_birth_date"],
             original_sex=row["original_sex"],
             hold_reason=row["hold_reason"],
+            worker=row["worker"],
         )
 
 
@@ -226,6 +228,7 @@ def set_state(
         "target",
         "hold_reason",
         "expected_instances",
+        "worker",
     }
     bad = set(fields) - allowed_cols
     if bad:
@@ -243,20 +246,12 @@ def add_instance(
     sop_class_uid: str,
     transfer_syntax_uid: str,
     source_relpath: str,
-    uid_valid: bool = True,
 ) -> int:
     """Insert one instance of a study and return its id."""
     cur = conn.execute(
         "INSERT INTO instances (study_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid,"
-        " source_relpath, uid_valid) VALUES (?,?,?,?,?,?)",
-        (
-            study_id,
-            sop_instance_uid,
-            sop_class_uid,
-            transfer_syntax_uid,
-            source_relpath,
-            int(uid_valid),
-        ),
+        " source_relpath) VALUES (?,?,?,?,?)",
+        (study_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid, source_relpath),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid

@@ -9,10 +9,12 @@ ALTER TABLE studies ADD COLUMN expected_instances INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE studies ADD COLUMN original_birth_date TEXT NOT NULL DEFAULT '';
 ALTER TABLE studies ADD COLUMN original_sex TEXT NOT NULL DEFAULT '';
 ALTER TABLE studies ADD COLUMN hold_reason TEXT NOT NULL DEFAULT '';
+-- The process (host:pid:start) importing or reconciling the study until it is queued:
+-- the recovery sweep leaves a study alone while that process lives.
+ALTER TABLE studies ADD COLUMN worker TEXT NOT NULL DEFAULT '';
 -- The SHA-256 of the coerced file the outbox sends: a file that no longer matches is
--- quarantined, never sent. uid_valid = 0: the disc's UIDs break PS3.5 9.1.
+-- quarantined, never sent.
 ALTER TABLE instances ADD COLUMN coerced_sha256 TEXT NOT NULL DEFAULT '';
-ALTER TABLE instances ADD COLUMN uid_valid INTEGER NOT NULL DEFAULT 1;
 -- A study sent under one identity and corrected to another: the old copy at the PACS is
 -- flagged for its administrator (and rejected by an IOCM note where the PACS takes one).
 CREATE TABLE corrections (

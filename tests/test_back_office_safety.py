@@ -1,0 +1,235 @@
+"""A safe back office: reconcile checks the patient, reaches queued studies, corrects the IOCM way.
+
+Real peers: DCMTK wlmscpfs (the worklist), storescp and Orthanc (the PACS).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from kiosk.cli import main
+from kiosk.store import db, outbox
+from kiosk.store.outbox import OutboxState
+from tests.discs import write_ct_disc
+from tests.kiosk_config import write_config
+from tests.peers import OrthancServer, StorageServer, WorklistServer
+
+JANE = ("EXT-48213", "DOE^JANE", "19700101", "F")
+
+
+def run(capsys, *args: str) -> tuple[int, dict, str]:
+    code = main([*args, "--json"])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if out.strip() else {}), err
+
+
+def orders(worklist: WorklistServer) -> None:
+    """MRN100234 is the disc's patient; MRN555 is another patient (born 1980, male)."""
+    worklist.add_item(
+        PatientID="MRN100234",
+        PatientName="DOE^JANE",
+        PatientBirthDate="19700101",
+        PatientSex="F",
+        AccessionNumber="ACC777",
+    )
+    worklist.add_item(
+        PatientID="MRN555",
+        PatientName="ROE^JOHN",
+        PatientBirthDate="19800101",
+        PatientSex="M",
+        AccessionNumber="ACC555",
+    )
+
+
+def setup(tmp_path: Path, worklist, pacs, extra: str = "") -> tuple[Path, object, Path]:
+    disc = tmp_path / "disc"
+    [study] = write_ct_disc(disc, [JANE], per_study=3)
+    orders(worklist)
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist,
+        destinations={"radiology": pacs},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    if extra:
+        cfg.write_text(cfg.read_text() + extra)
+    return disc, study, cfg
+
+
+HOLD = '\n[reconcile]\nunscheduled = "hold"\n'
+
+
+def test_reconcile_refuses_an_order_of_a_patient_the_disc_contradicts(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    disc, study, cfg = setup(tmp_path, worklist_server, storage_server, HOLD)
+    code, _, err = run(
+        capsys, "import", str(disc), "--all", "--mrn", "MRN100234", "--config", str(cfg)
+    )
+    assert code == 0, err
+    uid = study.study_instance_uid
+    args = ["reconcile", uid, "--accession", "ACC555", "--mrn", "MRN555", "--config", str(cfg)]
+    code, out, err = run(capsys, *args)
+    assert code == 5
+    assert "birth date 19700101 differs" in err and out == {}
+    assert storage_server.received_files() == []
+    code, queue, _ = run(capsys, "queue", "--config", str(cfg))
+    assert [(s["mrn"], s["state"]) for s in queue["studies"]] == [("MRN100234", "unscheduled")]
+
+    code, out, err = run(capsys, *args, "--confirm-mismatch")  # a person checked the patient
+    assert code == 0, err
+    received = [pydicom.dcmread(p) for p in storage_server.wait_for_files(3)]
+    assert {(ds.PatientID, ds.AccessionNumber) for ds in received} == {("MRN555", "ACC555")}
+    code, trail, _ = run(capsys, "audit", "--config", str(cfg))
+    [event] = [e for e in trail["events"] if e["action"] == "reconcile"]
+    assert "MRN MRN100234 -> MRN555" in event["detail"]
+    assert "accession - -> ACC555" in event["detail"]
+    assert "mismatch confirmed" in event["detail"]
+
+
+def test_a_study_still_queued_can_be_reconciled(
+    tmp_path, capsys, worklist_server, storage_server: StorageServer
+):
+    disc, study, cfg = setup(tmp_path, worklist_server, storage_server)
+    storage_server.stop()  # the PACS is down: the study stays queued
+    code, out, err = run(
+        capsys, "import", str(disc), "--all", "--mrn", "MRN100234", "--config", str(cfg)
+    )
+    assert code == 6, err
+    assert out["studies"][0]["state"] == "queued"
+    uid = study.study_instance_uid
+    code, out, err = run(capsys, "reconcile", uid, "--accession", "ACC777", "--config", str(cfg))
+    assert code == 6, err  # attached; the PACS is still down, so it waits queued
+    assert (out["studies"][0]["state"], out["studies"][0]["queued"]) == ("queued", 3)
+    storage_server.start()
+    code, _, err = run(capsys, "send", "--config", str(cfg))
+    assert code == 0, err
+    received = [pydicom.dcmread(p) for p in storage_server.wait_for_files(3)]
+    assert {(ds.PatientID, ds.AccessionNumber) for ds in received} == {("MRN100234", "ACC777")}
+
+
+def test_claims_are_owned_a_requeue_during_a_send_is_not_overwritten(tmp_path):
+    conn = db.connect(tmp_path / "kiosk.sqlite3")
+    try:
+        conn.execute(
+            "INSERT INTO studies (study_instance_uid, new_study_instance_uid, state, created_at,"
+            " updated_at) VALUES ('1.2', '1.2', 'queued', '', '')"
+        )
+        for k in range(2):
+            conn.execute(
+                "INSERT INTO instances (study_id, sop_instance_uid, sop_class_uid, source_relpath)"
+                " VALUES (1, ?, '1.2.840.10008.5.1.4.1.1.2', ?)",
+                (f"1.2.{k}", f"I{k}"),
+            )
+            outbox.enqueue(conn, k + 1, "radiology", held=False)
+        claimed = outbox.claim(conn, destination="radiology", limit=10)
+        assert len(claimed) == 2
+        outbox.enqueue(conn, claimed[0].instance_id, "radiology", held=False)  # reconciled
+        changed = outbox.finish_many(
+            conn, [outbox.Outcome(item.id, OutboxState.SENT) for item in claimed]
+        )
+        assert changed == 1
+        states = dict(conn.execute("SELECT instance_id, state FROM outbox ORDER BY id"))
+        assert states == {1: "queued", 2: "sent"}
+    finally:
+        conn.close()
+
+
+def test_a_study_sent_under_the_wrong_patient_is_corrected_the_iocm_way(
+    tmp_path, capsys, worklist_server, orthanc_server: OrthancServer
+):
+    disc, study, cfg = setup(tmp_path, worklist_server, orthanc_server)
+    section = "[destinations.radiology]\n"
+    cfg.write_text(cfg.read_text().replace(section, section + "rejection_notes = true\n"))
+    args = ["import", str(disc), "--all", "--mrn", "MRN555", "--confirm-mismatch"]
+    code, _, err = run(capsys, *args, "--config", str(cfg))  # the clerk picked the wrong patient
+    assert code == 0, err
+    old = set(orthanc_server.wait_for_instances(3))
+    old_uids = {orthanc_server.instance_tags(i)["SOPInstanceUID"] for i in old}
+    assert old_uids == set(study.sop_instance_uids)
+
+    uid = study.study_instance_uid
+    reconcile = ["reconcile", uid, "--accession", "ACC777", "--mrn", "MRN100234"]
+    code, out, err = run(capsys, *reconcile, "--config", str(cfg))
+    assert code == 0, err
+    assert out["studies"][0]["state"] == "sent"
+    now = orthanc_server.wait_for_instances(3 + 3 + 1)  # old, corrected, and the note
+    tags = {i: orthanc_server.instance_tags(i) for i in set(now) - old}
+    [note] = [t for t in tags.values() if t.get("SOPClassUID") == "1.2.840.10008.5.1.4.1.1.88.59"]
+    corrected = [t for t in tags.values() if t is not note]
+    assert {(t["PatientID"], t["AccessionNumber"]) for t in corrected} == {("MRN100234", "ACC777")}
+    assert {t["SOPInstanceUID"] for t in corrected}.isdisjoint(old_uids)  # new UIDs of their own
+    assert note["PatientID"] == "MRN555" and note["StudyInstanceUID"] == uid
+    assert note["ConceptNameCodeSequence"][0]["CodeValue"] == "113038"
+
+    code, queue, _ = run(capsys, "queue", "--config", str(cfg))
+    [fix] = queue["corrections"]
+    assert (fix["old_mrn"], fix["new_mrn"], fix["new_accession"]) == (
+        "MRN555",
+        "MRN100234",
+        "ACC777",
+    )
+    assert (fix["instances"], fix["rejection_note"]) == (3, "sent")
+    code, trail, _ = run(capsys, "audit", "--config", str(cfg))
+    actions = [e["action"] for e in trail["events"]]
+    assert "reject-old-copy" in actions
+
+
+def test_without_rejection_notes_the_old_copy_is_flagged(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    disc, study, cfg = setup(tmp_path, worklist_server, storage_server)
+    args = ["import", str(disc), "--all", "--mrn", "MRN555", "--confirm-mismatch"]
+    assert run(capsys, *args, "--config", str(cfg))[0] == 0
+    reconcile = [
+        "reconcile",
+        study.study_instance_uid,
+        "--accession",
+        "ACC777",
+        "--mrn",
+        "MRN100234",
+    ]
+    code, _, err = run(capsys, *reconcile, "--config", str(cfg))
+    assert code == 0, err
+    received = [pydicom.dcmread(p) for p in storage_server.wait_for_files(6)]
+    assert {ds.PatientID for ds in received} == {"MRN555", "MRN100234"}
+    code, queue, _ = run(capsys, "queue", "--config", str(cfg))
+    [fix] = queue["corrections"]
+    assert (fix["old_mrn"], fix["rejection_note"]) == ("MRN555", "flagged")
+
+
+def test_discard_with_a_reason_and_nothing_is_ever_sent(
+    tmp_path, capsys, worklist_server, storage_server: StorageServer
+):
+    disc, study, cfg = setup(tmp_path, worklist_server, storage_server)
+    storage_server.stop()
+    args = ["import", str(disc), "--all", "--mrn", "MRN100234", "--accession", "ACC777"]
+    assert run(capsys, *args, "--config", str(cfg))[0] == 6
+    uid = study.study_instance_uid
+    with pytest.raises(SystemExit) as usage:  # a reason is required
+        main(["discard", uid, "--config", str(cfg)])
+    assert usage.value.code == 2
+    capsys.readouterr()
+    code, out, err = run(
+        capsys, "discard", uid, "--reason", "not our patient", "--config", str(cfg)
+    )
+    assert code == 0, err
+    assert out["studies"][0]["state"] == "discarded"
+    storage_server.start()
+    code, sent, err = run(capsys, "send", "--config", str(cfg))
+    assert code == 0, err
+    assert sent["sent"] == 0
+    assert storage_server.received_files() == []
+    conn = sqlite3.connect(cfg.parent / "kiosk.sqlite3")
+    states = {r[0] for r in conn.execute("SELECT state FROM outbox")}
+    conn.close()
+    assert states == {"discarded"}
+    code, trail, _ = run(capsys, "audit", "--config", str(cfg))
+    [event] = [e for e in trail["events"] if e["action"] == "discard"]
+    assert "not our patient" in event["detail"]

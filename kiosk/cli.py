@@ -589,6 +589,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     from kiosk.recovery import recover
     from kiosk.send.deliver import deliver
     from kiosk.store import outbox
+    from kiosk.store.studies import find_studies
 
     config = load_config(args.config)
     if args.dest:
@@ -603,6 +604,10 @@ def cmd_send(args: argparse.Namespace) -> int:
             due_only=args.due_only,
         )
         remaining = outbox.remaining(conn, args.dest or None)
+        refused = dict(report.refused)
+        for record in find_studies(conn, state="quarantined", destination=args.dest or None):
+            if record.hold_reason:  # refused before: still not in the PACS
+                refused.setdefault(record.id, record.hold_reason)
     data = {
         "sent": report.sent,
         "remaining": remaining,
@@ -614,15 +619,18 @@ def cmd_send(args: argparse.Namespace) -> int:
         "committed": len(report.committed),
         "recovered": recovery.finished,
         "incomplete": [i.to_json() for i in recovery.incomplete],
-        "refused": [{"id": k, "message": v} for k, v in sorted(report.refused.items())],
+        "refused": [{"id": k, "message": v} for k, v in sorted(refused.items())],
     }
     _emit(args, data, lambda: f"{report.sent} sent, {remaining} remain")
-    if report.refused:
-        raise SafetyError(next(iter(report.refused.values())))
+    if refused:
+        more = len(refused) - 1
+        reason = refused[min(refused)]
+        raise SafetyError(reason + (f" ({more} more studies refused too)" if more else ""))
     if recovery.incomplete:
-        first = recovery.incomplete[0]
         more = len(recovery.incomplete) - 1
-        raise PartialError(first.message + (f" ({more} more studies too)" if more else ""))
+        raise PartialError(
+            recovery.incomplete[0].message + (f" ({more} more studies too)" if more else "")
+        )
     if recovery.errors:
         raise PartialError(recovery.errors[0])
     if remaining:

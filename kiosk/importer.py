@@ -424,6 +424,39 @@ def _import_one(
             conn, study_id, target, hold_reason=hold_reason, source=str(scan.source), actor=actor
         )
     faults.point("import.found")
+    first_copy = earlier is None or earlier.state is StudyState.FOUND
+    try:
+        return _copy_and_finish(
+            conn,
+            config,
+            scan,
+            study,
+            study_id,
+            first_copy=first_copy,
+            bytes_total=bytes_total,
+            actor=actor,
+            on_progress=on_progress,
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):  # this process gives the study up: recovery may go on
+            lifecycle.let_go(conn, study_id)
+        raise
+
+
+def _copy_and_finish(
+    conn: sqlite3.Connection,
+    config: Config,
+    scan: MediaScan,
+    study: StudySummary,
+    study_id: int,
+    *,
+    first_copy: bool,
+    bytes_total: int,
+    actor: Actor,
+    on_progress: Callable[[str, int, int], None] | None,
+) -> int:
+    """Copy what the spool lacks of a study, verified, then coerce and queue it."""
+    instances = study.instances
     rows = _instance_rows(conn, study_id, study)
     spool = spool_path(config.spool_dir, f"study-{study_id:06d}")
     folder = spool_path(spool, "original")
@@ -485,7 +518,7 @@ def _import_one(
             f"the copy stopped after {copied} of {len(instances)} files ({exc}); "
             "insert the same disc and import again: the copy resumes where it stopped"
         ) from exc
-    if earlier is None or earlier.state is StudyState.FOUND:
+    if first_copy:
         lifecycle.record_copied(conn, study_id, spool_dir=str(spool), reused=reused, actor=actor)
     faults.point("import.copied")
     finish_import(conn, config, study_id, actor)

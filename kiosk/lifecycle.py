@@ -200,15 +200,39 @@ def copy_stopped(
     conn: sqlite3.Connection, study_id: int, *, copied: int, expected: int, why: str, actor: Actor
 ) -> None:
     """Record a copy that stopped part way (the study stays ``found``: insert the disc again)."""
-    record = studies.get_study(conn, study_id)
-    _audit(
-        conn,
-        actor,
-        "copy",
-        record,
-        f"{copied} of {expected} files copied: {why}",
-        outcome="incomplete",
-    )
+    with transaction(conn):
+        record = studies.get_study(conn, study_id)
+        studies.set_state(conn, study_id, StudyState.FOUND, worker="")
+        _audit(
+            conn,
+            actor,
+            "copy",
+            record,
+            f"{copied} of {expected} files copied: {why}",
+            outcome="incomplete",
+        )
+
+
+def take_over(conn: sqlite3.Connection, record: StudyRecord) -> bool:
+    """Make this process the study's worker, unless another took it since ``record`` was read.
+
+    The recovery sweep of two processes at once then finishes a study once.
+    """
+    with transaction(conn):
+        changed = conn.execute(
+            "UPDATE studies SET worker = ? WHERE id = ? AND worker = ?",
+            (outbox.worker_id(), record.id, record.worker),
+        ).rowcount
+    return changed == 1
+
+
+def let_go(conn: sqlite3.Connection, study_id: int) -> None:
+    """This process no longer works on the study (its step failed): recovery may take it over."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE studies SET worker = '' WHERE id = ? AND worker = ?",
+            (study_id, outbox.worker_id()),
+        )
 
 
 def record_copied(

@@ -8,6 +8,7 @@ corrected tags and the audit trail records it as a correction.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from pathlib import Path
@@ -139,7 +140,12 @@ def attach_order(
         correction=correction,
     )  # fmt: skip
     faults.point("reconcile.attached")
-    finish_import(conn, config, record.id, actor)
+    try:
+        finish_import(conn, config, record.id, actor)
+    except BaseException:
+        with contextlib.suppress(Exception):  # recovery may finish it (kiosk send)
+            lifecycle.let_go(conn, record.id)
+        raise
     log.info("study %s (id %d) reconciled", record.study_instance_uid, record.id)
     return outcome_of(conn, record.id)
 

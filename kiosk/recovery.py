@@ -77,6 +77,8 @@ def recover(conn: sqlite3.Connection, config: Config, actor: Actor) -> Recovery:
     for record in sorted(candidates, key=lambda r: r.id):
         if record.worker and not outbox.claimant_is_gone(record.worker, record.updated_at):
             continue  # a live process (the app, another kiosk command) is on it now
+        if not lifecycle.take_over(conn, record):
+            continue  # another sweep took it first
         try:
             if record.state is StudyState.FOUND:
                 copied = _complete_copy(conn, record)
@@ -101,6 +103,8 @@ def recover(conn: sqlite3.Connection, config: Config, actor: Actor) -> Recovery:
         except SpoolError as exc:
             result.errors.append(f"study {record.id}: {exc}")
             log.warning("recovery: study %d not finished: %s", record.id, exc)
+        finally:
+            lifecycle.let_go(conn, record.id)
     for record in studies.find_studies(conn, state=StudyState.QUEUED.value):
         # Delivered, but the process died before it moved the study on.
         if lifecycle.record_delivery(conn, record.id, actor) is not StudyState.QUEUED:

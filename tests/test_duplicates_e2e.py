@@ -48,9 +48,7 @@ def test_missing_only_sends_just_what_the_pacs_lacks(
     assert "2 instances already on radiology" in skip["detail"]
 
 
-def test_check_finds_the_study_and_similar_ones(
-    tmp_path, capsys, orthanc_server, worklist_server
-):
+def test_check_finds_the_study_and_similar_ones(tmp_path, capsys, orthanc_server, worklist_server):
     disc, study, cfg = setup(tmp_path, orthanc_server, worklist_server)
     config = load_config(cfg)
     dest = config.destination("radiology")

@@ -63,6 +63,11 @@ def test_pulled_disc_resumes_copy_when_it_comes_back(
         }
         assert not list((tmp_path / "spool").rglob("*.part"))
         assert storage_server.received_files() == []
+        # This process lives on (as the app would); a scheduled send names the study.
+        assert main(["send", "--config", str(cfg_path), "--json"]) == 6
+        out, err = capsys.readouterr()
+        assert [i["copied"] for i in json.loads(out)["incomplete"]] == [3]
+        assert "insert the disc again" in err
     finally:
         conn.close()
 

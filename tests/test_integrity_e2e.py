@@ -589,7 +589,8 @@ def test_study_uid_the_pacs_holds_under_another_patient_is_refused(
     for again in ([], ["--retry"]):
         code, sent, err = run_cli(capsys, "send", *again, "--config", str(cfg))
         assert sent.get("sent") == 0, (code, sent, err)
-        assert code in (0, 5), err
+        assert code == 5, err  # never "done" while a confirmed study is not in the PACS
+        assert "OTHER" in err and "MRN1" in err
     assert set(orthanc_server.instances()) == before
     code, queue, _ = run_cli(capsys, "queue", "--config", str(cfg))
     assert [r["state"] for r in queue["studies"]] == ["quarantined"]

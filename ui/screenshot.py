@@ -37,21 +37,65 @@ def main(out_dir: Path) -> int:
             window.send_selected()
             app.processEvents()
             window.grab().save(str(out_dir / "screenshot-sent.png"))
-        # The CR study has no order on the demo worklist: it goes to the back office.
-        window.study_view.selectRow(1)
-        window.unscheduled_check.setChecked(True)
-        window.send_selected()
-        window.open_back_office()
-        app.processEvents()
-        if window.back_office is not None:
-            window.back_office.grab().save(str(out_dir / "screenshot-back-office.png"))
-            window.back_office.close()
-            window.back_office = None
+        _back_office(window, app, out_dir)
         _cardiology_down(window, app, out_dir)
+        _conflict(window, app, out_dir, session.workdir)
         window.close()
     finally:
         session.close()
     return 0
+
+
+def _select(window: MainWindow, modality: str) -> bool:
+    """Select the disc's first study of a modality; False if there is none."""
+    for row, study in enumerate(window.studies.rows):
+        if modality in study.modalities:
+            window.study_view.selectRow(row)
+            return True
+    return False
+
+
+def _back_office(window: MainWindow, app: QApplication, out_dir: Path) -> None:
+    """A study held for the back office, one sent without an order; attach, correct, discard."""
+    send_policy = window.config
+    # This site holds studies without an order: Jane Doe's old chest X-ray has none.
+    window.config = replace(send_policy, unscheduled="hold")
+    if _select(window, "CR"):
+        window.unscheduled_check.setChecked(True)
+        window.send_selected()
+        app.processEvents()
+        window.grab().save(str(out_dir / "screenshot-held.png"))
+    # A site that sends them under our MRN: John Smith's X-ray goes before its order is found.
+    window.config = send_policy
+    if _select(window, "DX"):
+        window.fill_from_disc()
+        window.unscheduled_check.setChecked(True)
+        if window.send_button.isEnabled():
+            window.send_selected()
+    window.unscheduled_check.setChecked(False)
+    window.open_back_office()
+    office = window.back_office
+    assert office is not None
+    office.resize(1400, 760)
+    app.processEvents()
+    office.grab().save(str(out_dir / "screenshot-back-office.png"))
+
+    # The order is found: attach it (a correction of what was sent), and discard the old X-ray.
+    office.ask_text = lambda _title, _text: "old chest X-ray, not needed (asked the patient)"
+    for row, queued in enumerate(office.rows.rows):
+        if "DX" in queued.record.modalities:
+            office.view.selectRow(row)
+            office.accession_edit.setText("ACC20260414")
+            office.attach()
+    for row, queued in enumerate(office.rows.rows):
+        if "CR" in queued.record.modalities:
+            office.view.selectRow(row)
+            office.discard()
+    office.filter_box.setCurrentIndex(office.filter_box.findData("all"))
+    app.processEvents()
+    office.grab().save(str(out_dir / "screenshot-back-office-corrections.png"))
+    office.close()
+    window.back_office = None
 
 
 def _cardiology_down(window: MainWindow, app: QApplication, out_dir: Path) -> None:
@@ -63,11 +107,8 @@ def _cardiology_down(window: MainWindow, app: QApplication, out_dir: Path) -> No
     window.config.destinations["cardiology"] = replace(dest, port=port, timeout=2.0)
     window.dest_box.setCurrentIndex(window.dest_box.findData("cardiology"))
     window.unscheduled_check.setChecked(False)
-    for row, study in enumerate(window.studies.rows):
-        if "US" in study.modalities:
-            window.study_view.selectRow(row)
-            window.fill_from_disc()
-            break
+    if _select(window, "US"):
+        window.fill_from_disc()
     app.processEvents()
     if not window.send_button.isEnabled():
         return
@@ -82,6 +123,26 @@ def _cardiology_down(window: MainWindow, app: QApplication, out_dir: Path) -> No
     app.processEvents()
     back_office.grab().save(str(out_dir / "screenshot-back-office-pacs-down.png"))
     back_office.close()
+
+
+def _conflict(window: MainWindow, app: QApplication, out_dir: Path, workdir: Path) -> None:
+    """A disc that files Anna Kowalski's X-ray under John Smith's Study UID: named, not merged."""
+    import pydicom
+
+    from kiosk.sample_disc import ANNA_KOWALSKI, JOHN_SMITH, make_sample_disc
+
+    sample = make_sample_disc(workdir / "conflict-disc", with_dicomdir=False)
+    by_id = {p.patient_id: p for p in sample.patients}
+    smith_uid = by_id[JOHN_SMITH.patient_id].study_uids[0]
+    for study in by_id[ANNA_KOWALSKI.patient_id].studies:
+        for path in (f for series in study.series for f in series.files):
+            ds = pydicom.dcmread(sample.root / path)
+            ds.StudyInstanceUID = smith_uid
+            ds.save_as(sample.root / path)
+    disc = sample.root
+    window.open_medium(disc)
+    app.processEvents()
+    window.grab().save(str(out_dir / "screenshot-conflict.png"))
 
 
 if __name__ == "__main__":

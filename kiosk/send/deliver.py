@@ -604,7 +604,7 @@ def _check_identities(
             conn, sid, dest.label or dest.name, others, Actor(user, config.station)
         )
         report.refused[sid] = message
-        log.warning("study %d refused: %s holds its Study UID elsewhere", sid, dest.name)
+        log.info("study %d refused: %s holds its Study UID elsewhere", sid, dest.name)
 
 
 def _send_rejection_notes(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +35,15 @@ from PySide6.QtWidgets import (
 from kiosk.config import Config
 from kiosk.errors import IdentityMismatchError, KioskError
 from kiosk.importer import ImportOutcome, ImportRequest, import_studies
+from kiosk.lifecycle import Actor
 from kiosk.matching import disc_patient, gather, lookup_scanned, match_rules
 from kiosk.media.drives import mounted_media
-from kiosk.media.model import MediaScan, StudySummary
+from kiosk.media.model import IdentityConflict, MediaScan, StudySummary
 from kiosk.media.problems import PLAIN_WORDS
 from kiosk.media.scan import scan_medium
 from kiosk.media.thumbnails import render_frame
 from kiosk.media.watch import EventKind, MediaWatcher, MediumEvent
+from kiosk.recovery import IncompleteStudy, Recovery, recover
 from kiosk.send.deliver import deliver
 from kiosk.send.duplicates import DuplicateCheck, check
 from kiosk.send.echo import EchoResult, echo
@@ -49,6 +52,17 @@ from kiosk.store.studies import StudyState, find_studies
 from kiosk.worklist import WorklistQuery, find
 from reconcile.match import Decision, DiscPatient, Outcome, match, score
 from reconcile.model import WorklistItem
+from ui.models.studies import (
+    FAILED,
+    INCOMPLETE,
+    QUARANTINED,
+    REFUSED,
+    Attention,
+    attention,
+    outcome_status,
+    outcome_summary,
+    state_text,
+)
 from ui.models.tables import (
     CandidateRow,
     format_date,
@@ -106,6 +120,68 @@ def problems_summary(scan: MediaScan) -> str:
     )
 
 
+def _other_patients(check: DuplicateCheck, mrn: str, label: str) -> str:
+    """A warning when the PACS holds the study under another patient (it will be refused)."""
+    held_by = check.present.patient_ids if check.present else frozenset()
+    others = sorted(p for p in held_by if p and p != mrn)
+    if not others:
+        return ""
+    return (
+        f" Careful: {label} holds it under MRN {', '.join(others)}, not {mrn}; it will not be "
+        "sent but held for the back office to check both patients."
+    )
+
+
+def conflicts_summary(conflicts: list[IdentityConflict]) -> str:
+    """The disc's identity conflicts in plain words: UIDs and outside PatientIDs, never names."""
+    if not conflicts:
+        return ""
+    lines = [f"• {c.message}" for c in conflicts]
+    n = len(conflicts)
+    head = (
+        f"Careful: {n} identifier{'s are' if n != 1 else ' is'} used for more than one "
+        "patient on this disc. Import each patient's study on its own, and tell the back office."
+    )
+    return "\n".join([head, *lines])
+
+
+StudyKey = tuple[str, str]
+"""A study on a disc as the clerk picks it: (outside PatientID, Study Instance UID)."""
+
+
+def study_key(study: StudySummary) -> StudyKey:
+    """The outside patient and the Study UID: one UID may be on a disc under two patients."""
+    return (study.patient_id, study.study_instance_uid)
+
+
+@dataclass(frozen=True)
+class OutboxCheck:
+    """What one background delivery found (built off the GUI thread)."""
+
+    sent: int
+    waiting: int
+    down: list[health.DestinationDown]
+    attention: Attention
+    refused: dict[int, str]
+    recovery: Recovery | None = None
+
+
+def outbox_text(config: Config, check: OutboxCheck) -> str:
+    """The outbox line: never "everything delivered" while a study needs a person."""
+    parts = []
+    if check.waiting:
+        text = f"{check.waiting} image{'s' if check.waiting != 1 else ''} waiting"
+        for record in check.down:
+            name = config.label_of(record.destination)
+            text += f"; {name} unreachable, next try {local_time(record.next_attempt_at)}"
+        parts.append(text + " (sent automatically; see Back office)")
+    if check.attention:
+        parts.append(", ".join(check.attention.words()) + " (see Back office)")
+    if not parts:
+        return "Outbox: everything delivered"
+    return "Outbox: " + "; ".join(parts)
+
+
 SEND_MISSING = "Send only the missing images"
 SEND_ALL = "Send everything again"
 
@@ -127,6 +203,12 @@ class MainWindow(QMainWindow):
         self.user = user
         self.scan: MediaScan | None = None
         self.outcomes: list[ImportOutcome] = []
+        self.conflicts: list[IdentityConflict] = []
+        #: Copies that an earlier run left unfinished (found by the recovery sweep at start).
+        self.incomplete: list[IncompleteStudy] = []
+        #: Studies a background delivery refused: internal id -> why (while still refused).
+        self.refused: dict[int, str] = {}
+        self.recovery: Recovery | None = None
         self.back_office: Any = None
         self._phase = ""  # the progress phase shown, when it began and from where
         self._phase_started: float | None = None
@@ -149,6 +231,9 @@ class MainWindow(QMainWindow):
         self.watch_timer = QTimer(self)
         self.watch_timer.timeout.connect(self.poll_media)
         self._delivering = False
+        self._look_again = False
+        #: The Study UIDs this window is importing now (their copy is under way, not stopped).
+        self._importing: set[str] = set()
         self.outbox_timer = QTimer(self)
         self.outbox_timer.timeout.connect(self.deliver_pending)
         self.refresh_media()
@@ -182,8 +267,8 @@ class MainWindow(QMainWindow):
         left_box = QVBoxLayout(left)
         self.disc_label = _big(QLabel("No disc read yet. Insert a disc or open a folder."))
         left_box.addWidget(self.disc_label)
-        self.study_status: dict[str, str] = {}
-        self.studies = study_model(lambda s: self.study_status.get(s.study_instance_uid, ""))
+        self.study_status: dict[StudyKey, str] = {}
+        self.studies = study_model(self._status_of)
         self.study_view = _table(self.studies)
         self.study_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.study_view.selectionModel().selectionChanged.connect(self._study_selection_changed)
@@ -203,6 +288,12 @@ class MainWindow(QMainWindow):
         self.study_details.setAlignment(Qt.AlignmentFlag.AlignTop)
         preview.addWidget(self.study_details, 1)
         left_box.addLayout(preview, 2)
+        self.conflict_label = QLabel()
+        self.conflict_label.setWordWrap(True)
+        self.conflict_label.setStyleSheet("color: #a00; font-weight: bold;")
+        self.conflict_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.conflict_label.setVisible(False)
+        left_box.addWidget(self.conflict_label)
         problems_row = QHBoxLayout()
         self.problems_label = QLabel()
         self.problems_label.setWordWrap(True)
@@ -284,6 +375,13 @@ class MainWindow(QMainWindow):
         split.setSizes([820, 580])
         outer.addWidget(split, 1)
 
+        #: What a person must know from earlier runs: unfinished copies, refused studies.
+        self.notice_label = QLabel("")
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice_label.setStyleSheet("color: #a00; font-weight: bold;")
+        self.notice_label.setVisible(False)
+        outer.addWidget(self.notice_label)
         bottom = QHBoxLayout()
         self.status = QLabel("Ready.")
         self.status.setWordWrap(True)
@@ -294,6 +392,9 @@ class MainWindow(QMainWindow):
         bottom.addWidget(self.progress)
         self.outbox_label = QLabel("")
         self.outbox_label.setStyleSheet("color: #555;")
+        self.outbox_label.setWordWrap(True)
+        self.outbox_label.setMinimumWidth(240)
+        self.outbox_label.setMaximumWidth(460)
         bottom.addWidget(self.outbox_label)
         outer.addLayout(bottom)
         self.setCentralWidget(central)
@@ -312,37 +413,88 @@ class MainWindow(QMainWindow):
         self.deliver_pending()
 
     def deliver_pending(self) -> None:
-        """Send queued instances whose retry time has come, off the GUI thread."""
+        """Send queued instances whose retry time has come, off the GUI thread.
+
+        The first run (at start) begins with the recovery sweep: imports a crash
+        interrupted are finished from the spool (and so delivered by this same
+        run), copies that did not finish are named for the clerk.
+        """
+        self._check_outbox(send=True)
+
+    def _check_outbox(self, *, send: bool) -> None:
+        """Deliver (``send``) or only look, then show the outbox line and the notices."""
         if self._delivering:
+            self._look_again = True  # the run under way may have looked before this change
             return
         self._delivering = True
+        self._look_again = False
+        sweep = send and self.recovery is None
+        actor = Actor(self.user, self.config.station)
 
-        def work(_p: Progress) -> tuple[int, int, list[health.DestinationDown]]:
+        def work(_p: Progress) -> OutboxCheck:
             with db.opened(self.config.database_path) as conn:
-                report = deliver(conn, self.config, due_only=True, user=self.user)
-                return report.sent, outbox.remaining(conn), health.down(conn)
+                recovery = recover(conn, self.config, actor) if sweep else None
+                report = deliver(conn, self.config, due_only=True, user=self.user) if send else None
+                found = attention(conn)
+                # Failed and quarantined images wait for the back office, not for the outbox.
+                stuck = sum(
+                    len(outbox.problems(conn, r.id))
+                    for r in found.of(FAILED) + found.of(QUARANTINED) + found.of(REFUSED)
+                )
+                return OutboxCheck(
+                    sent=report.sent if report else 0,
+                    waiting=max(outbox.remaining(conn) - stuck, 0),
+                    down=health.down(conn),
+                    attention=found,
+                    refused=dict(report.refused) if report else {},
+                    recovery=recovery,
+                )
 
         self.runner.run(work, self._outbox_done, self._outbox_failed)
 
-    def _outbox_done(self, result: tuple[int, int, list[health.DestinationDown]]) -> None:
+    def _outbox_done(self, check: OutboxCheck) -> None:
         self._delivering = False
-        sent, waiting, down = result
-        if waiting:
-            text = f"Outbox: {waiting} image{'s' if waiting != 1 else ''} waiting"
-            for record in down:
-                name = self.config.label_of(record.destination)
-                text += f"; {name} unreachable, next try {local_time(record.next_attempt_at)}"
-            self.outbox_label.setText(text + " (sent automatically; see Back office)")
-        else:
-            self.outbox_label.setText("Outbox: everything delivered")
-        # A PACS that is down is worth a glance from the desk: dark red instead of grey.
-        self.outbox_label.setStyleSheet("color: #a00;" if waiting and down else "color: #555;")
-        if sent:
-            log.info("outbox: %d instances delivered in the background", sent)
+        if self._importing:  # a copy under way is not one that stopped
+            check = replace(check, attention=check.attention.without(INCOMPLETE, self._importing))
+        if check.recovery is not None:
+            self.recovery = check.recovery
+            self.incomplete = list(check.recovery.incomplete)
+            for study_id in check.recovery.finished:
+                log.info("recovery: study %d finished from the spool", study_id)
+        # What still needs a person: only as long as the store says so.
+        self.incomplete = [
+            i for i in self.incomplete if i.study_id in check.attention.ids(INCOMPLETE)
+        ]
+        self.refused.update(check.refused)
+        still = check.attention.ids(REFUSED)
+        self.refused = {k: v for k, v in self.refused.items() if k in still}
+        self._show_notices()
+        self.outbox_label.setText(outbox_text(self.config, check))
+        urgent = check.down or any(
+            check.attention.of(kind) for kind in (REFUSED, QUARANTINED, FAILED, INCOMPLETE)
+        )
+        # Something a person must look at is dark red instead of grey.
+        self.outbox_label.setStyleSheet("color: #a00;" if urgent else "color: #555;")
+        if check.sent:
+            log.info("outbox: %d instances delivered in the background", check.sent)
+        if self._look_again:
+            self._check_outbox(send=False)
+
+    def _show_notices(self) -> None:
+        lines = [f"An earlier copy did not finish: {i.message}." for i in self.incomplete]
+        lines += [f"Refused, nothing sent: {m}." for _id, m in sorted(self.refused.items())]
+        if self.recovery is not None:
+            lines += [
+                f"An interrupted import could not be finished: {e}" for e in self.recovery.errors
+            ]
+        self.notice_label.setText("\n".join(lines))
+        self.notice_label.setVisible(bool(lines))
 
     def _outbox_failed(self, exc: Exception) -> None:
         self._delivering = False
+        self._look_again = False
         self.outbox_label.setText("Outbox: cannot check the queue (see the log)")
+        self.outbox_label.setStyleSheet("color: #a00;")
         log.warning("outbox delivery failed: %s", exc)
 
     def poll_media(self) -> None:
@@ -410,7 +562,7 @@ class MainWindow(QMainWindow):
 
     def _show_quick(self, scan: MediaScan) -> None:
         self._show_scan(scan)
-        uids = [s.study_instance_uid for s in scan.studies]
+        uids = sorted({s.study_instance_uid for s in scan.studies})
         self.runner.run(lambda _p: self._earlier_imports(uids), self._show_earlier, self._failed)
         if not scan.verified:
             self.status.setText("Checking every image on the disc …")
@@ -418,8 +570,11 @@ class MainWindow(QMainWindow):
             self.runner.run(lambda _p: scan_medium(path), self._show_scan, self._failed)
 
     def _show_scan(self, scan: MediaScan) -> None:
-        previous = {s.study_instance_uid for s in self.selected_studies()}
+        previous = {study_key(s) for s in self.selected_studies()}
+        if self.scan is None or self.scan.source != scan.source:
+            self._forget_patient()  # another disc: the last patient's candidates must go
         self.scan = scan
+        self.conflicts = scan.conflicts
         self.studies.set_rows(scan.studies)
         patients = len(scan.patients)
         self.disc_label.setText(
@@ -428,8 +583,16 @@ class MainWindow(QMainWindow):
         )
         self.problems_label.setText(problems_summary(scan))
         self.problems_button.setVisible(bool(scan.problems))
-        self.status.setText("Select the studies to import, then find the patient.")
-        rows = [i for i, s in enumerate(scan.studies) if s.study_instance_uid in previous]
+        self.conflict_label.setText(conflicts_summary(self.conflicts))
+        self.conflict_label.setVisible(bool(self.conflicts))
+        if self.conflicts:
+            self.status.setText(
+                "This disc uses one identifier for two patients (see the warning): select one "
+                "patient's study, then find the patient."
+            )
+        else:
+            self.status.setText("Select the studies to import, then find the patient.")
+        rows = [i for i, s in enumerate(scan.studies) if study_key(s) in previous]
         if rows:
             for row in rows:
                 self.study_view.selectionModel().select(
@@ -440,29 +603,48 @@ class MainWindow(QMainWindow):
         elif scan.studies:
             self.study_view.selectRow(0)
 
-    def _earlier_imports(self, uids: list[str]) -> dict[str, str]:
+    def _forget_patient(self) -> None:
+        """Clear the worklist search and its candidates (a new disc is another patient)."""
+        self.candidates.set_rows([])
+        self.candidate_view.clearSelection()
+        self.name_edit.clear()
+        self.dob_edit.clear()
+        self.unscheduled_check.setChecked(False)
+        self._update_send_button()
+
+    def _earlier_imports(self, uids: list[str]) -> dict[StudyKey, str]:
         """What the store knows of these studies: a disc that comes back is recognised."""
         with db.opened(self.config.database_path) as conn:
-            known: dict[str, str] = {}
+            known: dict[StudyKey, str] = {}
             for uid in uids:
-                records = [
-                    r
-                    for r in find_studies(conn, study_instance_uid=uid)
-                    if r.state is not StudyState.DISCARDED
-                ]
-                if records:
-                    last = records[-1]
+                for last in find_studies(conn, study_instance_uid=uid):
+                    if last.state is StudyState.DISCARDED:
+                        continue
+                    # The last import of each outside patient's study wins; a study we sent
+                    # under new UIDs (a disc burnt from our PACS) is known whoever holds it.
+                    pid = last.original_patient_id if last.study_instance_uid == uid else ""
                     day = last.created_at[:10]
-                    known[uid] = (
+                    known[(pid, uid)] = (
                         f"copy interrupted {day}: import again to resume"
                         if last.state is StudyState.FOUND
-                        else f"imported {day} ({last.state}, {last.destination})"
+                        else f"imported {day} ({state_text(last)}, {last.destination})"
                     )
             return known
 
-    def _show_earlier(self, known: dict[str, str]) -> None:
-        for uid, text in known.items():
-            self.study_status.setdefault(uid, text)
+    def _status_of(self, study: StudySummary) -> str:
+        """The status column: what happened to this study, or a conflict to check."""
+        status = self.study_status.get(study_key(study)) or self.study_status.get(
+            ("", study.study_instance_uid)
+        )
+        if status:
+            return status
+        if any(c.kind == "study" and c.uid == study.study_instance_uid for c in self.conflicts):
+            return "conflict: the Study UID is also another patient's"
+        return ""
+
+    def _show_earlier(self, known: dict[StudyKey, str]) -> None:
+        for key, text in known.items():
+            self.study_status.setdefault(key, text)
         self.studies.refresh()
         if known:
             self.status.setText(
@@ -700,7 +882,7 @@ class MainWindow(QMainWindow):
             f"and sent to {label}."
         )
         found = [
-            c.describe(len(s.instances), label)
+            c.describe(len(s.instances), label) + _other_patients(c, item.mrn, label)
             for s, c in zip(studies, checks, strict=True)
             if c is not None and c.anything
         ]
@@ -731,6 +913,10 @@ class MainWindow(QMainWindow):
         scan = self.scan
         assert scan is not None
         unscheduled = self.unscheduled_check.isChecked()
+        # The clerk picks studies by outside patient and study: a Study UID that the disc
+        # holds under two patients is imported as the chosen patient has it. Studies of two
+        # patients are passed without one, and the importer refuses them (SafetyError).
+        outside = {s.patient_id for s in studies}
         request = ImportRequest(
             study_uids=tuple(s.study_instance_uid for s in studies),
             mrn=item.mrn,
@@ -741,8 +927,10 @@ class MainWindow(QMainWindow):
             user=self.user,
             confirmed_mismatch=confirmed_mismatch,
             missing_only=missing_only,
+            outside_patient_id=next(iter(outside)) if len(outside) == 1 else None,
         )
         self._last_request = (studies, item, missing_only)
+        self._importing = set(request.study_uids)
         self.status.setText("Copying and sending …")
 
         def work(progress: Progress) -> list[ImportOutcome]:
@@ -779,26 +967,22 @@ class MainWindow(QMainWindow):
             )
 
     def _sent(self, outcomes: list[ImportOutcome]) -> None:
+        self._importing = set()
         self.outcomes.extend(outcomes)
+        patient = self._last_request[0][0].patient_id if self._last_request else ""
         for o in outcomes:
-            self.study_status[o.study_instance_uid] = (
-                f"sent to {o.destination}"
-                if o.sent == o.queued
-                else f"queued for {o.destination} ({o.sent}/{o.queued} sent)"
-            )
+            self.study_status[(patient, o.study_instance_uid)] = outcome_status(o)
         self.studies.refresh()
-        sent = sum(o.sent for o in outcomes)
-        total = sum(o.queued for o in outcomes)
-        label = self.dest_box.currentText()
-        if sent == total:
-            self.status.setText(f"Done: {sent} images sent to {label}. You can return the disc.")
-        else:
-            self.status.setText(
-                f"{sent} of {total} images sent to {label}; the rest stay queued and are sent "
-                "automatically. You can return the disc."
-            )
+        text = outcome_summary(outcomes, self.dest_box.currentText())
+        self.status.setText(text)
+        refused = [o for o in outcomes if o.state == StudyState.QUARANTINED and o.hold_reason]
+        self.refused.update({o.study_id: o.hold_reason for o in refused})
+        self._check_outbox(send=False)  # the outbox line counts this import too
+        if refused:  # the PACS holds the study under another patient: a person must know
+            self.show_error(text)
 
     def _send_failed(self, exc: Exception) -> None:
+        self._importing = set()
         if isinstance(exc, IdentityMismatchError):
             if self.confirm("The disc and the worklist disagree", f"{exc}\n\nImport anyway?"):
                 assert self._last_request is not None

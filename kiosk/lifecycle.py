@@ -460,23 +460,7 @@ def attach_order(
     so that a crash before the resend still resends it as a correction.
     """
     with transaction(conn):
-        old = studies.get_study(conn, study_id)
-        conn.execute(
-            "UPDATE outbox SET state = 'held', claimed_by = '', updated_at = ?"
-            " WHERE state IN ('queued','sending','failed','quarantined') AND instance_id IN"
-            " (SELECT id FROM instances WHERE study_id = ?)",
-            (now_iso(), study_id),
-        )
-        studies.set_state(
-            conn,
-            study_id,
-            StudyState.MATCHED,
-            mrn=target.mrn,
-            accession_number=target.accession_number,
-            target=target_json(target),
-            hold_reason="",
-            worker=outbox.worker_id(),
-        )
+        old = _back_to_matched(conn, study_id, target, hold_reason="")
         if correction is not None:
             _add_correction(conn, study_id, correction)
         _audit(
@@ -506,24 +490,37 @@ def reopen(
     import never makes a second study row that would later block reconciliation.
     """
     with transaction(conn):
-        record = studies.get_study(conn, study_id)
-        conn.execute(
-            "UPDATE outbox SET state = 'held', claimed_by = '', updated_at = ?"
-            " WHERE state != 'discarded' AND instance_id IN"
-            " (SELECT id FROM instances WHERE study_id = ?)",
-            (now_iso(), study_id),
-        )
-        studies.set_state(
-            conn,
-            study_id,
-            StudyState.MATCHED,
-            mrn=target.mrn,
-            accession_number=target.accession_number,
-            target=target_json(target),
-            hold_reason=hold_reason,
-            worker=outbox.worker_id(),
-        )
+        record = _back_to_matched(conn, study_id, target, hold_reason=hold_reason)
         _audit(conn, actor, "reimport", record, f"was {record.state}; imported again from {source}")
+
+
+def _back_to_matched(
+    conn: sqlite3.Connection, study_id: int, target: TargetIdentity, *, hold_reason: str
+) -> StudyRecord:
+    """Hold every row of a study and give it ``target``: ``→ matched``; return the old record.
+
+    Held rows are taken by no sender (one in flight is not recorded as sent,
+    :func:`kiosk.store.outbox.finish_many`) until the study is coerced again
+    and queued (:func:`record_queued`). Runs inside the caller's transaction.
+    """
+    old = studies.get_study(conn, study_id)
+    conn.execute(
+        "UPDATE outbox SET state = 'held', claimed_by = '', updated_at = ?"
+        " WHERE state != 'discarded' AND instance_id IN"
+        " (SELECT id FROM instances WHERE study_id = ?)",
+        (now_iso(), study_id),
+    )
+    studies.set_state(
+        conn,
+        study_id,
+        StudyState.MATCHED,
+        mrn=target.mrn,
+        accession_number=target.accession_number,
+        target=target_json(target),
+        hold_reason=hold_reason,
+        worker=outbox.worker_id(),
+    )
+    return old
 
 
 def refuse(

@@ -18,7 +18,6 @@ from typing import Any
 from kiosk import lifecycle
 from kiosk.config import Config
 from kiosk.errors import SpoolError
-from kiosk.importer import finish_import
 from kiosk.lifecycle import Actor
 from kiosk.media.spool import sha256_of
 from kiosk.store import outbox, studies
@@ -74,6 +73,8 @@ def recover(conn: sqlite3.Connection, config: Config, actor: Actor) -> Recovery:
     candidates = [
         record for state in _UNFINISHED for record in studies.find_studies(conn, state=state.value)
     ]
+    if candidates:
+        from kiosk.importer import finish_import  # pydicom and the rest: only when needed
     for record in sorted(candidates, key=lambda r: r.id):
         if record.worker and not outbox.claimant_is_gone(record.worker, record.updated_at):
             continue  # a live process (the app, another kiosk command) is on it now

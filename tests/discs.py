@@ -89,6 +89,34 @@ def ct_instance(
     return ds
 
 
+def ct_series(
+    *,
+    patient_id: str,
+    study_uid: str,
+    count: int,
+    series_uid: str | None = None,
+    patient_name: str = "DOE^JANE",
+    birth_date: str = "19700101",
+    sex: str = "F",
+    issuer: str = "OUTSIDE-GENERAL",
+) -> list[Dataset]:
+    """Return ``count`` CT images of one series (a new Series UID unless given)."""
+    series_uid = series_uid or generate_uid()
+    return [
+        ct_instance(
+            patient_id=patient_id,
+            patient_name=patient_name,
+            birth_date=birth_date,
+            sex=sex,
+            study_uid=study_uid,
+            series_uid=series_uid,
+            number=n,
+            issuer=issuer,
+        )
+        for n in range(1, count + 1)
+    ]
+
+
 def write_ct_disc(
     root: Path,
     patients: list[tuple[str, str, str, str]],

@@ -38,6 +38,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
+from io import BytesIO
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
@@ -878,6 +879,14 @@ class OrthancServer(ManagedServer):
             with err:
                 detail = err.read().decode("utf-8", errors="replace")
             raise PeerError(f"Orthanc {method} {path} -> HTTP {err.code}: {detail}") from None
+
+    def upload(self, datasets: list[Dataset]) -> list[Dataset]:
+        """Store data sets through the REST API (``POST /instances``); return them."""
+        for ds in datasets:
+            buffer = BytesIO()
+            ds.save_as(buffer, enforce_file_format=True)
+            self.request("POST", "/instances", buffer.getvalue(), content_type="application/dicom")
+        return datasets
 
     def get_json(self, path: str, *, timeout: float = 30.0) -> Any:
         return json.loads(self.request("GET", path, timeout=timeout))

@@ -23,7 +23,6 @@ import sqlite3
 import subprocess
 import sys
 import warnings
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from pydicom.uid import generate_uid
 
 from kiosk.cli import main
 from kiosk.media.scan import is_valid_uid
-from tests.discs import ct_instance, make_dicomdir
+from tests.discs import ct_instance, ct_series, make_dicomdir
 from tests.kiosk_config import write_config
 from tests.peers import OrthancServer, StorageServer, WorklistServer
 
@@ -150,24 +149,16 @@ def store_in_orthanc(
     issuer: str = "MAINHOSP",
 ) -> list[str]:
     """Store ``count`` CT images in Orthanc through its REST API; return their SOP UIDs."""
-    series_uid = generate_uid()
-    uids = []
-    for n in range(1, count + 1):
-        ds = ct_instance(
-            patient_id=patient_id,
-            patient_name=name,
-            birth_date=birth_date,
-            sex=sex,
-            study_uid=study_uid,
-            series_uid=series_uid,
-            number=n,
-            issuer=issuer,
-        )
-        buffer = BytesIO()
-        ds.save_as(buffer, enforce_file_format=True)
-        orthanc.request("POST", "/instances", buffer.getvalue(), content_type="application/dicom")
-        uids.append(str(ds.SOPInstanceUID))
-    return uids
+    series = ct_series(
+        patient_id=patient_id,
+        study_uid=study_uid,
+        count=count,
+        patient_name=name,
+        birth_date=birth_date,
+        sex=sex,
+        issuer=issuer,
+    )
+    return [str(ds.SOPInstanceUID) for ds in orthanc.upload(series)]
 
 
 def received(storage: StorageServer) -> list[Dataset]:

@@ -26,7 +26,7 @@ from kiosk.send.duplicates import (
     study_holders,
 )
 from kiosk.send.rejection import build_rejection_note, send_dataset
-from tests.discs import ct_instance
+from tests.discs import ct_series
 from tests.peers import LOOPBACK, OrthancServer, StorageServer, dcmtk_env, free_port
 
 DCIODVFY = "/usr/bin/dciodvfy"
@@ -63,23 +63,17 @@ def store(
     sex: str = "F",
 ) -> list[Dataset]:
     """Store ``count`` CT images in Orthanc through its REST API; return them."""
-    series_uid = series_uid or generate_uid()
-    stored = []
-    for n in range(1, count + 1):
-        ds = ct_instance(
+    return orthanc.upload(
+        ct_series(
             patient_id=patient_id,
+            study_uid=study_uid,
+            series_uid=series_uid,
+            count=count,
             patient_name=name,
             birth_date=birth_date,
             sex=sex,
-            study_uid=study_uid,
-            series_uid=series_uid,
-            number=n,
         )
-        buffer = BytesIO()
-        ds.save_as(buffer, enforce_file_format=True)
-        orthanc.request("POST", "/instances", buffer.getvalue(), content_type="application/dicom")
-        stored.append(ds)
-    return stored
+    )
 
 
 # --- study_holders ------------------------------------------------------------

@@ -579,11 +579,13 @@ def _check_identities(
     A PACS that holds the Study UID under another patient ID would file our
     images under that patient (or mix two patients in one study): the study
     is refused (:func:`kiosk.lifecycle.refuse`), nothing of it is sent, and
-    both MRNs are named. A PACS that does not answer C-FIND cannot be asked;
-    one that cannot be reached is found down by the send itself.
+    both MRNs are named. A PACS that does not answer C-FIND cannot be asked
+    (remembered for an hour, :func:`kiosk.store.health.record_no_queries`, so
+    that each ``kiosk send`` does not load pynetdicom to learn it again); one
+    that cannot be reached is found down by the send itself.
     """
     unstarted = outbox.unstarted_studies(conn, dest.name, study_id)
-    if not unstarted:
+    if not unstarted or not health.answers_queries(conn, dest.name):
         return
     from kiosk.send.duplicates import (
         study_holders,
@@ -595,8 +597,9 @@ def _check_identities(
         except PeerError as exc:
             log.info("study %d: identity check at %s skipped: %s", sid, dest.name, exc)
             return  # the same PACS will not answer the next study either
-        if holders is None:
-            return  # no C-FIND at this PACS
+        if holders is None:  # a store-only PACS: it cannot be asked (for a while)
+            health.record_no_queries(conn, dest.name)
+            return
         others = sorted(h for h in holders if h != mrn)
         if not others:
             continue

@@ -90,3 +90,28 @@ def record_up(conn: sqlite3.Connection, destination: str) -> bool:
     """Clear a destination's record after an association worked; return whether it was down."""
     cursor = conn.execute("DELETE FROM destination_health WHERE destination = ?", (destination,))
     return cursor.rowcount > 0
+
+
+QUERY_PROBE_INTERVAL = timedelta(hours=1)
+
+
+def answers_queries(conn: sqlite3.Connection, destination: str) -> bool:
+    """Whether the destination may answer study queries (C-FIND): not known not to, lately."""
+    row = conn.execute(
+        "SELECT unsupported_until FROM destination_queries WHERE destination = ?", (destination,)
+    ).fetchone()
+    return row is None or row[0] <= datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def record_no_queries(conn: sqlite3.Connection, destination: str) -> None:
+    """Remember that the destination refused the C-FIND context (a store-only PACS).
+
+    It is asked again after :data:`QUERY_PROBE_INTERVAL`; a refusal of the
+    context is a property of its configuration, not a passing failure.
+    """
+    until = (datetime.now(UTC) + QUERY_PROBE_INTERVAL).isoformat(timespec="seconds")
+    conn.execute(
+        "INSERT INTO destination_queries (destination, unsupported_until) VALUES (?, ?)"
+        " ON CONFLICT (destination) DO UPDATE SET unsupported_until = excluded.unsupported_until",
+        (destination, until),
+    )

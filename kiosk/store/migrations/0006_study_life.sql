@@ -34,3 +34,9 @@ CREATE TABLE corrections (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX corrections_note ON corrections(rejection_note);
+-- Destinations that accepted an association but refused study queries (C-FIND): the
+-- check before sending cannot ask them; probed again after unsupported_until.
+CREATE TABLE destination_queries (
+    destination TEXT PRIMARY KEY,
+    unsupported_until TEXT NOT NULL
+);

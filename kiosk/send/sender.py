@@ -74,8 +74,9 @@ class SpoolFileChanged(Exception):
 def _verified_head(f: BinaryIO, sha256: str) -> bytes:
     """Check a spool file against its SHA-256, then return its head (the file meta and more).
 
-    The hashing pass leaves the file in the page cache, from which the kernel
-    then copies it to the socket.
+    Read in chunks (not memory-mapped: a file cut short while mapped would kill
+    the process with SIGBUS); the pass leaves the file in the page cache, from
+    which the kernel then sends it.
     """
     if sha256:
         digest = hashlib.sha256()

@@ -511,6 +511,37 @@ def test_mrn_confirmed_by_the_pacs_is_sent_with_the_pacs_demographics(
         assert (tags["PatientBirthDate"], tags["PatientSex"]) == ("19700101", "F")
 
 
+def test_mrn_confirmed_by_the_patient_source_when_the_pacs_cannot_be_asked(
+    tmp_path, capsys, orthanc_server, storage_server
+):
+    """storescp answers no C-FIND; the configured patient source (here Orthanc) knows the MRN."""
+    root = tmp_path / "disc"
+    study_uid = generate_uid()
+    disc = write_study(root, "P1", JANE, study_uid=study_uid, count=2)
+    store_in_orthanc(
+        orthanc_server, patient_id="MRN301", study_uid=generate_uid(),
+        name="SOURCE^JANE", birth_date="19700101", sex="F",
+    )  # fmt: skip
+    cfg = config_for(tmp_path, None, radiology=storage_server)
+    args = ["import", str(root), "--study", study_uid, "--mrn", "MRN301", "--config", str(cfg)]
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    assert out["studies"][0]["state"] == "unscheduled" and out["studies"][0]["hold_reason"]
+    assert storage_server.received_files() == []  # nobody confirmed it yet: held
+
+    source = (
+        f'\n[patient_source]\nae_title = "{orthanc_server.aet}"\n'
+        f'host = "{orthanc_server.host}"\nport = {orthanc_server.port}\n'
+    )
+    cfg.write_text(cfg.read_text() + source)
+    code, out, err = run_cli(capsys, *args)  # the same disc again, now with a patient source
+    assert code == 0, err
+    assert [(s["state"], s["sent"]) for s in out["studies"]] == [("sent", 2)]
+    received = [pydicom.dcmread(p) for p in storage_server.wait_for_files(2)]
+    assert {ds.SOPInstanceUID for ds in received} == set(disc.values())
+    assert {(ds.PatientID, str(ds.PatientName)) for ds in received} == {("MRN301", "SOURCE^JANE")}
+
+
 def test_birth_date_contradicting_the_pacs_patient_needs_confirmation(
     tmp_path, capsys, orthanc_server
 ):

@@ -1,0 +1,95 @@
+"""An image of hundreds of megabytes is copied, coerced and sent in chunks: memory stays flat."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import tracemalloc
+from pathlib import Path
+
+import pydicom
+from pydicom.dataset import FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+from kiosk.config import load_config
+from kiosk.importer import ImportRequest, import_studies
+from kiosk.media.scan import scan_medium
+from kiosk.store import db
+from reconcile.model import WorklistItem
+from tests.discs import ct_instance
+from tests.kiosk_config import write_config
+
+ROWS, COLUMNS = 8192, 16384  # 16-bit: 256 MiB of pixel data
+PIXELS = ROWS * COLUMNS * 2
+
+
+def big_image(path: Path, study_uid: str) -> bytes:
+    """Write a CT whose 256 MiB of pixel data are a sparse run of zeros; return its header."""
+    ds = ct_instance(
+        patient_id="EXT-1",
+        patient_name="DOE^JANE",
+        birth_date="19700101",
+        sex="F",
+        study_uid=study_uid,
+        series_uid=generate_uid(),
+        number=1,
+    )
+    del ds.PixelData
+    ds.Rows, ds.Columns = ROWS, COLUMNS
+    ds.file_meta = FileMetaDataset(ds.file_meta)
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.save_as(path, enforce_file_format=True)
+    with open(path, "ab") as fh:
+        fh.write(b"\xe0\x7f\x10\x00OW\x00\x00" + PIXELS.to_bytes(4, "little"))
+        fh.truncate(fh.tell() + PIXELS)
+    return path.read_bytes()[:1024]
+
+
+def test_a_256_mib_image_is_imported_and_sent_with_flat_memory(
+    tmp_path, worklist_server, storage_server
+):
+    disc = tmp_path / "disc"
+    disc.mkdir()
+    study_uid = generate_uid()
+    big_image(disc / "BIG", study_uid)
+    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101", PatientSex="F")
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={"radiology": storage_server},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    config = load_config(cfg)
+    scan = scan_medium(disc)
+    request = ImportRequest(
+        study_uids=(study_uid,),
+        mrn="MRN1",
+        destination="radiology",
+        worklist_item=WorklistItem("MRN1", "", "", "DOE^JANE", "19700101", "F"),
+    )
+    conn = db.connect(config.database_path)
+    try:
+        tracemalloc.start()
+        began = time.monotonic()
+        [outcome] = import_studies(conn, config, scan, request)
+        took = time.monotonic() - began
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    finally:
+        conn.close()
+    print(f"\n256 MiB image: copy, coerce, send in {took:.1f} s, peak {peak / 2**20:.1f} MiB")
+    assert (outcome.state, outcome.sent) == ("sent", 1)
+    assert peak < 32 * 2**20  # a whole-file read would be 256 MiB at least
+    [received] = storage_server.wait_for_files(1, timeout=60)
+    ds = pydicom.dcmread(received, stop_before_pixels=True)
+    assert ds.PatientID == "MRN1"
+    with open(received, "rb") as fh:  # the pixel data arrived whole, byte for byte
+        fh.seek(-PIXELS, 2)
+        digest = hashlib.sha256()
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    zeros = hashlib.sha256()
+    for _ in range(PIXELS >> 20):
+        zeros.update(bytes(1 << 20))
+    assert digest.hexdigest() == zeros.hexdigest()

@@ -14,8 +14,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
+from pydicom.tag import Tag
 
 from reconcile.model import TargetIdentity
 from reconcile.rules import CoercionRules
@@ -153,7 +155,12 @@ def apply_coercion(
         else:
             setattr(originals, change.keyword, None)
     for change in plan.changes:
-        setattr(ds, change.keyword, change.new)
+        # A new element with the standard's VR: a disc may have given the old one a wrong
+        # VR (explicit VR files say what they like), which the new value must not inherit.
+        tag = Tag(change.keyword)
+        if tag in ds:
+            del ds[tag]
+        ds.add_new(tag, dictionary_VR(tag), change.new)
     if plan.uid_map:
         remap_uids(ds, plan.uid_map)  # references inside the study follow
 

@@ -334,3 +334,14 @@ def test_dcmdump_accepts_the_coerced_file(tmp_path: Path) -> None:
     assert "(0010,0020) LO [EXT-1]" in output  # in the other-ID and the original-values items
     assert "(0400,0565) CS [COERCE]" in output
     assert "(0400,0562) DT [20260311140509]" in output
+
+
+def test_a_value_the_disc_gave_a_wrong_vr_is_replaced_with_the_standard_vr() -> None:
+    ds = outside_dataset()
+    del ds.PatientName
+    ds.add_new(0x00100010, "CS", "HOLZAPFEL")  # explicit VR files say what they like
+    coerce(ds)
+    assert ds["PatientName"].VR == "PN"
+    assert str(ds.PatientName) == target().patient_name
+    [old] = ds.OriginalAttributesSequence[0].ModifiedAttributesSequence
+    assert old.PatientName == "HOLZAPFEL"  # the outside value is kept as it was

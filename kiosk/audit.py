@@ -1,6 +1,9 @@
 """The audit trail: every state change and every action, with who, where and outcome.
 
 Entries name studies by UID and internal id, never by patient name (PHI).
+A value that may come from a disc (a path, a UID, an error quoting a file
+name) is stored in its escaped form (:func:`kiosk.media.names.shown`): a name
+that is not UTF-8 or holds control characters is kept readable and safe.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.media.names import shown
 from kiosk.store.db import now_iso
 
 
@@ -47,11 +51,11 @@ def record(
     outcome: str = "ok",
     detail: str = "",
 ) -> None:
-    """Append one event to the audit trail."""
+    """Append one event to the audit trail (every text escaped, see the module's docstring)."""
     conn.execute(
         "INSERT INTO audit (time, user, station, action, study_instance_uid, outcome, detail)"
         " VALUES (?,?,?,?,?,?,?)",
-        (now_iso(), user, station, action, study_instance_uid, outcome, detail),
+        (now_iso(), *map(shown, (user, station, action, study_instance_uid, outcome, detail))),
     )
 
 

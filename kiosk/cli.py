@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import logging.handlers
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -179,19 +180,13 @@ def _one_line(text: str) -> str:
     separators, bidi overrides, lone surrogates) is written as its Python
     escape (``\\n``, ``\\x1b``, ``\\u202e``); other blanks become a plain
     space; the ends are stripped. A message is then always one line and
-    shows what the value really holds.
+    shows what the value really holds. The escaping is
+    :func:`kiosk.media.names.shown`, the one used wherever a name from a disc
+    is shown (a byte of a file name that is not UTF-8 is written ``\\xNN``).
     """
-    import unicodedata
+    from kiosk.media.names import shown
 
-    out = []
-    for char in text.strip():
-        if char.isprintable():
-            out.append(char)
-        elif unicodedata.category(char) == "Zs":
-            out.append(" ")
-        else:
-            out.append(char.encode("unicode_escape", "backslashreplace").decode("ascii"))
-    return "".join(out)
+    return shown(text.strip())
 
 
 class _TerminalFormatter(logging.Formatter):
@@ -208,6 +203,49 @@ class _TerminalFormatter(logging.Formatter):
 def _not_file_only(record: logging.LogRecord) -> bool:
     """Filter of the stderr handler: records logged with ``file_only`` stay off the terminal."""
     return not getattr(record, "file_only", False)
+
+
+_WARNING_TEXT = re.compile(r"(?P<file>.*?):(?P<line>\d+): (?P<category>[A-Za-z_][\w.]*): ", re.S)
+
+
+def _withhold_library_text(record: logging.LogRecord) -> bool:
+    """Filter of both handlers: pydicom's records and library warnings say where, not what.
+
+    Why: pydicom's messages and warnings (``py.warnings``, routed to logging
+    by :func:`_setup_logging`) quote the value they complain about ("Invalid
+    value for VR CS: 'DOE^JANE'", a worklist name coerced into an element a
+    disc gave the wrong VR), and such values are patient data. The log file
+    is kept for months, read by support staff and pasted into tickets, and
+    the stderr of a scheduled ``kiosk send`` goes to the system journal: no
+    patient name may reach either. Dropping those records would hide that a
+    disc had problems, so they keep their time, level and logger and name
+    the warning's category and the library code that spoke (file and line,
+    enough to find the cause with the disc at hand), never their text or
+    traceback. The kiosk's own messages name studies by UID and internal id.
+    """
+    name = record.name
+    if name != "py.warnings" and name != "pydicom" and not name.startswith("pydicom."):
+        return True
+    if getattr(record, "withheld", False):  # the other handler got it first
+        return True
+    if name == "py.warnings":
+        # The text formatwarning() made: the message, or its only argument (before 3.11).
+        args = record.args if isinstance(record.args, tuple) else ()
+        text = str(args[0]) if args else str(record.msg)
+        found = _WARNING_TEXT.match(text)
+        if found is None:
+            message = "a library warning"
+        else:
+            where = "/".join(Path(found["file"]).parts[-2:])
+            message = f"{found['category']} from {where}:{found['line']}"
+    else:
+        where = "/".join(Path(record.pathname).parts[-2:])
+        message = f"{record.levelname.lower()} from {where}:{record.lineno} ({record.funcName})"
+    record.msg = message + "; its text is withheld (it may quote patient data)"
+    record.args = ()
+    record.exc_info = record.exc_text = record.stack_info = None
+    record.__dict__["withheld"] = True
+    return True
 
 
 class _LogFile(logging.handlers.RotatingFileHandler):
@@ -238,6 +276,7 @@ def _setup_logging(verbose: bool) -> None:
     stderr.setLevel(logging.INFO if verbose else logging.WARNING)
     stderr.setFormatter(_TerminalFormatter())
     stderr.addFilter(_not_file_only)
+    stderr.addFilter(_withhold_library_text)
     if not verbose:
         stderr.addFilter(logging.Filter("kiosk"))
     _handlers.append(stderr)
@@ -245,11 +284,17 @@ def _setup_logging(verbose: bool) -> None:
     try:
         folder = paths.log_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        logfile = _LogFile(
-            folder / "kiosk.log", maxBytes=5 * 2**20, backupCount=5, encoding="utf-8"
+        logfile = _LogFile(  # a disc's name that is not UTF-8 is logged, never a failure
+            folder / "kiosk.log",
+            maxBytes=5 * 2**20,
+            backupCount=5,
+            encoding="utf-8",
+            errors="backslashreplace",
         )
     except (OSError, ValueError):
         return
+    paths.private_files(Path(logfile.baseFilename))  # one an older kiosk made 0644
+    logfile.addFilter(_withhold_library_text)
     logfile.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     _handlers.append(logfile)
     root.addHandler(logfile)
@@ -345,10 +390,30 @@ def _fail(exc: BaseException, exit_code: int, message: str) -> int:
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: Callable[[], str]) -> None:
+    """Write a command's result on stdout, JSON or text, under any locale.
+
+    JSON is always UTF-8 (RFC 8259), also under the C locale. Text is in
+    stdout's encoding, with backslash escapes for what it cannot hold, and
+    every field of every line (fields are tab-separated) is escaped like
+    :func:`_one_line`, so a value from a disc can neither add lines nor send
+    escape sequences to the terminal.
+    """
+    from kiosk.media.names import shown
+
     if args.json:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        out = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        encoding = "utf-8"
     else:
-        sys.stdout.write(text() + "\n")
+        lines = text().split("\n")
+        out = "".join("\t".join(map(shown, line.split("\t"))) + "\n" for line in lines)
+        encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a stream with no bytes below it (a test's StringIO)
+        sys.stdout.write(out)
+        return
+    sys.stdout.flush()
+    buffer.write(out.encode(encoding, "backslashreplace"))
+    buffer.flush()
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -790,6 +855,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        paths.protect_files()  # PHI at rest: what this process creates is 0600 / 0700
         _setup_logging(bool(args.verbose))
         if args.command is None:
             return run_gui(args.config, args.demo)

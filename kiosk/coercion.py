@@ -34,6 +34,7 @@ from kiosk.errors import SpoolError
 from kiosk.lifecycle import CoercedInstance, CoercedStudy
 from kiosk.media.scan import is_valid_uid
 from kiosk.media.spool import fsync_dir, sha256_of, spool_path
+from kiosk.paths import private_opener
 from kiosk.store import studies
 from kiosk.store.studies import StudyRecord
 from reconcile.coerce import apply_coercion, plan_coercion
@@ -209,7 +210,7 @@ def _write(ds: pydicom.Dataset, original: Path, tail_at: int | None, target: Pat
     digest = hashlib.sha256()
     tmp = target.with_name(target.name + ".part")
     try:
-        with open(tmp, "wb") as out:
+        with open(tmp, "wb", opener=private_opener) as out:  # PHI: 0600
             head = io.BytesIO()
             ds.save_as(head)
             out.write(head.getbuffer())

@@ -27,6 +27,10 @@ class Peer:
     host: str
     port: int
     timeout: float = 0.0  # seconds per network step; 0: the kiosk's defaults
+    tls: bool = False
+    tls_cert: str = ""  # our certificate (PEM), for peers that check the client
+    tls_key: str = ""
+    tls_ca: str = ""  # CA bundle (PEM) to verify the peer; empty: the system's
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,6 @@ class Destination(Peer):
     max_pdu: int = 0
     associations: int = 1
     coercion: CoercionRules = field(default_factory=CoercionRules)
-    tls: bool = False
-    tls_cert: str = ""  # our certificate (PEM), for PACS that check the client
-    tls_key: str = ""
-    tls_ca: str = ""  # CA bundle (PEM) to verify the PACS; empty: the system's
     transfer_syntaxes: tuple[str, ...] = ()  # uncompressed syntaxes offered, in order
     storage_commitment: bool = False
     #: Send an IOCM rejection note (KOS, "Incorrect Modality Worklist Entry") for the old
@@ -80,6 +80,9 @@ class Config:
     unscheduled: str = "send"
     extra: dict[str, Any] = field(default_factory=dict)
     listen_port: int = 0  # where PACS send storage commitment results (N-EVENT-REPORT)
+    #: The address the commitment listener binds to; "" (default): the local address
+    #: through which this computer reaches the PACS that commit (not every interface).
+    listen_host: str = ""
     commitment_timeout: float = 60.0  # seconds to wait for a storage commitment result
     max_queue_hours: int = 72  # an instance not delivered by then moves to 'failed' (0: never)
     retention_days: int = 30  # committed studies leave the spool after this many days
@@ -183,6 +186,9 @@ class _Reader:
 def load_config(path: Path | None = None) -> Config:
     """Load and validate the kiosk configuration.
 
+    The configured spool folder, the kiosk's own, is made private to this user
+    if it exists and let others in (:func:`kiosk.paths.private_folders`).
+
     Parameters
     ----------
     path
@@ -208,7 +214,9 @@ def load_config(path: Path | None = None) -> Config:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), f"not valid TOML: {exc}") from None
-    return parse_config(data, path)
+    config = parse_config(data, path)
+    paths.private_folders(config.spool_dir)  # PHI: 0700, also if an older kiosk made it 0755
+    return config
 
 
 def parse_config(data: dict[str, Any], path: Path) -> Config:
@@ -226,6 +234,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
             wl.string("host"),
             wl.port("port"),
             timeout=float(wl.integer("timeout", 15, lo=1, hi=600)),
+            **_tls_options(wl),
         )
 
     site_rules = _coercion_rules(root.sub("coercion"), CoercionRules())
@@ -259,6 +268,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
             name="patient_source",
             label=ps.string("label", "patient source"),
             timeout=float(ps.integer("timeout", 15, lo=1, hi=600)),
+            **_tls_options(ps),
         )
 
     spool = root.sub("spool")
@@ -303,6 +313,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         unscheduled=_unscheduled_policy(root.sub("reconcile")),
         extra={k: v for k, v in data.items() if k not in _KNOWN_SECTIONS},
         listen_port=kiosk.integer("listen_port", 0, lo=0, hi=65535),
+        listen_host=kiosk.string("listen_host", "").strip(),
         commitment_timeout=float(kiosk.integer("commitment_timeout", 60, lo=1, hi=3600)),
         max_queue_hours=kiosk.integer("max_queue_hours", 72, lo=0, hi=24 * 365),
         matching=_matching(root.sub("matching")),
@@ -372,8 +383,12 @@ UNCOMPRESSED_SYNTAXES = {
 }
 
 
-def _send_options(d: _Reader) -> dict[str, Any]:
-    """Read a destination's sending keys: TLS, offered syntaxes, storage commitment."""
+def _tls_options(d: _Reader) -> dict[str, Any]:
+    """Read a peer's TLS keys (``tls``, ``tls_ca``, ``tls_cert``, ``tls_key``).
+
+    The same keys with the same meaning for destinations, the worklist and
+    the patient source; :func:`kiosk.dicom_net.tls_context` makes their context.
+    """
     tls = d.boolean("tls", False)
     files: dict[str, str] = {}
     for key in ("tls_cert", "tls_key", "tls_ca"):
@@ -384,14 +399,19 @@ def _send_options(d: _Reader) -> dict[str, Any]:
         raise d.error("tls_key", "tls_cert and tls_key go together; give both or neither")
     if not tls and any(files.values()):
         raise d.error("tls", "certificates are given but tls = false; set tls = true")
+    return {"tls": tls, **files}
+
+
+def _send_options(d: _Reader) -> dict[str, Any]:
+    """Read a destination's sending keys: TLS, offered syntaxes, storage commitment."""
+    tls = _tls_options(d)
     syntaxes = d.string_list("transfer_syntaxes")
     for uid in syntaxes:
         if uid not in UNCOMPRESSED_SYNTAXES:
             known = ", ".join(f"{k} ({v})" for k, v in UNCOMPRESSED_SYNTAXES.items())
             raise d.error("transfer_syntaxes", f"{uid!r} is not one of {known}")
     return {
-        "tls": tls,
-        **files,
+        **tls,
         "transfer_syntaxes": tuple(syntaxes),
         "storage_commitment": d.boolean("storage_commitment", False),
         "rejection_notes": d.boolean("rejection_notes", False),

@@ -6,6 +6,7 @@ import contextlib
 import gc
 import logging
 import socket
+import sys
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,8 @@ from kiosk.config import Peer
 from kiosk.errors import PeerError
 
 if TYPE_CHECKING:
+    import ssl
+
     from pynetdicom import AE
 
 CONNECT_TIMEOUT = 10.0
@@ -57,14 +60,96 @@ def nodelay(assoc: Any) -> None:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def tls_context(peer: Peer) -> ssl.SSLContext | None:
+    """Return the TLS context for a peer (destination, worklist), or ``None`` without TLS.
+
+    The peer's certificate is verified against ``tls_ca`` (else the system's
+    CAs) and must name the configured host; ``tls_cert``/``tls_key`` are ours,
+    for peers that check the client.
+    """
+    if not peer.tls:
+        return None
+    import ssl  # only here: TLS is the rare case, and ssl is slow to import
+
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=peer.tls_ca or None)
+    if peer.tls_cert:
+        context.load_cert_chain(peer.tls_cert, peer.tls_key or None)
+    return context
+
+
+def tls_problem(
+    exc: BaseException | None, peer: Peer, role: str, *, handshake: bool = False
+) -> str | None:
+    """Return the one-line message for a TLS failure in ``exc`` or its causes, else ``None``.
+
+    A certificate that fails verification is "not trusted" (with the reason:
+    an unknown CA, expired, another host name); any other TLS error, or any
+    error at all when ``handshake`` says it happened during the TLS
+    handshake, is a failed handshake (the peer does not speak TLS on that
+    port, refuses our certificate, or no protocol is common).
+    """
+    where = f"{peer.ae_title} at {peer.host}:{peer.port}"
+    ssl = sys.modules.get("ssl")  # not imported: no TLS was tried
+    chain: list[BaseException] = []
+    while exc is not None and exc not in chain:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    for error in chain:
+        if ssl is not None and isinstance(error, ssl.SSLCertVerificationError):
+            reason = error.verify_message or error.reason or str(error)
+            hint = (
+                "check host in the config: the certificate must name it"
+                if error.verify_code == 62  # X509_V_ERR_HOSTNAME_MISMATCH
+                else "check tls_ca in the config"
+            )
+            return f"the {role}'s TLS certificate ({where}) is not trusted ({reason}): {hint}"
+    tls_errors = [e for e in chain if ssl is not None and isinstance(e, ssl.SSLError)]
+    if not tls_errors and not (handshake and chain):
+        return None
+    cause = (tls_errors or chain)[-1]
+    reason = getattr(cause, "reason", None) or getattr(cause, "strerror", None) or str(cause)
+    return (
+        f"TLS handshake with the {role} {where} failed ({reason or type(cause).__name__}); "
+        "check that it expects TLS on that port, and tls_cert and tls_key in the config "
+        "if it checks our certificate"
+    )
+
+
+def _tls_probe(peer: Peer, context: ssl.SSLContext, server_hostname: str, role: str) -> str | None:
+    """After pynetdicom failed to connect over TLS: hand-shake once more to learn why.
+
+    pynetdicom logs the TLS error and reports only "not established"; this
+    returns :func:`tls_problem`'s message, or ``None`` when the peer cannot be
+    reached at all or the handshake succeeds (the failure was something else).
+    """
+    try:
+        raw = socket.create_connection(
+            (peer.host, peer.port), timeout=peer.timeout or CONNECT_TIMEOUT
+        )
+    except OSError:
+        return None
+    try:
+        context.wrap_socket(raw, server_hostname=server_hostname).close()
+    except OSError as exc:
+        return tls_problem(exc, peer, role, handshake=True)
+    finally:
+        raw.close()
+    return None
+
+
 def associate(ae: AE, peer: Peer, role: str, **kwargs: Any) -> Any:
-    """Open an association or raise a one-line :class:`PeerError`.
+    """Open an association (over TLS when the peer says so) or raise a one-line :class:`PeerError`.
+
+    A TLS failure says what it is (:func:`tls_problem`): a certificate that is
+    not trusted, or a handshake that failed, rather than "cannot reach".
 
     Parameters
     ----------
     role
         Who the peer is, for the message ("worklist", "Radiology PACS").
     """
+    if peer.tls and "tls_args" not in kwargs:
+        kwargs["tls_args"] = (tls_context(peer), peer.host)
     with warnings.catch_warnings():
         # pynetdicom drops (does not close) its socket when the connection is refused
         # (transport.AssociationSocket.connect); collect it here, where its warning is
@@ -74,6 +159,9 @@ def associate(ae: AE, peer: Peer, role: str, **kwargs: Any) -> Any:
             assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title, **kwargs)
         except (OSError, ValueError) as exc:
             gc.collect()
+            problem = tls_problem(exc, peer, role)
+            if problem:
+                raise PeerError(problem) from exc
             raise PeerError(
                 f"cannot reach the {role} {peer.ae_title} at {peer.host}:{peer.port} ({exc}); "
                 "check the network and the config"
@@ -88,6 +176,11 @@ def associate(ae: AE, peer: Peer, role: str, **kwargs: Any) -> Any:
             f"the {role} {peer.ae_title} at {peer.host}:{peer.port} rejected the association; "
             f"check that it knows our AE title {ae.ae_title!r}"
         )
+    if kwargs.get("tls_args") is not None:
+        context, server_hostname = kwargs["tls_args"]
+        problem = _tls_probe(peer, context, server_hostname, role)
+        if problem:
+            raise PeerError(problem)
     raise PeerError(
         f"cannot reach the {role} {peer.ae_title} at {peer.host}:{peer.port}; "
         "check that it is running and the host and port in the config"

@@ -530,7 +530,7 @@ def _instance_rows(
     conn: sqlite3.Connection, study_id: int, study: StudySummary
 ) -> dict[str, sqlite3.Row]:
     """The study's instance rows by disc path, adding (in one transaction) those not there yet."""
-    known = {r["source_relpath"]: r for r in studies.instances_of(conn, study_id)}
+    known = {studies.source_relpath(r): r for r in studies.instances_of(conn, study_id)}
     missing = [i for i in study.instances if i.relpath not in known]
     if missing:
         with transaction(conn):
@@ -543,7 +543,7 @@ def _instance_rows(
                     transfer_syntax_uid=inst.transfer_syntax_uid,
                     source_relpath=inst.relpath,
                 )
-        known = {r["source_relpath"]: r for r in studies.instances_of(conn, study_id)}
+        known = {studies.source_relpath(r): r for r in studies.instances_of(conn, study_id)}
     return known
 
 

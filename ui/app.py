@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from kiosk import paths
 from kiosk.config import Config, load_config
 from kiosk.errors import KioskError
 from ui.windows.main_window import MainWindow
@@ -68,6 +69,7 @@ def _quit_on_signals(app: QApplication) -> dict[int, Any]:
 
 def run(config_path: Path | None, demo: bool) -> int:
     """Open the desktop app (the ``kiosk.gui`` entry point used by ``kiosk``)."""
+    paths.protect_files()  # PHI at rest: what the app creates is 0600 / 0700
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Outside media import")

@@ -1,7 +1,16 @@
-"""DICOMDIR reading: a fast record reader, and pydicom ``FileSet`` helpers."""
+"""DICOMDIR reading: a fast record reader, and pydicom ``FileSet`` helpers.
+
+A DICOMDIR comes from an untrusted disc. :func:`read_directory` refuses one
+larger than :data:`MAX_DICOMDIR_BYTES` or holding more than
+:data:`MAX_DICOMDIR_RECORDS` records (:class:`DicomdirTooLarge`), maps the file
+rather than reading it into memory, and gives pydicom (for the encodings the
+fast reader leaves to it) only a file whose declared lengths and nesting were
+checked first (:func:`kiosk.media.fastheader.layout`).
+"""
 
 from __future__ import annotations
 
+import mmap
 import struct
 import tempfile
 import warnings
@@ -9,13 +18,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.fileset import FileSet
 
-from kiosk.media.fastheader import file_meta
+from kiosk.media.fastheader import SequenceTooDeep, file_meta, layout, open_bounded
+
+MAX_DICOMDIR_BYTES = 64 * 1024 * 1024
+"""A DICOMDIR larger than this is not read (one for 50,000 images is a few MB)."""
+
+MAX_DICOMDIR_RECORDS = 200_000
+"""A DICOMDIR with more directory records than this is not read."""
+
+
+class DicomdirTooLarge(Exception):
+    """The DICOMDIR is over :data:`MAX_DICOMDIR_BYTES` or :data:`MAX_DICOMDIR_RECORDS`."""
 
 
 def release_fileset(fs: FileSet) -> None:
@@ -54,7 +73,7 @@ RECORD_SEQUENCE = 0x00041220
 Value = bytes | str | int
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     """One directory record: its offset in the file and the values of the tags asked for.
 
@@ -85,24 +104,49 @@ def read_directory(path: Path, tags: frozenset[int]) -> Directory:
     pydicom datasets for ten thousand records; anything else (big endian,
     implicit VR, odd structure) goes through :func:`pydicom.dcmread`.
 
+    The file is never read whole into memory: one over
+    :data:`MAX_DICOMDIR_BYTES` is refused from its size alone, and the fast
+    parser works on a read-only memory map of it.
+
     Raises
     ------
+    DicomdirTooLarge
+        Over :data:`MAX_DICOMDIR_BYTES` or :data:`MAX_DICOMDIR_RECORDS`.
     Exception
-        Whatever pydicom raises for a file that is not a DICOMDIR.
+        Whatever pydicom raises for a file that is not a DICOMDIR, or a
+        :class:`~kiosk.media.fastheader.HostileFile` (a length beyond the
+        file, sequences nested too deep).
     """
-    data = path.read_bytes()
-    try:
-        return _parse_explicit_le(data, tags)
-    except _NotFast:
-        return _read_with_pydicom(path, tags)
+    with open_bounded(path) as fh:
+        size = fh.size
+        if size > MAX_DICOMDIR_BYTES:
+            raise DicomdirTooLarge(
+                f"the DICOMDIR is {size} bytes, over the {MAX_DICOMDIR_BYTES} bytes a real one "
+                "stays under; it was not read"
+            )
+        try:
+            if size == 0:
+                return _parse_explicit_le(b"", tags)
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                return _parse_explicit_le(data, tags)
+        except _NotFast:
+            pass
+        return _read_with_pydicom(fh, tags)
+
+
+def _too_many(count: int) -> DicomdirTooLarge:
+    return DicomdirTooLarge(
+        f"the DICOMDIR holds more than {MAX_DICOMDIR_RECORDS} records ({count} at least); "
+        "it was not read"
+    )
 
 
 class _NotFast(Exception):
     """The file needs pydicom's general reader."""
 
 
-def _parse_explicit_le(data: bytes, tags: frozenset[int]) -> Directory:
-    walked = file_meta(data)
+def _parse_explicit_le(data: bytes | mmap.mmap, tags: frozenset[int]) -> Directory:
+    walked = file_meta(data[: 64 * 1024])
     if walked is None:
         raise _NotFast
     meta, pos = walked
@@ -125,7 +169,7 @@ def _parse_explicit_le(data: bytes, tags: frozenset[int]) -> Directory:
     return Directory(top, records)
 
 
-def _element(data: bytes, pos: int) -> tuple[int, bytes, int, int]:
+def _element(data: bytes | mmap.mmap, pos: int) -> tuple[int, bytes, int, int]:
     group, elem = struct.unpack_from("<HH", data, pos)
     tag = group << 16 | elem
     if group == 0xFFFE:
@@ -141,7 +185,9 @@ def _element(data: bytes, pos: int) -> tuple[int, bytes, int, int]:
     return tag, vr, length, 8
 
 
-def _items(data: bytes, pos: int, length: int, tags: frozenset[int], records: list[Record]) -> int:
+def _items(
+    data: bytes | mmap.mmap, pos: int, length: int, tags: frozenset[int], records: list[Record]
+) -> int:
     """Parse the record sequence's items from ``pos``; return the position after it."""
     stop = len(data) if length == _UNDEFINED else pos + length
     if stop > len(data):
@@ -152,6 +198,8 @@ def _items(data: bytes, pos: int, length: int, tags: frozenset[int], records: li
             return pos + 8
         if tag != _ITEM:
             raise _NotFast
+        if len(records) >= MAX_DICOMDIR_RECORDS:
+            raise _too_many(len(records) + 1)
         start = pos
         pos += head
         item_stop = stop if item_len == _UNDEFINED else pos + item_len
@@ -175,7 +223,7 @@ def _items(data: bytes, pos: int, length: int, tags: frozenset[int], records: li
     return pos
 
 
-def _skip_undefined(data: bytes, pos: int) -> int:
+def _skip_undefined(data: bytes | mmap.mmap, pos: int) -> int:
     """Skip a nested sequence of undefined length; return the position after its delimiter."""
     depth = 1
     while pos + 8 <= len(data):
@@ -200,10 +248,25 @@ def _skip_undefined(data: bytes, pos: int) -> int:
     raise _NotFast
 
 
-def _read_with_pydicom(path: Path, tags: frozenset[int]) -> Directory:
+def _read_with_pydicom(fh: IO[bytes], tags: frozenset[int]) -> Directory:
+    """Read a DICOMDIR the fast parser leaves alone, once its structure was checked.
+
+    ``fh`` reads within the file's size (:func:`open_bounded`); the element
+    lengths and the nesting are checked by a walk first, and a recursion that
+    still goes too deep is a :class:`SequenceTooDeep`, never a crash.
+    """
+    found = layout(fh, bare=True, directory=True, max_elements=MAX_DICOMDIR_BYTES // 8 + 1)
+    if found is not None and found.items > MAX_DICOMDIR_RECORDS:
+        raise _too_many(found.items)
+    fh.seek(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a foreign DICOMDIR's oddities are not our warnings
-        ds = pydicom.dcmread(path, force=True)
+        try:
+            ds = pydicom.dcmread(fh, force=True)
+        except RecursionError:
+            raise SequenceTooDeep() from None
+        if len(ds.get("DirectoryRecordSequence") or ()) > MAX_DICOMDIR_RECORDS:
+            raise _too_many(len(ds.DirectoryRecordSequence))
         little = bool(ds.original_encoding[1] is not False)
         top = {t: v for t in (0x00041200, 0x00080005) if (v := _value(ds, t)) is not None}
         records = []

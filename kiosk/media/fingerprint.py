@@ -53,5 +53,5 @@ def disc_fingerprint(root: Path, label: str = "") -> str:
     digest = hashlib.sha256()
     digest.update(f"label\0{label}\0dicomdir\0{dicomdir}\0".encode())
     for rel, size in files:
-        digest.update(f"{rel}\0{size}\0".encode())
+        digest.update(os.fsencode(rel) + f"\0{size}\0".encode())  # the name's bytes, any locale
     return digest.hexdigest()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.errors import SafetyError, UsageError
+from kiosk.media.names import shown
 from kiosk.media.problems import Problem
 
 PatientKey = tuple[str, str, str, str]
@@ -405,12 +406,12 @@ class MediaScan:
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form of ``kiosk scan``."""
         return {
-            "source": str(self.source),
+            "source": shown(str(self.source)),
             "dicomdir": self.dicomdir,
             "patients": [p.to_json() for p in self.patients],
             "instances": len(self.instances),
             "problems": [p.to_json() for p in self.problems],
-            "non_dicom": self.non_dicom,
+            "non_dicom": [shown(rel) for rel in self.non_dicom],
             "conflicts": [c.to_json() for c in self.conflicts],
         }
 

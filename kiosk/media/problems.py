@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from kiosk.media.names import shown
+
 
 class ProblemCode(StrEnum):
     """The stable codes of media problems."""
@@ -28,6 +30,15 @@ class ProblemCode(StrEnum):
     IDENTITY_CONFLICT = "identity-conflict"
     INVALID_UID = "invalid-uid"
     NO_DICOMDIR = "no-dicomdir"
+    SYMLINK_ON_MEDIUM = "symlink-on-medium"
+    SPECIAL_FILE = "special-file"
+    MISSING_PATIENT_ID = "missing-patient-id"
+    SHARED_EXTENT = "shared-extent"
+    IMAGE_SIZE_EXCEEDED = "image-size-exceeded"
+    IMAGE_ENTRY_DAMAGED = "image-entry-damaged"
+    LENGTH_BEYOND_FILE = "length-beyond-file"
+    SEQUENCE_TOO_DEEP = "sequence-too-deep"
+    DICOMDIR_TOO_LARGE = "dicomdir-too-large"
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,12 @@ class Problem:
     code: ProblemCode
     path: str
     message: str
+
+    def __post_init__(self) -> None:
+        # A path (or a message quoting one) from a disc is shown escaped everywhere:
+        # the JSON, the terminal, the window, the log. See kiosk.media.names.shown.
+        object.__setattr__(self, "path", shown(self.path))
+        object.__setattr__(self, "message", shown(self.message))
 
     def to_json(self) -> dict[str, str]:
         """Return the ``CLI.md`` JSON form."""
@@ -67,4 +84,23 @@ PLAIN_WORDS: dict[ProblemCode, str] = {
     ),
     ProblemCode.INVALID_UID: "An image has a malformed identifier (UID); it is listed anyway",
     ProblemCode.NO_DICOMDIR: "The disc has no index (DICOMDIR); every file was read",
+    ProblemCode.SYMLINK_ON_MEDIUM: "The disc holds a link to another file; it was not followed",
+    ProblemCode.SPECIAL_FILE: "The disc holds something that is not a file; it was not opened",
+    ProblemCode.MISSING_PATIENT_ID: (
+        "An image has no patient ID; it is listed, choose the patient by name and birth date"
+    ),
+    ProblemCode.SHARED_EXTENT: "Several names on the disc share the same data; it was read once",
+    ProblemCode.IMAGE_SIZE_EXCEEDED: (
+        "The disc image repeats its data; reading stopped, the images found so far are listed"
+    ),
+    ProblemCode.IMAGE_ENTRY_DAMAGED: "An entry of the disc image is damaged; it was left out",
+    ProblemCode.LENGTH_BEYOND_FILE: (
+        "A file claims to be larger than it is (damaged or hostile); it was left out"
+    ),
+    ProblemCode.SEQUENCE_TOO_DEEP: (
+        "A file nests its data too deep to be read safely (damaged or hostile); it was left out"
+    ),
+    ProblemCode.DICOMDIR_TOO_LARGE: (
+        "The disc's index (DICOMDIR) is far too large to be real; every file was read instead"
+    ),
 }

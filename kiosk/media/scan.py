@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import struct
 import warnings
 import weakref
@@ -38,13 +39,23 @@ from typing import IO, Any
 
 import pydicom
 from pydicom.charset import convert_encodings, decode_bytes, python_encoding
+from pydicom.datadict import keyword_for_tag
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
 
 from kiosk.errors import NoDicomError
 from kiosk.media import iso
-from kiosk.media.dicomdir import Record, Value, read_directory
-from kiosk.media.fastheader import read_header
+from kiosk.media.dicomdir import DicomdirTooLarge, Record, Value, read_directory
+from kiosk.media.fastheader import (
+    HostileFile,
+    SequencesLeftOut,
+    SequenceTooDeep,
+    layout,
+    open_bounded,
+    pixel_data_complete,
+    read_header,
+)
 from kiosk.media.model import MediaInstance, MediaScan, same_patient
 from kiosk.media.problems import Problem, ProblemCode
 
@@ -136,17 +147,19 @@ def scan_medium(source: Path, *, deep: bool = True) -> MediaScan:
     if not source.exists():
         raise NoDicomError(f"{source} does not exist; insert the disc or check the path")
     extracted: Path | None = None
+    found: list[Problem] = []  # an image's own problems (symlinks, shared extents, ...)
     if source.is_file():
         if not iso.is_iso_image(source):
             raise NoDicomError(
                 f"{source} is a file, not a disc, folder or .iso image; give the folder instead"
             )
-        extracted = iso.extract_to_temp(source)
-        root = extracted
+        image = iso.extract_image_to_temp(source)
+        extracted = root = image.folder
+        found = image.problems
     else:
         root = source.resolve()
     try:
-        scan = _Scanner(source, root, deep).run()
+        scan = _Scanner(source, root, deep, found).run()
     except BaseException:
         if extracted is not None:
             shutil.rmtree(extracted, ignore_errors=True)
@@ -247,8 +260,18 @@ def _check_uids(
 
     ``record`` is for values taken from DICOMDIR records (a quick scan): a key
     they leave out is not a problem, since the file's own header is checked
-    when it is read.
+    when it is read. An instance read from its file without a PatientID also
+    gets a ``missing-patient-id`` problem (it stays listed).
     """
+    if not record and not inst.patient_id.strip():
+        missing = Problem(
+            ProblemCode.MISSING_PATIENT_ID,
+            inst.relpath,
+            "the image has no PatientID (0010,0020), or it is empty; it is listed anyway: "
+            "find the patient by name and birth date",
+        )
+        if missing not in problems:
+            problems.append(missing)
     bad = False
     whose = "the DICOMDIR record's " if record else ""
     for name, keyword in _UID_FIELDS.items():
@@ -296,16 +319,18 @@ class _Candidate:
 
 
 class _Scanner:
-    def __init__(self, source: Path, root: Path, deep: bool) -> None:
+    def __init__(
+        self, source: Path, root: Path, deep: bool, problems: Iterable[Problem] = ()
+    ) -> None:
         self.source = source
         self.root = root
         self.deep = deep
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = list(problems)
         self.candidates: list[_Candidate] = []
         self.non_dicom: list[str] = []
 
     def run(self) -> MediaScan:
-        files = list(_walk(self.root))
+        files = list(_walk(self.root, self.problems))
         index = {_norm(rel): rel for rel in files}
         dicomdirs = sorted(
             (rel for rel in files if _norm(rel).rsplit("/", 1)[-1] == "DICOMDIR"),
@@ -360,7 +385,7 @@ class _Scanner:
     # -- files not listed in a DICOMDIR --
 
     def _read_unlisted(self, rel: str, *, listed: bool) -> None:
-        kind = _sniff(self.root / rel)
+        kind = _sniff(self.root / rel, rel, self.problems)
         if kind is None:
             self.non_dicom.append(rel)
             return
@@ -393,6 +418,15 @@ class _Scanner:
     def _read_dicomdir(self, rel: str, index: dict[str, str], referenced: set[str]) -> None:
         try:
             directory = read_directory(self.root / rel, _RECORD_TAGS)
+        except DicomdirTooLarge as exc:
+            self.problems.append(
+                Problem(
+                    ProblemCode.DICOMDIR_TOO_LARGE,
+                    rel,
+                    f"{exc}; every file was read instead",
+                )
+            )
+            return
         except Exception as exc:  # any failure of a foreign DICOMDIR is a problem, not a crash
             self.problems.append(
                 Problem(
@@ -596,25 +630,88 @@ def _tree_order(
     return order if len(seen) == len(records) else None
 
 
-def _walk(root: Path) -> Iterator[str]:
-    """Every regular file below ``root`` (no symlinks followed), as sorted relative paths."""
+def _walk(root: Path, problems: list[Problem]) -> Iterator[str]:
+    """Every regular file below ``root``, as sorted relative paths; nothing else is opened.
+
+    Each entry is looked at with ``lstat`` first (``DirEntry.stat(follow_symlinks=False)``,
+    which opens nothing): a symbolic link, to a file or a folder, on the medium
+    or outside it, is never followed (``symlink-on-medium``); a FIFO, socket or
+    device is never opened, so it can neither block the scan nor be read
+    (``special-file``); a folder that cannot be listed is an ``unreadable-file``.
+    Names are kept exactly as the OS gives them (on POSIX, bytes that are not
+    in the file system's encoding arrive as surrogate escapes); problems show
+    them escaped (:func:`kiosk.media.names.shown`).
+    """
     stack = [""]
     while stack:
         prefix = stack.pop()
         try:
-            entries = sorted(os.scandir(root / prefix if prefix else root), key=lambda e: e.name)
-        except OSError:
+            with os.scandir(root / prefix if prefix else root) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(
+                Problem(
+                    ProblemCode.UNREADABLE_FILE,
+                    prefix.rstrip("/"),
+                    f"the folder cannot be listed ({exc.strerror or exc}); its files were not read",
+                )
+            )
             continue
         dirs = []
         for entry in entries:
             rel = prefix + entry.name
-            if entry.is_symlink():
+            try:
+                mode = entry.stat(follow_symlinks=False).st_mode
+            except OSError as exc:
+                problems.append(
+                    Problem(
+                        ProblemCode.UNREADABLE_FILE,
+                        rel,
+                        f"cannot be examined ({exc.strerror or exc}); it was left out",
+                    )
+                )
                 continue
-            if entry.is_dir(follow_symlinks=False):
+            if stat.S_ISDIR(mode):
                 dirs.append(rel + "/")
-            elif entry.is_file(follow_symlinks=False):
+            elif stat.S_ISREG(mode):
                 yield rel
+            elif stat.S_ISLNK(mode):
+                problems.append(_symlink(root / rel, rel))
+            else:
+                problems.append(
+                    Problem(
+                        ProblemCode.SPECIAL_FILE,
+                        rel,
+                        f"{_special_kind(mode)}, not a file; it was not opened",
+                    )
+                )
         stack.extend(reversed(dirs))
+
+
+def _symlink(path: Path, rel: str) -> Problem:
+    """The problem of a symbolic link on a medium (its target is read, never followed)."""
+    try:
+        to = f" to {os.readlink(path)}"
+    except (OSError, ValueError):
+        to = ""
+    return Problem(
+        ProblemCode.SYMLINK_ON_MEDIUM,
+        rel,
+        f"a symbolic link{to}; it was not followed, nothing it points at was read",
+    )
+
+
+def _special_kind(mode: int) -> str:
+    """What a special file is, in words."""
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return "a special file"
 
 
 def _norm(rel: str) -> str:
@@ -624,12 +721,37 @@ def _norm(rel: str) -> str:
     return "/".join(iso.iso_name(part).upper() for part in rel.split("/"))
 
 
-def _sniff(path: Path) -> str | None:
-    """Tell by content whether a file is DICOM: ``"part10"``, ``"raw"`` (no preamble) or None."""
+_SNIFF_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+)
+
+
+def _sniff(path: Path, rel: str = "", problems: list[Problem] | None = None) -> str | None:
+    """Tell by content whether a file is DICOM: ``"part10"``, ``"raw"`` (no preamble) or None.
+
+    The file is opened without following a symbolic link and without blocking,
+    and read only if it is a regular file, so a file swapped for a link or a
+    FIFO after the walk is not followed nor waited on. With ``problems``, a
+    file that cannot be opened or read is an ``unreadable-file`` problem.
+    """
     try:
-        with path.open("rb") as fh:
+        fd = os.open(path, _SNIFF_FLAGS)
+        with open(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None
             head = fh.read(132)
-    except OSError:
+    except OSError as exc:
+        if problems is not None:
+            problems.append(
+                Problem(
+                    ProblemCode.UNREADABLE_FILE,
+                    rel,
+                    f"cannot be read ({exc.strerror or exc}); it was left out",
+                )
+            )
         return None
     if len(head) >= 132 and head[128:132] == b"DICM":
         return "part10"
@@ -652,10 +774,17 @@ def _read_file(
     """Read one file's header; None if it is not readable DICOM (a problem unless raw).
 
     Ordinary Part-10 files go through :mod:`kiosk.media.fastheader`; anything
-    it does not fully understand is read with pydicom.
+    it does not fully understand is read with pydicom. Neither reads the pixel
+    data, nor a value whose declared length is beyond the file's end
+    (``length-beyond-file``), nor sequences nested too deep (``sequence-too-deep``).
     """
     if kind == "part10":
-        fast = read_header(str(path), _FAST_TAGS)
+        try:
+            fast = read_header(str(path), _FAST_TAGS)
+        except HostileFile as exc:
+            if _reports(kind, quiet):
+                problems.append(Problem(exc.code, rel, str(exc)))
+            return None
         if fast is not None and _known_charset(fast.values.get(_T_CHARSET)):
             if fast.media_storage_sop_class == _MEDIA_STORAGE_DIRECTORY:
                 return None
@@ -680,24 +809,61 @@ def _known_charset(raw: bytes | None) -> bool:
     return all(t.strip(" \x00") in python_encoding for t in terms)
 
 
+def _reports(kind: str, quiet: bool | None) -> bool:
+    """Whether a file that cannot be read is a problem (a raw-looking file may be no DICOM)."""
+    return not (kind == "raw" if quiet is None else quiet)
+
+
+_DEFER = 64 * 1024  # a header value longer than this is never read (no real one is)
+
+
 def _read_with_pydicom(
     path: Path, rel: str, kind: str, problems: list[Problem], *, quiet: bool | None = None
 ) -> _Read | None:
-    """Read one file's header with pydicom, noting every warning as a problem."""
+    """Read one file's header with pydicom, noting every warning as a problem.
+
+    The file's element headers are walked first (:func:`~kiosk.media.fastheader.layout`):
+    a length beyond the file's end, sequences nested too deep or a flood of
+    elements is a problem, and pydicom never parses that file. pydicom reads
+    through :func:`~kiosk.media.fastheader.open_bounded` (no read can ask for
+    more than the file holds), sees the top-level sequences of undefined
+    length as empty (:class:`~kiosk.media.fastheader.SequencesLeftOut`: it
+    would parse them whole, and the scan needs none of them) and leaves out
+    any value over 64 KiB; a recursion that still goes too deep is
+    ``sequence-too-deep``, never a crash.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            with path.open("rb") as fh:
+            with open_bounded(path) as fh:
+                found = layout(fh, bare=kind == "raw")
+                if found is not None and found.sop_class == _MEDIA_STORAGE_DIRECTORY:
+                    return None
+                fh.seek(0)
+                view = SequencesLeftOut(fh, fh.size, found) if found and found.sequences else fh
                 ds = pydicom.dcmread(
-                    fh, stop_before_pixels=True, force=kind == "raw", specific_tags=_HEADER_TAGS
+                    view,
+                    stop_before_pixels=True,
+                    force=kind == "raw",
+                    specific_tags=_HEADER_TAGS,
+                    defer_size=_DEFER,
                 )
                 if _is_directory(ds):
                     return None
                 errors: list[str] = []
+                _drop_deferred(ds, errors)
                 inst = _instance_from_dataset(rel, ds, errors)
-                complete = _pixels_complete(fh, ds, path)
+                complete = found.complete if found is not None else _pixels_complete(fh, ds, path)
+        except HostileFile as exc:
+            if _reports(kind, quiet):
+                problems.append(Problem(exc.code, rel, str(exc)))
+            return None
+        except RecursionError:  # the last line of defence: the walk above did not follow it
+            if _reports(kind, quiet):
+                problems.append(Problem(ProblemCode.SEQUENCE_TOO_DEEP, rel, str(SequenceTooDeep())))
+            return None
         except Exception as exc:  # truncated, garbled, invalid VRs: a problem, never a crash
-            if not (kind == "raw" if quiet is None else quiet):
+            if _reports(kind, quiet):
                 problems.append(
                     Problem(ProblemCode.UNREADABLE_FILE, rel, f"cannot be read as DICOM: {exc}")
                 )
@@ -708,6 +874,19 @@ def _read_with_pydicom(
     return _Read(inst, complete)
 
 
+def _drop_deferred(ds: Dataset, errors: list[str]) -> None:
+    """Take out the header values pydicom deferred (over 64 KiB): noted, never read."""
+    deferred = [
+        elem
+        for elem in ds.values()  # the raw elements, as read: nothing is converted
+        if isinstance(elem, RawDataElement) and elem.value is None and elem.length
+    ]
+    for elem in deferred:
+        del ds[elem.tag]
+        name = keyword_for_tag(elem.tag) or str(elem.tag)
+        errors.append(f"{name}: a value of {elem.length} bytes was not read")
+
+
 def _is_directory(ds: Dataset) -> bool:
     meta = getattr(ds, "file_meta", None)
     sop_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
@@ -715,7 +894,11 @@ def _is_directory(ds: Dataset) -> bool:
 
 
 def _pixels_complete(fh: IO[bytes], ds: Dataset, path: Path) -> bool:
-    """Tell whether the pixel data after the header (if any) is all there."""
+    """Tell whether the pixel data after the header (if any) is all there.
+
+    By the file's size and, for encapsulated data, by seeking from one
+    fragment's item header to the next; the pixel data itself is never read.
+    """
     pos = fh.tell()
     head = fh.read(12)
     if len(head) < 8:
@@ -738,20 +921,12 @@ def _pixels_complete(fh: IO[bytes], ds: Dataset, path: Path) -> bool:
     else:
         (length,) = struct.unpack(end + "H", head[6:8])
         header = 8
-    size = path.stat().st_size
+    size = os.fstat(fh.fileno()).st_size
     if length != _UNDEFINED:
         return bool(size >= pos + header + length)
-    # Encapsulated: walk the fragments' item headers up to the sequence delimiter.
-    at = pos + header
-    while at + 8 <= size:
-        fh.seek(at)
-        group, elem, item_len = struct.unpack(end + "HHL", fh.read(8))
-        if (group, elem) == (0xFFFE, 0xE0DD):
-            return True
-        if (group, elem) != (0xFFFE, 0xE000) or item_len == _UNDEFINED:
-            return True  # not what we can check; leave it to the decoder
-        at += 8 + item_len
-    return False
+    # Encapsulated: seek along the fragments' item headers up to the sequence delimiter.
+    whole = pixel_data_complete(fh, pos + header, little)
+    return True if whole is None else whole  # None: not what we can check; the decoder will
 
 
 def _encodings(values: dict[int, Value]) -> list[str]:

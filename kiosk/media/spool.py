@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.errors import SpoolError
+from kiosk.paths import private_opener
 
 _CHUNK = 1 << 20
 _HAS_SYNC = hasattr(os, "sync")
@@ -225,7 +226,10 @@ def _write_part(
     try:
         # Unbuffered: each chunk is read straight into a buffer, hashed, and
         # written from it (no copy through Python's buffers, no allocation).
-        with source.open("rb", buffering=0) as src, tmp.open("wb", buffering=0) as dst:
+        with (
+            source.open("rb", buffering=0) as src,
+            open(tmp, "wb", buffering=0, opener=private_opener) as dst,  # PHI: 0600
+        ):
             if _HAS_FADVISE:
                 with contextlib.suppress(OSError):  # read-ahead hint only
                     os.posix_fadvise(src.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)

@@ -3,7 +3,9 @@
 After every instance of a study reached a destination that offers storage
 commitment, the kiosk sends an N-ACTION request (PS3.4 J.3.2) listing the
 instances; the PACS answers later with an N-EVENT-REPORT on a new association
-to the kiosk's own AE (``[kiosk] listen_port``). The study becomes
+to the kiosk's own AE (``[kiosk] listen_port``, on ``listen_host`` or the
+address facing those PACS: :func:`listen_address`; only the AE titles of the
+destinations asked may report). The study becomes
 ``committed`` only when the report names every instance as committed; only
 committed studies may leave the spool. Requests and answers are kept in the
 ``commitments`` table; a study still waiting is asked again on the next run.
@@ -11,7 +13,9 @@ committed studies may leave the spool. Requests and answers are kept in the
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import sqlite3
 import threading
 import time
@@ -51,20 +55,41 @@ class Report:
 
 
 class ReportListener:
-    """Our AE, listening for storage commitment results (N-EVENT-REPORT)."""
+    """Our AE, listening for storage commitment results (N-EVENT-REPORT).
 
-    def __init__(self, ae_title: str, port: int, host: str = "") -> None:
+    Parameters
+    ----------
+    host
+        The address to listen on; several addresses separated by commas
+        (one server each).
+    calling_aets
+        The AE titles allowed to report (the destinations asked); an
+        association from any other is rejected. Empty: any.
+    """
+
+    def __init__(
+        self, ae_title: str, port: int, host: str = "", calling_aets: Sequence[str] = ()
+    ) -> None:
         self.reports: dict[str, Report] = {}
         self.changed = threading.Condition()
         quiet_pynetdicom()
         self.ae = AE(ae_title=ae_title)
         self.ae.maximum_pdu_size = 0
+        self.ae.require_calling_aet = list(calling_aets)
         self.ae.add_supported_context(StorageCommitmentPushModel, scu_role=False, scp_role=True)
-        self.server = self.ae.start_server(
-            (host, port),
-            block=False,
-            evt_handlers=[(evt.EVT_N_EVENT_REPORT, self._on_report)],
-        )
+        self.servers: list[Any] = []
+        try:
+            for address in dict.fromkeys(host.split(",")):
+                self.servers.append(
+                    self.ae.start_server(
+                        (address.strip(), port),
+                        block=False,
+                        evt_handlers=[(evt.EVT_N_EVENT_REPORT, self._on_report)],
+                    )
+                )
+        except BaseException:
+            self.close()
+            raise
 
     def _on_report(self, event: Any) -> int:
         ds: Dataset = event.event_information
@@ -99,8 +124,35 @@ class ReportListener:
 
     def close(self) -> None:
         """Stop listening."""
-        if self.server is not None:
-            self.server.shutdown()
+        for server in self.servers:
+            server.shutdown()
+        self.servers.clear()
+
+
+def listen_address(config: Config, destinations: Iterable[Destination]) -> str:
+    """Where the commitment listener binds: ``[kiosk] listen_host``, else worked out.
+
+    By default (no ``listen_host``) it is the local address through which
+    this computer reaches each PACS that is asked (its route, as the system
+    chooses it; no packet is sent), comma-separated when they differ: a PACS
+    on another host can connect, and the listener is not open on the other
+    interfaces (a guest Wi-Fi, a second network card). ``127.0.0.1`` when no
+    route is found (such a PACS cannot be asked either).
+    """
+    if config.listen_host:
+        return config.listen_host
+    found: list[str] = []
+    for dest in destinations:
+        with contextlib.suppress(OSError, UnicodeError):
+            family, kind, proto, _, address = socket.getaddrinfo(
+                dest.host, dest.port, type=socket.SOCK_DGRAM
+            )[0]
+            with socket.socket(family, kind, proto) as probe:
+                probe.connect(address)  # UDP: chooses the route, sends nothing
+                local = str(probe.getsockname()[0])
+            if local not in found:
+                found.append(local)
+    return ",".join(found) or "127.0.0.1"
 
 
 def request_commitment(
@@ -176,10 +228,23 @@ def commit_sent_studies(
     if not config.listen_port:
         log.warning("storage commitment skipped: no [kiosk] listen_port in the config")
         return set()
+    names = sorted({studies.get_study(conn, sid).destination for sid in due})
+    asking = [config.destinations[name] for name in names]
+    host = listen_address(config, asking)
     try:
-        listener = ReportListener(config.ae_title, config.listen_port)
+        listener = ReportListener(
+            config.ae_title,
+            config.listen_port,
+            host,
+            calling_aets=sorted({d.ae_title for d in asking}),
+        )
     except OSError as exc:
-        log.warning("storage commitment skipped: cannot listen on %d (%s)", config.listen_port, exc)
+        log.warning(
+            "storage commitment skipped: cannot listen on %s port %d (%s)",
+            host,
+            config.listen_port,
+            exc,
+        )
         return set()
     committed: set[int] = set()
     try:

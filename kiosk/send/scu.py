@@ -39,6 +39,10 @@ class AssociationError(Exception):
     """The peer could not be reached, rejected the association, or broke the protocol."""
 
 
+class TlsHandshakeError(AssociationError):
+    """The TLS handshake failed (its cause: the certificate not trusted, a reset, ...)."""
+
+
 @dataclass(frozen=True)
 class FileDataSet:
     """Where a DICOM file's data set starts, its transfer syntax and its SOP UIDs."""
@@ -185,11 +189,17 @@ class StoreAssociation:
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         raw.settimeout(timeout)
         try:
-            self.sock: socket.socket = (
-                tls.wrap_socket(raw, server_hostname=host) if tls is not None else raw
-            )
+            self.sock: socket.socket = raw
+            if tls is not None:
+                try:
+                    self.sock = tls.wrap_socket(raw, server_hostname=host)
+                except OSError as exc:
+                    raise TlsHandshakeError(f"TLS handshake failed ({exc})") from exc
             self.sock.sendall(associate_rq(calling, called, self.contexts, max_pdu))
             kind, body = self._read_pdu()
+        except TlsHandshakeError:
+            raw.close()
+            raise
         except (OSError, AssociationError) as exc:
             raw.close()
             raise AssociationError(f"association failed ({exc})") from exc

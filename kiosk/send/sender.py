@@ -19,16 +19,13 @@ import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from kiosk.config import Destination
-from kiosk.dicom_net import CONNECT_TIMEOUT, NETWORK_TIMEOUT
+from kiosk.dicom_net import CONNECT_TIMEOUT, NETWORK_TIMEOUT, tls_context, tls_problem
 from kiosk.errors import PeerError
 from kiosk.send.policy import REFUSED_SOP_CLASS
-from kiosk.send.scu import AssociationError, StoreAssociation, parse_file_meta
-
-if TYPE_CHECKING:
-    import ssl
+from kiosk.send.scu import AssociationError, StoreAssociation, TlsHandshakeError, parse_file_meta
 
 log = logging.getLogger(__name__)
 
@@ -135,18 +132,6 @@ def plan_contexts(
     return plan
 
 
-def tls_context(destination: Destination) -> ssl.SSLContext | None:
-    """Return the TLS context for a destination, or ``None`` when it does not use TLS."""
-    if not destination.tls:
-        return None
-    import ssl  # only here: TLS is the rare case, and ssl is slow to import
-
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=destination.tls_ca or None)
-    if destination.tls_cert:
-        context.load_cert_chain(destination.tls_cert, destination.tls_key or None)
-    return context
-
-
 def open_association(
     destination: Destination,
     calling_ae: str,
@@ -154,6 +139,8 @@ def open_association(
     **kwargs: Any,
 ) -> Any:
     """Open an association to a destination (TLS, max PDU and TCP_NODELAY applied).
+
+    TLS is :func:`kiosk.dicom_net.associate`'s, the worklist's too.
 
     Raises
     ------
@@ -163,9 +150,6 @@ def open_association(
     from kiosk.dicom_net import associate, make_ae  # pynetdicom: not on the C-STORE path
 
     ae = make_ae(calling_ae, destination.timeout or None)
-    tls = tls_context(destination)
-    if tls is not None:
-        kwargs["tls_args"] = (tls, destination.host)
     if contexts is not None:
         kwargs["contexts"] = list(contexts)
     return associate(
@@ -203,6 +187,10 @@ class StoreConnection:
                     f"the {role} {where} rejected the association; "
                     f"check that it knows our AE title {calling_ae!r}"
                 ) from exc
+            handshake = isinstance(exc, TlsHandshakeError)
+            problem = tls_problem(exc, destination, role, handshake=handshake)
+            if problem:
+                raise PeerError(problem) from exc
             raise PeerError(
                 f"cannot reach the {role} {where} ({exc}); "
                 "check that it is running and the host and port in the config"

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
+from kiosk import paths
 from kiosk.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,10 @@ def connect(path: Path) -> sqlite3.Connection:
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # PHI: the file 0600 (SQLite gives -wal and -shm its mode), also one an older kiosk
+        # made 0644, and -wal/-shm left by it.
+        paths.private_file(path)
+        paths.private_files(path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
         conn = sqlite3.connect(path, timeout=30, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open the kiosk database {path} ({exc}); check the path") from exc

@@ -7,11 +7,13 @@ transition is checked here, so no caller can skip a step by accident.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 
 from kiosk.errors import StoreError
+from kiosk.media.names import shown
 from kiosk.store.db import now_iso
 
 
@@ -150,7 +152,7 @@ def add_study(
             destination,
             tag,
             StudyState.FOUND.value,
-            source,
+            shown(source),
             station,
             user,
             reason,
@@ -247,11 +249,15 @@ def add_instance(
     transfer_syntax_uid: str,
     source_relpath: str,
 ) -> int:
-    """Insert one instance of a study and return its id."""
+    """Insert one instance of a study and return its id.
+
+    ``source_relpath`` is kept exactly (see :func:`source_relpath`), so that an
+    import that resumes finds the same file on the disc again.
+    """
     cur = conn.execute(
         "INSERT INTO instances (study_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid,"
         " source_relpath) VALUES (?,?,?,?,?)",
-        (study_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid, source_relpath),
+        (study_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid, _stored(source_relpath)),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid
@@ -274,6 +280,33 @@ def update_instance(conn: sqlite3.Connection, instance_id: int, **fields: str | 
     conn.execute(f"UPDATE instances SET {cols} WHERE id = ?", (*fields.values(), instance_id))
 
 
+def _stored(relpath: str) -> str | bytes:
+    """A disc path as the store keeps it: its name's bytes, as TEXT if they are UTF-8, else a BLOB.
+
+    A name on a disc is bytes; Python gives it as ``str`` decoded with the file
+    system's encoding and surrogate escapes for what does not decode (PEP 383),
+    which SQLite cannot take as text. The bytes are what the file really is
+    called, whatever the locale of the process that reads them back.
+    """
+    raw = os.fsencode(relpath)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
+
+
+def source_relpath(row: sqlite3.Row) -> str:
+    """An instance row's disc path, as :func:`os.scandir` names that file in this process.
+
+    The inverse of how :func:`add_instance` stores it: the same ``str`` the
+    scan of the disc produced (``MediaInstance.relpath``), also when the name
+    is not UTF-8 or the locale differs from the one it was stored under.
+    Show it with :func:`kiosk.media.names.shown`.
+    """
+    value = row["source_relpath"]
+    return os.fsdecode(value if isinstance(value, bytes) else str(value).encode("utf-8"))
+
+
 def instances_of(conn: sqlite3.Connection, study_id: int) -> list[sqlite3.Row]:
-    """Return the instance rows of a study."""
+    """Return the instance rows of a study (their disc path: :func:`source_relpath`)."""
     return list(conn.execute("SELECT * FROM instances WHERE study_id = ? ORDER BY id", (study_id,)))

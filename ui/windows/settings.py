@@ -49,7 +49,8 @@ class SettingsWindow(QWidget):
                     "worklist",
                     Destination(
                         wl.ae_title, wl.host, wl.port, timeout=wl.timeout, name="worklist",
-                        label="Modality Worklist",
+                        label="Modality Worklist", tls=wl.tls, tls_cert=wl.tls_cert,
+                        tls_key=wl.tls_key, tls_ca=wl.tls_ca,
                     ),
                 )
             )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 import tracemalloc
 from pathlib import Path
@@ -93,3 +94,33 @@ def test_a_256_mib_image_is_imported_and_sent_with_flat_memory(
     for _ in range(PIXELS >> 20):
         zeros.update(bytes(1 << 20))
     assert digest.hexdigest() == zeros.hexdigest()
+
+
+def test_a_disc_with_hostile_files_imports_its_good_study(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    """Nesting 3,000 deep, a length past the end of the file: named, never a traceback."""
+    from kiosk.cli import main
+    from tests.discs import write_ct_disc
+    from tests.test_bounded_reading import length_beyond_file, nested
+
+    disc = tmp_path / "disc"
+    [study] = write_ct_disc(disc, [("EXT-1", "DOE^JANE", "19700101", "F")], per_study=3)
+    (disc / "DEEP").write_bytes(nested(implicit=False))
+    (disc / "LONG").write_bytes(length_beyond_file(implicit=True, where="in-sequence"))
+    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101", PatientSex="F")
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={"radiology": storage_server},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    args = ["import", str(disc), "--study", study.study_instance_uid, "--mrn", "MRN1"]
+    assert main([*args, "--config", str(cfg), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    assert [(s["state"], s["sent"]) for s in json.loads(out)["studies"]] == [("sent", 3)]
+    assert main(["scan", str(disc), "--json"]) == 0
+    problems = {(p["code"], p["path"]) for p in json.loads(capsys.readouterr()[0])["problems"]}
+    assert {("sequence-too-deep", "DEEP"), ("length-beyond-file", "LONG")} <= problems

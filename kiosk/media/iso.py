@@ -63,7 +63,7 @@ import pycdlib
 from pycdlib.pycdlibexception import PyCdlibException
 
 from kiosk.errors import NoDicomError
-from kiosk.media.names import shown
+from kiosk.media.names import shown, special_kind
 from kiosk.media.problems import Problem, ProblemCode
 
 log = logging.getLogger(__name__)
@@ -284,7 +284,7 @@ class _Tree:
             if mode is not None and stat.S_ISLNK(mode):
                 return _Node(name, "symlink", record)
             if mode is not None and stat.S_IFMT(mode) and not stat.S_ISREG(mode):
-                return _Node(name, "special", record, note=_special_kind(mode))
+                return _Node(name, "special", record, note=special_kind(mode))
         return _Node(name, "file", record, runs=self._dr_runs(record))
 
     def _dr_name(self, record: Any) -> bytes:
@@ -415,18 +415,6 @@ def _rr_mode(record: Any) -> int | None:
         return int(record.rock_ridge.get_file_mode())
     except PyCdlibException:  # no PX entry: a plain file
         return None
-
-
-def _special_kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    return f"a Rock Ridge entry of mode {mode:o}"
 
 
 def _bad_name(name: str) -> str:

@@ -9,6 +9,7 @@ name is shown, :func:`shown` gives its escaped form.
 
 from __future__ import annotations
 
+import stat
 import unicodedata
 
 _SURROGATE_ESCAPES = range(0xDC80, 0xDD00)
@@ -44,3 +45,16 @@ def shown(text: str) -> str:
         else:
             out.append(char.encode("unicode_escape", "backslashreplace").decode("ascii"))
     return "".join(out)
+
+
+def special_kind(mode: int) -> str:
+    """What a special file (by its ``st_mode``) is, in words, for a problem's message."""
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return f"a special file (mode {mode:o})"

@@ -57,6 +57,7 @@ from kiosk.media.fastheader import (
     read_header,
 )
 from kiosk.media.model import MediaInstance, MediaScan, same_patient
+from kiosk.media.names import special_kind
 from kiosk.media.problems import Problem, ProblemCode
 
 log = logging.getLogger(__name__)
@@ -682,7 +683,7 @@ def _walk(root: Path, problems: list[Problem]) -> Iterator[str]:
                     Problem(
                         ProblemCode.SPECIAL_FILE,
                         rel,
-                        f"{_special_kind(mode)}, not a file; it was not opened",
+                        f"{special_kind(mode)}, not a file; it was not opened",
                     )
                 )
         stack.extend(reversed(dirs))
@@ -699,19 +700,6 @@ def _symlink(path: Path, rel: str) -> Problem:
         rel,
         f"a symbolic link{to}; it was not followed, nothing it points at was read",
     )
-
-
-def _special_kind(mode: int) -> str:
-    """What a special file is, in words."""
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    return "a special file"
 
 
 def _norm(rel: str) -> str:

@@ -10,12 +10,16 @@ whose ``TMPDIR`` is a folder of the test. The test checks the exit code of the
 contract (0 with problems, 3 when nothing is readable), that no traceback
 reaches the terminal, that the good images are still found, and how many
 bytes the temporary folder held at its peak (polled every few milliseconds:
-allocated blocks, a hard-linked file once). It prints the time, that peak and
-the child's peak RSS: run with ``-s`` to see them. The image's own problems
-are checked on :func:`kiosk.media.iso.extract_image`; that ``kiosk scan``
-lists them too is checked by ``test_scan_lists_the_image_problems``, expected
-to fail until ``kiosk/media/scan.py`` takes them from
-:func:`kiosk.media.iso.extract_image_to_temp`.
+allocated blocks, a hard-linked file once). It prints the time, that peak, the
+scan process's own peak RSS and the peak RSS of it and its image reader (the
+child process that opens the image with pycdlib): run with ``-s`` to see
+them. The image's own problems are checked on
+:func:`kiosk.media.iso.extract_image`; that ``kiosk scan`` lists them too is
+checked by ``test_scan_lists_the_image_problems``.
+
+The reader's bounds (``KIOSK_ISO_MEMORY``, ``KIOSK_ISO_SECONDS``) are lowered
+for an image of 30,000 directory records, and the reader is made to die
+midway (``KIOSK_FAULT=iso-reader-file:N``, :mod:`kiosk.faults`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import io
 import json
 import os
 import random
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,6 +53,21 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX names and
 
 MiB = 1 << 20
 TIME = Path("/usr/bin/time")
+# ``kiosk scan`` that then writes its own peak RSS (VmHWM: this process since its exec, not
+# the pages of pytest it was forked from, nor its image reader) into the file argv[1].
+MEASURED_KIOSK = (
+    "import sys\n"
+    "from kiosk.cli import main\n"
+    "code = main(sys.argv[2:])\n"
+    "try:\n"
+    "    with open('/proc/self/status') as status:\n"
+    "        peak = int(status.read().split('VmHWM:')[1].split()[0]) * 1024\n"
+    "except (OSError, IndexError, ValueError):\n"
+    "    peak = 0\n"
+    "with open(sys.argv[1], 'w') as out:\n"
+    "    out.write(str(peak))\n"
+    "sys.exit(code)\n"
+)
 JANE = ("EXT-1", "DOE^JANE", "19700101", "F")
 RICHARD = ("EXT-2", "ROE^RICHARD", "19600505", "M")
 
@@ -218,6 +239,9 @@ class Scan:
     seconds: float
     peak_temp: int
     peak_rss: int
+    """The scan process and its image reader (GNU time: the most of either)."""
+    own_rss: int
+    """The scan process alone (0 where there is no /proc)."""
 
     @property
     def doc(self) -> dict[str, Any]:
@@ -229,20 +253,25 @@ class Scan:
         assert "Traceback" not in self.stderr, self.stderr
 
 
-def scan(image: Path, tmp_path: Path, label: str) -> Scan:
-    """``kiosk scan IMAGE --json`` in a child with TMPDIR in ``tmp_path``; time, peaks printed."""
+def scan(image: Path, tmp_path: Path, label: str, env: dict[str, str] | None = None) -> Scan:
+    """``kiosk scan IMAGE --json`` in a child with TMPDIR in ``tmp_path``; time, peaks printed.
+
+    ``env`` adds to the child's environment (the reader's bounds, a fault point).
+    """
     temp = tmp_path / "tmpdir"
     temp.mkdir(exist_ok=True)
-    env = dict(os.environ, TMPDIR=str(temp))
+    env = dict(os.environ, TMPDIR=str(temp), **(env or {}))
     out_file, err_file = tmp_path / "scan.out", tmp_path / "scan.err"
-    rss_file = tmp_path / "scan.rss"
+    rss_file, own_file = tmp_path / "scan.rss", tmp_path / "scan.own"
     with out_file.open("wb") as out, err_file.open("wb") as err, TempPeak(temp) as peak:
         start = time.perf_counter()
-        # GNU time reports the child's own peak RSS (wait4 on a child of pytest would
-        # count the pages it inherited from pytest before its exec).
+        # GNU time reports the most RSS of the child and of the children it waited for
+        # (its image reader); wait4 on a child of pytest would count the pages it
+        # inherited from pytest before its exec. MEASURED_KIOSK writes the child's own.
         timed = [str(TIME), "-o", str(rss_file), "-f", "%M"] if TIME.exists() else []
+        kiosk = [sys.executable, "-c", MEASURED_KIOSK, str(own_file)]
         child = subprocess.run(
-            [*timed, sys.executable, "-m", "kiosk", "scan", str(image), "--json"],
+            [*timed, *kiosk, "scan", str(image), "--json"],
             stdout=out,
             stderr=err,
             env=env,
@@ -258,12 +287,14 @@ def scan(image: Path, tmp_path: Path, label: str) -> Scan:
         seconds=seconds,
         peak_temp=peak.peak,
         peak_rss=int(rss) * 1024,
+        own_rss=int(own_file.read_text() or 0) if own_file.exists() else 0,
     )
     code = child.returncode
     print(
         f"\n[{label}] image {image.stat().st_size} bytes: exit {code}, {seconds:.2f} s, "
         f"temp peak {peak.peak} bytes ({peak.peak / MiB:.2f} MiB), "
-        f"child peak RSS {result.peak_rss / MiB:.0f} MiB"
+        f"scan peak RSS {result.own_rss / MiB:.0f} MiB, "
+        f"with its image reader {result.peak_rss / MiB:.0f} MiB"
     )
     assert list(temp.iterdir()) == [], "the extracted folder outlived the scan"
     return result
@@ -613,3 +644,149 @@ def test_scan_lists_the_image_problems(tmp_path: Path, which: str) -> None:
     run.no_traceback()
     assert run.code == 0
     assert expected in {(p["code"], p["path"]) for p in run.doc["problems"]}
+
+
+# --- the reader's bounds: a child process ---------------------------------------------------
+
+MANY = 30_000
+
+
+@pytest.fixture(scope="module")
+def many_entries(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two good images under DICOM/, then 30,000 empty files under MANY/ (5 MB of records).
+
+    pycdlib's open of it takes ~1.6 s and ~110 MiB: what millions of records
+    in a few hundred MB would multiply.
+    """
+    img = Image()
+    good_files(img)
+    img.folder("MANY")
+    for n in range(MANY):
+        img.file(f"MANY/F{n:06d}", b"")
+    return img.write(tmp_path_factory.mktemp("many") / "many.iso")
+
+
+def one_line(run: Scan) -> str:
+    run.no_traceback()
+    assert run.code == 3
+    [line] = run.stderr.strip().splitlines()
+    return line
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS enforced, /proc for the RSS")
+def test_many_records_stop_the_reader_at_its_memory_bound(
+    many_entries: Path, tmp_path: Path
+) -> None:
+    image, _ = plain_image(tmp_path, "small.iso")
+    (tmp_path / "small").mkdir()
+    (tmp_path / "many").mkdir()
+    small = scan(image, tmp_path / "small", "3 images, default bounds")
+    assert small.code == 0
+    run = scan(
+        many_entries,
+        tmp_path / "many",
+        f"{MANY} entries, reader bound 64 MiB",
+        env={"KIOSK_ISO_MEMORY": "64"},
+    )
+    line = one_line(run)  # nothing was extracted: exit 3, one line that says why
+    assert "cannot be read safely (image-too-complex: " in line
+    assert "needed more than 64 MiB of memory" in line
+    # The scan process itself stays as small as for an ordinary image; pycdlib's tree of
+    # the image, ~110 MiB unbounded, was only ever in the reader.
+    assert small.own_rss > 0
+    assert run.own_rss < small.own_rss + 16 * MiB
+
+
+def test_a_reader_past_its_time_is_killed(many_entries: Path, tmp_path: Path) -> None:
+    run = scan(
+        many_entries,
+        tmp_path,
+        f"{MANY} entries, reader bound 0.1 s",
+        env={"KIOSK_ISO_SECONDS": "0.1"},
+    )
+    line = one_line(run)
+    assert "cannot be read safely (image-too-complex: " in line
+    assert "took longer than 0.1 s" in line
+
+
+def test_a_reader_that_dies_midway_leaves_what_it_wrote(tmp_path: Path) -> None:
+    """The reader is killed (SIGKILL) right after its third file: the scan reads the three."""
+    img = Image()
+    uids = good_files(img)  # DICOM/I0000001, DICOM/I0000002: the first two files written
+    img.symlink("DICOM/ALINK", "/etc/passwd")  # found before them (ISO order)
+    img.folder("ZMORE")
+    for n in range(5):
+        img.file(f"ZMORE/F{n}", f"not an image {n}\n".encode())
+    image = img.write(tmp_path / "dies.iso")
+    run = scan(
+        image, tmp_path, "reader killed at its 3rd file", env={"KIOSK_FAULT": "iso-reader-file:3"}
+    )
+    run.no_traceback()
+    assert run.code == 0
+    doc = run.doc
+    assert doc["instances"] == 2
+    assert doc["non_dicom"] == ["ZMORE/F0"]
+    found = {(p["code"], p["path"]): p["message"] for p in doc["problems"]}
+    assert ("symlink-on-medium", "DICOM/ALINK") in found  # told before the reader died
+    stop = found[("image-too-complex", "")]
+    assert stop.startswith("its reader was stopped by the system (signal SIGKILL)")
+    assert "the 3 files extracted before are read" in stop
+    assert len(uids) == 2
+
+
+@pytest.mark.parametrize("which", ["symlinks", "shared-extent", "hostile-names"])
+def test_the_reader_reports_what_extract_image_finds(tmp_path: Path, which: str) -> None:
+    """Files (names not UTF-8 among them), problems and bytes cross the pipe unchanged."""
+    builders: dict[str, Callable[[Path], Path]] = {
+        "symlinks": lambda p: symlink_image(p, "rock-ridge"),
+        "shared-extent": shared_extent_image,
+        "hostile-names": lambda p: named_image(p, "rock-ridge"),
+    }
+    image = builders[which](tmp_path)
+    here = iso_module.extract_image(image, tmp_path / "here")
+    there = iso_module.extract_image_to_temp(image)
+    try:
+        assert there.files == here.files
+        assert there.problems == here.problems
+        assert (there.bytes_written, there.image_size) == (here.bytes_written, here.image_size)
+        assert sorted(p.relative_to(there.folder) for p in there.folder.rglob("*")) == sorted(
+            p.relative_to(here.folder) for p in here.folder.rglob("*")
+        )
+    finally:
+        shutil.rmtree(there.folder)
+
+
+def test_a_report_past_its_bound_stops_the_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent reads at most REPORT_LIMIT bytes of the reader's lines (here 2,000)."""
+    monkeypatch.setattr(iso_module, "REPORT_LIMIT", 2000)
+    there = iso_module.extract_image_to_temp(shared_extent_image(tmp_path))
+    try:
+        assert 0 < len(there.files) < 202
+        [stop] = [p for p in there.problems if p.code == "image-too-complex"]
+        assert stop.message.startswith("the list of its files and problems passed ")
+    finally:
+        shutil.rmtree(there.folder)
+
+
+def test_the_reader_starts_fast(tmp_path: Path) -> None:
+    """An ordinary small image: the child costs well under a second (measured, printed)."""
+    image, _ = plain_image(tmp_path, "small.iso")
+    here, there = [], []
+    for n in range(5):
+        start = time.perf_counter()
+        iso_module.extract_image(image, tmp_path / f"here{n}")
+        here.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        extracted = iso_module.extract_image_to_temp(image)
+        there.append(time.perf_counter() - start)
+        shutil.rmtree(extracted.folder)
+        assert len(extracted.files) == 3
+        assert extracted.problems == []
+    print(
+        f"\n[start-up] small image {image.stat().st_size} bytes: in this process "
+        f"{statistics.median(here) * 1000:.1f} ms, in the bounded reader "
+        f"{statistics.median(there) * 1000:.1f} ms (medians of 5)"
+    )
+    assert statistics.median(there) < 1.0

@@ -42,39 +42,123 @@ the copy of each file's bytes are done here, from the records, and:
   and is raised as such.
 
 Problems are shown escaped (:class:`~kiosk.media.problems.Problem` does it).
+
+Bounds: a child process
+-----------------------
+pycdlib parses the whole directory tree of an image in memory when it opens
+it (a 3.6 MB image of 20,000 empty files took 2.2 s and 131 MiB), so an image
+of a few hundred MB made of millions of directory records would exhaust the
+kiosk's memory or hang it. :func:`extract_image_to_temp` (what the scan
+calls) therefore opens and extracts the image in a child process, the
+*reader*, with hard bounds:
+
+- memory: on POSIX the reader sets its own ``RLIMIT_AS`` (address space,
+  soft and hard) to :data:`MEMORY_LIMIT` (1 GiB) before it opens the image;
+  an allocation past it fails in the reader (``MemoryError``), not in the
+  kiosk. Windows has no ``RLIMIT_AS``: there only the time bound holds (as
+  wherever the system refuses the limit, which is then logged);
+- time: the parent kills the reader after :data:`TIME_LIMIT` (120 s) of wall
+  clock, its start-up included;
+- its report: the parent reads at most :data:`REPORT_LIMIT` bytes of it, so
+  its own memory does not grow with the image either.
+
+``KIOSK_ISO_MEMORY`` (MiB) and ``KIOSK_ISO_SECONDS`` (seconds, decimals
+allowed) replace the first two; the parent reads them at each extraction
+(a value that is not a positive number is logged and ignored). A real disc
+too large for the defaults can be read with higher values, or from a drive.
+
+The reader writes only into the temporary folder the parent made (which the
+scan removes) and reports on its stdout as it goes, one JSON array a line:
+each file written, each problem, then the end. If it passes a bound or dies
+(killed by the system, a crash of the interpreter), the parent keeps what
+was reported and adds one ``image-too-complex`` problem that says why; the
+scan reads the files written so far (one cut by the stop shows as cut). If
+no file was written, the image is a :class:`~kiosk.errors.NoDicomError`
+(exit 3) whose one line names ``image-too-complex``.
+
+Why ``subprocess`` and not ``multiprocessing``: the reader must run nothing
+of the parent but this module. The ``spawn`` context runs the parent's main
+script again in the child (for the ``kiosk`` command, its entry-point script,
+which imports ``kiosk.cli`` and all that imports; for the desktop app, the
+app's), which would cost more than reading a small image; ``fork`` would copy
+a process that holds threads (Qt, the media watcher). ``subprocess`` starts a
+bare interpreter with ``-I`` (neither the current folder nor ``PYTHON*``
+variables nor the user's site: nothing on a disc or in the extracted folder
+can be imported) and ``-B`` (no bytecode written), which imports this module
+from where the parent did (:data:`_PACKAGE_ROOT`) and calls
+:func:`_reader_main`; the protocol is the arguments and the lines, all in
+this module, and the start-up is an interpreter and pycdlib (measured: about
+75 ms for a small image, against about 1 ms in the calling process). The
+reader sets its limit itself: a ``preexec_fn`` is unsafe in a process with
+threads. :func:`extract_image` is the same extraction in the calling process,
+without these bounds: the reader runs it, and the tests.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import logging
+import math
 import os
 import shutil
+import signal
 import stat
 import struct
+import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import pycdlib
 from pycdlib.pycdlibexception import PyCdlibException
 
+from kiosk import faults
 from kiosk.errors import NoDicomError
 from kiosk.media.names import shown, special_kind
 from kiosk.media.problems import Problem, ProblemCode
+
+if sys.platform != "win32":
+    import resource
 
 log = logging.getLogger(__name__)
 
 _ISO_MAGIC_OFFSET = 0x8001
 _CHUNK = 1 << 20
 _SECTOR = 2048
+_MiB = 1 << 20
 STAND_IN_MIN = 64 * 1024
 """A non-DICOM file larger than this is extracted as a stand-in (first sector + hole)."""
 _SHOWN_TARGET = 200
 _SHOWN_NAMES = 5
+
+MEMORY_LIMIT = 1 << 30
+"""The address space the reader of an image may take, in bytes (``KIOSK_ISO_MEMORY``, MiB)."""
+TIME_LIMIT = 120.0
+"""The wall-clock seconds the reader of an image may take (``KIOSK_ISO_SECONDS``)."""
+REPORT_LIMIT = 32 * _MiB
+"""The most bytes of the reader's report (its files and problems) the parent reads."""
+MEMORY_VARIABLE = "KIOSK_ISO_MEMORY"
+TIME_VARIABLE = "KIOSK_ISO_SECONDS"
+
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+"""The folder that holds the ``kiosk`` package the parent runs: the reader imports it from there."""
+_READER = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from kiosk.media.iso import _reader_main; sys.exit(_reader_main(sys.argv[2:]))"
+)
+_MEMORY_EXIT = 86
+"""The reader's exit code when it ran out of its address space."""
+_STDERR_TAIL = 4096
+_JOIN_SECONDS = 5.0
+
+_Emit = Callable[[list[Any]], None]
 
 # What pycdlib, or reading its records, raises on a garbled image.
 _GARBLED = (
@@ -95,6 +179,9 @@ _NAME_ERRNOS = frozenset(
     {errno.EEXIST, errno.ENAMETOOLONG, errno.EINVAL, errno.EILSEQ, errno.ENOTDIR, errno.EISDIR}
 )
 _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
+_VD_FIRST = 16
+"""The sector of the first volume descriptor (ECMA-119 8.1)."""
+_VD_MAX = 64
 
 
 def is_iso_image(path: Path) -> bool:
@@ -119,19 +206,27 @@ def iso_name(name: str) -> str:
 
 
 def volume_label(image: Path) -> str:
-    """The volume identifier of an ISO image, shown escaped ("" if it cannot be read)."""
+    """The volume identifier of an ISO image, shown escaped ("" if it cannot be read).
+
+    Read from the first Primary Volume Descriptor itself (bytes 40 to 72, as
+    pycdlib reads it), not through pycdlib, which would parse the whole
+    directory tree in this process: the cost :func:`extract_image_to_temp`
+    keeps in a bounded child.
+    """
     try:
         with image.open("rb") as fp:
-            iso = pycdlib.PyCdlib()
-            try:
-                iso.open_fp(fp)
-                raw = iso.pvd.volume_identifier
-                text = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
-                return shown(text.strip(" \x00"))
-            finally:
-                _close(iso)
-    except _GARBLED:
+            for sector in range(_VD_FIRST, _VD_FIRST + _VD_MAX):
+                fp.seek(sector * _SECTOR)
+                descriptor = fp.read(_SECTOR)
+                if len(descriptor) < _SECTOR or descriptor[1:6] != b"CD001":
+                    return ""
+                if descriptor[0] == 255:  # the set terminator: no primary descriptor
+                    return ""
+                if descriptor[0] == 1:
+                    return shown(descriptor[40:72].decode("latin-1").strip(" \x00"))
+    except OSError:
         return ""
+    return ""
 
 
 @dataclass
@@ -159,7 +254,10 @@ def extract_iso(image: Path, target: Path) -> list[str]:
 
 
 def extract_image(image: Path, target: Path) -> Extraction:
-    """Extract the files of ``image`` under ``target`` (created if needed).
+    """Extract the files of ``image`` under ``target`` (created if needed), in this process.
+
+    Without the bounds of :func:`extract_image_to_temp`: the reader child
+    runs this, and the tests.
 
     Raises
     ------
@@ -168,6 +266,13 @@ def extract_image(image: Path, target: Path) -> Extraction:
     OSError
         If ``target`` cannot be written (full, read-only): a local failure.
     """
+    result = _extract(image, target, None)
+    _log_problems(image, result.problems)
+    return result
+
+
+def _extract(image: Path, target: Path, emit: _Emit | None) -> Extraction:
+    """:func:`extract_image`, telling ``emit`` each file and problem as it comes."""
     with image.open("rb") as fp, image.open("rb") as data:
         size = os.fstat(fp.fileno()).st_size
         iso = pycdlib.PyCdlib()
@@ -183,12 +288,16 @@ def extract_image(image: Path, target: Path) -> Extraction:
             ) from None
         try:
             target.mkdir(parents=True, exist_ok=True)
-            out = _Extractor(tree, size, target)
+            out = _Extractor(tree, size, target, emit)
             out.run()
             result = out.result
         finally:
             _close(iso)
-    for problem in result.problems:
+    return result
+
+
+def _log_problems(image: Path, problems: list[Problem]) -> None:
+    for problem in problems:
         log.info(
             "disc image %s: %s %s: %s",
             shown(image.name),
@@ -196,7 +305,6 @@ def extract_image(image: Path, target: Path) -> Extraction:
             problem.path,
             problem.message,
         )
-    return result
 
 
 def extract_to_temp(image: Path) -> Path:
@@ -208,13 +316,291 @@ def extract_to_temp(image: Path) -> Path:
 
 
 def extract_image_to_temp(image: Path) -> Extraction:
-    """Extract ``image`` into a new temporary folder (caller removes ``folder``)."""
+    """Extract ``image`` into a new temporary folder (caller removes ``folder``).
+
+    The reading is done by a child process within :func:`reader_limits` (see
+    the module's docstring); a bound passed or a child that died is an
+    ``image-too-complex`` problem, and the files written before are kept.
+
+    Raises
+    ------
+    NoDicomError
+        If the image cannot be opened as ISO 9660 / UDF, or the reader stopped
+        before it wrote any file.
+    OSError
+        If the image cannot be read or the temporary folder written: a local failure.
+    """
     folder = Path(tempfile.mkdtemp(prefix="kiosk-iso-"))
     try:
-        return extract_image(image, folder)
+        return _extract_in_reader(image, folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def reader_limits() -> tuple[int, float]:
+    """The reader's bounds: (address space in bytes, wall-clock seconds).
+
+    :data:`MEMORY_LIMIT` and :data:`TIME_LIMIT`, or ``KIOSK_ISO_MEMORY``
+    (MiB) and ``KIOSK_ISO_SECONDS`` when they are set to a positive number.
+    """
+    memory = _setting(MEMORY_VARIABLE, MEMORY_LIMIT / _MiB)
+    seconds = _setting(TIME_VARIABLE, TIME_LIMIT)
+    return max(1, int(memory * _MiB)), seconds
+
+
+def _setting(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        log.warning("%s=%s is not a positive number; %g is used", name, shown(text)[:40], default)
+        return default
+    return value
+
+
+def _extract_in_reader(image: Path, folder: Path) -> Extraction:
+    """Run the reader child on ``image`` into ``folder``, within the bounds; see the docstring."""
+    memory, seconds = reader_limits()
+    size = image.stat().st_size
+    command = [
+        sys.executable,
+        "-I",
+        "-B",
+        "-c",
+        _READER,
+        _PACKAGE_ROOT,
+        os.fspath(image),
+        os.fspath(folder),
+        "0" if sys.platform == "win32" else str(memory),
+    ]
+    report = _Report(REPORT_LIMIT)
+    timed_out = False
+    deadline = time.monotonic() + seconds
+    with subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as child:
+        try:
+            report.start(child)
+            # The end of its stdout is the reader's end: waited for on a lock, not by
+            # Popen.wait(timeout), which polls at up to 50 ms intervals.
+            if report.read_until(deadline):
+                child.wait(timeout=max(0.0, deadline - time.monotonic()))
+            else:
+                timed_out = True
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+            report.join()
+    for note in report.notes:  # info: the one line of an exit 3 stays one line
+        log.info("disc image %s: %s", shown(image.name), note)
+    if report.refused is not None:
+        raise NoDicomError(report.refused)
+    if report.local is not None:
+        raise report.local
+    result = Extraction(
+        folder=folder,
+        files=report.files,
+        problems=report.problems,
+        bytes_written=report.bytes_written,
+        image_size=size,
+    )
+    if not report.ended:
+        why = _why_stopped(report, child.returncode, timed_out, memory, seconds)
+        tail = report.last_error_line()
+        log.info(  # the problem, or the NoDicomError, says it where it is seen
+            "disc image %s: reading stopped, %s%s",
+            shown(image.name),
+            why,
+            f" (the reader said: {tail})" if tail else "",
+        )
+        if not result.files:
+            raise NoDicomError(
+                f"{shown(str(image))} cannot be read safely ({ProblemCode.IMAGE_TOO_COMPLEX}: "
+                f"{why}; nothing was extracted); check the file or burn it to a disc"
+            )
+        result.problems.append(
+            Problem(
+                ProblemCode.IMAGE_TOO_COMPLEX,
+                "",
+                f"{why} (an image of too many entries, damaged, or made to hurt); reading "
+                f"stopped there: the {len(result.files)} files extracted before are read, "
+                "the rest of the image is not",
+            )
+        )
+    _log_problems(image, result.problems)
+    return result
+
+
+def _why_stopped(report: _Report, code: int, timed_out: bool, memory: int, seconds: float) -> str:
+    if timed_out:
+        return f"reading the image took longer than {seconds:g} s"
+    if report.too_big:
+        return f"the list of its files and problems passed {REPORT_LIMIT / _MiB:g} MiB"
+    if report.memory or code == _MEMORY_EXIT:
+        if sys.platform == "win32" or report.notes:  # no bound was set: the system's memory
+            return "reading the image ran out of memory"
+        return f"reading the image needed more than {memory / _MiB:g} MiB of memory"
+    if report.crash:
+        return f"its reader failed ({report.crash})"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = str(-code)
+        return f"its reader was stopped by the system (signal {name})"
+    return f"its reader stopped with exit code {code}"
+
+
+class _Report:
+    """What the reader says: its stdout, line by line as it comes (bounded); its stderr's end."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.files: list[str] = []
+        self.problems: list[Problem] = []
+        self.bytes_written = 0
+        self.ended = False
+        self.refused: str | None = None
+        self.local: OSError | None = None
+        self.memory = False
+        self.crash = ""
+        self.notes: list[str] = []
+        self.too_big = False
+        self.stderr = b""
+        self._threads: list[threading.Thread] = []
+
+    def start(self, child: subprocess.Popen[bytes]) -> None:
+        assert child.stdout is not None and child.stderr is not None
+        self._threads = [
+            threading.Thread(target=self._read, args=(child, child.stdout), daemon=True),
+            threading.Thread(target=self._read_stderr, args=(child.stderr,), daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def read_until(self, deadline: float) -> bool:
+        """Wait until the reader's stdout ends (True) or ``deadline`` passes (False)."""
+        reading = self._threads[0]
+        reading.join(max(0.0, deadline - time.monotonic()))
+        return not reading.is_alive()
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join(_JOIN_SECONDS)  # the reader is gone: its pipes are at their end
+
+    def last_error_line(self) -> str:
+        lines = self.stderr.decode("utf-8", "replace").strip().splitlines()
+        return shown(lines[-1])[:200] if lines else ""
+
+    def _read(self, child: subprocess.Popen[bytes], stream: IO[bytes]) -> None:
+        left = self.limit
+        while line := stream.readline(left + 1):
+            left -= len(line)
+            if left < 0:
+                self.too_big = True
+                with contextlib.suppress(OSError):
+                    child.kill()
+                return
+            if line.endswith(b"\n"):  # not the last line of a reader that was stopped
+                self._take(line)
+
+    def _read_stderr(self, stream: IO[bytes]) -> None:
+        while chunk := os.read(stream.fileno(), 65536):
+            self.stderr = (self.stderr + chunk)[-_STDERR_TAIL:]
+
+    def _take(self, line: bytes) -> None:
+        try:
+            item = json.loads(line)
+            kind = item[0]
+            if kind == "f":
+                self.files.append(str(item[1]))
+                self.bytes_written += int(item[2])
+            elif kind == "p":
+                self.problems.append(Problem(ProblemCode(item[1]), str(item[2]), str(item[3])))
+            elif kind == "end":
+                self.ended = True
+            elif kind == "refused":
+                self.refused = str(item[1])
+            elif kind == "local":
+                number, reason, filename = item[1], str(item[2]), item[3]
+                self.local = (
+                    OSError(number, reason)
+                    if filename is None
+                    else OSError(number, reason, filename)
+                )
+            elif kind == "memory":
+                self.memory = True
+            elif kind == "crash":
+                self.crash = shown(str(item[1]))[:200]
+            elif kind == "note":
+                self.notes.append(shown(str(item[1]))[:200])
+        except (ValueError, TypeError, IndexError, KeyError):
+            log.debug("a line of the disc image reader was not understood")
+
+
+# --- the reader: the child's side -----------------------------------------------------------
+
+
+def _reader_main(argv: list[str]) -> int:
+    """Extract ``argv[0]`` into the folder ``argv[1]`` within ``argv[2]`` bytes (0: no limit).
+
+    Run in the child by :func:`extract_image_to_temp`; reports on stdout, one
+    JSON array a line, as it goes.
+    """
+    image, target, memory = Path(argv[0]), Path(argv[1]), int(argv[2])
+    out = sys.stdout.buffer
+
+    def emit(item: list[Any]) -> None:
+        out.write(json.dumps(item, separators=(",", ":")).encode("ascii") + b"\n")
+        out.flush()
+        if item[0] == "f":
+            faults.point("iso-reader-file")  # the crash tests: a reader that dies midway
+
+    if memory > 0:
+        note = _limit_memory(memory)
+        if note:
+            emit(["note", note])
+    try:
+        _extract(image, target, emit)
+    except NoDicomError as exc:
+        emit(["refused", str(exc)])
+        return 0
+    except MemoryError:
+        with contextlib.suppress(Exception):  # what the stack held is free again
+            emit(["memory"])
+        return _MEMORY_EXIT
+    except OSError as exc:
+        name = exc.filename
+        filename = name if name is None or isinstance(name, str) else os.fsdecode(name)
+        emit(["local", exc.errno, exc.strerror or str(exc), filename])
+        return 0
+    except Exception as exc:
+        emit(["crash", _reason(exc)])
+        return 1
+    emit(["end"])
+    return 0
+
+
+def _limit_memory(memory: int) -> str:
+    """Bound this process's address space to ``memory`` bytes; "" or why it could not be."""
+    if sys.platform == "win32":
+        return "Windows has no RLIMIT_AS: only the time bound holds"
+    try:
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            memory = min(memory, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    except (ValueError, OSError) as exc:
+        return f"the memory bound could not be set ({_reason(exc)}): only the time bound holds"
+    return ""
 
 
 def _close(iso: Any) -> None:
@@ -445,8 +831,11 @@ class _Stop(Exception):
 
 
 class _Extractor:
-    def __init__(self, tree: _Tree, image_size: int, target: Path) -> None:
+    def __init__(
+        self, tree: _Tree, image_size: int, target: Path, emit: _Emit | None = None
+    ) -> None:
         self.tree = tree
+        self.emit = emit
         self.data = tree.data
         self.size = image_size
         self.root = target
@@ -592,8 +981,7 @@ class _Extractor:
                 f"a file whose name this system cannot create ({_reason(exc)}); it was left out",
             )
             return
-        self.result.bytes_written += written
-        self.result.files.append(rel)
+        self._wrote(rel, written)
         if runs:
             self.first[runs] = (rel, path)
             self.names[runs] = [rel]
@@ -610,6 +998,7 @@ class _Extractor:
     def _second_name(self, path: Path, rel: str, runs: tuple[tuple[int, int], ...]) -> None:
         """Another name for data already extracted: a hard link to the first copy."""
         first = self.first[runs][1]
+        added = 0
         try:
             os.link(first, path)
         except OSError as exc:
@@ -640,8 +1029,8 @@ class _Extractor:
                     "it was left out",
                 )
                 return
-            self.result.bytes_written += size
-        self.result.files.append(rel)
+            added = size
+        self._wrote(rel, added)
         self.names[runs].append(rel)
 
     def _copy(self, runs: tuple[tuple[int, int], ...], out: BinaryIO) -> int:
@@ -686,8 +1075,17 @@ class _Extractor:
                 f"the {len(self.result.files)} extracted before were",
             )
 
+    def _wrote(self, rel: str, size: int) -> None:
+        self.result.bytes_written += size
+        self.result.files.append(rel)
+        if self.emit is not None:
+            self.emit(["f", rel, size])
+
     def _problem(self, code: ProblemCode, rel: str, message: str) -> None:
-        self.result.problems.append(Problem(code, rel, message))
+        problem = Problem(code, rel, message)
+        self.result.problems.append(problem)
+        if self.emit is not None:
+            self.emit(["p", str(problem.code), problem.path, problem.message])
 
 
 def _why(exc: BaseException, what: str) -> str:

@@ -39,6 +39,7 @@ class ProblemCode(StrEnum):
     LENGTH_BEYOND_FILE = "length-beyond-file"
     SEQUENCE_TOO_DEEP = "sequence-too-deep"
     DICOMDIR_TOO_LARGE = "dicomdir-too-large"
+    IMAGE_TOO_COMPLEX = "image-too-complex"
 
 
 @dataclass(frozen=True)
@@ -102,5 +103,9 @@ PLAIN_WORDS: dict[ProblemCode, str] = {
     ),
     ProblemCode.DICOMDIR_TOO_LARGE: (
         "The disc's index (DICOMDIR) is far too large to be real; every file was read instead"
+    ),
+    ProblemCode.IMAGE_TOO_COMPLEX: (
+        "The disc image is too large or complex to read safely; reading stopped, "
+        "the images found so far are listed"
     ),
 }

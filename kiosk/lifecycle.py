@@ -327,6 +327,8 @@ def record_queued(
                 f"{len(coerced.instances)} instances for {record.destination}"
                 + (f", {len(refused)} quarantined" if refused else ""),
             )
+            if refused and len(refused) == len(coerced.instances):
+                new = record_delivery(conn, study_id, actor)  # nothing to send: quarantined
     log.info("study %s (id %d): %s", record.study_instance_uid, study_id, new)
     return new
 

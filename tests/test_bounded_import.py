@@ -124,3 +124,60 @@ def test_a_disc_with_hostile_files_imports_its_good_study(
     assert main(["scan", str(disc), "--json"]) == 0
     problems = {(p["code"], p["path"]) for p in json.loads(capsys.readouterr()[0])["problems"]}
     assert {("sequence-too-deep", "DEEP"), ("length-beyond-file", "LONG")} <= problems
+
+
+def test_a_100_mib_value_before_the_pixel_data_is_quarantined_never_held(
+    tmp_path, worklist_server, storage_server
+):
+    """The header is parsed with large values left on disk; one over the cap is not sent."""
+    disc = tmp_path / "disc"
+    disc.mkdir()
+    study_uid = generate_uid()
+    ds = ct_instance(
+        patient_id="EXT-1",
+        patient_name="DOE^JANE",
+        birth_date="19700101",
+        sex="F",
+        study_uid=study_uid,
+        series_uid=generate_uid(),
+        number=1,
+    )
+    pixels = ds.PixelData
+    del ds.PixelData
+    size = 100 << 20
+    ds.save_as(disc / "HUGE", enforce_file_format=True)
+    with open(disc / "HUGE", "ab") as fh:  # a private OB value of 100 MiB (sparse zeros)
+        fh.write(b"\x09\x00\x10\x10OB\x00\x00" + size.to_bytes(4, "little"))
+        fh.truncate(fh.tell() + size)
+        fh.seek(0, 2)
+        fh.write(b"\xe0\x7f\x10\x00OW\x00\x00" + len(pixels).to_bytes(4, "little") + pixels)
+    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101", PatientSex="F")
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={"radiology": storage_server},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    config = load_config(cfg)
+    scan = scan_medium(disc)
+    request = ImportRequest(
+        study_uids=(study_uid,),
+        mrn="MRN1",
+        destination="radiology",
+        worklist_item=WorklistItem("MRN1", "", "", "DOE^JANE", "19700101", "F"),
+    )
+    conn = db.connect(config.database_path)
+    try:
+        tracemalloc.start()
+        [outcome] = import_studies(conn, config, scan, request)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        [reason] = [r[0] for r in conn.execute("SELECT last_error FROM outbox")]
+    finally:
+        conn.close()
+    print(f"\n100 MiB value in the header: peak {peak / 2**20:.1f} MiB; {reason}")
+    assert (outcome.state, outcome.sent, outcome.failed) == ("quarantined", 0, 1)
+    assert "header of 100 MB" in reason
+    assert peak < 32 * 2**20
+    assert storage_server.received_files() == []

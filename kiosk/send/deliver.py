@@ -171,10 +171,11 @@ class _Worker(threading.Thread):
                 assert isinstance(job, list)
                 chunk, done, tried = job, [], 0
                 last = time.monotonic()
-                for item in chunk:
+                for n, item in enumerate(chunk):
                     if self.stop.is_set():
                         break
-                    result = connection.store(item)
+                    ahead = chunk[n + 1] if n + 1 < len(chunk) else None
+                    result = connection.store(item, ahead)
                     done.append(result)
                     tried += 1
                     if (

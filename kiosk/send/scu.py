@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -345,11 +345,13 @@ class StoreAssociation:
         size: int,
         head: bytes,
         offset: int,
+        while_waiting: Callable[[], None] | None = None,
     ) -> int | None:
         """Send a file's data set; return the status (``None``: no answer).
 
         ``head`` holds the file's first bytes (already read from ``f``), the data set
         starts at ``offset``; the command and the first data PDUs go out in one write.
+        ``while_waiting`` runs once the data set is sent, while the PACS stores it.
         """
         try:
             self._message_id = (self._message_id % 0xFFFF) + 1
@@ -363,6 +365,8 @@ class StoreAssociation:
                 # A large file: the kernel copies it from the spool to the socket.
                 self.sock.sendall(out, _MORE)
                 self._sendfile_pdus(context_id, f, offset, size - offset)
+                if while_waiting is not None:
+                    while_waiting()
                 return self._read_response(self._message_id)
             for pdu in self._data_pdus(context_id, f, size - offset, head[offset:]):
                 out += pdu
@@ -371,6 +375,8 @@ class StoreAssociation:
                     out = b""
             if out:
                 self.sock.sendall(out)
+            if while_waiting is not None:
+                while_waiting()
             return self._read_response(self._message_id)
         except (OSError, AssociationError, struct.error):
             self._close()

@@ -68,20 +68,27 @@ class SpoolFileChanged(Exception):
     """A spool file no longer matches the SHA-256 recorded when it was written."""
 
 
-def _verified_head(f: BinaryIO, sha256: str) -> bytes:
+def _verified_head(f: BinaryIO, size: int, sha256: str) -> bytes:
     """Check a spool file against its SHA-256, then return its head (the file meta and more).
 
-    Read in chunks (not memory-mapped: a file cut short while mapped would kill
-    the process with SIGBUS); the pass leaves the file in the page cache, from
+    A small file is read once, whole, and that is its head. A larger one is
+    read in chunks (not memory-mapped: a file cut short while mapped would
+    kill the process with SIGBUS); the pass leaves it in the page cache, from
     which the kernel then sends it.
     """
-    if sha256:
-        digest = hashlib.sha256()
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-        if digest.hexdigest() != sha256:
+    if not sha256:
+        return f.read(HEAD_BYTES)
+    if size <= HEAD_BYTES:
+        head = f.read(HEAD_BYTES + 1)
+        if hashlib.sha256(head).hexdigest() != sha256:
             raise SpoolFileChanged("the spool file no longer matches its SHA-256")
-        f.seek(0)
+        return head
+    digest = hashlib.sha256()
+    while chunk := f.read(1 << 20):
+        digest.update(chunk)
+    if digest.hexdigest() != sha256:
+        raise SpoolFileChanged("the spool file no longer matches its SHA-256")
+    f.seek(0)
     return f.read(HEAD_BYTES)
 
 
@@ -167,6 +174,7 @@ class StoreConnection:
     def __init__(self, destination: Destination, calling_ae: str, plan: ContextPlan) -> None:
         self.destination = destination
         self.plan = plan
+        self._checked: dict[int, bool] = {}  # jobs whose file passed its check ahead of time
         role = destination.label or destination.name
         where = f"{destination.ae_title} at {destination.host}:{destination.port}"
         try:
@@ -201,13 +209,14 @@ class StoreConnection:
         """Whether the association is still established."""
         return self.assoc.is_open
 
-    def store(self, job: SendJob) -> SendResult:
+    def store(self, job: SendJob, ahead: SendJob | None = None) -> SendResult:
         """Send one file; return its status (``None``: no answer, retry later).
 
         A spool file that cannot be read, no longer matches its SHA-256, or
         cannot be parsed or encoded is this instance's problem, not the PACS's:
         the result is ``local`` (the instance is quarantined, the association
-        and the other instances go on).
+        and the other instances go on). ``ahead``, the job to be sent next, is
+        checked against its SHA-256 while the PACS stores this one.
         """
         if not self.is_open:
             return SendResult(job.key, None, "association dropped")
@@ -218,7 +227,10 @@ class StoreConnection:
             try:
                 f = stack.enter_context(open(job.path, "rb"))
                 size = os.fstat(f.fileno()).st_size
-                head = _verified_head(f, job.sha256)
+                if self._checked.pop(job.key, False):  # while the last one was stored
+                    head = f.read(HEAD_BYTES)
+                else:
+                    head = _verified_head(f, size, job.sha256)
                 meta = parse_file_meta(head)
                 context = (
                     self.assoc.context_for(job.sop_class_uid, meta.transfer_syntax)
@@ -257,10 +269,31 @@ class StoreConnection:
                     size,
                     head,
                     meta.offset,
+                    while_waiting=None if ahead is None else lambda: self._check_ahead(ahead),
                 )
         if status is None:
             return SendResult(job.key, None, "no answer (association dropped or timed out)")
         return SendResult(job.key, status, size=job.size)
+
+    def _check_ahead(self, job: SendJob) -> None:
+        """Check the next file against its SHA-256 now, while the PACS is busy.
+
+        Only large files: a small one is read and hashed at once in its turn
+        (checking it ahead would open it twice). A file that passed is sent
+        without a second hash a few milliseconds later; the spool is written
+        by the kiosk alone, and what the check guards against (a damaged disk,
+        a file cut short) does not happen between the two. Only a file that passes is
+        remembered; any other is checked (and refused, with its reason) when
+        its turn comes.
+        """
+        if not job.sha256 or job.size <= HEAD_BYTES:
+            return
+        try:
+            with open(job.path, "rb") as f:
+                _verified_head(f, os.fstat(f.fileno()).st_size, job.sha256)
+        except Exception:  # its own turn says what is wrong with it
+            return
+        self._checked[job.key] = True
 
     def _transcoded(
         self, job: SendJob, syntax: str, syntaxes: Mapping[str, int]

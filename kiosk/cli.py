@@ -673,6 +673,11 @@ def cmd_send(args: argparse.Namespace) -> int:
         for record in find_studies(conn, state="quarantined", destination=args.dest or None):
             if record.hold_reason:  # refused before: still not in the PACS
                 refused.setdefault(record.id, record.hold_reason)
+        held = [
+            {"id": r.id, "study_instance_uid": r.study_instance_uid, "hold_reason": r.hold_reason}
+            for r in find_studies(conn, state="unscheduled", destination=args.dest or None)
+            if r.hold_reason
+        ]
     data = {
         "sent": report.sent,
         "remaining": remaining,
@@ -685,8 +690,16 @@ def cmd_send(args: argparse.Namespace) -> int:
         "recovered": recovery.finished,
         "incomplete": [i.to_json() for i in recovery.incomplete],
         "refused": [{"id": k, "message": v} for k, v in sorted(refused.items())],
+        "held": held,
     }
-    _emit(args, data, lambda: f"{report.sent} sent, {remaining} remain")
+    _emit(
+        args,
+        data,
+        lambda: (
+            f"{report.sent} sent, {remaining} remain"
+            + (f", {len(held)} studies held for the back office" if held else "")
+        ),
+    )
     if refused:
         more = len(refused) - 1
         reason = refused[min(refused)]

@@ -475,6 +475,7 @@ def test_unconfirmed_mrn_is_held_and_never_sent(tmp_path, capsys, worklist_serve
     for extra in ([], ["--retry"]):
         code, sent, err = run_cli(capsys, "send", *extra, "--config", str(cfg))
         assert sent.get("sent") == 0, (code, sent, err)
+        assert [h["hold_reason"] for h in sent["held"]] == [study["hold_reason"]]
     assert storage_server.received_files() == []
     code, queue, _ = run_cli(capsys, "queue", "--config", str(cfg))
     [row] = queue["studies"]

@@ -33,7 +33,7 @@ from kiosk.config import Config
 from kiosk.errors import SpoolError
 from kiosk.lifecycle import CoercedInstance, CoercedStudy
 from kiosk.media.scan import is_valid_uid
-from kiosk.media.spool import fsync_dir, sha256_of, spool_path
+from kiosk.media.spool import fsync_dir, sha256_of, spool_path, study_folder
 from kiosk.paths import private_opener
 from kiosk.store import studies
 from kiosk.store.studies import StudyRecord
@@ -106,7 +106,7 @@ def coerce_study(
         salt = f"{config.station}/{record.id}" + (f"/{generation}" if generation else "")
         uid_map = new_uid_map(old, salt=salt)
     when = datetime.now().astimezone()
-    folder = spool_path(config.spool_dir, f"study-{record.id:06d}", "coerced")
+    folder = spool_path(study_folder(config.spool_dir, record.id), "coerced")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fsync_dir(folder.parent)

@@ -33,6 +33,7 @@ from kiosk.media.spool import (
     fsync_dir,
     sha256_of,
     spool_path,
+    study_folder,
 )
 from kiosk.send.deliver import StudyProgress, deliver
 from kiosk.send.duplicates import find_study, skip_present
@@ -458,7 +459,7 @@ def _copy_and_finish(
     """Copy what the spool lacks of a study, verified, then coerce and queue it."""
     instances = study.instances
     rows = _instance_rows(conn, study_id, study)
-    spool = spool_path(config.spool_dir, f"study-{study_id:06d}")
+    spool = study_folder(config.spool_dir, study_id)
     folder = spool_path(spool, "original")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -494,7 +495,7 @@ def _copy_and_finish(
     try:
         for n, inst in enumerate(instances, 1):
             row = rows[inst.relpath]
-            if _still_good(row):
+            if copied_whole(row):
                 reused += 1
                 grew(int(row["size"]))
             else:
@@ -587,7 +588,7 @@ def finish_import(conn: sqlite3.Connection, config: Config, study_id: int, actor
     return True
 
 
-def _still_good(row: sqlite3.Row) -> bool:
+def copied_whole(row: sqlite3.Row) -> bool:
     """True when an instance copied earlier is in the spool, whole (its SHA-256 agrees)."""
     path = Path(row["original_path"]) if row["original_path"] else None
     if path is None or not row["original_sha256"] or not path.is_file():

@@ -12,16 +12,15 @@ from __future__ import annotations
 import logging
 import sqlite3
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from kiosk import lifecycle
 from kiosk.config import Config
 from kiosk.errors import SpoolError
 from kiosk.lifecycle import Actor
-from kiosk.media.spool import sha256_of
+from kiosk.media.spool import study_folder
 from kiosk.store import outbox, studies
-from kiosk.store.studies import StudyRecord, StudyState
+from kiosk.store.studies import StudyState
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ def recover(conn: sqlite3.Connection, config: Config, actor: Actor) -> Recovery:
         record for state in _UNFINISHED for record in studies.find_studies(conn, state=state.value)
     ]
     if candidates:
-        from kiosk.importer import finish_import  # pydicom and the rest: only when needed
+        from kiosk.importer import copied_whole, finish_import  # pydicom: only when needed
     for record in sorted(candidates, key=lambda r: r.id):
         if record.worker and not outbox.claimant_is_gone(record.worker, record.updated_at):
             continue  # a live process (the app, another kiosk command) is on it now
@@ -82,7 +81,7 @@ def recover(conn: sqlite3.Connection, config: Config, actor: Actor) -> Recovery:
             continue  # another sweep took it first
         try:
             if record.state is StudyState.FOUND:
-                copied = _complete_copy(conn, record)
+                copied = sum(map(copied_whole, studies.instances_of(conn, record.id)))
                 if copied < record.expected_instances or not record.expected_instances:
                     result.incomplete.append(
                         IncompleteStudy(
@@ -94,10 +93,10 @@ def recover(conn: sqlite3.Connection, config: Config, actor: Actor) -> Recovery:
                         )
                     )
                     continue
+                spool = str(study_folder(config.spool_dir, record.id))
                 lifecycle.record_copied(
-                    conn, record.id, spool_dir=str(_spool_of(config, record)), reused=copied,
-                    actor=actor,
-                )  # fmt: skip
+                    conn, record.id, spool_dir=spool, reused=copied, actor=actor
+                )
             if finish_import(conn, config, record.id, actor):
                 result.finished.append(record.id)
                 log.info("recovery: study %d finished from the spool", record.id)
@@ -111,22 +110,3 @@ def recover(conn: sqlite3.Connection, config: Config, actor: Actor) -> Recovery:
         if lifecycle.record_delivery(conn, record.id, actor) is not StudyState.QUEUED:
             result.finished.append(record.id)
     return result
-
-
-def _spool_of(config: Config, record: StudyRecord) -> Path:
-    return config.spool_dir / f"study-{record.id:06d}"
-
-
-def _complete_copy(conn: sqlite3.Connection, record: StudyRecord) -> int:
-    """How many of a study's files are in the spool and match their SHA-256."""
-    good = 0
-    for row in studies.instances_of(conn, record.id):
-        path = Path(row["original_path"]) if row["original_path"] else None
-        if path is None or not row["original_sha256"]:
-            continue
-        try:
-            if sha256_of(path) == row["original_sha256"]:
-                good += 1
-        except OSError:
-            continue
-    return good

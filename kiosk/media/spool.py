@@ -62,6 +62,11 @@ def spool_path(root: Path, *parts: str) -> Path:
     return path
 
 
+def study_folder(root: Path, study_id: int) -> Path:
+    """The spool folder of the study with that internal id (named by our id, nothing else)."""
+    return spool_path(root, f"study-{study_id:06d}")
+
+
 def fsync_dir(folder: Path) -> None:
     """Flush a folder's entries (new and renamed files) to the disk, where the OS allows it."""
     if os.name != "posix":

@@ -12,8 +12,9 @@ import pydicom
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from kiosk.config import load_config
+from kiosk.config import Config, load_config
 from kiosk.importer import ImportRequest, import_studies
+from kiosk.media.model import MediaScan
 from kiosk.media.scan import scan_medium
 from kiosk.store import db
 from reconcile.model import WorklistItem
@@ -46,13 +47,10 @@ def big_image(path: Path, study_uid: str) -> bytes:
     return path.read_bytes()[:1024]
 
 
-def test_a_256_mib_image_is_imported_and_sent_with_flat_memory(
-    tmp_path, worklist_server, storage_server
-):
-    disc = tmp_path / "disc"
-    disc.mkdir()
-    study_uid = generate_uid()
-    big_image(disc / "BIG", study_uid)
+def jane_imports(
+    tmp_path: Path, disc: Path, study_uid: str, worklist_server, storage_server
+) -> tuple[Config, MediaScan, ImportRequest]:
+    """The config, scan and request that import ``study_uid`` of ``disc`` as MRN1 (confirmed)."""
     worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101", PatientSex="F")
     cfg = write_config(
         tmp_path / "kiosk.toml",
@@ -61,14 +59,23 @@ def test_a_256_mib_image_is_imported_and_sent_with_flat_memory(
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
     )
-    config = load_config(cfg)
-    scan = scan_medium(disc)
     request = ImportRequest(
         study_uids=(study_uid,),
         mrn="MRN1",
         destination="radiology",
         worklist_item=WorklistItem("MRN1", "", "", "DOE^JANE", "19700101", "F"),
     )
+    return load_config(cfg), scan_medium(disc), request
+
+
+def test_a_256_mib_image_is_imported_and_sent_with_flat_memory(
+    tmp_path, worklist_server, storage_server
+):
+    disc = tmp_path / "disc"
+    disc.mkdir()
+    study_uid = generate_uid()
+    big_image(disc / "BIG", study_uid)
+    config, scan, request = jane_imports(tmp_path, disc, study_uid, worklist_server, storage_server)
     conn = db.connect(config.database_path)
     try:
         tracemalloc.start()
@@ -151,22 +158,7 @@ def test_a_100_mib_value_before_the_pixel_data_is_quarantined_never_held(
         fh.truncate(fh.tell() + size)
         fh.seek(0, 2)
         fh.write(b"\xe0\x7f\x10\x00OW\x00\x00" + len(pixels).to_bytes(4, "little") + pixels)
-    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101", PatientSex="F")
-    cfg = write_config(
-        tmp_path / "kiosk.toml",
-        worklist=worklist_server,
-        destinations={"radiology": storage_server},
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
-    )
-    config = load_config(cfg)
-    scan = scan_medium(disc)
-    request = ImportRequest(
-        study_uids=(study_uid,),
-        mrn="MRN1",
-        destination="radiology",
-        worklist_item=WorklistItem("MRN1", "", "", "DOE^JANE", "19700101", "F"),
-    )
+    config, scan, request = jane_imports(tmp_path, disc, study_uid, worklist_server, storage_server)
     conn = db.connect(config.database_path)
     try:
         tracemalloc.start()

@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import logging
 import sqlite3
-from collections.abc import Callable
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,8 @@ from kiosk.media.spool import (
     spool_path,
     study_folder,
 )
-from kiosk.send.deliver import StudyProgress, deliver
+from kiosk.progress import Listener, Meter, Milestone, MilestoneKind, Phase
+from kiosk.send.deliver import deliver
 from kiosk.send.duplicates import find_study, skip_present
 from kiosk.store import outbox, studies
 from kiosk.store.db import transaction
@@ -241,7 +242,7 @@ def import_studies(
     request: ImportRequest,
     *,
     send_now: bool = True,
-    on_progress: Callable[[str, int, int], None] | None = None,
+    on_event: Listener | None = None,
 ) -> list[ImportOutcome]:
     """Import the chosen studies of a scanned medium.
 
@@ -257,10 +258,11 @@ def import_studies(
         The user's choice.
     send_now
         Try to deliver right away (otherwise the outbox holds them).
-    on_progress
-        Called with (phase, done, total): ``"copy"`` counts files, ``"copy-bytes"``
-        bytes (as they are written, for the time left); while a study is sent,
-        ``"send"`` counts its instances and then ``"send-bytes"`` its bytes.
+    on_event
+        Told how the import goes (:mod:`kiosk.progress`): ``copy`` progress over
+        all chosen studies (files and bytes, as they are written), the milestone
+        that the disc can be returned once every file is in the spool and
+        verified, each study queued, then each study's ``send`` progress.
 
     Raises
     ------
@@ -294,14 +296,18 @@ def import_studies(
     }
     check_free_space(config.spool_dir, sum(sizes.values()) * 2)
     actor = Actor(request.user, config.station)
+    meter = Meter(Phase.COPY, sum(len(s.instances) for s in chosen), sum(sizes.values()))
+    copy_events = _Throttled(meter, on_event)
     outcomes = []
     for study in chosen:
-        size = sizes[id(study)]
         outcomes.append(
-            _import_one(
-                conn, config, scan, study, size, request, target, hold_reason, actor, on_progress
-            )
+            _import_one(conn, config, scan, study, request, target, hold_reason, actor, copy_events)
         )
+        if on_event is not None:
+            on_event(Milestone(MilestoneKind.STUDY_QUEUED, outcomes[-1]))
+    if on_event is not None:
+        on_event(meter.event())
+        on_event(Milestone(MilestoneKind.DISC_RELEASED))
     if config.media.eject_after_copy:
         _eject(scan, user=request.user, station=config.station, conn=conn)
     if request.missing_only:
@@ -315,19 +321,30 @@ def import_studies(
                 destination=request.destination,
                 study_id=study_id,
                 user=request.user,
-                on_study=_send_progress(on_progress) if on_progress else None,
+                on_event=on_event,
             )
     return [outcome_of(conn, sid) for sid in outcomes]
 
 
-def _send_progress(on_progress: Callable[[str, int, int], None]) -> Callable[[StudyProgress], None]:
-    """Report a study's sending as two progress phases: images, then bytes."""
+class _Throttled:
+    """The copy meter, told to the listener at most every REPORT_SECONDS (and per file)."""
 
-    def report(progress: StudyProgress) -> None:
-        on_progress("send", progress.done, progress.total)
-        on_progress("send-bytes", progress.bytes, progress.total_bytes)
+    REPORT_SECONDS = 0.1
 
-    return report
+    def __init__(self, meter: Meter, on_event: Listener | None) -> None:
+        self.meter = meter
+        self.on_event = on_event
+        self.told = 0.0
+
+    def advance(self, items: int = 0, nbytes: int = 0) -> None:
+        """Count, and tell the listener if it is time."""
+        self.meter.advance(items, nbytes)
+        if self.on_event is None:
+            return
+        now = time.monotonic()
+        if items or now - self.told >= self.REPORT_SECONDS:
+            self.told = now
+            self.on_event(self.meter.event())
 
 
 def outcome_of(conn: sqlite3.Connection, study_id: int) -> ImportOutcome:
@@ -377,12 +394,11 @@ def _import_one(
     config: Config,
     scan: MediaScan,
     study: StudySummary,
-    bytes_total: int,
     request: ImportRequest,
     target: TargetIdentity,
     hold_reason: str,
     actor: Actor,
-    on_progress: Callable[[str, int, int], None] | None,
+    copy_events: _Throttled,
 ) -> int:
     earlier = _earlier_import(conn, study, request)
     instances = study.instances
@@ -434,9 +450,8 @@ def _import_one(
             study,
             study_id,
             first_copy=first_copy,
-            bytes_total=bytes_total,
             actor=actor,
-            on_progress=on_progress,
+            copy_events=copy_events,
         )
     except BaseException:
         with contextlib.suppress(Exception):  # this process gives the study up: recovery may go on
@@ -452,9 +467,8 @@ def _copy_and_finish(
     study_id: int,
     *,
     first_copy: bool,
-    bytes_total: int,
     actor: Actor,
-    on_progress: Callable[[str, int, int], None] | None,
+    copy_events: _Throttled,
 ) -> int:
     """Copy what the spool lacks of a study, verified, then coerce and queue it."""
     instances = study.instances
@@ -469,14 +483,10 @@ def _copy_and_finish(
         raise SpoolError(f"cannot create {folder} ({exc.strerror}); check the spool") from exc
     copied = 0
     reused = 0
-    bytes_done = 0
     batch: list[tuple[int, SpooledFile]] = []
 
     def grew(n: int) -> None:
-        nonlocal bytes_done
-        bytes_done += n
-        if on_progress is not None:
-            on_progress("copy-bytes", bytes_done, bytes_total)
+        copy_events.advance(nbytes=n)
 
     def record_batch() -> None:
         # The files and their folder entries are on disk before the database names them.
@@ -506,8 +516,7 @@ def _copy_and_finish(
                 if len(batch) >= COPY_BATCH:
                     record_batch()
             copied = n
-            if on_progress is not None:
-                on_progress("copy", n, len(instances))
+            copy_events.advance(1)
         record_batch()
     except SpoolError as exc:
         with contextlib.suppress(OSError, SpoolError):

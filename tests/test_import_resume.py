@@ -13,6 +13,7 @@ from kiosk.config import load_config
 from kiosk.errors import SpoolError
 from kiosk.importer import ImportRequest, import_studies
 from kiosk.media.scan import scan_medium
+from kiosk.progress import Event, Phase, Progress
 from kiosk.store import db
 from kiosk.store.studies import find_studies, instances_of
 from reconcile.model import WorklistItem
@@ -46,14 +47,14 @@ def test_pulled_disc_resumes_copy_when_it_comes_back(
     )
     pulled = tmp_path / "out-of-the-drive"
 
-    def pull_after_three(phase: str, done: int, total: int) -> None:
-        if phase == "copy" and done == 3:
+    def pull_after_three(event: Event) -> None:
+        if isinstance(event, Progress) and event.phase is Phase.COPY and event.done == 3:
             disc.rename(pulled)  # the disc leaves the drive
 
     conn = db.connect(config.database_path)
     try:
         with pytest.raises(SpoolError, match=r"stopped after 3 of 6 files .* resumes"):
-            import_studies(conn, config, scan, request, on_progress=pull_after_three)
+            import_studies(conn, config, scan, request, on_event=pull_after_three)
         [record] = find_studies(conn)
         assert record.state == "found"  # not copied, not queued: nothing half-copied is good
         copied = [r for r in instances_of(conn, record.id) if r["original_sha256"]]

@@ -15,15 +15,17 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from kiosk.progress import Listener
+
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
+Progress = Listener  # what a task tells the window as it goes (kiosk.progress events)
 
 
 class _Signals(QObject):
     done = Signal(object)
     failed = Signal(object)
-    progress = Signal(str, int, int)
+    progress = Signal(object)
 
 
 class _Task(QRunnable):
@@ -73,7 +75,7 @@ class TaskRunner(QObject):
             self.busy_changed.emit(True)
         if self.synchronous:
             try:
-                result = fn(on_progress or (lambda *_: None))
+                result = fn(on_progress or (lambda _event: None))
             except Exception as exc:
                 self._finish()
                 on_error(exc)

@@ -29,6 +29,7 @@ from kiosk import faults, lifecycle
 from kiosk.config import Config, Destination
 from kiosk.errors import PeerError
 from kiosk.lifecycle import Actor
+from kiosk.progress import Listener, Meter, Phase, Progress
 from kiosk.send import policy
 from kiosk.send.sender import ContextPlan, SendJob, SendResult, StoreConnection, plan_contexts
 from kiosk.store import health, outbox
@@ -43,49 +44,6 @@ LOG_SECONDS = 5.0  # a study's progress is logged this often (and when it is don
 HAND_BACK_SECONDS = 0.25  # a worker on a slow PACS reports before its chunk is done
 FLUSH_EVERY = 256  # results written per transaction (at the latest every FLUSH_SECONDS)
 FLUSH_SECONDS = 0.5
-
-
-@dataclass
-class StudyProgress:
-    """Progress of one study towards one destination."""
-
-    study_id: int
-    destination: str
-    total: int
-    done: int = 0
-    sent: int = 0
-    bytes: int = 0
-    total_bytes: int = 0
-    started: float = field(default_factory=time.monotonic)
-    #: What was already sent before this run (not counted in the rate).
-    done_before: int = 0
-    bytes_before: int = 0
-
-    @property
-    def rate(self) -> float:
-        """Instances per second in this run."""
-        elapsed = time.monotonic() - self.started
-        return (self.done - self.done_before) / elapsed if elapsed > 0 else 0.0
-
-    @property
-    def bytes_per_second(self) -> float:
-        """Bytes per second in this run."""
-        elapsed = time.monotonic() - self.started
-        return (self.bytes - self.bytes_before) / elapsed if elapsed > 0 else 0.0
-
-    @property
-    def seconds_left(self) -> float | None:
-        """Estimated seconds until the study is done (``None`` until known).
-
-        By bytes when the sizes are known (a study mixes small and large
-        instances), else by instances.
-        """
-        if self.done >= self.total:
-            return 0.0
-        if self.total_bytes and self.bytes_per_second > 0:
-            return max(self.total_bytes - self.bytes, 0) / self.bytes_per_second
-        rate = self.rate
-        return (self.total - self.done) / rate if rate > 0 else None
 
 
 @dataclass
@@ -226,7 +184,7 @@ class _Run:
         study_id: int | None,
         due_only: bool,
         on_progress: Callable[[int, int], None] | None,
-        on_study: Callable[[StudyProgress], None] | None,
+        on_event: Listener | None,
     ) -> None:
         self.conn = conn
         self.config = config
@@ -236,10 +194,10 @@ class _Run:
         self.study_id = study_id
         self.due_only = due_only
         self.on_progress = on_progress
-        self.on_study = on_study
+        self.on_event = on_event
         self.in_flight: dict[int, OutboxItem] = {}
         self.pending: list[outbox.Outcome] = []
-        self.progress: dict[int, StudyProgress] = {}
+        self.meters: dict[int, Meter] = {}
         self.tried = 0
         self.last_flush = time.monotonic()
         self.stop_claiming = False
@@ -349,16 +307,14 @@ class _Run:
             self.report.retry += 1
 
     def _track(self, item: OutboxItem) -> None:
-        if item.study_id not in self.progress:
+        if item.study_id not in self.meters:
             totals = outbox.study_totals(self.conn, item.study_id, self.dest.name)
-            self.progress[item.study_id] = StudyProgress(
-                item.study_id,
-                self.dest.name,
+            self.meters[item.study_id] = Meter(
+                Phase.SEND,
                 totals.instances,
-                done=totals.sent,
-                sent=totals.sent,
-                bytes=totals.sent_bytes,
-                total_bytes=totals.nbytes,
+                totals.nbytes,
+                study_id=item.study_id,
+                destination=self.dest.name,
                 done_before=totals.sent,
                 bytes_before=totals.sent_bytes,
             )
@@ -375,13 +331,12 @@ class _Run:
         status = "" if result.status is None else f"0x{result.status:04X}"
         note = result.note or policy.describe(result.status)
         self.report.studies.add(item.study_id)
-        progress = self.progress[item.study_id]
-        progress.done += 1
+        meter = self.meters[item.study_id]
+        meter.advance(1)
         if decision.state is OutboxState.SENT:
             self.report.sent += 1
             self.report.bytes += item.size
-            progress.sent += 1
-            progress.bytes += item.size
+            meter.advance(nbytes=item.size)
             if result.status:
                 log.info("instance %s stored with warning %s", item.sop_instance_uid, status)
             note = ""
@@ -414,15 +369,17 @@ class _Run:
         faults.point("send.recorded")
         self.pending = []
         self.last_flush = now
-        for progress in self.progress.values():
-            if self.on_study is not None and not self.quiet:
-                self.on_study(progress)
-            self._log_progress(progress, now)
+        for meter in self.meters.values():
+            progress = meter.event()
+            if self.on_event is not None and not self.quiet:
+                self.on_event(progress)
+            self._log_progress(progress, meter.started, meter.done_before, now)
 
-    def _log_progress(self, progress: StudyProgress, now: float) -> None:
+    def _log_progress(self, progress: Progress, started: float, before: int, now: float) -> None:
         """Log a study's progress (``-v`` shows it): every LOG_SECONDS, and when it is done."""
-        done, at = self.logged.get(progress.study_id, (progress.done_before, progress.started))
-        finished = progress.done >= progress.total
+        assert progress.study_id is not None
+        done, at = self.logged.get(progress.study_id, (before, started))
+        finished = progress.finished
         if progress.done == done or (not finished and now - at < LOG_SECONDS):
             return
         self.logged[progress.study_id] = (progress.done, now)
@@ -433,8 +390,8 @@ class _Run:
             progress.destination,
             progress.done,
             progress.total,
-            progress.bytes / 1e6,
-            progress.total_bytes / 1e6,
+            progress.bytes_done / 1e6,
+            progress.bytes_total / 1e6,
             progress.bytes_per_second / 1e6,
             "" if finished or left is None else f", about {left:.0f} s left",
         )
@@ -476,7 +433,7 @@ def deliver(
     user: str = "",
     due_only: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
-    on_study: Callable[[StudyProgress], None] | None = None,
+    on_event: Listener | None = None,
 ) -> DeliveryReport:
     """Send queued instances until nothing deliverable is left, or a destination is down.
 
@@ -492,8 +449,9 @@ def deliver(
         Leave instances whose retry time (backoff) has not come yet.
     on_progress
         Called with (instances sent so far, instances tried so far).
-    on_study
-        Called with each study's :class:`StudyProgress` as results are recorded.
+    on_event
+        Called with each study's :class:`~kiosk.progress.Progress` (phase ``send``) as
+        results are recorded.
     """
     report = DeliveryReport()
     began = time.monotonic()
@@ -526,7 +484,7 @@ def deliver(
             study_id=study_id,
             due_only=due_only,
             on_progress=on_progress,
-            on_study=on_study,
+            on_event=on_event,
         )
         _send_rejection_notes(conn, config, dest, report, user)
         _check_identities(conn, config, dest, report, study_id, user)

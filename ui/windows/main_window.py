@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -43,6 +42,7 @@ from kiosk.media.problems import PLAIN_WORDS
 from kiosk.media.scan import scan_medium
 from kiosk.media.thumbnails import render_frame
 from kiosk.media.watch import EventKind, MediaWatcher, MediumEvent
+from kiosk.progress import Event, Milestone, MilestoneKind, Phase
 from kiosk.recovery import IncompleteStudy, Recovery, recover
 from kiosk.send.deliver import deliver
 from kiosk.send.duplicates import DuplicateCheck, check
@@ -210,10 +210,6 @@ class MainWindow(QMainWindow):
         self.refused: dict[int, str] = {}
         self.recovery: Recovery | None = None
         self.back_office: Any = None
-        self._phase = ""  # the progress phase shown, when it began and from where
-        self._phase_started: float | None = None
-        self._phase_from = 0
-        self._send_images = (0, 0)
         self.settings: Any = None
         self._last_request: tuple[list[StudySummary], WorklistItem, bool] | None = None
         #: Asks the user a yes/no question; replaced in tests.
@@ -935,34 +931,26 @@ class MainWindow(QMainWindow):
 
         def work(progress: Progress) -> list[ImportOutcome]:
             with db.opened(self.config.database_path) as conn:
-                return import_studies(conn, self.config, scan, request, on_progress=progress)
+                return import_studies(conn, self.config, scan, request, on_event=progress)
 
         self.runner.run(work, self._sent, self._send_failed, self._on_progress)
 
-    def _on_progress(self, phase: str, done: int, total: int) -> None:
-        if phase == "copy":
-            return  # the byte count below says more
-        if phase == "send":
-            self._send_images = (done, total)  # shown with the bytes that follow
+    def _on_progress(self, event: Event) -> None:
+        """Show an import's progress as the use case reports it (nothing is computed here)."""
+        if isinstance(event, Milestone):
+            if event.kind is MilestoneKind.DISC_RELEASED:
+                self.status.setText("The disc is copied and checked: you can return it. Sending …")
             return
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
-        now = time.monotonic()
-        if done == 0 or self._phase_started is None or self._phase != phase:
-            self._phase, self._phase_started, self._phase_from = phase, now, done
-        elapsed = now - self._phase_started
-        moved = done - self._phase_from
-        left = ""
-        if elapsed > 0.5 and moved > 0:
-            left = f", about {(total - done) * elapsed / moved:.0f} s left"
-        megabytes = f"{done / 2**20:.0f} of {total / 2**20:.0f} MB"
-        if phase == "copy-bytes":
+        self.progress.setRange(0, max(event.bytes_total, 1) // 2**10)
+        self.progress.setValue(event.bytes_done // 2**10)
+        left = "" if event.seconds_left is None else f", about {event.seconds_left:.0f} s left"
+        megabytes = f"{event.bytes_done / 2**20:.0f} of {event.bytes_total / 2**20:.0f} MB"
+        rate = f", {event.bytes_per_second / 2**20:.0f} MB/s" if event.bytes_per_second else ""
+        if event.phase is Phase.COPY:
             self.status.setText(f"Copying from the disc: {megabytes}{left} …")
         else:
-            images, of = self._send_images
-            rate = f", {moved / elapsed / 2**20:.0f} MB/s" if elapsed > 0.5 and moved else ""
             self.status.setText(
-                f"Sending to {self.dest_box.currentText()}: {images} of {of} images "
+                f"Sending to {self.dest_box.currentText()}: {event.done} of {event.total} images "
                 f"({megabytes}){rate}{left} …"
             )
 

@@ -652,6 +652,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     """``kiosk send``: finish what a crash interrupted, then deliver what is queued."""
     from kiosk.lifecycle import Actor
     from kiosk.recovery import recover
+    from kiosk.send.commitment import CommitmentService
     from kiosk.send.deliver import deliver
     from kiosk.store import outbox
     from kiosk.store.studies import find_studies
@@ -659,7 +660,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.dest:
         config.destination(args.dest)
-    with db.opened(config.database_path) as conn:
+    commitment = CommitmentService(config)
+    with db.opened(config.database_path) as conn, commitment:
         recovery = recover(conn, config, Actor("", config.station))
         report = deliver(
             conn,
@@ -668,6 +670,8 @@ def cmd_send(args: argparse.Namespace) -> int:
             retry_failed=args.retry,
             due_only=args.due_only,
         )
+        asked = commitment.request_due(conn)
+        commitment.wait(conn, asked, config.commitment_wait)
         remaining = outbox.remaining(conn, args.dest or None)
         refused = dict(report.refused)
         for record in find_studies(conn, state="quarantined", destination=args.dest or None):
@@ -686,7 +690,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         "unreachable": report.unreachable,
         "bytes": report.bytes,
         "seconds": round(report.seconds, 3),
-        "committed": len(report.committed),
+        "committed": len(commitment.committed),
         "recovered": recovery.finished,
         "incomplete": [i.to_json() for i in recovery.incomplete],
         "refused": [{"id": k, "message": v} for k, v in sorted(refused.items())],

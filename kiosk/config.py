@@ -83,7 +83,10 @@ class Config:
     #: The address the commitment listener binds to; "" (default): the local address
     #: through which this computer reaches the PACS that commit (not every interface).
     listen_host: str = ""
-    commitment_timeout: float = 60.0  # seconds to wait for a storage commitment result
+    #: Seconds without an answer after which a storage commitment request is made again.
+    commitment_timeout: float = 60.0
+    #: Seconds ``kiosk send`` waits, after delivering, for answers to what it asked (0: none).
+    commitment_wait: float = 10.0
     max_queue_hours: int = 72  # an instance not delivered by then moves to 'failed' (0: never)
     retention_days: int = 30  # committed studies leave the spool after this many days
     matching: dict[str, float] = field(default_factory=dict)  # [matching] thresholds
@@ -314,7 +317,8 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         extra={k: v for k, v in data.items() if k not in _KNOWN_SECTIONS},
         listen_port=kiosk.integer("listen_port", 0, lo=0, hi=65535),
         listen_host=kiosk.string("listen_host", "").strip(),
-        commitment_timeout=float(kiosk.integer("commitment_timeout", 60, lo=1, hi=3600)),
+        commitment_timeout=float(kiosk.integer("commitment_timeout", 60, lo=1, hi=24 * 3600)),
+        commitment_wait=float(kiosk.integer("commitment_wait", 10, lo=0, hi=3600)),
         max_queue_hours=kiosk.integer("max_queue_hours", 72, lo=0, hi=24 * 365),
         matching=_matching(root.sub("matching")),
         barcode=_barcode(root.sub("barcode")),

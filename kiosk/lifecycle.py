@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from kiosk import audit
 from kiosk.errors import UsageError
-from kiosk.store import outbox, studies
+from kiosk.store import commitments, outbox, studies
 from kiosk.store.db import now_iso, transaction
 from kiosk.store.outbox import OutboxState
 from kiosk.store.studies import StudyRecord, StudyState
@@ -419,10 +419,20 @@ def record_delivery(conn: sqlite3.Connection, study_id: int, actor: Actor) -> St
     return new
 
 
-def record_committed(conn: sqlite3.Connection, study_id: int, detail: str, actor: Actor) -> None:
-    """Record the destination's storage commitment for every instance of a sent study."""
+def record_committed(
+    conn: sqlite3.Connection, study_id: int, detail: str, actor: Actor, *, transaction_uid: str
+) -> bool:
+    """Record the destination's storage commitment for every instance of a sent study.
+
+    The request ``transaction_uid`` is answered ``committed`` in the same
+    transaction. A study that is no longer ``sent`` (sent again since, or
+    reconciled) is not moved: the answer is recorded, and False returned.
+    """
     with transaction(conn):
         record = studies.get_study(conn, study_id)
+        commitments.answer(conn, transaction_uid, commitments.COMMITTED, 0, "")
+        if record.state is not StudyState.SENT:
+            return False
         studies.set_state(conn, study_id, StudyState.COMMITTED)
         audit.record(
             conn,
@@ -432,6 +442,7 @@ def record_committed(conn: sqlite3.Connection, study_id: int, detail: str, actor
             study_instance_uid=record.new_study_instance_uid,
             detail=f"study {study_id}: {detail}",
         )
+    return True
 
 
 def record_spool_cleaned(conn: sqlite3.Connection, study_id: int, days: int, actor: Actor) -> None:

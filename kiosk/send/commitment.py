@@ -1,14 +1,20 @@
-"""Storage commitment (push model): ask the PACS to take responsibility for a sent study.
+"""Storage commitment (push model) as a service that lives as long as the app or ``kiosk send``.
 
 After every instance of a study reached a destination that offers storage
 commitment, the kiosk sends an N-ACTION request (PS3.4 J.3.2) listing the
-instances; the PACS answers later with an N-EVENT-REPORT on a new association
-to the kiosk's own AE (``[kiosk] listen_port``, on ``listen_host`` or the
-address facing those PACS: :func:`listen_address`; only the AE titles of the
-destinations asked may report). The study becomes
-``committed`` only when the report names every instance as committed; only
-committed studies may leave the spool. Requests and answers are kept in the
-``commitments`` table; a study still waiting is asked again on the next run.
+instances; the PACS answers later, maybe much later, with an N-EVENT-REPORT
+on a new association to the kiosk's own AE (``[kiosk] listen_port``, on
+``listen_host`` or the address facing those PACS: :func:`listen_address`;
+only the AE titles of the destinations may report).
+
+:class:`CommitmentService` is that AE: it listens while the app (or a
+``kiosk send``) runs and records each report in the database as it comes,
+whenever it comes. Requests are made by :meth:`CommitmentService.request_due`
+(a job the app runs in the background and ``kiosk send`` runs after
+delivering); a request with no answer after ``commitment_timeout`` seconds is
+made again. Delivery never waits on commitment. The study becomes
+``committed`` only when a report names every instance sent as committed; only
+committed studies may leave the spool.
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -38,9 +45,8 @@ from kiosk.dicom_net import quiet_pynetdicom
 from kiosk.errors import PeerError
 from kiosk.lifecycle import Actor
 from kiosk.send.sender import open_association
-from kiosk.store import studies
-from kiosk.store.db import now_iso, transaction
-from kiosk.store.studies import StudyState
+from kiosk.store import commitments, db, studies
+from kiosk.store.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +69,22 @@ class ReportListener:
         The address to listen on; several addresses separated by commas
         (one server each).
     calling_aets
-        The AE titles allowed to report (the destinations asked); an
-        association from any other is rejected. Empty: any.
+        The AE titles allowed to report (the destinations); an association
+        from any other is rejected. Empty: any.
+    on_report
+        Called (on the listener's thread) with each :class:`Report`; returns
+        the status to answer (0x0000 success, 0x0110 processing failure).
     """
 
     def __init__(
-        self, ae_title: str, port: int, host: str = "", calling_aets: Sequence[str] = ()
+        self,
+        ae_title: str,
+        port: int,
+        host: str = "",
+        calling_aets: Sequence[str] = (),
+        on_report: Callable[[Report], int] | None = None,
     ) -> None:
-        self.reports: dict[str, Report] = {}
-        self.changed = threading.Condition()
+        self.on_report = on_report
         quiet_pynetdicom()
         self.ae = AE(ae_title=ae_title)
         self.ae.maximum_pdu_size = 0
@@ -91,36 +104,31 @@ class ReportListener:
             self.close()
             raise
 
-    def _on_report(self, event: Any) -> int:
-        ds: Dataset = event.event_information
-        uid = str(ds.get("TransactionUID", ""))
-        report = Report(uid)
-        for item in ds.get("ReferencedSOPSequence", []):
-            report.committed.add(str(item.ReferencedSOPInstanceUID))
-        for item in ds.get("FailedSOPSequence", []):
-            report.failed[str(item.ReferencedSOPInstanceUID)] = int(item.get("FailureReason", 0))
+    def _on_report(self, event: Any) -> tuple[int, None]:
+        """Answer an N-EVENT-REPORT: pynetdicom wants (status, event reply), no reply here."""
+        return self._status_of(event.event_information), None
+
+    def _status_of(self, ds: Dataset) -> int:
+        report = Report(str(ds.get("TransactionUID", "")))
+        try:
+            for item in ds.get("ReferencedSOPSequence", []):
+                report.committed.add(str(item.ReferencedSOPInstanceUID))
+            for item in ds.get("FailedSOPSequence", []):
+                reason = int(item.get("FailureReason", 0))
+                report.failed[str(item.ReferencedSOPInstanceUID)] = reason
+        except (AttributeError, TypeError, ValueError) as exc:  # a report we cannot read
+            log.warning("storage commitment report %s unreadable: %s", report.transaction_uid,
+                        type(exc).__name__)  # fmt: skip
+            return 0x0110
         log.info(
             "storage commitment %s: %d committed, %d failed",
-            uid,
+            report.transaction_uid,
             len(report.committed),
             len(report.failed),
         )
-        with self.changed:
-            self.reports[uid] = report
-            self.changed.notify_all()
-        return 0x0000
-
-    def wait(self, transaction_uids: Iterable[str], timeout: float) -> dict[str, Report]:
-        """Wait until every transaction has a report, or the timeout; return what came."""
-        wanted = set(transaction_uids)
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while not wanted <= set(self.reports):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self.changed.wait(left)
-            return {u: self.reports[u] for u in wanted if u in self.reports}
+        if self.on_report is None:
+            return 0x0000
+        return self.on_report(report)
 
     def close(self) -> None:
         """Stop listening."""
@@ -198,121 +206,174 @@ def request_commitment(
         )
 
 
-def _due_studies(conn: sqlite3.Connection, config: Config, study_ids: Iterable[int]) -> list[int]:
-    """Studies that are ``sent`` to a destination offering commitment, and not yet committed."""
-    wanted = set(study_ids)
-    names = [n for n, d in config.destinations.items() if d.storage_commitment]
-    if not names:
-        return []
-    marks = ",".join("?" for _ in names)
-    rows = conn.execute(
-        f"SELECT id FROM studies WHERE state = 'sent' AND destination IN ({marks})", names
-    )
-    wanted.update(r[0] for r in rows)
-    due = []
-    for sid in sorted(wanted):
-        study = studies.get_study(conn, sid)
-        dest = config.destinations.get(study.destination)
-        if study.state is StudyState.SENT and dest is not None and dest.storage_commitment:
-            due.append(sid)
-    return due
+class CommitmentService:
+    """The kiosk's storage commitment AE for as long as the app or ``kiosk send`` runs.
 
+    :meth:`start` listens for reports (each recorded in the database as it
+    comes, on its own connection); :meth:`request_due` asks the destinations
+    to commit the studies that are due; :meth:`wait` lets a short-lived
+    process (``kiosk send``) wait a little for the answers to what it asked.
+    """
 
-def commit_sent_studies(
-    conn: sqlite3.Connection, config: Config, study_ids: Iterable[int], *, user: str = ""
-) -> set[int]:
-    """Request storage commitment for sent studies, wait for the answers; return committed ids."""
-    due = _due_studies(conn, config, study_ids)
-    if not due:
-        return set()
-    if not config.listen_port:
-        log.warning("storage commitment skipped: no [kiosk] listen_port in the config")
-        return set()
-    names = sorted({studies.get_study(conn, sid).destination for sid in due})
-    asking = [config.destinations[name] for name in names]
-    host = listen_address(config, asking)
-    try:
-        listener = ReportListener(
-            config.ae_title,
-            config.listen_port,
-            host,
-            calling_aets=sorted({d.ae_title for d in asking}),
-        )
-    except OSError as exc:
-        log.warning(
-            "storage commitment skipped: cannot listen on %s port %d (%s)",
-            host,
-            config.listen_port,
-            exc,
-        )
-        return set()
-    committed: set[int] = set()
-    try:
-        asked: dict[str, tuple[int, set[str]]] = {}
-        for sid in due:
-            study = studies.get_study(conn, sid)
-            dest = config.destinations[study.destination]
-            refs: list[tuple[str, str]] = [
-                (r[0], r[1])
-                for r in conn.execute(
-                    "SELECT i.sop_class_uid, i.sop_instance_uid FROM outbox o"
-                    " JOIN instances i ON i.id = o.instance_id"
-                    " WHERE i.study_id = ? AND o.destination = ? AND o.state = 'sent'",
-                    (sid, study.destination),
-                )
-            ]
-            uid = str(generate_uid())
-            conn.execute(
-                "INSERT INTO commitments (transaction_uid, study_id, destination, state,"
-                " instances, requested_at) VALUES (?,?,?,?,?,?)",
-                (uid, sid, study.destination, "requested", len(refs), now_iso()),
+    def __init__(self, config: Config, *, user: str = "") -> None:
+        self.config = config
+        self.actor = Actor(user, config.station)
+        self.destinations = [d for d in config.destinations.values() if d.storage_commitment]
+        self.listener: ReportListener | None = None
+        self.answered = threading.Condition()
+        #: Studies committed by the reports this service recorded.
+        self.committed: set[int] = set()
+
+    @property
+    def wanted(self) -> bool:
+        """True when some destination offers storage commitment."""
+        return bool(self.destinations)
+
+    def start(self) -> bool:
+        """Listen for reports; False (with the reason logged) when that cannot be done.
+
+        Without a ``listen_port``, or when the port is taken (another kiosk
+        process on this computer listens there and records the reports in the
+        same database), requests are still made; only this process hears no
+        answers.
+        """
+        if not self.wanted or self.listener is not None:
+            return self.listener is not None
+        if not self.config.listen_port:
+            log.warning(
+                "storage commitment answers not heard: no [kiosk] listen_port in the config"
             )
+            return False
+        host = listen_address(self.config, self.destinations)
+        try:
+            self.listener = ReportListener(
+                self.config.ae_title,
+                self.config.listen_port,
+                host,
+                calling_aets=sorted({d.ae_title for d in self.destinations}),
+                on_report=self._record,
+            )
+        except OSError as exc:
+            log.warning(
+                "storage commitment answers not heard here: cannot listen on %s port %d (%s)",
+                host,
+                self.config.listen_port,
+                exc,
+            )
+            return False
+        return True
+
+    def close(self) -> None:
+        """Stop listening (reports that come later are asked for again)."""
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+
+    def __enter__(self) -> CommitmentService:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request_due(self, conn: sqlite3.Connection) -> list[str]:
+        """Ask for the commitment of every sent study that is due; return the Transaction UIDs.
+
+        A study is due when it is ``sent`` to a destination offering commitment
+        and has no request younger than ``commitment_timeout`` seconds still
+        waiting. Never waits for an answer.
+        """
+        if not self.wanted:
+            return []
+        since = datetime.now(UTC) - timedelta(seconds=self.config.commitment_timeout)
+        names = [d.name for d in self.destinations]
+        asked = []
+        for sid in commitments.due_study_ids(conn, names, since.isoformat(timespec="seconds")):
+            study = studies.get_study(conn, sid)
+            dest = self.config.destinations[study.destination]
+            refs = commitments.sent_references(conn, sid, study.destination)
+            uid = str(generate_uid())
+            with transaction(conn):
+                commitments.add_request(conn, uid, sid, study.destination, len(refs))
             try:
-                request_commitment(dest, config.ae_title, uid, refs)
+                request_commitment(dest, self.config.ae_title, uid, refs)
             except PeerError as exc:
                 log.warning("storage commitment for study %d not requested: %s", sid, exc)
-                _answer(conn, uid, "not requested", 0, str(exc))
+                with transaction(conn):
+                    commitments.answer(conn, uid, commitments.NOT_REQUESTED, 0, str(exc))
                 continue
-            asked[uid] = (sid, {r[1] for r in refs})
-        reports = listener.wait(asked, config.commitment_timeout)
-    finally:
-        listener.close()
-    for uid, (sid, uids) in asked.items():
-        study = studies.get_study(conn, sid)
-        report = reports.get(uid)
-        if report is None:
-            _answer(conn, uid, "requested", 0, "no answer yet; asked again on the next run")
-            continue
-        missing = uids - report.committed
-        if not missing and not report.failed:
-            with transaction(conn):
-                _answer(conn, uid, "committed", 0, "")
-                lifecycle.record_committed(
-                    conn, sid, f"{len(uids)} instances committed", Actor(user, config.station)
-                )
-            committed.add(sid)
-            continue
-        else:
-            reasons = sorted({f"0x{r:04X}" for r in report.failed.values()})
-            detail = f"study {sid}: {len(missing)} of {len(uids)} instances not committed" + (
-                f" (reasons {', '.join(reasons)})" if reasons else ""
-            )
-            _answer(conn, uid, "failed", len(missing), detail)
+            asked.append(uid)
+        return asked
+
+    def wait(
+        self, conn: sqlite3.Connection, transaction_uids: Sequence[str], timeout: float
+    ) -> None:
+        """Wait until these requests are answered, or ``timeout`` seconds (if listening)."""
+        if self.listener is None:
+            return
+        deadline = time.monotonic() + timeout
+        with self.answered:
+            while commitments.open_requests(conn, transaction_uids):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self.answered.wait(min(left, 1.0))
+
+    def _record(self, report: Report) -> int:
+        """Record a report that came (on the listener's thread, with its own connection)."""
+        try:
+            with db.opened(self.config.database_path) as conn:
+                request = commitments.get_request(conn, report.transaction_uid)
+                if apply_report(conn, report, self.actor) and request is not None:
+                    with self.answered:
+                        self.committed.add(request.study_id)
+        except Exception:  # the PACS is told we failed, and asks again or we do
+            log.exception("storage commitment report %s not recorded", report.transaction_uid)
+            return 0x0110
+        with self.answered:
+            self.answered.notify_all()
+        return 0x0000
+
+
+def apply_report(conn: sqlite3.Connection, report: Report, actor: Actor) -> bool:
+    """Record what a report says of its request; True if the study is now committed.
+
+    A report for a request we never made is logged and ignored. The study is
+    committed only if it is still ``sent`` and every instance sent was
+    committed; otherwise the request is ``failed`` with the count and the
+    reasons, and audited.
+    """
+    request = commitments.get_request(conn, report.transaction_uid)
+    if request is None:
+        log.warning("storage commitment report for unknown transaction %s ignored",
+                    report.transaction_uid)  # fmt: skip
+        return False
+    uids = {
+        uid for _, uid in commitments.sent_references(conn, request.study_id, request.destination)
+    }
+    missing = uids - report.committed
+    if not missing and not report.failed:
+        return lifecycle.record_committed(
+            conn,
+            request.study_id,
+            f"{len(uids)} instances committed",
+            actor,
+            transaction_uid=report.transaction_uid,
+        )
+    reasons = sorted({f"0x{r:04X}" for r in report.failed.values()})
+    detail = f"study {request.study_id}: {len(missing)} of {len(uids)} instances not committed" + (
+        f" (reasons {', '.join(reasons)})" if reasons else ""
+    )
+    study = studies.get_study(conn, request.study_id)
+    with transaction(conn):
+        commitments.answer(conn, report.transaction_uid, commitments.FAILED, len(missing), detail)
         audit.record(
             conn,
-            user=user,
-            station=config.station,
+            user=actor.user,
+            station=actor.station,
             action="commit",
             study_instance_uid=study.new_study_instance_uid,
             outcome="failed",
             detail=detail,
         )
-    return committed
-
-
-def _answer(conn: sqlite3.Connection, uid: str, state: str, failed: int, detail: str) -> None:
-    conn.execute(
-        "UPDATE commitments SET state = ?, failed = ?, detail = ?, answered_at = ?"
-        " WHERE transaction_uid = ?",
-        (state, failed, detail, now_iso() if state != "requested" else "", uid),
-    )
+    return False

@@ -58,7 +58,6 @@ class DeliveryReport:
     seconds: float = 0.0
     unreachable: dict[str, str] = field(default_factory=dict)
     studies: set[int] = field(default_factory=set)
-    committed: set[int] = field(default_factory=set)
     #: Studies not sent because the destination holds their Study UID under another
     #: patient: internal id -> the message naming both MRNs.
     refused: dict[int, str] = field(default_factory=dict)
@@ -506,10 +505,6 @@ def deliver(
     actor = Actor(user, config.station)
     for sid in sorted(report.studies):
         lifecycle.record_delivery(conn, sid, actor)
-    if any(d.storage_commitment for d in config.destinations.values()):
-        from kiosk.send.commitment import commit_sent_studies
-
-        report.committed |= commit_sent_studies(conn, config, sorted(report.studies), user=user)
     return report
 
 

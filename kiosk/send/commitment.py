@@ -34,9 +34,9 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 
 from kiosk import audit, lifecycle
 from kiosk.config import Config, Destination
-from kiosk.dicom_net import quiet_pynetdicom
 from kiosk.errors import PeerError
 from kiosk.lifecycle import Actor
+from kiosk.net.association import quiet_pynetdicom
 from kiosk.send.sender import open_association
 from kiosk.store import studies
 from kiosk.store.db import now_iso, transaction

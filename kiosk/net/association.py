@@ -1,4 +1,13 @@
-"""Shared pynetdicom settings: timeouts, socket options, and association errors."""
+"""Association set-up, written once: timeouts, TLS, socket options and the one-line errors.
+
+Every DICOM conversation of the kiosk starts here: C-ECHO, the worklist and
+PACS C-FIND, storage commitment and the pynetdicom C-STORE engine open their
+associations with :func:`make_ae` and :func:`associate`; the fast C-STORE
+SCU (:mod:`kiosk.net.store`) takes its TLS context (:func:`tls_context`),
+timeouts and TLS messages (:func:`tls_problem`) from here too, and both
+engines report an A-ASSOCIATE-RJ with
+:func:`kiosk.net.association_rejected.association_rejected`.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +20,8 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from kiosk.config import Peer
-from kiosk.errors import PeerError
+from kiosk.errors import AssociationRejected, PeerError
+from kiosk.net.association_rejected import association_rejected
 
 if TYPE_CHECKING:
     import ssl
@@ -137,6 +147,25 @@ def _tls_probe(peer: Peer, context: ssl.SSLContext, server_hostname: str, role: 
     return None
 
 
+def rejection(assoc: Any, peer: Peer, role: str, calling_ae: str) -> AssociationRejected:
+    """Return the typed error for an association pynetdicom saw rejected.
+
+    The fields come from the A-ASSOCIATE primitive pynetdicom received
+    (``assoc.acceptor.primitive``: ``result``, ``result_source``,
+    ``diagnostic``), so that it reads as the fast SCU's does.
+    """
+    primitive = getattr(assoc.acceptor, "primitive", None)
+    return association_rejected(
+        int(getattr(primitive, "result", None) or 1),
+        int(getattr(primitive, "result_source", None) or 0),
+        int(getattr(primitive, "diagnostic", None) or 0),
+        role=role,
+        where=f"{peer.ae_title} at {peer.host}:{peer.port}",
+        calling_ae=calling_ae,
+        called_ae=peer.ae_title,
+    )
+
+
 def associate(ae: AE, peer: Peer, role: str, **kwargs: Any) -> Any:
     """Open an association (over TLS when the peer says so) or raise a one-line :class:`PeerError`.
 
@@ -147,6 +176,13 @@ def associate(ae: AE, peer: Peer, role: str, **kwargs: Any) -> Any:
     ----------
     role
         Who the peer is, for the message ("worklist", "Radiology PACS").
+
+    Raises
+    ------
+    AssociationRejected
+        If the peer answered with A-ASSOCIATE-RJ (permanent or transient).
+    PeerError
+        If it cannot be reached, the TLS handshake failed, or it broke off.
     """
     if peer.tls and "tls_args" not in kwargs:
         kwargs["tls_args"] = (tls_context(peer), peer.host)
@@ -172,10 +208,7 @@ def associate(ae: AE, peer: Peer, role: str, **kwargs: Any) -> Any:
         nodelay(assoc)
         return assoc
     if assoc.is_rejected:
-        raise PeerError(
-            f"the {role} {peer.ae_title} at {peer.host}:{peer.port} rejected the association; "
-            f"check that it knows our AE title {ae.ae_title!r}"
-        )
+        raise rejection(assoc, peer, role, ae.ae_title)
     if kwargs.get("tls_args") is not None:
         context, server_hostname = kwargs["tls_args"]
         problem = _tls_probe(peer, context, server_hostname, role)

@@ -1,0 +1,128 @@
+"""The alternative C-STORE engine: pynetdicom's own C-STORE, behind the fast SCU's interface.
+
+``[send] engine = "pynetdicom"`` picks it: for a PACS the fast SCU
+(:mod:`kiosk.net.store`) does not get on with, or to tell whether a problem
+is ours. It is slower (pynetdicom's reactor thread and queues, the import),
+but has the same methods as :class:`kiosk.net.store.StoreAssociation` and
+reports the same :class:`~kiosk.net.store.StoreAnswer` and the same typed
+errors (the rejection read from the A-ASSOCIATE-RJ primitive pynetdicom
+received, :func:`kiosk.net.association.rejection`).
+
+pynetdicom checks what it receives itself: a response that is not a
+C-STORE-RSP, or not valid, makes it abort the association.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from kiosk.net.association import associate, make_ae
+from kiosk.net.store import StoreAnswer, clean_comment
+
+if TYPE_CHECKING:
+    from kiosk.config import Destination
+
+
+class PynetdicomStoreAssociation:
+    """One pynetdicom association carrying C-STORE requests (see the module's docstring).
+
+    Raises
+    ------
+    AssociationRejected
+        The destination answered A-ASSOCIATE-RJ.
+    PeerError
+        It cannot be reached, the TLS handshake failed, or it broke off.
+    """
+
+    def __init__(
+        self, destination: Destination, calling_ae: str, contexts: Sequence[tuple[str, str]]
+    ) -> None:
+        from pynetdicom import _config
+        from pynetdicom.presentation import build_context
+
+        # Stream a file's data set from the spool as the fast engine does (pynetdicom's
+        # documented switch), instead of decoding it whole first.
+        _config.STORE_SEND_CHUNKED_DATASET = True
+        ae = make_ae(calling_ae, destination.timeout or None)
+        self.assoc: Any = associate(
+            ae,
+            destination,
+            destination.label or destination.name,
+            contexts=[build_context(abstract, syntax) for abstract, syntax in contexts],
+            max_pdu=destination.max_pdu,
+        )
+        self.accepted: dict[str, dict[str, int]] = {}
+        for cx in self.assoc.accepted_contexts:
+            self.accepted.setdefault(str(cx.abstract_syntax), {})[str(cx.transfer_syntax[0])] = int(
+                cx.context_id
+            )
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the association is still established."""
+        return bool(self.assoc.is_established)
+
+    def context_for(self, sop_class: str, syntax: str) -> int | None:
+        """Return the accepted context id for a SOP class in a transfer syntax, if any."""
+        return self.accepted.get(sop_class, {}).get(syntax)
+
+    def store_open_file(
+        self,
+        sop_class: str,
+        sop_instance: str,
+        context_id: int,
+        f: BinaryIO,
+        size: int,
+        head: bytes,
+        offset: int,
+        while_waiting: Callable[[], None] | None = None,
+    ) -> StoreAnswer:
+        """Send a spool file by its path (pynetdicom streams it); return the PACS's answer."""
+        answer = self._send(Path(os.fspath(f.name)))
+        if while_waiting is not None:
+            while_waiting()
+        return answer
+
+    def store_bytes(
+        self, sop_class: str, sop_instance: str, context_id: int, data: bytes
+    ) -> StoreAnswer:
+        """Send an encoded data set (a transcoded file); return the PACS's answer."""
+        from io import BytesIO
+
+        from pydicom.dataset import FileMetaDataset
+        from pydicom.filereader import read_dataset
+        from pydicom.uid import UID
+
+        syntax = next(ts for ts, cx in self.accepted.get(sop_class, {}).items() if cx == context_id)
+        implicit = syntax == "1.2.840.10008.1.2"
+        ds = read_dataset(BytesIO(data), is_implicit_VR=implicit, is_little_endian=True)
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = UID(syntax)
+        return self._send(ds)
+
+    def _send(self, dataset: Any) -> StoreAnswer:
+        if not self.is_open:
+            return StoreAnswer(None, sent=False, problem="the association is closed")
+        try:
+            status = self.assoc.send_c_store(dataset, priority=0)
+        except (RuntimeError, ValueError, AttributeError) as exc:  # before anything went out
+            return StoreAnswer(None, sent=False, problem=f"never sent: {exc}")
+        if status is None or "Status" not in status:
+            if self.assoc.is_established:
+                self.assoc.abort()
+            why = "the association was aborted" if self.assoc.is_aborted else "no answer"
+            return StoreAnswer(None, problem=f"answer lost: {why}")
+        return StoreAnswer(int(status.Status), clean_comment(str(status.get("ErrorComment", ""))))
+
+    def release(self) -> None:
+        """Release the association (pynetdicom aborts it if the peer does not answer)."""
+        if self.assoc.is_established:
+            self.assoc.release()
+
+    def abort(self) -> None:
+        """Abort the association (A-ABORT)."""
+        if self.assoc.is_established:
+            self.assoc.abort()

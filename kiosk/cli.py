@@ -599,7 +599,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
     from kiosk import corrections
     from kiosk.importer import outcome_of
-    from kiosk.store import health
+    from kiosk.store import health, outbox
     from kiosk.store.studies import find_studies
 
     config = load_config(args.config)
@@ -621,6 +621,16 @@ def cmd_queue(args: argparse.Namespace) -> int:
                     "unscheduled": not record.accession_number,
                     "station": record.station,
                     "updated_at": record.updated_at,
+                    "errors": [
+                        {
+                            "sop_instance_uid": p["sop_instance_uid"],
+                            "state": p["state"],
+                            "status": p["last_status"],
+                            "error": p["last_error"],
+                        }
+                        for p in outbox.problems(conn, record.id)
+                        if not args.dest or p["destination"] == args.dest
+                    ],
                 }
             )
 

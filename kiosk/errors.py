@@ -118,4 +118,13 @@ class AssociationRejected(PeerError):
 
 
 class AssociationAborted(PeerError):
-    """The peer aborted the association (A-ABORT) or broke the protocol (exit 4)."""
+    """The peer aborted the association (A-ABORT) while it was being set up (exit 4).
+
+    ``source`` and ``reason`` are the A-ABORT's (PS3.8 9.3.8: source 0 the
+    service user, 2 the service provider); ``None`` when not known.
+    """
+
+    def __init__(self, message: str, *, source: int | None = None, reason: int | None = None):
+        super().__init__(message)
+        self.source = source
+        self.reason = reason

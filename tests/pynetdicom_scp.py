@@ -13,7 +13,8 @@ process. Each C-STORE takes the next step of :attr:`ScriptedScp.script`
 - ``"wrong_command"``: answer a C-ECHO-RSP;
 - ``"stall"``: say nothing for :attr:`stall` seconds, then store.
 
-``maximum_associations`` limits the associations at once (pynetdicom rejects
+With :attr:`abort_requests` set, it answers every association request with
+A-ABORT. ``maximum_associations`` limits the associations at once (pynetdicom rejects
 the next one, transient); ``calling_aets``, when given, are the only calling
 AE titles accepted (pynetdicom rejects others, permanent).
 """
@@ -49,6 +50,7 @@ class ScriptedScp:
         self.comment = ""
         self.stall = 0.0
         self.script: deque[str] = deque()
+        self.abort_requests = False
         self.stored: list[str] = []
         self.pdus: list[str] = []  # the kinds of PDU received, in order ("A_ABORT_RQ", ...)
         self.ae = AE(ae_title=ae_title)
@@ -62,8 +64,14 @@ class ScriptedScp:
             evt_handlers=[
                 (evt.EVT_C_STORE, self._store),
                 (evt.EVT_PDU_RECV, self._pdu),
+                (evt.EVT_REQUESTED, self._requested),
             ],
         )
+
+    def _requested(self, event: Any) -> None:
+        if self.abort_requests:  # A-ABORT, source 2 (service provider), reason 1; then close
+            event.assoc.dul.socket.send(b"\x07\x00\x00\x00\x00\x04\x00\x00\x02\x01")
+            event.assoc.abort()
 
     def _pdu(self, event: Any) -> None:
         self.pdus.append(type(event.pdu).__name__)

@@ -21,7 +21,7 @@ import pytest
 
 from kiosk.cli import main
 from kiosk.config import Destination
-from kiosk.errors import AssociationRejected
+from kiosk.errors import AssociationAborted, AssociationRejected, PeerError
 from kiosk.send.echo import echo
 from kiosk.send.sender import StoreConnection, plan_contexts
 from kiosk.store import db, health
@@ -135,6 +135,16 @@ def test_a_busy_pacs_is_a_transient_rejection(busy_scp, engine: str) -> None:
     assert (error.result, error.source, error.permanent) == (2, 3, False)
     assert str(error).endswith("will retry")
     assert "temporarily rejected the association: " in str(error)
+
+
+def test_an_abort_instead_of_an_answer_is_a_typed_error(scripted_scp) -> None:
+    scripted_scp.abort_requests = True
+    with pytest.raises(AssociationAborted) as err:
+        StoreConnection(destination(scripted_scp), "KIOSK", PLAN, "fast")
+    assert (err.value.source, err.value.reason) == (2, 1)
+    assert "aborted the association we asked for (A-ABORT source 2, reason 1)" in str(err.value)
+    with pytest.raises(PeerError):  # pynetdicom does not tell an A-ABORT from a dropped line
+        StoreConnection(destination(scripted_scp), "KIOSK", PLAN, "pynetdicom")
 
 
 def test_echo_says_the_same(strict_scp) -> None:

@@ -17,9 +17,10 @@ import logging
 import socket
 import sys
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from kiosk.config import Peer
+from kiosk.config import Destination, Peer
 from kiosk.errors import AssociationRejected, PeerError
 from kiosk.net.association_rejected import association_rejected
 
@@ -214,7 +215,43 @@ def associate(ae: AE, peer: Peer, role: str, **kwargs: Any) -> Any:
         problem = _tls_probe(peer, context, server_hostname, role)
         if problem:
             raise PeerError(problem)
+    answer = getattr(assoc.acceptor, "primitive", None)
+    if assoc.is_aborted and getattr(answer, "result", None) == 0:  # pynetdicom aborted
+        raise PeerError(
+            f"the {role} {peer.ae_title} at {peer.host}:{peer.port} accepted none of the "
+            "services proposed (every presentation context refused); check its configuration"
+        )
     raise PeerError(
         f"cannot reach the {role} {peer.ae_title} at {peer.host}:{peer.port}; "
         "check that it is running and the host and port in the config"
+    )
+
+
+def open_association(
+    destination: Destination,
+    calling_ae: str,
+    contexts: Sequence[Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Open an association to a destination (TLS, max PDU and TCP_NODELAY applied).
+
+    TLS is :func:`associate`'s, the worklist's too. For echo, the PACS C-FIND,
+    storage commitment and IOCM rejection notes.
+
+    Raises
+    ------
+    AssociationRejected
+        If the destination answers A-ASSOCIATE-RJ.
+    PeerError
+        If the destination cannot be reached or breaks off.
+    """
+    ae = make_ae(calling_ae, destination.timeout or None)
+    if contexts is not None:
+        kwargs["contexts"] = list(contexts)
+    return associate(
+        ae,
+        destination,
+        destination.label or destination.name,
+        max_pdu=destination.max_pdu,
+        **kwargs,
     )

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
-from kiosk.errors import PeerError
+from kiosk.errors import AssociationAborted, PeerError
 from kiosk.net.association import CONNECT_TIMEOUT, NETWORK_TIMEOUT, tls_context, tls_problem
 from kiosk.net.association_rejected import association_rejected
 
@@ -621,6 +621,8 @@ def connect(destination: Destination, calling_ae: str, contexts: Sequence[tuple[
     ------
     AssociationRejected
         The destination answered A-ASSOCIATE-RJ (permanent or transient).
+    AssociationAborted
+        It answered the request with A-ABORT.
     PeerError
         It cannot be reached, the TLS handshake failed, or it broke off.
     """
@@ -643,6 +645,14 @@ def connect(destination: Destination, calling_ae: str, contexts: Sequence[tuple[
             exc.result, exc.source, exc.reason, role=role, where=where,
             calling_ae=calling_ae, called_ae=destination.ae_title,
         ) from exc  # fmt: skip
+    except PeerAborted as exc:
+        raise AssociationAborted(
+            f"the {role} {where} aborted the association we asked for (A-ABORT source "
+            f"{exc.source}, reason {exc.reason}); check its log and that it knows our AE "
+            f"title {calling_ae!r}",
+            source=exc.source,
+            reason=exc.reason,
+        ) from exc
     except AssociationError as exc:
         handshake = isinstance(exc, TlsHandshakeError)
         problem = tls_problem(exc, destination, role, handshake=handshake)

@@ -36,8 +36,7 @@ from kiosk import audit, lifecycle
 from kiosk.config import Config, Destination
 from kiosk.errors import PeerError
 from kiosk.lifecycle import Actor
-from kiosk.net.association import quiet_pynetdicom
-from kiosk.send.sender import open_association
+from kiosk.net.association import open_association, quiet_pynetdicom
 from kiosk.store import studies
 from kiosk.store.db import now_iso, transaction
 from kiosk.store.studies import StudyState

@@ -21,7 +21,7 @@ import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from kiosk.config import Destination
 from kiosk.net.store import StoreAnswer, StoreAssociation, connect, parse_file_meta
@@ -146,37 +146,6 @@ def plan_contexts(
         plan.contexts += [Context(sop_class, ts) for ts in wanted]
         plan.sop_classes.append(sop_class)
     return plan
-
-
-def open_association(
-    destination: Destination,
-    calling_ae: str,
-    contexts: Sequence[Any] | None = None,
-    **kwargs: Any,
-) -> Any:
-    """Open an association to a destination (TLS, max PDU and TCP_NODELAY applied).
-
-    TLS is :func:`kiosk.net.association.associate`'s, the worklist's too.
-
-    Raises
-    ------
-    AssociationRejected
-        If the destination answers A-ASSOCIATE-RJ.
-    PeerError
-        If the destination cannot be reached or breaks off.
-    """
-    from kiosk.net.association import associate, make_ae  # pynetdicom: not on the C-STORE path
-
-    ae = make_ae(calling_ae, destination.timeout or None)
-    if contexts is not None:
-        kwargs["contexts"] = list(contexts)
-    return associate(
-        ae,
-        destination,
-        destination.label or destination.name,
-        max_pdu=destination.max_pdu,
-        **kwargs,
-    )
 
 
 class StoreConnection:

@@ -240,3 +240,18 @@ def test_the_send_engine_is_a_config_switch(tmp_path: Path) -> None:
         load_config(path)
     assert str(err.value).endswith("[send.engine] must be 'fast' or 'pynetdicom', not 'turbo'")
     assert "\n" not in str(err.value)
+
+
+def test_the_fast_path_does_not_load_pynetdicom() -> None:
+    """pynetdicom costs ~0.2 s of start-up: sending, and a success, must not import it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from kiosk.send import deliver, policy\n"
+        "assert policy.classify(0) is policy.Outcome.STORED\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('pynetdicom', 'pydicom'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -255,3 +255,37 @@ def test_the_fast_path_does_not_load_pynetdicom() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_both_engines_store_over_tls_with_the_same_set_up(tmp_path: Path, engine: str) -> None:
+    """TLS is kiosk.net.association's for both: the CA from the config, the host checked."""
+    import os
+    import subprocess
+    from dataclasses import replace
+
+    from kiosk.errors import PeerError
+    from tests.peers import StorageServer
+
+    openssl = "/usr/bin/openssl"
+    if not os.path.exists(openssl):
+        pytest.skip("/usr/bin/openssl is not installed (apt-get install openssl)")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    jobs = jobs_for(write_instances(tmp_path / "files", 2))
+    plan = plan_contexts({jobs[0].sop_class_uid: {jobs[0].transfer_syntax_uid}})
+    tls_args = ["+tls", str(key), str(cert), "-ic"]
+    with StorageServer(tmp_path / "tls", ae_title="TLSSCP", extra_args=tls_args) as scp:
+        plain = Destination(scp.ae_title, scp.host, scp.port, timeout=5, name="t", label="PACS")
+        untrusted = replace(plain, tls=True)  # the system's CAs do not know this certificate
+        with pytest.raises(PeerError, match="TLS certificate .* is not trusted"):
+            StoreConnection(untrusted, "KIOSK", plan, engine)
+        connection = StoreConnection(replace(untrusted, tls_ca=str(cert)), "KIOSK", plan, engine)
+        results = send_all(connection, jobs)
+        assert [r.status for r in results] == [0x0000, 0x0000]
+        assert scp.received_sop_instance_uids() == {j.sop_instance_uid for j in jobs}

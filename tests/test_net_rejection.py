@@ -250,6 +250,11 @@ def test_the_pacs_error_comment_reaches_kiosk_queue(
             "error": "Cannot Understand (0xC123); the PACS says: Patient ID mismatch",
         }
     ]
+    assert main(["queue", "--config", str(cfg)]) == 0
+    text, _ = capsys.readouterr()
+    assert (
+        f"quarantined {study.sop_instance_uids[0]}: Cannot Understand (0xC123); the PACS " in text
+    )
 
 
 @pytest.mark.parametrize("engine", ENGINES)

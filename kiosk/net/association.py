@@ -148,14 +148,33 @@ def _tls_probe(peer: Peer, context: ssl.SSLContext, server_hostname: str, role: 
     return None
 
 
-def rejection(assoc: Any, peer: Peer, role: str, calling_ae: str) -> AssociationRejected:
+def _unread_rejection(assoc: Any) -> Any:
+    """The A-ASSOCIATE-RJ pynetdicom received but did not read, if it did; else ``None``.
+
+    pynetdicom 3.0 has a race (``acse.ACSE.negotiate_association``): it checks
+    that the socket is still connected only after sending the request, so a
+    peer that rejects and closes at once (DCMTK ``storescp --refuse``) makes
+    it abort with the rejection unread in its DUL's queue, and the
+    association looks merely "not established". The queue is looked at
+    (without taking from it) so that the rejection is reported as one.
+    """
+    pending = getattr(getattr(getattr(assoc, "dul", None), "to_user_queue", None), "queue", ())
+    for primitive in list(pending):
+        if getattr(primitive, "result", None) in (1, 2) and hasattr(primitive, "diagnostic"):
+            return primitive
+    return None
+
+
+def rejection(
+    assoc: Any, peer: Peer, role: str, calling_ae: str, primitive: Any = None
+) -> AssociationRejected:
     """Return the typed error for an association pynetdicom saw rejected.
 
     The fields come from the A-ASSOCIATE primitive pynetdicom received
     (``assoc.acceptor.primitive``: ``result``, ``result_source``,
     ``diagnostic``), so that it reads as the fast SCU's does.
     """
-    primitive = getattr(assoc.acceptor, "primitive", None)
+    primitive = primitive or getattr(assoc.acceptor, "primitive", None)
     return association_rejected(
         int(getattr(primitive, "result", None) or 1),
         int(getattr(primitive, "result_source", None) or 0),
@@ -210,6 +229,9 @@ def associate(ae: AE, peer: Peer, role: str, **kwargs: Any) -> Any:
         return assoc
     if assoc.is_rejected:
         raise rejection(assoc, peer, role, ae.ae_title)
+    unread = _unread_rejection(assoc)
+    if unread is not None:
+        raise rejection(assoc, peer, role, ae.ae_title, unread)
     if kwargs.get("tls_args") is not None:
         context, server_hostname = kwargs["tls_args"]
         problem = _tls_probe(peer, context, server_hostname, role)

@@ -283,7 +283,7 @@ def test_both_engines_store_over_tls_with_the_same_set_up(tmp_path: Path, engine
     with StorageServer(tmp_path / "tls", ae_title="TLSSCP", extra_args=tls_args) as scp:
         plain = Destination(scp.ae_title, scp.host, scp.port, timeout=5, name="t", label="PACS")
         untrusted = replace(plain, tls=True)  # the system's CAs do not know this certificate
-        with pytest.raises(PeerError, match="TLS certificate .* is not trusted"):
+        with pytest.raises(PeerError, match=r"TLS certificate .* is not trusted"):
             StoreConnection(untrusted, "KIOSK", plan, engine)
         connection = StoreConnection(replace(untrusted, tls_ca=str(cert)), "KIOSK", plan, engine)
         results = send_all(connection, jobs)

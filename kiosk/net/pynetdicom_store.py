@@ -14,6 +14,11 @@ check the command field (pynetdicom 3.0 takes a C-ECHO-RSP's status for the
 C-STORE's), the message id answered, nor the Affected SOP Instance UID; this
 engine does, from the command set as received (``evt.EVT_DIMSE_RECV``), and
 aborts on a mismatch, as the fast engine does.
+
+One difference remains: a PACS that accepts none of the presentation
+contexts proposed is aborted by pynetdicom itself, so this engine reports
+the destination down ("accepted none of the services proposed") where the
+fast one refuses each instance (0x0122, quarantined).
 """
 
 from __future__ import annotations
@@ -48,7 +53,8 @@ class PynetdicomStoreAssociation:
         from pynetdicom.presentation import build_context
 
         # Stream a file's data set from the spool as the fast engine does (pynetdicom's
-        # documented switch), instead of decoding it whole first.
+        # documented switch, process-wide; it concerns only C-STOREs of a file path),
+        # instead of decoding it whole first.
         _config.STORE_SEND_CHUNKED_DATASET = True
         ae = make_ae(calling_ae, destination.timeout or None)
         self._message_id = 0
@@ -147,11 +153,6 @@ class PynetdicomStoreAssociation:
         """Release the association (pynetdicom aborts it if the peer does not answer)."""
         if self.assoc.is_established:
             self.assoc.release()
-
-    def abort(self) -> None:
-        """Abort the association (A-ABORT)."""
-        if self.assoc.is_established:
-            self.assoc.abort()
 
 
 def _wrong_answer(answered: tuple[int, int, str] | None, message_id: int, sop_instance: str) -> str:

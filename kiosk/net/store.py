@@ -582,13 +582,8 @@ class StoreAssociation:
             pass
         self._close()
 
-    def abort(self) -> None:
-        """Abort the association (A-ABORT), then close the socket."""
-        if self.is_open:
-            self._abort()
-        self._close()
-
     def _abort(self) -> None:
+        """Send A-ABORT (PS3.8 7.3.1: no answer awaited), then close the socket."""
         with contextlib.suppress(OSError, ValueError):
             self.sock.settimeout(1.0)
             self.sock.sendall(_ABORT)

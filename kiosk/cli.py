@@ -599,7 +599,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
     from kiosk import corrections
     from kiosk.importer import outcome_of
-    from kiosk.store import health
+    from kiosk.store import health, outbox
     from kiosk.store.studies import find_studies
 
     config = load_config(args.config)
@@ -621,6 +621,16 @@ def cmd_queue(args: argparse.Namespace) -> int:
                     "unscheduled": not record.accession_number,
                     "station": record.station,
                     "updated_at": record.updated_at,
+                    "errors": [
+                        {
+                            "sop_instance_uid": p["sop_instance_uid"],
+                            "state": p["state"],
+                            "status": p["last_status"],
+                            "error": p["last_error"],
+                        }
+                        for p in outbox.problems(conn, record.id)
+                        if not args.dest or p["destination"] == args.dest
+                    ],
                 }
             )
 
@@ -630,11 +640,12 @@ def cmd_queue(args: argparse.Namespace) -> int:
             f"runs); next automatic try after {d['next_attempt_at']}: {d['last_error']}"
             for d in down
         ]
-        lines += [
-            f"{r['id']}\t{r['state']}\t{r['destination']}\t{r['sent']}/{r['queued']} sent\t"
-            f"{r['study_instance_uid']}" + ("\tunscheduled" if r["unscheduled"] else "")
-            for r in rows
-        ]
+        for r in rows:
+            lines.append(
+                f"{r['id']}\t{r['state']}\t{r['destination']}\t{r['sent']}/{r['queued']} sent\t"
+                f"{r['study_instance_uid']}" + ("\tunscheduled" if r["unscheduled"] else "")
+            )
+            lines += [f"\t{e['state']} {e['sop_instance_uid']}: {e['error']}" for e in r["errors"]]
         lines += [
             f"correction: {c['old_study_instance_uid']} on {c['destination']} was sent under MRN "
             f"{c['old_mrn']} {c['old_accession']}, now MRN {c['new_mrn']} {c['new_accession']}; "

@@ -16,6 +16,10 @@ from kiosk import paths
 from kiosk.errors import ConfigError
 from reconcile.rules import CoercionRules
 
+#: ``[send] engine``: the kiosk's fast C-STORE SCU (:mod:`kiosk.net.store`), or
+#: pynetdicom's C-STORE (:mod:`kiosk.net.pynetdicom_store`).
+SEND_ENGINES = ("fast", "pynetdicom")
+
 _AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # no backslash, printable, 1..16
 
 
@@ -95,6 +99,7 @@ class Config:
     #: [patient_source]: a C-FIND SCP (Patient Root) that confirms an MRN imported without
     #: an order, besides the worklist and the destination PACS.
     patient_source: Destination | None = None
+    send_engine: str = "fast"  # [send] engine: one of SEND_ENGINES
 
     def label_of(self, name: str) -> str:
         """Return what users call a destination: its label, else its name (also if unknown)."""
@@ -324,7 +329,19 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         barcode=_barcode(root.sub("barcode")),
         media=_media(root.sub("media")),
         patient_source=patient_source,
+        send_engine=_send_engine(root.sub("send")),
     )
+
+
+def _send_engine(table: _Reader | None) -> str:
+    """``[send] engine``: ``fast`` (default) or ``pynetdicom``."""
+    if table is None:
+        return "fast"
+    value = table.string("engine", "fast")
+    if value not in SEND_ENGINES:
+        choices = " or ".join(repr(e) for e in SEND_ENGINES)
+        raise table.error("engine", f"must be {choices}, not {value!r}")
+    return value
 
 
 def _coercion_rules(table: _Reader | None, base: CoercionRules) -> CoercionRules:
@@ -391,7 +408,7 @@ def _tls_options(d: _Reader) -> dict[str, Any]:
     """Read a peer's TLS keys (``tls``, ``tls_ca``, ``tls_cert``, ``tls_key``).
 
     The same keys with the same meaning for destinations, the worklist and
-    the patient source; :func:`kiosk.dicom_net.tls_context` makes their context.
+    the patient source; :func:`kiosk.net.association.tls_context` makes their context.
     """
     tls = d.boolean("tls", False)
     files: dict[str, str] = {}
@@ -464,4 +481,5 @@ _KNOWN_SECTIONS = {
     "reconcile",
     "matching",
     "barcode",
+    "send",
 }

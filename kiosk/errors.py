@@ -88,3 +88,43 @@ class SpoolError(LocalError):
 
 class IdentityMismatchError(SafetyError):
     """The disc's demographics contradict the chosen patient; a person must confirm (exit 5)."""
+
+
+class AssociationRejected(PeerError):
+    """The peer answered our association request with A-ASSOCIATE-RJ (exit 4).
+
+    Parameters
+    ----------
+    message
+        One line: what the rejection means and what to do.
+    result, source, reason
+        The A-ASSOCIATE-RJ fields (PS3.8 9.3.4): result 1 is permanent, 2
+        transient; source 1 the service user, 2 and 3 the service provider.
+
+    A permanent rejection needs a person (an AE title to add, a config to
+    fix); a transient one (busy, no resources) is retried with backoff.
+    """
+
+    def __init__(self, message: str, *, result: int, source: int, reason: int) -> None:
+        super().__init__(message)
+        self.result = result
+        self.source = source
+        self.reason = reason
+
+    @property
+    def permanent(self) -> bool:
+        """Whether retrying cannot help until someone changes a configuration."""
+        return self.result != 2
+
+
+class AssociationAborted(PeerError):
+    """The peer aborted the association (A-ABORT) while it was being set up (exit 4).
+
+    ``source`` and ``reason`` are the A-ABORT's (PS3.8 9.3.8: source 0 the
+    service user, 2 the service provider); ``None`` when not known.
+    """
+
+    def __init__(self, message: str, *, source: int | None = None, reason: int | None = None):
+        super().__init__(message)
+        self.source = source
+        self.reason = reason

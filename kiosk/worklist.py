@@ -14,8 +14,8 @@ from pydicom.sequence import Sequence
 from pynetdicom.sop_class import ModalityWorklistInformationFind  # type: ignore[attr-defined]
 
 from kiosk.config import Peer
-from kiosk.dicom_net import associate, make_ae
 from kiosk.errors import PeerError, SafetyError, UsageError
+from kiosk.net.association import associate, make_ae
 from reconcile.model import WorklistItem
 from reconcile.names import fold
 

@@ -642,7 +642,7 @@ def test_out_of_resources_backs_off_then_fails_after_max_attempts(
         run_send(capsys, cfg)
     assert outbox_states(store, study.study_id) == {"failed": 10}
     [last] = {r[0] for r in store.execute("SELECT last_error FROM outbox")}
-    assert last == "PACS out of resources"
+    assert last == "Refused: Out of Resources (0xA700)"  # pynetdicom's text
 
     busy_pacs.busy = False
     code, out = run_send(capsys, cfg)  # failed rows wait for the back office...

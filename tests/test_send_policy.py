@@ -275,7 +275,7 @@ def test_file_meta_offset_and_syntax_and_the_store_command(tmp_path: Path) -> No
     from pydicom.filebase import DicomBytesIO
     from pydicom.filereader import read_dataset
 
-    from kiosk.send.scu import parse_command, read_file_meta, store_command
+    from kiosk.net.store import parse_command, read_file_meta, store_command
     from tests.discs import write_instances
 
     [path] = write_instances(tmp_path, 1, compress=RLELossless)

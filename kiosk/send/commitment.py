@@ -41,10 +41,9 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 
 from kiosk import audit, lifecycle
 from kiosk.config import Config, Destination
-from kiosk.dicom_net import quiet_pynetdicom
 from kiosk.errors import PeerError
 from kiosk.lifecycle import Actor
-from kiosk.send.sender import open_association
+from kiosk.net.association import open_association, quiet_pynetdicom
 from kiosk.store import commitments, db, studies
 from kiosk.store.db import transaction
 

@@ -27,7 +27,7 @@ from datetime import timedelta
 
 from kiosk import faults, lifecycle
 from kiosk.config import Config, Destination
-from kiosk.errors import PeerError
+from kiosk.errors import AssociationRejected, PeerError
 from kiosk.lifecycle import Actor
 from kiosk.progress import Listener, Meter, Phase, Progress
 from kiosk.send import policy
@@ -78,6 +78,7 @@ class _HandBack:
     done: list[SendResult]
     untried: list[int]
     down: str = ""  # set when the worker's association is gone for good
+    permanent: bool = False  # the destination rejected us for good: a person must act
 
 
 class _Worker(threading.Thread):
@@ -87,7 +88,9 @@ class _Worker(threading.Thread):
     PACS is slow, so progress keeps moving. An association that drops is
     reopened once. A chunk ends early when the PACS asks us to wait (out of
     resources) or cannot be reached again; the jobs not tried are handed back
-    as such.
+    as such, and so are the jobs "never sent" (the association failed before
+    the first byte of their data set went out: their attempt does not count).
+    Two never sent in a row end the worker, as a PACS that cannot be reached.
     """
 
     def __init__(
@@ -98,8 +101,10 @@ class _Worker(threading.Thread):
         jobs: queue.Queue[object],
         results: queue.Queue[_HandBack],
         stop: threading.Event,
+        engine: str = "fast",
     ) -> None:
         super().__init__(name=f"send-{destination.name}", daemon=True)
+        self.engine = engine
         self.destination = destination
         self.calling_ae = calling_ae
         self.plan = plan
@@ -109,9 +114,9 @@ class _Worker(threading.Thread):
 
     def run(self) -> None:
         try:
-            connection = StoreConnection(self.destination, self.calling_ae, self.plan)
+            connection = self._open()
         except PeerError as exc:
-            self._hand_back([], [], down=str(exc))
+            self._hand_back([], [], down=str(exc), permanent=_permanent(exc))
             return
         except Exception as exc:  # a bug or an OS error must not hang the run
             log.exception("association to %s failed", self.destination.name)
@@ -119,6 +124,7 @@ class _Worker(threading.Thread):
             return
         chunk: list[SendJob] = []
         done: list[SendResult] = []  # results not handed back yet
+        never: list[SendJob] = []  # jobs whose data set never went out: back, uncounted
         tried = 0
         try:
             while True:
@@ -127,14 +133,24 @@ class _Worker(threading.Thread):
                     return
                 assert isinstance(job, list)
                 chunk, done, tried = job, [], 0
+                never_in_a_row = 0
                 last = time.monotonic()
                 for n, item in enumerate(chunk):
                     if self.stop.is_set():
                         break
                     ahead = chunk[n + 1] if n + 1 < len(chunk) else None
                     result = connection.store(item, ahead)
-                    done.append(result)
                     tried += 1
+                    if not result.sent and result.status is None and not result.local:
+                        never.append(item)
+                        never_in_a_row += 1
+                        if never_in_a_row >= 2:  # a PACS that drops us before any data
+                            self._hand_back(done, never + chunk[tried:], down=result.note)
+                            never = []
+                            return
+                    else:
+                        done.append(result)
+                        never_in_a_row = 0
                     if (
                         not result.local
                         and result.status is not None
@@ -144,29 +160,43 @@ class _Worker(threading.Thread):
                     if not connection.is_open:
                         connection.close()
                         try:  # one reopen: a PACS that dropped us may take us back at once
-                            connection = StoreConnection(
-                                self.destination, self.calling_ae, self.plan
-                            )
+                            connection = self._open()
                         except PeerError as exc:
-                            self._hand_back(done, chunk[tried:], down=str(exc))
+                            self._hand_back(done, never + chunk[tried:], down=str(exc),
+                                            permanent=_permanent(exc))  # fmt: skip
+                            never = []
                             return
                     if time.monotonic() - last >= HAND_BACK_SECONDS:  # a slow PACS
-                        self._hand_back(done, [])
-                        done, last = [], time.monotonic()
-                self._hand_back(done, chunk[tried:])
-                chunk, done, tried = [], [], 0
+                        self._hand_back(done, never)
+                        done, never, last = [], [], time.monotonic()
+                self._hand_back(done, never + chunk[tried:])
+                chunk, done, never, tried = [], [], [], 0
         except Exception as exc:
             log.exception("sending to %s failed", self.destination.name)
-            self._hand_back(done, chunk[tried:], down=f"sending failed: {exc}")
+            self._hand_back(done, never + chunk[tried:], down=f"sending failed: {exc}")
         finally:
             connection.close()
 
-    def _hand_back(self, done: list[SendResult], untried: list[SendJob], down: str = "") -> None:
+    def _open(self) -> StoreConnection:
+        return StoreConnection(self.destination, self.calling_ae, self.plan, self.engine)
+
+    def _hand_back(
+        self,
+        done: list[SendResult],
+        untried: list[SendJob],
+        down: str = "",
+        permanent: bool = False,
+    ) -> None:
         """Return results, the jobs this worker will not try, and why it stops (if it does).
 
         One message, so that the caller never sees the results without the reason.
         """
-        self.results.put(_HandBack(done, [job.key for job in untried], down))
+        self.results.put(_HandBack(done, [job.key for job in untried], down, permanent))
+
+
+def _permanent(exc: PeerError) -> bool:
+    """Whether an association error needs a person (a permanent A-ASSOCIATE-RJ)."""
+    return isinstance(exc, AssociationRejected) and exc.permanent
 
 
 class _Run:
@@ -202,6 +232,7 @@ class _Run:
         self.stop_claiming = False
         self.busy = False
         self.down = ""  # why every association failed, if they all did
+        self.down_permanent = False  # ... and whether that was a permanent rejection
         self.logged: dict[int, tuple[int, float]] = {}  # study -> (done, when) last logged
         self.quiet = False  # stopping on an error: record and release, call no callback
 
@@ -211,7 +242,9 @@ class _Run:
         results: queue.Queue[_HandBack] = queue.Queue()
         stop = threading.Event()
         workers = [
-            _Worker(self.dest, self.config.ae_title, plan, jobs, results, stop)
+            _Worker(
+                self.dest, self.config.ae_title, plan, jobs, results, stop, self.config.send_engine
+            )
             for _ in range(max(1, self.dest.associations))
         ]
         for w in workers:
@@ -219,6 +252,7 @@ class _Run:
         alive = len(workers)
         claimed_any = False
         down = ""
+        permanent = False
         try:
             while True:
                 if not self.stop_claiming and alive and len(self.in_flight) < BATCH:
@@ -254,6 +288,7 @@ class _Run:
                 if back.down:
                     alive -= 1
                     down = back.down
+                    permanent = back.permanent
                 if self.busy:  # the PACS asked us to wait: do not send it the rest now
                     self._give_back(self._drain(jobs))
                 self._flush()
@@ -273,6 +308,7 @@ class _Run:
             self._give_back(list(self.in_flight))  # never tried: back in the queue, uncounted
         if down and alive == 0:
             self.down = down
+            self.down_permanent = permanent
             self.report.unreachable[self.dest.name] = down
             log.warning("destination %s unreachable: %s", self.dest.name, down)
         return claimed_any
@@ -329,6 +365,8 @@ class _Run:
             decision = policy.decide(result.status, item.attempts)
         status = "" if result.status is None else f"0x{result.status:04X}"
         note = result.note or policy.describe(result.status)
+        if result.comment:  # the PACS's own words (0000,0902), for the back office
+            note = f"{note}; the PACS says: {result.comment}"
         self.report.studies.add(item.study_id)
         meter = self.meters[item.study_id]
         meter.advance(1)
@@ -337,8 +375,10 @@ class _Run:
             self.report.bytes += item.size
             meter.advance(nbytes=item.size)
             if result.status:
-                log.info("instance %s stored with warning %s", item.sop_instance_uid, status)
-            note = ""
+                log.info("instance %s stored with warning %s: %s", item.sop_instance_uid,
+                         status, note)  # fmt: skip
+            else:
+                note = ""
         elif decision.state is OutboxState.QUARANTINED:
             self.report.quarantined += 1
             log.warning("instance %s quarantined: %s", item.sop_instance_uid, note)
@@ -500,7 +540,7 @@ def deliver(
             tried.update(plan.sop_classes)
             run.stop_claiming = False
             run.run(plan)
-            _note_health(conn, name, run.down)
+            _note_health(conn, name, run.down, permanent=run.down_permanent)
     report.seconds = time.monotonic() - began
     actor = Actor(user, config.station)
     for sid in sorted(report.studies):
@@ -508,11 +548,19 @@ def deliver(
     return report
 
 
-def _note_health(conn: sqlite3.Connection, name: str, down: str) -> None:
-    """Record a destination down (the next automatic try backs off) or up again."""
+def _note_health(conn: sqlite3.Connection, name: str, down: str, permanent: bool = False) -> None:
+    """Record a destination down (the next automatic try backs off) or up again.
+
+    A permanent rejection (our AE title unknown, ...) needs a person: it is
+    recorded as such (``kiosk queue`` shows it) and automatic runs wait the
+    longest (:func:`kiosk.send.policy.destination_wait`); a transient one
+    (busy) backs off as a PACS that is down.
+    """
     if down:
         failures = health.failures(conn, name) + 1
-        wait = policy.backoff_seconds(failures, cap=policy.DESTINATION_BACKOFF_CAP)
+        wait = policy.destination_wait(failures, permanent=permanent)
+        if permanent:
+            down = f"{policy.NEEDS_A_PERSON}: {down}"
         record = health.record_down(conn, name, down, wait)
         log.info("destination %s: %d failed runs in a row; next automatic try after %s",
                  name, record.failures, record.next_attempt_at)  # fmt: skip

@@ -35,7 +35,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 
 from kiosk.config import Destination
 from kiosk.errors import PeerError, SafetyError
-from kiosk.send.sender import open_association
+from kiosk.net.association import open_association
 from kiosk.store import outbox
 from kiosk.store.outbox import OutboxState
 

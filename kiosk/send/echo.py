@@ -10,7 +10,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from kiosk.config import Destination
 from kiosk.errors import PeerError
-from kiosk.send.sender import open_association
+from kiosk.net.association import open_association
 
 
 @dataclass(frozen=True)

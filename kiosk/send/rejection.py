@@ -29,7 +29,7 @@ from pydicom.uid import (
 
 from kiosk.config import Destination
 from kiosk.errors import PeerError
-from kiosk.send.sender import open_association
+from kiosk.net.association import open_association
 
 KEY_OBJECT_SELECTION_DOCUMENT_STORAGE = UID("1.2.840.10008.5.1.4.1.1.88.59")
 VERIFICATION = UID("1.2.840.10008.1.1")

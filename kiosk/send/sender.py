@@ -1,7 +1,9 @@
 """C-STORE of spooled files over associations to one destination.
 
 Files are sent from the spool by path and streamed in PDU-sized pieces by the
-lean SCU of :mod:`kiosk.send.scu`: nothing is decoded or held in memory whole.
+lean SCU of :mod:`kiosk.net.store`: nothing is decoded or held in memory whole
+(``[send] engine = "pynetdicom"``: by pynetdicom's C-STORE,
+:mod:`kiosk.net.pynetdicom_store`, through the same interface).
 When the PACS does not accept a file's own transfer syntax but accepts an
 uncompressed one, the file is decoded (:mod:`kiosk.send.transcode`) and sent
 uncompressed with the same SOP Instance UID.
@@ -19,13 +21,14 @@ import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from kiosk.config import Destination
-from kiosk.dicom_net import CONNECT_TIMEOUT, NETWORK_TIMEOUT, tls_context, tls_problem
-from kiosk.errors import PeerError
+from kiosk.net.store import StoreAnswer, StoreAssociation, connect, parse_file_meta
 from kiosk.send.policy import REFUSED_SOP_CLASS
-from kiosk.send.scu import AssociationError, StoreAssociation, TlsHandshakeError, parse_file_meta
+
+if TYPE_CHECKING:
+    from kiosk.net.pynetdicom_store import PynetdicomStoreAssociation
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,10 @@ class SendResult:
 
     ``local``: the spool file could not be sent (unreadable, changed, not
     encodable); nothing went to the PACS, which is not to blame.
+    ``comment``: the PACS's Error Comment (0000,0902), if it gave one.
+    ``sent``: ``False`` when the request failed before the first byte of the
+    data set went out ("never sent": retried without counting an attempt);
+    with no status and ``sent`` true, the answer was lost (counted).
     """
 
     key: int
@@ -62,6 +69,8 @@ class SendResult:
     note: str = ""
     size: int = 0
     local: bool = False
+    comment: str = ""
+    sent: bool = True
 
 
 class SpoolFileChanged(Exception):
@@ -139,70 +148,37 @@ def plan_contexts(
     return plan
 
 
-def open_association(
-    destination: Destination,
-    calling_ae: str,
-    contexts: Sequence[Any] | None = None,
-    **kwargs: Any,
-) -> Any:
-    """Open an association to a destination (TLS, max PDU and TCP_NODELAY applied).
+class StoreConnection:
+    """One open association that stores files, by either engine (``[send] engine``).
 
-    TLS is :func:`kiosk.dicom_net.associate`'s, the worklist's too.
+    Opening it opens the association; :meth:`store` sends one job and
+    returns its :class:`SendResult`; :meth:`close` releases. The engines
+    (:class:`kiosk.net.store.StoreAssociation`, the fast one, and
+    :class:`kiosk.net.pynetdicom_store.PynetdicomStoreAssociation`) have the
+    same methods and report the same answers and errors.
 
     Raises
     ------
+    AssociationRejected
+        If the destination answers A-ASSOCIATE-RJ (permanent or transient).
     PeerError
-        If the destination cannot be reached or refuses the association.
+        If it cannot be reached or the TLS handshake fails.
     """
-    from kiosk.dicom_net import associate, make_ae  # pynetdicom: not on the C-STORE path
 
-    ae = make_ae(calling_ae, destination.timeout or None)
-    if contexts is not None:
-        kwargs["contexts"] = list(contexts)
-    return associate(
-        ae,
-        destination,
-        destination.label or destination.name,
-        max_pdu=destination.max_pdu,
-        **kwargs,
-    )
-
-
-class StoreConnection:
-    """One open association (our lean SCU, :mod:`kiosk.send.scu`) that stores files."""
-
-    def __init__(self, destination: Destination, calling_ae: str, plan: ContextPlan) -> None:
+    def __init__(
+        self, destination: Destination, calling_ae: str, plan: ContextPlan, engine: str = "fast"
+    ) -> None:  # engine: one of kiosk.config.SEND_ENGINES
         self.destination = destination
         self.plan = plan
         self._checked: dict[int, bool] = {}  # jobs whose file passed its check ahead of time
-        role = destination.label or destination.name
-        where = f"{destination.ae_title} at {destination.host}:{destination.port}"
-        try:
-            self.assoc = StoreAssociation(
-                destination.host,
-                destination.port,
-                calling=calling_ae,
-                called=destination.ae_title,
-                contexts=[(cx.abstract_syntax, cx.transfer_syntax) for cx in plan.contexts],
-                max_pdu=destination.max_pdu,
-                timeout=destination.timeout or NETWORK_TIMEOUT,
-                connect_timeout=CONNECT_TIMEOUT,
-                tls=tls_context(destination),
-            )
-        except AssociationError as exc:
-            if "rejected" in str(exc):
-                raise PeerError(
-                    f"the {role} {where} rejected the association; "
-                    f"check that it knows our AE title {calling_ae!r}"
-                ) from exc
-            handshake = isinstance(exc, TlsHandshakeError)
-            problem = tls_problem(exc, destination, role, handshake=handshake)
-            if problem:
-                raise PeerError(problem) from exc
-            raise PeerError(
-                f"cannot reach the {role} {where} ({exc}); "
-                "check that it is running and the host and port in the config"
-            ) from exc
+        contexts = [(cx.abstract_syntax, cx.transfer_syntax) for cx in plan.contexts]
+        self.assoc: StoreAssociation | PynetdicomStoreAssociation
+        if engine == "pynetdicom":
+            from kiosk.net.pynetdicom_store import PynetdicomStoreAssociation
+
+            self.assoc = PynetdicomStoreAssociation(destination, calling_ae, contexts)
+        else:
+            self.assoc = connect(destination, calling_ae, contexts)
 
     @property
     def is_open(self) -> bool:
@@ -219,7 +195,7 @@ class StoreConnection:
         checked against its SHA-256 while the PACS stores this one.
         """
         if not self.is_open:
-            return SendResult(job.key, None, "association dropped")
+            return SendResult(job.key, None, "never sent: the association was closed", sent=False)
         syntaxes = self.assoc.accepted.get(job.sop_class_uid)
         if not syntaxes:
             return SendResult(job.key, REFUSED_SOP_CLASS, "SOP class refused by the PACS")
@@ -253,7 +229,7 @@ class StoreConnection:
                 log.warning("instance %s not sent: %s", job.sop_instance_uid, exc)
                 return SendResult(job.key, None, _local_problem(exc), local=True)
             if data is not None:
-                status = self.assoc.store_bytes(
+                answer = self.assoc.store_bytes(
                     job.sop_class_uid, job.sop_instance_uid, data[1], data[0]
                 )
             else:
@@ -261,7 +237,7 @@ class StoreConnection:
                 if meta.sop_instance and meta.sop_instance != job.sop_instance_uid:
                     log.warning("instance %s: the spool file holds %s; sending the file's UID",
                                 job.sop_instance_uid, meta.sop_instance)  # fmt: skip
-                status = self.assoc.store_open_file(
+                answer = self.assoc.store_open_file(
                     job.sop_class_uid,
                     meta.sop_instance or job.sop_instance_uid,
                     context,
@@ -271,9 +247,13 @@ class StoreConnection:
                     meta.offset,
                     while_waiting=None if ahead is None else lambda: self._check_ahead(ahead),
                 )
-        if status is None:
-            return SendResult(job.key, None, "no answer (association dropped or timed out)")
-        return SendResult(job.key, status, size=job.size)
+        return self._result(job, answer)
+
+    def _result(self, job: SendJob, answer: StoreAnswer) -> SendResult:
+        if answer.status is None:
+            log.warning("instance %s: %s", job.sop_instance_uid, answer.problem)
+            return SendResult(job.key, None, answer.problem, sent=answer.sent)
+        return SendResult(job.key, answer.status, size=job.size, comment=answer.comment)
 
     def _check_ahead(self, job: SendJob) -> None:
         """Check the next file against its SHA-256 now, while the PACS is busy.

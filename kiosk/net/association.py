@@ -1,4 +1,13 @@
-"""Shared pynetdicom settings: timeouts, socket options, and association errors."""
+"""Association set-up, written once: timeouts, TLS, socket options and the one-line errors.
+
+Every DICOM conversation of the kiosk starts here: C-ECHO, the worklist and
+PACS C-FIND, storage commitment and the pynetdicom C-STORE engine open their
+associations with :func:`make_ae` and :func:`associate`; the fast C-STORE
+SCU (:mod:`kiosk.net.store`) takes its TLS context (:func:`tls_context`),
+timeouts and TLS messages (:func:`tls_problem`) from here too, and both
+engines report an A-ASSOCIATE-RJ with
+:func:`kiosk.net.association_rejected.association_rejected`.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +17,12 @@ import logging
 import socket
 import sys
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from kiosk.config import Peer
-from kiosk.errors import PeerError
+from kiosk.config import Destination, Peer
+from kiosk.errors import AssociationRejected, PeerError
+from kiosk.net.association_rejected import association_rejected
 
 if TYPE_CHECKING:
     import ssl
@@ -137,6 +148,44 @@ def _tls_probe(peer: Peer, context: ssl.SSLContext, server_hostname: str, role: 
     return None
 
 
+def _unread_rejection(assoc: Any) -> Any:
+    """The A-ASSOCIATE-RJ pynetdicom received but did not read, if it did; else ``None``.
+
+    pynetdicom 3.0 has a race (``acse.ACSE.negotiate_association``): it checks
+    that the socket is still connected only after sending the request, so a
+    peer that rejects and closes at once (DCMTK ``storescp --refuse``) makes
+    it abort with the rejection unread in its DUL's queue, and the
+    association looks merely "not established". The queue is looked at
+    (without taking from it) so that the rejection is reported as one.
+    """
+    pending = getattr(getattr(getattr(assoc, "dul", None), "to_user_queue", None), "queue", ())
+    for primitive in list(pending):
+        if getattr(primitive, "result", None) in (1, 2) and hasattr(primitive, "diagnostic"):
+            return primitive
+    return None
+
+
+def rejection(
+    assoc: Any, peer: Peer, role: str, calling_ae: str, primitive: Any = None
+) -> AssociationRejected:
+    """Return the typed error for an association pynetdicom saw rejected.
+
+    The fields come from the A-ASSOCIATE primitive pynetdicom received
+    (``assoc.acceptor.primitive``: ``result``, ``result_source``,
+    ``diagnostic``), so that it reads as the fast SCU's does.
+    """
+    primitive = primitive or getattr(assoc.acceptor, "primitive", None)
+    return association_rejected(
+        int(getattr(primitive, "result", None) or 1),
+        int(getattr(primitive, "result_source", None) or 0),
+        int(getattr(primitive, "diagnostic", None) or 0),
+        role=role,
+        where=f"{peer.ae_title} at {peer.host}:{peer.port}",
+        calling_ae=calling_ae,
+        called_ae=peer.ae_title,
+    )
+
+
 def associate(ae: AE, peer: Peer, role: str, **kwargs: Any) -> Any:
     """Open an association (over TLS when the peer says so) or raise a one-line :class:`PeerError`.
 
@@ -147,6 +196,13 @@ def associate(ae: AE, peer: Peer, role: str, **kwargs: Any) -> Any:
     ----------
     role
         Who the peer is, for the message ("worklist", "Radiology PACS").
+
+    Raises
+    ------
+    AssociationRejected
+        If the peer answered with A-ASSOCIATE-RJ (permanent or transient).
+    PeerError
+        If it cannot be reached, the TLS handshake failed, or it broke off.
     """
     if peer.tls and "tls_args" not in kwargs:
         kwargs["tls_args"] = (tls_context(peer), peer.host)
@@ -172,16 +228,52 @@ def associate(ae: AE, peer: Peer, role: str, **kwargs: Any) -> Any:
         nodelay(assoc)
         return assoc
     if assoc.is_rejected:
-        raise PeerError(
-            f"the {role} {peer.ae_title} at {peer.host}:{peer.port} rejected the association; "
-            f"check that it knows our AE title {ae.ae_title!r}"
-        )
+        raise rejection(assoc, peer, role, ae.ae_title)
+    unread = _unread_rejection(assoc)
+    if unread is not None:
+        raise rejection(assoc, peer, role, ae.ae_title, unread)
     if kwargs.get("tls_args") is not None:
         context, server_hostname = kwargs["tls_args"]
         problem = _tls_probe(peer, context, server_hostname, role)
         if problem:
             raise PeerError(problem)
+    answer = getattr(assoc.acceptor, "primitive", None)
+    if assoc.is_aborted and getattr(answer, "result", None) == 0:  # pynetdicom aborted
+        raise PeerError(
+            f"the {role} {peer.ae_title} at {peer.host}:{peer.port} accepted none of the "
+            "services proposed (every presentation context refused); check its configuration"
+        )
     raise PeerError(
         f"cannot reach the {role} {peer.ae_title} at {peer.host}:{peer.port}; "
         "check that it is running and the host and port in the config"
+    )
+
+
+def open_association(
+    destination: Destination,
+    calling_ae: str,
+    contexts: Sequence[Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Open an association to a destination (TLS, max PDU and TCP_NODELAY applied).
+
+    TLS is :func:`associate`'s, the worklist's too. For echo, the PACS C-FIND,
+    storage commitment and IOCM rejection notes.
+
+    Raises
+    ------
+    AssociationRejected
+        If the destination answers A-ASSOCIATE-RJ.
+    PeerError
+        If the destination cannot be reached or breaks off.
+    """
+    ae = make_ae(calling_ae, destination.timeout or None)
+    if contexts is not None:
+        kwargs["contexts"] = list(contexts)
+    return associate(
+        ae,
+        destination,
+        destination.label or destination.name,
+        max_pdu=destination.max_pdu,
+        **kwargs,
     )

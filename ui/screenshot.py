@@ -12,9 +12,9 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from ui.app import start_demo
+from kiosk.app.demo_session import start_demo
+from ui.operations import Runners
 from ui.windows.main_window import MainWindow
-from ui.workers import TaskRunner
 
 
 def main(out_dir: Path) -> int:
@@ -22,7 +22,7 @@ def main(out_dir: Path) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     session = start_demo()
     try:
-        window = MainWindow(session.config, runner=TaskRunner(synchronous=True), user="demo")
+        window = MainWindow(session.config, runners=Runners(synchronous=True), user="demo")
         window.confirm = lambda _title, _text: True
         window.resize(1400, 860)
         window.show()

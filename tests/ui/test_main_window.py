@@ -13,8 +13,8 @@ from kiosk.config import load_config
 from kiosk.store import db
 from tests.discs import write_ct_disc
 from tests.kiosk_config import write_config
+from ui.operations import Runners
 from ui.windows.main_window import MainWindow
-from ui.workers import TaskRunner
 
 JANE = ("EXT-48213", "DOE^JANE", "19700101", "F")
 JOHN = ("EXT-777", "ROE^JOHN", "19551231", "M")
@@ -41,7 +41,7 @@ def window(qtbot, tmp_path, worklist_server, storage_server):
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
     )
-    win = MainWindow(load_config(cfg), runner=TaskRunner(synchronous=True), user="clerk1")
+    win = MainWindow(load_config(cfg), runners=Runners(synchronous=True), user="clerk1")
     win.questions = []
     win.errors = []
 
@@ -234,7 +234,7 @@ def test_second_send_to_a_pacs_that_has_it_offers_missing_only(
         spool=tmp_path / "spool2",
         database=tmp_path / "kiosk2.sqlite3",
     )
-    win = MainWindow(load_config(cfg), runner=TaskRunner(synchronous=True), user="clerk1")
+    win = MainWindow(load_config(cfg), runners=Runners(synchronous=True), user="clerk1")
     qtbot.addWidget(win)
     asked: list[tuple[str, list[str]]] = []
     win.confirm = lambda _t, _x: True
@@ -277,7 +277,7 @@ def test_the_app_delivers_what_an_earlier_run_left_queued(
     assert main(["import", str(root), "--study", uid, "--mrn", "M1", "--config", str(cfg)]) == 6
     capsys.readouterr()  # the PACS was down: queued, the clerk went home
 
-    win = MainWindow(load_config(cfg), runner=TaskRunner(synchronous=True))
+    win = MainWindow(load_config(cfg), runners=Runners(synchronous=True))
     qtbot.addWidget(win)
     win.deliver_pending()
     text = win.outbox_label.text()

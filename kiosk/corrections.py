@@ -21,7 +21,8 @@ from typing import Any
 from kiosk import audit
 from kiosk.config import Config, Destination
 from kiosk.lifecycle import Actor
-from kiosk.store.db import now_iso
+from kiosk.store import corrections as table
+from kiosk.store.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,6 @@ NONE = "none"  # same patient, same UIDs: the corrected copy replaces the old on
 
 def listed(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Every correction, newest first, in the ``kiosk queue --json`` form."""
-    rows = conn.execute(
-        "SELECT c.*, s.study_instance_uid FROM corrections c JOIN studies s ON s.id = c.study_id"
-        " ORDER BY c.id DESC"
-    )
     return [
         {
             "id": r["id"],
@@ -52,7 +49,7 @@ def listed(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             "rejection_note": r["rejection_note"],
             "detail": r["detail"],
         }
-        for r in rows
+        for r in table.every(conn)
     ]
 
 
@@ -64,10 +61,7 @@ def send_pending(conn: sqlite3.Connection, config: Config, dest: Destination, ac
     PeerError
         If the destination cannot be reached (the notes stay pending).
     """
-    rows = conn.execute(
-        "SELECT * FROM corrections WHERE destination = ? AND rejection_note = ? ORDER BY id",
-        (dest.name, PENDING),
-    ).fetchall()
+    rows = table.with_note(conn, dest.name, PENDING)
     if not rows:
         return 0
     from kiosk.send.rejection import build_rejection_note, send_dataset
@@ -94,18 +88,16 @@ def send_pending(conn: sqlite3.Connection, config: Config, dest: Destination, ac
             if ok
             else f"rejection note refused (status {status if status is None else hex(status)})"
         )
-        conn.execute(
-            "UPDATE corrections SET rejection_note = ?, detail = ?, updated_at = ? WHERE id = ?",
-            (SENT if ok else PENDING, detail, now_iso(), row["id"]),
-        )
-        audit.record(
-            conn,
-            user=actor.user,
-            station=actor.station,
-            action="reject-old-copy",
-            study_instance_uid=row["old_study_instance_uid"],
-            outcome="ok" if ok else "failed",
-            detail=f"study {row['study_id']}: {detail}",
-        )
+        with transaction(conn):
+            table.set_note(conn, row["id"], SENT if ok else PENDING, detail)
+            audit.record(
+                conn,
+                user=actor.user,
+                station=actor.station,
+                action="reject-old-copy",
+                study_instance_uid=row["old_study_instance_uid"],
+                outcome="ok" if ok else "failed",
+                detail=f"study {row['study_id']}: {detail}",
+            )
         accepted += ok
     return accepted

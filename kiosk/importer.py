@@ -39,6 +39,7 @@ from kiosk.media.spool import (
 from kiosk.progress import Listener, Meter, Milestone, MilestoneKind, Phase
 from kiosk.send.deliver import deliver
 from kiosk.send.duplicates import StudyOnPacs, find_study, skip_present
+from kiosk.store import corrections as store_corrections
 from kiosk.store import outbox, studies
 from kiosk.store.db import transaction
 from kiosk.store.studies import StudyRecord, StudyState
@@ -581,11 +582,7 @@ def finish_import(conn: sqlite3.Connection, config: Config, study_id: int, actor
             f"study {study_id} has no confirmed identity recorded (an older kiosk); "
             "import the disc again"
         )
-    corrections = list(
-        conn.execute(
-            "SELECT old_mrn, new_mrn FROM corrections WHERE study_id = ? ORDER BY id", (study_id,)
-        )
-    )
+    corrections = store_corrections.of_study(conn, study_id)
     moved = sum(1 for c in corrections if c["old_mrn"] != c["new_mrn"])
     coerced = coerce_study(
         conn,

@@ -420,3 +420,56 @@ def problems(conn: sqlite3.Connection, study_id: int) -> list[sqlite3.Row]:
             (study_id,),
         )
     )
+
+
+def quarantine(conn: sqlite3.Connection, instance_id: int, destination: str, error: str) -> None:
+    """Quarantine one instance's row for ``destination`` (it is never sent), with why."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET state = 'quarantined', last_error = ?, updated_at = ?"
+            " WHERE instance_id = ? AND destination = ?",
+            (error, now_iso(), instance_id, destination),
+        )
+
+
+def hold_study(conn: sqlite3.Connection, study_id: int) -> None:
+    """Hold every live row of a study (no sender takes them; one in flight is not recorded)."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET state = 'held', claimed_by = '', updated_at = ?"
+            " WHERE state != 'discarded' AND instance_id IN"
+            " (SELECT id FROM instances WHERE study_id = ?)",
+            (now_iso(), study_id),
+        )
+
+
+def hold_unsent(conn: sqlite3.Connection, study_id: int, reason: str) -> None:
+    """Hold a study's queued and failed rows, with ``reason`` as their last error."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET state = 'held', last_error = ?, updated_at = ?"
+            " WHERE state IN ('queued','failed') AND instance_id IN"
+            " (SELECT id FROM instances WHERE study_id = ?)",
+            (reason, now_iso(), study_id),
+        )
+
+
+def discard_unsent(conn: sqlite3.Connection, study_id: int, reason: str) -> None:
+    """Discard every row of a study that was not sent: it is never sent."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET state = 'discarded', last_error = ?, claimed_by = '',"
+            " updated_at = ? WHERE state != 'sent' AND instance_id IN"
+            " (SELECT id FROM instances WHERE study_id = ?)",
+            (f"discarded: {reason}", now_iso(), study_id),
+        )
+
+
+def sent_instances(conn: sqlite3.Connection, study_id: int, destination: str) -> list[sqlite3.Row]:
+    """The instances of a study sent to ``destination`` (coerced path, SOP Class and Instance)."""
+    return conn.execute(
+        "SELECT i.coerced_path, i.sop_class_uid, i.sop_instance_uid FROM outbox o"
+        " JOIN instances i ON i.id = o.instance_id"
+        " WHERE i.study_id = ? AND o.destination = ? AND o.state = 'sent' ORDER BY i.id",
+        (study_id, destination),
+    ).fetchall()

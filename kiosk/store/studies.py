@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from kiosk.errors import StoreError
 from kiosk.media.names import shown
-from kiosk.store.db import now_iso
+from kiosk.store.db import now_iso, transaction
 
 
 class StudyState(StrEnum):
@@ -310,3 +310,20 @@ def source_relpath(row: sqlite3.Row) -> str:
 def instances_of(conn: sqlite3.Connection, study_id: int) -> list[sqlite3.Row]:
     """Return the instance rows of a study (their disc path: :func:`source_relpath`)."""
     return list(conn.execute("SELECT * FROM instances WHERE study_id = ? ORDER BY id", (study_id,)))
+
+
+def take_worker(conn: sqlite3.Connection, study_id: int, was: str, worker: str) -> bool:
+    """Make ``worker`` the study's worker if it still is ``was``; True when it did."""
+    with transaction(conn):
+        changed = conn.execute(
+            "UPDATE studies SET worker = ? WHERE id = ? AND worker = ?", (worker, study_id, was)
+        ).rowcount
+    return bool(changed == 1)
+
+
+def release_worker(conn: sqlite3.Connection, study_id: int, worker: str) -> None:
+    """``worker`` no longer works on the study (if it did)."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE studies SET worker = '' WHERE id = ? AND worker = ?", (study_id, worker)
+        )

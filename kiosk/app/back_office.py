@@ -18,6 +18,7 @@ from kiosk.app.attention import (
 )
 from kiosk.config import Config
 from kiosk.importer import ImportOutcome, outcome_of
+from kiosk.progress import Listener
 from kiosk.send.deliver import deliver
 from kiosk.store import db, health, outbox
 from kiosk.store.health import DestinationDown
@@ -116,10 +117,12 @@ def queue(config: Config, *, state: str = "", destination: str = "") -> QueueVie
         return QueueView(rows, down, fixes)
 
 
-def resend_study(config: Config, study_id: int, *, user: str = "") -> ImportOutcome:
+def resend_study(
+    config: Config, study_id: int, *, user: str = "", on_event: Listener | None = None
+) -> ImportOutcome:
     """Send again what the outbox holds for one study (failed images too)."""
     with db.opened(config.database_path) as conn:
-        deliver(conn, config, study_id=study_id, retry_failed=True, user=user)
+        deliver(conn, config, study_id=study_id, retry_failed=True, user=user, on_event=on_event)
         return outcome_of(conn, study_id)
 
 
@@ -133,8 +136,10 @@ class ResendAll:
     unreachable: dict[str, str]
 
 
-def resend_everything(config: Config, *, user: str = "") -> ResendAll:
+def resend_everything(
+    config: Config, *, user: str = "", on_event: Listener | None = None
+) -> ResendAll:
     """Send now everything the outbox holds, failed images too (after an outage)."""
     with db.opened(config.database_path) as conn:
-        report = deliver(conn, config, retry_failed=True, user=user)
+        report = deliver(conn, config, retry_failed=True, user=user, on_event=on_event)
         return ResendAll(report.sent, outbox.remaining(conn), dict(report.unreachable))

@@ -41,3 +41,24 @@ def start_demo(workdir: Path | None = None) -> DemoSession:
         db_path = (workdir / "kiosk.sqlite3").as_posix()
         fh.write(f'\n[database]\npath = "{db_path}"\n')
     return DemoSession(peers, load_config(config_path), disc, workdir)
+
+
+def conflict_disc(folder: Path) -> Path:
+    """A sample disc that files Anna Kowalski's X-ray under John Smith's Study UID.
+
+    The demo of a disc whose identifiers conflict (the window names the UID
+    and the outside IDs, never merges the two patients); returns its root.
+    """
+    import pydicom
+
+    from kiosk.sample_disc import ANNA_KOWALSKI, JOHN_SMITH, make_sample_disc
+
+    sample = make_sample_disc(folder, with_dicomdir=False)
+    by_id = {p.patient_id: p for p in sample.patients}
+    smith_uid = by_id[JOHN_SMITH.patient_id].study_uids[0]
+    for study in by_id[ANNA_KOWALSKI.patient_id].studies:
+        for path in (f for series in study.series for f in series.files):
+            ds = pydicom.dcmread(sample.root / path)
+            ds.StudyInstanceUID = smith_uid
+            ds.save_as(sample.root / path)
+    return sample.root

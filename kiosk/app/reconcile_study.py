@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kiosk.config import Config
 from kiosk.importer import ImportOutcome, outcome_of
+from kiosk.progress import Listener
 from kiosk.reconciliation import attach_order
 from kiosk.send.deliver import deliver
 from kiosk.store import db
@@ -19,8 +20,11 @@ def reconcile_study(
     user: str = "",
     confirmed_mismatch: bool = False,
     send: bool = True,
+    on_event: Listener | None = None,
 ) -> ImportOutcome:
     """Attach the order ``accession`` to the study ``study_uid`` and (``send``) deliver it.
+
+    ``on_event`` is told the delivery's progress (:mod:`kiosk.progress`).
 
     Raises
     ------
@@ -41,5 +45,5 @@ def reconcile_study(
             confirmed_mismatch=confirmed_mismatch,
         )
         if send:
-            deliver(conn, config, study_id=outcome.study_id, user=user)
+            deliver(conn, config, study_id=outcome.study_id, user=user, on_event=on_event)
         return outcome_of(conn, outcome.study_id)

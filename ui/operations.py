@@ -23,13 +23,14 @@ is fixed.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import traceback
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from kiosk.errors import KioskError
 from kiosk.progress import Listener
@@ -95,29 +96,36 @@ class Op(Generic[T]):
 
 
 class _Signals(QObject):
-    done = Signal(object)
-    failed = Signal(object)
-    progress = Signal(object)
+    """What the pool's threads tell the runner: (operation number, value)."""
+
+    done = Signal(int, object)
+    failed = Signal(int, object)
+    progress = Signal(int, object)
 
 
 class _Task(QRunnable):
-    def __init__(self, work: Callable[[Listener], Any], signals: _Signals) -> None:
+    def __init__(self, number: int, work: Callable[[Listener], Any], signals: _Signals) -> None:
         super().__init__()
+        self.number = number
         self.work = work
         self.signals = signals
 
     def run(self) -> None:
         try:
-            result = self.work(self.signals.progress.emit)
+            result = self.work(lambda event: self.signals.progress.emit(self.number, event))
         except Exception as exc:
             log.debug("operation failed:\n%s", traceback.format_exc())
-            self.signals.failed.emit(exc)
+            self.signals.failed.emit(self.number, exc)
         else:
-            self.signals.done.emit(result)
+            self.signals.done.emit(self.number, result)
 
 
 class Runner(QObject):
     """Runs operations on its own thread pool (or inline, for tests), reports on the GUI thread.
+
+    The pool's threads emit signals of an object that lives on the GUI thread,
+    received by slots of the runner (which lives there too): Qt queues them,
+    so every callback of an :class:`Op` runs on the GUI thread.
 
     Parameters
     ----------
@@ -138,7 +146,12 @@ class Runner(QObject):
         self.pool.setMaxThreadCount(threads)
         self._running = 0
         self._kinds: set[str] = set()
-        self._keep: set[_Signals] = set()
+        self._ops: dict[int, Op[Any]] = {}
+        self._numbers = itertools.count(1)
+        self._signals = _Signals(self)
+        self._signals.done.connect(self._done)
+        self._signals.failed.connect(self._failed)
+        self._signals.progress.connect(self._progress)
         #: Shows the one-line message of a failed operation that has no failure handler.
         self.on_failure: Callable[[str], None] = lambda message: log.warning("%s", message)
 
@@ -156,38 +169,53 @@ class Runner(QObject):
         if op.kind and op.kind in self._kinds:
             return False
         self._begin(op.kind)
-        failure = op.failure or (lambda exc: self.on_failure(one_line(exc)))
         if self.synchronous:
             listener: Listener = op.progress or (lambda _event: None)
             try:
                 result = op.work(listener)
             except Exception as exc:
                 self._end(op.kind)
-                failure(exc)
+                self._fail(op, exc)
             else:
                 self._end(op.kind)
                 op._succeeded(result)
             return True
-        signals = _Signals()
-        self._keep.add(signals)
-
-        def finish_then(callback: Callable[[Any], None], asker: object) -> Callable[[Any], None]:
-            def call(value: Any) -> None:
-                self._keep.discard(signals)
-                self._end(op.kind)
-                owner = getattr(asker, "__self__", None)
-                if isinstance(owner, QObject) and not shiboken6.isValid(owner):
-                    return  # the window that asked is gone (closed while the work ran)
-                callback(value)
-
-            return call
-
-        signals.done.connect(finish_then(op._succeeded, op.success))
-        signals.failed.connect(finish_then(failure, op.failure or op.success))
-        if op.progress is not None:
-            signals.progress.connect(op.progress)
-        self.pool.start(_Task(op.work, signals))
+        number = next(self._numbers)
+        self._ops[number] = op
+        self.pool.start(_Task(number, op.work, self._signals))
         return True
+
+    def _fail(self, op: Op[Any], exc: Exception) -> None:
+        if op.failure is not None:
+            op.failure(exc)
+        else:
+            self.on_failure(one_line(exc))
+
+    @staticmethod
+    def _gone(op: Op[Any]) -> bool:
+        """True when the window that asked was closed while the work ran."""
+        owner = getattr(op.failure or op.success, "__self__", None)
+        return isinstance(owner, QObject) and not shiboken6.isValid(owner)
+
+    @Slot(int, object)
+    def _done(self, number: int, result: object) -> None:
+        op = self._ops.pop(number)
+        self._end(op.kind)
+        if not self._gone(op):
+            op._succeeded(result)
+
+    @Slot(int, object)
+    def _failed(self, number: int, exc: object) -> None:
+        op = self._ops.pop(number)
+        self._end(op.kind)
+        if not self._gone(op):
+            self._fail(op, exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+
+    @Slot(int, object)
+    def _progress(self, number: int, event: object) -> None:
+        op = self._ops.get(number)
+        if op is not None and op.progress is not None and not self._gone(op):
+            op.progress(event)  # type: ignore[arg-type]
 
     def _begin(self, kind: str) -> None:
         if kind:

@@ -8,9 +8,11 @@ must not disable reading a disc, the worklist lookup or the send button.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from kiosk.cli import main
 from kiosk.config import load_config
@@ -21,6 +23,20 @@ from ui.operations import Op, Runner, Runners
 from ui.windows.main_window import MainWindow
 
 JANE = ("EXT-48213", "DOE^JANE", "19700101", "F")
+
+
+def wait_for(condition, seconds: float = 20.0) -> None:
+    """Process Qt events until ``condition()`` holds.
+
+    Why not ``qtbot.waitUntil``: once a test ran the app's own event loop to
+    its end (tests/ui/test_demo_app.py), QTest.qWait no longer delivers the
+    signals that the pool's threads queue; QApplication.processEvents does.
+    """
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        QApplication.processEvents()
+        time.sleep(0.01)
 
 
 class StalledPacs(ScriptedPacs):
@@ -71,18 +87,18 @@ def test_a_stalled_background_delivery_leaves_the_desk_usable(
         assert win.read_button.isEnabled() and win.search_button.isEnabled()
         assert not win.progress.isVisible()
         win.open_medium(root)
-        qtbot.waitUntil(lambda: win.studies.rowCount() == 1 and not win.runner.busy, timeout=20000)
+        wait_for(lambda: win.studies.rowCount() == 1 and not win.runner.busy, 20)
         qtbot.keyClicks(win.scan_edit, "M1")
         qtbot.keyClick(win.scan_edit, Qt.Key.Key_Return)
-        qtbot.waitUntil(lambda: win.candidates.rowCount() == 1, timeout=20000)
-        qtbot.waitUntil(lambda: not win.runner.busy, timeout=20000)
+        wait_for(lambda: win.candidates.rowCount() == 1, 20)
+        wait_for(lambda: not win.runner.busy, 20)
         assert win.send_button.isEnabled()
         assert win.read_button.isEnabled() and win.search_button.isEnabled()
         assert win.background.running("outbox")  # still stalled at the PACS
         assert pacs.stored == []
     finally:
         pacs.gate.set()
-    qtbot.waitUntil(lambda: not win.background.busy, timeout=30000)
+    wait_for(lambda: not win.background.busy, 30)
     assert len(pacs.stored) == 3
     assert win.outbox_label.text() == "Outbox: everything delivered"
     win.runners.wait()
@@ -121,8 +137,8 @@ def test_the_background_runner_runs_one_job_of_a_kind(qtbot):
     assert not Op(lambda _l: None, lambda _r: done.append("b"), kind="outbox").run_in(runner)
     assert Op(lambda _l: None, lambda _r: done.append("c"), kind="media").run_in(runner)
     gate.set()
-    qtbot.waitUntil(lambda: not runner.busy, timeout=10000)
+    wait_for(lambda: not runner.busy, 10)
     assert sorted(done) == ["a", "c"]
     assert Op(lambda _l: None, lambda _r: done.append("d"), kind="outbox").run_in(runner)
-    qtbot.waitUntil(lambda: "d" in done, timeout=10000)
+    wait_for(lambda: "d" in done, 10)
     runner.wait()

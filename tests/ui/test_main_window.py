@@ -130,6 +130,20 @@ def test_unreachable_destination_keeps_the_study_queued(qtbot, window, disc):
     assert [o.state for o in window.outcomes] == ["queued"]
 
 
+def test_the_question_before_sending_says_the_destination_is_down(qtbot, window, disc):
+    """The preflight reads the outbox too: a PACS known to be down is named before sending."""
+    root, _ = disc
+    window.open_medium(root)
+    qtbot.keyClicks(window.scan_edit, "MRN100234")
+    qtbot.keyClick(window.scan_edit, Qt.Key.Key_Return)
+    window.dest_box.setCurrentIndex(window.dest_box.findData("cardiology"))
+    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    assert "cannot be reached" not in window.questions[0][1]  # not known to be down yet
+    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    assert "Cardiology PACS cannot be reached since " in window.questions[1][1]
+    assert "sent automatically when it answers" in window.questions[1][1]
+
+
 def test_worklist_down_shows_one_clear_message(qtbot, window, disc, worklist_server):
     root, _ = disc
     window.open_medium(root)

@@ -794,6 +794,12 @@ class MainWindow(QMainWindow):
             f"born {format_date(item.birth_date)}, MRN {item.mrn}, {order}\n\n"
             f"and sent to {label}."
         )
+        if found_before.down is not None:  # the outbox knows it is down: say so before
+            text += (
+                f"\n\n{label} cannot be reached since "
+                f"{local_time(found_before.down.down_since, dated=True)}: the studies wait in "
+                "the outbox and are sent automatically when it answers."
+            )
         found = [
             c.describe(len(s.instances), label) + _other_patients(c, item.mrn, label)
             for s, c in zip(studies, found_before.checks, strict=True)

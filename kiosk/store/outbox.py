@@ -105,14 +105,15 @@ def enqueue(conn: sqlite3.Connection, instance_id: int, destination: str, held: 
     """Queue (or hold, for unscheduled studies kept back) one instance for a destination."""
     state = OutboxState.HELD if held else OutboxState.QUEUED
     now = now_iso()
-    conn.execute(
-        "INSERT INTO outbox (instance_id, destination, state, updated_at, queued_at)"
-        " VALUES (?,?,?,?,?)"
-        " ON CONFLICT (instance_id, destination) DO UPDATE SET state = excluded.state,"
-        " claimed_by = '', next_attempt_at = '', updated_at = excluded.updated_at,"
-        " queued_at = excluded.queued_at",
-        (instance_id, destination, state.value, now, now),
-    )
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO outbox (instance_id, destination, state, updated_at, queued_at)"
+            " VALUES (?,?,?,?,?)"
+            " ON CONFLICT (instance_id, destination) DO UPDATE SET state = excluded.state,"
+            " claimed_by = '', next_attempt_at = '', updated_at = excluded.updated_at,"
+            " queued_at = excluded.queued_at",
+            (instance_id, destination, state.value, now, now),
+        )
 
 
 def expire(conn: sqlite3.Connection, max_age: timedelta, destination: str | None = None) -> int:
@@ -135,7 +136,9 @@ def expire(conn: sqlite3.Connection, max_age: timedelta, destination: str | None
     if destination:
         sql += " AND destination = ?"
         args.append(destination)
-    return conn.execute(sql, args).rowcount
+    with transaction(conn):
+        changed = conn.execute(sql, args).rowcount
+    return changed
 
 
 def requeue_failed(conn: sqlite3.Connection, destination: str | None = None) -> None:
@@ -145,7 +148,8 @@ def requeue_failed(conn: sqlite3.Connection, destination: str | None = None) -> 
     if destination:
         sql += " AND destination = ?"
         args.append(destination)
-    conn.execute(sql, args)
+    with transaction(conn):
+        conn.execute(sql, args)
 
 
 def _filters(

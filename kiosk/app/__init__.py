@@ -20,6 +20,8 @@ module                 use case
 ``back_office``        back office: the queue, the corrections, resend
 ``check_connection``   C-ECHO a destination or the worklist
 ``housekeeping``       spool retention, the audit trail
+``watch_media``        discs and drop-folder entries coming and going
+``demo_session``       the embedded demo (peers on loopback, sample disc)
 ``attention``          which studies need a person (values, no I/O)
 ``values``             the value types the front ends may hold
 =====================  ==============================================

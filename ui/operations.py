@@ -242,11 +242,15 @@ class Runners:
         self.synchronous = synchronous
         self.foreground = Runner(threads=2, synchronous=synchronous, parent=parent)
         self.background = Runner(threads=2, synchronous=synchronous, parent=parent)
+        self._others: list[Runner] = []
 
     def office(self, parent: QObject | None = None) -> Runner:
         """A runner of its own for another window (the back office, the settings)."""
-        return Runner(threads=2, synchronous=self.synchronous, parent=parent)
+        runner = Runner(threads=2, synchronous=self.synchronous, parent=parent)
+        self._others.append(runner)
+        return runner
 
     def wait(self, msecs: int = 30000) -> bool:
-        """Wait for both runners' operations (used at shutdown)."""
-        return self.foreground.wait(msecs) & self.background.wait(msecs)
+        """Wait for every runner's operations (used at shutdown)."""
+        runners = [self.foreground, self.background, *self._others]
+        return all([r.wait(msecs) for r in runners if shiboken6.isValid(r)])

@@ -595,7 +595,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     view = queue(config, state=args.state, destination=args.dest)
-    fixes = view.corrections
+    fixes = [c.to_json() for c in view.corrections]
     down = [asdict(d) for d in view.down]
     rows = [
         {

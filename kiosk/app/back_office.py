@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
 
 from kiosk import corrections
 from kiosk.app.attention import (
@@ -17,6 +16,7 @@ from kiosk.app.attention import (
     kind_of,
 )
 from kiosk.config import Config
+from kiosk.corrections import CorrectionRecord
 from kiosk.importer import ImportOutcome, outcome_of
 from kiosk.progress import Listener
 from kiosk.send.deliver import deliver
@@ -53,7 +53,7 @@ class QueueView:
 
     rows: list[QueueRow]
     down: list[DestinationDown]
-    corrections: list[dict[str, Any]]
+    corrections: list[CorrectionRecord]
 
 
 def _reason(conn: sqlite3.Connection, record: StudyRecord) -> str:
@@ -107,9 +107,7 @@ def queue(config: Config, *, state: str = "", destination: str = "") -> QueueVie
     """The studies of the store (of a state, for a destination), as ``kiosk queue`` lists them."""
     with db.opened(config.database_path) as conn:
         fixes = [
-            c
-            for c in corrections.listed(conn)
-            if not destination or c["destination"] == destination
+            c for c in corrections.listed(conn) if not destination or c.destination == destination
         ]
         down = [d for d in health.down(conn) if not destination or d.destination == destination]
         records = find_studies(conn, state=state or None, destination=destination or None)

@@ -8,6 +8,7 @@ does network or SQL work (the import-linter contracts in ``pyproject.toml``).
 from __future__ import annotations
 
 from kiosk.audit import AuditEvent
+from kiosk.corrections import CorrectionRecord
 from kiosk.importer import ImportOutcome, ImportRequest
 from kiosk.lifecycle import Actor
 from kiosk.recovery import IncompleteStudy, Recovery
@@ -21,6 +22,7 @@ from kiosk.worklist import WorklistQuery
 __all__ = [
     "Actor",
     "AuditEvent",
+    "CorrectionRecord",
     "DeliveryReport",
     "DestinationDown",
     "DuplicateCheck",

@@ -43,7 +43,7 @@ from kiosk.app.back_office import (
 )
 from kiosk.app.discard_study import discard_study
 from kiosk.app.reconcile_study import reconcile_study
-from kiosk.app.values import ImportOutcome, StudyRecord, StudyState
+from kiosk.app.values import CorrectionRecord, ImportOutcome, StudyRecord, StudyState
 from kiosk.config import Config
 from kiosk.errors import IdentityMismatchError
 from ui.models.studies import state_text
@@ -88,20 +88,20 @@ def queue_model() -> ListTableModel[QueueRow]:
     )
 
 
-def corrections_model() -> ListTableModel[dict[str, Any]]:
+def corrections_model() -> ListTableModel[CorrectionRecord]:
     """Studies sent under one identity and corrected to another (``kiosk queue`` corrections)."""
     return ListTableModel(
         [
-            ("Id", lambda c: str(c["study_id"])),
-            ("To", lambda c: str(c["destination"])),
-            ("Old MRN", lambda c: str(c["old_mrn"]) or "—"),
-            ("Old accession", lambda c: str(c["old_accession"]) or "— none —"),
-            ("New MRN", lambda c: str(c["new_mrn"])),
-            ("New accession", lambda c: str(c["new_accession"]) or "— none —"),
-            ("Images", lambda c: str(c["instances"])),
-            ("Old copy", lambda c: REJECTION_NOTE.get(c["rejection_note"], c["rejection_note"])),
-            ("Sent as", lambda c: str(c["old_study_instance_uid"])),
-            ("Detail", lambda c: str(c["detail"] or "")),
+            ("Id", lambda c: str(c.study_id)),
+            ("To", lambda c: c.destination),
+            ("Old MRN", lambda c: c.old_mrn or "—"),
+            ("Old accession", lambda c: c.old_accession or "— none —"),
+            ("New MRN", lambda c: c.new_mrn),
+            ("New accession", lambda c: c.new_accession or "— none —"),
+            ("Images", lambda c: str(c.instances)),
+            ("Old copy", lambda c: REJECTION_NOTE.get(c.rejection_note, c.rejection_note)),
+            ("Sent as", lambda c: c.old_study_instance_uid),
+            ("Detail", lambda c: c.detail),
         ]
     )
 

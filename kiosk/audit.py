@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.media.names import shown
-from kiosk.store.db import now_iso
+from kiosk.store import audit_trail
 
 
 @dataclass(frozen=True)
@@ -52,20 +52,19 @@ def record(
     detail: str = "",
 ) -> None:
     """Append one event to the audit trail (every text escaped, see the module's docstring)."""
-    conn.execute(
-        "INSERT INTO audit (time, user, station, action, study_instance_uid, outcome, detail)"
-        " VALUES (?,?,?,?,?,?,?)",
-        (now_iso(), *map(shown, (user, station, action, study_instance_uid, outcome, detail))),
+    audit_trail.append(
+        conn,
+        user=shown(user),
+        station=shown(station),
+        action=shown(action),
+        study_instance_uid=shown(study_instance_uid),
+        outcome=shown(outcome),
+        detail=shown(detail),
     )
 
 
 def events(conn: sqlite3.Connection, since: str | None = None) -> list[AuditEvent]:
     """Return the audit events, oldest first, optionally from a date (``YYYY-MM-DD``) on."""
-    sql = "SELECT * FROM audit"
-    args: list[str] = []
-    if since:
-        sql += " WHERE time >= ?"
-        args.append(since)
     return [
         AuditEvent(
             r["time"],
@@ -76,5 +75,5 @@ def events(conn: sqlite3.Connection, since: str | None = None) -> list[AuditEven
             r["outcome"],
             r["detail"],
         )
-        for r in conn.execute(sql + " ORDER BY id", args)
+        for r in audit_trail.rows(conn, since)
     ]

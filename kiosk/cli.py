@@ -12,14 +12,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kiosk import audit, paths
+from kiosk import paths
 from kiosk.config import load_config
 from kiosk.errors import KioskError, PartialError, PeerError, SafetyError, UsageError
-from kiosk.store import db
 from kiosk.tags import TAGS
 
-# The services are imported inside the commands that use them: a command then
-# starts without loading pydicom, numpy and the rest when it does not need them.
+# The use cases (kiosk.app) are imported inside the commands that use them: a command
+# then starts without loading pydicom, numpy and the rest when it does not need them.
 
 log = logging.getLogger("kiosk")
 
@@ -418,9 +417,9 @@ def _emit(args: argparse.Namespace, data: dict[str, Any], text: Callable[[], str
 
 def cmd_scan(args: argparse.Namespace) -> int:
     """``kiosk scan PATH``."""
-    from kiosk.media.scan import scan_medium
+    from kiosk.app.scan_disc import scan_disc
 
-    scan = scan_medium(args.path, deep=not args.quick)
+    scan = scan_disc(args.path, quick=args.quick)
 
     def text() -> str:
         lines = [f"{scan.source}: {len(scan.instances)} instances"]
@@ -445,14 +444,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
     import os
     import time
 
-    from kiosk.media.watch import MediaWatcher
+    from kiosk.app.watch_media import media_watcher
 
     settings = None
     if args.config is not None or os.environ.get("KIOSK_CONFIG"):
         settings = load_config(args.config).media
     drop = args.drop_folder or (settings.drop_folder if settings else None)
     interval = args.interval or (settings.poll_interval if settings else 1.0)
-    watcher = MediaWatcher(drop_folder=drop)
+    watcher = media_watcher(drop)
     deadline = time.monotonic() + args.timeout if args.timeout > 0 else None
     count = 0
     try:
@@ -476,11 +475,11 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 def cmd_worklist(args: argparse.Namespace) -> int:
     """``kiosk worklist``."""
-    from kiosk.worklist import WorklistQuery, find
+    from kiosk.app.find_patient import WorklistQuery, query_worklist
 
     config = load_config(args.config)
     query = WorklistQuery(args.mrn, args.accession, args.name, args.dob, args.date, args.modality)
-    items = find(config.worklist, config.ae_title, query, department=args.department)
+    items = query_worklist(config, query, department=args.department)
 
     def text() -> str:
         if not items:
@@ -497,12 +496,12 @@ def cmd_worklist(args: argparse.Namespace) -> int:
 
 def cmd_match(args: argparse.Namespace) -> int:
     """``kiosk match PATH``."""
-    from kiosk.matching import match_scan
-    from kiosk.media.scan import scan_medium
+    from kiosk.app.find_patient import match_disc
+    from kiosk.app.scan_disc import scan_disc
 
     config = load_config(args.config)
-    scan = scan_medium(args.path)
-    results = match_scan(config, scan)
+    scan = scan_disc(args.path)
+    results = match_disc(config, scan)
 
     def text() -> str:
         lines = []
@@ -523,15 +522,16 @@ def cmd_match(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """``kiosk import PATH``."""
-    from kiosk.importer import ImportRequest, import_studies
-    from kiosk.media.scan import scan_medium
-    from kiosk.worklist import WorklistQuery, find, find_order
+    from kiosk.app.find_patient import patient_of
+    from kiosk.app.import_disc import default_destination, import_disc
+    from kiosk.app.scan_disc import scan_disc
+    from kiosk.app.values import ImportRequest
 
     config = load_config(args.config)
-    dest = args.dest or (next(iter(config.destinations), ""))
+    dest = default_destination(config, args.dest)
     if not dest:
         raise UsageError(f"no destinations are configured in {config.path}; add one")
-    scan = scan_medium(args.path)
+    scan = scan_disc(args.path)
     if args.all:
         uids = tuple(
             s.study_instance_uid
@@ -540,13 +540,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         )
     else:
         uids = tuple(args.study)
-    item = None
-    if config.worklist is not None:
-        if args.accession:
-            item = find_order(config.worklist, config.ae_title, args.accession, mrn=args.mrn)
-        else:  # no order: the demographics of our patient, from any of their orders
-            items = find(config.worklist, config.ae_title, WorklistQuery(mrn=args.mrn))
-            item = items[0] if items else None
+    # No accession: the demographics of our patient, from any of their orders.
+    item = patient_of(config, args.mrn, args.accession)
     request = ImportRequest(
         study_uids=uids,
         mrn=args.mrn,
@@ -560,8 +555,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         missing_only=args.missing_only,
         outside_patient_id=args.patient,
     )
-    with db.opened(config.database_path) as conn:
-        outcomes = import_studies(conn, config, scan, request, send_now=not args.no_send)
+    outcomes = import_disc(config, scan, request, send_now=not args.no_send)
 
     def text() -> str:
         return "\n".join(
@@ -597,42 +591,25 @@ def cmd_queue(args: argparse.Namespace) -> int:
     """``kiosk queue``."""
     from dataclasses import asdict
 
-    from kiosk import corrections
-    from kiosk.importer import outcome_of
-    from kiosk.store import health, outbox
-    from kiosk.store.studies import find_studies
+    from kiosk.app.back_office import queue
 
     config = load_config(args.config)
-    with db.opened(config.database_path) as conn:
-        fixes = [
-            c for c in corrections.listed(conn) if not args.dest or c["destination"] == args.dest
-        ]
-        down = [asdict(d) for d in health.down(conn) if not args.dest or d.destination == args.dest]
-        records = find_studies(conn, state=args.state or None, destination=args.dest or None)
-        rows = []
-        for record in records:
-            outcome = outcome_of(conn, record.id)
-            rows.append(
-                {
-                    "id": record.id,
-                    **outcome.to_json(),
-                    "mrn": record.mrn,
-                    "accession_number": record.accession_number,
-                    "unscheduled": not record.accession_number,
-                    "station": record.station,
-                    "updated_at": record.updated_at,
-                    "errors": [
-                        {
-                            "sop_instance_uid": p["sop_instance_uid"],
-                            "state": p["state"],
-                            "status": p["last_status"],
-                            "error": p["last_error"],
-                        }
-                        for p in outbox.problems(conn, record.id)
-                        if not args.dest or p["destination"] == args.dest
-                    ],
-                }
-            )
+    view = queue(config, state=args.state, destination=args.dest)
+    fixes = [c.to_json() for c in view.corrections]
+    down = [asdict(d) for d in view.down]
+    rows = [
+        {
+            "id": row.record.id,
+            **row.outcome.to_json(),
+            "mrn": row.record.mrn,
+            "accession_number": row.record.accession_number,
+            "unscheduled": not row.record.accession_number,
+            "station": row.record.station,
+            "updated_at": row.record.updated_at,
+            "errors": row.errors,
+        }
+        for row in view.rows
+    ]
 
     def text() -> str:
         lines = [
@@ -661,38 +638,17 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 def cmd_send(args: argparse.Namespace) -> int:
     """``kiosk send``: finish what a crash interrupted, then deliver what is queued."""
-    from kiosk.lifecycle import Actor
-    from kiosk.recovery import recover
-    from kiosk.send.commitment import CommitmentService
-    from kiosk.send.deliver import deliver
-    from kiosk.store import outbox
-    from kiosk.store.studies import find_studies
+    from kiosk.app.deliver_due import deliver_due
 
     config = load_config(args.config)
-    if args.dest:
-        config.destination(args.dest)
-    commitment = CommitmentService(config)
-    with db.opened(config.database_path) as conn, commitment:
-        recovery = recover(conn, config, Actor("", config.station))
-        report = deliver(
-            conn,
-            config,
-            destination=args.dest or None,
-            retry_failed=args.retry,
-            due_only=args.due_only,
-        )
-        asked = commitment.request_due(conn)
-        commitment.wait(conn, asked, config.commitment_wait)
-        remaining = outbox.remaining(conn, args.dest or None)
-        refused = dict(report.refused)
-        for record in find_studies(conn, state="quarantined", destination=args.dest or None):
-            if record.hold_reason:  # refused before: still not in the PACS
-                refused.setdefault(record.id, record.hold_reason)
-        held = [
-            {"id": r.id, "study_instance_uid": r.study_instance_uid, "hold_reason": r.hold_reason}
-            for r in find_studies(conn, state="unscheduled", destination=args.dest or None)
-            if r.hold_reason
-        ]
+    run = deliver_due(
+        config, destination=args.dest or None, retry_failed=args.retry, due_only=args.due_only
+    )
+    recovery, report, remaining, refused = run.recovery, run.report, run.remaining, run.refused
+    held = [
+        {"id": r.id, "study_instance_uid": r.study_instance_uid, "hold_reason": r.hold_reason}
+        for r in run.held
+    ]
     data = {
         "sent": report.sent,
         "remaining": remaining,
@@ -701,7 +657,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         "unreachable": report.unreachable,
         "bytes": report.bytes,
         "seconds": round(report.seconds, 3),
-        "committed": len(commitment.committed),
+        "committed": len(run.committed),
         "recovered": recovery.finished,
         "incomplete": [i.to_json() for i in recovery.incomplete],
         "refused": [{"id": k, "message": v} for k, v in sorted(refused.items())],
@@ -735,11 +691,10 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 def cmd_echo(args: argparse.Namespace) -> int:
     """``kiosk echo --dest NAME``: C-ECHO to a destination (exit 4 when it does not answer)."""
-    from kiosk.send.echo import echo
+    from kiosk.app.check_connection import echo_destination
 
     config = load_config(args.config)
-    dest = config.destination(args.dest)
-    result = echo(dest, config.ae_title)
+    dest, result = echo_destination(config, args.dest)
     data = {
         "destination": dest.name,
         "ae_title": dest.ae_title,
@@ -762,26 +717,18 @@ def cmd_echo(args: argparse.Namespace) -> int:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """``kiosk reconcile STUDY_UID --accession Y [--mrn X]``."""
-    from kiosk.importer import outcome_of
-    from kiosk.reconciliation import attach_order
-    from kiosk.send.deliver import deliver
-    from kiosk.worklist import find_order
+    from kiosk.app.reconcile_study import reconcile_study
 
     config = load_config(args.config)
-    order = find_order(config.worklist, config.ae_title, args.accession)
-    with db.opened(config.database_path) as conn:
-        outcome = attach_order(
-            conn,
-            config,
-            args.study_uid,
-            order,
-            mrn=args.mrn,
-            user=args.user,
-            confirmed_mismatch=args.confirm_mismatch,
-        )
-        if not args.no_send:
-            deliver(conn, config, study_id=outcome.study_id, user=args.user)
-        outcome = outcome_of(conn, outcome.study_id)
+    outcome = reconcile_study(
+        config,
+        args.study_uid,
+        args.accession,
+        mrn=args.mrn,
+        user=args.user,
+        confirmed_mismatch=args.confirm_mismatch,
+        send=not args.no_send,
+    )
     _emit(
         args,
         {"studies": [outcome.to_json()]},
@@ -800,15 +747,10 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 def cmd_discard(args: argparse.Namespace) -> int:
     """``kiosk discard STUDY_UID --reason TEXT``: the study is never sent (audited)."""
-    from kiosk import lifecycle
-    from kiosk.importer import outcome_of
-    from kiosk.reconciliation import find_one
+    from kiosk.app.discard_study import discard_study
 
     config = load_config(args.config)
-    with db.opened(config.database_path) as conn:
-        record = find_one(conn, args.study_uid)
-        lifecycle.discard(conn, record.id, args.reason, lifecycle.Actor(args.user, config.station))
-        outcome = outcome_of(conn, record.id)
+    _record, outcome = discard_study(config, args.reason, study_uid=args.study_uid, user=args.user)
     _emit(
         args,
         {"studies": [outcome.to_json()]},
@@ -819,20 +761,20 @@ def cmd_discard(args: argparse.Namespace) -> int:
 
 def cmd_clean_spool(args: argparse.Namespace) -> int:
     """``kiosk clean-spool``: only committed studies leave the spool."""
-    from kiosk.retention import clean_spool
+    from kiosk.app.housekeeping import clean_spool
 
     config = load_config(args.config)
-    with db.opened(config.database_path) as conn:
-        removed = clean_spool(conn, config, days=args.days)
+    removed = clean_spool(config, days=args.days)
     _emit(args, {"removed": removed}, lambda: f"{len(removed)} committed studies removed")
     return 0
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     """``kiosk audit``."""
+    from kiosk.app.housekeeping import audit_events
+
     config = load_config(args.config)
-    with db.opened(config.database_path) as conn:
-        found = audit.events(conn, args.since or None)
+    found = audit_events(config, args.since or None)
     _emit(
         args,
         {"events": [e.to_json() for e in found]},

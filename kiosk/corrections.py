@@ -13,15 +13,18 @@ the PACS accepts it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from kiosk import audit
 from kiosk.config import Config, Destination
 from kiosk.lifecycle import Actor
-from kiosk.store.db import now_iso
+from kiosk.store import corrections as table
+from kiosk.store.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -31,28 +34,48 @@ FLAGGED = "flagged"  # no note for this PACS: its administrator removes the old 
 NONE = "none"  # same patient, same UIDs: the corrected copy replaces the old one
 
 
-def listed(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Every correction, newest first, in the ``kiosk queue --json`` form."""
-    rows = conn.execute(
-        "SELECT c.*, s.study_instance_uid FROM corrections c JOIN studies s ON s.id = c.study_id"
-        " ORDER BY c.id DESC"
-    )
+@dataclass(frozen=True)
+class CorrectionRecord:
+    """A study sent under one identity and corrected to another, as the back office sees it."""
+
+    id: int
+    study_id: int
+    study_instance_uid: str
+    old_study_instance_uid: str
+    destination: str
+    old_mrn: str
+    old_accession: str
+    new_mrn: str
+    new_accession: str
+    #: How many instances the old copy at the PACS holds.
+    instances: int
+    #: What became of the old copy: :data:`PENDING`, :data:`SENT`, :data:`FLAGGED`, :data:`NONE`.
+    rejection_note: str
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the ``kiosk queue --json`` form (key ``corrections``)."""
+        return dataclasses.asdict(self)
+
+
+def listed(conn: sqlite3.Connection) -> list[CorrectionRecord]:
+    """Every correction, newest first."""
     return [
-        {
-            "id": r["id"],
-            "study_id": r["study_id"],
-            "study_instance_uid": r["study_instance_uid"],
-            "old_study_instance_uid": r["old_study_instance_uid"],
-            "destination": r["destination"],
-            "old_mrn": r["old_mrn"],
-            "old_accession": r["old_accession"],
-            "new_mrn": r["new_mrn"],
-            "new_accession": r["new_accession"],
-            "instances": len(json.loads(r["instances"])),
-            "rejection_note": r["rejection_note"],
-            "detail": r["detail"],
-        }
-        for r in rows
+        CorrectionRecord(
+            id=r["id"],
+            study_id=r["study_id"],
+            study_instance_uid=r["study_instance_uid"],
+            old_study_instance_uid=r["old_study_instance_uid"],
+            destination=r["destination"],
+            old_mrn=r["old_mrn"],
+            old_accession=r["old_accession"],
+            new_mrn=r["new_mrn"],
+            new_accession=r["new_accession"],
+            instances=len(json.loads(r["instances"])),
+            rejection_note=r["rejection_note"],
+            detail=r["detail"],
+        )
+        for r in table.every(conn)
     ]
 
 
@@ -64,10 +87,7 @@ def send_pending(conn: sqlite3.Connection, config: Config, dest: Destination, ac
     PeerError
         If the destination cannot be reached (the notes stay pending).
     """
-    rows = conn.execute(
-        "SELECT * FROM corrections WHERE destination = ? AND rejection_note = ? ORDER BY id",
-        (dest.name, PENDING),
-    ).fetchall()
+    rows = table.with_note(conn, dest.name, PENDING)
     if not rows:
         return 0
     from kiosk.send.rejection import build_rejection_note, send_dataset
@@ -94,18 +114,16 @@ def send_pending(conn: sqlite3.Connection, config: Config, dest: Destination, ac
             if ok
             else f"rejection note refused (status {status if status is None else hex(status)})"
         )
-        conn.execute(
-            "UPDATE corrections SET rejection_note = ?, detail = ?, updated_at = ? WHERE id = ?",
-            (SENT if ok else PENDING, detail, now_iso(), row["id"]),
-        )
-        audit.record(
-            conn,
-            user=actor.user,
-            station=actor.station,
-            action="reject-old-copy",
-            study_instance_uid=row["old_study_instance_uid"],
-            outcome="ok" if ok else "failed",
-            detail=f"study {row['study_id']}: {detail}",
-        )
+        with transaction(conn):
+            table.set_note(conn, row["id"], SENT if ok else PENDING, detail)
+            audit.record(
+                conn,
+                user=actor.user,
+                station=actor.station,
+                action="reject-old-copy",
+                study_instance_uid=row["old_study_instance_uid"],
+                outcome="ok" if ok else "failed",
+                detail=f"study {row['study_id']}: {detail}",
+            )
         accepted += ok
     return accepted

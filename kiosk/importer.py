@@ -14,7 +14,8 @@ import dataclasses
 import logging
 import sqlite3
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,8 @@ from kiosk.media.spool import (
 )
 from kiosk.progress import Listener, Meter, Milestone, MilestoneKind, Phase
 from kiosk.send.deliver import deliver
-from kiosk.send.duplicates import find_study, skip_present
+from kiosk.send.duplicates import StudyOnPacs, find_study, skip_present
+from kiosk.store import corrections as store_corrections
 from kiosk.store import outbox, studies
 from kiosk.store.db import transaction
 from kiosk.store.studies import StudyRecord, StudyState
@@ -64,6 +66,9 @@ class ImportRequest:
     #: The outside PatientID whose studies are meant, when a Study UID is under two
     #: patients on the disc (studies are chosen by patient and study, never by UID alone).
     outside_patient_id: str | None = None
+    #: What the destination held of each study (Study UID -> answer, ``None``: nothing),
+    #: asked just before (:mod:`kiosk.app.preflight`): ``missing_only`` does not ask again.
+    known_present: Mapping[str, StudyOnPacs | None] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -312,7 +317,7 @@ def import_studies(
         _eject(scan, user=request.user, station=config.station, conn=conn)
     if request.missing_only:
         for study_id in outcomes:
-            _skip_present(conn, config, study_id, actor)
+            _skip_present(conn, config, study_id, actor, request.known_present)
     if send_now:
         for study_id in outcomes:
             deliver(
@@ -577,11 +582,7 @@ def finish_import(conn: sqlite3.Connection, config: Config, study_id: int, actor
             f"study {study_id} has no confirmed identity recorded (an older kiosk); "
             "import the disc again"
         )
-    corrections = list(
-        conn.execute(
-            "SELECT old_mrn, new_mrn FROM corrections WHERE study_id = ? ORDER BY id", (study_id,)
-        )
-    )
+    corrections = store_corrections.of_study(conn, study_id)
     moved = sum(1 for c in corrections if c["old_mrn"] != c["new_mrn"])
     coerced = coerce_study(
         conn,
@@ -625,15 +626,29 @@ def _eject(scan: MediaScan, *, user: str, station: str, conn: sqlite3.Connection
             return
 
 
-def _skip_present(conn: sqlite3.Connection, config: Config, study_id: int, actor: Actor) -> None:
-    """Mark the instances the destination holds under our MRN as sent (asked by C-FIND)."""
+def _skip_present(
+    conn: sqlite3.Connection,
+    config: Config,
+    study_id: int,
+    actor: Actor,
+    known: Mapping[str, StudyOnPacs | None],
+) -> None:
+    """Mark the instances the destination holds under our MRN as sent (asked by C-FIND).
+
+    ``known`` holds the answers of a C-FIND made just before the import; a
+    study found there is not asked about again.
+    """
     record = studies.get_study(conn, study_id)
     destination = config.destination(record.destination)
-    try:
-        present = find_study(destination, config.ae_title, record.new_study_instance_uid)
-    except PeerError as exc:
-        log.warning("study %d: duplicates check skipped: %s", study_id, exc)
-        return
+    uid = record.new_study_instance_uid
+    if uid in known:
+        present = known[uid]
+    else:
+        try:
+            present = find_study(destination, config.ae_title, uid)
+        except PeerError as exc:
+            log.warning("study %d: duplicates check skipped: %s", study_id, exc)
+            return
     if present is None:
         return
     others = sorted(present.patient_ids - {record.mrn})

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from kiosk import audit
 from kiosk.errors import UsageError
 from kiosk.store import commitments, outbox, studies
-from kiosk.store.db import now_iso, transaction
+from kiosk.store import corrections as store_corrections
+from kiosk.store.db import transaction
 from kiosk.store.outbox import OutboxState
 from kiosk.store.studies import StudyRecord, StudyState
 from reconcile.model import TargetIdentity
@@ -218,21 +219,12 @@ def take_over(conn: sqlite3.Connection, record: StudyRecord) -> bool:
 
     The recovery sweep of two processes at once then finishes a study once.
     """
-    with transaction(conn):
-        changed = conn.execute(
-            "UPDATE studies SET worker = ? WHERE id = ? AND worker = ?",
-            (outbox.worker_id(), record.id, record.worker),
-        ).rowcount
-    return changed == 1
+    return studies.take_worker(conn, record.id, record.worker, outbox.worker_id())
 
 
 def let_go(conn: sqlite3.Connection, study_id: int) -> None:
     """This process no longer works on the study (its step failed): recovery may take it over."""
-    with transaction(conn):
-        conn.execute(
-            "UPDATE studies SET worker = '' WHERE id = ? AND worker = ?",
-            (study_id, outbox.worker_id()),
-        )
+    studies.release_worker(conn, study_id, outbox.worker_id())
 
 
 def record_copied(
@@ -337,33 +329,22 @@ def _quarantine_rows(
     conn: sqlite3.Connection, destination: str, refused: Sequence[CoercedInstance]
 ) -> None:
     for inst in refused:
-        conn.execute(
-            "UPDATE outbox SET state = 'quarantined', last_error = ?, updated_at = ?"
-            " WHERE instance_id = ? AND destination = ?",
-            (inst.refused, now_iso(), inst.instance_id, destination),
-        )
+        outbox.quarantine(conn, inst.instance_id, destination, inst.refused)
 
 
 def _add_correction(conn: sqlite3.Connection, study_id: int, c: Correction) -> None:
-    now = now_iso()
-    conn.execute(
-        "INSERT INTO corrections (study_id, destination, old_study_instance_uid, old_mrn,"
-        " old_accession, new_mrn, new_accession, instances, old_identity, rejection_note,"
-        " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            study_id,
-            c.destination,
-            c.old_study_instance_uid,
-            c.old_mrn,
-            c.old_accession,
-            c.new_mrn,
-            c.new_accession,
-            json.dumps([list(i) for i in c.instances]),
-            json.dumps(c.old_identity, sort_keys=True),
-            c.rejection_note,
-            now,
-            now,
-        ),
+    store_corrections.add(
+        conn,
+        study_id,
+        destination=c.destination,
+        old_study_instance_uid=c.old_study_instance_uid,
+        old_mrn=c.old_mrn,
+        old_accession=c.old_accession,
+        new_mrn=c.new_mrn,
+        new_accession=c.new_accession,
+        instances=c.instances,
+        old_identity=c.old_identity,
+        rejection_note=c.rejection_note,
     )
 
 
@@ -517,12 +498,7 @@ def _back_to_matched(
     and queued (:func:`record_queued`). Runs inside the caller's transaction.
     """
     old = studies.get_study(conn, study_id)
-    conn.execute(
-        "UPDATE outbox SET state = 'held', claimed_by = '', updated_at = ?"
-        " WHERE state != 'discarded' AND instance_id IN"
-        " (SELECT id FROM instances WHERE study_id = ?)",
-        (now_iso(), study_id),
-    )
+    outbox.hold_study(conn, study_id)
     studies.set_state(
         conn,
         study_id,
@@ -552,12 +528,7 @@ def refuse(
     )
     with transaction(conn):
         record = studies.get_study(conn, study_id)
-        conn.execute(
-            "UPDATE outbox SET state = 'held', last_error = ?, updated_at = ?"
-            " WHERE state IN ('queued','failed') AND instance_id IN"
-            " (SELECT id FROM instances WHERE study_id = ?)",
-            (reason, now_iso(), study_id),
-        )
+        outbox.hold_unsent(conn, study_id, reason)
         studies.set_state(conn, study_id, StudyState.QUARANTINED, hold_reason=reason)
         _audit(conn, actor, "refuse", record, reason, outcome="refused")
     return reason
@@ -577,12 +548,7 @@ def discard(conn: sqlite3.Connection, study_id: int, reason: str, actor: Actor) 
         record = studies.get_study(conn, study_id)
         if record.state is StudyState.DISCARDED:
             raise UsageError(f"study {study_id} is already discarded")
-        conn.execute(
-            "UPDATE outbox SET state = 'discarded', last_error = ?, claimed_by = '',"
-            " updated_at = ? WHERE state != 'sent' AND instance_id IN"
-            " (SELECT id FROM instances WHERE study_id = ?)",
-            (f"discarded: {reason}", now_iso(), study_id),
-        )
+        outbox.discard_unsent(conn, study_id, reason)
         studies.set_state(conn, study_id, StudyState.DISCARDED, hold_reason=reason)
         _audit(conn, actor, "discard", record, f"was {record.state}; reason: {reason}")
     return studies.get_study(conn, study_id)

@@ -26,7 +26,7 @@ from kiosk.importer import (
     outcome_of,
 )
 from kiosk.lifecycle import Actor, Correction
-from kiosk.store import studies
+from kiosk.store import outbox, studies
 from kiosk.store.studies import StudyRecord, StudyState
 from reconcile.model import WorklistItem
 
@@ -154,12 +154,7 @@ def _correction(
     conn: sqlite3.Connection, config: Config, record: StudyRecord, item: WorklistItem
 ) -> Correction | None:
     """What was sent under the old identity, when the study is being corrected after sending."""
-    rows = conn.execute(
-        "SELECT i.coerced_path, i.sop_class_uid, i.sop_instance_uid FROM outbox o"
-        " JOIN instances i ON i.id = o.instance_id"
-        " WHERE i.study_id = ? AND o.destination = ? AND o.state = 'sent' ORDER BY i.id",
-        (record.id, record.destination),
-    ).fetchall()
+    rows = outbox.sent_instances(conn, record.id, record.destination)
     if not rows:
         return None
     instances: list[tuple[str, str, str]] = []

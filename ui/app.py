@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import signal
 import sys
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,45 +12,14 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from kiosk import paths
-from kiosk.config import Config, load_config
+from kiosk.app.deliver_due import commitment_service
+from kiosk.app.demo_session import DemoSession, start_demo
+from kiosk.config import load_config
 from kiosk.errors import KioskError
+from ui.operations import Runners
 from ui.windows.main_window import MainWindow
-from ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class DemoSession:
-    """The embedded demo: peers on loopback, a sample disc, a throw-away store."""
-
-    peers: object
-    config: Config
-    disc: Path
-    workdir: Path
-
-    def close(self) -> None:
-        """Stop the peers and remove the demo's files."""
-        stop = getattr(self.peers, "stop", None)
-        if stop is not None:
-            stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def start_demo(workdir: Path | None = None) -> DemoSession:
-    """Start the demo worklist and PACS, make the sample disc, write a config for them."""
-    from kiosk.demo import DemoPeers
-    from kiosk.sample_disc import make_sample_disc
-
-    workdir = workdir or Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
-    disc = make_sample_disc(workdir / "disc").root
-    peers = DemoPeers(workdir)
-    peers.start()
-    config_path = peers.write_config(workdir / "kiosk.toml", workdir / "spool")
-    with config_path.open("a", encoding="utf-8") as fh:
-        db_path = (workdir / "kiosk.sqlite3").as_posix()
-        fh.write(f'\n[database]\npath = "{db_path}"\n')
-    return DemoSession(peers, load_config(config_path), disc, workdir)
 
 
 def _quit_on_signals(app: QApplication) -> dict[int, Any]:
@@ -83,10 +49,12 @@ def run(config_path: Path | None, demo: bool) -> int:
     except KioskError as exc:
         QMessageBox.critical(None, "Cannot start", str(exc))
         return exc.exit_code
-    runner = TaskRunner(parent=app)
-    window = MainWindow(config, runner=runner, user="")
+    runners = Runners(parent=app)
+    window = MainWindow(config, runners=runners, user="")
     window.resize(1400, 860)
     window.show()
+    # Storage commitment answers are heard for as long as the app runs.
+    commitments = window.commitments = commitment_service(config)
     window.start_outbox()
     if not demo:
         window.start_watching()
@@ -99,6 +67,7 @@ def run(config_path: Path | None, demo: bool) -> int:
     finally:
         for signum, handler in previous_handlers.items():
             signal.signal(signum, handler)
-        runner.wait()
+        runners.wait()
+        commitments.close()
         if session is not None:
             session.close()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from ui.app import start_demo
+from kiosk.app.demo_session import conflict_disc, start_demo
+from ui.operations import Runners
 from ui.windows.main_window import MainWindow
-from ui.workers import TaskRunner
 
 
 def main(out_dir: Path) -> int:
@@ -22,7 +22,7 @@ def main(out_dir: Path) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     session = start_demo()
     try:
-        window = MainWindow(session.config, runner=TaskRunner(synchronous=True), user="demo")
+        window = MainWindow(session.config, runners=Runners(synchronous=True), user="demo")
         window.confirm = lambda _title, _text: True
         window.resize(1400, 860)
         window.show()
@@ -127,19 +127,7 @@ def _cardiology_down(window: MainWindow, app: QApplication, out_dir: Path) -> No
 
 def _conflict(window: MainWindow, app: QApplication, out_dir: Path, workdir: Path) -> None:
     """A disc that files Anna Kowalski's X-ray under John Smith's Study UID: named, not merged."""
-    import pydicom
-
-    from kiosk.sample_disc import ANNA_KOWALSKI, JOHN_SMITH, make_sample_disc
-
-    sample = make_sample_disc(workdir / "conflict-disc", with_dicomdir=False)
-    by_id = {p.patient_id: p for p in sample.patients}
-    smith_uid = by_id[JOHN_SMITH.patient_id].study_uids[0]
-    for study in by_id[ANNA_KOWALSKI.patient_id].studies:
-        for path in (f for series in study.series for f in series.files):
-            ds = pydicom.dcmread(sample.root / path)
-            ds.StudyInstanceUID = smith_uid
-            ds.save_as(sample.root / path)
-    disc = sample.root
+    disc = conflict_disc(workdir / "conflict-disc")
     window.open_medium(disc)
     app.processEvents()
     window.grab().save(str(out_dir / "screenshot-conflict.png"))

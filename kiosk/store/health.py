@@ -13,6 +13,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from kiosk.store.db import transaction
+
 
 @dataclass(frozen=True)
 class DestinationDown:
@@ -73,14 +75,15 @@ def record_down(
     moment = now or datetime.now(UTC)
     stamp = moment.isoformat(timespec="seconds")
     retry = (moment + timedelta(seconds=wait_seconds)).isoformat(timespec="seconds")
-    conn.execute(
-        "INSERT INTO destination_health"
-        " (destination, failures, down_since, last_error, next_attempt_at)"
-        " VALUES (?, 1, ?, ?, ?)"
-        " ON CONFLICT(destination) DO UPDATE SET failures = failures + 1,"
-        " last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at",
-        (destination, stamp, error, retry),
-    )
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO destination_health"
+            " (destination, failures, down_since, last_error, next_attempt_at)"
+            " VALUES (?, 1, ?, ?, ?)"
+            " ON CONFLICT(destination) DO UPDATE SET failures = failures + 1,"
+            " last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at",
+            (destination, stamp, error, retry),
+        )
     record = get(conn, destination)
     assert record is not None
     return record
@@ -88,7 +91,10 @@ def record_down(
 
 def record_up(conn: sqlite3.Connection, destination: str) -> bool:
     """Clear a destination's record after an association worked; return whether it was down."""
-    cursor = conn.execute("DELETE FROM destination_health WHERE destination = ?", (destination,))
+    with transaction(conn):
+        cursor = conn.execute(
+            "DELETE FROM destination_health WHERE destination = ?", (destination,)
+        )
     return cursor.rowcount > 0
 
 
@@ -110,8 +116,10 @@ def record_no_queries(conn: sqlite3.Connection, destination: str) -> None:
     context is a property of its configuration, not a passing failure.
     """
     until = (datetime.now(UTC) + QUERY_PROBE_INTERVAL).isoformat(timespec="seconds")
-    conn.execute(
-        "INSERT INTO destination_queries (destination, unsupported_until) VALUES (?, ?)"
-        " ON CONFLICT (destination) DO UPDATE SET unsupported_until = excluded.unsupported_until",
-        (destination, until),
-    )
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO destination_queries (destination, unsupported_until) VALUES (?, ?)"
+            " ON CONFLICT (destination)"
+            " DO UPDATE SET unsupported_until = excluded.unsupported_until",
+            (destination, until),
+        )

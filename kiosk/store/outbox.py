@@ -105,14 +105,15 @@ def enqueue(conn: sqlite3.Connection, instance_id: int, destination: str, held: 
     """Queue (or hold, for unscheduled studies kept back) one instance for a destination."""
     state = OutboxState.HELD if held else OutboxState.QUEUED
     now = now_iso()
-    conn.execute(
-        "INSERT INTO outbox (instance_id, destination, state, updated_at, queued_at)"
-        " VALUES (?,?,?,?,?)"
-        " ON CONFLICT (instance_id, destination) DO UPDATE SET state = excluded.state,"
-        " claimed_by = '', next_attempt_at = '', updated_at = excluded.updated_at,"
-        " queued_at = excluded.queued_at",
-        (instance_id, destination, state.value, now, now),
-    )
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO outbox (instance_id, destination, state, updated_at, queued_at)"
+            " VALUES (?,?,?,?,?)"
+            " ON CONFLICT (instance_id, destination) DO UPDATE SET state = excluded.state,"
+            " claimed_by = '', next_attempt_at = '', updated_at = excluded.updated_at,"
+            " queued_at = excluded.queued_at",
+            (instance_id, destination, state.value, now, now),
+        )
 
 
 def expire(conn: sqlite3.Connection, max_age: timedelta, destination: str | None = None) -> int:
@@ -135,7 +136,9 @@ def expire(conn: sqlite3.Connection, max_age: timedelta, destination: str | None
     if destination:
         sql += " AND destination = ?"
         args.append(destination)
-    return conn.execute(sql, args).rowcount
+    with transaction(conn):
+        changed = conn.execute(sql, args).rowcount
+    return changed
 
 
 def requeue_failed(conn: sqlite3.Connection, destination: str | None = None) -> None:
@@ -145,7 +148,8 @@ def requeue_failed(conn: sqlite3.Connection, destination: str | None = None) -> 
     if destination:
         sql += " AND destination = ?"
         args.append(destination)
-    conn.execute(sql, args)
+    with transaction(conn):
+        conn.execute(sql, args)
 
 
 def _filters(
@@ -420,3 +424,56 @@ def problems(conn: sqlite3.Connection, study_id: int) -> list[sqlite3.Row]:
             (study_id,),
         )
     )
+
+
+def quarantine(conn: sqlite3.Connection, instance_id: int, destination: str, error: str) -> None:
+    """Quarantine one instance's row for ``destination`` (it is never sent), with why."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET state = 'quarantined', last_error = ?, updated_at = ?"
+            " WHERE instance_id = ? AND destination = ?",
+            (error, now_iso(), instance_id, destination),
+        )
+
+
+def hold_study(conn: sqlite3.Connection, study_id: int) -> None:
+    """Hold every live row of a study (no sender takes them; one in flight is not recorded)."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET state = 'held', claimed_by = '', updated_at = ?"
+            " WHERE state != 'discarded' AND instance_id IN"
+            " (SELECT id FROM instances WHERE study_id = ?)",
+            (now_iso(), study_id),
+        )
+
+
+def hold_unsent(conn: sqlite3.Connection, study_id: int, reason: str) -> None:
+    """Hold a study's queued and failed rows, with ``reason`` as their last error."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET state = 'held', last_error = ?, updated_at = ?"
+            " WHERE state IN ('queued','failed') AND instance_id IN"
+            " (SELECT id FROM instances WHERE study_id = ?)",
+            (reason, now_iso(), study_id),
+        )
+
+
+def discard_unsent(conn: sqlite3.Connection, study_id: int, reason: str) -> None:
+    """Discard every row of a study that was not sent: it is never sent."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET state = 'discarded', last_error = ?, claimed_by = '',"
+            " updated_at = ? WHERE state != 'sent' AND instance_id IN"
+            " (SELECT id FROM instances WHERE study_id = ?)",
+            (f"discarded: {reason}", now_iso(), study_id),
+        )
+
+
+def sent_instances(conn: sqlite3.Connection, study_id: int, destination: str) -> list[sqlite3.Row]:
+    """The instances of a study sent to ``destination`` (coerced path, SOP Class and Instance)."""
+    return conn.execute(
+        "SELECT i.coerced_path, i.sop_class_uid, i.sop_instance_uid FROM outbox o"
+        " JOIN instances i ON i.id = o.instance_id"
+        " WHERE i.study_id = ? AND o.destination = ? AND o.state = 'sent' ORDER BY i.id",
+        (study_id, destination),
+    ).fetchall()

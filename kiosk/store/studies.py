@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from kiosk.errors import StoreError
 from kiosk.media.names import shown
-from kiosk.store.db import now_iso
+from kiosk.store.db import now_iso, transaction
 
 
 class StudyState(StrEnum):
@@ -138,37 +138,38 @@ def add_study(
 ) -> int:
     """Insert a study in state ``found`` and return its internal id."""
     now = now_iso()
-    cur = conn.execute(
-        "INSERT INTO studies (study_instance_uid, new_study_instance_uid, original_patient_id,"
-        " original_issuer, destination, tag, state, source, station, user, reason,"
-        " created_at, updated_at, study_date, study_description, modalities, mrn,"
-        " accession_number, target, expected_instances, original_birth_date, original_sex)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            study_instance_uid,
-            study_instance_uid,
-            original_patient_id,
-            original_issuer,
-            destination,
-            tag,
-            StudyState.FOUND.value,
-            shown(source),
-            station,
-            user,
-            reason,
-            now,
-            now,
-            study_date,
-            study_description,
-            modalities,
-            mrn,
-            accession_number,
-            target,
-            expected_instances,
-            original_birth_date,
-            original_sex,
-        ),
-    )
+    with transaction(conn):
+        cur = conn.execute(
+            "INSERT INTO studies (study_instance_uid, new_study_instance_uid, original_patient_id,"
+            " original_issuer, destination, tag, state, source, station, user, reason,"
+            " created_at, updated_at, study_date, study_description, modalities, mrn,"
+            " accession_number, target, expected_instances, original_birth_date, original_sex)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                study_instance_uid,
+                study_instance_uid,
+                original_patient_id,
+                original_issuer,
+                destination,
+                tag,
+                StudyState.FOUND.value,
+                shown(source),
+                station,
+                user,
+                reason,
+                now,
+                now,
+                study_date,
+                study_description,
+                modalities,
+                mrn,
+                accession_number,
+                target,
+                expected_instances,
+                original_birth_date,
+                original_sex,
+            ),
+        )
     assert cur.lastrowid is not None
     return cur.lastrowid
 
@@ -237,7 +238,8 @@ def set_state(
         raise ValueError(f"cannot set columns {sorted(bad)}")
     cols = ", ".join(f"{k} = ?" for k in fields)
     sql = "UPDATE studies SET state = ?, updated_at = ?" + (f", {cols}" if cols else "")
-    conn.execute(sql + " WHERE id = ?", (new.value, now_iso(), *fields.values(), study_id))
+    with transaction(conn):
+        conn.execute(sql + " WHERE id = ?", (new.value, now_iso(), *fields.values(), study_id))
 
 
 def add_instance(
@@ -254,11 +256,18 @@ def add_instance(
     ``source_relpath`` is kept exactly (see :func:`source_relpath`), so that an
     import that resumes finds the same file on the disc again.
     """
-    cur = conn.execute(
-        "INSERT INTO instances (study_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid,"
-        " source_relpath) VALUES (?,?,?,?,?)",
-        (study_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid, _stored(source_relpath)),
-    )
+    with transaction(conn):
+        cur = conn.execute(
+            "INSERT INTO instances (study_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid,"
+            " source_relpath) VALUES (?,?,?,?,?)",
+            (
+                study_id,
+                sop_instance_uid,
+                sop_class_uid,
+                transfer_syntax_uid,
+                _stored(source_relpath),
+            ),
+        )
     assert cur.lastrowid is not None
     return cur.lastrowid
 
@@ -277,7 +286,8 @@ def update_instance(conn: sqlite3.Connection, instance_id: int, **fields: str | 
     if bad:
         raise ValueError(f"cannot set columns {sorted(bad)}")
     cols = ", ".join(f"{k} = ?" for k in fields)
-    conn.execute(f"UPDATE instances SET {cols} WHERE id = ?", (*fields.values(), instance_id))
+    with transaction(conn):
+        conn.execute(f"UPDATE instances SET {cols} WHERE id = ?", (*fields.values(), instance_id))
 
 
 def _stored(relpath: str) -> str | bytes:
@@ -310,3 +320,20 @@ def source_relpath(row: sqlite3.Row) -> str:
 def instances_of(conn: sqlite3.Connection, study_id: int) -> list[sqlite3.Row]:
     """Return the instance rows of a study (their disc path: :func:`source_relpath`)."""
     return list(conn.execute("SELECT * FROM instances WHERE study_id = ? ORDER BY id", (study_id,)))
+
+
+def take_worker(conn: sqlite3.Connection, study_id: int, was: str, worker: str) -> bool:
+    """Make ``worker`` the study's worker if it still is ``was``; True when it did."""
+    with transaction(conn):
+        changed = conn.execute(
+            "UPDATE studies SET worker = ? WHERE id = ? AND worker = ?", (worker, study_id, was)
+        ).rowcount
+    return bool(changed == 1)
+
+
+def release_worker(conn: sqlite3.Connection, study_id: int, worker: str) -> None:
+    """``worker`` no longer works on the study (if it did)."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE studies SET worker = '' WHERE id = ? AND worker = ?", (study_id, worker)
+        )

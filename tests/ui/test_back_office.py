@@ -13,8 +13,8 @@ from kiosk.store import db
 from kiosk.store.studies import find_studies
 from tests.discs import write_ct_disc
 from tests.kiosk_config import write_config
+from ui.operations import Runner, Runners
 from ui.windows.back_office import BackOfficeWindow
-from ui.workers import TaskRunner
 
 
 def disc_and_config(tmp_path: Path, worklist, pacs, patient: tuple[str, str, str, str], n: int):
@@ -42,7 +42,7 @@ def imported_while_the_pacs_is_down(qtbot, tmp_path, capsys, worklist, pacs, n: 
     args = ["import", str(disc), "--all", "--mrn", "MRN6", "--accession", "ACC6"]
     assert main([*args, "--config", str(cfg)]) == 6
     capsys.readouterr()
-    window = BackOfficeWindow(load_config(cfg), TaskRunner(synchronous=True), user="bo1")
+    window = BackOfficeWindow(load_config(cfg), Runner(synchronous=True), user="bo1")
     qtbot.addWidget(window)
     return window, study
 
@@ -57,7 +57,7 @@ def test_attach_order_from_the_back_office(
     assert main(["import", str(disc), "--all", "--mrn", "MRN5", "--config", str(cfg)]) == 0
     capsys.readouterr()
 
-    window = BackOfficeWindow(load_config(cfg), TaskRunner(synchronous=True), user="bo1")
+    window = BackOfficeWindow(load_config(cfg), Runner(synchronous=True), user="bo1")
     errors: list[str] = []
     window.show_error = errors.append
     qtbot.addWidget(window)
@@ -85,7 +85,7 @@ def test_unknown_accession_is_reported(qtbot, tmp_path, capsys, worklist_server,
     disc, _, cfg = disc_and_config(tmp_path, worklist_server, storage_server, jane, 1)
     assert main(["import", str(disc), "--all", "--mrn", "MRN5", "--config", str(cfg)]) == 0
     capsys.readouterr()
-    window = BackOfficeWindow(load_config(cfg), TaskRunner(synchronous=True))
+    window = BackOfficeWindow(load_config(cfg), Runner(synchronous=True))
     errors: list[str] = []
     window.show_error = errors.append
     qtbot.addWidget(window)
@@ -148,7 +148,7 @@ def held_for_the_back_office(qtbot, tmp_path, capsys, worklist, pacs, *, hold: b
         cfg.write_text(cfg.read_text() + '\n[reconcile]\nunscheduled = "hold"\n')
     assert main(["import", str(disc), "--all", "--mrn", "MRN5", "--config", str(cfg)]) == 0
     capsys.readouterr()
-    window = BackOfficeWindow(load_config(cfg), TaskRunner(synchronous=True), user="bo1")
+    window = BackOfficeWindow(load_config(cfg), Runner(synchronous=True), user="bo1")
     window.errors = []
     window.questions = []
     window.show_error = window.errors.append
@@ -245,7 +245,7 @@ def test_discard_asks_why_and_the_study_is_never_sent(
     assert window.status.text().startswith("0 images delivered.")
     from ui.windows.main_window import MainWindow
 
-    desk = MainWindow(window.config, runner=TaskRunner(synchronous=True))
+    desk = MainWindow(window.config, runners=Runners(synchronous=True))
     qtbot.addWidget(desk)
     desk.deliver_pending()
     assert desk.outbox_label.text() == "Outbox: everything delivered"

@@ -8,14 +8,14 @@ from PySide6.QtWidgets import QApplication
 
 from kiosk.sample_disc import JANE_DOE
 from ui.app import run, start_demo
+from ui.operations import Runners
 from ui.windows.main_window import MainWindow
-from ui.workers import TaskRunner
 
 
 def test_demo_disc_can_be_sent_to_the_demo_pacs_by_clicking(qtbot, tmp_path):
     session = start_demo(tmp_path / "demo")
     try:
-        window = MainWindow(session.config, runner=TaskRunner(synchronous=True))
+        window = MainWindow(session.config, runners=Runners(synchronous=True))
         qtbot.addWidget(window)
         window.confirm = lambda _title, _text: True
         window.show_error = lambda message: (_ for _ in ()).throw(AssertionError(message))

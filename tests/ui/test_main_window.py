@@ -13,8 +13,8 @@ from kiosk.config import load_config
 from kiosk.store import db
 from tests.discs import write_ct_disc
 from tests.kiosk_config import write_config
+from ui.operations import Runners
 from ui.windows.main_window import MainWindow
-from ui.workers import TaskRunner
 
 JANE = ("EXT-48213", "DOE^JANE", "19700101", "F")
 JOHN = ("EXT-777", "ROE^JOHN", "19551231", "M")
@@ -41,7 +41,7 @@ def window(qtbot, tmp_path, worklist_server, storage_server):
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
     )
-    win = MainWindow(load_config(cfg), runner=TaskRunner(synchronous=True), user="clerk1")
+    win = MainWindow(load_config(cfg), runners=Runners(synchronous=True), user="clerk1")
     win.questions = []
     win.errors = []
 
@@ -128,6 +128,20 @@ def test_unreachable_destination_keeps_the_study_queued(qtbot, window, disc):
     assert "0 of 3 images sent" in window.status.text()
     assert "stay queued" in window.status.text()
     assert [o.state for o in window.outcomes] == ["queued"]
+
+
+def test_the_question_before_sending_says_the_destination_is_down(qtbot, window, disc):
+    """The preflight reads the outbox too: a PACS known to be down is named before sending."""
+    root, _ = disc
+    window.open_medium(root)
+    qtbot.keyClicks(window.scan_edit, "MRN100234")
+    qtbot.keyClick(window.scan_edit, Qt.Key.Key_Return)
+    window.dest_box.setCurrentIndex(window.dest_box.findData("cardiology"))
+    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    assert "cannot be reached" not in window.questions[0][1]  # not known to be down yet
+    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    assert "Cardiology PACS cannot be reached since " in window.questions[1][1]
+    assert "sent automatically when it answers" in window.questions[1][1]
 
 
 def test_worklist_down_shows_one_clear_message(qtbot, window, disc, worklist_server):
@@ -234,7 +248,7 @@ def test_second_send_to_a_pacs_that_has_it_offers_missing_only(
         spool=tmp_path / "spool2",
         database=tmp_path / "kiosk2.sqlite3",
     )
-    win = MainWindow(load_config(cfg), runner=TaskRunner(synchronous=True), user="clerk1")
+    win = MainWindow(load_config(cfg), runners=Runners(synchronous=True), user="clerk1")
     qtbot.addWidget(win)
     asked: list[tuple[str, list[str]]] = []
     win.confirm = lambda _t, _x: True
@@ -277,7 +291,7 @@ def test_the_app_delivers_what_an_earlier_run_left_queued(
     assert main(["import", str(root), "--study", uid, "--mrn", "M1", "--config", str(cfg)]) == 6
     capsys.readouterr()  # the PACS was down: queued, the clerk went home
 
-    win = MainWindow(load_config(cfg), runner=TaskRunner(synchronous=True))
+    win = MainWindow(load_config(cfg), runners=Runners(synchronous=True))
     qtbot.addWidget(win)
     win.deliver_pending()
     text = win.outbox_label.text()

@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt
 
 from kiosk.config import load_config
 from tests.kiosk_config import write_config
+from ui.operations import Runner
 from ui.windows.settings import SettingsWindow
-from ui.workers import TaskRunner
 
 
 def test_each_peer_has_a_working_test_button(qtbot, tmp_path, worklist_server, storage_server):
@@ -21,7 +21,7 @@ def test_each_peer_has_a_working_test_button(qtbot, tmp_path, worklist_server, s
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
     )
-    window = SettingsWindow(load_config(cfg), TaskRunner(synchronous=True))
+    window = SettingsWindow(load_config(cfg), Runner(synchronous=True))
     qtbot.addWidget(window)
     assert sorted(window.buttons) == ["cardiology", "radiology", "worklist"]
     for name in window.buttons:

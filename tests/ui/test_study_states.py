@@ -24,8 +24,8 @@ from kiosk.store import db
 from kiosk.store.studies import find_studies
 from tests.discs import ct_instance, make_dicomdir, write_ct_disc
 from tests.kiosk_config import write_config
+from ui.operations import Runners
 from ui.windows.main_window import MainWindow
-from ui.workers import TaskRunner
 
 JANE = ("EXT-48213", "DOE^JANE", "19700101", "F")
 HOLD = '\n[reconcile]\nunscheduled = "hold"\n'
@@ -42,7 +42,7 @@ def make_window(qtbot, tmp_path: Path, worklist, destinations, extra: str = "") 
     )
     if extra:
         cfg.write_text(cfg.read_text() + extra)
-    win = MainWindow(load_config(cfg), runner=TaskRunner(synchronous=True), user="clerk1")
+    win = MainWindow(load_config(cfg), runners=Runners(synchronous=True), user="clerk1")
     win.questions = []
     win.errors = []
 
@@ -264,7 +264,7 @@ def test_an_incomplete_copy_found_at_start_is_shown_until_imported_again(
     qtbot, tmp_path, worklist_server, storage_server
 ):
     disc, cfg = crashed_import(tmp_path, worklist_server, storage_server, "import.copy-file:3", n=6)
-    win = MainWindow(load_config(cfg), runner=TaskRunner(synchronous=True), user="clerk1")
+    win = MainWindow(load_config(cfg), runners=Runners(synchronous=True), user="clerk1")
     qtbot.addWidget(win)
     win.confirm = lambda _t, _x: True
     win.show_error = lambda m: pytest.fail(m)
@@ -303,7 +303,7 @@ def test_an_import_a_crash_interrupted_is_finished_and_sent_at_start(
     with db.opened(config.database_path) as conn:
         assert [r.state for r in find_studies(conn)] == ["matched"]
 
-    win = MainWindow(config, runner=TaskRunner(synchronous=True), user="clerk1")
+    win = MainWindow(config, runners=Runners(synchronous=True), user="clerk1")
     qtbot.addWidget(win)
     win.start_outbox()
     win.outbox_timer.stop()

@@ -3,41 +3,15 @@
 The services make a study's states real (``found → copied → matched |
 unscheduled → coerced → queued → sent → committed``, plus ``failed``,
 ``quarantined`` and ``discarded``); this module says them in words, and
-tells which studies need a person. It reads the store only through
-:mod:`kiosk` functions, so the windows stay thin.
+which studies need a person is :mod:`kiosk.app.attention`'s. It does no I/O.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from kiosk.importer import ImportOutcome
-from kiosk.store.studies import StudyRecord, StudyState, find_studies
-
-#: The kinds of study that need a person, in the order the windows list them.
-HELD = "held"
-REFUSED = "refused"
-QUARANTINED = "quarantined"
-FAILED = "failed"
-INCOMPLETE = "incomplete"
-DISCARDED = "discarded"
-
-
-def kind_of(state: str, hold_reason: str) -> str:
-    """Which kind of attention a study in ``state`` needs ('' when none)."""
-    if state == StudyState.UNSCHEDULED:
-        return HELD  # its rows wait for the back office: nothing of it is sent
-    if state == StudyState.QUARANTINED:
-        return REFUSED if hold_reason else QUARANTINED
-    if state == StudyState.FAILED:
-        return FAILED
-    if state == StudyState.FOUND:
-        return INCOMPLETE
-    if state == StudyState.DISCARDED:
-        return DISCARDED
-    return ""
+from kiosk.app.attention import FAILED, HELD, INCOMPLETE, QUARANTINED, REFUSED, kind_of
+from kiosk.app.values import ImportOutcome, StudyRecord, StudyState
 
 
 def state_text(record: StudyRecord) -> str:
@@ -123,56 +97,3 @@ def outcome_summary(outcomes: Sequence[ImportOutcome], label: str) -> str:
     else:
         parts.append("The copy is kept; you can return the disc.")
     return " ".join(parts)
-
-
-@dataclass
-class Attention:
-    """The studies of the store that are not delivered and need a person, by kind."""
-
-    studies: dict[str, list[StudyRecord]] = field(default_factory=dict)
-
-    def of(self, kind: str) -> list[StudyRecord]:
-        """The studies of one kind."""
-        return self.studies.get(kind, [])
-
-    def ids(self, kind: str) -> set[int]:
-        """The internal ids of the studies of one kind."""
-        return {r.id for r in self.of(kind)}
-
-    def without(self, kind: str, study_uids: set[str]) -> Attention:
-        """The same, less the studies of one kind with these UIDs (e.g. being copied now)."""
-        kept = dict(self.studies)
-        kept[kind] = [r for r in self.of(kind) if r.study_instance_uid not in study_uids]
-        return Attention(kept)
-
-    def __bool__(self) -> bool:
-        return any(self.studies.values())
-
-    def words(self) -> list[str]:
-        """One phrase per kind, e.g. '1 study held for the back office'."""
-        phrases = {
-            HELD: "held for the back office",
-            REFUSED: "refused (the PACS holds the study under another patient)",
-            QUARANTINED: "with quarantined images",
-            FAILED: "failed",
-            INCOMPLETE: "whose copy from the disc did not finish",
-        }
-        return [
-            f"{_studies(len(self.of(kind)))} {text}"
-            for kind, text in phrases.items()
-            if self.of(kind)
-        ]
-
-
-def attention(conn: sqlite3.Connection) -> Attention:
-    """Read which studies are held, refused, quarantined, failed or not copied completely."""
-    found = Attention()
-    for state in (
-        StudyState.UNSCHEDULED,
-        StudyState.QUARANTINED,
-        StudyState.FAILED,
-        StudyState.FOUND,
-    ):
-        for record in find_studies(conn, state=state.value):
-            found.studies.setdefault(kind_of(record.state, record.hold_reason), []).append(record)
-    return found

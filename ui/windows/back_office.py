@@ -8,7 +8,6 @@ old copy at the PACS (IOCM rejection note, or flagged for its administrator).
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -30,28 +29,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk import corrections
-from kiosk.config import Config
-from kiosk.errors import IdentityMismatchError, KioskError
-from kiosk.importer import ImportOutcome, outcome_of
-from kiosk.lifecycle import Actor, discard
-from kiosk.reconciliation import attach_order
-from kiosk.send.deliver import deliver
-from kiosk.store import db, health, outbox
-from kiosk.store.studies import StudyRecord, StudyState, find_studies
-from kiosk.worklist import find_order
-from ui.models.studies import (
-    DISCARDED,
-    FAILED,
-    HELD,
-    INCOMPLETE,
-    QUARANTINED,
-    REFUSED,
-    kind_of,
-    state_text,
+from kiosk.app.back_office import (
+    FLAGGED,
+    NONE,
+    PENDING,
+    SENT,
+    QueueRow,
+    QueueView,
+    ResendAll,
+    back_office_view,
+    resend_everything,
+    resend_study,
 )
+from kiosk.app.discard_study import discard_study
+from kiosk.app.reconcile_study import reconcile_study
+from kiosk.app.values import CorrectionRecord, ImportOutcome, StudyRecord, StudyState
+from kiosk.config import Config
+from kiosk.errors import IdentityMismatchError
+from ui.models.studies import state_text
 from ui.models.tables import ListTableModel, format_date, local_time
-from ui.workers import Progress, TaskRunner
+from ui.operations import Op, Runner, one_line
 
 log = logging.getLogger(__name__)
 
@@ -62,24 +59,13 @@ FILTERS = (
     ("Discarded", "discarded"),
     ("All", "all"),
 )
-_ATTENTION = (HELD, REFUSED, QUARANTINED, FAILED, INCOMPLETE)
-
 #: What became of the old copy of a corrected study, in words.
 REJECTION_NOTE = {
-    corrections.PENDING: "rejection note to send",
-    corrections.SENT: "rejection note sent",
-    corrections.FLAGGED: "flagged for the PACS administrator",
-    corrections.NONE: "replaced (same patient)",
+    PENDING: "rejection note to send",
+    SENT: "rejection note sent",
+    FLAGGED: "flagged for the PACS administrator",
+    NONE: "replaced (same patient)",
 }
-
-
-class QueueRow:
-    """A study of the store with its delivery counts and why it waits, for the table."""
-
-    def __init__(self, record: StudyRecord, outcome: ImportOutcome, reason: str = "") -> None:
-        self.record = record
-        self.outcome = outcome
-        self.reason = reason
 
 
 def queue_model() -> ListTableModel[QueueRow]:
@@ -102,79 +88,29 @@ def queue_model() -> ListTableModel[QueueRow]:
     )
 
 
-def corrections_model() -> ListTableModel[dict[str, Any]]:
+def corrections_model() -> ListTableModel[CorrectionRecord]:
     """Studies sent under one identity and corrected to another (``kiosk queue`` corrections)."""
     return ListTableModel(
         [
-            ("Id", lambda c: str(c["study_id"])),
-            ("To", lambda c: str(c["destination"])),
-            ("Old MRN", lambda c: str(c["old_mrn"]) or "—"),
-            ("Old accession", lambda c: str(c["old_accession"]) or "— none —"),
-            ("New MRN", lambda c: str(c["new_mrn"])),
-            ("New accession", lambda c: str(c["new_accession"]) or "— none —"),
-            ("Images", lambda c: str(c["instances"])),
-            ("Old copy", lambda c: REJECTION_NOTE.get(c["rejection_note"], c["rejection_note"])),
-            ("Sent as", lambda c: str(c["old_study_instance_uid"])),
-            ("Detail", lambda c: str(c["detail"] or "")),
+            ("Id", lambda c: str(c.study_id)),
+            ("To", lambda c: c.destination),
+            ("Old MRN", lambda c: c.old_mrn or "—"),
+            ("Old accession", lambda c: c.old_accession or "— none —"),
+            ("New MRN", lambda c: c.new_mrn),
+            ("New accession", lambda c: c.new_accession or "— none —"),
+            ("Images", lambda c: str(c.instances)),
+            ("Old copy", lambda c: REJECTION_NOTE.get(c.rejection_note, c.rejection_note)),
+            ("Sent as", lambda c: c.old_study_instance_uid),
+            ("Detail", lambda c: c.detail),
         ]
     )
-
-
-def _reason(conn: sqlite3.Connection, record: StudyRecord) -> str:
-    """Why a study waits, in one line: the hold reason, or its images' last errors."""
-    kind = kind_of(record.state, record.hold_reason)
-    if kind == INCOMPLETE:
-        return "the copy from the disc did not finish: insert the disc again and import the study"
-    if record.hold_reason:
-        return record.hold_reason
-    if kind in (QUARANTINED, FAILED):
-        problems = outbox.problems(conn, record.id)
-        errors = list(dict.fromkeys(str(p["last_error"]) for p in problems if p["last_error"]))
-        if problems:
-            return f"{len(problems)} image{'s' if len(problems) != 1 else ''} {kind}: " + (
-                "; ".join(errors[:2]) or "no reason recorded"
-            )
-    if kind == HELD:
-        return "no order attached yet"
-    return ""
-
-
-def load_rows(config: Config, which: str) -> list[QueueRow]:
-    """Read the studies of the store for a filter (runs off the GUI thread)."""
-    with db.opened(config.database_path) as conn:
-        rows = []
-        for record in find_studies(conn):
-            kind = kind_of(record.state, record.hold_reason)
-            discarded = kind == DISCARDED
-            if which == "discarded" and not discarded:
-                continue
-            if which == "attention" and kind not in _ATTENTION:
-                continue
-            if which == "unscheduled" and (record.accession_number or discarded):
-                continue
-            outcome = outcome_of(conn, record.id)
-            if which == "undelivered" and (
-                discarded or (outcome.sent == outcome.queued and kind not in _ATTENTION)
-            ):
-                continue
-            rows.append(QueueRow(record, outcome, _reason(conn, record)))
-        return rows
-
-
-def load_corrections(config: Config) -> list[dict[str, Any]]:
-    """Read every correction, newest first (runs off the GUI thread)."""
-    with db.opened(config.database_path) as conn:
-        return corrections.listed(conn)
-
-
-Loaded = tuple[list[QueueRow], list[health.DestinationDown], list[dict[str, Any]]]
 
 
 class BackOfficeWindow(QWidget):
     """Reconcile studies that arrived without an order; resend what did not arrive."""
 
     def __init__(
-        self, config: Config, runner: TaskRunner, user: str = "", parent: QWidget | None = None
+        self, config: Config, runner: Runner, user: str = "", parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.config = config
@@ -183,6 +119,7 @@ class BackOfficeWindow(QWidget):
         self.show_error: Callable[[str], None] = lambda m: QMessageBox.warning(
             self, "Cannot do that", m
         )
+        runner.on_failure = self._show_failure
         #: Asks a yes/no question; replaced in tests.
         self.confirm: Callable[[str, str], bool] = self._ask
         #: Asks for a line of text (None: cancelled); replaced in tests.
@@ -269,18 +206,11 @@ class BackOfficeWindow(QWidget):
 
     def refresh(self, *_: Any) -> None:
         """Reload the table from the store."""
-        which = str(self.filter_box.currentData())
+        which, config = str(self.filter_box.currentData()), self.config
+        Op(lambda _events: back_office_view(config, which), self._show).run_in(self.runner)
 
-        def work(_p: Progress) -> Loaded:
-            rows = load_rows(self.config, which)
-            fixes = load_corrections(self.config)
-            with db.opened(self.config.database_path) as conn:
-                return rows, health.down(conn), fixes
-
-        self.runner.run(work, self._show, self._failed)
-
-    def _show(self, loaded: Loaded) -> None:
-        rows, down, fixes = loaded
+    def _show(self, loaded: QueueView) -> None:
+        rows, down, fixes = loaded.rows, loaded.down, loaded.corrections
         self.corrections.set_rows(fixes)
         lines = []
         for record in down:
@@ -315,19 +245,12 @@ class BackOfficeWindow(QWidget):
         self._attach(row.record.study_instance_uid, accession, confirmed_mismatch=False)
 
     def _attach(self, uid: str, accession: str, *, confirmed_mismatch: bool) -> None:
-        def work(_p: Progress) -> ImportOutcome:
-            order = find_order(self.config.worklist, self.config.ae_title, accession)
-            with db.opened(self.config.database_path) as conn:
-                outcome = attach_order(
-                    conn,
-                    self.config,
-                    uid,
-                    order,
-                    user=self.user,
-                    confirmed_mismatch=confirmed_mismatch,
-                )
-                deliver(conn, self.config, study_id=outcome.study_id, user=self.user)
-                return outcome_of(conn, outcome.study_id)
+        config, user = self.config, self.user
+
+        def work(_events: object) -> ImportOutcome:
+            return reconcile_study(
+                config, uid, accession, user=user, confirmed_mismatch=confirmed_mismatch
+            )
 
         def failed(exc: Exception) -> None:
             if isinstance(exc, IdentityMismatchError) and not confirmed_mismatch:
@@ -342,7 +265,7 @@ class BackOfficeWindow(QWidget):
                 return
             self._failed(exc)
 
-        self.runner.run(work, self._done, failed)
+        Op(work, self._done, failure=failed, refresh=(self.refresh,)).run_in(self.runner)
 
     def discard(self) -> None:
         """Discard the selected study, with a reason: what was not delivered is never sent."""
@@ -370,20 +293,18 @@ class BackOfficeWindow(QWidget):
         if not reason.strip():
             self.status.setText("Not discarded: a reason is required.")
             return
-        actor = Actor(self.user, self.config.station)
-
-        def work(_p: Progress) -> StudyRecord:
-            with db.opened(self.config.database_path) as conn:
-                return discard(conn, record.id, reason.strip(), actor)
-
-        self.runner.run(work, self._discarded, self._failed)
+        config, user, why = self.config, self.user, reason.strip()
+        Op(
+            lambda _events: discard_study(config, why, study_id=record.id, user=user)[0],
+            self._discarded,
+            refresh=(self.refresh,),
+        ).run_in(self.runner)
 
     def _discarded(self, record: StudyRecord) -> None:
         self._last_result = (
             f"Study {record.id} discarded ({record.hold_reason}); nothing more of it is sent."
         )
         self.status.setText(self._last_result)
-        self.refresh()
 
     def resend(self) -> None:
         """Send again what the outbox still holds for the selected study (failed ones too)."""
@@ -391,27 +312,24 @@ class BackOfficeWindow(QWidget):
         if row is None:
             self.status.setText("Select a study first.")
             return
-        study_id = row.record.id
-
-        def work(_p: Progress) -> ImportOutcome:
-            with db.opened(self.config.database_path) as conn:
-                deliver(conn, self.config, study_id=study_id, retry_failed=True, user=self.user)
-                return outcome_of(conn, study_id)
-
-        self.runner.run(work, self._done, self._failed)
+        config, user, study_id = self.config, self.user, row.record.id
+        Op(
+            lambda _events: resend_study(config, study_id, user=user),
+            self._done,
+            refresh=(self.refresh,),
+        ).run_in(self.runner)
 
     def resend_all(self) -> None:
         """Send now everything the outbox holds, failed images too (after an outage)."""
+        config, user = self.config, self.user
+        Op(
+            lambda _events: resend_everything(config, user=user),
+            self._all_done,
+            refresh=(self.refresh,),
+        ).run_in(self.runner)
 
-        def work(_p: Progress) -> tuple[int, int, dict[str, str]]:
-            with db.opened(self.config.database_path) as conn:
-                report = deliver(conn, self.config, retry_failed=True, user=self.user)
-                return report.sent, outbox.remaining(conn), report.unreachable
-
-        self.runner.run(work, self._all_done, self._failed)
-
-    def _all_done(self, result: tuple[int, int, dict[str, str]]) -> None:
-        sent, waiting, unreachable = result
+    def _all_done(self, result: ResendAll) -> None:
+        sent, waiting, unreachable = result.sent, result.waiting, result.unreachable
         text = f"{sent} image{'s' if sent != 1 else ''} delivered"
         if waiting:
             text += f"; {waiting} still waiting"
@@ -420,7 +338,6 @@ class BackOfficeWindow(QWidget):
             text += f" ({', '.join(names)} not reachable)"
         self._last_result = text + "."
         self.status.setText(self._last_result)
-        self.refresh()
 
     def _done(self, outcome: ImportOutcome) -> None:
         self._last_result = (
@@ -429,7 +346,6 @@ class BackOfficeWindow(QWidget):
         )
         self.status.setText(self._last_result)
         self.accession_edit.clear()
-        self.refresh()
 
     def _ask(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self, title, text)
@@ -440,8 +356,8 @@ class BackOfficeWindow(QWidget):
         return str(value) if ok else None
 
     def _failed(self, exc: Exception) -> None:
-        message = str(exc) if isinstance(exc, KioskError) else f"Unexpected error: {exc}"
-        if not isinstance(exc, KioskError):
-            log.error("unexpected error", exc_info=exc)
+        self._show_failure(one_line(exc))
+
+    def _show_failure(self, message: str) -> None:
         self.status.setText(message)
         self.show_error(message)

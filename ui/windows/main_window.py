@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,38 +31,40 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.config import Config
-from kiosk.errors import IdentityMismatchError, KioskError
-from kiosk.importer import ImportOutcome, ImportRequest, import_studies
-from kiosk.lifecycle import Actor
-from kiosk.matching import disc_patient, gather, lookup_scanned, match_rules
-from kiosk.media.drives import mounted_media
+from kiosk.app.attention import FAILED, INCOMPLETE, QUARANTINED, REFUSED
+from kiosk.app.check_connection import echo_destination
+from kiosk.app.deliver_due import CommitmentService, OutboxState, outbox_state
+from kiosk.app.find_patient import Lookup, candidates_for, lookup_by_name, lookup_scanned
+from kiosk.app.import_disc import import_disc
+from kiosk.app.preflight import Preflight, preflight
+from kiosk.app.scan_disc import (
+    StudyKey,
+    earlier_imports,
+    preview,
+    scan_disc,
+    study_key,
+    verify_disc,
+)
+from kiosk.app.values import (
+    DuplicateCheck,
+    EchoResult,
+    ImportOutcome,
+    ImportRequest,
+    IncompleteStudy,
+    Recovery,
+    StudyRecord,
+    StudyState,
+)
+from kiosk.app.watch_media import media_watcher, mounted
+from kiosk.config import Config, Destination
+from kiosk.errors import IdentityMismatchError
 from kiosk.media.model import IdentityConflict, MediaScan, StudySummary
 from kiosk.media.problems import PLAIN_WORDS
-from kiosk.media.scan import scan_medium
-from kiosk.media.thumbnails import render_frame
 from kiosk.media.watch import EventKind, MediaWatcher, MediumEvent
 from kiosk.progress import Event, Milestone, MilestoneKind, Phase
-from kiosk.recovery import IncompleteStudy, Recovery, recover
-from kiosk.send.deliver import deliver
-from kiosk.send.duplicates import DuplicateCheck, check
-from kiosk.send.echo import EchoResult, echo
-from kiosk.store import db, health, outbox
-from kiosk.store.studies import StudyState, find_studies
-from kiosk.worklist import WorklistQuery, find
-from reconcile.match import Decision, DiscPatient, Outcome, match, score
+from reconcile.match import Decision, Outcome
 from reconcile.model import WorklistItem
-from ui.models.studies import (
-    FAILED,
-    INCOMPLETE,
-    QUARANTINED,
-    REFUSED,
-    Attention,
-    attention,
-    outcome_status,
-    outcome_summary,
-    state_text,
-)
+from ui.models.studies import outcome_status, outcome_summary, state_text
 from ui.models.tables import (
     CandidateRow,
     format_date,
@@ -71,7 +73,7 @@ from ui.models.tables import (
     study_model,
     worklist_model,
 )
-from ui.workers import Progress, TaskRunner
+from ui.operations import Op, Runners, one_line
 
 log = logging.getLogger(__name__)
 
@@ -145,28 +147,15 @@ def conflicts_summary(conflicts: list[IdentityConflict]) -> str:
     return "\n".join([head, *lines])
 
 
-StudyKey = tuple[str, str]
-"""A study on a disc as the clerk picks it: (outside PatientID, Study Instance UID)."""
+def earlier_text(record: StudyRecord) -> str:
+    """The status column of a study the kiosk imported before."""
+    day = record.created_at[:10]
+    if record.state is StudyState.FOUND:
+        return f"copy interrupted {day}: import again to resume"
+    return f"imported {day} ({state_text(record)}, {record.destination})"
 
 
-def study_key(study: StudySummary) -> StudyKey:
-    """The outside patient and the Study UID: one UID may be on a disc under two patients."""
-    return (study.patient_id, study.study_instance_uid)
-
-
-@dataclass(frozen=True)
-class OutboxCheck:
-    """What one background delivery found (built off the GUI thread)."""
-
-    sent: int
-    waiting: int
-    down: list[health.DestinationDown]
-    attention: Attention
-    refused: dict[int, str]
-    recovery: Recovery | None = None
-
-
-def outbox_text(config: Config, check: OutboxCheck) -> str:
+def outbox_text(config: Config, check: OutboxState) -> str:
     """The outbox line: never "everything delivered" while a study needs a person."""
     parts = []
     if check.waiting:
@@ -192,14 +181,17 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         config: Config,
-        runner: TaskRunner | None = None,
+        runners: Runners | None = None,
         user: str = "",
         parent: QWidget | None = None,
         watcher: MediaWatcher | None = None,
     ) -> None:
         super().__init__(parent)
         self.config = config
-        self.runner = runner or TaskRunner(parent=self)
+        #: Foreground (the clerk waits: controls disabled) and background (never disables).
+        self.runners = runners or Runners(parent=self)
+        self.runner = self.runners.foreground
+        self.background = self.runners.background
         self.user = user
         self.scan: MediaScan | None = None
         self.outcomes: list[ImportOutcome] = []
@@ -218,15 +210,18 @@ class MainWindow(QMainWindow):
         self.choose: Callable[[str, str, list[str]], str | None] = self._choose
         #: Shows an error to the user; replaced in tests.
         self.show_error: Callable[[str], None] = self._error_box
+        #: What the destination was asked before the last send (handed to the import).
+        self._preflight: Preflight | None = None
+        #: The app's storage commitment service (set by the app; none in tests).
+        self.commitments: CommitmentService | None = None
         self.setWindowTitle(f"Outside media import — {config.station}")
         self._build()
         self.runner.busy_changed.connect(self._set_busy)
+        self.runner.on_failure = self._show_failure
         #: Notices discs, USB sticks and drop-folder entries coming and going.
-        self.watcher = watcher or MediaWatcher(drop_folder=config.media.drop_folder)
-        self._polling = False
+        self.watcher = watcher or media_watcher(config.media.drop_folder)
         self.watch_timer = QTimer(self)
         self.watch_timer.timeout.connect(self.poll_media)
-        self._delivering = False
         self._look_again = False
         #: The Study UIDs this window is importing now (their copy is under way, not stopped).
         self._importing: set[str] = set()
@@ -419,37 +414,22 @@ class MainWindow(QMainWindow):
 
     def _check_outbox(self, *, send: bool) -> None:
         """Deliver (``send``) or only look, then show the outbox line and the notices."""
-        if self._delivering:
+        if self.background.running("outbox"):
             self._look_again = True  # the run under way may have looked before this change
             return
-        self._delivering = True
         self._look_again = False
         sweep = send and self.recovery is None
-        actor = Actor(self.user, self.config.station)
+        config, user, commitments = self.config, self.user, self.commitments
+        Op(
+            lambda _events: outbox_state(
+                config, send=send, sweep=sweep, user=user, commitments=commitments
+            ),
+            self._outbox_done,
+            failure=self._outbox_failed,
+            kind="outbox",
+        ).run_in(self.background)
 
-        def work(_p: Progress) -> OutboxCheck:
-            with db.opened(self.config.database_path) as conn:
-                recovery = recover(conn, self.config, actor) if sweep else None
-                report = deliver(conn, self.config, due_only=True, user=self.user) if send else None
-                found = attention(conn)
-                # Failed and quarantined images wait for the back office, not for the outbox.
-                stuck = sum(
-                    len(outbox.problems(conn, r.id))
-                    for r in found.of(FAILED) + found.of(QUARANTINED) + found.of(REFUSED)
-                )
-                return OutboxCheck(
-                    sent=report.sent if report else 0,
-                    waiting=max(outbox.remaining(conn) - stuck, 0),
-                    down=health.down(conn),
-                    attention=found,
-                    refused=dict(report.refused) if report else {},
-                    recovery=recovery,
-                )
-
-        self.runner.run(work, self._outbox_done, self._outbox_failed)
-
-    def _outbox_done(self, check: OutboxCheck) -> None:
-        self._delivering = False
+    def _outbox_done(self, check: OutboxState) -> None:
         if self._importing:  # a copy under way is not one that stopped
             check = replace(check, attention=check.attention.without(INCOMPLETE, self._importing))
         if check.recovery is not None:
@@ -487,7 +467,6 @@ class MainWindow(QMainWindow):
         self.notice_label.setVisible(bool(lines))
 
     def _outbox_failed(self, exc: Exception) -> None:
-        self._delivering = False
         self._look_again = False
         self.outbox_label.setText("Outbox: cannot check the queue (see the log)")
         self.outbox_label.setStyleSheet("color: #a00;")
@@ -495,17 +474,18 @@ class MainWindow(QMainWindow):
 
     def poll_media(self) -> None:
         """Look once for inserted or removed media; a new disc is read at once."""
-        if self._polling:
-            return
-        self._polling = True
-        self.runner.run(lambda _p: self.watcher.poll(), self._media_events, self._watch_failed)
+        watcher = self.watcher
+        Op(
+            lambda _events: watcher.poll(),
+            self._media_events,
+            failure=self._watch_failed,
+            kind="media",
+        ).run_in(self.background)
 
     def _watch_failed(self, exc: Exception) -> None:
-        self._polling = False
         log.warning("watching media failed: %s", exc)
 
     def _media_events(self, events: list[MediumEvent]) -> None:
-        self._polling = False
         if not events:
             return
         self.refresh_media()
@@ -525,7 +505,7 @@ class MainWindow(QMainWindow):
         """List mounted discs (and drop-folder entries) in the picker."""
         current = self.medium_box.currentData()
         self.medium_box.clear()
-        for medium in self.watcher.present.values() or mounted_media():
+        for medium in self.watcher.present.values() or mounted():
             self.medium_box.addItem(medium.label, str(medium.mountpoint))
         if current and self.medium_box.findData(current) < 0:
             self.medium_box.addItem(f"Folder {current}", current)
@@ -554,16 +534,15 @@ class MainWindow(QMainWindow):
         self.status.setText(f"Reading {path} …")
         # The quick scan trusts the DICOMDIR for the tree, so the studies show at once;
         # then every image's own header is read, and that (the truth) replaces it.
-        self.runner.run(lambda _p: scan_medium(path, deep=False), self._show_quick, self._failed)
+        Op(lambda _events: scan_disc(path, quick=True), self._show_quick).run_in(self.runner)
 
     def _show_quick(self, scan: MediaScan) -> None:
         self._show_scan(scan)
-        uids = sorted({s.study_instance_uid for s in scan.studies})
-        self.runner.run(lambda _p: self._earlier_imports(uids), self._show_earlier, self._failed)
+        config = self.config
+        Op(lambda _events: earlier_imports(config, scan), self._show_earlier).run_in(self.runner)
         if not scan.verified:
             self.status.setText("Checking every image on the disc …")
-            path = scan.source
-            self.runner.run(lambda _p: scan_medium(path), self._show_scan, self._failed)
+            Op(lambda _events: verify_disc(scan), self._show_scan).run_in(self.runner)
 
     def _show_scan(self, scan: MediaScan) -> None:
         previous = {study_key(s) for s in self.selected_studies()}
@@ -608,25 +587,6 @@ class MainWindow(QMainWindow):
         self.unscheduled_check.setChecked(False)
         self._update_send_button()
 
-    def _earlier_imports(self, uids: list[str]) -> dict[StudyKey, str]:
-        """What the store knows of these studies: a disc that comes back is recognised."""
-        with db.opened(self.config.database_path) as conn:
-            known: dict[StudyKey, str] = {}
-            for uid in uids:
-                for last in find_studies(conn, study_instance_uid=uid):
-                    if last.state is StudyState.DISCARDED:
-                        continue
-                    # The last import of each outside patient's study wins; a study we sent
-                    # under new UIDs (a disc burnt from our PACS) is known whoever holds it.
-                    pid = last.original_patient_id if last.study_instance_uid == uid else ""
-                    day = last.created_at[:10]
-                    known[(pid, uid)] = (
-                        f"copy interrupted {day}: import again to resume"
-                        if last.state is StudyState.FOUND
-                        else f"imported {day} ({state_text(last)}, {last.destination})"
-                    )
-            return known
-
     def _status_of(self, study: StudySummary) -> str:
         """The status column: what happened to this study, or a conflict to check."""
         status = self.study_status.get(study_key(study)) or self.study_status.get(
@@ -638,9 +598,9 @@ class MainWindow(QMainWindow):
             return "conflict: the Study UID is also another patient's"
         return ""
 
-    def _show_earlier(self, known: dict[StudyKey, str]) -> None:
-        for key, text in known.items():
-            self.study_status.setdefault(key, text)
+    def _show_earlier(self, known: dict[StudyKey, StudyRecord]) -> None:
+        for key, record in known.items():
+            self.study_status.setdefault(key, earlier_text(record))
         self.studies.refresh()
         if known:
             self.status.setText(
@@ -680,9 +640,10 @@ class MainWindow(QMainWindow):
             f"{study.study_description}<br>"
             f"{len(study.series)} series, {len(study.instances)} images"
         )
-        first = study.instances[0]
-        path = self.scan.root / first.relpath
-        self.runner.run(lambda _p: render_frame(path), self._show_thumbnail, self._no_thumbnail)
+        scan = self.scan
+        Op(
+            lambda _events: preview(scan, study), self._show_thumbnail, failure=self._no_thumbnail
+        ).run_in(self.runner)
 
     def _show_thumbnail(self, pixels: Any) -> None:
         height, width = pixels.shape[:2]
@@ -706,10 +667,6 @@ class MainWindow(QMainWindow):
         self.thumbnail.setText(f"no preview\n({exc})")
 
     # ---- worklist -----------------------------------------------------
-    def _disc_patient(self) -> DiscPatient | None:
-        chosen = self.selected_studies()
-        return disc_patient(chosen[0]) if chosen else None
-
     def fill_from_disc(self) -> None:
         """Find the worklist candidates of the selected study's patient, ranked by the matcher.
 
@@ -724,14 +681,9 @@ class MainWindow(QMainWindow):
         family = study.patient_name.split("^")[0]
         self.name_edit.setText(f"{family}*" if family else "")
         self.dob_edit.setText(study.birth_date)
-        patient = disc_patient(study)
         self.status.setText("Searching the worklist for this patient …")
-
-        def work(_p: Progress) -> Decision:
-            items = gather(self.config, patient)
-            return match(patient, items, match_rules(self.config))
-
-        self.runner.run(work, self._show_decision, self._failed)
+        config = self.config
+        Op(lambda _events: candidates_for(config, study), self._show_decision).run_in(self.runner)
 
     def _show_decision(self, decision: Decision) -> None:
         rows = [CandidateRow(c.item, c.score, c.reasons) for c in decision.candidates]
@@ -757,12 +709,8 @@ class MainWindow(QMainWindow):
         if not raw.strip():
             return
         self.status.setText("Searching the worklist …")
-
-        def work(_p: Progress) -> tuple[list[WorklistItem], bool]:
-            _scanned, items = lookup_scanned(self.config, raw)
-            return items, True
-
-        self.runner.run(work, self._show_items, self._failed)
+        config, study = self.config, self._chosen_study()
+        Op(lambda _events: lookup_scanned(config, raw, study), self._show_items).run_in(self.runner)
         self.scan_edit.selectAll()  # the next scan replaces it
 
     def lookup_by_name(self) -> None:
@@ -772,27 +720,20 @@ class MainWindow(QMainWindow):
         if not name and not dob:
             self.status.setText("Type a name or a birth date to search.")
             return
-        query = WorklistQuery(name=name, dob=dob)
         self.status.setText("Searching the worklist …")
+        config, study = self.config, self._chosen_study()
+        Op(lambda _events: lookup_by_name(config, name, dob, study), self._show_items).run_in(
+            self.runner
+        )
 
-        def work(_p: Progress) -> tuple[list[WorklistItem], bool]:
-            return find(self.config.worklist, self.config.ae_title, query), False
+    def _chosen_study(self) -> StudySummary | None:
+        chosen = self.selected_studies()
+        return chosen[0] if chosen else None
 
-        self.runner.run(work, self._show_items, self._failed)
-
-    def _show_items(self, found: tuple[list[WorklistItem], bool]) -> None:
-        """Show search results, scored against the selected study's patient when there is one."""
-        items, by_identifier = found
-        patient = self._disc_patient()
-        rules = match_rules(self.config)
-        rows = []
-        for item in items:
-            if patient is None:
-                rows.append(CandidateRow(item))
-            else:
-                scored = score(patient, item, rules)
-                rows.append(CandidateRow(item, scored.score, scored.reasons))
-        rows.sort(key=lambda r: -(r.score or 0))
+    def _show_items(self, found: Lookup) -> None:
+        """Show search results (scored against the selected study's patient when there is one)."""
+        by_identifier = found.by_identifier
+        rows = [CandidateRow(c.item, c.score, c.reasons) for c in found.candidates]
         self.candidates.set_rows(rows)
         self.candidate_view.clearSelection()
         if not rows:
@@ -835,37 +776,17 @@ class MainWindow(QMainWindow):
         item = self.selected_candidate()
         if not studies or item is None or self.scan is None:
             return
-        dest = self.config.destination(str(self.dest_box.currentData()))
+        dest = str(self.dest_box.currentData())
+        self.config.destination(dest)
         self.status.setText(f"Asking {self.dest_box.currentText()} what it already holds …")
-
-        def work(_p: Progress) -> list[DuplicateCheck | None]:
-            checks: list[DuplicateCheck | None] = []
-            for study in studies:
-                try:
-                    checks.append(
-                        check(
-                            dest,
-                            self.config.ae_title,
-                            study_instance_uid=study.study_instance_uid,
-                            mrn=item.mrn,
-                            study_date=study.study_date,
-                            modalities=study.modalities,
-                        )
-                    )
-                except KioskError as exc:  # no C-FIND there, or down: sending will tell
-                    log.info("duplicates check not possible: %s", exc)
-                    checks.append(None)
-            return checks
-
-        self.runner.run(
-            work, lambda checks: self._confirm_send(studies, item, checks), self._failed
-        )
+        config = self.config
+        Op(
+            lambda _events: preflight(config, dest, studies, item.mrn),
+            lambda found: self._confirm_send(studies, item, found),
+        ).run_in(self.runner)
 
     def _confirm_send(
-        self,
-        studies: list[StudySummary],
-        item: WorklistItem,
-        checks: list[DuplicateCheck | None],
+        self, studies: list[StudySummary], item: WorklistItem, found_before: Preflight
     ) -> None:
         unscheduled = self.unscheduled_check.isChecked()
         label = self.dest_box.currentText()
@@ -877,9 +798,15 @@ class MainWindow(QMainWindow):
             f"born {format_date(item.birth_date)}, MRN {item.mrn}, {order}\n\n"
             f"and sent to {label}."
         )
+        if found_before.down is not None:  # the outbox knows it is down: say so before
+            text += (
+                f"\n\n{label} cannot be reached since "
+                f"{local_time(found_before.down.down_since, dated=True)}: the studies wait in "
+                "the outbox and are sent automatically when it answers."
+            )
         found = [
             c.describe(len(s.instances), label) + _other_patients(c, item.mrn, label)
-            for s, c in zip(studies, checks, strict=True)
+            for s, c in zip(studies, found_before.checks, strict=True)
             if c is not None and c.anything
         ]
         missing_only = False
@@ -896,6 +823,7 @@ class MainWindow(QMainWindow):
         elif not self.confirm("Send these studies?", text):
             self.status.setText("Not sent.")
             return
+        self._preflight = found_before
         self._import(studies, item, missing_only=missing_only, confirmed_mismatch=False)
 
     def _import(
@@ -906,6 +834,7 @@ class MainWindow(QMainWindow):
         missing_only: bool,
         confirmed_mismatch: bool,
     ) -> None:
+        """Import and send; the preflight's answers go with it (the PACS is not asked again)."""
         scan = self.scan
         assert scan is not None
         unscheduled = self.unscheduled_check.isChecked()
@@ -929,11 +858,13 @@ class MainWindow(QMainWindow):
         self._importing = set(request.study_uids)
         self.status.setText("Copying and sending …")
 
-        def work(progress: Progress) -> list[ImportOutcome]:
-            with db.opened(self.config.database_path) as conn:
-                return import_studies(conn, self.config, scan, request, on_event=progress)
-
-        self.runner.run(work, self._sent, self._send_failed, self._on_progress)
+        config, checked = self.config, self._preflight
+        Op(
+            lambda events: import_disc(config, scan, request, preflight=checked, on_event=events),
+            self._sent,
+            failure=self._send_failed,
+            progress=self._on_progress,
+        ).run_in(self.runner)
 
     def _on_progress(self, event: Event) -> None:
         """Show an import's progress as the use case reports it (nothing is computed here)."""
@@ -983,11 +914,12 @@ class MainWindow(QMainWindow):
 
     def test_destination(self) -> None:
         """C-ECHO the chosen destination and say whether it answers."""
-        dest = self.config.destination(str(self.dest_box.currentData()))
+        name = str(self.dest_box.currentData())
         label = self.dest_box.currentText()
         self.status.setText(f"Testing the connection to {label} …")
 
-        def done(result: EchoResult) -> None:
+        def done(answer: tuple[Destination, EchoResult]) -> None:
+            result = answer[1]
             if result.status == 0:
                 self.status.setText(
                     f"{label} answers ({result.seconds * 1000:.0f} ms): ready to receive."
@@ -995,7 +927,8 @@ class MainWindow(QMainWindow):
             else:
                 self.status.setText(f"{label} answered with status 0x{result.status:04X}.")
 
-        self.runner.run(lambda _p: echo(dest, self.config.ae_title), done, self._failed)
+        config = self.config
+        Op(lambda _events: echo_destination(config, name), done).run_in(self.runner)
 
     # ---- back office ------------------------------------------------------
     def open_back_office(self) -> None:
@@ -1003,7 +936,9 @@ class MainWindow(QMainWindow):
         from ui.windows.back_office import BackOfficeWindow
 
         if self.back_office is None:
-            self.back_office = BackOfficeWindow(self.config, self.runner, user=self.user)
+            self.back_office = BackOfficeWindow(
+                self.config, self.runners.office(self), user=self.user
+            )
         self.back_office.show()
         self.back_office.raise_()
         self.back_office.refresh()
@@ -1013,17 +948,16 @@ class MainWindow(QMainWindow):
         from ui.windows.settings import SettingsWindow
 
         if self.settings is None:
-            self.settings = SettingsWindow(self.config, self.runner)
+            self.settings = SettingsWindow(self.config, self.runners.office(self))
         self.settings.show()
         self.settings.raise_()
 
     # ---- errors and questions -------------------------------------------
     def _failed(self, exc: Exception) -> None:
-        if isinstance(exc, KioskError):
-            message = str(exc)
-        else:
-            log.error("unexpected error", exc_info=exc)
-            message = f"Unexpected error ({type(exc).__name__}: {exc}); it was logged."
+        self._show_failure(one_line(exc))
+
+    def _show_failure(self, message: str) -> None:
+        """What a failed operation shows: its one-line message, in the status and a box."""
         self.status.setText(message)
         self.show_error(message)
 

@@ -15,16 +15,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.app.check_connection import echo_peer
+from kiosk.app.check_connection import peers as peers_of
+from kiosk.app.values import EchoResult
 from kiosk.config import Config, Destination
 from kiosk.errors import KioskError
-from kiosk.send.echo import EchoResult, echo
-from ui.workers import TaskRunner
+from ui.operations import Op, Runner
 
 
 class SettingsWindow(QWidget):
     """A read-only view of the configuration with a "Test connection" button per peer."""
 
-    def __init__(self, config: Config, runner: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, config: Config, runner: Runner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.config = config
         self.runner = runner
@@ -41,20 +43,7 @@ class SettingsWindow(QWidget):
         self.results: dict[str, QLabel] = {}
         #: One test button per peer name.
         self.buttons: dict[str, QPushButton] = {}
-        rows: list[tuple[str, Destination]] = []
-        if config.worklist is not None:
-            wl = config.worklist
-            rows.append(
-                (
-                    "worklist",
-                    Destination(
-                        wl.ae_title, wl.host, wl.port, timeout=wl.timeout, name="worklist",
-                        label="Modality Worklist", tls=wl.tls, tls_cert=wl.tls_cert,
-                        tls_key=wl.tls_key, tls_ca=wl.tls_ca,
-                    ),
-                )
-            )  # fmt: skip
-        rows += list(config.destinations.items())
+        rows = peers_of(config)
         for row, (name, peer) in enumerate(rows):
             grid.addWidget(QLabel(f"<b>{peer.label or name}</b>"), row, 0)
             extras = []
@@ -92,4 +81,5 @@ class SettingsWindow(QWidget):
         def failed(exc: Exception) -> None:
             label.setText(str(exc) if isinstance(exc, KioskError) else f"error: {exc}")
 
-        self.runner.run(lambda _p: echo(peer, self.config.ae_title), done, failed)
+        config = self.config
+        Op(lambda _events: echo_peer(config, peer), done, failure=failed).run_in(self.runner)

@@ -1,0 +1,64 @@
+"""Use case: the embedded demo (peers on loopback, a sample disc, a throw-away store)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiosk.config import Config, load_config
+
+
+@dataclass
+class DemoSession:
+    """The embedded demo: peers on loopback, a sample disc, a throw-away store."""
+
+    peers: object
+    config: Config
+    disc: Path
+    workdir: Path
+
+    def close(self) -> None:
+        """Stop the peers and remove the demo's files."""
+        stop = getattr(self.peers, "stop", None)
+        if stop is not None:
+            stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_demo(workdir: Path | None = None) -> DemoSession:
+    """Start the demo worklist and PACS, make the sample disc, write a config for them."""
+    from kiosk.demo import DemoPeers
+    from kiosk.sample_disc import make_sample_disc
+
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
+    disc = make_sample_disc(workdir / "disc").root
+    peers = DemoPeers(workdir)
+    peers.start()
+    config_path = peers.write_config(workdir / "kiosk.toml", workdir / "spool")
+    with config_path.open("a", encoding="utf-8") as fh:
+        db_path = (workdir / "kiosk.sqlite3").as_posix()
+        fh.write(f'\n[database]\npath = "{db_path}"\n')
+    return DemoSession(peers, load_config(config_path), disc, workdir)
+
+
+def conflict_disc(folder: Path) -> Path:
+    """A sample disc that files Anna Kowalski's X-ray under John Smith's Study UID.
+
+    The demo of a disc whose identifiers conflict (the window names the UID
+    and the outside IDs, never merges the two patients); returns its root.
+    """
+    import pydicom
+
+    from kiosk.sample_disc import ANNA_KOWALSKI, JOHN_SMITH, make_sample_disc
+
+    sample = make_sample_disc(folder, with_dicomdir=False)
+    by_id = {p.patient_id: p for p in sample.patients}
+    smith_uid = by_id[JOHN_SMITH.patient_id].study_uids[0]
+    for study in by_id[ANNA_KOWALSKI.patient_id].studies:
+        for path in (f for series in study.series for f in series.files):
+            ds = pydicom.dcmread(sample.root / path)
+            ds.StudyInstanceUID = smith_uid
+            ds.save_as(sample.root / path)
+    return sample.root

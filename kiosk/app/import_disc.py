@@ -1,0 +1,48 @@
+"""Use case: import the chosen studies of a medium (spool, verify, coerce, queue) and send them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from kiosk.app.preflight import Preflight
+from kiosk.config import Config
+from kiosk.importer import ImportOutcome, ImportRequest, import_studies
+from kiosk.media.model import MediaScan
+from kiosk.progress import Listener
+from kiosk.store import db
+
+
+def import_disc(
+    config: Config,
+    scan: MediaScan,
+    request: ImportRequest,
+    *,
+    send_now: bool = True,
+    preflight: Preflight | None = None,
+    on_event: Listener | None = None,
+) -> list[ImportOutcome]:
+    """Import ``request``'s studies of ``scan`` and (``send_now``) deliver them.
+
+    Parameters
+    ----------
+    preflight
+        What the destination was asked just before (:mod:`kiosk.app.preflight`):
+        its answers are used instead of asking again.
+    on_event
+        Told the copy and send progress and the milestones (:mod:`kiosk.progress`).
+
+    Raises
+    ------
+    UsageError, SafetyError, IdentityMismatchError, SpoolError
+        As :func:`kiosk.importer.import_studies`.
+    """
+    if preflight is not None and preflight.destination == request.destination:
+        known = {**preflight.present, **request.known_present}
+        request = dataclasses.replace(request, known_present=known)
+    with db.opened(config.database_path) as conn:
+        return import_studies(conn, config, scan, request, send_now=send_now, on_event=on_event)
+
+
+def default_destination(config: Config, name: str = "") -> str:
+    """``name``, or the first configured destination ('' when none is configured)."""
+    return name or next(iter(config.destinations), "")

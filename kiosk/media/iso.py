@@ -24,8 +24,8 @@ the copy of each file's bytes are done here, from the records, and:
   :data:`STAND_IN_MIN` is written as a stand-in: its first sector, then a hole
   up to its real size (a sparse file, nothing written). The scan reads no more
   than the first 132 bytes of such a file (``scan._sniff`` and the ``DICM``
-  check of a file a DICOMDIR lists); the size stays right for the disc's
-  fingerprint; nothing copies a non-DICOM file. A viewer on the disc thus
+  check of a file a DICOMDIR lists); its size stays the real one; nothing
+  copies a non-DICOM file. A viewer on the disc thus
   costs one sector, not its hundreds of megabytes;
 - a name is kept as its bytes (Rock Ridge, ISO 9660) or as UTF-8 (Joliet,
   UDF), whatever it holds: not UTF-8, a newline, an escape sequence. A name

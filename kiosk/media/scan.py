@@ -11,9 +11,9 @@ Two depths:
   records (patient, study, series and instance keys are all there); the files
   they point at are only checked to exist. Files the DICOMDIR does not list
   are still read. Headers are read later, when a study is chosen:
-  :meth:`MediaScan.select` (and :meth:`MediaScan.study`) verifies the study's
-  files against their real headers before the importer sees it, so an import
-  never trusts the index.
+  :func:`verify` checks the study's files against their real headers and
+  returns the scan as they say; :meth:`MediaScan.select` refuses a study
+  whose files were not read, so an import never trusts the index.
 
 The DICOMDIR's records are walked directly rather than through pydicom's
 ``FileSet``: ``FileSet.load`` silently drops records whose file is missing or
@@ -127,7 +127,7 @@ def scan_medium(source: Path, *, deep: bool = True) -> MediaScan:
         A mounted medium, a folder, or an ISO 9660 / UDF image file.
     deep
         Read every file's header (True), or trust the DICOMDIR's records for
-        the files it lists and read their headers when a study is chosen.
+        the files it lists; their headers are then read by :func:`verify`.
 
     Raises
     ------
@@ -136,7 +136,7 @@ def scan_medium(source: Path, *, deep: bool = True) -> MediaScan:
     """
     if not source.exists():
         raise NoDicomError(f"{source} does not exist; insert the disc or check the path")
-    extracted: Path | None = None
+    extracted: _Extracted | None = None
     found: list[Problem] = []  # an image's own problems (symlinks, shared extents, ...)
     if source.is_file():
         if not iso.is_iso_image(source):
@@ -144,33 +144,60 @@ def scan_medium(source: Path, *, deep: bool = True) -> MediaScan:
                 f"{source} is a file, not a disc, folder or .iso image; give the folder instead"
             )
         image = iso.extract_image_to_temp(source)
-        extracted = root = image.folder
+        extracted = _Extracted(image.folder)
+        root = image.folder
         found = image.problems
+        label = iso.volume_label(source)
     else:
         root = source.resolve()
+        label = root.name
     try:
-        scan = _Scanner(source, root, deep, found).run()
+        return _Scanner(source, root, deep, found).run(label, extracted)
     except BaseException:
         if extracted is not None:
-            shutil.rmtree(extracted, ignore_errors=True)
+            extracted.remove()
         raise
-    scan.label = iso.volume_label(source) if extracted is not None else source.resolve().name
-    if extracted is not None:
-        weakref.finalize(scan, shutil.rmtree, str(extracted), ignore_errors=True)
-    return scan
 
 
-def verify_instances(scan: MediaScan, instances: Iterable[MediaInstance]) -> None:
-    """Read the real headers of instances taken from DICOMDIR records, in place.
+class _Extracted:
+    """An image's extracted files: removed when no scan of it is left (or at exit)."""
 
-    Each instance is replaced in ``scan.instances`` by what its file says; a
-    file that cannot be read, is cut short, or is a second copy of an instance
-    already listed is taken out with a problem, and a file whose header
-    contradicts its DICOMDIR record gets a ``dicomdir-mismatch`` problem.
+    def __init__(self, folder: Path) -> None:
+        self.remove = weakref.finalize(self, shutil.rmtree, str(folder), ignore_errors=True)
+
+
+def verify(scan: MediaScan, study_uids: Iterable[str] | None = None) -> MediaScan:
+    """Read the headers of instances a quick scan took from DICOMDIR records.
+
+    Returns the scan as the files say (``scan`` itself when nothing was left
+    to read). With ``study_uids``, the instances of those studies, then the
+    record-only instances carrying one of their SOP Instance UIDs (so that an
+    image shared with another patient is seen); without, every instance. What
+    :meth:`MediaScan.select` needs before it chooses a study.
+
+    Each instance is replaced by what its file says; a file that cannot be
+    read, is cut short, or is a second copy of an instance already listed is
+    taken out with a problem, and a file whose header contradicts its
+    DICOMDIR record gets a ``dicomdir-mismatch`` problem.
     """
+    if study_uids is None:
+        return _verified(scan, [i for i in scan.instances if not i.verified])
+    wanted = set(study_uids)
+    scan = _verified(
+        scan, [i for i in scan.instances if not i.verified and i.study_instance_uid in wanted]
+    )
+    sops = {i.sop_instance_uid for i in scan.instances if i.study_instance_uid in wanted}
+    return _verified(
+        scan, [i for i in scan.instances if not i.verified and i.sop_instance_uid in sops]
+    )
+
+
+def _verified(scan: MediaScan, instances: Iterable[MediaInstance]) -> MediaScan:
+    """The scan with these record-only instances replaced by what their files say."""
     pending = {i.relpath: i for i in instances if not i.verified}
     if not pending:
-        return
+        return scan
+    problems = list(scan.problems)
     seen: dict[str, list[MediaInstance]] = {}
     for i in scan.instances:
         if i.relpath not in pending:
@@ -180,26 +207,26 @@ def verify_instances(scan: MediaScan, instances: Iterable[MediaInstance]) -> Non
         if inst.relpath not in pending:
             out.append(inst)
             continue
-        read = _read_listed(scan.root / inst.relpath, inst.relpath, scan.problems)
+        read = _read_listed(scan.root / inst.relpath, inst.relpath, problems)
         if read is None:
             continue
         real = read.instance
         if real is None:
-            scan.problems.append(
+            problems.append(
                 Problem(ProblemCode.MISSING_UID, inst.relpath, "DICOM file without SOP UID")
             )
             continue
         if not read.complete:
-            scan.problems.append(_truncated(inst.relpath))
+            problems.append(_truncated(inst.relpath))
             continue
-        real = _check_uids(_fill_from(real, inst), scan.problems)
+        real = _check_uids(_fill_from(real, inst), problems)
         differs = [
             name
             for name in _CHECKED_KEYS
             if getattr(inst, name) and getattr(real, name) != getattr(inst, name)
         ]
         if differs:
-            scan.problems.append(
+            problems.append(
                 Problem(
                     ProblemCode.DICOMDIR_MISMATCH,
                     inst.relpath,
@@ -211,12 +238,11 @@ def verify_instances(scan: MediaScan, instances: Iterable[MediaInstance]) -> Non
         same = seen.setdefault(real.sop_instance_uid, [])
         first = next((s for s in same if same_patient(s, real)), None)
         if first is not None:
-            scan.problems.append(_duplicate(inst.relpath, first.relpath))
+            problems.append(_duplicate(inst.relpath, first.relpath))
             continue
         same.append(real)
         out.append(real)
-    scan.instances[:] = out
-    _sync_conflicts(scan)
+    return _with_conflicts(replace(scan, instances=tuple(out), problems=tuple(problems)))
 
 
 _UID = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*")
@@ -276,18 +302,17 @@ def _check_uids(
     return replace(inst, uid_valid=False) if bad else inst
 
 
-def _sync_conflicts(scan: MediaScan) -> None:
-    """Make ``scan.problems`` hold one ``identity-conflict`` problem per current conflict."""
+def _with_conflicts(scan: MediaScan) -> MediaScan:
+    """The scan, its problems holding one ``identity-conflict`` problem per current conflict."""
     current = [Problem(ProblemCode.IDENTITY_CONFLICT, "", c.message) for c in scan.conflicts]
     keep = set(current)
-    scan.problems[:] = [
-        p for p in scan.problems if p.code != ProblemCode.IDENTITY_CONFLICT or p in keep
-    ]
-    have = set(scan.problems)
+    problems = [p for p in scan.problems if p.code != ProblemCode.IDENTITY_CONFLICT or p in keep]
+    have = set(problems)
     for problem in current:
         if problem not in have:
             log.info("identity conflict on a medium: %s", problem.message)
-            scan.problems.append(problem)
+            problems.append(problem)
+    return scan if tuple(problems) == scan.problems else replace(scan, problems=tuple(problems))
 
 
 # --- the scanner --------------------------------------------------------------------------
@@ -319,7 +344,7 @@ class _Scanner:
         self.candidates: list[_Candidate] = []
         self.non_dicom: list[str] = []
 
-    def run(self) -> MediaScan:
+    def run(self, label: str, keep: object) -> MediaScan:
         files = list(_walk(self.root, self.problems))
         index = {_norm(rel): rel for rel in files}
         dicomdirs = sorted(
@@ -365,12 +390,13 @@ class _Scanner:
             source=self.source,
             root=self.root,
             dicomdir=dicomdir is not None,
-            instances=instances,
-            problems=self.problems,
-            non_dicom=sorted(self.non_dicom),
+            instances=tuple(instances),
+            problems=tuple(self.problems),
+            non_dicom=tuple(sorted(self.non_dicom)),
+            label=label,
+            keep=keep,
         )
-        _sync_conflicts(scan)
-        return scan
+        return _with_conflicts(scan)
 
     # -- files not listed in a DICOMDIR --
 

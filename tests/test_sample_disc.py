@@ -1,4 +1,4 @@
-"""Tests for kiosk.sample_disc: the synthetic outside-hospital disc."""
+"""Tests for kiosk.demo.sample_disc: the synthetic outside-hospital disc."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from pydicom.uid import (
     UltrasoundMultiFrameImageStorage,
 )
 
-from kiosk import sample_disc
+from kiosk.demo import sample_disc
+from kiosk.demo.sample_disc import SampleDisc, make_sample_disc
 from kiosk.media.dicomdir import open_fileset
-from kiosk.sample_disc import SampleDisc, make_sample_disc
 
 DCMDUMP = Path("/usr/bin/dcmdump")
 DCMFTEST = Path("/usr/bin/dcmftest")

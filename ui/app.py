@@ -42,8 +42,7 @@ class DemoSession:
 
 def start_demo(workdir: Path | None = None) -> DemoSession:
     """Start the demo worklist and PACS, make the sample disc, write a config for them."""
-    from kiosk.demo import DemoPeers
-    from kiosk.sample_disc import make_sample_disc
+    from kiosk.demo import DemoPeers, make_sample_disc
 
     workdir = workdir or Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
     disc = make_sample_disc(workdir / "disc").root

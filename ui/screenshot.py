@@ -129,7 +129,7 @@ def _conflict(window: MainWindow, app: QApplication, out_dir: Path, workdir: Pat
     """A disc that files Anna Kowalski's X-ray under John Smith's Study UID: named, not merged."""
     import pydicom
 
-    from kiosk.sample_disc import ANNA_KOWALSKI, JOHN_SMITH, make_sample_disc
+    from kiosk.demo.sample_disc import ANNA_KOWALSKI, JOHN_SMITH, make_sample_disc
 
     sample = make_sample_disc(workdir / "conflict-disc", with_dicomdir=False)
     by_id = {p.patient_id: p for p in sample.patients}

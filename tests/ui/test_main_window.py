@@ -196,19 +196,26 @@ def test_a_disc_dropped_in_the_drop_folder_is_read(qtbot, window, tmp_path):
 
     drop = tmp_path / "drop"
     drop.mkdir()
-    window.watcher = MediaWatcher(mounts=lambda: [], drop_folder=drop)
+    window.watcher = MediaWatcher(mounts=lambda: [], drop_folder=drop, settle=0.2)
     window.poll_media()
     assert window.scan is None
     write_ct_disc(drop / "CD1", [JANE], per_study=2)
-    window.poll_media()  # seen once: waits until the copy has settled
-    window.poll_media()
-    assert window.scan is not None and window.studies.rowCount() == 1
+    window.poll_media()  # seen: waits until the copy has settled
+    assert window.scan is None
+
+    def read() -> bool:
+        window.poll_media()
+        return window.scan is not None
+
+    qtbot.waitUntil(read, timeout=5000)
+    assert window.studies.rowCount() == 1
     assert window.medium_box.currentData() == str(drop / "CD1")
     import shutil
 
     shutil.rmtree(drop / "CD1")
     window.poll_media()
     assert window.status.text().startswith("The disc was taken out.")
+    window.watcher.close()
 
 
 def test_test_connection_button(qtbot, window):

@@ -34,7 +34,7 @@ from pydicom.uid import (
 
 from kiosk.cli import main
 from kiosk.errors import NoDicomError, SafetyError
-from kiosk.media.iso import extract_iso, iso_name
+from kiosk.media.iso import extract_image, iso_name
 from kiosk.media.scan import scan_medium, verify
 from kiosk.media.thumbnails import render_frame
 from tests.kiosk_config import write_config
@@ -130,7 +130,7 @@ def test_scan_an_iso_image(
 def test_iso_files_are_extracted_byte_for_byte(disc: Disc, tmp_path: Path) -> None:
     image = make_iso(disc.root, tmp_path / "d.iso", "-iso-level", "1")
     out = tmp_path / "out"
-    written = extract_iso(image, out)
+    written = extract_image(image, out).files
     assert sorted(written) == sorted([*disc.all_files, "DICOMDIR"])
     for rel in disc.all_files:
         assert (out / rel).read_bytes() == (disc.root / rel).read_bytes()

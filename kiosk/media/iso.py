@@ -245,14 +245,6 @@ class Extraction:
     """The image's own size: the most that is ever written."""
 
 
-def extract_iso(image: Path, target: Path) -> list[str]:
-    """Extract the files of ``image`` under ``target``; return the relative paths written.
-
-    See :func:`extract_image`, which also returns the problems.
-    """
-    return extract_image(image, target).files
-
-
 def extract_image(image: Path, target: Path) -> Extraction:
     """Extract the files of ``image`` under ``target`` (created if needed), in this process.
 
@@ -305,14 +297,6 @@ def _log_problems(image: Path, problems: list[Problem]) -> None:
             problem.path,
             problem.message,
         )
-
-
-def extract_to_temp(image: Path) -> Path:
-    """Extract ``image`` into a new temporary folder and return it (caller removes it).
-
-    The problems are lost here; :func:`extract_image_to_temp` returns them.
-    """
-    return extract_image_to_temp(image).folder
 
 
 def extract_image_to_temp(image: Path) -> Extraction:

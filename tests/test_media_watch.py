@@ -161,6 +161,12 @@ def test_drop_folder_created_after_the_start_is_watched(tmp_path: Path) -> None:
         assert watcher.drop.observer is not None
     finally:
         watcher.close()
+    # Closed for good: a look after it (a poll still under way) lists the folder, no watch.
+    assert events(watcher) == []
+    assert watcher.drop.observer is None
+    (drop / "disc" / "DICOMDIR").unlink()
+    (drop / "disc").rmdir()
+    assert events(watcher) == [("removed", "drop", str(drop / "disc"))]
 
 
 def test_run_delivers_events_until_stopped(tmp_path: Path) -> None:

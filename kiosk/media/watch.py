@@ -12,11 +12,13 @@ half-copied folder is not picked up. Each change becomes a
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -123,6 +125,16 @@ class _Changes(FileSystemEventHandler):
         return changed
 
 
+_watching: weakref.WeakSet[DropFolder] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Stop every observer still running before the interpreter shuts down."""
+    for drop in list(_watching):
+        drop.close()
+
+
 class DropFolder:
     """The media in a drop folder, watched with watchdog rather than walked on each poll.
 
@@ -157,13 +169,20 @@ class DropFolder:
         self.clock = clock
         self.changes = _Changes(folder, clock)
         self.observer: BaseObserver | None = None
+        self.closed = False
+        self.lock = threading.Lock()  # the app polls on a worker thread and closes on its own
         self.last_full: float | None = None
         self.pending: dict[str, float] = {}  # entry -> when it last changed
         self.measured: dict[str, tuple[int, int, int]] = {}  # entry -> its last signature
         self.media: dict[str, Medium] = {}  # entries that count
 
     def close(self) -> None:
-        """Stop watching (the observer's thread ends)."""
+        """Stop watching for good (the observer's thread ends; later looks list the folder)."""
+        with self.lock:
+            self.closed = True
+            self._stop()
+
+    def _stop(self) -> None:
         if self.observer is not None:
             self.observer.stop()
             self.observer.join(timeout=5)
@@ -177,22 +196,24 @@ class DropFolder:
 
     def current(self) -> list[Medium]:
         """The media in the folder now (entries that have settled), by name."""
-        now = self.clock()
-        watching = self._watch()
-        for name, when in self.changes.take().items():
-            self._changed(name, when)
-        if not watching or self.last_full is None or now - self.last_full >= self.full_check:
-            self._look_at_all(now)
-        for name, when in sorted(self.pending.items()):
-            if now - when >= self.settle:
-                self._measure(name, now)
-        return [self.media[name] for name in sorted(self.media)]
+        with self.lock:
+            now = self.clock()
+            watching = self._watch()
+            for name, when in self.changes.take().items():
+                self._changed(name, when)
+            if not watching or self.last_full is None or now - self.last_full >= self.full_check:
+                self._look_at_all(now)
+            for name, when in sorted(self.pending.items()):
+                if now - when >= self.settle:
+                    self._measure(name, now)
+            return [self.media[name] for name in sorted(self.media)]
 
     def _watch(self) -> bool:
         """Start watchdog on the folder if it is not yet; whether it is watched."""
-        if self.observer is not None:
+        if self.observer is not None and self.observer.is_alive() and self.folder.is_dir():
             return True
-        if not self.folder.is_dir():
+        self._stop()  # not started, or the folder (or the watch) went away
+        if self.closed or not self.folder.is_dir():
             return False
         # watchdog's inotify emitter warns (RuntimeWarning, on its own thread) when a new
         # folder's sub-folders are seen twice in a race, which changes nothing here.
@@ -212,6 +233,7 @@ class DropFolder:
             )
             return False
         self.observer = observer
+        _watching.add(self)
         self.last_full = None  # what came before the watch is found by a full look
         return True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pydicom
@@ -203,12 +204,12 @@ def test_a_disc_dropped_in_the_drop_folder_is_read(qtbot, window, tmp_path):
     window.poll_media()  # seen: waits until the copy has settled
     assert window.scan is None
 
-    def read() -> bool:
+    for _ in range(20):  # a look every 0.3 s: settled (0.2 s, twice) after a few
+        time.sleep(0.3)
         window.poll_media()
-        return window.scan is not None
-
-    qtbot.waitUntil(read, timeout=5000)
-    assert window.studies.rowCount() == 1
+        if window.scan is not None:
+            break
+    assert window.scan is not None and window.studies.rowCount() == 1
     assert window.medium_box.currentData() == str(drop / "CD1")
     import shutil
 

@@ -116,12 +116,13 @@ def plain_record_walk(root: Path) -> None:
 
 
 def peak_memory_child(root: Path, spool: Path) -> None:
-    from kiosk.media.fingerprint import disc_fingerprint
-    from kiosk.media.spool import copy_medium
+    from kiosk.media.spool import copy_verified
 
     scan = scan_medium(root)
     rels = sorted({i.relpath for i in scan.instances} | set(scan.non_dicom))
-    copy_medium(root, rels, spool, disc_fingerprint(root))
+    for rel in rels:
+        copy_verified(root / rel, spool / rel, fsync=False)
+    os.sync()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{rss_mb:.1f}")
 

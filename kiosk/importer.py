@@ -27,6 +27,7 @@ from kiosk.lifecycle import Actor
 from kiosk.media.drives import mounted_media
 from kiosk.media.eject import eject
 from kiosk.media.model import MediaScan, StudySummary
+from kiosk.media.scan import verify
 from kiosk.media.spool import (
     SpooledFile,
     check_free_space,
@@ -284,7 +285,9 @@ def import_studies(
         raise UsageError(f"unknown tag {request.tag!r}: use one of {', '.join(TAGS)}")
     if not request.mrn.strip():
         raise UsageError("an MRN is required: scan or type the patient's MRN")
-    chosen = scan.select(request.study_uids, patient_id=request.outside_patient_id)
+    chosen = verify(scan, request.study_uids).select(
+        request.study_uids, patient_id=request.outside_patient_id
+    )
     if not chosen:
         raise UsageError("no study chosen: give --study UID or --all")
     patients = {s.patient_key for s in chosen}

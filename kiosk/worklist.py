@@ -33,10 +33,6 @@ class WorklistQuery:
     date: str = ""
     modality: str = ""
 
-    def is_empty(self) -> bool:
-        """True when nothing narrows the query."""
-        return not any((self.mrn, self.accession, self.name, self.dob, self.date, self.modality))
-
 
 def _identifier(query: WorklistQuery) -> Dataset:
     ds = Dataset()

@@ -1,4 +1,4 @@
-"""Tests for kiosk.demo: the embedded worklist and PACS peers.
+"""Tests for kiosk.demo.peers: the embedded worklist and PACS peers.
 
 DCMTK's tools are called by absolute path: the venv's bin folder holds
 pynetdicom's own ``storescu``/``findscu`` with the same names.
@@ -27,9 +27,9 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     Verification,
 )
 
-from kiosk import sample_disc
-from kiosk.demo import DemoPeers, demo_worklist_items, match_worklist_item
-from kiosk.sample_disc import SampleDisc, make_sample_disc
+from kiosk.demo import sample_disc
+from kiosk.demo.peers import DemoPeers, demo_worklist_items, match_worklist_item
+from kiosk.demo.sample_disc import SampleDisc, make_sample_disc
 
 FINDSCU = Path("/usr/bin/findscu")
 STORESCU = Path("/usr/bin/storescu")

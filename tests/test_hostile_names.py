@@ -265,15 +265,6 @@ def test_shown_escapes_what_a_terminal_would_obey():
     assert shown(shown(os.fsdecode(ESCAPES))) == SHOWN_ESCAPES  # escaping twice changes nothing
 
 
-def test_fingerprint_of_a_disc_with_hostile_names(hostile_disc):
-    from kiosk.media.fingerprint import disc_fingerprint, file_list
-
-    root, _ = hostile_disc
-    names = {os.fsencode(rel) for rel, _ in file_list(root)}
-    assert UNDECODABLE in names and b"PIPE" not in names and b"PASSWD" not in names
-    assert len(disc_fingerprint(root, "LABEL")) == 64
-
-
 def test_log_file_takes_a_name_that_is_not_utf8(hostile_disc):
     """A failure quoting a name that is not UTF-8 reaches the log file (and stderr, escaped)."""
     root, _ = hostile_disc

@@ -274,8 +274,7 @@ def test_kiosk_match_bad_config_exits_2(tmp_path):
 
 def test_sample_disc_against_the_embedded_demo_worklist(tmp_path):
     """Four patients, 5 studies, 12 queries in a burst: the demo SCP must keep up."""
-    from kiosk.demo import DemoPeers
-    from kiosk.sample_disc import make_sample_disc
+    from kiosk.demo import DemoPeers, make_sample_disc
 
     make_sample_disc(tmp_path / "disc")
     with DemoPeers(tmp_path / "peers") as peers:

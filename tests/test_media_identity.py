@@ -18,7 +18,7 @@ from pydicom.uid import UID, generate_uid
 from kiosk.cli import main
 from kiosk.errors import SafetyError, UsageError
 from kiosk.media.model import IdentityConflict, MediaScan, PatientKey
-from kiosk.media.scan import is_valid_uid, scan_medium
+from kiosk.media.scan import is_valid_uid, scan_medium, verify
 from tests.discs import DCMMKDIR, ct_instance, make_dicomdir
 
 needs_dcmmkdir = pytest.mark.skipif(
@@ -123,6 +123,7 @@ def test_one_study_uid_under_two_patients(
     assert "A-100" in problems[0].message and "B-200" in problems[0].message
     assert "ALPHA" not in problems[0].message and "BETA" not in problems[0].message
 
+    scan = verify(scan, [uid])
     with pytest.raises(SafetyError) as info:
         scan.select([uid])
     message = str(info.value)
@@ -203,6 +204,7 @@ def test_sop_instance_uid_shared_by_two_patients(tmp_path: Path, kind: str, deep
     assert [(c.kind, c.uid) for c in scan.conflicts] == [("instance", shared)]
     assert "identity-conflict" in _codes(scan)
 
+    scan = verify(scan, [ann.study_uid, bob.study_uid])
     for written in (ann, bob):
         with pytest.raises(SafetyError) as info:
             scan.select([written.study_uid])
@@ -225,6 +227,9 @@ def test_quick_scan_sees_a_shared_sop_uid_only_the_files_show(tmp_path: Path) ->
     bob.file_meta.MediaStorageSOPInstanceUID = UID(ann.sop_uids[0])
     _save(disc, 1, 2, bob)  # overwrite Ann's second image, listed in the DICOMDIR as hers
     quick = scan_medium(disc, deep=False)
+    with pytest.raises(SafetyError, match="known from the DICOMDIR only"):
+        quick.select([uid])  # never from the records alone
+    quick = verify(quick, [uid])
     with pytest.raises(SafetyError) as info:
         quick.select([uid])
     assert ann.sop_uids[0] in str(info.value)
@@ -240,7 +245,8 @@ def test_select_counts_a_repeated_uid_once(tmp_path: Path, kind: str, deep: bool
     first, second = generate_uid(), generate_uid()
     write_patients(disc, [(ANN, first, 2), (ANN, second, 1)], dicomdir=kind == "dicomdir")
     scan = scan_medium(disc, deep=deep)
-    assert scan.conflicts == []
+    assert scan.conflicts == ()
+    scan = verify(scan, [first, second])
     chosen = scan.select([first, first])
     assert [(s.study_instance_uid, len(s.instances)) for s in chosen] == [(first, 2)]
     chosen = scan.select([second, first, second], patient_id="A-100")
@@ -263,10 +269,11 @@ def test_quick_scan_without_birth_date_in_the_records_is_no_conflict(tmp_path: P
     _save(disc, 9, 9, extra)  # not in the DICOMDIR: read from the file at once
     quick = scan_medium(disc, deep=False)
     assert "not-in-dicomdir" in _codes(quick)
-    assert quick.conflicts == []
+    assert quick.conflicts == ()
+    quick = verify(quick, [uid])
     (study,) = quick.select([uid])
     assert len(study.instances) == 3
-    assert quick.conflicts == []
+    assert quick.conflicts == ()
     assert "identity-conflict" not in _codes(quick)
 
 
@@ -279,12 +286,14 @@ def test_identity_conflict_is_frozen_and_ordered(tmp_path: Path) -> None:
         dicomdir=False,
     )
     scan = scan_medium(disc)
-    assert scan.conflicts == [
+    assert scan.conflicts == (
         IdentityConflict("study", uids[0], (ANN, BOB)),
         IdentityConflict("study", uids[1], (ANN, BOB)),
-    ]
+    )
     with pytest.raises(AttributeError):
         scan.conflicts[0].uid = "1.2"  # type: ignore[misc]
+    with pytest.raises(AttributeError):  # the scan is a value too
+        scan.instances = ()  # type: ignore[misc]
     assert _codes(scan).count("identity-conflict") == 2
 
 
@@ -378,6 +387,7 @@ def test_quick_scan_checks_the_file_when_a_study_is_chosen(tmp_path: Path) -> No
         _save(disc, 1, 2, ds)
     quick = scan_medium(disc, deep=False)
     assert "invalid-uid" not in _codes(quick)
+    quick = verify(quick, [uid])
     (study,) = quick.select([uid])
     flags = {i.sop_instance_uid: i.uid_valid for i in study.instances}
     assert flags == {ann.sop_uids[0]: True, "1.2.3/../../x": False}

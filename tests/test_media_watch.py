@@ -1,16 +1,19 @@
 """The media watch service, ``kiosk watch``, eject commands, the ``[media]`` settings.
 
 Real optical drives are absent here: the mount table is the one injected
-seam (a function returning what is mounted); the drop folder is real.
+seam (a function returning what is mounted); the drop folder is a real folder
+with real files, watched by watchdog.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections import namedtuple
 from pathlib import Path
 
@@ -55,25 +58,115 @@ def test_media_present_at_start_are_reported_once() -> None:
     assert events(watcher) == []
 
 
-def test_drop_folder_entries_count_once_settled(tmp_path: Path) -> None:
-    drop = tmp_path / "drop"
-    drop.mkdir()
-    watcher = MediaWatcher(mounts=lambda: [], drop_folder=drop)
+def wait_for(watcher: MediaWatcher, timeout: float = 10.0) -> list[tuple[str, str, str]]:
+    """Poll until something happens (or ``timeout``); what happened."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if got := events(watcher):
+            return got
+        time.sleep(0.02)
+    return []
+
+
+@pytest.fixture
+def drop(tmp_path: Path) -> Path:
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    return folder
+
+
+def test_drop_folder_entry_counts_once_its_copy_has_settled(drop: Path) -> None:
+    watcher = MediaWatcher(mounts=lambda: [], drop_folder=drop, settle=0.3)
+    try:
+        assert events(watcher) == []
+        disc = drop / "patient-disc"
+        (disc / "DICOM").mkdir(parents=True)
+        # A copy that goes on for a while, one file every 0.1 s: never picked up half-way.
+        for n in range(12):
+            (disc / "DICOM" / f"I{n:07d}").write_bytes(bytes([n]) * 4096)
+            assert events(watcher) == []
+            time.sleep(0.1)
+        copied = time.monotonic()
+        assert wait_for(watcher) == [("inserted", "drop", str(disc))]
+        assert time.monotonic() - copied >= 0.3
+        assert events(watcher) == []
+        # Reading the disc (the scan) is no change: it stays, and is not reported again.
+        for path in sorted((disc / "DICOM").iterdir()):
+            path.read_bytes()
+        time.sleep(0.5)
+        assert events(watcher) == []
+        # An .iso file counts too; a plain file or a hidden folder does not.
+        (drop / "notes.txt").write_text("not a medium")
+        (drop / ".hidden").mkdir()
+        with (drop / "disc.iso").open("wb") as fh:
+            for _ in range(5):
+                fh.write(b"\0" * 2048)
+                fh.flush()
+                time.sleep(0.1)
+                assert events(watcher) == []
+        assert wait_for(watcher) == [("inserted", "drop", str(drop / "disc.iso"))]
+        time.sleep(0.5)
+        assert events(watcher) == []
+        # Taken away: gone at the next look, no settle time.
+        (drop / "disc.iso").unlink()
+        shutil.rmtree(disc)
+        assert sorted(wait_for(watcher, timeout=1.0)) == [
+            ("removed", "drop", str(drop / "disc.iso")),
+            ("removed", "drop", str(disc)),
+        ]
+    finally:
+        watcher.close()
+
+
+def test_drop_folder_entries_present_at_start_count_after_the_settle_time(drop: Path) -> None:
+    (drop / "a" / "DICOM").mkdir(parents=True)
+    (drop / "a" / "DICOM" / "I0000001").write_bytes(b"x" * 100)
+    (drop / "b.iso").write_bytes(b"\0" * 2048)
+    watcher = MediaWatcher(mounts=lambda: [], drop_folder=drop, settle=0.2)
+    try:
+        assert events(watcher) == []  # measured once: they may still be being copied
+        assert sorted(wait_for(watcher)) == [
+            ("inserted", "drop", str(drop / "a")),
+            ("inserted", "drop", str(drop / "b.iso")),
+        ]
+    finally:
+        watcher.close()
+
+
+def test_drop_folder_full_check_finds_what_events_missed(drop: Path) -> None:
+    watcher = MediaWatcher(mounts=lambda: [], drop_folder=drop, settle=0.1, full_check=0.5)
+    try:
+        assert events(watcher) == []
+        assert watcher.drop is not None and watcher.drop.observer is not None
+        # The events stop coming (here: the watch is cut) while a disc is dropped.
+        watcher.drop.observer.unschedule_all()
+        (drop / "late").mkdir()
+        (drop / "late" / "DICOMDIR").write_bytes(b"index")
+        started = time.monotonic()
+        assert wait_for(watcher) == [("inserted", "drop", str(drop / "late"))]
+        assert time.monotonic() - started >= 0.4  # by the full check, not by an event
+    finally:
+        watcher.close()
+
+
+def test_drop_folder_created_after_the_start_is_watched(tmp_path: Path) -> None:
+    drop = tmp_path / "later"
+    watcher = MediaWatcher(mounts=lambda: [], drop_folder=drop, settle=0.1)
+    try:
+        assert events(watcher) == []
+        assert watcher.drop is not None and watcher.drop.observer is None
+        (drop / "disc").mkdir(parents=True)
+        (drop / "disc" / "DICOMDIR").write_bytes(b"index")
+        assert wait_for(watcher) == [("inserted", "drop", str(drop / "disc"))]
+        assert watcher.drop.observer is not None
+    finally:
+        watcher.close()
+    # Closed for good: a look after it (a poll still under way) lists the folder, no watch.
     assert events(watcher) == []
-    disc = drop / "patient-disc"
-    (disc / "DICOM").mkdir(parents=True)
-    (disc / "DICOM" / "I0000001").write_bytes(b"x" * 100)
-    assert events(watcher) == []  # seen once: it may still be being copied
-    (disc / "DICOM" / "I0000002").write_bytes(b"y" * 100)
-    assert events(watcher) == []  # it changed: still settling
-    assert events(watcher) == [("inserted", "drop", str(disc))]
-    (drop / "disc.iso").write_bytes(b"\0" * 2048)
-    (drop / "notes.txt").write_text("not a medium")
-    (drop / ".hidden").mkdir()
-    assert events(watcher) == []
-    assert events(watcher) == [("inserted", "drop", str(drop / "disc.iso"))]
-    (drop / "disc.iso").unlink()
-    assert events(watcher) == [("removed", "drop", str(drop / "disc.iso"))]
+    assert watcher.drop.observer is None
+    (drop / "disc" / "DICOMDIR").unlink()
+    (drop / "disc").rmdir()
+    assert events(watcher) == [("removed", "drop", str(drop / "disc"))]
 
 
 def test_run_delivers_events_until_stopped(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Tests for kiosk.sample_disc: the synthetic outside-hospital disc."""
+"""Tests for kiosk.demo.sample_disc: the synthetic outside-hospital disc."""
 
 from __future__ import annotations
 
@@ -6,20 +6,35 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from pydicom import dcmread
+from pydicom.fileset import FileSet
 from pydicom.uid import (
     CTImageStorage,
     ExplicitVRLittleEndian,
     UltrasoundMultiFrameImageStorage,
 )
 
-from kiosk import sample_disc
-from kiosk.media.dicomdir import open_fileset
-from kiosk.sample_disc import SampleDisc, make_sample_disc
+from kiosk.demo import sample_disc
+from kiosk.demo.sample_disc import SampleDisc, make_sample_disc
+from kiosk.media.dicomdir import release_fileset
+
+
+@contextmanager
+def open_fileset(dicomdir: Path) -> Iterator[FileSet]:
+    """Read a DICOMDIR as pydicom's FileSet; its staging folder is removed afterwards."""
+    fs = FileSet()
+    try:
+        fs.load(dcmread(dicomdir, force=True))
+        yield fs
+    finally:
+        release_fileset(fs)
+
 
 DCMDUMP = Path("/usr/bin/dcmdump")
 DCMFTEST = Path("/usr/bin/dcmftest")

@@ -13,7 +13,6 @@ from kiosk.errors import SpoolError
 from kiosk.media.spool import (
     SpooledFile,
     check_free_space,
-    copy_many,
     copy_verified,
     sha256_of,
 )
@@ -107,47 +106,27 @@ def test_free_space_check_refuses_a_huge_copy(tmp_path: Path) -> None:
     assert abs(reported - free_mb) <= 64
 
 
-def test_copy_many_reports_progress_per_file(tmp_path: Path) -> None:
-    sizes = [1000, 0, (1 << 20) + 3, 12345]
-    pairs = []
-    datas = []
-    for n, size in enumerate(sizes):
-        src = tmp_path / "disc" / f"I{n:07d}"
-        datas.append(make_file(src, size, seed=100 + n))
-        pairs.append((src, tmp_path / "spool" / "orig" / f"I{n:07d}"))
-    calls: list[tuple[int, int]] = []
+def test_a_copy_damaged_on_the_way_is_never_put_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The spool's disk returns other bytes than were written: the read-back check
+    # finds it, and neither the copy nor its temporary file is left.
+    import kiosk.media.spool as spool
 
-    done = copy_many(pairs, progress=lambda files, nbytes: calls.append((files, nbytes)))
+    source = tmp_path / "disc" / "I0000001"
+    data = make_file(source, (1 << 20) + 5, seed=7)
+    real_verify = spool._verify_part
 
-    assert calls == [(1, 1000), (2, 1000), (3, 1000 + (1 << 20) + 3), (4, sum(sizes))]
-    assert [d.size for d in done] == sizes
-    assert [d.target for d in done] == [t for _, t in pairs]
-    for spooled, data in zip(done, datas, strict=True):
-        assert spooled.target.read_bytes() == data
-        assert spooled.sha256 == hashlib.sha256(data).hexdigest()
+    def damage_then_verify(src: Path, tmp: Path, target: Path, sha: str, size: int) -> SpooledFile:
+        damaged = bytearray(tmp.read_bytes())
+        damaged[len(damaged) // 2] ^= 0x01
+        tmp.write_bytes(bytes(damaged))
+        return real_verify(src, tmp, target, sha, size)
+
+    monkeypatch.setattr(spool, "_verify_part", damage_then_verify)
+    target = tmp_path / "spool" / "I0000001"
+    with pytest.raises(SpoolError, match="does not match the disc"):
+        copy_verified(source, target)
+    assert not target.exists()
     assert not list(tmp_path.rglob("*.part"))
-
-
-def test_copy_many_without_progress_and_empty(tmp_path: Path) -> None:
-    src = tmp_path / "a"
-    make_file(src, 10)
-    done = copy_many([(src, tmp_path / "out" / "a")])
-    assert [d.size for d in done] == [10]
-    assert copy_many([]) == []
-
-
-def test_copy_many_checks_space_before_copying(tmp_path: Path) -> None:
-    small = tmp_path / "disc" / "A"
-    make_file(small, 2000)
-    # A sparse file larger than the free space: it takes no room, its size is real.
-    huge = tmp_path / "disc" / "HUGE"
-    needed = shutil.disk_usage(tmp_path).free * 2 + 2**30
-    with huge.open("wb") as fh:
-        fh.truncate(needed)
-    assert huge.stat().st_size == needed
-    out = tmp_path / "spool"
-    with pytest.raises(SpoolError) as info:
-        copy_many([(small, out / "A"), (huge, out / "HUGE")])
-    assert f"needs {(needed + 2000) // 2**20} MB" in str(info.value)
-    # Nothing was copied, not even the small file that came first.
-    assert list(out.iterdir()) == []
+    assert source.read_bytes() == data

@@ -30,7 +30,7 @@ class DemoSession:
 def start_demo(workdir: Path | None = None) -> DemoSession:
     """Start the demo worklist and PACS, make the sample disc, write a config for them."""
     from kiosk.demo import DemoPeers
-    from kiosk.sample_disc import make_sample_disc
+    from kiosk.demo.sample_disc import make_sample_disc
 
     workdir = workdir or Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
     disc = make_sample_disc(workdir / "disc").root
@@ -51,7 +51,7 @@ def conflict_disc(folder: Path) -> Path:
     """
     import pydicom
 
-    from kiosk.sample_disc import ANNA_KOWALSKI, JOHN_SMITH, make_sample_disc
+    from kiosk.demo.sample_disc import ANNA_KOWALSKI, JOHN_SMITH, make_sample_disc
 
     sample = make_sample_disc(folder, with_dicomdir=False)
     by_id = {p.patient_id: p for p in sample.patients}

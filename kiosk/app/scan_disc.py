@@ -7,7 +7,7 @@ from typing import Any
 
 from kiosk.config import Config
 from kiosk.media.model import MediaScan, StudySummary
-from kiosk.media.scan import scan_medium
+from kiosk.media.scan import scan_medium, verify
 from kiosk.media.thumbnails import render_frame
 from kiosk.store import db
 from kiosk.store.studies import StudyRecord, StudyState, find_studies
@@ -30,7 +30,7 @@ def scan_disc(path: Path, *, quick: bool = False) -> MediaScan:
 
 def verify_disc(scan: MediaScan) -> MediaScan:
     """Read every image's own header of a quick scan; the result replaces it."""
-    return scan if scan.verified else scan_medium(scan.source)
+    return verify(scan)
 
 
 def study_key(study: StudySummary) -> StudyKey:

@@ -14,8 +14,6 @@ import mmap
 import struct
 import tempfile
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -47,17 +45,6 @@ def release_fileset(fs: FileSet) -> None:
     tmp = stage.get("t") if isinstance(stage, dict) else None
     if isinstance(tmp, tempfile.TemporaryDirectory):
         tmp.cleanup()
-
-
-@contextmanager
-def open_fileset(dicomdir: Path) -> Iterator[FileSet]:
-    """Read a DICOMDIR as a :class:`FileSet`; its staging folder is removed afterwards."""
-    fs = FileSet()
-    try:
-        fs.load(pydicom.dcmread(dicomdir, force=True))
-        yield fs
-    finally:
-        release_fileset(fs)
 
 
 # --- reading directory records quickly ----------------------------------------------------

@@ -24,8 +24,8 @@ the copy of each file's bytes are done here, from the records, and:
   :data:`STAND_IN_MIN` is written as a stand-in: its first sector, then a hole
   up to its real size (a sparse file, nothing written). The scan reads no more
   than the first 132 bytes of such a file (``scan._sniff`` and the ``DICM``
-  check of a file a DICOMDIR lists); the size stays right for the disc's
-  fingerprint; nothing copies a non-DICOM file. A viewer on the disc thus
+  check of a file a DICOMDIR lists); its size stays the real one; nothing
+  copies a non-DICOM file. A viewer on the disc thus
   costs one sector, not its hundreds of megabytes;
 - a name is kept as its bytes (Rock Ridge, ISO 9660) or as UTF-8 (Joliet,
   UDF), whatever it holds: not UTF-8, a newline, an escape sequence. A name
@@ -245,14 +245,6 @@ class Extraction:
     """The image's own size: the most that is ever written."""
 
 
-def extract_iso(image: Path, target: Path) -> list[str]:
-    """Extract the files of ``image`` under ``target``; return the relative paths written.
-
-    See :func:`extract_image`, which also returns the problems.
-    """
-    return extract_image(image, target).files
-
-
 def extract_image(image: Path, target: Path) -> Extraction:
     """Extract the files of ``image`` under ``target`` (created if needed), in this process.
 
@@ -305,14 +297,6 @@ def _log_problems(image: Path, problems: list[Problem]) -> None:
             problem.path,
             problem.message,
         )
-
-
-def extract_to_temp(image: Path) -> Path:
-    """Extract ``image`` into a new temporary folder and return it (caller removes it).
-
-    The problems are lost here; :func:`extract_image_to_temp` returns them.
-    """
-    return extract_image_to_temp(image).folder
 
 
 def extract_image_to_temp(image: Path) -> Extraction:

@@ -39,7 +39,7 @@ class MediaInstance:
     series_description: str
     instance_number: str = ""
     verified: bool = True
-    """False while the values come from DICOMDIR records only (see ``MediaScan.study``)."""
+    """False while the values come from DICOMDIR records only (see ``scan.verify``)."""
     uid_valid: bool = True
     """False if a Study, Series, SOP Instance or SOP Class UID is not a valid UID (PS3.5 9.1)."""
 
@@ -166,7 +166,7 @@ def conflicts_of(instances: Iterable[MediaInstance]) -> list[IdentityConflict]:
     return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class SeriesSummary:
     """A series on the medium."""
 
@@ -174,7 +174,7 @@ class SeriesSummary:
     modality: str
     series_number: str
     series_description: str
-    instances: list[MediaInstance] = field(default_factory=list)
+    instances: tuple[MediaInstance, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form."""
@@ -187,7 +187,7 @@ class SeriesSummary:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class StudySummary:
     """A study on the medium."""
 
@@ -200,7 +200,7 @@ class StudySummary:
     patient_name: str
     birth_date: str
     sex: str
-    series: list[SeriesSummary] = field(default_factory=list)
+    series: tuple[SeriesSummary, ...] = ()
 
     @property
     def patient_key(self) -> PatientKey:
@@ -234,7 +234,7 @@ class StudySummary:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class PatientSummary:
     """A patient on the medium, as the outside hospital identified them."""
 
@@ -243,7 +243,7 @@ class PatientSummary:
     patient_name: str
     birth_date: str
     sex: str
-    studies: list[StudySummary] = field(default_factory=list)
+    studies: tuple[StudySummary, ...] = ()
 
     @property
     def key(self) -> PatientKey:
@@ -261,52 +261,57 @@ class PatientSummary:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class MediaScan:
-    """The result of reading a medium."""
+    """What a medium holds, as read: a value (nothing here reads the medium).
+
+    The grouping into patients, studies and series and the identity conflicts
+    are computed once, when the scan is made. A quick scan's instances taken
+    from DICOMDIR records only (``verified`` False) are read from their files
+    by :func:`kiosk.media.scan.verify`, which returns a new scan.
+    """
 
     source: Path
     root: Path
     dicomdir: bool
-    instances: list[MediaInstance]
-    problems: list[Problem]
-    non_dicom: list[str]
+    instances: tuple[MediaInstance, ...]
+    problems: tuple[Problem, ...]
+    non_dicom: tuple[str, ...]
     label: str = ""
     """The volume label (an image's volume identifier, else the mount folder's name)."""
+    keep: object = field(default=None, compare=False, repr=False)
+    """What must live as long as the scan (an image's extracted files), passed on by verify."""
+    patients: tuple[PatientSummary, ...] = field(init=False, compare=False, repr=False)
+    """The instances grouped into patients, studies and series (see :func:`group`)."""
+    studies: tuple[StudySummary, ...] = field(init=False, compare=False, repr=False)
+    """Every study on the medium, patient by patient."""
+    conflicts: tuple[IdentityConflict, ...] = field(init=False, compare=False, repr=False)
+    """Study and SOP Instance UIDs found under more than one outside patient.
+
+    From the instances as they stand (a quick scan's are what the DICOMDIR
+    says until verified); sorted by kind ("study" first) and UID.
+    """
+
+    def __post_init__(self) -> None:
+        patients = tuple(group(self.instances))
+        object.__setattr__(self, "patients", patients)
+        object.__setattr__(self, "studies", tuple(s for p in patients for s in p.studies))
+        object.__setattr__(self, "conflicts", tuple(conflicts_of(self.instances)))
 
     @property
-    def patients(self) -> list[PatientSummary]:
-        """Group the instances into patients, studies and series."""
-        return group(self.instances)
-
-    @property
-    def studies(self) -> list[StudySummary]:
-        """Every study on the medium."""
-        return [s for p in self.patients for s in p.studies]
-
-    @property
-    def conflicts(self) -> list[IdentityConflict]:
-        """Study and SOP Instance UIDs found under more than one outside patient.
-
-        Computed from the instances as they stand (a quick scan's are what the
-        DICOMDIR says until verified); sorted by kind ("study" first) and UID.
-        """
-        return conflicts_of(self.instances)
+    def verified(self) -> bool:
+        """True when every instance was read from its own file's header."""
+        return all(i.verified for i in self.instances)
 
     def study(self, study_instance_uid: str) -> StudySummary | None:
-        """Return the study with that UID, its files checked against their own headers.
-
-        Same as ``select([study_instance_uid])``, but None for a UID that is not
-        on the medium.
+        """Return the study with that UID: ``select([study_instance_uid])[0]``, None if absent.
 
         Raises
         ------
         SafetyError
-            The UID appears under more than one outside patient, or the study
-            holds an image whose SOP Instance UID another patient's file carries.
+            As :meth:`select`.
         """
-        self._verify_studies([study_instance_uid])
-        if not any(i.study_instance_uid == study_instance_uid for i in self.instances):
+        if not any(s.study_instance_uid == study_instance_uid for s in self.studies):
             return None
         return self.select([study_instance_uid])[0]
 
@@ -315,10 +320,9 @@ class MediaScan:
     ) -> list[StudySummary]:
         """Choose studies by outside patient and Study Instance UID, never by UID alone.
 
-        Instances listed from DICOMDIR records only (a quick scan) are read
-        first, as are other record-only instances that carry one of the chosen
-        studies' SOP Instance UIDs, so what the importer gets is what the files
-        say. Each returned study holds only its own outside patient's instances.
+        Each returned study holds only its own outside patient's instances.
+        Their files must have been read (:func:`kiosk.media.scan.verify`):
+        what the importer gets is what the files say, never the DICOMDIR.
 
         Parameters
         ----------
@@ -334,17 +338,16 @@ class MediaScan:
             A UID is not on the medium, or not under ``patient_id``.
         SafetyError
             A UID appears under more than one patient and ``patient_id`` does
-            not tell them apart, or a chosen study holds an image whose SOP
-            Instance UID another patient's file carries (a person must check).
+            not tell them apart, a chosen study holds an image whose SOP
+            Instance UID another patient's file carries (a person must check),
+            or a chosen study's files were not read yet.
         """
         uids = list(dict.fromkeys(study_uids))
-        self._verify_studies(uids)
-        studies = self.studies
         shared = {c.uid for c in self.conflicts if c.kind == "instance"}
         chosen: list[StudySummary] = []
         for uid in uids:
             shown = _shown(uid)
-            found = [s for s in studies if s.study_instance_uid == uid]
+            found = [s for s in self.studies if s.study_instance_uid == uid]
             if not found:
                 raise UsageError(
                     f"study {shown} is not on this medium; run 'kiosk scan' to list them"
@@ -354,6 +357,15 @@ class MediaScan:
                 raise UsageError(
                     f"study {shown} is not under outside patient {_shown(patient_id or '')} "
                     f"on this medium (it is under ID {_ids(found)}); run 'kiosk scan' to list them"
+                )
+            sops = {i.sop_instance_uid for s in found for i in s.instances}
+            if any(
+                not i.verified and (i.study_instance_uid == uid or i.sop_instance_uid in sops)
+                for i in self.instances
+            ):
+                raise SafetyError(
+                    f"study {shown} is known from the DICOMDIR only; its files must be read "
+                    "before it is chosen (kiosk.media.scan.verify)"
                 )
             if len(mine) > 1:
                 what = (
@@ -375,34 +387,6 @@ class MediaScan:
             chosen.append(mine[0])
         return chosen
 
-    def _verify_studies(self, study_uids: Sequence[str]) -> None:
-        """Read the headers of these studies' instances known from DICOMDIR records only.
-
-        Then those of record-only instances carrying one of their SOP Instance
-        UIDs, so that an image shared with another patient is seen.
-        """
-        from kiosk.media.scan import verify_instances
-
-        wanted = set(study_uids)
-        verify_instances(
-            self, [i for i in self.instances if not i.verified and i.study_instance_uid in wanted]
-        )
-        sops = {i.sop_instance_uid for i in self.instances if i.study_instance_uid in wanted}
-        verify_instances(
-            self, [i for i in self.instances if not i.verified and i.sop_instance_uid in sops]
-        )
-
-    @property
-    def verified(self) -> bool:
-        """True when every instance was read from its own file's header."""
-        return all(i.verified for i in self.instances)
-
-    def verify(self) -> None:
-        """Read the headers of every instance still known from DICOMDIR records only."""
-        from kiosk.media.scan import verify_instances
-
-        verify_instances(self, [i for i in self.instances if not i.verified])
-
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form of ``kiosk scan``."""
         return {
@@ -421,56 +405,62 @@ def group(instances: Iterable[MediaInstance]) -> list[PatientSummary]:
 
     A study is listed under the first patient identity it was seen with; the
     same Study Instance UID under two identities is grouped by identity so
-    that a person sees the conflict instead of a silent merge.
+    that a person sees the conflict instead of a silent merge. Series are
+    sorted by number, instances by instance number.
     """
-    patients: dict[PatientKey, PatientSummary] = {}
-    studies: dict[tuple[PatientKey, str], StudySummary] = {}
-    series: dict[tuple[PatientKey, str, str], SeriesSummary] = {}
+    patients: dict[PatientKey, tuple[MediaInstance, list[str]]] = {}
+    studies: dict[tuple[PatientKey, str], tuple[MediaInstance, list[str]]] = {}
+    series: dict[tuple[PatientKey, str, str], tuple[MediaInstance, list[MediaInstance]]] = {}
     for inst in instances:
         pkey = inst.patient_key
-        patient = patients.get(pkey)
-        if patient is None:
-            patient = PatientSummary(
-                inst.patient_id,
-                inst.issuer_of_patient_id,
-                inst.patient_name,
-                inst.birth_date,
-                inst.sex,
-            )
-            patients[pkey] = patient
-        skey = (pkey, inst.study_instance_uid)
-        study = studies.get(skey)
-        if study is None:
-            study = StudySummary(
-                inst.study_instance_uid,
-                inst.study_date,
-                inst.study_description,
-                inst.accession_number,
-                inst.patient_id,
-                inst.issuer_of_patient_id,
-                inst.patient_name,
-                inst.birth_date,
-                inst.sex,
-            )
-            studies[skey] = study
-            patient.studies.append(study)
+        if pkey not in patients:
+            patients[pkey] = (inst, [])
+        if (pkey, inst.study_instance_uid) not in studies:
+            studies[(pkey, inst.study_instance_uid)] = (inst, [])
+            patients[pkey][1].append(inst.study_instance_uid)
         sekey = (pkey, inst.study_instance_uid, inst.series_instance_uid)
-        ser = series.get(sekey)
-        if ser is None:
-            ser = SeriesSummary(
-                inst.series_instance_uid,
-                inst.modality,
-                inst.series_number,
-                inst.series_description,
-            )
-            series[sekey] = ser
-            study.series.append(ser)
-        ser.instances.append(inst)
-    for study in studies.values():
-        study.series.sort(key=lambda s: (_as_int(s.series_number), s.series_instance_uid))
-        for ser in study.series:
-            ser.instances.sort(key=lambda i: (_as_int(i.instance_number), i.relpath))
-    return list(patients.values())
+        if sekey not in series:
+            series[sekey] = (inst, [])
+            studies[(pkey, inst.study_instance_uid)][1].append(inst.series_instance_uid)
+        series[sekey][1].append(inst)
+
+    def make_series(pkey: PatientKey, study: str, uid: str) -> SeriesSummary:
+        first, members = series[(pkey, study, uid)]
+        members.sort(key=lambda i: (_as_int(i.instance_number), i.relpath))
+        return SeriesSummary(
+            uid, first.modality, first.series_number, first.series_description, tuple(members)
+        )
+
+    def make_study(pkey: PatientKey, uid: str) -> StudySummary:
+        first, uids = studies[(pkey, uid)]
+        made = sorted(
+            (make_series(pkey, uid, s) for s in uids),
+            key=lambda s: (_as_int(s.series_number), s.series_instance_uid),
+        )
+        return StudySummary(
+            uid,
+            first.study_date,
+            first.study_description,
+            first.accession_number,
+            first.patient_id,
+            first.issuer_of_patient_id,
+            first.patient_name,
+            first.birth_date,
+            first.sex,
+            tuple(made),
+        )
+
+    return [
+        PatientSummary(
+            first.patient_id,
+            first.issuer_of_patient_id,
+            first.patient_name,
+            first.birth_date,
+            first.sex,
+            tuple(make_study(pkey, uid) for uid in uids),
+        )
+        for pkey, (first, uids) in patients.items()
+    ]
 
 
 def _as_int(text: str) -> int:

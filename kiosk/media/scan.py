@@ -11,9 +11,9 @@ Two depths:
   records (patient, study, series and instance keys are all there); the files
   they point at are only checked to exist. Files the DICOMDIR does not list
   are still read. Headers are read later, when a study is chosen:
-  :meth:`MediaScan.select` (and :meth:`MediaScan.study`) verifies the study's
-  files against their real headers before the importer sees it, so an import
-  never trusts the index.
+  :func:`verify` checks the study's files against their real headers and
+  returns the scan as they say; :meth:`MediaScan.select` refuses a study
+  whose files were not read, so an import never trusts the index.
 
 The DICOMDIR's records are walked directly rather than through pydicom's
 ``FileSet``: ``FileSet.load`` silently drops records whose file is missing or
@@ -35,11 +35,11 @@ import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pydicom
 from pydicom.charset import convert_encodings, decode_bytes, python_encoding
-from pydicom.datadict import keyword_for_tag
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
@@ -48,13 +48,15 @@ from kiosk.errors import NoDicomError
 from kiosk.media import iso
 from kiosk.media.dicomdir import DicomdirTooLarge, Record, Value, read_directory
 from kiosk.media.fastheader import (
+    MEDIA_STORAGE_DIRECTORY,
     HostileFile,
     SequencesLeftOut,
     SequenceTooDeep,
     layout,
     open_bounded,
-    pixel_data_complete,
+    pixel_data_whole,
     read_header,
+    starts_data_set,
 )
 from kiosk.media.model import MediaInstance, MediaScan, same_patient
 from kiosk.media.names import special_kind
@@ -62,30 +64,31 @@ from kiosk.media.problems import Problem, ProblemCode
 
 log = logging.getLogger(__name__)
 
-_HEADER_TAGS = [
-    "SpecificCharacterSet",
-    "SOPClassUID",
-    "SOPInstanceUID",
-    "PatientID",
-    "IssuerOfPatientID",
-    "PatientName",
-    "PatientBirthDate",
-    "PatientSex",
-    "StudyInstanceUID",
-    "StudyDate",
-    "StudyDescription",
-    "AccessionNumber",
-    "SeriesInstanceUID",
-    "Modality",
-    "SeriesNumber",
-    "SeriesDescription",
-    "InstanceNumber",
-]
+# The one table of what the scan reads of an instance: MediaInstance field ->
+# (keyword, the DICOMDIR record level that holds it: "" the file alone, "LEAF" the
+# image record). The tags, pydicom's specific_tags and the records' keys come from it.
+_FIELDS: dict[str, tuple[str, str]] = {
+    "sop_instance_uid": ("SOPInstanceUID", ""),
+    "sop_class_uid": ("SOPClassUID", ""),
+    "patient_id": ("PatientID", "PATIENT"),
+    "issuer_of_patient_id": ("IssuerOfPatientID", "PATIENT"),
+    "patient_name": ("PatientName", "PATIENT"),
+    "birth_date": ("PatientBirthDate", "PATIENT"),
+    "sex": ("PatientSex", "PATIENT"),
+    "study_instance_uid": ("StudyInstanceUID", "STUDY"),
+    "study_date": ("StudyDate", "STUDY"),
+    "study_description": ("StudyDescription", "STUDY"),
+    "accession_number": ("AccessionNumber", "STUDY"),
+    "series_instance_uid": ("SeriesInstanceUID", "SERIES"),
+    "modality": ("Modality", "SERIES"),
+    "series_number": ("SeriesNumber", "SERIES"),
+    "series_description": ("SeriesDescription", "SERIES"),
+    "instance_number": ("InstanceNumber", "LEAF"),
+}
+_FIELD_TAGS: dict[str, int] = {
+    name: int(tag_for_keyword(keyword) or 0) for name, (keyword, _) in _FIELDS.items()
+}
 _CHECKED_KEYS = ("sop_instance_uid", "study_instance_uid", "series_instance_uid", "patient_id")
-_MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
-_PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}
-_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT"}
-_UNDEFINED = 0xFFFFFFFF
 
 # DICOMDIR record attributes, by tag.
 _T_NEXT = 0x00041400
@@ -99,26 +102,8 @@ _T_REF_TS = 0x00041512
 _T_FIRST_ROOT = 0x00041200
 _T_CHARSET = 0x00080005
 _RECORD_KEYS = {
-    "PATIENT": {
-        "patient_id": 0x00100020,
-        "issuer_of_patient_id": 0x00100021,
-        "patient_name": 0x00100010,
-        "birth_date": 0x00100030,
-        "sex": 0x00100040,
-    },
-    "STUDY": {
-        "study_instance_uid": 0x0020000D,
-        "study_date": 0x00080020,
-        "study_description": 0x00081030,
-        "accession_number": 0x00080050,
-    },
-    "SERIES": {
-        "series_instance_uid": 0x0020000E,
-        "modality": 0x00080060,
-        "series_number": 0x00200011,
-        "series_description": 0x0008103E,
-    },
-    "LEAF": {"instance_number": 0x00200013},
+    level: {name: _FIELD_TAGS[name] for name, (_, at) in _FIELDS.items() if at == level}
+    for level in ("PATIENT", "STUDY", "SERIES", "LEAF")
 }
 _RECORD_TAGS = frozenset(
     {_T_NEXT, _T_IN_USE, _T_LOWER, _T_TYPE, _T_FILE_ID, _T_REF_CLASS, _T_REF_SOP, _T_REF_TS}
@@ -126,7 +111,11 @@ _RECORD_TAGS = frozenset(
     | {tag for level in _RECORD_KEYS.values() for tag in level.values()}
 )
 _IDENTITY_FIELDS = [k for level in _RECORD_KEYS.values() for k in level]
-_TEXT_TAGS = {0x00100010, 0x00081030, 0x0008103E, 0x00100020, 0x00100021, 0x00080050}
+_TEXT_TAGS = {  # decoded with the character set (the others are ASCII by their VR)
+    tag for tag in _FIELD_TAGS.values() if dictionary_VR(tag) in ("PN", "SH", "LO", "ST", "LT")
+}
+_FAST_TAGS = frozenset({*_FIELD_TAGS.values(), _T_CHARSET})
+_HEADER_TAGS = ["SpecificCharacterSet", *(keyword for keyword, _ in _FIELDS.values())]
 
 
 def scan_medium(source: Path, *, deep: bool = True) -> MediaScan:
@@ -138,7 +127,7 @@ def scan_medium(source: Path, *, deep: bool = True) -> MediaScan:
         A mounted medium, a folder, or an ISO 9660 / UDF image file.
     deep
         Read every file's header (True), or trust the DICOMDIR's records for
-        the files it lists and read their headers when a study is chosen.
+        the files it lists; their headers are then read by :func:`verify`.
 
     Raises
     ------
@@ -147,7 +136,7 @@ def scan_medium(source: Path, *, deep: bool = True) -> MediaScan:
     """
     if not source.exists():
         raise NoDicomError(f"{source} does not exist; insert the disc or check the path")
-    extracted: Path | None = None
+    extracted: _Extracted | None = None
     found: list[Problem] = []  # an image's own problems (symlinks, shared extents, ...)
     if source.is_file():
         if not iso.is_iso_image(source):
@@ -155,33 +144,60 @@ def scan_medium(source: Path, *, deep: bool = True) -> MediaScan:
                 f"{source} is a file, not a disc, folder or .iso image; give the folder instead"
             )
         image = iso.extract_image_to_temp(source)
-        extracted = root = image.folder
+        extracted = _Extracted(image.folder)
+        root = image.folder
         found = image.problems
+        label = iso.volume_label(source)
     else:
         root = source.resolve()
+        label = root.name
     try:
-        scan = _Scanner(source, root, deep, found).run()
+        return _Scanner(source, root, deep, found).run(label, extracted)
     except BaseException:
         if extracted is not None:
-            shutil.rmtree(extracted, ignore_errors=True)
+            extracted.remove()
         raise
-    scan.label = iso.volume_label(source) if extracted is not None else source.resolve().name
-    if extracted is not None:
-        weakref.finalize(scan, shutil.rmtree, str(extracted), ignore_errors=True)
-    return scan
 
 
-def verify_instances(scan: MediaScan, instances: Iterable[MediaInstance]) -> None:
-    """Read the real headers of instances taken from DICOMDIR records, in place.
+class _Extracted:
+    """An image's extracted files: removed when no scan of it is left (or at exit)."""
 
-    Each instance is replaced in ``scan.instances`` by what its file says; a
-    file that cannot be read, is cut short, or is a second copy of an instance
-    already listed is taken out with a problem, and a file whose header
-    contradicts its DICOMDIR record gets a ``dicomdir-mismatch`` problem.
+    def __init__(self, folder: Path) -> None:
+        self.remove = weakref.finalize(self, shutil.rmtree, str(folder), ignore_errors=True)
+
+
+def verify(scan: MediaScan, study_uids: Iterable[str] | None = None) -> MediaScan:
+    """Read the headers of instances a quick scan took from DICOMDIR records.
+
+    Returns the scan as the files say (``scan`` itself when nothing was left
+    to read). With ``study_uids``, the instances of those studies, then the
+    record-only instances carrying one of their SOP Instance UIDs (so that an
+    image shared with another patient is seen); without, every instance. What
+    :meth:`MediaScan.select` needs before it chooses a study.
+
+    Each instance is replaced by what its file says; a file that cannot be
+    read, is cut short, or is a second copy of an instance already listed is
+    taken out with a problem, and a file whose header contradicts its
+    DICOMDIR record gets a ``dicomdir-mismatch`` problem.
     """
+    if study_uids is None:
+        return _verified(scan, [i for i in scan.instances if not i.verified])
+    wanted = set(study_uids)
+    scan = _verified(
+        scan, [i for i in scan.instances if not i.verified and i.study_instance_uid in wanted]
+    )
+    sops = {i.sop_instance_uid for i in scan.instances if i.study_instance_uid in wanted}
+    return _verified(
+        scan, [i for i in scan.instances if not i.verified and i.sop_instance_uid in sops]
+    )
+
+
+def _verified(scan: MediaScan, instances: Iterable[MediaInstance]) -> MediaScan:
+    """The scan with these record-only instances replaced by what their files say."""
     pending = {i.relpath: i for i in instances if not i.verified}
     if not pending:
-        return
+        return scan
+    problems = list(scan.problems)
     seen: dict[str, list[MediaInstance]] = {}
     for i in scan.instances:
         if i.relpath not in pending:
@@ -191,26 +207,26 @@ def verify_instances(scan: MediaScan, instances: Iterable[MediaInstance]) -> Non
         if inst.relpath not in pending:
             out.append(inst)
             continue
-        read = _read_listed(scan.root / inst.relpath, inst.relpath, scan.problems)
+        read = _read_listed(scan.root / inst.relpath, inst.relpath, problems)
         if read is None:
             continue
         real = read.instance
         if real is None:
-            scan.problems.append(
+            problems.append(
                 Problem(ProblemCode.MISSING_UID, inst.relpath, "DICOM file without SOP UID")
             )
             continue
         if not read.complete:
-            scan.problems.append(_truncated(inst.relpath))
+            problems.append(_truncated(inst.relpath))
             continue
-        real = _check_uids(_fill_from(real, inst), scan.problems)
+        real = _check_uids(_fill_from(real, inst), problems)
         differs = [
             name
             for name in _CHECKED_KEYS
             if getattr(inst, name) and getattr(real, name) != getattr(inst, name)
         ]
         if differs:
-            scan.problems.append(
+            problems.append(
                 Problem(
                     ProblemCode.DICOMDIR_MISMATCH,
                     inst.relpath,
@@ -222,12 +238,11 @@ def verify_instances(scan: MediaScan, instances: Iterable[MediaInstance]) -> Non
         same = seen.setdefault(real.sop_instance_uid, [])
         first = next((s for s in same if same_patient(s, real)), None)
         if first is not None:
-            scan.problems.append(_duplicate(inst.relpath, first.relpath))
+            problems.append(_duplicate(inst.relpath, first.relpath))
             continue
         same.append(real)
         out.append(real)
-    scan.instances[:] = out
-    _sync_conflicts(scan)
+    return _with_conflicts(replace(scan, instances=tuple(out), problems=tuple(problems)))
 
 
 _UID = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*")
@@ -287,18 +302,17 @@ def _check_uids(
     return replace(inst, uid_valid=False) if bad else inst
 
 
-def _sync_conflicts(scan: MediaScan) -> None:
-    """Make ``scan.problems`` hold one ``identity-conflict`` problem per current conflict."""
+def _with_conflicts(scan: MediaScan) -> MediaScan:
+    """The scan, its problems holding one ``identity-conflict`` problem per current conflict."""
     current = [Problem(ProblemCode.IDENTITY_CONFLICT, "", c.message) for c in scan.conflicts]
     keep = set(current)
-    scan.problems[:] = [
-        p for p in scan.problems if p.code != ProblemCode.IDENTITY_CONFLICT or p in keep
-    ]
-    have = set(scan.problems)
+    problems = [p for p in scan.problems if p.code != ProblemCode.IDENTITY_CONFLICT or p in keep]
+    have = set(problems)
     for problem in current:
         if problem not in have:
             log.info("identity conflict on a medium: %s", problem.message)
-            scan.problems.append(problem)
+            problems.append(problem)
+    return scan if tuple(problems) == scan.problems else replace(scan, problems=tuple(problems))
 
 
 # --- the scanner --------------------------------------------------------------------------
@@ -330,7 +344,7 @@ class _Scanner:
         self.candidates: list[_Candidate] = []
         self.non_dicom: list[str] = []
 
-    def run(self) -> MediaScan:
+    def run(self, label: str, keep: object) -> MediaScan:
         files = list(_walk(self.root, self.problems))
         index = {_norm(rel): rel for rel in files}
         dicomdirs = sorted(
@@ -376,12 +390,13 @@ class _Scanner:
             source=self.source,
             root=self.root,
             dicomdir=dicomdir is not None,
-            instances=instances,
-            problems=self.problems,
-            non_dicom=sorted(self.non_dicom),
+            instances=tuple(instances),
+            problems=tuple(self.problems),
+            non_dicom=tuple(sorted(self.non_dicom)),
+            label=label,
+            keep=keep,
         )
-        _sync_conflicts(scan)
-        return scan
+        return _with_conflicts(scan)
 
     # -- files not listed in a DICOMDIR --
 
@@ -743,11 +758,8 @@ def _sniff(path: Path, rel: str = "", problems: list[Problem] | None = None) -> 
         return None
     if len(head) >= 132 and head[128:132] == b"DICM":
         return "part10"
-    if len(head) >= 8:
-        little = head[1] == 0 and head[0] in (0x02, 0x08) and head[3] == 0
-        big = head[0] == 0 and head[1] in (0x02, 0x08) and head[2] == 0
-        if little or big:
-            return "raw"
+    if len(head) >= 8 and starts_data_set(head):
+        return "raw"
     return None
 
 
@@ -774,7 +786,7 @@ def _read_file(
                 problems.append(Problem(exc.code, rel, str(exc)))
             return None
         if fast is not None and _known_charset(fast.values.get(_T_CHARSET)):
-            if fast.media_storage_sop_class == _MEDIA_STORAGE_DIRECTORY:
+            if fast.media_storage_sop_class == MEDIA_STORAGE_DIRECTORY:
                 return None
             record = Record(0, dict(fast.values))
             encodings = _encodings(record.values)
@@ -825,7 +837,7 @@ def _read_with_pydicom(
         try:
             with open_bounded(path) as fh:
                 found = layout(fh, bare=kind == "raw")
-                if found is not None and found.sop_class == _MEDIA_STORAGE_DIRECTORY:
+                if found is not None and found.sop_class == MEDIA_STORAGE_DIRECTORY:
                     return None
                 fh.seek(0)
                 view = SequencesLeftOut(fh, fh.size, found) if found and found.sequences else fh
@@ -841,7 +853,15 @@ def _read_with_pydicom(
                 errors: list[str] = []
                 _drop_deferred(ds, errors)
                 inst = _instance_from_dataset(rel, ds, errors)
-                complete = found.complete if found is not None else _pixels_complete(fh, ds, path)
+                if found is not None:
+                    complete = found.complete
+                else:
+                    implicit, little = ds.original_encoding
+                    complete = (
+                        implicit is None
+                        or little is None
+                        or pixel_data_whole(fh, fh.tell(), implicit, little)
+                    )
         except HostileFile as exc:
             if _reports(kind, quiet):
                 problems.append(Problem(exc.code, rel, str(exc)))
@@ -878,43 +898,7 @@ def _drop_deferred(ds: Dataset, errors: list[str]) -> None:
 def _is_directory(ds: Dataset) -> bool:
     meta = getattr(ds, "file_meta", None)
     sop_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
-    return sop_class == _MEDIA_STORAGE_DIRECTORY
-
-
-def _pixels_complete(fh: IO[bytes], ds: Dataset, path: Path) -> bool:
-    """Tell whether the pixel data after the header (if any) is all there.
-
-    By the file's size and, for encapsulated data, by seeking from one
-    fragment's item header to the next; the pixel data itself is never read.
-    """
-    pos = fh.tell()
-    head = fh.read(12)
-    if len(head) < 8:
-        return True
-    implicit, little = ds.original_encoding
-    if implicit is None or little is None:
-        return True
-    end = "<" if little else ">"
-    group, elem = struct.unpack(end + "HH", head[:4])
-    if (group << 16 | elem) not in _PIXEL_TAGS:
-        return True
-    if implicit:
-        (length,) = struct.unpack(end + "L", head[4:8])
-        header = 8
-    elif head[4:6] in _LONG_VRS:
-        if len(head) < 12:
-            return False
-        (length,) = struct.unpack(end + "L", head[8:12])
-        header = 12
-    else:
-        (length,) = struct.unpack(end + "H", head[6:8])
-        header = 8
-    size = os.fstat(fh.fileno()).st_size
-    if length != _UNDEFINED:
-        return bool(size >= pos + header + length)
-    # Encapsulated: seek along the fragments' item headers up to the sequence delimiter.
-    whole = pixel_data_complete(fh, pos + header, little)
-    return True if whole is None else whole  # None: not what we can check; the decoder will
+    return sop_class == MEDIA_STORAGE_DIRECTORY
 
 
 def _encodings(values: dict[int, Value]) -> list[str]:
@@ -1024,45 +1008,8 @@ def _instance_from_dataset(rel: str, ds: Dataset, errors: list[str]) -> MediaIns
     meta = getattr(ds, "file_meta", None)
     ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
     values: dict[str, Any] = {
-        name: _text(ds, keyword, errors) for name, keyword in _HEADER_FIELDS.items()
+        name: _text(ds, keyword, errors)
+        for name, (keyword, _) in _FIELDS.items()
+        if name != "sop_instance_uid"
     }
     return MediaInstance(relpath=rel, sop_instance_uid=sop_uid, transfer_syntax_uid=ts, **values)
-
-
-_FIELD_TAGS = {
-    "sop_instance_uid": 0x00080018,
-    "sop_class_uid": 0x00080016,
-    "patient_id": 0x00100020,
-    "issuer_of_patient_id": 0x00100021,
-    "patient_name": 0x00100010,
-    "birth_date": 0x00100030,
-    "sex": 0x00100040,
-    "study_instance_uid": 0x0020000D,
-    "study_date": 0x00080020,
-    "study_description": 0x00081030,
-    "accession_number": 0x00080050,
-    "series_instance_uid": 0x0020000E,
-    "modality": 0x00080060,
-    "series_number": 0x00200011,
-    "series_description": 0x0008103E,
-    "instance_number": 0x00200013,
-}
-_FAST_TAGS = frozenset({*_FIELD_TAGS.values(), _T_CHARSET})
-
-_HEADER_FIELDS = {
-    "sop_class_uid": "SOPClassUID",
-    "patient_id": "PatientID",
-    "issuer_of_patient_id": "IssuerOfPatientID",
-    "patient_name": "PatientName",
-    "birth_date": "PatientBirthDate",
-    "sex": "PatientSex",
-    "study_instance_uid": "StudyInstanceUID",
-    "study_date": "StudyDate",
-    "study_description": "StudyDescription",
-    "accession_number": "AccessionNumber",
-    "series_instance_uid": "SeriesInstanceUID",
-    "modality": "Modality",
-    "series_number": "SeriesNumber",
-    "series_description": "SeriesDescription",
-    "instance_number": "InstanceNumber",
-}

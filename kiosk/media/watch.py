@@ -2,17 +2,23 @@
 
 It polls a mount-table source (by default :func:`kiosk.media.drives.mounted_media`,
 which reads the system's mount table through psutil on Linux, Windows and
-macOS) and a drop folder, where each sub-folder or ``.iso`` file counts as a
-medium once its content has stopped changing between two polls (so a
-half-copied folder is not picked up). Each change becomes a
+macOS): drives are not folders, so they are looked at on each poll. A drop
+folder, where each sub-folder or ``.iso`` file counts as a medium, is watched
+with watchdog instead (:class:`DropFolder`): an entry counts once it has had
+no event for a settle time and its content is the same at two checks, so a
+half-copied folder is not picked up. Each change becomes a
 :class:`MediumEvent`.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
+import time
+import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,11 +26,23 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+
 from kiosk.media.drives import Medium, mounted_media
 
 log = logging.getLogger(__name__)
 
 MountSource = Callable[[], list[Medium]]
+
+SETTLE_SECONDS = 1.0
+"""A drop-folder entry counts once it had no event for this long (and did not change)."""
+
+FULL_CHECK_SECONDS = 60.0
+"""Every so often the whole drop folder is looked at again, in case events were lost."""
+
+_NOT_CHANGES = {"opened", "closed_no_write"}  # reading a file (the scan's own reads)
 
 
 class EventKind(StrEnum):
@@ -69,6 +87,207 @@ def _signature(path: Path) -> tuple[int, int, int]:
     return (files, size, newest)
 
 
+def _is_medium(entry: Path) -> bool:
+    """A sub-folder or an ``.iso`` file of the drop folder, not hidden."""
+    if entry.name.startswith("."):
+        return False
+    return entry.is_dir() or (entry.is_file() and entry.suffix.lower() == ".iso")
+
+
+class _Changes(FileSystemEventHandler):
+    """Notes which entries of the drop folder had an event, and when (watchdog's thread)."""
+
+    def __init__(self, folder: Path, clock: Callable[[], float]) -> None:
+        self.folder = str(folder)
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.changed: dict[str, float] = {}
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        """Note the drop-folder entry (top-level name) under each path of the event."""
+        if event.event_type in _NOT_CHANGES:
+            return
+        for raw in (event.src_path, getattr(event, "dest_path", "")):
+            path = os.fsdecode(raw)
+            if not path:
+                continue
+            rel = os.path.relpath(path, self.folder)
+            name = rel.split(os.sep, 1)[0]
+            if name in ("", ".", "..") or rel.startswith(".." + os.sep):
+                continue
+            with self.lock:
+                self.changed[name] = self.clock()
+
+    def take(self) -> dict[str, float]:
+        """The entries changed since the last call."""
+        with self.lock:
+            changed, self.changed = self.changed, {}
+        return changed
+
+
+_watching: weakref.WeakSet[DropFolder] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Stop every observer still running before the interpreter shuts down."""
+    for drop in list(_watching):
+        drop.close()
+
+
+class DropFolder:
+    """The media in a drop folder, watched with watchdog rather than walked on each poll.
+
+    An entry (a sub-folder or an ``.iso`` file) is a medium once it has had no
+    file-system event for ``settle`` seconds and its (files, bytes, newest
+    mtime) are the same at two such checks: a copy still being written is never
+    read half-way. A removed entry is gone at the next look. Every
+    ``full_check`` seconds (and whenever watchdog cannot watch the folder, e.g.
+    it does not exist yet) the folder is listed again and the entries not yet
+    counted are measured, in case events were lost.
+
+    Parameters
+    ----------
+    folder
+        The drop folder.
+    settle
+        Seconds without an event before an entry is measured.
+    full_check
+        Seconds between two full looks at the folder.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        settle: float = SETTLE_SECONDS,
+        full_check: float = FULL_CHECK_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.folder = folder
+        self.settle = settle
+        self.full_check = full_check
+        self.clock = clock
+        self.changes = _Changes(folder, clock)
+        self.observer: BaseObserver | None = None
+        self.closed = False
+        self.lock = threading.Lock()  # the app polls on a worker thread and closes on its own
+        self.last_full: float | None = None
+        self.pending: dict[str, float] = {}  # entry -> when it last changed
+        self.measured: dict[str, tuple[int, int, int]] = {}  # entry -> its last signature
+        self.media: dict[str, Medium] = {}  # entries that count
+
+    def close(self) -> None:
+        """Stop watching for good (the observer's thread ends; later looks list the folder)."""
+        with self.lock:
+            self.closed = True
+            self._stop()
+
+    def _stop(self) -> None:
+        if self.observer is not None:
+            self.observer.stop()
+            self.observer.join(timeout=5)
+            self.observer = None
+
+    def __enter__(self) -> DropFolder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def current(self) -> list[Medium]:
+        """The media in the folder now (entries that have settled), by name."""
+        with self.lock:
+            now = self.clock()
+            watching = self._watch()
+            for name, when in self.changes.take().items():
+                self._changed(name, when)
+            if not watching or self.last_full is None or now - self.last_full >= self.full_check:
+                self._look_at_all(now)
+            for name, when in sorted(self.pending.items()):
+                if now - when >= self.settle:
+                    self._measure(name, now)
+            return [self.media[name] for name in sorted(self.media)]
+
+    def _watch(self) -> bool:
+        """Start watchdog on the folder if it is not yet; whether it is watched."""
+        if self.observer is not None and self.observer.is_alive() and self.folder.is_dir():
+            return True
+        self._stop()  # not started, or the folder (or the watch) went away
+        if self.closed or not self.folder.is_dir():
+            return False
+        # watchdog's inotify emitter warns (RuntimeWarning, on its own thread) when a new
+        # folder's sub-folders are seen twice in a race, which changes nothing here.
+        warnings.filterwarnings(
+            "ignore",
+            message="Callback with id",
+            category=RuntimeWarning,
+            module=r"watchdog\.observers\.inotify",
+        )
+        observer = Observer()
+        try:
+            observer.schedule(self.changes, str(self.folder), recursive=True)
+            observer.start()
+        except OSError as exc:  # e.g. the inotify watch limit: full looks on each poll instead
+            log.warning(
+                "cannot watch the drop folder %s (%s); it is listed instead", self.folder, exc
+            )
+            return False
+        self.observer = observer
+        _watching.add(self)
+        self.last_full = None  # what came before the watch is found by a full look
+        return True
+
+    def _changed(self, name: str, when: float) -> None:
+        """An event under entry ``name``: gone at once if it is gone, else settling again."""
+        entry = self.folder / name
+        if not entry.exists():
+            self._forget(name)
+        elif name not in self.media:
+            self.pending[name] = when
+
+    def _forget(self, name: str) -> None:
+        self.pending.pop(name, None)
+        self.measured.pop(name, None)
+        self.media.pop(name, None)
+
+    def _look_at_all(self, now: float) -> None:
+        """List the folder: entries gone are forgotten, new or changed ones settle again."""
+        self.last_full = now
+        try:
+            names = {entry.name for entry in self.folder.iterdir() if _is_medium(entry)}
+        except OSError:
+            names = set()
+        for name in [*self.media, *self.pending]:
+            if name not in names:
+                self._forget(name)
+        for name in names - set(self.media):
+            try:
+                signature = _signature(self.folder / name)
+            except OSError:
+                continue
+            if self.measured.get(name) != signature:
+                self.measured[name] = signature
+                self.pending[name] = now
+
+    def _measure(self, name: str, now: float) -> None:
+        """A settled entry counts if it is unchanged since it was last measured."""
+        entry = self.folder / name
+        try:
+            signature = _signature(entry) if _is_medium(entry) else None
+        except OSError:
+            signature = None
+        if signature is None:
+            self._forget(name)
+            return
+        if self.measured.get(name) != signature:
+            self.measured[name] = signature
+            self.pending[name] = now  # changed since: one more settle time
+            return
+        del self.pending[name]
+        kind = "iso9660" if entry.is_file() else ""
+        self.media[name] = Medium(entry, "", kind, False, "drop")
+
+
 class MediaWatcher:
     """Turn successive looks at the mount table and the drop folder into events.
 
@@ -78,45 +297,36 @@ class MediaWatcher:
         Returns the media mounted now; default: the system's mount table.
         Pass ``lambda: []`` to watch the drop folder only.
     drop_folder
-        A folder whose sub-folders and ``.iso`` files are media, or None.
+        A folder whose sub-folders and ``.iso`` files are media, or None;
+        watched by a :class:`DropFolder`.
+    settle, full_check
+        The drop folder's settle time and full-check interval, in seconds.
     """
 
-    def __init__(self, mounts: MountSource | None = None, drop_folder: Path | None = None) -> None:
+    def __init__(
+        self,
+        mounts: MountSource | None = None,
+        drop_folder: Path | None = None,
+        *,
+        settle: float = SETTLE_SECONDS,
+        full_check: float = FULL_CHECK_SECONDS,
+    ) -> None:
         self.mounts = mounts if mounts is not None else mounted_media
         self.drop_folder = drop_folder
+        self.drop = DropFolder(drop_folder, settle, full_check) if drop_folder else None
         self.present: dict[tuple[str, str], Medium] = {}
-        self._settling: dict[Path, tuple[int, int, int]] = {}
+
+    def close(self) -> None:
+        """Stop watching the drop folder."""
+        if self.drop is not None:
+            self.drop.close()
 
     def current(self) -> list[Medium]:
         """The media present now (drop-folder entries only once they have settled)."""
         media = list(self.mounts())
-        if self.drop_folder is not None:
-            media.extend(self._dropped())
+        if self.drop is not None:
+            media.extend(self.drop.current())
         return media
-
-    def _dropped(self) -> list[Medium]:
-        assert self.drop_folder is not None
-        try:
-            entries = sorted(self.drop_folder.iterdir())
-        except OSError:
-            return []
-        out = []
-        seen: dict[Path, tuple[int, int, int]] = {}
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            if not (entry.is_dir() or (entry.is_file() and entry.suffix.lower() == ".iso")):
-                continue
-            try:
-                sig = _signature(entry)
-            except OSError:
-                continue
-            seen[entry] = sig
-            already = ("drop", str(entry)) in self.present
-            if already or self._settling.get(entry) == sig:
-                out.append(Medium(entry, "", "iso9660" if entry.is_file() else "", False, "drop"))
-        self._settling = seen
-        return out
 
     def poll(self) -> list[MediumEvent]:
         """Look once; return what changed since the last look (all present media the first time)."""

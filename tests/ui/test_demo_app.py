@@ -6,7 +6,7 @@ import pydicom
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-from kiosk.sample_disc import JANE_DOE
+from kiosk.demo.sample_disc import JANE_DOE
 from ui.app import run, start_demo
 from ui.operations import Runners
 from ui.windows.main_window import MainWindow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pydicom
@@ -210,12 +211,18 @@ def test_a_disc_dropped_in_the_drop_folder_is_read(qtbot, window, tmp_path):
 
     drop = tmp_path / "drop"
     drop.mkdir()
-    window.watcher = MediaWatcher(mounts=lambda: [], drop_folder=drop)
+    window.watcher = MediaWatcher(mounts=lambda: [], drop_folder=drop, settle=0.2)
     window.poll_media()
     assert window.scan is None
     write_ct_disc(drop / "CD1", [JANE], per_study=2)
-    window.poll_media()  # seen once: waits until the copy has settled
-    window.poll_media()
+    window.poll_media()  # seen: waits until the copy has settled
+    assert window.scan is None
+
+    for _ in range(20):  # a look every 0.3 s: settled (0.2 s, twice) after a few
+        time.sleep(0.3)
+        window.poll_media()
+        if window.scan is not None:
+            break
     assert window.scan is not None and window.studies.rowCount() == 1
     assert window.medium_box.currentData() == str(drop / "CD1")
     import shutil
@@ -223,6 +230,7 @@ def test_a_disc_dropped_in_the_drop_folder_is_read(qtbot, window, tmp_path):
     shutil.rmtree(drop / "CD1")
     window.poll_media()
     assert window.status.text().startswith("The disc was taken out.")
+    window.watcher.close()
 
 
 def test_test_connection_button(qtbot, window):

@@ -47,7 +47,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]  # generated at
     Verification,
 )
 
-from kiosk import sample_disc
+from kiosk.demo import sample_disc
 
 __all__ = [
     "CARDIOLOGY_AE",

@@ -9,7 +9,7 @@ references them, and the usual non-DICOM clutter of a burned CD (``AUTORUN.INF``
 The content is deterministic (seeded pixel data, fixed names, dates and
 accession numbers); only the UIDs are random. The demo patients are exposed as
 module-level constants (:data:`DEMO_PATIENTS`, :data:`DEMO_STUDIES`) so the
-embedded demo worklist (:mod:`kiosk.demo`) can schedule matching orders.
+embedded demo worklist (:mod:`kiosk.demo.peers`) can schedule matching orders.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ fails that test, so no process outlives the test that started it.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 
@@ -25,6 +26,7 @@ from typing import TypeVar
 
 import pytest
 
+from kiosk.store import db
 from tests.peers import (
     ManagedServer,
     OrthancServer,
@@ -79,6 +81,16 @@ def orthanc_server(tmp_path: Path) -> Iterator[OrthancServer]:
     reports; change it with ``orthanc_server.set_modality("KIOSK", "KIOSK", port)``.
     """
     yield from _serve(OrthancServer(tmp_path / "orthanc", aet="ORTHANC", kiosk_aet="KIOSK"))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    """A kiosk database of the test's own, migrated."""
+    conn = db.connect(tmp_path / "kiosk.sqlite3")
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,6 @@ PACS that is down.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +23,7 @@ from kiosk.config import Destination
 from kiosk.errors import AssociationAborted, AssociationRejected, PeerError
 from kiosk.send.echo import echo
 from kiosk.send.sender import StoreConnection, plan_contexts
-from kiosk.store import db, health
+from kiosk.store import health
 from tests.discs import write_instances
 from tests.peers import OrthancServer, StorageServer
 from tests.pynetdicom_scp import ScriptedScp
@@ -155,15 +154,6 @@ def test_echo_says_the_same(strict_scp) -> None:
 
 
 # --- the outbox -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    conn = db.connect(tmp_path / "kiosk.sqlite3")
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def queue_json(capsys: pytest.CaptureFixture[str], cfg: Path) -> dict:

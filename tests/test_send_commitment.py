@@ -5,30 +5,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from kiosk.cli import main
 from kiosk.config import load_config
 from kiosk.send.commitment import CommitmentService
 from kiosk.send.deliver import deliver
-from kiosk.store import db
 from kiosk.store.studies import StudyState, get_study
 from tests.discs import write_instances
 from tests.kiosk_config import write_config
 from tests.peers import OrthancServer, StorageServer, free_port, wait_until
 from tests.test_send_delivery import queue_study
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    conn = db.connect(tmp_path / "kiosk.sqlite3")
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def orthanc_config(tmp_path: Path, orthanc: OrthancServer, *, commitment: bool) -> Path:

@@ -30,7 +30,7 @@ from kiosk.cli import main
 from kiosk.config import load_config
 from kiosk.progress import Phase, Progress
 from kiosk.send.deliver import deliver
-from kiosk.store import db, outbox, studies
+from kiosk.store import outbox, studies
 from kiosk.store.outbox import OutboxState
 from kiosk.store.studies import StudyState
 from tests.discs import write_instances
@@ -85,15 +85,6 @@ def queue_study(conn: sqlite3.Connection, paths: list[Path], destination: str) -
     for state in (StudyState.COPIED, StudyState.MATCHED, StudyState.COERCED, StudyState.QUEUED):
         studies.set_state(conn, sid, state)
     return study
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    conn = db.connect(tmp_path / "kiosk.sqlite3")
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def config_file(

@@ -108,7 +108,7 @@ def test_reopening_does_not_rerun_migrations(
         assert db.schema_version(second) == db.migrations()[-1][0]
         # The data survived (a re-run of CREATE TABLE would also have failed).
         assert studies.get_study(second, sid).study_instance_uid == "1.2.3.4"
-        assert db.migrate(second, db_path) == len(db.migrations())
+        assert db.migrate(second, db_path) == db.migrations()[-1][0]
     finally:
         second.close()
 
@@ -117,7 +117,7 @@ def test_newer_database_is_refused(db_path: Path) -> None:
     db_path.parent.mkdir(parents=True)
     raw = sqlite3.connect(db_path)
     raw.execute("CREATE TABLE future (x)")
-    raw.execute(f"PRAGMA user_version = {len(db.migrations()) + 5}")
+    raw.execute(f"PRAGMA user_version = {db.migrations()[-1][0] + 5}")
     raw.commit()
     raw.close()
 
@@ -129,7 +129,7 @@ def test_newer_database_is_refused(db_path: Path) -> None:
 
     raw = sqlite3.connect(db_path)
     try:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == len(db.migrations()) + 5
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == db.migrations()[-1][0] + 5
         assert tables(raw) == {"future"}  # untouched
     finally:
         raw.close()

@@ -138,3 +138,22 @@ def test_no_collector_configured_is_a_usage_error(tmp_path, capsys):
     )
     assert main(["audit", "--send", "--config", str(config)]) == 2
     assert "[audit]" in capsys.readouterr().err
+
+
+def test_the_audit_section_of_the_config(tmp_path):
+    from kiosk.config import parse_config
+    from kiosk.errors import ConfigError
+
+    path = tmp_path / "k.toml"
+    config = parse_config({"audit": {"host": "audit.example.org"}}, path)
+    assert config.audit_collector is not None
+    assert (config.audit_collector.port, config.audit_collector.tls) == (601, False)
+    config = parse_config({"audit": {"host": "a", "tls": True}}, path)
+    assert config.audit_collector is not None and config.audit_collector.port == 6514
+    assert parse_config({}, path).audit_collector is None
+    with pytest.raises(ConfigError, match=r"\[audit.host\]"):
+        parse_config({"audit": {"port": 601}}, path)
+    kiosk = parse_config({"kiosk": {"lock_minutes": 3, "fullscreen": True}}, path)
+    assert (kiosk.lock_minutes, kiosk.fullscreen) == (3, True)
+    with pytest.raises(ConfigError, match="lock_minutes"):
+        parse_config({"kiosk": {"lock_minutes": -1}}, path)

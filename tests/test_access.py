@@ -52,7 +52,7 @@ def as_user(monkeypatch: pytest.MonkeyPatch, name: str, password: str | None = N
 
 
 def test_the_cli_role_names_are_the_roles():
-    assert cli.ROLES == tuple(r.value for r in Role)
+    assert tuple(r.value for r in Role) == cli.ROLES
 
 
 def test_the_rules_of_the_issue():

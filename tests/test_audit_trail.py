@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from pathlib import Path
@@ -145,7 +146,7 @@ def test_migration_0009_hashes_the_existing_records_in_order(tmp_path):
     conn = db.connect(path)  # migrates to 9 and beyond
     rows = conn.execute("SELECT * FROM audit ORDER BY id").fetchall()
     assert rows[0]["prev_hash"] == audit_chain.GENESIS
-    for before, after in zip(rows, rows[1:], strict=False):
+    for before, after in itertools.pairwise(rows):
         assert after["prev_hash"] == before["hash"]
     assert audit.verify(conn).whole
     audit.record(conn, user="carol", station="DESK", action="view")  # the chain goes on

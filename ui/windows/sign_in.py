@@ -65,8 +65,9 @@ class SignInScreen(QWidget):
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.password_edit.returnPressed.connect(self.attempt)
         self.name_edit.returnPressed.connect(self.password_edit.setFocus)
-        form.addRow("User", self.name_edit)
-        form.addRow("Password", self.password_edit)
+        user_label, password_label = QLabel("User"), QLabel("Password")
+        form.addRow(user_label, self.name_edit)
+        form.addRow(password_label, self.password_edit)
         box = QWidget()
         box.setLayout(form)
         box.setMaximumWidth(460)
@@ -80,7 +81,14 @@ class SignInScreen(QWidget):
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         outer.addWidget(self.message)
         outer.addStretch(2)
-        for widget in (self.name_edit, self.password_edit, self.sign_in_button):
+        for widget in (
+            self.name_edit,
+            self.password_edit,
+            self.sign_in_button,
+            user_label,
+            password_label,
+            self.message,
+        ):
             f = QFont(widget.font())
             f.setPointSize(14)
             widget.setFont(f)

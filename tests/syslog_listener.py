@@ -14,9 +14,11 @@ from __future__ import annotations
 import re
 import socket
 import socketserver
+import ssl
 import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from pathlib import Path
 
 _HEADER = re.compile(
     rb"<(?P<pri>\d{1,3})>1 (?P<timestamp>\S+) (?P<hostname>\S+) (?P<app>\S+) (?P<procid>\S+) "
@@ -82,7 +84,8 @@ def check_audit_message(root: ET.Element) -> None:
 class SyslogListener:
     """A syslog TCP collector on a free loopback port; ``messages`` in arrival order."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, tls: tuple[Path, Path] | None = None) -> None:
+        """Listen on ``port`` (0: a free one); with ``tls`` (certificate, key): RFC 5425."""
         self.messages: list[SyslogMessage] = []
         self.errors: list[str] = []
         self._lock = threading.Lock()
@@ -104,9 +107,26 @@ class SyslogListener:
                     buffer += data
                     buffer = listener._frames(buffer)
 
+        context: ssl.SSLContext | None = None
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+
         class Server(socketserver.ThreadingTCPServer):
             allow_reuse_address = True
             daemon_threads = True
+
+            def get_request(self) -> tuple[socket.socket, object]:
+                sock, address = self.socket.accept()
+                if context is None:
+                    return sock, address
+                sock.settimeout(10)
+                try:
+                    return context.wrap_socket(sock, server_side=True), address
+                except (OSError, ssl.SSLError) as exc:
+                    sock.close()
+                    listener._error(f"TLS handshake failed: {exc}")
+                    raise
 
         self._server = Server(("127.0.0.1", port), Handler)
         self.host = "127.0.0.1"

@@ -12,6 +12,7 @@ from kiosk import audit
 from kiosk.cli import main
 from kiosk.store import db
 from tests.kiosk_config import write_config
+from tests.test_phi_and_tls import pki  # noqa: F401 (the fixture)
 from tests.syslog_listener import SyslogListener, free_port
 
 
@@ -157,3 +158,26 @@ def test_the_audit_section_of_the_config(tmp_path):
     assert (kiosk.lock_minutes, kiosk.fullscreen) == (3, True)
     with pytest.raises(ConfigError, match="lock_minutes"):
         parse_config({"kiosk": {"lock_minutes": -1}}, path)
+
+
+def test_records_go_over_tls_to_a_collector_the_ca_vouches_for(tmp_path, pki, capsys):
+    server = SyslogListener(tls=(pki.cert, pki.key))
+    try:
+        config = _config(tmp_path, server.port)
+        _record(tmp_path, ["copy", "send"])
+        text = config.read_text().replace("[audit]\n", "[audit]\ntls = true\n")
+        config.write_text(text)
+        assert main(["audit", "--send", "--config", str(config)]) == 4  # the CA is not trusted
+        assert "certificate" in capsys.readouterr().err
+        assert server.messages == []
+        config.write_text(text.replace("tls = true\n", f'tls = true\ntls_ca = "{pki.ca}"\n'))
+        code, report = _send(config, capsys)
+        assert (code, report["sent"], report["queued"]) == (0, 2, 0)
+        got = server.wait_for(2)
+        assert len(got) == 2
+        assert [m.xml.find("EventIdentification/EventID").get("csd-code") for m in got] == [
+            "110107",
+            "110104",
+        ]
+    finally:
+        server.close()

@@ -12,8 +12,8 @@ from kiosk import audit
 from kiosk.cli import main
 from kiosk.store import db
 from tests.kiosk_config import write_config
-from tests.test_phi_and_tls import pki  # noqa: F401 (the fixture)
 from tests.syslog_listener import SyslogListener, free_port
+from tests.test_phi_and_tls import pki  # noqa: F401 (the fixture)
 
 
 @pytest.fixture
@@ -160,7 +160,7 @@ def test_the_audit_section_of_the_config(tmp_path):
         parse_config({"kiosk": {"lock_minutes": -1}}, path)
 
 
-def test_records_go_over_tls_to_a_collector_the_ca_vouches_for(tmp_path, pki, capsys):
+def test_records_go_over_tls_to_a_collector_the_ca_vouches_for(tmp_path, pki, capsys):  # noqa: F811
     server = SyslogListener(tls=(pki.cert, pki.key))
     try:
         config = _config(tmp_path, server.port)

@@ -181,3 +181,43 @@ def test_records_go_over_tls_to_a_collector_the_ca_vouches_for(tmp_path, pki, ca
         ]
     finally:
         server.close()
+
+
+def test_an_import_reaches_the_collector_with_the_next_send(
+    tmp_path, listener, capsys, worklist_server, storage_server
+):
+    from kiosk.app.housekeeping import record_view
+    from kiosk.config import load_config
+    from tests.discs import write_ct_disc
+
+    disc = tmp_path / "disc"
+    (study,) = write_ct_disc(disc, [("EXT-1", "DOE^JANE", "19700101", "F")], per_study=1)
+    worklist_server.add_patient("M0")
+    config = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={"radiology": storage_server},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    with config.open("a", encoding="utf-8") as f:
+        f.write(f'\n[audit]\nhost = "127.0.0.1"\nport = {listener.port}\n')
+    uid = study.study_instance_uid
+    args = ["import", str(disc), "--study", uid, "--mrn", "M0", "--user", "alice"]
+    assert main([*args, "--config", str(config)]) == 0
+    record_view(load_config(config), uid, user="alice")
+    assert main(["send", "--config", str(config)]) == 0
+    capsys.readouterr()
+    conn = db.connect(tmp_path / "kiosk.sqlite3")
+    count = conn.execute("SELECT count(*) FROM audit").fetchone()[0]
+    conn.close()
+    got = listener.wait_for(count)
+    assert len(got) == count and not listener.errors
+    described = [
+        m.xml.find("EventIdentification/EventOutcomeDescription").text.split(":")[0] for m in got
+    ]
+    assert {"copy", "coerce", "queue", "send", "view"} <= set(described)
+    for message in got:
+        assert "DOE" not in json.dumps([(e.attrib, e.text) for e in message.xml.iter()])
+    assert main(["audit", "--send", "--json", "--config", str(config)]) == 0
+    assert json.loads(capsys.readouterr().out)["sent"] == 0

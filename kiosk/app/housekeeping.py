@@ -61,3 +61,22 @@ def export_audit(config: Config, *, strict: bool = True) -> ExportReport:
         if strict:
             return atna.deliver(conn, collector, source_id=config.station)
         return atna.export_queued(conn, collector, source_id=config.station)
+
+
+def record_view(
+    config: Config, study_instance_uid: str, *, user: str = "", detail: str = ""
+) -> None:
+    """Record that a person looked at a study's images (the viewer calls this; audited ``view``).
+
+    The signed-in user is who looked; on an open station, ``user``.
+    """
+    with db.opened(config.database_path) as conn:
+        session = access.session_for(conn, user)
+        audit.record(
+            conn,
+            user=session.user if session is not None else user,
+            station=config.station,
+            action="view",
+            study_instance_uid=study_instance_uid,
+            detail=detail,
+        )

@@ -171,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, top=False)
 
     p = sub.add_parser("users", help="admin: the users who may sign in, and their roles")
-    users = p.add_subparsers(dest="users_command", parser_class=_Parser, required=True)
+    users = p.add_subparsers(
+        dest="users_command", metavar="add|list", parser_class=_Parser, required=True
+    )
     q = users.add_parser("add", help="add a user; the password is read from standard input")
     q.add_argument("name", metavar="NAME")
     q.add_argument("--role", required=True, choices=ROLES)

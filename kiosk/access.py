@@ -17,6 +17,7 @@ with weaker parameters than today's defaults is renewed at the next sign-in.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 import threading
@@ -101,8 +102,15 @@ class Session:
 _hasher = PasswordHasher()
 _lock = threading.Lock()
 _current: Session | None = None
-# A hash to verify against when the name is unknown: the answer takes as long either way.
-_DUMMY = _hasher.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the name is unknown: the answer takes as long either way.
+
+    Made on first use: every command imports this module, few sign in.
+    """
+    return _hasher.hash("not a password of anyone")
 
 
 def parse_role(text: str) -> Role:
@@ -141,7 +149,8 @@ def sign_in(conn: sqlite3.Connection, name: str, password: str, *, station: str)
     """
     global _current
     row = users.get(conn, name) if name else None
-    stored = row["password_hash"] if row is not None and not row["disabled"] else _DUMMY
+    known = row is not None and not row["disabled"]
+    stored = row["password_hash"] if row is not None and known else _dummy_hash()
     try:
         _hasher.verify(stored, password)
         ok = row is not None and not row["disabled"]

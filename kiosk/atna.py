@@ -11,7 +11,9 @@ The records wait in a durable queue (``atna_queue``) and go in order. A
 record is marked ``sending`` (committed) before it is written and ``sent``
 after; one left ``sending`` by a crash is marked ``uncertain`` and not
 written again: the collector never gets a record twice. A collector that is
-down leaves the rest queued for the next run.
+down leaves the rest queued for the next run. One process sends at a time
+(a lease in ``atna_sender``, renewed while it sends): the window and a
+scheduled ``kiosk send`` never interleave.
 
 Hand-written: the syslog framing is a few lines, and the logging handlers of
 the syslog libraries (``logging.handlers.SysLogHandler``,
@@ -23,12 +25,14 @@ The XML is built with :mod:`xml.etree.ElementTree`, which escapes every value.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sqlite3
 import ssl
+import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from kiosk.config import AuditCollector
 from kiosk.errors import PeerError
@@ -236,6 +240,28 @@ def export_queued(
     Raises nothing for a collector that is down: the report's ``error`` says
     why and the records stay queued (:func:`deliver` raises).
     """
+    holder = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    if not audit_trail.atna_lease(conn, holder, _lease_end()):
+        counts = audit_trail.atna_counts(conn)
+        log.info("another process is sending audit records to the collector")
+        return ExportReport(0, counts.get("queued", 0), counts.get("uncertain", 0))
+    try:
+        return _export(conn, collector, source_id=source_id, holder=holder)
+    finally:
+        audit_trail.atna_release(conn, holder)
+
+
+def _lease_end() -> str:
+    """How long a sender may hold the lease before another may take over (it renews it)."""
+    return (datetime.now(UTC) + _LEASE).isoformat(timespec="seconds")
+
+
+_LEASE = timedelta(minutes=5)
+
+
+def _export(
+    conn: sqlite3.Connection, collector: AuditCollector, *, source_id: str, holder: str
+) -> ExportReport:
     uncertain = audit_trail.atna_settle_interrupted(conn)
     if uncertain:
         log.warning("%d audit records may have reached the collector before a crash; "
@@ -259,7 +285,8 @@ def export_queued(
                             hostname=source_id,
                             warning=_outcome(str(row["outcome"])) != "0",
                         )
-                        audit_trail.atna_mark(conn, int(row["id"]), "sending")
+                        if not audit_trail.atna_claim(conn, int(row["id"])):
+                            continue
                         try:
                             sock.sendall(frame)
                         except OSError as exc:
@@ -269,10 +296,11 @@ def export_queued(
                                 f"stopped taking records ({exc})"
                             )
                             break
-                        audit_trail.atna_mark(conn, int(row["id"]), "sent")
+                        audit_trail.atna_sent(conn, int(row["id"]))
                         sent += 1
                     if error:
                         break
+                    audit_trail.atna_lease(conn, holder, _lease_end())
                     pending = audit_trail.atna_pending(conn)
     counts = audit_trail.atna_counts(conn)
     if error:

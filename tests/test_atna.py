@@ -221,3 +221,21 @@ def test_an_import_reaches_the_collector_with_the_next_send(
         assert "DOE" not in json.dumps([(e.attrib, e.text) for e in message.xml.iter()])
     assert main(["audit", "--send", "--json", "--config", str(config)]) == 0
     assert json.loads(capsys.readouterr().out)["sent"] == 0
+
+
+def test_one_sender_at_a_time(tmp_path, listener, capsys):
+    config = _config(tmp_path, listener.port)
+    _record(tmp_path, ["copy", "send"])
+    conn = db.connect(tmp_path / "kiosk.sqlite3")
+    conn.execute("INSERT INTO atna_sender VALUES (1, 'other-host:42:1', '2999-01-01T00:00:00')")
+    conn.close()
+    assert _send(config, capsys) == (0, {"sent": 0, "queued": 2, "uncertain": 0, "error": ""})
+    assert listener.wait_for(1, timeout=0.5) == []
+    conn = db.connect(tmp_path / "kiosk.sqlite3")
+    conn.execute("UPDATE atna_sender SET until = '2000-01-01T00:00:00+00:00'")  # it died
+    conn.close()
+    assert _send(config, capsys)[1]["sent"] == 2
+    assert len(listener.wait_for(2)) == 2
+    conn = db.connect(tmp_path / "kiosk.sqlite3")
+    assert conn.execute("SELECT count(*) FROM atna_sender").fetchone()[0] == 0  # given back
+    conn.close()

@@ -67,8 +67,7 @@ def station_access(config: Config, user: str = "") -> StationAccess:
     with db.opened(config.database_path) as conn:
         session = access.session_for(conn, user)
         if session is not None and session.open_station:
-            log.info("station %s runs open: no admin user exists, everyone acts as admin",
-                        config.station)  # fmt: skip
+            log.info("this station runs open: no admin user exists, everyone acts as admin")
         return StationAccess(session is not None and session.open_station, session)
 
 

@@ -78,14 +78,45 @@ def atna_pending(conn: sqlite3.Connection, limit: int = 500) -> list[sqlite3.Row
     ).fetchall()
 
 
-def atna_mark(conn: sqlite3.Connection, audit_id: int, state: str, error: str = "") -> None:
-    """Move one record of the ATNA queue to ``state`` (committed at once)."""
+def atna_claim(conn: sqlite3.Connection, audit_id: int) -> bool:
+    """Mark a queued record ``sending`` (committed at once); ``False`` if it is not queued."""
+    with transaction(conn):
+        cursor = conn.execute(
+            "UPDATE atna_queue SET state = 'sending', updated_at = ?, attempts = attempts + 1"
+            " WHERE audit_id = ? AND state = 'queued'",
+            (now_iso(), audit_id),
+        )
+        return cursor.rowcount == 1
+
+
+def atna_sent(conn: sqlite3.Connection, audit_id: int) -> None:
+    """Mark a record the collector was given ``sent`` (committed at once)."""
     with transaction(conn):
         conn.execute(
-            "UPDATE atna_queue SET state = ?, last_error = ?, updated_at = ?,"
-            " attempts = attempts + (? = 'sending') WHERE audit_id = ?",
-            (state, error, now_iso(), state, audit_id),
+            "UPDATE atna_queue SET state = 'sent', last_error = '', updated_at = ?"
+            " WHERE audit_id = ?",
+            (now_iso(), audit_id),
         )
+
+
+def atna_lease(conn: sqlite3.Connection, holder: str, until: str) -> bool:
+    """Take or renew the ATNA sender's lease until ``until``; ``False`` if another holds it."""
+    with transaction(conn):
+        row = conn.execute("SELECT holder, until FROM atna_sender WHERE one = 1").fetchone()
+        if row is not None and row["holder"] != holder and row["until"] > now_iso():
+            return False
+        conn.execute(
+            "INSERT INTO atna_sender (one, holder, until) VALUES (1, ?, ?)"
+            " ON CONFLICT (one) DO UPDATE SET holder = excluded.holder, until = excluded.until",
+            (holder, until),
+        )
+        return True
+
+
+def atna_release(conn: sqlite3.Connection, holder: str) -> None:
+    """Give the lease of the ATNA sender back (if ``holder`` has it)."""
+    with transaction(conn):
+        conn.execute("DELETE FROM atna_sender WHERE one = 1 AND holder = ?", (holder,))
 
 
 def atna_note_failure(conn: sqlite3.Connection, audit_id: int, error: str) -> None:
@@ -99,7 +130,10 @@ def atna_note_failure(conn: sqlite3.Connection, audit_id: int, error: str) -> No
 
 
 def atna_settle_interrupted(conn: sqlite3.Connection) -> int:
-    """Records left ``sending`` by a crash become ``uncertain``: never written twice."""
+    """Records left ``sending`` by a crash become ``uncertain``: never written twice.
+
+    Only the lease holder calls this: no other sender is between claim and ``sent``.
+    """
     with transaction(conn):
         cursor = conn.execute(
             "UPDATE atna_queue SET state = 'uncertain', updated_at = ? WHERE state = 'sending'",

@@ -170,8 +170,7 @@ class Station(QObject):
         access = station_access(config)
         self.open_station = access.open_station
         if self.open_station:
-            log.warning("station %s runs open: no admin user exists; everyone acts as admin",
-                        config.station)  # fmt: skip
+            log.warning("this station runs open: no admin user exists; everyone acts as admin")
             window.set_session(access.session, True)  # type: ignore[attr-defined]
             self._show(window)
         else:

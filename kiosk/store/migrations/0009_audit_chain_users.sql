@@ -20,6 +20,13 @@ CREATE TABLE atna_queue (
     updated_at TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX atna_queue_state ON atna_queue(state, audit_id);
+-- One process sends to the collector at a time (the window and a scheduled `kiosk send`
+-- alike): it holds this lease until the time given, renewed while it sends.
+CREATE TABLE atna_sender (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    holder TEXT NOT NULL,
+    until TEXT NOT NULL
+);
 -- Who may sign in, and with which role (kiosk/access.py); passwords as argon2 hashes.
 CREATE TABLE users (
     name TEXT PRIMARY KEY,

@@ -152,4 +152,6 @@ def test_migration_0009_hashes_the_existing_records_in_order(tmp_path):
     audit.record(conn, user="carol", station="DESK", action="view")  # the chain goes on
     found = audit.verify(conn)
     assert found.whole and found.records == 5
+    queued = conn.execute("SELECT audit_id FROM atna_queue WHERE state = 'queued'").fetchall()
+    assert [r[0] for r in queued] == [1, 2, 3, 4, 5]  # the old ones wait for the collector too
     conn.close()

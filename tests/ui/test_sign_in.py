@@ -95,3 +95,17 @@ def test_the_idle_lock_fires_after_the_idle_time_and_input_postpones_it(qtbot, w
         qtbot.keyClick(window, Qt.Key.Key_Shift)
         assert lock.timer.isActive()
     lock.stop()
+
+
+def test_kiosk_mode_shows_the_windows_full_screen(qtbot):
+    from PySide6.QtWidgets import QWidget
+
+    from ui.app import _shower
+
+    plain, kiosk = QWidget(), QWidget()
+    qtbot.addWidget(plain)
+    qtbot.addWidget(kiosk)
+    _shower(False)(plain)
+    _shower(True)(kiosk)
+    assert plain.isVisible() and not plain.isFullScreen()
+    assert kiosk.isVisible() and kiosk.isFullScreen()

@@ -20,6 +20,8 @@ CREATE TABLE atna_queue (
     updated_at TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX atna_queue_state ON atna_queue(state, audit_id);
+-- The records written before this version wait for the collector too.
+INSERT INTO atna_queue (audit_id, state, updated_at) SELECT id, 'queued', time FROM audit;
 -- One process sends to the collector at a time (the window and a scheduled `kiosk send`
 -- alike): it holds this lease until the time given, renewed while it sends.
 CREATE TABLE atna_sender (

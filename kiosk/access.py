@@ -158,7 +158,8 @@ def sign_in(conn: sqlite3.Connection, name: str, password: str, *, station: str)
         ok = False
     if not ok or row is None:
         audit.record(conn, user=name, station=station, action="sign-in", outcome="refused")
-        log.warning("sign-in refused for user %r", name)
+        # The log file only: the command's one line on stderr says it already.
+        log.warning("sign-in refused for user %r", name, extra={"file_only": True})
         raise SignInError("sign-in refused: unknown user or wrong password")
     if _hasher.check_needs_rehash(stored):
         users.set_password_hash(conn, name, _hasher.hash(password))

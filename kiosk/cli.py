@@ -853,7 +853,12 @@ def cmd_users(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.users_command == "add":
         role = parse_role(args.role)
-        password = sys.stdin.readline().rstrip("\r\n")
+        if sys.stdin.isatty():  # a person typing: do not echo it
+            import getpass
+
+            password = getpass.getpass(f"password for {args.name.strip()}: ")
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
         add_user(config, args.name, role, password, user=args.user)
         _emit(
             args,

@@ -86,7 +86,8 @@ def test_once_an_admin_exists_sign_in_is_required(staffed, capsys):
 def test_a_wrong_password_is_refused_and_audited(staffed, monkeypatch, capsys, tmp_path):
     as_user(monkeypatch, "bo", "not-the-password")
     assert main(["audit", "--config", str(staffed)]) == 5
-    assert "sign-in refused" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err == "kiosk: sign-in refused: unknown user or wrong password\n"
     as_user(monkeypatch, "bo")
     assert main(["audit", "--json", "--config", str(staffed)]) == 0
     events = json.loads(capsys.readouterr().out)["events"]

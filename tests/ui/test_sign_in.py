@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from kiosk import access
 from kiosk.app.sign_in import Role, add_user, sign_in
@@ -83,17 +86,32 @@ def test_sign_in_is_required_once_an_admin_exists(qtbot, config, window):
     assert window.user == "ann" and window.settings_button.isEnabled()
 
 
+def _spin(seconds: float, until=lambda: False) -> None:
+    """Run the Qt events for ``seconds`` (or until ``until()``).
+
+    Not qtbot.wait: after a test ran the app's own event loop (ui.app.run quits it), a
+    nested QEventLoop returns at once in this process, while processEvents still works.
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not until():
+        QApplication.processEvents()
+        time.sleep(0.01)
+
+
 def test_the_idle_lock_fires_after_the_idle_time_and_input_postpones_it(qtbot, window):
     lock = IdleLock(0.005)  # 300 ms
+    fired: list[bool] = []
+    lock.locked.connect(lambda: fired.append(True))
     lock.start()
-    with qtbot.waitSignal(lock.locked, timeout=3000):
-        pass
+    _spin(3.0, until=lambda: bool(fired))
+    assert fired == [True]
     assert not lock.timer.isActive()
     lock.start()
     for _ in range(4):  # someone typing: no lock while they do
-        qtbot.wait(150)
+        _spin(0.15)
         qtbot.keyClick(window, Qt.Key.Key_Shift)
         assert lock.timer.isActive()
+    assert fired == [True]
     lock.stop()
 
 

@@ -24,6 +24,7 @@ The XML is built with :mod:`xml.etree.ElementTree`, which escapes every value.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import socket
@@ -169,9 +170,9 @@ def audit_message(record: sqlite3.Row | dict[str, object], *, source_id: str) ->
         },
     )
     _code(trail, "ParticipantObjectIDTypeCode", "110101", "Audit Log Used")
-    if row.get("hash"):
-        ET.SubElement(trail, "ParticipantObjectDetail", {"type": "sha256",
-                                                         "value": str(row["hash"])})  # fmt: skip
+    if row.get("hash"):  # the record's link in the chain; the schema's value is base64
+        digest = base64.b64encode(bytes.fromhex(str(row["hash"]))).decode("ascii")
+        ET.SubElement(trail, "ParticipantObjectDetail", {"type": "SHA-256", "value": digest})
     xml: bytes = ET.tostring(message, encoding="utf-8", xml_declaration=True)
     return xml
 

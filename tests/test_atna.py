@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,6 +79,12 @@ def test_records_reach_the_collector_as_dicom_audit_messages(tmp_path, listener,
     ]
     assert studies == [f"1.2.840.99.{n}" for n in range(4)]  # in order
     assert got[0].xml.find("ActiveParticipant").get("UserID") == "alice"
+    detail = got[0].xml.find("ParticipantObjectIdentification[2]/ParticipantObjectDetail")
+    assert detail.get("type") == "SHA-256"
+    conn = db.connect(tmp_path / "kiosk.sqlite3")
+    first_hash = conn.execute("SELECT hash FROM audit WHERE id = 1").fetchone()[0]
+    conn.close()
+    assert base64.b64decode(detail.get("value")).hex() == first_hash
     text = got[0].xml.find("EventIdentification/EventOutcomeDescription").text
     assert text == "copy: ok; study 0: copy <&> done"  # escaped in the XML, whole again
 

@@ -27,6 +27,8 @@ class AuditEvent:
     study_instance_uid: str
     outcome: str
     detail: str = ""
+    id: int = 0
+    hash: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form."""
@@ -38,6 +40,8 @@ class AuditEvent:
             "study_instance_uid": self.study_instance_uid,
             "outcome": self.outcome,
             "detail": self.detail,
+            "id": self.id,
+            "hash": self.hash,
         }
 
 
@@ -74,6 +78,41 @@ def events(conn: sqlite3.Connection, since: str | None = None) -> list[AuditEven
             r["study_instance_uid"],
             r["outcome"],
             r["detail"],
+            r["id"],
+            r["hash"],
         )
         for r in audit_trail.rows(conn, since)
     ]
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What ``kiosk audit --verify`` found: the records checked and the first break, if any."""
+
+    records: int
+    broken_at: int | None = None
+    kind: str = ""  # "changed" or "removed"
+    message: str = ""
+
+    @property
+    def whole(self) -> bool:
+        """Whether every record is as written and none is missing."""
+        return self.broken_at is None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the ``CLI.md`` JSON form."""
+        return {
+            "whole": self.whole,
+            "records": self.records,
+            "broken_at": self.broken_at,
+            "kind": self.kind,
+            "message": self.message,
+        }
+
+
+def verify(conn: sqlite3.Connection) -> Verification:
+    """Check the hash chain of the whole trail (:mod:`kiosk.store.audit_chain`)."""
+    count, found = audit_trail.verify(conn)
+    if found is None:
+        return Verification(count)
+    return Verification(count, found.record_id, found.kind, found.message)

@@ -22,6 +22,14 @@ from kiosk.tags import TAGS
 
 log = logging.getLogger("kiosk")
 
+#: The roles of ``kiosk users add --role`` (:class:`kiosk.access.Role`).
+ROLES = ("front-desk", "physician", "back-office", "admin")
+
+#: Commands that read or change the kiosk's records: they run as a signed-in user once
+#: an admin exists (``docs/CLI.md``).
+SIGNED_IN = {"import", "queue", "send", "reconcile", "discard", "clean-spool", "audit",
+             "users", "export"}  # fmt: skip
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # one line, exit 2, no usage dump
@@ -43,6 +51,13 @@ def _common(parser: argparse.ArgumentParser, top: bool) -> None:
         action="store_true",
         default=False if top else argparse.SUPPRESS,
         help="log progress to stderr",
+    )
+    parser.add_argument(
+        "--user",
+        default="" if top else argparse.SUPPRESS,
+        metavar="NAME",
+        help="sign in as NAME (else $KIOSK_USER; password $KIOSK_PASSWORD, else a prompt); "
+        "on an open station: who acted",
     )
 
 
@@ -94,7 +109,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dest", default="")
     p.add_argument("--tag", choices=TAGS, default="")
     p.add_argument("--reason", default="")
-    p.add_argument("--user", default="")
     p.add_argument(
         "--confirm-mismatch",
         action="store_true",
@@ -131,7 +145,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study_uid", metavar="STUDY_UID")
     p.add_argument("--accession", required=True)
     p.add_argument("--mrn", default="")
-    p.add_argument("--user", default="")
     p.add_argument(
         "--confirm-mismatch",
         action="store_true",
@@ -143,15 +156,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("discard", help="back office: discard a study (never sent), with a reason")
     p.add_argument("study_uid", metavar="STUDY_UID")
     p.add_argument("--reason", required=True)
-    p.add_argument("--user", default="")
     _common(p, top=False)
 
     p = sub.add_parser("clean-spool", help="remove committed studies' copies after retention")
     p.add_argument("--days", type=int, default=None, help="retention (default: the config's)")
     _common(p, top=False)
 
-    p = sub.add_parser("audit", help="show the audit trail")
-    p.add_argument("--since", default="")
+    p = sub.add_parser("audit", help="show, verify or export the audit trail")
+    p.add_argument("--since", default="", metavar="DATE")
+    p.add_argument("--verify", action="store_true", help="check the hash chain (exit 5: broken)")
+    p.add_argument(
+        "--send", action="store_true", help="send what is queued to the ATNA collector ([audit])"
+    )
+    _common(p, top=False)
+
+    p = sub.add_parser("users", help="admin: the users who may sign in, and their roles")
+    users = p.add_subparsers(
+        dest="users_command", metavar="add|list", parser_class=_Parser, required=True
+    )
+    q = users.add_parser("add", help="add a user; the password is read from standard input")
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("--role", required=True, choices=ROLES)
+    _common(q, top=False)
+    q = users.add_parser("list", help="list the users and their roles")
+    _common(q, top=False)
+    _common(p, top=False)
+
+    p = sub.add_parser("export", help="write a de-identified copy of a study (PS3.15 E.1)")
+    p.add_argument("--deidentify", required=True, metavar="STUDY_UID")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR")
     _common(p, top=False)
     return parser
 
@@ -642,7 +675,11 @@ def cmd_send(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     run = deliver_due(
-        config, destination=args.dest or None, retry_failed=args.retry, due_only=args.due_only
+        config,
+        destination=args.dest or None,
+        retry_failed=args.retry,
+        due_only=args.due_only,
+        user=args.user,
     )
     recovery, report, remaining, refused = run.recovery, run.report, run.remaining, run.refused
     held = [
@@ -764,17 +801,40 @@ def cmd_clean_spool(args: argparse.Namespace) -> int:
     from kiosk.app.housekeeping import clean_spool
 
     config = load_config(args.config)
-    removed = clean_spool(config, days=args.days)
+    removed = clean_spool(config, days=args.days, user=args.user)
     _emit(args, {"removed": removed}, lambda: f"{len(removed)} committed studies removed")
     return 0
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    """``kiosk audit``."""
-    from kiosk.app.housekeeping import audit_events
+    """``kiosk audit [--since DATE] [--verify] [--send]``."""
+    from kiosk.app.housekeeping import audit_events, export_audit, verify_audit
+    from kiosk.errors import AuditChainBroken
 
     config = load_config(args.config)
-    found = audit_events(config, args.since or None)
+    if args.verify:
+        result = verify_audit(config, user=args.user)
+        _emit(
+            args,
+            result.to_json(),
+            lambda: (
+                f"the audit trail is whole ({result.records} records)"
+                if result.whole
+                else result.message
+            ),
+        )
+        if not result.whole:
+            raise AuditChainBroken(f"the audit trail's hash chain is broken: {result.message}")
+        return 0
+    if args.send:
+        report = export_audit(config)
+        _emit(
+            args,
+            report.to_json(),
+            lambda: f"{report.sent} audit records sent, {report.queued} queued",
+        )
+        return 0
+    found = audit_events(config, args.since or None, user=args.user)
     _emit(
         args,
         {"events": [e.to_json() for e in found]},
@@ -784,6 +844,93 @@ def cmd_audit(args: argparse.Namespace) -> int:
         ),
     )
     return 0
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    """``kiosk users add NAME --role ROLE`` (password on stdin) and ``kiosk users list``."""
+    from kiosk.app.sign_in import add_user, list_users, parse_role
+
+    config = load_config(args.config)
+    if args.users_command == "add":
+        role = parse_role(args.role)
+        if sys.stdin.isatty():  # a person typing: do not echo it
+            import getpass
+
+            password = getpass.getpass(f"password for {args.name.strip()}: ")
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+        add_user(config, args.name, role, password, user=args.user)
+        _emit(
+            args,
+            {"name": args.name.strip(), "role": role.value},
+            lambda: f"user {args.name.strip()} added ({role.value})",
+        )
+        return 0
+    found = list_users(config, user=args.user)
+    _emit(
+        args,
+        {"users": [u.to_json() for u in found]},
+        lambda: (
+            "\n".join(f"{u.name}\t{u.role}" + ("\tdisabled" if u.disabled else "") for u in found)
+            or "no users: the station runs open"
+        ),
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``kiosk export --deidentify STUDY_UID --out DIR``: a de-identified copy for teaching."""
+    from kiosk.app.export_study import export_deidentified
+
+    config = load_config(args.config)
+    result = export_deidentified(config, args.deidentify, args.out, user=args.user)
+    _emit(
+        args,
+        result.to_json(),
+        lambda: (
+            f"{result.files} de-identified files in {result.out} "
+            f"(study {result.study_instance_uid})"
+        ),
+    )
+    return 0
+
+
+def _sign_in(args: argparse.Namespace) -> None:
+    """Sign in before a command that needs it, unless the station runs open.
+
+    The name is ``--user`` or ``$KIOSK_USER``; the password ``$KIOSK_PASSWORD``,
+    else a prompt on the terminal (never standard input: ``kiosk users add``
+    reads the new user's password there).
+    """
+    import getpass
+    import os
+
+    from kiosk.app.sign_in import sign_in, station_access
+    from kiosk.errors import ConfigError, SignInError
+
+    args.user = args.user or os.environ.get("KIOSK_USER", "")
+    try:
+        config = load_config(args.config)
+    except ConfigError:
+        return  # the command itself says what is wrong with the config
+    if station_access(config, args.user).open_station:
+        return
+    if not args.user:
+        raise SignInError(
+            "sign-in required: give --user NAME or set KIOSK_USER (and KIOSK_PASSWORD)"
+        )
+    password = os.environ.get("KIOSK_PASSWORD")
+    if password is None:
+        try:
+            with open("/dev/tty", "r+", encoding="utf-8") as tty:
+                tty.write(f"password for {args.user}: ")
+                tty.flush()
+                password = getpass.getpass("", stream=tty)
+        except OSError:
+            raise SignInError(
+                "sign-in required: no terminal to ask the password on; set KIOSK_PASSWORD"
+            ) from None
+    sign_in(config, args.user, password)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -799,6 +946,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "discard": cmd_discard,
     "clean-spool": cmd_clean_spool,
     "audit": cmd_audit,
+    "users": cmd_users,
+    "export": cmd_export,
 }
 
 
@@ -829,6 +978,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _setup_logging(bool(args.verbose))
         if args.command is None:
             return run_gui(args.config, args.demo)
+        if args.command in SIGNED_IN:
+            _sign_in(args)
         return COMMANDS[args.command](args)
     except KioskError as exc:
         return _fail(exc, exc.exit_code, str(exc))

@@ -68,6 +68,23 @@ class Hl7Receiver:
 
 
 @dataclass(frozen=True)
+class AuditCollector(Peer):
+    """``[audit]``: the IHE ATNA audit record repository (RFC 5424 syslog over TCP or TLS).
+
+    ``ae_title`` is unused (an ATNA collector is not a DICOM peer); ``timeout``
+    bounds the connection and each write.
+    """
+
+
+@dataclass(frozen=True)
+class Deidentify:
+    """``[deidentify]``: the options of the PS3.15 Basic Confidentiality Profile for exports."""
+
+    retain_dates: bool = False  # Retain Longitudinal Temporal Information, Full Dates Option
+    clean_descriptors: bool = False  # Clean Descriptors Option (descriptions kept, cleaned)
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated kiosk configuration."""
 
@@ -100,6 +117,10 @@ class Config:
     #: an order, besides the worklist and the destination PACS.
     patient_source: Destination | None = None
     send_engine: str = "fast"  # [send] engine: one of SEND_ENGINES
+    audit_collector: AuditCollector | None = None  # [audit]: where ATNA audit messages go
+    lock_minutes: int = 10  # [kiosk] lock_minutes: the window locks when idle so long (0: never)
+    fullscreen: bool = False  # [kiosk] fullscreen: the window fills the screen (kiosk mode)
+    deidentify: Deidentify = field(default_factory=Deidentify)  # [deidentify]
 
     def label_of(self, name: str) -> str:
         """Return what users call a destination: its label, else its name (also if unknown)."""
@@ -330,6 +351,33 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         media=_media(root.sub("media")),
         patient_source=patient_source,
         send_engine=_send_engine(root.sub("send")),
+        audit_collector=_audit_collector(root.sub("audit")),
+        lock_minutes=kiosk.integer("lock_minutes", 10, lo=0, hi=24 * 60),
+        fullscreen=kiosk.boolean("fullscreen", False),
+        deidentify=_deidentify(root.sub("deidentify")),
+    )
+
+
+def _audit_collector(table: _Reader | None) -> AuditCollector | None:
+    """``[audit]``: host, port (default 6514 with TLS, else 601) and the TLS keys."""
+    if table is None:
+        return None
+    tls = _tls_options(table)
+    return AuditCollector(
+        ae_title="",
+        host=table.string("host"),
+        port=table.port("port", 6514 if tls["tls"] else 601),
+        timeout=float(table.integer("timeout", 10, lo=1, hi=600)),
+        **tls,
+    )
+
+
+def _deidentify(table: _Reader | None) -> Deidentify:
+    if table is None:
+        return Deidentify()
+    return Deidentify(
+        retain_dates=table.boolean("retain_dates", False),
+        clean_descriptors=table.boolean("clean_descriptors", False),
     )
 
 
@@ -482,4 +530,6 @@ _KNOWN_SECTIONS = {
     "matching",
     "barcode",
     "send",
+    "audit",
+    "deidentify",
 }

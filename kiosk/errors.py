@@ -128,3 +128,15 @@ class AssociationAborted(PeerError):
         super().__init__(message)
         self.source = source
         self.reason = reason
+
+
+class RoleNotAllowed(SafetyError):
+    """The signed-in user's role may not do this action (exit 5, "role not allowed")."""
+
+
+class SignInError(SafetyError):
+    """Sign-in is required, or the name or password was not accepted (exit 5)."""
+
+
+class AuditChainBroken(SafetyError):
+    """The audit trail's hash chain is broken: a record was changed or removed (exit 5)."""

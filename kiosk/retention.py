@@ -2,7 +2,8 @@
 
 The untouched copy of a disc stays in the spool until the destination has
 confirmed, by storage commitment, that it holds every instance, and the
-retention period has passed; nothing else is ever removed.
+retention period, counted from that confirmation, has passed; nothing else is
+ever removed. Each removal is an audit record (``spool-clean``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from kiosk import lifecycle
 from kiosk.config import Config
 from kiosk.lifecycle import Actor
-from kiosk.store import studies
+from kiosk.store import commitments, studies
 from kiosk.store.studies import StudyState
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,9 @@ def clean_spool(
     spool_root = config.spool_dir.resolve()
     removed = []
     for record in studies.find_studies(conn, state=StudyState.COMMITTED.value):
-        if not record.spool_dir or record.updated_at > cutoff:
+        # Counted from the commitment (the study's last change when none is on record).
+        since = commitments.committed_at(conn, record.id) or record.updated_at
+        if not record.spool_dir or since > cutoff:
             continue
         folder = Path(record.spool_dir).resolve()
         if not folder.is_relative_to(spool_root) or folder == spool_root:

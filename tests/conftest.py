@@ -102,6 +102,16 @@ def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _signed_out() -> Iterator[None]:
+    """No test inherits another's signed-in user (the session is the process's)."""
+    from kiosk import access
+
+    access.sign_out()
+    yield
+    access.sign_out()
+
+
+@pytest.fixture(autouse=True)
 def _no_dangling_peers() -> Iterator[None]:
     """Fail a test that leaves a peer process running (after stopping it).
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from kiosk import paths
 from kiosk.app.deliver_due import commitment_service
@@ -18,6 +19,7 @@ from kiosk.config import load_config
 from kiosk.errors import KioskError
 from ui.operations import Runners
 from ui.windows.main_window import MainWindow
+from ui.windows.sign_in import Station
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,22 @@ def _quit_on_signals(app: QApplication) -> dict[int, Any]:
     timer.timeout.connect(lambda: None)  # wake the interpreter so it sees the signal
     timer.start(250)
     return previous
+
+
+def _shower(fullscreen: bool) -> Callable[[QWidget], None]:
+    """Show a top-level window: full screen in kiosk mode (``[kiosk] fullscreen``)."""
+
+    def show(widget: QWidget) -> None:
+        if fullscreen:
+            widget.showFullScreen()
+        else:
+            if widget.width() < 600:
+                widget.resize(900, 600)
+            widget.show()
+        widget.raise_()
+        widget.activateWindow()
+
+    return show
 
 
 def run(config_path: Path | None, demo: bool) -> int:
@@ -52,7 +70,8 @@ def run(config_path: Path | None, demo: bool) -> int:
     runners = Runners(parent=app)
     window = MainWindow(config, runners=runners, user="")
     window.resize(1400, 860)
-    window.show()
+    station = Station(config, window, show=_shower(config.fullscreen))
+    window.lock_button.clicked.connect(station.lock)
     # Storage commitment answers are heard for as long as the app runs.
     commitments = window.commitments = commitment_service(config)
     window.start_outbox()

@@ -13,8 +13,10 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from kiosk.app.demo_session import conflict_disc, start_demo
+from kiosk.config import Config
 from ui.operations import Runners
 from ui.windows.main_window import MainWindow
+from ui.windows.sign_in import SignInScreen
 
 
 def main(out_dir: Path) -> int:
@@ -40,6 +42,7 @@ def main(out_dir: Path) -> int:
         _back_office(window, app, out_dir)
         _cardiology_down(window, app, out_dir)
         _conflict(window, app, out_dir, session.workdir)
+        sign_in_screen(session.config, app, out_dir)
         window.close()
     finally:
         session.close()
@@ -123,6 +126,19 @@ def _cardiology_down(window: MainWindow, app: QApplication, out_dir: Path) -> No
     app.processEvents()
     back_office.grab().save(str(out_dir / "screenshot-back-office-pacs-down.png"))
     back_office.close()
+
+
+def sign_in_screen(config: Config, app: QApplication, out_dir: Path) -> None:
+    """The sign-in screen a station shows once an admin user exists (and after a lock)."""
+    screen = SignInScreen(config)
+    screen.resize(900, 560)
+    screen.name_edit.setText("fred")
+    screen.password_edit.setText("secret")
+    screen.message.setText("sign-in refused: unknown user or wrong password")
+    screen.show()
+    app.processEvents()
+    screen.grab().save(str(out_dir / "screenshot-sign-in.png"))
+    screen.close()
 
 
 def _conflict(window: MainWindow, app: QApplication, out_dir: Path, workdir: Path) -> None:

@@ -19,7 +19,9 @@ module                 use case
 ``discard_study``      back office: never send a study, with a reason
 ``back_office``        back office: the queue, the corrections, resend
 ``check_connection``   C-ECHO a destination or the worklist
-``housekeeping``       spool retention, the audit trail
+``housekeeping``       spool retention, the audit trail (verify, ATNA export, views)
+``sign_in``            sign-in, sign-out, users and roles (rules: kiosk.access)
+``export_study``       a de-identified copy of a study for teaching
 ``watch_media``        discs and drop-folder entries coming and going
 ``demo_session``       the embedded demo (peers on loopback, sample disc)
 ``attention``          which studies need a person (values, no I/O)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from kiosk import corrections
+from kiosk import access, corrections
 from kiosk.app.attention import (
     DISCARDED,
     FAILED,
@@ -142,6 +142,7 @@ def resend_study(
 ) -> ImportOutcome:
     """Send again what the outbox holds for one study (failed images too)."""
     with db.opened(config.database_path) as conn:
+        user = access.require(conn, access.Action.RESEND, user=user, station=config.station).user
         deliver(conn, config, study_id=study_id, retry_failed=True, user=user, on_event=on_event)
         return outcome_of(conn, study_id)
 
@@ -161,5 +162,6 @@ def resend_everything(
 ) -> ResendAll:
     """Send now everything the outbox holds, failed images too (after an outage)."""
     with db.opened(config.database_path) as conn:
+        user = access.require(conn, access.Action.RESEND, user=user, station=config.station).user
         report = deliver(conn, config, retry_failed=True, user=user, on_event=on_event)
         return ResendAll(report.sent, outbox.remaining(conn), dict(report.unreachable))

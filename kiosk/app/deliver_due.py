@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kiosk import access
 from kiosk.app.attention import FAILED, QUARANTINED, REFUSED, WATCHED_STATES, Attention, sort_out
+from kiosk.app.housekeeping import export_audit
 from kiosk.config import Config
 from kiosk.lifecycle import Actor
 from kiosk.progress import Listener
@@ -59,6 +61,9 @@ def deliver_due(
     """
     if destination:
         config.destination(destination)
+    with db.opened(config.database_path) as conn:
+        action = access.Action.RESEND if retry_failed else access.Action.SEND
+        user = access.require(conn, action, user=user, station=config.station).user
     service = CommitmentService(config, user=user)
     with db.opened(config.database_path) as conn, service:
         recovery = recover(conn, config, Actor(user, config.station))
@@ -83,6 +88,7 @@ def deliver_due(
             for r in find_studies(conn, state="unscheduled", destination=destination)
             if r.hold_reason
         ]
+    export_audit(config, strict=False)  # the audit collector gets what this run recorded
     return DeliveryRun(recovery, report, remaining, refused, held, set(service.committed))
 
 
@@ -135,6 +141,8 @@ def outbox_state(
         )
         if send and commitments is not None:
             commitments.request_due(conn)
+        if send:
+            export_audit(config, strict=False)  # the ATNA collector gets the new records
         found = sort_out([r for s in WATCHED_STATES for r in find_studies(conn, state=s.value)])
         # Failed and quarantined images wait for the back office, not for the outbox.
         stuck = sum(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk import lifecycle
+from kiosk import access, lifecycle
 from kiosk.config import Config
 from kiosk.importer import ImportOutcome, outcome_of
 from kiosk.reconciliation import find_one
@@ -24,10 +24,13 @@ def discard_study(
 
     Raises
     ------
+    SignInError, RoleNotAllowed
+        If no one is signed in, or the user's role may not discard.
     UsageError
         If no such live study is in the store, or the UID is ambiguous.
     """
     with db.opened(config.database_path) as conn:
+        user = access.require(conn, access.Action.DISCARD, user=user, station=config.station).user
         if study_id is None:
             study_id = find_one(conn, study_uid).id
         record = lifecycle.discard(conn, study_id, reason, lifecycle.Actor(user, config.station))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from kiosk import access
 from kiosk.app.preflight import Preflight
 from kiosk.config import Config
 from kiosk.importer import ImportOutcome, ImportRequest, import_studies
@@ -33,6 +34,8 @@ def import_disc(
 
     Raises
     ------
+    SignInError, RoleNotAllowed
+        If no one is signed in, or the user's role may not import (:mod:`kiosk.access`).
     UsageError, SafetyError, IdentityMismatchError, SpoolError
         As :func:`kiosk.importer.import_studies`.
     """
@@ -40,6 +43,10 @@ def import_disc(
         known = {**preflight.present, **request.known_present}
         request = dataclasses.replace(request, known_present=known)
     with db.opened(config.database_path) as conn:
+        session = access.require(
+            conn, access.Action.IMPORT, user=request.user, station=config.station
+        )
+        request = dataclasses.replace(request, user=session.user)
         return import_studies(conn, config, scan, request, send_now=send_now, on_event=on_event)
 
 

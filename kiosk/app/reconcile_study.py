@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kiosk import access
 from kiosk.config import Config
 from kiosk.importer import ImportOutcome, outcome_of
 from kiosk.progress import Listener
@@ -28,13 +29,16 @@ def reconcile_study(
 
     Raises
     ------
+    SignInError, RoleNotAllowed
+        If no one is signed in, or the user's role may not reconcile.
     UsageError
         Unknown accession or study, or a study that cannot be reconciled yet.
     SafetyError, IdentityMismatchError
         The order is another patient's, or its demographics differ unconfirmed.
     """
-    order = find_order(config.worklist, config.ae_title, accession)
     with db.opened(config.database_path) as conn:
+        user = access.require(conn, access.Action.RECONCILE, user=user, station=config.station).user
+        order = find_order(config.worklist, config.ae_title, accession)
         outcome = attach_order(
             conn,
             config,

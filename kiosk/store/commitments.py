@@ -117,3 +117,12 @@ def open_requests(conn: sqlite3.Connection, transaction_uids: Sequence[str]) -> 
         (*transaction_uids, REQUESTED, SUPERSEDED),
     )
     return {str(r[0]) for r in rows}
+
+
+def committed_at(conn: sqlite3.Connection, study_id: int) -> str:
+    """When the destination last confirmed a study by storage commitment ('' if never)."""
+    row = conn.execute(
+        "SELECT max(answered_at) FROM commitments WHERE study_id = ? AND state = ?",
+        (study_id, COMMITTED),
+    ).fetchone()
+    return str(row[0] or "")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -119,9 +119,23 @@ def migrate(conn: sqlite3.Connection, path: Path | str = "database") -> int:
                 continue
             for statement in _statements(sql):
                 conn.execute(statement)
+            step = _PYTHON_STEPS.get(version)
+            if step is not None:
+                step(conn)
             conn.execute(f"PRAGMA user_version = {version:d}")
         log.info("database migrated to schema %d", version)
     return schema_version(conn)
+
+
+def _chain_audit(conn: sqlite3.Connection) -> None:
+    """Migration 0009's Python step: hash the audit records already there, in order."""
+    from kiosk.store import audit_chain
+
+    audit_chain.chain_existing(conn)
+
+
+#: Work a migration needs that SQL cannot do (SHA-256), run after its SQL, in its transaction.
+_PYTHON_STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {9: _chain_audit}
 
 
 def _statements(sql: str) -> list[str]:

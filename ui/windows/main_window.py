@@ -45,6 +45,7 @@ from kiosk.app.scan_disc import (
     study_key,
     verify_disc,
 )
+from kiosk.app.sign_in import Action, Session, authorize
 from kiosk.app.values import (
     DuplicateCheck,
     EchoResult,
@@ -57,7 +58,7 @@ from kiosk.app.values import (
 )
 from kiosk.app.watch_media import media_watcher, mounted
 from kiosk.config import Config, Destination
-from kiosk.errors import IdentityMismatchError
+from kiosk.errors import IdentityMismatchError, KioskError
 from kiosk.media.model import IdentityConflict, MediaScan, StudySummary
 from kiosk.media.problems import PLAIN_WORDS
 from kiosk.media.watch import EventKind, MediaWatcher, MediumEvent
@@ -251,7 +252,14 @@ class MainWindow(QMainWindow):
         self.settings_button = QPushButton("Settings…")
         self.settings_button.clicked.connect(self.open_settings)
         top.addWidget(_big(self.settings_button))
+        self.lock_button = QPushButton("Lock")
+        self.lock_button.setVisible(False)  # shown once someone signed in (Station connects it)
+        top.addWidget(_big(self.lock_button))
         outer.addLayout(top)
+        #: Who is signed in, or that the station runs open (no admin user yet).
+        self.session_label = QLabel("")
+        self.session_label.setVisible(False)
+        outer.addWidget(self.session_label)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         left = QWidget()
@@ -943,9 +951,47 @@ class MainWindow(QMainWindow):
         self.back_office.raise_()
         self.back_office.refresh()
 
+    def set_session(self, session: Session | None, open_station: bool) -> None:
+        """Act as ``session``'s user from now on; show who it is (or that the station is open).
+
+        A role that may not change settings does not get the Settings button.
+        """
+        self.user = session.user if session is not None else ""
+        self.settings_button.setEnabled(session is not None and session.may(Action.SETTINGS))
+        self.lock_button.setVisible(session is not None and not open_station)
+        if open_station:
+            self.session_label.setText(
+                "Open station: no admin user exists, so everyone acts as admin. "
+                "Add users with 'kiosk users add NAME --role admin'."
+            )
+            self.session_label.setStyleSheet("background: #fff3cd; color: #664d03; padding: 4px;")
+        elif session is not None:
+            self.session_label.setText(f"Signed in: {session.user} ({session.role})")
+            self.session_label.setStyleSheet("color: #555; padding: 4px;")
+        else:
+            self.session_label.setText("")
+        self.session_label.setVisible(bool(self.session_label.text()))
+        for child in (self.back_office, self.settings):  # made for the last user
+            if child is not None:
+                child.close()
+        self.back_office = self.settings = None
+
+    def lock(self) -> None:
+        """Hide what the last user saw (the windows besides this one close)."""
+        for child in (self.back_office, self.settings):
+            if child is not None:
+                child.close()
+        self.back_office = self.settings = None
+
     def open_settings(self) -> None:
-        """Show the configuration and test the connection to each peer."""
+        """Show the configuration and test the connection to each peer (admins only)."""
         from ui.windows.settings import SettingsWindow
+
+        try:
+            authorize(self.config, Action.SETTINGS, user=self.user)
+        except KioskError as exc:
+            self.show_error(str(exc))
+            return
 
         if self.settings is None:
             self.settings = SettingsWindow(self.config, self.runners.office(self))

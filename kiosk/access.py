@@ -1,0 +1,238 @@
+"""Sign-in and roles: who may do what, checked in one place for the CLI and the window.
+
+Roles are ``front-desk``, ``physician``, ``back-office`` and ``admin``. The use
+cases of :mod:`kiosk.app` call :func:`require` before they act, so a refused
+action is refused the same way from the command line and from the window
+(:class:`~kiosk.errors.RoleNotAllowed`, exit 5, "role not allowed").
+
+While no admin exists the station runs *open*: every action is allowed, as
+admin, and the audit trail names whoever the caller says (``--user``). Once
+an admin exists, a user must sign in (:func:`sign_in`); the signed-in user
+is this process's: one person at one station's keyboard (the window signs
+out when it locks).
+
+Passwords are hashed with argon2id (argon2-cffi's defaults); a hash made
+with weaker parameters than today's defaults is renewed at the next sign-in.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sqlite3
+import threading
+from dataclasses import dataclass
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from kiosk import audit
+from kiosk.errors import RoleNotAllowed, SignInError, UsageError
+from kiosk.store import users
+
+log = logging.getLogger(__name__)
+
+
+class Role(StrEnum):
+    """What a user is at the hospital, and so what the kiosk lets them do."""
+
+    FRONT_DESK = "front-desk"
+    PHYSICIAN = "physician"
+    BACK_OFFICE = "back-office"
+    ADMIN = "admin"
+
+
+class Action(StrEnum):
+    """An action a role may or may not do (also the audit trail's word for a refusal)."""
+
+    IMPORT = "import"
+    SEND = "send"
+    TAG = "tag"
+    SECOND_READ = "second-read"
+    RECONCILE = "reconcile"
+    DISCARD = "discard"
+    RESEND = "resend"
+    BILLING = "billing"
+    PURGE = "purge"
+    AUDIT = "audit"
+    EXPORT = "export"
+    SETTINGS = "settings"
+    USERS = "users"
+
+
+_EVERYONE = frozenset(Role)
+_PHYSICIAN = frozenset({Role.PHYSICIAN, Role.ADMIN})
+_BACK_OFFICE = frozenset({Role.BACK_OFFICE, Role.ADMIN})
+_ADMIN = frozenset({Role.ADMIN})
+
+#: Which roles may do each action (``docs/CLI.md``): import is front desk and up; tags and
+#: second reads physicians; the back office's work the back office; settings and users
+#: admins. An admin may do everything.
+ALLOWED: dict[Action, frozenset[Role]] = {
+    Action.IMPORT: _EVERYONE,
+    Action.SEND: _EVERYONE,
+    Action.TAG: _PHYSICIAN,
+    Action.SECOND_READ: _PHYSICIAN,
+    Action.RECONCILE: _BACK_OFFICE,
+    Action.DISCARD: _BACK_OFFICE,
+    Action.RESEND: _BACK_OFFICE,
+    Action.BILLING: _BACK_OFFICE,
+    Action.PURGE: _BACK_OFFICE,
+    Action.AUDIT: _BACK_OFFICE,
+    Action.EXPORT: _PHYSICIAN,
+    Action.SETTINGS: _ADMIN,
+    Action.USERS: _ADMIN,
+}
+
+
+@dataclass(frozen=True)
+class Session:
+    """Who is at the keyboard: a signed-in user, or the open station (no admin yet)."""
+
+    user: str
+    role: Role
+    open_station: bool = False
+
+    def may(self, action: Action) -> bool:
+        """Whether this session's role may do ``action``."""
+        return self.role in ALLOWED[action]
+
+
+_hasher = PasswordHasher()
+_lock = threading.Lock()
+_current: Session | None = None
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the name is unknown: the answer takes as long either way.
+
+    Made on first use: every command imports this module, few sign in.
+    """
+    return _hasher.hash("not a password of anyone")
+
+
+def parse_role(text: str) -> Role:
+    """Return the role named ``text``.
+
+    Raises
+    ------
+    UsageError
+        If it is not one of the four roles.
+    """
+    try:
+        return Role(text.strip().lower().replace("_", "-").replace(" ", "-"))
+    except ValueError:
+        known = ", ".join(r.value for r in Role)
+        raise UsageError(f"unknown role {text!r}: the roles are {known}") from None
+
+
+def is_open(conn: sqlite3.Connection) -> bool:
+    """Whether the station runs open: no admin exists yet, so no one needs to sign in."""
+    return users.count(conn, Role.ADMIN.value) == 0
+
+
+def current() -> Session | None:
+    """The signed-in user of this process, or ``None``."""
+    return _current
+
+
+def sign_in(conn: sqlite3.Connection, name: str, password: str, *, station: str) -> Session:
+    """Check a user's password and make them this process's signed-in user (audited).
+
+    Raises
+    ------
+    SignInError
+        If the name is unknown or disabled, or the password is wrong (one
+        message for all, so the answer does not tell which names exist).
+    """
+    global _current
+    row = users.get(conn, name) if name else None
+    known = row is not None and not row["disabled"]
+    stored = row["password_hash"] if row is not None and known else _dummy_hash()
+    try:
+        _hasher.verify(stored, password)
+        ok = row is not None and not row["disabled"]
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if not ok or row is None:
+        audit.record(conn, user=name, station=station, action="sign-in", outcome="refused")
+        # The log file only: the command's one line on stderr says it already.
+        log.warning("sign-in refused for user %r", name, extra={"file_only": True})
+        raise SignInError("sign-in refused: unknown user or wrong password")
+    if _hasher.check_needs_rehash(stored):
+        users.set_password_hash(conn, name, _hasher.hash(password))
+    session = Session(name, Role(row["role"]))
+    with _lock:
+        _current = session
+    audit.record(conn, user=name, station=station, action="sign-in", detail=f"role {session.role}")
+    log.info("user %r signed in (%s)", name, session.role)
+    return session
+
+
+def sign_out(conn: sqlite3.Connection | None = None, *, station: str = "") -> None:
+    """End this process's session (audited when a connection is given)."""
+    global _current
+    with _lock:
+        session, _current = _current, None
+    if session is not None and conn is not None:
+        audit.record(conn, user=session.user, station=station, action="sign-out")
+
+
+def session_for(conn: sqlite3.Connection, user: str = "") -> Session | None:
+    """The session actions run under now: the open station, the signed-in user, or ``None``."""
+    if is_open(conn):
+        return Session(user, Role.ADMIN, open_station=True)
+    return _current
+
+
+def require(
+    conn: sqlite3.Connection, action: Action, *, user: str = "", station: str = ""
+) -> Session:
+    """Check that the session may do ``action``; return it (its ``user`` names who acts).
+
+    On an open station ``user`` (what the caller says) is who acts; once an
+    admin exists, the signed-in user is.
+
+    Raises
+    ------
+    SignInError
+        If no one is signed in and the station is not open.
+    RoleNotAllowed
+        If the signed-in user's role may not do ``action`` (audited as refused).
+    """
+    session = session_for(conn, user)
+    if session is None:
+        raise SignInError(
+            f"sign-in required to {action}: give --user NAME (or KIOSK_USER) and "
+            "KIOSK_PASSWORD, or sign in in the window"
+        )
+    if not session.may(action):
+        audit.record(
+            conn,
+            user=session.user,
+            station=station,
+            action=str(action),
+            outcome="refused",
+            detail=f"role not allowed ({session.role})",
+        )
+        raise RoleNotAllowed(f"role not allowed: a {session.role} user may not {action}")
+    return session
+
+
+def add_user(conn: sqlite3.Connection, name: str, role: Role, password: str) -> None:
+    """Add a user with an argon2 hash of ``password``.
+
+    Raises
+    ------
+    UsageError
+        If the name is empty or taken, or the password is shorter than 8 characters.
+    """
+    name = name.strip()
+    if not name or any(not c.isprintable() for c in name):
+        raise UsageError("a user name must be printable and not empty")
+    if len(password) < 8:
+        raise UsageError("the password must have at least 8 characters")
+    if not users.add(conn, name, role.value, _hasher.hash(password)):
+        raise UsageError(f"user {name!r} exists already")

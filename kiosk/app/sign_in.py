@@ -1,0 +1,127 @@
+"""Use cases: sign in and out, the users and their roles, what the session may do.
+
+The rules themselves are :mod:`kiosk.access` (one place for the CLI and the
+window); this module opens the database for them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from kiosk import access, audit
+from kiosk.access import Action, Role, Session, parse_role
+from kiosk.config import Config
+from kiosk.store import db, users
+
+__all__ = [
+    "Action",
+    "Role",
+    "Session",
+    "StationAccess",
+    "UserInfo",
+    "add_user",
+    "authorize",
+    "list_users",
+    "parse_role",
+    "sign_in",
+    "sign_out",
+    "station_access",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StationAccess:
+    """Whether sign-in is needed, and who is signed in now."""
+
+    open_station: bool
+    session: Session | None
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """One user as ``kiosk users list`` shows it (never the password hash)."""
+
+    name: str
+    role: str
+    created_at: str
+    disabled: bool
+
+    def to_json(self) -> dict[str, object]:
+        """Return the ``CLI.md`` JSON form."""
+        return {
+            "name": self.name,
+            "role": self.role,
+            "created_at": self.created_at,
+            "disabled": self.disabled,
+        }
+
+
+def station_access(config: Config, user: str = "") -> StationAccess:
+    """Whether this station runs open (no admin yet), and the session actions run under.
+
+    An open station says so in the log each time it is asked.
+    """
+    with db.opened(config.database_path) as conn:
+        session = access.session_for(conn, user)
+        if session is not None and session.open_station:
+            log.info("this station runs open: no admin user exists, everyone acts as admin")
+        return StationAccess(session is not None and session.open_station, session)
+
+
+def sign_in(config: Config, name: str, password: str) -> Session:
+    """Sign ``name`` in for this process (audited).
+
+    Raises
+    ------
+    SignInError
+        Unknown user or wrong password (exit 5).
+    """
+    with db.opened(config.database_path) as conn:
+        return access.sign_in(conn, name, password, station=config.station)
+
+
+def sign_out(config: Config) -> None:
+    """Sign the current user out (audited); the window does this when it locks."""
+    with db.opened(config.database_path) as conn:
+        access.sign_out(conn, station=config.station)
+
+
+def authorize(config: Config, action: Action, *, user: str = "") -> Session:
+    """Check that the current session may do ``action`` (see :func:`kiosk.access.require`)."""
+    with db.opened(config.database_path) as conn:
+        return access.require(conn, action, user=user, station=config.station)
+
+
+def add_user(config: Config, name: str, role: Role, password: str, *, user: str = "") -> None:
+    """Add a user (admins only, or anyone while the station is open); audited.
+
+    Raises
+    ------
+    RoleNotAllowed, SignInError
+        If the session may not manage users.
+    UsageError
+        If the name is taken or the password too short.
+    """
+    with db.opened(config.database_path) as conn:
+        session = access.require(conn, Action.USERS, user=user, station=config.station)
+        access.add_user(conn, name, role, password)
+        audit.record(
+            conn,
+            user=session.user,
+            station=config.station,
+            action="user-add",
+            detail=f"user {name.strip()} added as {role}",
+        )
+
+
+def list_users(config: Config, *, user: str = "") -> list[UserInfo]:
+    """The users and their roles (admins only, or anyone while the station is open)."""
+    with db.opened(config.database_path) as conn:
+        access.require(conn, Action.USERS, user=user, station=config.station)
+        return [
+            UserInfo(r["name"], r["role"], r["created_at"], bool(r["disabled"]))
+            for r in users.all_users(conn)
+        ]

@@ -1,0 +1,321 @@
+"""De-identified export of a study for teaching: PS3.15 Basic Application Level Confidentiality.
+
+The profile's table (PS3.15 Table E.1-1: which attribute is removed, emptied,
+replaced by a dummy or given a new UID) comes from ``dicom-anonymizer``
+(KitwareMedical, kept current with the standard's releases). The actions are
+applied here with pydicom, because the library applies them to the top level
+of a dataset only: UIDs inside sequences (Referenced SOP Instance UIDs of a
+Referenced Image Sequence, the Source Image Sequence) would keep their old
+values, and a study's references would no longer point at its own images.
+
+Options (``[deidentify]`` in the config):
+
+- ``retain_dates``: Retain Longitudinal Temporal Information with Full Dates
+  (dates and times are kept; the birth date is still removed);
+- ``clean_descriptors``: Clean Descriptors (study, series and protocol
+  descriptions and comments are kept, with every word of the patient's name,
+  IDs, birth date and accession removed), else they are removed.
+
+Every UID the profile lists gets a new ``2.25`` UID, the same one wherever
+the old UID appears in the study (a :class:`UidMap` per export). Private
+elements are removed. An image whose pixels carry burned-in text
+(``BurnedInAnnotation`` YES) is left out: the profile without the Clean Pixel
+Data option cannot make it safe.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydicom import Dataset, dcmread
+from pydicom.dataelem import DataElement
+from pydicom.sequence import Sequence
+from pydicom.uid import generate_uid
+
+from kiosk.config import Deidentify
+
+log = logging.getLogger(__name__)
+
+#: The release of PS3.15 whose Table E.1-1 is applied (a module of ``dicom-anonymizer``).
+TABLE_RELEASE = "dicomfields_2026c"
+
+# The table's categories and the action each stands for. Where the table leaves a choice
+# (X/Z, X/D, Z/D, X/Z/D) the stronger one that keeps the IOD valid is taken.
+_CATEGORIES = {
+    "X_TAGS": "X",
+    "Z_TAGS": "Z",
+    "D_TAGS": "D",
+    "U_TAGS": "U",
+    "X_Z_TAGS": "Z",
+    "X_D_TAGS": "D",
+    "Z_D_TAGS": "D",
+    "X_Z_D_TAGS": "D",
+    "X_Z_U_STAR_TAGS": "U*",
+}
+
+#: Attributes the Clean Descriptors Option keeps, cleaned (PS3.15 Table E.1-1, "C").
+DESCRIPTORS = frozenset(
+    {
+        "StudyDescription",
+        "SeriesDescription",
+        "ProtocolName",
+        "ImageComments",
+        "StudyComments",
+        "PerformedProcedureStepDescription",
+        "RequestedProcedureDescription",
+        "ScheduledProcedureStepDescription",
+        "AdmittingDiagnosesDescription",
+        "DerivationDescription",
+        "AcquisitionDeviceProcessingDescription",
+        "ContrastBolusAgent",
+        "AdditionalPatientHistory",
+        "PatientComments",
+        "ReasonForStudy",
+        "ReasonForTheRequestedProcedure",
+        "VisitComments",
+        "BodyPartExamined",
+    }
+)
+
+#: Kept by no option: the birth date and time are removed even when dates are retained.
+_BIRTH = frozenset({(0x0010, 0x0030), (0x0010, 0x0032)})
+
+#: Who the study belongs to: the words that a cleaned descriptor must not hold.
+_IDENTIFYING = (
+    "PatientName",
+    "PatientID",
+    "OtherPatientIDs",
+    "PatientBirthDate",
+    "AccessionNumber",
+    "IssuerOfPatientID",
+    "ReferringPhysicianName",
+    "PerformingPhysicianName",
+    "OperatorsName",
+    "InstitutionName",
+)
+
+_DUMMY_TEXT = "ANONYMIZED"
+_DUMMIES: dict[str, Any] = {
+    "DA": "19000101",
+    "TM": "000000",
+    "DT": "19000101000000",
+    "AS": "000Y",
+    "UR": "http://anonymized.invalid",
+    "IS": "0",
+    "DS": "0",
+}
+
+
+@dataclass
+class UidMap:
+    """Old UID → new UID, one per export: a UID gets the same new UID wherever it appears."""
+
+    mapping: dict[str, str] = field(default_factory=dict)
+
+    def __call__(self, uid: str) -> str:
+        """Return the new UID of ``uid`` (made on first sight)."""
+        uid = str(uid)
+        if not uid:
+            return uid
+        if uid not in self.mapping:
+            self.mapping[uid] = generate_uid(prefix=None)
+        return self.mapping[uid]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The profile's actions by tag, with the options chosen."""
+
+    actions: dict[tuple[int, int], str]
+    ranges: tuple[tuple[int, int, int, int, str], ...]
+    options: Deidentify
+
+    def action(self, group: int, element: int) -> str:
+        """The action for one tag: X, Z, D, U, U* or K (keep)."""
+        found = self.actions.get((group, element))
+        if found is not None:
+            return found
+        for g, e, gmask, emask, act in self.ranges:
+            if group & gmask == g & gmask and element & emask == e & emask:
+                return act
+        return "K"
+
+
+def profile(options: Deidentify) -> Profile:
+    """Load Table E.1-1 (``TABLE_RELEASE``) with the options chosen."""
+    table = importlib.import_module(
+        f"dicomanonymizer.dicom_anonymization_databases.{TABLE_RELEASE}"
+    )
+    actions: dict[tuple[int, int], str] = {}
+    ranges: list[tuple[int, int, int, int, str]] = []
+    for category, act in _CATEGORIES.items():
+        for tag in getattr(table, category):
+            if len(tag) == 2:
+                actions[(int(tag[0]), int(tag[1]))] = act
+            else:
+                ranges.append((int(tag[0]), int(tag[1]), int(tag[2]), int(tag[3]), act))
+    return Profile(actions, tuple(ranges), options)
+
+
+def _words(ds: Dataset) -> list[str]:
+    """The identifying words of a dataset (name parts, IDs, dates), longest first."""
+    found: set[str] = set()
+    for keyword in _IDENTIFYING:
+        value = ds.get(keyword)
+        values = value if isinstance(value, list | tuple) else [value]
+        for v in values:
+            if v is None:
+                continue
+            for word in re.split(r"[\^=\s,]+", str(v)):
+                if len(word) >= 2:
+                    found.add(word)
+    return sorted(found, key=len, reverse=True)
+
+
+def _clean_text(text: str, words: Iterable[str]) -> str:
+    for word in words:
+        text = re.sub(re.escape(word), "", text, flags=re.IGNORECASE)
+    return re.sub(r"\s{2,}", " ", text).strip()
+
+
+def _dummy(elem: DataElement, uids: UidMap) -> Any:
+    vr = elem.VR
+    if vr == "UI":
+        return _mapped(elem.value, uids)
+    if vr in _DUMMIES:
+        return _DUMMIES[vr]
+    if vr in ("US", "SS", "UL", "SL", "FL", "FD", "UV", "SV"):
+        return 0
+    if vr in ("OB", "OW", "OD", "OF", "OL", "OV", "UN"):
+        return b""
+    return _DUMMY_TEXT
+
+
+def _mapped(value: Any, uids: UidMap) -> Any:
+    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+        return [uids(v) for v in value]
+    return uids(value) if value else value
+
+
+def clean_dataset(ds: Dataset, rules: Profile, uids: UidMap, words: list[str]) -> None:
+    """Apply the profile to ``ds`` and every dataset nested in it, in place."""
+    for elem in list(ds):
+        tag = elem.tag
+        if tag.is_private:
+            del ds[tag]
+            continue
+        act = rules.action(tag.group, tag.element)
+        keyword = elem.keyword
+        if rules.options.clean_descriptors and keyword in DESCRIPTORS:
+            act = "C"
+        elif (
+            rules.options.retain_dates
+            and act in ("X", "Z", "D")
+            and elem.VR in ("DA", "DT", "TM")
+            and (tag.group, tag.element) not in _BIRTH
+        ):
+            act = "K"
+        if act == "X":
+            del ds[tag]
+        elif act == "Z":
+            ds[tag].value = Sequence() if elem.VR == "SQ" else None
+        elif act == "U":
+            ds[tag].value = _mapped(elem.value, uids)
+        elif act == "C":
+            if elem.VR == "SQ":
+                del ds[tag]
+            elif elem.value is not None:
+                cleaned = [_clean_text(str(v), words) for v in _as_list(elem.value)]
+                ds[tag].value = cleaned if len(cleaned) > 1 else (cleaned[0] if cleaned else "")
+        elif elem.VR == "SQ":  # K, U* and D of a sequence: its items are cleaned
+            for item in elem.value or []:
+                clean_dataset(item, rules, uids, words)
+        elif act == "D":
+            ds[tag].value = _dummy(elem, uids)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+        return list(value)
+    return [value]
+
+
+def _mark(ds: Dataset, options: Deidentify) -> None:
+    """Say how the dataset was de-identified (PS3.15 E.1.1: Patient Identity Removed, codes)."""
+    ds.PatientIdentityRemoved = "YES"
+    methods = ["Basic Application Confidentiality Profile"]
+    codes = [("113100", "Basic Application Confidentiality Profile")]
+    if options.retain_dates:
+        methods.append("Retain Longitudinal Temporal Information Full Dates Option")
+        codes.append(("113106", "Retain Longitudinal With Full Dates Option"))
+    if options.clean_descriptors:
+        methods.append("Clean Descriptors Option")
+        codes.append(("113105", "Clean Descriptors Option"))
+    ds.DeidentificationMethod = [m[:64] for m in methods]
+    items = []
+    for value, meaning in codes:
+        item = Dataset()
+        item.CodeValue = value
+        item.CodingSchemeDesignator = "DCM"
+        item.CodeMeaning = meaning
+        items.append(item)
+    ds.DeidentificationMethodCodeSequence = Sequence(items)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What a de-identified export wrote."""
+
+    out: Path
+    study_instance_uid: str  # the new (de-identified) Study Instance UID
+    files: int
+    left_out: int  # images with burned-in text
+    options: Deidentify
+
+    def to_json(self) -> dict[str, object]:
+        """Return the ``CLI.md`` JSON form."""
+        return {
+            "out": str(self.out),
+            "study_instance_uid": self.study_instance_uid,
+            "files": self.files,
+            "left_out": self.left_out,
+            "retain_dates": self.options.retain_dates,
+            "clean_descriptors": self.options.clean_descriptors,
+        }
+
+
+def export_files(sources: list[Path], out: Path, options: Deidentify) -> ExportResult:
+    """De-identify the files of one study into ``out`` (``0001.dcm``, ``0002.dcm``, ...).
+
+    The files are named by number: a disc's file names may hold patient data.
+    """
+    rules = profile(options)
+    uids = UidMap()
+    out.mkdir(parents=True, exist_ok=True)
+    written = left_out = 0
+    study_uid = ""
+    for source in sources:
+        ds = dcmread(source)
+        if str(ds.get("BurnedInAnnotation", "")).upper() == "YES":
+            left_out += 1
+            log.warning("an image with burned-in annotation was left out of the export")
+            continue
+        words = _words(ds)
+        clean_dataset(ds, rules, uids, words)
+        _mark(ds, options)
+        meta = ds.file_meta
+        for elem in list(meta):
+            act = rules.action(elem.tag.group, elem.tag.element)
+            if act in ("X", "Z", "D") or elem.tag.element == 0x0016:  # Source AE title
+                del meta[elem.tag]
+        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        written += 1
+        ds.save_as(out / f"{written:04d}.dcm", enforce_file_format=True)
+        study_uid = str(ds.get("StudyInstanceUID", study_uid))
+    return ExportResult(out, study_uid, written, left_out, options)

@@ -1,0 +1,161 @@
+"""Sign-in and roles: one rule book (kiosk/access.py) for the CLI and the window."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from kiosk import access, cli
+from kiosk.access import ALLOWED, Action, Role
+from kiosk.cli import main
+from kiosk.store import db
+from tests.kiosk_config import write_config
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    return write_config(
+        tmp_path / "kiosk.toml",
+        worklist=None,
+        destinations={},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+
+
+def add_user(config: Path, name: str, role: str, password: str, monkeypatch, *as_user: str) -> int:
+    monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+    return main(["users", "add", name, "--role", role, "--config", str(config), *as_user])
+
+
+@pytest.fixture
+def staffed(config: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Path:
+    """A station with an admin, a front desk, a physician and a back office user."""
+    assert add_user(config, "ann", "admin", "admin-secret-1", monkeypatch) == 0
+    monkeypatch.setenv("KIOSK_PASSWORD", "admin-secret-1")
+    for name, role in (("fred", "front-desk"), ("phil", "physician"), ("bo", "back-office")):
+        assert add_user(config, name, role, f"{name}-secret-1", monkeypatch, "--user", "ann") == 0
+    monkeypatch.delenv("KIOSK_PASSWORD")
+    access.sign_out()
+    capsys.readouterr()
+    return config
+
+
+def as_user(monkeypatch: pytest.MonkeyPatch, name: str, password: str | None = None) -> None:
+    monkeypatch.setenv("KIOSK_USER", name)
+    monkeypatch.setenv("KIOSK_PASSWORD", password if password is not None else f"{name}-secret-1")
+    access.sign_out()
+
+
+def test_the_cli_role_names_are_the_roles():
+    assert tuple(r.value for r in Role) == cli.ROLES
+
+
+def test_the_rules_of_the_issue():
+    assert ALLOWED[Action.IMPORT] == set(Role)
+    assert ALLOWED[Action.TAG] == ALLOWED[Action.SECOND_READ] == {Role.PHYSICIAN, Role.ADMIN}
+    for action in (Action.RECONCILE, Action.DISCARD, Action.RESEND, Action.BILLING):
+        assert ALLOWED[action] == {Role.BACK_OFFICE, Role.ADMIN}
+    assert ALLOWED[Action.SETTINGS] == ALLOWED[Action.USERS] == {Role.ADMIN}
+
+
+def test_an_open_station_lets_everything_through_as_admin(config, capsys):
+    assert main(["users", "list", "--json", "--config", str(config)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"users": []}
+    assert main(["audit", "--json", "--config", str(config)]) == 0
+
+
+def test_passwords_are_stored_as_argon2_hashes(staffed, tmp_path):
+    conn = sqlite3.connect(tmp_path / "kiosk.sqlite3")
+    hashes = [r[0] for r in conn.execute("SELECT password_hash FROM users")]
+    conn.close()
+    assert len(hashes) == 4
+    assert all(h.startswith("$argon2id$") for h in hashes)
+    assert not any("secret" in h for h in hashes)
+
+
+def test_once_an_admin_exists_sign_in_is_required(staffed, capsys):
+    assert main(["audit", "--config", str(staffed)]) == 5
+    assert "sign-in required" in capsys.readouterr().err
+
+
+def test_a_wrong_password_is_refused_and_audited(staffed, monkeypatch, capsys, tmp_path):
+    as_user(monkeypatch, "bo", "not-the-password")
+    assert main(["audit", "--config", str(staffed)]) == 5
+    err = capsys.readouterr().err
+    assert err == "kiosk: sign-in refused: unknown user or wrong password\n"
+    as_user(monkeypatch, "bo")
+    assert main(["audit", "--json", "--config", str(staffed)]) == 0
+    events = json.loads(capsys.readouterr().out)["events"]
+    sign_ins = [(e["user"], e["outcome"]) for e in events if e["action"] == "sign-in"]
+    assert ("bo", "refused") in sign_ins and sign_ins[-1] == ("bo", "ok")
+
+
+def test_a_role_that_may_not_is_refused_with_exit_5(staffed, monkeypatch, capsys):
+    as_user(monkeypatch, "fred")  # the front desk may not discard
+    code = main(["discard", "1.2.3", "--reason", "wrong disc", "--config", str(staffed)])
+    assert code == 5
+    err = capsys.readouterr().err
+    assert "role not allowed" in err and err.count("\n") == 1
+    as_user(monkeypatch, "phil")  # nor may a physician look at the audit trail
+    assert main(["audit", "--config", str(staffed)]) == 5
+    assert "role not allowed" in capsys.readouterr().err
+    as_user(monkeypatch, "bo")  # the back office may: the study is unknown (exit 2)
+    code = main(["discard", "1.2.3", "--reason", "wrong disc", "--config", str(staffed)])
+    assert code == 2
+    assert "not in the kiosk's store" in capsys.readouterr().err
+
+
+def test_only_an_admin_manages_users(staffed, monkeypatch, capsys):
+    as_user(monkeypatch, "bo")
+    assert add_user(staffed, "eve", "admin", "eve-secret-1", monkeypatch) == 5
+    assert "role not allowed" in capsys.readouterr().err
+    as_user(monkeypatch, "ann", "admin-secret-1")
+    assert main(["users", "list", "--json", "--config", str(staffed)]) == 0
+    listed = json.loads(capsys.readouterr().out)["users"]
+    assert [(u["name"], u["role"]) for u in listed] == [
+        ("ann", "admin"),
+        ("bo", "back-office"),
+        ("fred", "front-desk"),
+        ("phil", "physician"),
+    ]
+    assert "password_hash" not in listed[0]
+
+
+def test_a_refusal_is_in_the_audit_trail(staffed, monkeypatch, capsys, tmp_path):
+    as_user(monkeypatch, "fred")
+    main(["clean-spool", "--config", str(staffed)])
+    conn = db.connect(tmp_path / "kiosk.sqlite3")
+    refused = conn.execute(
+        "SELECT user, action, outcome FROM audit WHERE outcome = 'refused'"
+    ).fetchall()
+    conn.close()
+    assert [tuple(r) for r in refused] == [("fred", "purge", "refused")]
+
+
+def test_users_add_rejects_short_passwords_and_taken_names(config, monkeypatch, capsys):
+    assert add_user(config, "ann", "admin", "short", monkeypatch) == 2
+    assert "at least 8" in capsys.readouterr().err
+    assert add_user(config, "ann", "front-desk", "long-enough-1", monkeypatch) == 0
+    assert add_user(config, "ann", "front-desk", "long-enough-1", monkeypatch) == 2
+    assert "exists already" in capsys.readouterr().err
+
+
+def test_the_use_cases_check_the_role_themselves(staffed, monkeypatch, tmp_path):
+    """The window calls kiosk.app directly: the check is there, not in the CLI."""
+    from kiosk.app.discard_study import discard_study
+    from kiosk.app.sign_in import sign_in
+    from kiosk.config import load_config
+    from kiosk.errors import RoleNotAllowed, SignInError
+
+    cfg = load_config(staffed)
+    with pytest.raises(SignInError):
+        discard_study(cfg, "no reason", study_uid="1.2.3")
+    sign_in(cfg, "fred", "fred-secret-1")
+    with pytest.raises(RoleNotAllowed) as refused:
+        discard_study(cfg, "no reason", study_uid="1.2.3")
+    assert refused.value.exit_code == 5

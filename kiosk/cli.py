@@ -8,6 +8,7 @@ import logging
 import logging.handlers
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -525,8 +526,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     """``kiosk import PATH``."""
     from kiosk.importer import ImportRequest, import_studies
     from kiosk.media.scan import scan_medium
+    from kiosk.progress import Milestone, MilestoneKind
     from kiosk.worklist import WorklistQuery, find, find_order
 
+    began = time.monotonic()
     config = load_config(args.config)
     dest = args.dest or (next(iter(config.destinations), ""))
     if not dest:
@@ -560,8 +563,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         missing_only=args.missing_only,
         outside_patient_id=args.patient,
     )
+    released: list[float] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, Milestone) and event.kind is MilestoneKind.DISC_RELEASED:
+            released.append(time.monotonic() - began)
+
     with db.opened(config.database_path) as conn:
-        outcomes = import_studies(conn, config, scan, request, send_now=not args.no_send)
+        outcomes = import_studies(
+            conn, config, scan, request, send_now=not args.no_send, on_event=on_event
+        )
 
     def text() -> str:
         return "\n".join(
@@ -571,7 +582,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             for o in outcomes
         )
 
-    _emit(args, {"studies": [o.to_json() for o in outcomes]}, text)
+    result: dict[str, Any] = {"studies": [o.to_json() for o in outcomes]}
+    if released:
+        result["disc_released_seconds"] = round(released[0], 3)
+    _emit(args, result, text)
     refused = [o for o in outcomes if o.state == "quarantined" and o.hold_reason]
     if refused:
         raise SafetyError(refused[0].hold_reason)

@@ -1,18 +1,24 @@
-"""Coerce a spooled study's untouched originals into the files the outbox sends.
+"""Coerce a spooled study's untouched originals on the way out: headers, not copies.
 
-Each original is checked against the SHA-256 recorded when it was copied (a
-damaged original is never coerced into a "good" file). Only its header, the
-part before the pixel data, is parsed (:mod:`pydicom`, large values deferred)
-and coerced (:mod:`reconcile.coerce`); the pixel data and whatever follows are
-copied from the original in chunks, byte for byte, so memory stays flat
-whatever the size of the images. The result is written under a name made of
-our own instance id, fsynced and hashed, so the sender can refuse a file that
-changed afterwards. Nothing here writes the database:
-:func:`kiosk.lifecycle.record_queued` records the result in one transaction.
+Only each original's header, the part before the pixel data, is parsed
+(:mod:`pydicom`, large values deferred) and coerced (:mod:`reconcile.coerce`).
+The coerced header (preamble, file meta and the data set's elements before
+the pixel data, the IRWF.b way, originals kept in Original Attributes) is
+kept with the offset in the original where the rest begins; the sender sends
+the header followed by the original's bytes from there (:class:`kiosk.send.
+sender.Spliced`). The untouched original stays the one copy on disk: no
+second full copy is written. Nothing here writes the database:
+:func:`kiosk.lifecycle.record_queued` records the headers in one transaction.
 
-pydicom reads the whole data set or stops before the pixel data; writing a
+Why the header is a BLOB in the database rather than a sidecar file: it is
+small (a few kB), it is then recorded in the same transaction that queues
+the study (no file to fsync per instance, none left behind by a crash
+between writing it and queueing), and its SHA-256 is recorded with it, so a
+header changed after queueing is refused like a changed original.
+
+pydicom reads the whole data set or stops before the pixel data; sending a
 new header in front of the original's own pixel data bytes is what no
-library here does, hence the few lines of :func:`_write`.
+library here does, hence :func:`_header_bytes` and ``Spliced``.
 """
 
 from __future__ import annotations
@@ -20,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import sqlite3
 import warnings
 from dataclasses import dataclass
@@ -30,11 +35,9 @@ from pathlib import Path
 import pydicom
 
 from kiosk.config import Config
-from kiosk.errors import SpoolError
 from kiosk.lifecycle import CoercedInstance, CoercedStudy
 from kiosk.media.scan import is_valid_uid
-from kiosk.media.spool import fsync_dir, sha256_of, spool_path, study_folder
-from kiosk.paths import private_opener
+from kiosk.media.spool import sha256_of
 from kiosk.store import studies
 from kiosk.store.studies import StudyRecord
 from reconcile.coerce import apply_coercion, plan_coercion
@@ -45,7 +48,6 @@ log = logging.getLogger(__name__)
 
 HEADER_CAP = 64 << 20  # a header (all before the pixel data) larger than this is not sent
 DEFER = 1 << 20  # header values larger than this are read only when written
-CHUNK = 1 << 20
 _DEFLATED = "1.2.840.10008.1.2.1.99"
 
 
@@ -55,6 +57,7 @@ class _Original:
 
     header: pydicom.Dataset
     tail_at: int | None
+    size: int
 
 
 def coerce_study(
@@ -67,7 +70,7 @@ def coerce_study(
     new_uids: bool | None = None,
     generation: int = 0,
 ) -> CoercedStudy:
-    """Write the coerced files of a spooled study; return what the outbox needs.
+    """Coerce the headers of a spooled study's originals; return what the outbox needs.
 
     Parameters
     ----------
@@ -80,11 +83,6 @@ def coerce_study(
     generation
         Salts the new UIDs: each correction gets UIDs of its own, while a
         resend of the same step after a crash gets the same ones.
-
-    Raises
-    ------
-    SpoolError
-        If the spool cannot be written (a full disk, a missing folder).
     """
     destination = config.destination(record.destination)
     rules = destination.coercion
@@ -106,12 +104,6 @@ def coerce_study(
         salt = f"{config.station}/{record.id}" + (f"/{generation}" if generation else "")
         uid_map = new_uid_map(old, salt=salt)
     when = datetime.now().astimezone()
-    folder = spool_path(study_folder(config.spool_dir, record.id), "coerced")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fsync_dir(folder.parent)
-    except OSError as exc:
-        raise SpoolError(f"cannot create {folder} ({exc.strerror}); check the spool") from exc
     coerced: list[CoercedInstance] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -133,8 +125,8 @@ def coerce_study(
                 source_of_previous_values=plan.original_issuer
                 or str(ds.get("InstitutionName", "")),
             )
-            target_file = spool_path(folder, f"{row['id']:08d}.dcm")
-            sha256 = _write(ds, Path(row["original_path"]), original.tail_at, target_file)
+            head = _header_bytes(ds)
+            tail_at = original.size if original.tail_at is None else original.tail_at
             bad = _invalid_uids(ds)
             refused = (
                 f"{'; '.join(bad)}: not a valid DICOM UID, so not sent (a destination "
@@ -143,8 +135,17 @@ def coerce_study(
                 else ""
             )
             sop_uid = str(ds.get("SOPInstanceUID", ""))
-            coerced.append(CoercedInstance(row["id"], str(target_file), sha256, sop_uid, refused))
-    fsync_dir(folder)
+            coerced.append(
+                CoercedInstance(
+                    row["id"],
+                    str(row["original_path"]),
+                    hashlib.sha256(head).hexdigest(),
+                    sop_uid,
+                    refused,
+                    header=head,
+                    tail_at=tail_at,
+                )
+            )
     new_study_uid = uid_map.get(record.study_instance_uid, record.study_instance_uid)
     return CoercedStudy(new_study_uid, tuple(coerced), bool(uid_map))
 
@@ -192,7 +193,7 @@ def _read_original(row: sqlite3.Row) -> tuple[_Original | None, str]:
         return None, f"a header of {end >> 20} MB before the pixel data; not sent"
     if "SOPInstanceUID" not in header:
         return None, "the spool copy has no SOP Instance UID; check the disc"
-    return _Original(header, tail_at), ""
+    return _Original(header, tail_at, size), ""
 
 
 def _syntax(ds: pydicom.Dataset) -> str:
@@ -200,34 +201,8 @@ def _syntax(ds: pydicom.Dataset) -> str:
     return str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
 
 
-def _write(ds: pydicom.Dataset, original: Path, tail_at: int | None, target: Path) -> str:
-    """Write the coerced header, then the original's bytes from ``tail_at`` on; return SHA-256.
-
-    ``tail_at`` is where the original's header ends (at its pixel data, as a
-    rule); ``None`` when ``ds`` is the whole data set. The file goes to a
-    temporary name, is fsynced and renamed into place.
-    """
-    digest = hashlib.sha256()
-    tmp = target.with_name(target.name + ".part")
-    try:
-        with open(tmp, "wb", opener=private_opener) as out:  # PHI: 0600
-            head = io.BytesIO()
-            ds.save_as(head)
-            out.write(head.getbuffer())
-            digest.update(head.getbuffer())
-            if tail_at is not None:
-                with open(original, "rb") as src:
-                    src.seek(tail_at)
-                    while chunk := src.read(CHUNK):
-                        out.write(chunk)
-                        digest.update(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise SpoolError(
-            f"cannot write the coerced copy {target.name} ({exc.strerror}); free space on "
-            "the spool disk, then run 'kiosk send': the import is finished from the spool"
-        ) from exc
-    return digest.hexdigest()
+def _header_bytes(ds: pydicom.Dataset) -> bytes:
+    """The coerced header as sent: preamble, file meta and the data set read (no pixel data)."""
+    head = io.BytesIO()
+    ds.save_as(head)
+    return head.getvalue()

@@ -298,18 +298,24 @@ def import_studies(
     actor = Actor(request.user, config.station)
     meter = Meter(Phase.COPY, sum(len(s.instances) for s in chosen), sum(sizes.values()))
     copy_events = _Throttled(meter, on_event)
-    outcomes = []
+    copied = []
     for study in chosen:
-        outcomes.append(
+        copied.append(
             _import_one(conn, config, scan, study, request, target, hold_reason, actor, copy_events)
         )
-        if on_event is not None:
-            on_event(Milestone(MilestoneKind.STUDY_QUEUED, outcomes[-1]))
+    # Every chosen file is in the spool and verified: the disc can go back now, while
+    # the studies are coerced, queued and sent from the spool.
     if on_event is not None:
         on_event(meter.event())
         on_event(Milestone(MilestoneKind.DISC_RELEASED))
     if config.media.eject_after_copy:
         _eject(scan, user=request.user, station=config.station, conn=conn)
+    outcomes = []
+    for study_id in copied:
+        _finish_one(conn, config, study_id, actor)
+        outcomes.append(study_id)
+        if on_event is not None:
+            on_event(Milestone(MilestoneKind.STUDY_QUEUED, study_id))
     if request.missing_only:
         for study_id in outcomes:
             _skip_present(conn, config, study_id, actor)
@@ -443,7 +449,7 @@ def _import_one(
     faults.point("import.found")
     first_copy = earlier is None or earlier.state is StudyState.FOUND
     try:
-        return _copy_and_finish(
+        return _copy(
             conn,
             config,
             scan,
@@ -459,7 +465,18 @@ def _import_one(
         raise
 
 
-def _copy_and_finish(
+def _finish_one(conn: sqlite3.Connection, config: Config, study_id: int, actor: Actor) -> None:
+    """Coerce and queue a copied study; a failure lets the study go for recovery."""
+    try:
+        finish_import(conn, config, study_id, actor)
+        faults.point("import.queued")
+    except BaseException:
+        with contextlib.suppress(Exception):  # this process gives the study up: recovery may go on
+            lifecycle.let_go(conn, study_id)
+        raise
+
+
+def _copy(
     conn: sqlite3.Connection,
     config: Config,
     scan: MediaScan,
@@ -470,7 +487,7 @@ def _copy_and_finish(
     actor: Actor,
     copy_events: _Throttled,
 ) -> int:
-    """Copy what the spool lacks of a study, verified, then coerce and queue it."""
+    """Copy what the spool lacks of a study, verified (coercion and queueing come after)."""
     instances = study.instances
     rows = _instance_rows(conn, study_id, study)
     spool = study_folder(config.spool_dir, study_id)
@@ -492,14 +509,9 @@ def _copy_and_finish(
         # The files and their folder entries are on disk before the database names them.
         fsync_dir(folder)
         with transaction(conn):
-            for instance_id, spooled in batch:
-                studies.update_instance(
-                    conn,
-                    instance_id,
-                    original_path=str(spooled.target),
-                    original_sha256=spooled.sha256,
-                    size=spooled.size,
-                )
+            studies.record_copies(
+                conn, [(iid, str(f.target), f.sha256, f.size) for iid, f in batch]
+            )
         batch.clear()
 
     try:
@@ -531,8 +543,6 @@ def _copy_and_finish(
     if first_copy:
         lifecycle.record_copied(conn, study_id, spool_dir=str(spool), reused=reused, actor=actor)
     faults.point("import.copied")
-    finish_import(conn, config, study_id, actor)
-    faults.point("import.queued")
     return study_id
 
 

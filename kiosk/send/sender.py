@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,7 +39,13 @@ HEAD_BYTES = 1 << 16  # first read of each file: the file meta, and all of a sma
 
 @dataclass(frozen=True)
 class SendJob:
-    """One file to send: where it is and what it is."""
+    """One instance to send: where it is and what it is.
+
+    With a ``header`` (coercion on the way out, :mod:`kiosk.coercion`) what is
+    sent is that coerced header followed by the file at ``path`` from
+    ``tail_at`` on; ``sha256`` is then the file's (the untouched original) and
+    ``header_sha256`` the header's. Without one, the file is sent as it is.
+    """
 
     key: int
     path: str
@@ -47,6 +54,55 @@ class SendJob:
     transfer_syntax_uid: str
     size: int = 0
     sha256: str = ""  # of the file as written; a file that differs is not sent
+    header: bytes = b""
+    header_sha256: str = ""
+    tail_at: int = 0
+
+
+class Spliced(io.RawIOBase):
+    """A coerced header followed by an open file's bytes from ``tail_at`` on, read as one file.
+
+    What the SCU streams for an instance coerced on the way out: no second
+    copy of the file is written, and only the header is held in memory. It
+    has no ``fileno``, so the socket copies it through ``read`` rather than
+    the kernel's ``sendfile`` (which sends one file's bytes only).
+    """
+
+    def __init__(self, header: bytes, f: BinaryIO, tail_at: int, file_size: int) -> None:
+        self.header = header
+        self.f = f
+        self.tail_at = tail_at
+        self.size = len(header) + max(file_size - tail_at, 0)
+        self.pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self.pos, 2: self.size}[whence]
+        self.pos = max(base + offset, 0)
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        done = 0
+        if self.pos < len(self.header):
+            piece = self.header[self.pos : self.pos + len(view)]
+            view[: len(piece)] = piece
+            done = len(piece)
+            self.pos += done
+        if done < len(view) and self.pos >= len(self.header):
+            self.f.seek(self.tail_at + self.pos - len(self.header))
+            n = self.f.readinto(view[done:])  # type: ignore[attr-defined]
+            self.pos += n or 0
+            done += n or 0
+        return done
 
 
 @dataclass(frozen=True)
@@ -225,12 +281,7 @@ class StoreConnection:
             return SendResult(job.key, REFUSED_SOP_CLASS, "SOP class refused by the PACS")
         with contextlib.ExitStack() as stack:
             try:
-                f = stack.enter_context(open(job.path, "rb"))
-                size = os.fstat(f.fileno()).st_size
-                if self._checked.pop(job.key, False):  # while the last one was stored
-                    head = f.read(HEAD_BYTES)
-                else:
-                    head = _verified_head(f, size, job.sha256)
+                f, size, head = self._opened(stack, job)
                 meta = parse_file_meta(head)
                 context = (
                     self.assoc.context_for(job.sop_class_uid, meta.transfer_syntax)
@@ -275,6 +326,31 @@ class StoreConnection:
             return SendResult(job.key, None, "no answer (association dropped or timed out)")
         return SendResult(job.key, status, size=job.size)
 
+    def _opened(
+        self, stack: contextlib.ExitStack, job: SendJob
+    ) -> tuple[BinaryIO, int, bytes]:
+        """Open a job's bytes, checked against their SHA-256; return (file, size, head).
+
+        For a job coerced on the way out, both the header and the original
+        are checked, and the file returned is :class:`Spliced` (the head is
+        the whole header: what the SCU sends first).
+        """
+        f: BinaryIO = stack.enter_context(open(job.path, "rb"))  # noqa: SIM115
+        size = os.fstat(f.fileno()).st_size
+        checked = self._checked.pop(job.key, False)  # while the last one was stored
+        if job.header:
+            if hashlib.sha256(job.header).hexdigest() != job.header_sha256:
+                raise SpoolFileChanged("the coerced header no longer matches its SHA-256")
+            if size < job.tail_at:
+                raise SpoolFileChanged("the spool file is shorter than when it was queued")
+            if not checked:
+                _verified_head(f, size, job.sha256)
+            spliced = Spliced(job.header, f, job.tail_at, size)
+            spliced.seek(len(job.header))
+            return spliced, spliced.size, job.header  # type: ignore[return-value]
+        head = f.read(HEAD_BYTES) if checked else _verified_head(f, size, job.sha256)
+        return f, size, head
+
     def _check_ahead(self, job: SendJob) -> None:
         """Check the next file against its SHA-256 now, while the PACS is busy.
 
@@ -301,7 +377,12 @@ class StoreConnection:
         """Decode a file the PACS does not take as it is; return (data set bytes, context id)."""
         from kiosk.send import transcode  # pydicom and its decoders: only when needed
 
-        ds = transcode.uncompressed(job.path)
+        if job.header:
+            with open(job.path, "rb") as f:
+                spliced = Spliced(job.header, f, job.tail_at, os.fstat(f.fileno()).st_size)
+                ds = transcode.uncompressed(io.BufferedReader(spliced))
+        else:
+            ds = transcode.uncompressed(job.path)
         from pynetdicom.dsutils import encode
 
         data = encode(ds, syntax == IMPLICIT_LE, True, False)

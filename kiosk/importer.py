@@ -30,6 +30,7 @@ from kiosk.media.spool import (
     SpooledFile,
     check_free_space,
     copy_verified,
+    flush_to_disk,
     fsync_dir,
     sha256_of,
     spool_path,
@@ -96,7 +97,10 @@ class ImportOutcome:
         }
 
 
-COPY_BATCH = 64  # files copied (and fsynced) before their folder is fsynced and recorded
+#: Files (or bytes) copied before they are flushed to disk together and recorded in one
+#: transaction; an import that stops goes on after the last batch recorded.
+COPY_BATCH = 256
+COPY_BATCH_BYTES = 64 << 20
 
 
 def check_safety(conn: sqlite3.Connection, study: StudySummary, request: ImportRequest) -> None:
@@ -501,18 +505,24 @@ def _copy(
     copied = 0
     reused = 0
     batch: list[tuple[int, SpooledFile]] = []
+    batch_bytes = 0
 
     def grew(n: int) -> None:
         copy_events.advance(nbytes=n)
 
     def record_batch() -> None:
+        nonlocal batch_bytes
+        if not batch:
+            return
         # The files and their folder entries are on disk before the database names them.
+        flush_to_disk([f.target for _, f in batch])
         fsync_dir(folder)
         with transaction(conn):
             studies.record_copies(
                 conn, [(iid, str(f.target), f.sha256, f.size) for iid, f in batch]
             )
         batch.clear()
+        batch_bytes = 0
 
     try:
         for n, inst in enumerate(instances, 1):
@@ -522,10 +532,13 @@ def _copy(
                 grew(int(row["size"]))
             else:
                 target_file = spool_path(folder, f"{row['id']:08d}.dcm")
-                spooled = copy_verified(scan.root / inst.relpath, target_file, on_bytes=grew)
+                spooled = copy_verified(
+                    scan.root / inst.relpath, target_file, on_bytes=grew, fsync=False
+                )
                 batch.append((row["id"], spooled))
+                batch_bytes += spooled.size
                 faults.point("import.copy-file")
-                if len(batch) >= COPY_BATCH:
+                if len(batch) >= COPY_BATCH or batch_bytes >= COPY_BATCH_BYTES:
                     record_batch()
             copied = n
             copy_events.advance(1)

@@ -170,6 +170,33 @@ def copy_verified(
     return _verify_part(source, tmp, target, expected(), size)
 
 
+def flush_to_disk(paths: Sequence[Path]) -> None:
+    """Make files copied with ``fsync=False`` (and their folder entries) durable.
+
+    One ``os.sync`` where the OS has it: a single journal commit and cache
+    flush for the whole batch, where an ``fsync`` per file costs one each
+    (about 10 ms apiece on a real disk, the most of a small file's copy).
+    Elsewhere each file is fsynced.
+
+    Raises
+    ------
+    SpoolError
+        If a file cannot be flushed.
+    """
+    if _HAS_SYNC:
+        os.sync()
+        return
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise SpoolError(f"cannot flush {path.name} to disk ({exc.strerror})") from exc
+
+
 class _Chunks:
     """Buffers whose chunks a helper thread hashes while this thread writes them.
 

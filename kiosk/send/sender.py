@@ -326,9 +326,7 @@ class StoreConnection:
             return SendResult(job.key, None, "no answer (association dropped or timed out)")
         return SendResult(job.key, status, size=job.size)
 
-    def _opened(
-        self, stack: contextlib.ExitStack, job: SendJob
-    ) -> tuple[BinaryIO, int, bytes]:
+    def _opened(self, stack: contextlib.ExitStack, job: SendJob) -> tuple[BinaryIO, int, bytes]:
         """Open a job's bytes, checked against their SHA-256; return (file, size, head).
 
         For a job coerced on the way out, both the header and the original

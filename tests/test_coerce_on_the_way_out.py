@@ -1,0 +1,131 @@
+"""Coercion on the way out: a coerced header in front of the untouched original's rest.
+
+The spool keeps one copy of each instance (its original); what the PACS
+receives must be, byte for byte, the original read whole by pydicom and
+coerced the IRWF.b way. A header changed after queueing is refused like a
+changed original.
+"""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+from pydicom import dcmread
+
+from kiosk import lifecycle
+from kiosk.config import load_config
+from kiosk.store import db, studies
+from reconcile.coerce import apply_coercion, plan_coercion
+from tests.discs import write_ct_disc
+from tests.test_import_e2e import JANE, add_jane_order, config_for, run_cli
+
+
+def _rows(database: Path) -> list[sqlite3.Row]:
+    conn = db.connect(database)
+    try:
+        return list(conn.execute("SELECT * FROM instances ORDER BY id"))
+    finally:
+        conn.close()
+
+
+def _reference(cfg: Path, database: Path, row: sqlite3.Row) -> bytes:
+    """The original read whole by pydicom and coerced as the kiosk coerces, written out."""
+    config = load_config(cfg)
+    conn = db.connect(database)
+    try:
+        record = studies.get_study(conn, row["study_id"])
+    finally:
+        conn.close()
+    target = lifecycle.target_of(record)
+    assert target is not None
+    sent = dcmread(io.BytesIO(bytes(row["coerced_header"])))
+    stamp = sent.OriginalAttributesSequence[0].AttributeModificationDateTime
+    when = datetime.strptime(stamp, "%Y%m%d%H%M%S").astimezone()
+    ds = dcmread(row["original_path"])
+    rules = config.destination(record.destination).coercion
+    plan = plan_coercion(ds, target, rules, {})
+    apply_coercion(
+        ds,
+        plan,
+        modifying_system=f"{config.ae_title} {config.station}",
+        when=when,
+        source_of_previous_values=plan.original_issuer or str(ds.get("InstitutionName", "")),
+    )
+    out = io.BytesIO()
+    ds.save_as(out)
+    return out.getvalue()
+
+
+def test_what_the_pacs_receives_is_the_original_coerced_by_pydicom(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    root = tmp_path / "disc"
+    [study] = write_ct_disc(root, [JANE], per_study=3)
+    add_jane_order(worklist_server)
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+    code, out, err = run_cli(
+        capsys, "import", str(root), "--study", study.study_instance_uid, "--mrn", "MRN100234",
+        "--accession", "ACC20260001", "--dest", "radiology", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 0, err
+    assert out["studies"][0]["sent"] == 3
+    assert out["disc_released_seconds"] >= 0
+    database = tmp_path / "kiosk.sqlite3"
+    rows = _rows(database)
+    assert not list((tmp_path / "spool").rglob("coerced")), "no second copy is written"
+    received = {str(dcmread(p).SOPInstanceUID): p for p in storage_server.received_files()}
+    for row in rows:
+        assert row["coerced_path"] == row["original_path"]
+        original = Path(row["original_path"]).read_bytes()
+        spliced = bytes(row["coerced_header"]) + original[row["tail_at"] :]
+        reference = _reference(cfg, database, row)
+        assert spliced == reference  # what the sender streams, byte for byte
+        got = dcmread(received[row["sop_instance_uid"]])
+        want = dcmread(io.BytesIO(reference))
+        assert got.PatientID == "MRN100234"
+        assert got.PixelData == want.PixelData
+        assert got == want  # every element of the data set storescp wrote
+
+
+def test_a_coerced_header_changed_after_queueing_is_refused(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    root = tmp_path / "disc"
+    [study] = write_ct_disc(root, [JANE], per_study=3)
+    add_jane_order(worklist_server)
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+    code, _, err = run_cli(
+        capsys, "import", str(root), "--study", study.study_instance_uid, "--mrn", "MRN100234",
+        "--accession", "ACC20260001", "--no-send", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 0, err
+    database = tmp_path / "kiosk.sqlite3"
+    victim = _rows(database)[1]
+    header = bytearray(victim["coerced_header"])
+    at = header.index(b"MRN100234")
+    header[at : at + 9] = b"MRN999999"  # someone edits the stored header: another patient
+    conn = db.connect(database)
+    try:
+        conn.execute(
+            "UPDATE instances SET coerced_header = ? WHERE id = ?", (bytes(header), victim["id"])
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+    code, sent, err = run_cli(capsys, "send", "--config", str(cfg))
+    assert code == 6, err
+    assert (sent["sent"], sent["quarantined"]) == (2, 1), sent
+    assert victim["sop_instance_uid"] not in storage_server.received_sop_instance_uids()
+    assert len(storage_server.received_files()) == 2
+    conn = db.connect(database)
+    try:
+        [reason] = [
+            r[0] for r in conn.execute("SELECT last_error FROM outbox WHERE state = 'quarantined'")
+        ]
+    finally:
+        conn.close()
+    assert "changed or damaged" in reason

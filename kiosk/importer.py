@@ -14,15 +14,16 @@ import dataclasses
 import logging
 import sqlite3
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kiosk import audit, faults, lifecycle
-from kiosk.coercion import coerce_study
+from kiosk.coercion import HeaderCoercer, Precoerced, coerce_study, coercer_for
 from kiosk.config import Config
 from kiosk.errors import IdentityMismatchError, PeerError, SafetyError, SpoolError, UsageError
-from kiosk.lifecycle import Actor
+from kiosk.lifecycle import Actor, CoercedInstance
 from kiosk.media.drives import mounted_media
 from kiosk.media.eject import eject
 from kiosk.media.model import MediaScan, StudySummary
@@ -302,24 +303,30 @@ def import_studies(
     actor = Actor(request.user, config.station)
     meter = Meter(Phase.COPY, sum(len(s.instances) for s in chosen), sum(sizes.values()))
     copy_events = _Throttled(meter, on_event)
-    copied = []
-    for study in chosen:
-        copied.append(
-            _import_one(conn, config, scan, study, request, target, hold_reason, actor, copy_events)
-        )
-    # Every chosen file is in the spool and verified: the disc can go back now, while
-    # the studies are coerced, queued and sent from the spool.
-    if on_event is not None:
-        on_event(meter.event())
-        on_event(Milestone(MilestoneKind.DISC_RELEASED))
-    if config.media.eject_after_copy:
-        _eject(scan, user=request.user, station=config.station, conn=conn)
-    outcomes = []
-    for study_id in copied:
-        _finish_one(conn, config, study_id, actor)
-        outcomes.append(study_id)
+    copied: list[tuple[int, _Coercing]] = []
+    try:
+        for study in chosen:
+            copied.append(
+                _import_one(
+                    conn, config, scan, study, request, target, hold_reason, actor, copy_events
+                )
+            )
+        # Every chosen file is in the spool and verified: the disc can go back now,
+        # while the studies are coerced, queued and sent from the spool.
         if on_event is not None:
-            on_event(Milestone(MilestoneKind.STUDY_QUEUED, study_id))
+            on_event(meter.event())
+            on_event(Milestone(MilestoneKind.DISC_RELEASED))
+        if config.media.eject_after_copy:
+            _eject(scan, user=request.user, station=config.station, conn=conn)
+        outcomes = []
+        for study_id, coercing in copied:
+            _finish_one(conn, config, study_id, actor, coercing.results())
+            outcomes.append(study_id)
+            if on_event is not None:
+                on_event(Milestone(MilestoneKind.STUDY_QUEUED, study_id))
+    finally:
+        for _, coercing in copied:
+            coercing.close()
     if request.missing_only:
         for study_id in outcomes:
             _skip_present(conn, config, study_id, actor)
@@ -334,6 +341,44 @@ def import_studies(
                 on_event=on_event,
             )
     return [outcome_of(conn, sid) for sid in outcomes]
+
+
+class _Coercing:
+    """Coerces each copied file's header on a worker thread while the copy goes on.
+
+    pydicom's parsing and writing hold the GIL, the copy mostly waits on the
+    disk and the hash (which release it), so the two overlap. Whatever the
+    worker did not finish, or failed at, :func:`coerce_study` does again.
+    """
+
+    def __init__(self, coercer: HeaderCoercer | None) -> None:
+        self.coercer = coercer
+        self.pool = (
+            ThreadPoolExecutor(1, thread_name_prefix="coerce") if coercer is not None else None
+        )
+        self.futures: dict[int, Future[CoercedInstance]] = {}
+
+    def submit(self, instance_id: int, spooled: SpooledFile, sop_instance_uid: str) -> None:
+        """Coerce a file just copied and verified (its SHA-256 is not checked again here)."""
+        if self.pool is not None and self.coercer is not None:
+            self.futures[instance_id] = self.pool.submit(
+                self.coercer.coerce_file, instance_id, spooled.target, None, sop_instance_uid
+            )
+
+    def results(self) -> Precoerced | None:
+        """What the worker coerced (waiting for it), for the coercer's target."""
+        if self.coercer is None:
+            return None
+        done: dict[int, CoercedInstance] = {}
+        for instance_id, future in self.futures.items():
+            with contextlib.suppress(Exception):  # coerced again by coerce_study
+                done[instance_id] = future.result()
+        return Precoerced(self.coercer.target, self.coercer.when, done)
+
+    def close(self) -> None:
+        """Stop the worker (what it has not started is dropped)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Throttled:
@@ -409,7 +454,7 @@ def _import_one(
     hold_reason: str,
     actor: Actor,
     copy_events: _Throttled,
-) -> int:
+) -> tuple[int, _Coercing]:
     earlier = _earlier_import(conn, study, request)
     instances = study.instances
     if earlier is None:
@@ -452,8 +497,11 @@ def _import_one(
         )
     faults.point("import.found")
     first_copy = earlier is None or earlier.state is StudyState.FOUND
+    record = studies.get_study(conn, study_id)
+    recorded = lifecycle.target_of(record)  # what finish_import coerces to
+    coercing = _Coercing(coercer_for(config, record, recorded) if recorded else None)
     try:
-        return _copy(
+        _copy(
             conn,
             config,
             scan,
@@ -462,17 +510,26 @@ def _import_one(
             first_copy=first_copy,
             actor=actor,
             copy_events=copy_events,
+            coercing=coercing,
         )
     except BaseException:
+        coercing.close()
         with contextlib.suppress(Exception):  # this process gives the study up: recovery may go on
             lifecycle.let_go(conn, study_id)
         raise
+    return study_id, coercing
 
 
-def _finish_one(conn: sqlite3.Connection, config: Config, study_id: int, actor: Actor) -> None:
+def _finish_one(
+    conn: sqlite3.Connection,
+    config: Config,
+    study_id: int,
+    actor: Actor,
+    ready: Precoerced | None,
+) -> None:
     """Coerce and queue a copied study; a failure lets the study go for recovery."""
     try:
-        finish_import(conn, config, study_id, actor)
+        finish_import(conn, config, study_id, actor, ready=ready)
         faults.point("import.queued")
     except BaseException:
         with contextlib.suppress(Exception):  # this process gives the study up: recovery may go on
@@ -490,8 +547,12 @@ def _copy(
     first_copy: bool,
     actor: Actor,
     copy_events: _Throttled,
+    coercing: _Coercing,
 ) -> int:
-    """Copy what the spool lacks of a study, verified (coercion and queueing come after)."""
+    """Copy what the spool lacks of a study, verified; each copied file is coerced meanwhile.
+
+    Queueing comes after, once the whole study is copied.
+    """
     instances = study.instances
     rows = _instance_rows(conn, study_id, study)
     spool = study_folder(config.spool_dir, study_id)
@@ -536,6 +597,7 @@ def _copy(
                     scan.root / inst.relpath, target_file, on_bytes=grew, fsync=False
                 )
                 batch.append((row["id"], spooled))
+                coercing.submit(row["id"], spooled, inst.sop_instance_uid)
                 batch_bytes += spooled.size
                 faults.point("import.copy-file")
                 if len(batch) >= COPY_BATCH or batch_bytes >= COPY_BATCH_BYTES:
@@ -580,14 +642,22 @@ def _instance_rows(
     return known
 
 
-def finish_import(conn: sqlite3.Connection, config: Config, study_id: int, actor: Actor) -> bool:
+def finish_import(
+    conn: sqlite3.Connection,
+    config: Config,
+    study_id: int,
+    actor: Actor,
+    *,
+    ready: Precoerced | None = None,
+) -> bool:
     """Coerce and queue a study whose copy is complete, if that is still to do; True if done now.
 
     The identity comes from the study's record (confirmed when the import
     began, or when the back office attached an order), so this finishes an
     import or a reconciliation that a crash interrupted, from the spool alone.
     A study corrected after it was sent under another patient gets new UIDs
-    of its own (IHE IOCM), and its coercion reason is ``CORRECT``.
+    of its own (IHE IOCM), and its coercion reason is ``CORRECT``. ``ready``:
+    what was coerced while the files were copied (used when still valid).
     """
     record = studies.get_study(conn, study_id)
     if record.state is StudyState.UNSCHEDULED and outbox.counts_for_study(conn, study_id):
@@ -614,6 +684,7 @@ def finish_import(conn: sqlite3.Connection, config: Config, study_id: int, actor
         reason="CORRECT" if corrections else None,
         new_uids=True if moved else None,
         generation=moved,
+        ready=ready,
     )
     faults.point("import.coerced")
     lifecycle.record_queued(conn, study_id, coerced, actor=actor)

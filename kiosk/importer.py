@@ -100,7 +100,7 @@ class ImportOutcome:
 
 #: Files (or bytes) copied before they are flushed to disk together and recorded in one
 #: transaction; an import that stops goes on after the last batch recorded.
-COPY_BATCH = 256
+COPY_BATCH = 1024
 COPY_BATCH_BYTES = 64 << 20
 
 
@@ -592,7 +592,9 @@ def _copy(
                 reused += 1
                 grew(int(row["size"]))
             else:
-                target_file = spool_path(folder, f"{row['id']:08d}.dcm")
+                # Named by our own integer id alone (no separator can appear), in a folder
+                # spool_path checked above: no resolve() of the path per file.
+                target_file = folder / f"{int(row['id']):08d}.dcm"
                 spooled = copy_verified(
                     scan.root / inst.relpath, target_file, on_bytes=grew, fsync=False
                 )

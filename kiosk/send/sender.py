@@ -35,6 +35,9 @@ IMPLICIT_LE = "1.2.840.10008.1.2"
 UNCOMPRESSED = (EXPLICIT_LE, IMPLICIT_LE)
 MAX_CONTEXTS = 128  # PS3.8: at most 128 presentation contexts per association
 HEAD_BYTES = 1 << 16  # first read of each file: the file meta, and all of a small file
+#: A coerced instance whose original's rest is at most this is read once and sent from
+#: memory; a larger one is streamed (Spliced), at the cost of the kernel's sendfile.
+INLINE_REST = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -330,8 +333,9 @@ class StoreConnection:
         """Open a job's bytes, checked against their SHA-256; return (file, size, head).
 
         For a job coerced on the way out, both the header and the original
-        are checked, and the file returned is :class:`Spliced` (the head is
-        the whole header: what the SCU sends first).
+        are checked; the head is the header and the original's rest when that
+        is small (:data:`INLINE_REST`, all in memory), else the header alone,
+        with the rest streamed by :class:`Spliced`.
         """
         f: BinaryIO = stack.enter_context(open(job.path, "rb"))  # noqa: SIM115
         size = os.fstat(f.fileno()).st_size
@@ -341,6 +345,15 @@ class StoreConnection:
                 raise SpoolFileChanged("the coerced header no longer matches its SHA-256")
             if size < job.tail_at:
                 raise SpoolFileChanged("the spool file is shorter than when it was queued")
+            if size - job.tail_at <= INLINE_REST:
+                # Read once, whole: checked, and sent from memory (header + rest).
+                data = f.read(size + 1)
+                if len(data) != size or (
+                    not checked and hashlib.sha256(data).hexdigest() != job.sha256
+                ):
+                    raise SpoolFileChanged("the spool file no longer matches its SHA-256")
+                head = job.header + data[job.tail_at :]
+                return f, len(head), head
             if not checked:
                 _verified_head(f, size, job.sha256)
             spliced = Spliced(job.header, f, job.tail_at, size)

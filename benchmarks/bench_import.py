@@ -9,7 +9,8 @@ One DCMTK ``storescp`` (``--fork``, max PDU 131072, writing files; emptied
 between runs) receives both. Alternately, ``--repeat`` times:
 
 - ours: ``python -m kiosk import DISC --all --mrn MRN1 --accession ACC1
-  --dest bench --json`` with a DCMTK ``wlmscpfs`` worklist holding the order
+  --dest bench --json`` (``--associations`` parallel associations, 2 as in
+  bench_send; storescu has one) with a DCMTK ``wlmscpfs`` worklist holding the order
   (so the identity is confirmed as at a desk), a fresh spool, and a store that
   already knows the destination (a station's store does: the copy of a
   warmed-up store is taken, its studies deleted). The clock stops when
@@ -151,6 +152,9 @@ def main() -> int:
         default="/dev/shm" if Path("/dev/shm").is_dir() else None,
         help="where storescp writes (default: tmpfs, as bench_send)",
     )
+    parser.add_argument(
+        "--associations", type=int, default=2, help="ours: parallel associations (as bench_send)"
+    )
     parser.add_argument("--with-send", action="store_true", help="then run bench_send.py too")
     args = parser.parse_args()
     for package in ("kiosk", "reconcile"):
@@ -191,6 +195,12 @@ def main() -> int:
                     spool=work / "spool",
                     database=work / "kiosk.sqlite3",
                 )
+                cfg.write_text(
+                    cfg.read_text().replace(
+                        "[destinations.bench]\n",
+                        f"[destinations.bench]\nassociations = {args.associations}\n",
+                    )
+                )
                 run_ours(scp, work, cfg, disc, n, None)  # warms the store up (not timed)
                 template = work / "warm.sqlite3"
                 shutil.copy(work / "kiosk.sqlite3", template)
@@ -206,7 +216,11 @@ def main() -> int:
         shutil.rmtree(scp_base, ignore_errors=True)
     if args.with_send:
         bench_send = [sys.executable, str(ROOT / "benchmarks" / "bench_send.py")]
-        subprocess.run([*bench_send, "--scale", str(args.scale), "--repeat", str(args.repeat)])
+        subprocess.run(
+            [*bench_send, "--scale", str(args.scale), "--repeat", str(args.repeat),
+             "--associations", str(args.associations)],
+            check=False,
+        )  # fmt: skip
     return 0
 
 

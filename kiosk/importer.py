@@ -299,7 +299,7 @@ def import_studies(
     sizes = {
         id(s): sum((scan.root / i.relpath).stat().st_size for i in s.instances) for s in chosen
     }
-    check_free_space(config.spool_dir, sum(sizes.values()) * 2)
+    check_free_space(config.spool_dir, sum(sizes.values()))  # one copy: coercion is on the way out
     actor = Actor(request.user, config.station)
     meter = Meter(Phase.COPY, sum(len(s.instances) for s in chosen), sum(sizes.values()))
     copy_events = _Throttled(meter, on_event)

@@ -129,3 +129,78 @@ def test_a_coerced_header_changed_after_queueing_is_refused(
     finally:
         conn.close()
     assert "changed or damaged" in reason
+
+
+def _write_disc(root: Path, count: int, *, size: int = 32, compress: str | None = None) -> str:
+    """A one-study disc of Jane's (as write_ct_disc), optionally compressed; its Study UID."""
+    from pydicom.uid import generate_uid
+
+    from tests.discs import ct_instance, make_dicomdir
+
+    study, series = generate_uid(), generate_uid()
+    for n in range(1, count + 1):
+        pid, name, dob, sex = JANE
+        ds = ct_instance(
+            patient_id=pid, patient_name=name, birth_date=dob, sex=sex,
+            study_uid=study, series_uid=series, number=n, size=size,
+        )  # fmt: skip
+        if compress:
+            ds.compress(compress, generate_instance_uid=False)
+        path = root / "DICOM" / "P0000001" / f"I{n:07d}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ds.save_as(path, enforce_file_format=True)
+    if not compress:  # dcmmkdir's general-purpose profile takes uncompressed images only
+        make_dicomdir(root)
+    return study
+
+
+def test_a_coerced_compressed_instance_is_transcoded_for_a_picky_pacs(
+    tmp_path, capsys, worklist_server, picky_storage_server
+):
+    from pydicom.uid import RLELossless
+
+    root = tmp_path / "disc"
+    study_uid = _write_disc(root, 2, compress=RLELossless)
+    add_jane_order(worklist_server)
+    cfg = config_for(tmp_path, worklist_server, radiology=picky_storage_server)
+    code, out, err = run_cli(
+        capsys, "import", str(root), "--study", study_uid, "--mrn", "MRN100234",
+        "--accession", "ACC20260001", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 0, err
+    assert out["studies"][0]["sent"] == 2
+    for row in _rows(tmp_path / "kiosk.sqlite3"):
+        [path] = [
+            p
+            for p in picky_storage_server.received_files()
+            if dcmread(p).SOPInstanceUID == row["sop_instance_uid"]
+        ]
+        got = dcmread(path)
+        assert got.file_meta.TransferSyntaxUID in ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
+        assert got.PatientID == "MRN100234"  # the coerced header, not the original's
+        assert got.OriginalAttributesSequence[0].ModifiedAttributesSequence[0].PatientID
+        original = dcmread(row["original_path"])
+        assert got.pixel_array.tobytes() == original.pixel_array.tobytes()
+
+
+def test_a_large_instance_is_streamed_coerced_byte_for_byte(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    """An original whose rest is over INLINE_REST goes out through Spliced, not from memory."""
+    from kiosk.send.sender import INLINE_REST
+
+    root = tmp_path / "disc"
+    study_uid = _write_disc(root, 1, size=1600)  # 1600 x 1600 x 2 bytes: about 5 MB
+    add_jane_order(worklist_server)
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+    code, _, err = run_cli(
+        capsys, "import", str(root), "--study", study_uid, "--mrn", "MRN100234",
+        "--accession", "ACC20260001", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 0, err
+    database = tmp_path / "kiosk.sqlite3"
+    [row] = _rows(database)
+    assert Path(row["original_path"]).stat().st_size - row["tail_at"] > INLINE_REST
+    reference = _reference(cfg, database, row)
+    [received] = storage_server.received_files()
+    assert dcmread(received) == dcmread(io.BytesIO(reference))

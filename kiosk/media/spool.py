@@ -8,6 +8,7 @@ place. The copy on the medium is never modified.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -285,9 +286,13 @@ def _write_part(
         if chunks is not None:
             chunks.drain()
         tmp.unlink(missing_ok=True)
+        advice = (
+            "free space on the spool disk"
+            if exc.errno == errno.ENOSPC
+            else "check the disc and the spool"
+        )
         raise SpoolError(
-            f"copying {source.name} failed ({exc.strerror}); check the disc and the spool, "
-            "then import again"
+            f"copying {source.name} failed ({exc.strerror}); {advice}, then import again"
         ) from exc
     return tmp, digest.hexdigest, size
 

@@ -151,6 +151,19 @@ def _verified_head(f: BinaryIO, size: int, sha256: str) -> bytes:
     return f.read(HEAD_BYTES)
 
 
+_HAS_MEMFD = hasattr(os, "memfd_create") and hasattr(os, "sendfile")
+
+
+def _kernel_copy(src: BinaryIO, dst: BinaryIO, offset: int, count: int) -> None:
+    """Append ``count`` bytes of ``src`` from ``offset`` to ``dst``, copied by the kernel."""
+    while count > 0:
+        n = os.sendfile(dst.fileno(), src.fileno(), offset, count)
+        if n <= 0:
+            raise SpoolFileChanged("the spool file is shorter than when it was queued")
+        offset += n
+        count -= n
+
+
 def _local_problem(exc: Exception) -> str:
     """One line for the back office: why a spool file was not sent, and what to do."""
     if isinstance(exc, SpoolFileChanged | FileNotFoundError):
@@ -345,6 +358,19 @@ class StoreConnection:
                 raise SpoolFileChanged("the coerced header no longer matches its SHA-256")
             if size < job.tail_at:
                 raise SpoolFileChanged("the spool file is shorter than when it was queued")
+            if _HAS_MEMFD and size - job.tail_at <= INLINE_REST:
+                # Header + rest assembled by the kernel in an anonymous in-memory file,
+                # which the SCU then sends with sendfile like any spool file.
+                if not checked:
+                    _verified_head(f, size, job.sha256)
+                mem: BinaryIO = stack.enter_context(
+                    open(os.memfd_create("kiosk-send", os.MFD_CLOEXEC), "w+b")  # noqa: SIM115
+                )
+                mem.write(job.header)
+                mem.flush()
+                _kernel_copy(f, mem, job.tail_at, size - job.tail_at)
+                mem.seek(0)
+                return mem, len(job.header) + size - job.tail_at, mem.read(HEAD_BYTES)
             if size - job.tail_at <= INLINE_REST:
                 # Read once, whole: checked, and sent from memory (header + rest).
                 data = f.read(size + 1)
@@ -388,10 +414,10 @@ class StoreConnection:
         """Decode a file the PACS does not take as it is; return (data set bytes, context id)."""
         from kiosk.send import transcode  # pydicom and its decoders: only when needed
 
-        if job.header:
+        if job.header:  # decoded whole anyway: the coerced header and the rest, in memory
             with open(job.path, "rb") as f:
-                spliced = Spliced(job.header, f, job.tail_at, os.fstat(f.fileno()).st_size)
-                ds = transcode.uncompressed(io.BufferedReader(spliced))
+                f.seek(job.tail_at)
+                ds = transcode.uncompressed(io.BytesIO(job.header + f.read()))
         else:
             ds = transcode.uncompressed(job.path)
         from pynetdicom.dsutils import encode

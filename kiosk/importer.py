@@ -347,32 +347,48 @@ class _Coercing:
     """Coerces each copied file's header on a worker thread while the copy goes on.
 
     pydicom's parsing and writing hold the GIL, the copy mostly waits on the
-    disk and the hash (which release it), so the two overlap. Whatever the
-    worker did not finish, or failed at, :func:`coerce_study` does again.
+    disk and the hash (which release it), so the two overlap. Files go to the
+    worker in groups of :attr:`GROUP` (one hand-over each, not one per file).
+    Whatever the worker did not finish, or failed at, :func:`coerce_study`
+    does again.
     """
+
+    GROUP = 32
 
     def __init__(self, coercer: HeaderCoercer | None) -> None:
         self.coercer = coercer
         self.pool = (
             ThreadPoolExecutor(1, thread_name_prefix="coerce") if coercer is not None else None
         )
-        self.futures: dict[int, Future[CoercedInstance]] = {}
+        self.pending: list[tuple[int, Path, str]] = []
+        self.futures: list[Future[list[CoercedInstance]]] = []
 
     def submit(self, instance_id: int, spooled: SpooledFile, sop_instance_uid: str) -> None:
         """Coerce a file just copied and verified (its SHA-256 is not checked again here)."""
-        if self.pool is not None and self.coercer is not None:
-            self.futures[instance_id] = self.pool.submit(
-                self.coercer.coerce_file, instance_id, spooled.target, None, sop_instance_uid
-            )
+        if self.pool is None:
+            return
+        self.pending.append((instance_id, spooled.target, sop_instance_uid))
+        if len(self.pending) >= self.GROUP:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self.pool is not None and self.pending:
+            self.futures.append(self.pool.submit(self._coerce, self.pending))
+            self.pending = []
+
+    def _coerce(self, group: list[tuple[int, Path, str]]) -> list[CoercedInstance]:
+        assert self.coercer is not None
+        return [self.coercer.coerce_file(iid, path, None, uid) for iid, path, uid in group]
 
     def results(self) -> Precoerced | None:
         """What the worker coerced (waiting for it), for the coercer's target."""
         if self.coercer is None:
             return None
+        self._hand_over()
         done: dict[int, CoercedInstance] = {}
-        for instance_id, future in self.futures.items():
+        for future in self.futures:
             with contextlib.suppress(Exception):  # coerced again by coerce_study
-                done[instance_id] = future.result()
+                done.update((c.instance_id, c) for c in future.result())
         return Precoerced(self.coercer.target, self.coercer.when, done)
 
     def close(self) -> None:
@@ -565,6 +581,7 @@ def _copy(
         raise SpoolError(f"cannot create {folder} ({exc.strerror}); check the spool") from exc
     copied = 0
     reused = 0
+    made = {folder}
     batch: list[tuple[int, SpooledFile]] = []
     batch_bytes = 0
 
@@ -596,7 +613,7 @@ def _copy(
                 # spool_path checked above: no resolve() of the path per file.
                 target_file = folder / f"{int(row['id']):08d}.dcm"
                 spooled = copy_verified(
-                    scan.root / inst.relpath, target_file, on_bytes=grew, fsync=False
+                    scan.root / inst.relpath, target_file, on_bytes=grew, fsync=False, made=made
                 )
                 batch.append((row["id"], spooled))
                 coercing.submit(row["id"], spooled, inst.sop_instance_uid)

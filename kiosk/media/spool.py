@@ -154,12 +154,14 @@ def copy_verified(
     on_bytes: Callable[[int], None] | None = None,
     *,
     fsync: bool = True,
+    made: set[Path] | None = None,
 ) -> SpooledFile:
     """Copy one file and verify the written copy against the hash of what was read.
 
     ``on_bytes`` is called with the size of each chunk as it is written.
     ``fsync=False`` leaves flushing to the caller (one ``os.sync`` for many
-    files is much cheaper than one ``fsync`` per file).
+    files is much cheaper than one ``fsync`` per file; see :func:`flush_to_disk`).
+    ``made``: folders known to exist (no ``mkdir`` for each file into them).
 
     Raises
     ------
@@ -167,7 +169,7 @@ def copy_verified(
         If the medium cannot be read, the spool cannot be written, or the
         copy does not match.
     """
-    tmp, expected, size = _write_part(source, target, on_bytes, fsync)
+    tmp, expected, size = _write_part(source, target, on_bytes, fsync, made)
     return _verify_part(source, tmp, target, expected(), size)
 
 

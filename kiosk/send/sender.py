@@ -358,7 +358,7 @@ class StoreConnection:
                 raise SpoolFileChanged("the coerced header no longer matches its SHA-256")
             if size < job.tail_at:
                 raise SpoolFileChanged("the spool file is shorter than when it was queued")
-            if _HAS_MEMFD and size - job.tail_at <= INLINE_REST:
+            if _HAS_MEMFD and HEAD_BYTES < size - job.tail_at <= INLINE_REST:
                 # Header + rest assembled by the kernel in an anonymous in-memory file,
                 # which the SCU then sends with sendfile like any spool file.
                 if not checked:

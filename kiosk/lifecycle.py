@@ -59,7 +59,7 @@ class CoercedInstance:
 
 @dataclass(frozen=True)
 class CoercedStudy:
-    """A study's coerced files and the Study Instance UID they carry."""
+    """A study's coerced instances and the Study Instance UID they carry."""
 
     new_study_instance_uid: str
     instances: tuple[CoercedInstance, ...]
@@ -274,7 +274,7 @@ def record_queued(
     *,
     actor: Actor,
 ) -> StudyState:
-    """Record a study's coerced files and queue them (or hold them), in one transaction.
+    """Record a study's coerced headers and queue them (or hold them), in one transaction.
 
     ``→ coerced → queued``, or ``→ coerced → unscheduled`` with the rows held
     when the study's ``hold_reason`` says why the back office must look first

@@ -112,8 +112,17 @@ class HeaderCoercer:
         if original is None:
             return CoercedInstance(instance_id, "", "", sop_uid, problem)
         ds = original.header
-        self._apply(ds)
-        head = _header_bytes(ds)
+        try:
+            self._apply(ds)
+            head = _header_bytes(ds)
+        except Exception as exc:  # a value pydicom read but cannot write again (hostile)
+            return CoercedInstance(
+                instance_id,
+                "",
+                "",
+                sop_uid,
+                f"the header cannot be coerced ({type(exc).__name__}); not sent, check the disc",
+            )
         tail_at = original.size if original.tail_at is None else original.tail_at
         uids = {k: str(ds.get(k, "") or "") for k in _CHECKED_UIDS}
         return self._coerced(instance_id, path, head, tail_at, uids)
@@ -167,8 +176,12 @@ class HeaderCoercer:
                 original, problem = _read_original(path, None)
                 if original is None or original.tail_at != raw.tail_at:
                     return self.coerce(instance_id, original, problem, sop_uid, str(path))
-                self._apply(original.header)
-                replaced = _encode(original.header, _IDENTITY_OUT, implicit=raw.implicit)
+                try:
+                    self._apply(original.header)
+                    replaced = _encode(original.header, _IDENTITY_OUT, implicit=raw.implicit)
+                except Exception:  # pydicom's whole-header path says why (a hostile value)
+                    original, problem = _read_original(path, None)
+                    return self.coerce(instance_id, original, problem, sop_uid, str(path))
                 self._encoded[key] = replaced
             uids = {k: raw.value(_tag(k)) for k in _CHECKED_UIDS}
             return self._coerced(instance_id, str(path), raw.rebuild(replaced), raw.tail_at, uids)

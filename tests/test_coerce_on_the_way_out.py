@@ -204,3 +204,41 @@ def test_a_large_instance_is_streamed_coerced_byte_for_byte(
     reference = _reference(cfg, database, row)
     [received] = storage_server.received_files()
     assert dcmread(received) == dcmread(io.BytesIO(reference))
+
+
+def test_instances_assembled_in_memory_arrive_whole_whatever_their_order_of_size(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    """Rests over 64 kB are assembled in one in-memory file per association, overwritten
+    each time: a smaller instance after a larger one must not carry the larger one's bytes."""
+    from pydicom.uid import generate_uid
+
+    from tests.discs import ct_instance, make_dicomdir
+
+    root = tmp_path / "disc"
+    study, series = generate_uid(), generate_uid()
+    for n, size in enumerate((400, 200, 300, 180), 1):  # 80 to 320 kB of pixels
+        pid, name, dob, sex = JANE
+        ds = ct_instance(
+            patient_id=pid, patient_name=name, birth_date=dob, sex=sex,
+            study_uid=study, series_uid=series, number=n, size=size,
+        )  # fmt: skip
+        path = root / "DICOM" / "P0000001" / f"I{n:07d}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ds.save_as(path, enforce_file_format=True)
+    make_dicomdir(root)
+    add_jane_order(worklist_server)
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+    code, out, err = run_cli(
+        capsys, "import", str(root), "--study", study, "--mrn", "MRN100234",
+        "--accession", "ACC20260001", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 0, err
+    assert out["studies"][0]["sent"] == 4
+    database = tmp_path / "kiosk.sqlite3"
+    received = {str(dcmread(p).SOPInstanceUID): p for p in storage_server.received_files()}
+    for row in _rows(database):
+        got = dcmread(received[row["sop_instance_uid"]])
+        want = dcmread(io.BytesIO(_reference(cfg, database, row)))
+        assert got == want
+        assert got.PixelData == want.PixelData

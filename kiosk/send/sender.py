@@ -247,6 +247,9 @@ class StoreConnection:
         self.destination = destination
         self.plan = plan
         self._checked: dict[int, bool] = {}  # jobs whose file passed its check ahead of time
+        self._scratch: BinaryIO | None = (
+            None  # in-memory file where coerced instances are assembled
+        )
         role = destination.label or destination.name
         where = f"{destination.ae_title} at {destination.host}:{destination.port}"
         try:
@@ -363,14 +366,16 @@ class StoreConnection:
                 # which the SCU then sends with sendfile like any spool file.
                 if not checked:
                     _verified_head(f, size, job.sha256)
-                mem: BinaryIO = stack.enter_context(
-                    open(os.memfd_create("kiosk-send", os.MFD_CLOEXEC), "w+b")  # noqa: SIM115
-                )
+                if self._scratch is None:  # one per association, overwritten for each instance
+                    self._scratch = open(os.memfd_create("kiosk-send", os.MFD_CLOEXEC), "w+b")  # noqa: SIM115
+                mem = self._scratch
+                mem.seek(0)
                 mem.write(job.header)
                 mem.flush()
                 _kernel_copy(f, mem, job.tail_at, size - job.tail_at)
+                total = len(job.header) + size - job.tail_at  # what follows is stale: not sent
                 mem.seek(0)
-                return mem, len(job.header) + size - job.tail_at, mem.read(HEAD_BYTES)
+                return mem, total, mem.read(min(HEAD_BYTES, total))
             if size - job.tail_at <= INLINE_REST:
                 # Read once, whole: checked, and sent from memory (header + rest).
                 data = f.read(size + 1)
@@ -429,4 +434,7 @@ class StoreConnection:
 
     def close(self) -> None:
         """Release the association."""
+        if self._scratch is not None:
+            self._scratch.close()
+            self._scratch = None
         self.assoc.release()

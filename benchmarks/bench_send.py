@@ -20,14 +20,20 @@ machine with ``PYTHONDONTWRITEBYTECODE=1`` does not compile them in every run.
 Prints instances/s, MB/s, the ratio ours/storescu (whole process, and our
 send loop alone as ``kiosk send --json`` reports it) and our peak memory.
 
+``--coerced`` queues the files as an import does (coercion on the way out:
+a header, here each file's own, sent in front of the file's rest, both
+checked against their SHA-256), which is what ``kiosk send`` sends after
+``kiosk import``.
+
 Run from the repository root: ``python benchmarks/bench_send.py [--scale 0.1]
-[--associations N]``. Needs DCMTK (``apt-get install dcmtk``).
+[--associations N] [--coerced]``. Needs DCMTK (``apt-get install dcmtk``).
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import hashlib
 import json
 import os
 import shutil
@@ -47,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 from kiosk.media.spool import sha256_of
+from kiosk.splice import read_raw_header
 from kiosk.store import db, outbox, studies
 from kiosk.store.studies import StudyState
 from tests.discs import write_instances
@@ -75,8 +82,12 @@ class Measured:
         return self.nbytes / self.seconds / 1e6
 
 
-def queue_all(database: Path, paths: list[Path]) -> None:
+def queue_all(database: Path, paths: list[Path], coerced: bool = False) -> None:
     """Put the files in the store as one queued study for ``bench``, the only one.
+
+    ``coerced``: queue them as an import does (coercion on the way out): a
+    header (here the file's own, up to its pixel data) sent in front of the
+    file's rest, both checked against their SHA-256 before they go.
 
     The store itself persists between runs, as a kiosk's does: what it learned
     about the destination (that it answers no C-FIND, checked at most hourly)
@@ -114,6 +125,18 @@ def queue_all(database: Path, paths: list[Path]) -> None:
                 size=path.stat().st_size,
                 coerced_sha256=sha256_of(path),  # so the sender's check is measured too
             )
+            if coerced:
+                raw = read_raw_header(path, 1 << 20)
+                assert raw is not None
+                studies.update_instance(
+                    conn,
+                    iid,
+                    original_path=str(path),
+                    original_sha256=sha256_of(path),
+                    coerced_header=raw.data,
+                    tail_at=raw.tail_at,
+                    coerced_sha256=hashlib.sha256(raw.data).hexdigest(),
+                )
             outbox.enqueue(conn, iid, "bench", held=False)
         conn.execute("COMMIT")
         for state in (StudyState.COPIED, StudyState.MATCHED, StudyState.COERCED, StudyState.QUEUED):
@@ -164,11 +187,16 @@ def run_storescu(scp: StorageServer, folder: Path, n: int, nbytes: int) -> Measu
 
 
 def run_ours(
-    scp: StorageServer, work: Path, paths: list[Path], nbytes: int, associations: int
+    scp: StorageServer,
+    work: Path,
+    paths: list[Path],
+    nbytes: int,
+    associations: int,
+    coerced: bool = False,
 ) -> Measured:
     scp.clear()
     database = work / "kiosk.sqlite3"
-    queue_all(database, paths)
+    queue_all(database, paths, coerced)
     cfg = write_config(
         work / "kiosk.toml",
         worklist=None,
@@ -213,6 +241,11 @@ def main() -> int:
         help="where storescp writes (default: tmpfs, so that disk write-back noise, which "
         "hits both senders alike but at random, does not decide the ratio)",
     )
+    parser.add_argument(
+        "--coerced",
+        action="store_true",
+        help="queue as an import does: a header sent in front of the file's rest",
+    )
     args = parser.parse_args()
     for package in ("kiosk", "reconcile"):
         compileall.compile_dir(ROOT / package, quiet=1)
@@ -235,7 +268,9 @@ def main() -> int:
                 work.mkdir()
                 for _ in range(args.repeat):  # alternate, so that noise hits both alike
                     runs_theirs.append(run_storescu(scp, folder, n, nbytes))
-                    runs_ours.append(run_ours(scp, work, paths, nbytes, args.associations))
+                    runs_ours.append(
+                        run_ours(scp, work, paths, nbytes, args.associations, args.coerced)
+                    )
                 shutil.rmtree(work)
                 theirs = statistics.median_low(runs_theirs)
                 ours = replace(

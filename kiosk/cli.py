@@ -8,6 +8,7 @@ import logging
 import logging.handlers
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -559,7 +560,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     from kiosk.app.import_disc import default_destination, import_disc
     from kiosk.app.scan_disc import scan_disc
     from kiosk.app.values import ImportRequest
+    from kiosk.progress import Event, Milestone, MilestoneKind
 
+    began = time.monotonic()
     config = load_config(args.config)
     dest = default_destination(config, args.dest)
     if not dest:
@@ -588,7 +591,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         missing_only=args.missing_only,
         outside_patient_id=args.patient,
     )
-    outcomes = import_disc(config, scan, request, send_now=not args.no_send)
+    released: list[float] = []
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, Milestone) and event.kind is MilestoneKind.DISC_RELEASED:
+            released.append(time.monotonic() - began)
+
+    outcomes = import_disc(config, scan, request, send_now=not args.no_send, on_event=on_event)
 
     def text() -> str:
         return "\n".join(
@@ -598,7 +607,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             for o in outcomes
         )
 
-    _emit(args, {"studies": [o.to_json() for o in outcomes]}, text)
+    result: dict[str, Any] = {"studies": [o.to_json() for o in outcomes]}
+    if released:
+        result["disc_released_seconds"] = round(released[0], 3)
+    _emit(args, result, text)
     refused = [o for o in outcomes if o.state == "quarantined" and o.hold_reason]
     if refused:
         raise SafetyError(refused[0].hold_reason)

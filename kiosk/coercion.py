@@ -1,18 +1,24 @@
-"""Coerce a spooled study's untouched originals into the files the outbox sends.
+"""Coerce a spooled study's untouched originals on the way out: headers, not copies.
 
-Each original is checked against the SHA-256 recorded when it was copied (a
-damaged original is never coerced into a "good" file). Only its header, the
-part before the pixel data, is parsed (:mod:`pydicom`, large values deferred)
-and coerced (:mod:`reconcile.coerce`); the pixel data and whatever follows are
-copied from the original in chunks, byte for byte, so memory stays flat
-whatever the size of the images. The result is written under a name made of
-our own instance id, fsynced and hashed, so the sender can refuse a file that
-changed afterwards. Nothing here writes the database:
-:func:`kiosk.lifecycle.record_queued` records the result in one transaction.
+Only each original's header, the part before the pixel data, is parsed
+(:mod:`pydicom`, large values deferred) and coerced (:mod:`reconcile.coerce`).
+The coerced header (preamble, file meta and the data set's elements before
+the pixel data, the IRWF.b way, originals kept in Original Attributes) is
+kept with the offset in the original where the rest begins; the sender sends
+the header followed by the original's bytes from there (:class:`kiosk.send.
+sender.Spliced`). The untouched original stays the one copy on disk: no
+second full copy is written. Nothing here writes the database:
+:func:`kiosk.lifecycle.record_queued` records the headers in one transaction.
 
-pydicom reads the whole data set or stops before the pixel data; writing a
+Why the header is a BLOB in the database rather than a sidecar file: it is
+small (a few kB), it is then recorded in the same transaction that queues
+the study (no file to fsync per instance, none left behind by a crash
+between writing it and queueing), and its SHA-256 is recorded with it, so a
+header changed after queueing is refused like a changed original.
+
+pydicom reads the whole data set or stops before the pixel data; sending a
 new header in front of the original's own pixel data bytes is what no
-library here does, hence the few lines of :func:`_write`.
+library here does, hence :func:`_header_bytes` and ``Spliced``.
 """
 
 from __future__ import annotations
@@ -20,32 +26,35 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import sqlite3
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pydicom
+from pydicom.charset import default_encoding
+from pydicom.datadict import tag_for_keyword
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_data_element
 
 from kiosk.config import Config
-from kiosk.errors import SpoolError
 from kiosk.lifecycle import CoercedInstance, CoercedStudy
 from kiosk.media.scan import is_valid_uid
-from kiosk.media.spool import fsync_dir, sha256_of, spool_path, study_folder
-from kiosk.paths import private_opener
+from kiosk.media.spool import sha256_of
+from kiosk.splice import read_raw_header
 from kiosk.store import studies
 from kiosk.store.studies import StudyRecord
-from reconcile.coerce import apply_coercion, plan_coercion
+from reconcile.coerce import IDENTITY_KEYWORDS, apply_coercion, plan_coercion
 from reconcile.model import TargetIdentity
+from reconcile.rules import CoercionRules
 from reconcile.uids import new_uid_map
 
 log = logging.getLogger(__name__)
 
 HEADER_CAP = 64 << 20  # a header (all before the pixel data) larger than this is not sent
 DEFER = 1 << 20  # header values larger than this are read only when written
-CHUNK = 1 << 20
 _DEFLATED = "1.2.840.10008.1.2.1.99"
 
 
@@ -55,6 +64,191 @@ class _Original:
 
     header: pydicom.Dataset
     tail_at: int | None
+    size: int
+
+
+class HeaderCoercer:
+    """Coerces one original's header at a time, for one study and one identity.
+
+    :func:`coerce_study` uses it for a whole study; the importer (a worker
+    thread) for each file as soon as it is copied, so that coercion overlaps
+    the copy (:func:`coercer_for`).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        target: TargetIdentity,
+        rules: CoercionRules,
+        *,
+        uid_map: dict[str, str] | None = None,
+        reason: str | None = None,
+        when: datetime | None = None,
+    ) -> None:
+        self.config = config
+        self.target = target
+        self.rules = rules
+        self.uid_map = uid_map or {}
+        self.reason = reason
+        self.when = when or datetime.now().astimezone()
+        # Coerced identity elements by the original elements they replace (kiosk.splice).
+        self._encoded: dict[tuple[object, ...], dict[int, bytes | None]] = {}
+
+    def _apply(self, ds: pydicom.Dataset) -> None:
+        plan = plan_coercion(ds, self.target, self.rules, self.uid_map)
+        apply_coercion(
+            ds,
+            plan,
+            modifying_system=f"{self.config.ae_title} {self.config.station}",
+            when=self.when,
+            reason=self.reason,
+            source_of_previous_values=plan.original_issuer or str(ds.get("InstitutionName", "")),
+        )
+
+    def coerce(
+        self, instance_id: int, original: _Original | None, problem: str, sop_uid: str, path: str
+    ) -> CoercedInstance:
+        """Coerce a read original (or say why it is not sent: ``problem``)."""
+        if original is None:
+            return CoercedInstance(instance_id, "", "", sop_uid, problem)
+        ds = original.header
+        try:
+            self._apply(ds)
+            head = _header_bytes(ds)
+        except Exception as exc:  # a value pydicom read but cannot write again (hostile)
+            return CoercedInstance(
+                instance_id,
+                "",
+                "",
+                sop_uid,
+                f"the header cannot be coerced ({type(exc).__name__}); not sent, check the disc",
+            )
+        tail_at = original.size if original.tail_at is None else original.tail_at
+        uids = {k: str(ds.get(k, "") or "") for k in _CHECKED_UIDS}
+        return self._coerced(instance_id, path, head, tail_at, uids)
+
+    def _coerced(
+        self, instance_id: int, path: str, head: bytes, tail_at: int, uids: dict[str, str]
+    ) -> CoercedInstance:
+        bad = [f"{k} {v[:80]!r}" for k, v in uids.items() if not is_valid_uid(v)]
+        refused = (
+            f"{'; '.join(bad)}: not a valid DICOM UID, so not sent (a destination "
+            "with new_uids gives the study UIDs of its own)"
+            if bad
+            else ""
+        )
+        return CoercedInstance(
+            instance_id,
+            path,
+            hashlib.sha256(head).hexdigest(),
+            uids["SOPInstanceUID"],
+            refused,
+            header=head,
+            tail_at=tail_at,
+        )
+
+    def coerce_file(
+        self, instance_id: int, path: Path | None, sha256: str | None, sop_uid: str
+    ) -> CoercedInstance:
+        """Read and coerce one spooled original (``sha256=None``: just copied and verified).
+
+        Without new UIDs, the coerced identity elements are encoded once per
+        distinct set of original identity elements (:data:`_IDENTITY_IN`) and
+        each header is rebuilt from its own raw bytes (:mod:`kiosk.splice`);
+        pydicom encodes a whole header only where the walker declines.
+        """
+        with warnings.catch_warnings():  # see coerce_study
+            warnings.simplefilter("ignore")
+            problem = _changed(path, sha256)
+            if path is None or problem or self.uid_map:
+                original, problem = (None, problem) if problem else _read_original(path, None)
+                return self.coerce(instance_id, original, problem, sop_uid, str(path or ""))
+            try:
+                raw = read_raw_header(path, HEADER_CAP)
+            except OSError:
+                raw = None  # pydicom's read says why
+            if raw is None or _SOP_INSTANCE not in raw.spans:
+                original, problem = _read_original(path, None)
+                return self.coerce(instance_id, original, problem, sop_uid, str(path))
+            key = (raw.implicit, *(raw.element(t) for t in _IDENTITY_IN))
+            replaced = self._encoded.get(key)
+            if replaced is None:
+                original, problem = _read_original(path, None)
+                if original is None or original.tail_at != raw.tail_at:
+                    return self.coerce(instance_id, original, problem, sop_uid, str(path))
+                try:
+                    self._apply(original.header)
+                    replaced = _encode(original.header, _IDENTITY_OUT, implicit=raw.implicit)
+                except Exception:  # pydicom's whole-header path says why (a hostile value)
+                    original, problem = _read_original(path, None)
+                    return self.coerce(instance_id, original, problem, sop_uid, str(path))
+                self._encoded[key] = replaced
+            uids = {k: raw.value(_tag(k)) for k in _CHECKED_UIDS}
+            return self._coerced(instance_id, str(path), raw.rebuild(replaced), raw.tail_at, uids)
+
+
+_CHECKED_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
+
+
+def _tag(keyword: str) -> int:
+    tag = tag_for_keyword(keyword)
+    assert tag is not None, keyword
+    return int(tag)
+
+
+_SOP_INSTANCE = _tag("SOPInstanceUID")
+#: What coercion (without new UIDs) writes: the identity, the outside ID kept, the order,
+#: the history (reconcile.coerce.apply_coercion).
+_IDENTITY_OUT = tuple(
+    _tag(k)
+    for k in (
+        *IDENTITY_KEYWORDS,
+        "OtherPatientIDsSequence",
+        "RequestAttributesSequence",
+        "OriginalAttributesSequence",
+    )
+)
+#: What it reads: the same, the institution (source of the old values) and the character
+#: set the values are encoded in. Instances equal in these get the same coerced elements.
+_IDENTITY_IN = (*_IDENTITY_OUT, _tag("InstitutionName"), _tag("SpecificCharacterSet"))
+
+
+def _encode(
+    ds: pydicom.Dataset, tags: tuple[int, ...], *, implicit: bool
+) -> dict[int, bytes | None]:
+    """Each of ``tags`` of ``ds`` encoded as pydicom writes it in a data set (None: absent)."""
+    charset = ds.get("SpecificCharacterSet", default_encoding)
+    out: dict[int, bytes | None] = {}
+    for tag in tags:
+        if tag not in ds:
+            out[tag] = None
+            continue
+        fp = DicomBytesIO()
+        fp.is_little_endian = True
+        fp.is_implicit_VR = implicit
+        write_data_element(fp, ds.get_item(tag), charset)
+        out[tag] = fp.getvalue()
+    return out
+
+
+@dataclass(frozen=True)
+class Precoerced:
+    """Instances coerced while they were copied, for ``target`` at ``when``, by instance id."""
+
+    target: TargetIdentity
+    when: datetime
+    instances: Mapping[int, CoercedInstance]
+
+
+def coercer_for(
+    config: Config, record: StudyRecord, target: TargetIdentity
+) -> HeaderCoercer | None:
+    """A coercer for a study's files as they are copied; None if the study gets new UIDs.
+
+    New UIDs remap every UID of the study, known only once all of it is read.
+    """
+    rules = config.destination(record.destination).coercion
+    return None if rules.new_uids else HeaderCoercer(config, target, rules)
 
 
 def coerce_study(
@@ -66,8 +260,9 @@ def coerce_study(
     reason: str | None = None,
     new_uids: bool | None = None,
     generation: int = 0,
+    ready: Precoerced | None = None,
 ) -> CoercedStudy:
-    """Write the coerced files of a spooled study; return what the outbox needs.
+    """Coerce the headers of a spooled study's originals; return what the outbox needs.
 
     Parameters
     ----------
@@ -80,99 +275,98 @@ def coerce_study(
     generation
         Salts the new UIDs: each correction gets UIDs of its own, while a
         resend of the same step after a crash gets the same ones.
-
-    Raises
-    ------
-    SpoolError
-        If the spool cannot be written (a full disk, a missing folder).
+    ready
+        Instances already coerced (by :func:`coercer_for`'s coercer, while
+        they were copied); used as they are when they were coerced for this
+        target, with the destination's rule and no new UIDs.
     """
     destination = config.destination(record.destination)
     rules = destination.coercion
     if new_uids is None:
         new_uids = rules.new_uids
     rows = studies.instances_of(conn, record.id)
+    usable = ready is not None and ready.target == target and reason is None and not new_uids
+    done = dict(ready.instances) if ready is not None and usable else {}
+    for row in rows:
+        kept = done.get(row["id"])
+        if kept is not None and (kept.path != str(row["original_path"] or "") or not kept.path):
+            del done[row["id"]]  # not the file the row names (or refused): coerced again
+    if not new_uids:
+        when = ready.when if ready is not None and usable else None
+        coercer = HeaderCoercer(config, target, rules, reason=reason, when=when)
+        coerced = [
+            done.get(row["id"])
+            or coercer.coerce_file(
+                row["id"],
+                Path(row["original_path"]) if row["original_path"] else None,
+                str(row["original_sha256"] or ""),
+                str(row["sop_instance_uid"]),
+            )
+            for row in rows
+        ]
+        return CoercedStudy(record.study_instance_uid, tuple(coerced), False)
     # pydicom warns (and logs) on a hostile value, such as an invalid UID; the outcome is
     # decided by the checks here, never by the process's warning filters.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        originals = {row["id"]: _read_original(row) for row in rows}
-    uid_map: dict[str, str] = {}
-    if new_uids:
-        old: list[str] = [record.study_instance_uid]
-        for original, _ in originals.values():
-            if original is not None:
-                header = original.header
-                old += [str(header.get("SeriesInstanceUID", "")), str(header.SOPInstanceUID)]
-        salt = f"{config.station}/{record.id}" + (f"/{generation}" if generation else "")
-        uid_map = new_uid_map(old, salt=salt)
-    when = datetime.now().astimezone()
-    folder = spool_path(study_folder(config.spool_dir, record.id), "coerced")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fsync_dir(folder.parent)
-    except OSError as exc:
-        raise SpoolError(f"cannot create {folder} ({exc.strerror}); check the spool") from exc
-    coerced: list[CoercedInstance] = []
+        originals = {
+            row["id"]: _read_original(
+                Path(row["original_path"]) if row["original_path"] else None,
+                str(row["original_sha256"] or ""),
+            )
+            for row in rows
+        }
+    old: list[str] = [record.study_instance_uid]
+    for original, _ in originals.values():
+        if original is not None:
+            header = original.header
+            old += [str(header.get("SeriesInstanceUID", "")), str(header.SOPInstanceUID)]
+    salt = f"{config.station}/{record.id}" + (f"/{generation}" if generation else "")
+    uid_map = new_uid_map(old, salt=salt)
+    coercer = HeaderCoercer(config, target, rules, uid_map=uid_map, reason=reason)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for row in rows:
-            original, problem = originals[row["id"]]
-            if original is None:
-                coerced.append(
-                    CoercedInstance(row["id"], "", "", str(row["sop_instance_uid"]), problem)
-                )
-                continue
-            ds = original.header
-            plan = plan_coercion(ds, target, rules, uid_map)
-            apply_coercion(
-                ds,
-                plan,
-                modifying_system=f"{config.ae_title} {config.station}",
-                when=when,
-                reason=reason,
-                source_of_previous_values=plan.original_issuer
-                or str(ds.get("InstitutionName", "")),
+        coerced = [
+            coercer.coerce(
+                row["id"],
+                *originals[row["id"]],
+                str(row["sop_instance_uid"]),
+                str(row["original_path"] or ""),
             )
-            target_file = spool_path(folder, f"{row['id']:08d}.dcm")
-            sha256 = _write(ds, Path(row["original_path"]), original.tail_at, target_file)
-            bad = _invalid_uids(ds)
-            refused = (
-                f"{'; '.join(bad)}: not a valid DICOM UID, so not sent (a destination "
-                "with new_uids gives the study UIDs of its own)"
-                if bad
-                else ""
-            )
-            sop_uid = str(ds.get("SOPInstanceUID", ""))
-            coerced.append(CoercedInstance(row["id"], str(target_file), sha256, sop_uid, refused))
-    fsync_dir(folder)
+            for row in rows
+        ]
     new_study_uid = uid_map.get(record.study_instance_uid, record.study_instance_uid)
     return CoercedStudy(new_study_uid, tuple(coerced), bool(uid_map))
 
 
-def _invalid_uids(ds: pydicom.Dataset) -> list[str]:
-    """The identifying UIDs of a (coerced) data set that are not valid UIDs, named with value."""
-    bad = []
-    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID"):
-        value = str(ds.get(keyword, "") or "")
-        if not is_valid_uid(value):
-            bad.append(f"{keyword} {value[:80]!r}")
-    return bad
+def _changed(path: Path | None, sha256: str | None) -> str:
+    """Why a spooled original is not what was copied (empty: it is, or ``sha256`` is None)."""
+    if path is None:
+        return "not copied from the disc; import the disc again"
+    if sha256 is None:
+        return ""
+    try:
+        if sha256_of(path) != sha256:
+            return "the spool copy no longer matches its SHA-256; import the disc again"
+    except OSError as exc:
+        return f"the spool copy cannot be read ({exc.strerror}); import the disc again"
+    return ""
 
 
-def _read_original(row: sqlite3.Row) -> tuple[_Original | None, str]:
+def _read_original(path: Path | None, sha256: str | None) -> tuple[_Original | None, str]:
     """Read a spooled original's header, if its bytes still match their SHA-256; else say why.
 
-    The header is read within bounds: values over :data:`DEFER` bytes stay on
+    ``sha256=None`` skips the check: the file was copied and verified a moment
+    ago by this process (the sender checks it again before it goes). The
+    header is read within bounds: values over :data:`DEFER` bytes stay on
     disk until written, a header over :data:`HEADER_CAP` or a length that runs
     past the end of the file is refused, and nesting too deep for the parser
     is a reason, not a crash.
     """
-    path = Path(row["original_path"]) if row["original_path"] else None
-    if path is None:
-        return None, "not copied from the disc; import the disc again"
+    problem = _changed(path, sha256)
+    if path is None or problem:
+        return None, problem
     try:
-        if sha256_of(path) != row["original_sha256"]:
-            return None, "the spool copy no longer matches its SHA-256; import the disc again"
         size = path.stat().st_size
         with open(path, "rb") as fh:
             header = pydicom.dcmread(fh, stop_before_pixels=True, defer_size=DEFER)
@@ -192,7 +386,7 @@ def _read_original(row: sqlite3.Row) -> tuple[_Original | None, str]:
         return None, f"a header of {end >> 20} MB before the pixel data; not sent"
     if "SOPInstanceUID" not in header:
         return None, "the spool copy has no SOP Instance UID; check the disc"
-    return _Original(header, tail_at), ""
+    return _Original(header, tail_at, size), ""
 
 
 def _syntax(ds: pydicom.Dataset) -> str:
@@ -200,34 +394,8 @@ def _syntax(ds: pydicom.Dataset) -> str:
     return str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
 
 
-def _write(ds: pydicom.Dataset, original: Path, tail_at: int | None, target: Path) -> str:
-    """Write the coerced header, then the original's bytes from ``tail_at`` on; return SHA-256.
-
-    ``tail_at`` is where the original's header ends (at its pixel data, as a
-    rule); ``None`` when ``ds`` is the whole data set. The file goes to a
-    temporary name, is fsynced and renamed into place.
-    """
-    digest = hashlib.sha256()
-    tmp = target.with_name(target.name + ".part")
-    try:
-        with open(tmp, "wb", opener=private_opener) as out:  # PHI: 0600
-            head = io.BytesIO()
-            ds.save_as(head)
-            out.write(head.getbuffer())
-            digest.update(head.getbuffer())
-            if tail_at is not None:
-                with open(original, "rb") as src:
-                    src.seek(tail_at)
-                    while chunk := src.read(CHUNK):
-                        out.write(chunk)
-                        digest.update(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise SpoolError(
-            f"cannot write the coerced copy {target.name} ({exc.strerror}); free space on "
-            "the spool disk, then run 'kiosk send': the import is finished from the spool"
-        ) from exc
-    return digest.hexdigest()
+def _header_bytes(ds: pydicom.Dataset) -> bytes:
+    """The coerced header as sent: preamble, file meta and the data set read (no pixel data)."""
+    head = io.BytesIO()
+    ds.save_as(head)
+    return head.getvalue()

@@ -15,15 +15,16 @@ import logging
 import sqlite3
 import time
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kiosk import audit, faults, lifecycle
-from kiosk.coercion import coerce_study
+from kiosk.coercion import HeaderCoercer, Precoerced, coerce_study, coercer_for
 from kiosk.config import Config
 from kiosk.errors import IdentityMismatchError, PeerError, SafetyError, SpoolError, UsageError
-from kiosk.lifecycle import Actor
+from kiosk.lifecycle import Actor, CoercedInstance
 from kiosk.media.drives import mounted_media
 from kiosk.media.eject import eject
 from kiosk.media.model import MediaScan, StudySummary
@@ -32,6 +33,7 @@ from kiosk.media.spool import (
     SpooledFile,
     check_free_space,
     copy_verified,
+    flush_to_disk,
     fsync_dir,
     sha256_of,
     spool_path,
@@ -102,7 +104,10 @@ class ImportOutcome:
         }
 
 
-COPY_BATCH = 64  # files copied (and fsynced) before their folder is fsynced and recorded
+#: Files (or bytes) copied before they are flushed to disk together and recorded in one
+#: transaction; an import that stops goes on after the last batch recorded.
+COPY_BATCH = 1024
+COPY_BATCH_BYTES = 64 << 20
 
 
 def check_safety(conn: sqlite3.Connection, study: StudySummary, request: ImportRequest) -> None:
@@ -302,22 +307,34 @@ def import_studies(
     sizes = {
         id(s): sum((scan.root / i.relpath).stat().st_size for i in s.instances) for s in chosen
     }
-    check_free_space(config.spool_dir, sum(sizes.values()) * 2)
+    check_free_space(config.spool_dir, sum(sizes.values()))  # one copy: coercion is on the way out
     actor = Actor(request.user, config.station)
     meter = Meter(Phase.COPY, sum(len(s.instances) for s in chosen), sum(sizes.values()))
     copy_events = _Throttled(meter, on_event)
-    outcomes = []
-    for study in chosen:
-        outcomes.append(
-            _import_one(conn, config, scan, study, request, target, hold_reason, actor, copy_events)
-        )
+    copied: list[tuple[int, _Coercing]] = []
+    try:
+        for study in chosen:
+            copied.append(
+                _import_one(
+                    conn, config, scan, study, request, target, hold_reason, actor, copy_events
+                )
+            )
+        # Every chosen file is in the spool and verified: the disc can go back now,
+        # while the studies are coerced, queued and sent from the spool.
         if on_event is not None:
-            on_event(Milestone(MilestoneKind.STUDY_QUEUED, outcomes[-1]))
-    if on_event is not None:
-        on_event(meter.event())
-        on_event(Milestone(MilestoneKind.DISC_RELEASED))
-    if config.media.eject_after_copy:
-        _eject(scan, user=request.user, station=config.station, conn=conn)
+            on_event(meter.event())
+            on_event(Milestone(MilestoneKind.DISC_RELEASED))
+        if config.media.eject_after_copy:
+            _eject(scan, user=request.user, station=config.station, conn=conn)
+        outcomes = []
+        for study_id, coercing in copied:
+            _finish_one(conn, config, study_id, actor, coercing.results())
+            outcomes.append(study_id)
+            if on_event is not None:
+                on_event(Milestone(MilestoneKind.STUDY_QUEUED, study_id))
+    finally:
+        for _, coercing in copied:
+            coercing.close()
     if request.missing_only:
         for study_id in outcomes:
             _skip_present(conn, config, study_id, actor, request.known_present)
@@ -332,6 +349,60 @@ def import_studies(
                 on_event=on_event,
             )
     return [outcome_of(conn, sid) for sid in outcomes]
+
+
+class _Coercing:
+    """Coerces each copied file's header on a worker thread while the copy goes on.
+
+    pydicom's parsing and writing hold the GIL, the copy mostly waits on the
+    disk and the hash (which release it), so the two overlap. Files go to the
+    worker in groups of :attr:`GROUP` (one hand-over each, not one per file).
+    Whatever the worker did not finish, or failed at, :func:`coerce_study`
+    does again.
+    """
+
+    GROUP = 32
+
+    def __init__(self, coercer: HeaderCoercer | None) -> None:
+        self.coercer = coercer
+        self.pool = (
+            ThreadPoolExecutor(1, thread_name_prefix="coerce") if coercer is not None else None
+        )
+        self.pending: list[tuple[int, Path, str]] = []
+        self.futures: list[Future[list[CoercedInstance]]] = []
+
+    def submit(self, instance_id: int, spooled: SpooledFile, sop_instance_uid: str) -> None:
+        """Coerce a file just copied and verified (its SHA-256 is not checked again here)."""
+        if self.pool is None:
+            return
+        self.pending.append((instance_id, spooled.target, sop_instance_uid))
+        if len(self.pending) >= self.GROUP:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self.pool is not None and self.pending:
+            self.futures.append(self.pool.submit(self._coerce, self.pending))
+            self.pending = []
+
+    def _coerce(self, group: list[tuple[int, Path, str]]) -> list[CoercedInstance]:
+        assert self.coercer is not None
+        return [self.coercer.coerce_file(iid, path, None, uid) for iid, path, uid in group]
+
+    def results(self) -> Precoerced | None:
+        """What the worker coerced (waiting for it), for the coercer's target."""
+        if self.coercer is None:
+            return None
+        self._hand_over()
+        done: dict[int, CoercedInstance] = {}
+        for future in self.futures:
+            with contextlib.suppress(Exception):  # coerced again by coerce_study
+                done.update((c.instance_id, c) for c in future.result())
+        return Precoerced(self.coercer.target, self.coercer.when, done)
+
+    def close(self) -> None:
+        """Stop the worker (what it has not started is dropped)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Throttled:
@@ -407,7 +478,7 @@ def _import_one(
     hold_reason: str,
     actor: Actor,
     copy_events: _Throttled,
-) -> int:
+) -> tuple[int, _Coercing]:
     earlier = _earlier_import(conn, study, request)
     instances = study.instances
     if earlier is None:
@@ -450,8 +521,11 @@ def _import_one(
         )
     faults.point("import.found")
     first_copy = earlier is None or earlier.state is StudyState.FOUND
+    record = studies.get_study(conn, study_id)
+    recorded = lifecycle.target_of(record)  # what finish_import coerces to
+    coercing = _Coercing(coercer_for(config, record, recorded) if recorded else None)
     try:
-        return _copy_and_finish(
+        _copy(
             conn,
             config,
             scan,
@@ -460,14 +534,34 @@ def _import_one(
             first_copy=first_copy,
             actor=actor,
             copy_events=copy_events,
+            coercing=coercing,
         )
+    except BaseException:
+        coercing.close()
+        with contextlib.suppress(Exception):  # this process gives the study up: recovery may go on
+            lifecycle.let_go(conn, study_id)
+        raise
+    return study_id, coercing
+
+
+def _finish_one(
+    conn: sqlite3.Connection,
+    config: Config,
+    study_id: int,
+    actor: Actor,
+    ready: Precoerced | None,
+) -> None:
+    """Coerce and queue a copied study; a failure lets the study go for recovery."""
+    try:
+        finish_import(conn, config, study_id, actor, ready=ready)
+        faults.point("import.queued")
     except BaseException:
         with contextlib.suppress(Exception):  # this process gives the study up: recovery may go on
             lifecycle.let_go(conn, study_id)
         raise
 
 
-def _copy_and_finish(
+def _copy(
     conn: sqlite3.Connection,
     config: Config,
     scan: MediaScan,
@@ -477,8 +571,12 @@ def _copy_and_finish(
     first_copy: bool,
     actor: Actor,
     copy_events: _Throttled,
+    coercing: _Coercing,
 ) -> int:
-    """Copy what the spool lacks of a study, verified, then coerce and queue it."""
+    """Copy what the spool lacks of a study, verified; each copied file is coerced meanwhile.
+
+    Queueing comes after, once the whole study is copied.
+    """
     instances = study.instances
     rows = _instance_rows(conn, study_id, study)
     spool = study_folder(config.spool_dir, study_id)
@@ -491,24 +589,26 @@ def _copy_and_finish(
         raise SpoolError(f"cannot create {folder} ({exc.strerror}); check the spool") from exc
     copied = 0
     reused = 0
+    made = {folder}
     batch: list[tuple[int, SpooledFile]] = []
+    batch_bytes = 0
 
     def grew(n: int) -> None:
         copy_events.advance(nbytes=n)
 
     def record_batch() -> None:
+        nonlocal batch_bytes
+        if not batch:
+            return
         # The files and their folder entries are on disk before the database names them.
+        flush_to_disk([f.target for _, f in batch])
         fsync_dir(folder)
         with transaction(conn):
-            for instance_id, spooled in batch:
-                studies.update_instance(
-                    conn,
-                    instance_id,
-                    original_path=str(spooled.target),
-                    original_sha256=spooled.sha256,
-                    size=spooled.size,
-                )
+            studies.record_copies(
+                conn, [(iid, str(f.target), f.sha256, f.size) for iid, f in batch]
+            )
         batch.clear()
+        batch_bytes = 0
 
     try:
         for n, inst in enumerate(instances, 1):
@@ -517,11 +617,17 @@ def _copy_and_finish(
                 reused += 1
                 grew(int(row["size"]))
             else:
-                target_file = spool_path(folder, f"{row['id']:08d}.dcm")
-                spooled = copy_verified(scan.root / inst.relpath, target_file, on_bytes=grew)
+                # Named by our own integer id alone (no separator can appear), in a folder
+                # spool_path checked above: no resolve() of the path per file.
+                target_file = folder / f"{int(row['id']):08d}.dcm"
+                spooled = copy_verified(
+                    scan.root / inst.relpath, target_file, on_bytes=grew, fsync=False, made=made
+                )
                 batch.append((row["id"], spooled))
+                coercing.submit(row["id"], spooled, inst.sop_instance_uid)
+                batch_bytes += spooled.size
                 faults.point("import.copy-file")
-                if len(batch) >= COPY_BATCH:
+                if len(batch) >= COPY_BATCH or batch_bytes >= COPY_BATCH_BYTES:
                     record_batch()
             copied = n
             copy_events.advance(1)
@@ -539,8 +645,6 @@ def _copy_and_finish(
     if first_copy:
         lifecycle.record_copied(conn, study_id, spool_dir=str(spool), reused=reused, actor=actor)
     faults.point("import.copied")
-    finish_import(conn, config, study_id, actor)
-    faults.point("import.queued")
     return study_id
 
 
@@ -565,14 +669,22 @@ def _instance_rows(
     return known
 
 
-def finish_import(conn: sqlite3.Connection, config: Config, study_id: int, actor: Actor) -> bool:
+def finish_import(
+    conn: sqlite3.Connection,
+    config: Config,
+    study_id: int,
+    actor: Actor,
+    *,
+    ready: Precoerced | None = None,
+) -> bool:
     """Coerce and queue a study whose copy is complete, if that is still to do; True if done now.
 
     The identity comes from the study's record (confirmed when the import
     began, or when the back office attached an order), so this finishes an
     import or a reconciliation that a crash interrupted, from the spool alone.
     A study corrected after it was sent under another patient gets new UIDs
-    of its own (IHE IOCM), and its coercion reason is ``CORRECT``.
+    of its own (IHE IOCM), and its coercion reason is ``CORRECT``. ``ready``:
+    what was coerced while the files were copied (used when still valid).
     """
     record = studies.get_study(conn, study_id)
     if record.state is StudyState.UNSCHEDULED and outbox.counts_for_study(conn, study_id):
@@ -595,6 +707,7 @@ def finish_import(conn: sqlite3.Connection, config: Config, study_id: int, actor
         reason="CORRECT" if corrections else None,
         new_uids=True if moved else None,
         generation=moved,
+        ready=ready,
     )
     faults.point("import.coerced")
     lifecycle.record_queued(conn, study_id, coerced, actor=actor)

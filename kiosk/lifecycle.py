@@ -43,18 +43,24 @@ class Actor:
 
 @dataclass(frozen=True)
 class CoercedInstance:
-    """One instance's coerced file, as written to the spool (see :mod:`kiosk.coercion`)."""
+    """One instance coerced on the way out (see :mod:`kiosk.coercion`).
+
+    ``header`` is sent, then the original at ``path`` from ``tail_at`` on;
+    ``sha256`` is the header's.
+    """
 
     instance_id: int
     path: str
     sha256: str
     sop_instance_uid: str
     refused: str = ""  # why it must not be sent (quarantined at once); empty when fine
+    header: bytes = b""
+    tail_at: int = 0
 
 
 @dataclass(frozen=True)
 class CoercedStudy:
-    """A study's coerced files and the Study Instance UID they carry."""
+    """A study's coerced instances and the Study Instance UID they carry."""
 
     new_study_instance_uid: str
     instances: tuple[CoercedInstance, ...]
@@ -260,7 +266,7 @@ def record_queued(
     *,
     actor: Actor,
 ) -> StudyState:
-    """Record a study's coerced files and queue them (or hold them), in one transaction.
+    """Record a study's coerced headers and queue them (or hold them), in one transaction.
 
     ``→ coerced → queued``, or ``→ coerced → unscheduled`` with the rows held
     when the study's ``hold_reason`` says why the back office must look first
@@ -270,14 +276,13 @@ def record_queued(
     """
     with transaction(conn):
         record = studies.get_study(conn, study_id)
-        for inst in coerced.instances:
-            studies.update_instance(
-                conn,
-                inst.instance_id,
-                coerced_path=inst.path,
-                coerced_sha256=inst.sha256,
-                sop_instance_uid=inst.sop_instance_uid,
-            )
+        studies.record_coerced(
+            conn,
+            [
+                (i.instance_id, i.path, i.sha256, i.sop_instance_uid, i.header, i.tail_at)
+                for i in coerced.instances
+            ],
+        )
         studies.set_state(
             conn,
             study_id,
@@ -298,11 +303,10 @@ def record_queued(
         )
         hold_reason = record.hold_reason
         held = bool(hold_reason)
-        refused = []
-        for inst in coerced.instances:
-            outbox.enqueue(conn, inst.instance_id, record.destination, held=held)
-            if inst.refused:
-                refused.append(inst)
+        outbox.enqueue_many(
+            conn, [i.instance_id for i in coerced.instances], record.destination, held=held
+        )
+        refused = [inst for inst in coerced.instances if inst.refused]
         _quarantine_rows(conn, record.destination, refused)
         if held:
             new = StudyState.UNSCHEDULED

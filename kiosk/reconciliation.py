@@ -9,6 +9,7 @@ corrected tags and the audit trail records it as a correction.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import sqlite3
 from pathlib import Path
@@ -160,7 +161,7 @@ def _correction(
     instances: list[tuple[str, str, str]] = []
     old: dict[str, str] = {}
     for row in rows:
-        header = _header(row["coerced_path"])
+        header = _header(row["coerced_path"], bytes(row["coerced_header"]))
         series = str(header.get("SeriesInstanceUID", "")) if header is not None else ""
         instances.append((series, str(row["sop_class_uid"]), str(row["sop_instance_uid"])))
         if header is not None and not old:
@@ -189,13 +190,18 @@ def _correction(
     )
 
 
-def _header(path: str) -> pydicom.Dataset | None:
-    """The identity part of a coerced file as it was sent (None when it cannot be read)."""
-    if not path or not Path(path).is_file():
+def _header(path: str, coerced: bytes = b"") -> pydicom.Dataset | None:
+    """The identity part of an instance as it was sent (None when it cannot be read).
+
+    ``coerced`` is its coerced header (coercion on the way out); without one,
+    the file at ``path`` is what was sent.
+    """
+    source: str | io.BytesIO = io.BytesIO(coerced) if coerced else path
+    if not coerced and (not path or not Path(path).is_file()):
         return None
     try:
         return pydicom.dcmread(
-            path,
+            source,
             stop_before_pixels=True,
             specific_tags=[
                 "SeriesInstanceUID",

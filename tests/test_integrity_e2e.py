@@ -721,7 +721,9 @@ def test_a_damaged_original_is_not_coerced_into_a_good_file(
     assert out["studies"][0]["state"] == "queued"
     victim = instance_rows(database)[2]
     damage(Path(victim["original_path"]), "flip")
-    Path(victim["coerced_path"]).unlink()
+    # Coercion is on the way out: the original is the one copy (no coerced file to lose).
+    assert victim["coerced_path"] == victim["original_path"]
+    assert not list((tmp_path / "spool").rglob("coerced"))
 
     code, out, err = run_cli(
         capsys, "reconcile", study_uid, "--accession", "ACC-MRN1", "--config", str(cfg)

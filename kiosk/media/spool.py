@@ -8,11 +8,12 @@ place. The copy on the medium is never modified.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from kiosk.paths import private_opener
 
 _CHUNK = 1 << 20
 _HAS_FADVISE = hasattr(os, "posix_fadvise")
+_HAS_SYNC = hasattr(os, "sync")
 _buffers = threading.local()
 
 
@@ -103,12 +105,14 @@ def copy_verified(
     on_bytes: Callable[[int], None] | None = None,
     *,
     fsync: bool = True,
+    made: set[Path] | None = None,
 ) -> SpooledFile:
     """Copy one file and verify the written copy against the hash of what was read.
 
     ``on_bytes`` is called with the size of each chunk as it is written.
     ``fsync=False`` leaves flushing to the caller (one ``os.sync`` for many
-    files is much cheaper than one ``fsync`` per file).
+    files is much cheaper than one ``fsync`` per file; see :func:`flush_to_disk`).
+    ``made``: folders known to exist (no ``mkdir`` for each file into them).
 
     Raises
     ------
@@ -116,8 +120,35 @@ def copy_verified(
         If the medium cannot be read, the spool cannot be written, or the
         copy does not match.
     """
-    tmp, expected, size = _write_part(source, target, on_bytes, fsync)
+    tmp, expected, size = _write_part(source, target, on_bytes, fsync, made)
     return _verify_part(source, tmp, target, expected(), size)
+
+
+def flush_to_disk(paths: Sequence[Path]) -> None:
+    """Make files copied with ``fsync=False`` (and their folder entries) durable.
+
+    One ``os.sync`` where the OS has it: a single journal commit and cache
+    flush for the whole batch, where an ``fsync`` per file costs one each
+    (about 10 ms apiece on a real disk, the most of a small file's copy).
+    Elsewhere each file is fsynced.
+
+    Raises
+    ------
+    SpoolError
+        If a file cannot be flushed.
+    """
+    if _HAS_SYNC:
+        os.sync()
+        return
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise SpoolError(f"cannot flush {path.name} to disk ({exc.strerror})") from exc
 
 
 def _write_part(
@@ -125,9 +156,13 @@ def _write_part(
     target: Path,
     on_bytes: Callable[[int], None] | None,
     fsync: bool,
+    made: set[Path] | None = None,
 ) -> tuple[Path, Callable[[], str], int]:
     """Copy ``source`` to ``target.part``, hashing what is read; return (part, sha256, size)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if made is None or target.parent not in made:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.add(target.parent)
     tmp = target.with_name(target.name + ".part")
     digest = hashlib.sha256()
     view = _buffer()
@@ -155,9 +190,13 @@ def _write_part(
                 os.fsync(dst.fileno())
     except OSError as exc:
         tmp.unlink(missing_ok=True)
+        advice = (
+            "free space on the spool disk"
+            if exc.errno == errno.ENOSPC
+            else "check the disc and the spool"
+        )
         raise SpoolError(
-            f"copying {source.name} failed ({exc.strerror}); check the disc and the spool, "
-            "then import again"
+            f"copying {source.name} failed ({exc.strerror}); {advice}, then import again"
         ) from exc
     return tmp, digest.hexdigest, size
 

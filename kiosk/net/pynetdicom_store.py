@@ -23,7 +23,9 @@ fast one refuses each instance (0x0122, quarantined).
 
 from __future__ import annotations
 
+import io
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -95,8 +97,29 @@ class PynetdicomStoreAssociation:
         offset: int,
         while_waiting: Callable[[], None] | None = None,
     ) -> StoreAnswer:
-        """Send a spool file by its path (pynetdicom streams it); return the PACS's answer."""
-        answer = self._send(Path(os.fspath(f.name)), sop_instance)
+        """Send a file's bytes (``head``, then the rest of ``f`` up to ``size``); return the answer.
+
+        pynetdicom streams a file by its path: a plain spool file is sent as
+        it is. What is not one file on disk (a header coerced on the way out
+        followed by the original's rest, assembled in memory or spliced) is
+        first written whole to a private temporary file: pynetdicom must send
+        the very bytes the fast engine would, never the untouched original.
+        """
+        path = _plain_path(f, size, head)
+        if path is not None:
+            answer = self._send(path, sop_instance)
+        else:
+            with tempfile.NamedTemporaryFile(prefix="kiosk-send-", suffix=".dcm") as tmp:  # 0600
+                tmp.write(head[:size])
+                left = size - len(head)
+                while left > 0:
+                    chunk = f.read(min(left, 1 << 20))
+                    if not chunk:
+                        return StoreAnswer(None, sent=False, problem="never sent: file cut short")
+                    tmp.write(chunk)
+                    left -= len(chunk)
+                tmp.flush()
+                answer = self._send(Path(tmp.name), sop_instance)
         if while_waiting is not None:
             while_waiting()
         return answer
@@ -153,6 +176,23 @@ class PynetdicomStoreAssociation:
         """Release the association (pynetdicom aborts it if the peer does not answer)."""
         if self.assoc.is_established:
             self.assoc.release()
+
+
+def _plain_path(f: BinaryIO, size: int, head: bytes) -> Path | None:
+    """The path of ``f`` when its bytes are exactly what is to be sent, else ``None``.
+
+    That is a file on disk of ``size`` bytes whose first ``len(head)`` bytes
+    were just read into ``head`` (nothing put before them, nothing left out).
+    """
+    name = getattr(f, "name", None)
+    if not isinstance(name, str) or len(head) > size:
+        return None
+    try:
+        if f.tell() != len(head) or os.fstat(f.fileno()).st_size != size:
+            return None
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return Path(name)
 
 
 def _wrong_answer(answered: tuple[int, int, str] | None, message_id: int, sop_instance: str) -> str:

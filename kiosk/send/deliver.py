@@ -454,6 +454,9 @@ def _chunks(items: list[OutboxItem]) -> list[list[SendJob]]:
                 item.transfer_syntax_uid,
                 item.size,
                 item.sha256,
+                item.header,
+                item.header_sha256,
+                item.tail_at,
             )
         )
         nbytes += item.size

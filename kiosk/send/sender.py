@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from kiosk.config import Destination
 from kiosk.net.store import StoreAnswer, StoreAssociation, connect, parse_file_meta
@@ -37,11 +38,20 @@ IMPLICIT_LE = "1.2.840.10008.1.2"
 UNCOMPRESSED = (EXPLICIT_LE, IMPLICIT_LE)
 MAX_CONTEXTS = 128  # PS3.8: at most 128 presentation contexts per association
 HEAD_BYTES = 1 << 16  # first read of each file: the file meta, and all of a small file
+#: A coerced instance whose original's rest is at most this is read once and sent from
+#: memory; a larger one is streamed (Spliced), at the cost of the kernel's sendfile.
+INLINE_REST = 4 << 20
 
 
 @dataclass(frozen=True)
 class SendJob:
-    """One file to send: where it is and what it is."""
+    """One instance to send: where it is and what it is.
+
+    With a ``header`` (coercion on the way out, :mod:`kiosk.coercion`) what is
+    sent is that coerced header followed by the file at ``path`` from
+    ``tail_at`` on; ``sha256`` is then the file's (the untouched original) and
+    ``header_sha256`` the header's. Without one, the file is sent as it is.
+    """
 
     key: int
     path: str
@@ -50,6 +60,55 @@ class SendJob:
     transfer_syntax_uid: str
     size: int = 0
     sha256: str = ""  # of the file as written; a file that differs is not sent
+    header: bytes = b""
+    header_sha256: str = ""
+    tail_at: int = 0
+
+
+class Spliced(io.RawIOBase):
+    """A coerced header followed by an open file's bytes from ``tail_at`` on, read as one file.
+
+    What the SCU streams for an instance coerced on the way out: no second
+    copy of the file is written, and only the header is held in memory. It
+    has no ``fileno``, so the socket copies it through ``read`` rather than
+    the kernel's ``sendfile`` (which sends one file's bytes only).
+    """
+
+    def __init__(self, header: bytes, f: BinaryIO, tail_at: int, file_size: int) -> None:
+        self.header = header
+        self.f = f
+        self.tail_at = tail_at
+        self.size = len(header) + max(file_size - tail_at, 0)
+        self.pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self.pos, 2: self.size}[whence]
+        self.pos = max(base + offset, 0)
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        done = 0
+        if self.pos < len(self.header):
+            piece = self.header[self.pos : self.pos + len(view)]
+            view[: len(piece)] = piece
+            done = len(piece)
+            self.pos += done
+        if done < len(view) and self.pos >= len(self.header):
+            self.f.seek(self.tail_at + self.pos - len(self.header))
+            n = self.f.readinto(view[done:])  # type: ignore[attr-defined]
+            self.pos += n or 0
+            done += n or 0
+        return done
 
 
 @dataclass(frozen=True)
@@ -99,6 +158,19 @@ def _verified_head(f: BinaryIO, size: int, sha256: str) -> bytes:
         raise SpoolFileChanged("the spool file no longer matches its SHA-256")
     f.seek(0)
     return f.read(HEAD_BYTES)
+
+
+_HAS_MEMFD = hasattr(os, "memfd_create") and hasattr(os, "sendfile")
+
+
+def _kernel_copy(src: BinaryIO, dst: BinaryIO, offset: int, count: int) -> None:
+    """Append ``count`` bytes of ``src`` from ``offset`` to ``dst``, copied by the kernel."""
+    while count > 0:
+        n = os.sendfile(dst.fileno(), src.fileno(), offset, count)
+        if n <= 0:
+            raise SpoolFileChanged("the spool file is shorter than when it was queued")
+        offset += n
+        count -= n
 
 
 def _local_problem(exc: Exception) -> str:
@@ -171,6 +243,7 @@ class StoreConnection:
         self.destination = destination
         self.plan = plan
         self._checked: dict[int, bool] = {}  # jobs whose file passed its check ahead of time
+        self._scratch: BinaryIO | None = None  # where coerced instances are assembled
         contexts = [(cx.abstract_syntax, cx.transfer_syntax) for cx in plan.contexts]
         self.assoc: StoreAssociation | PynetdicomStoreAssociation
         if engine == "pynetdicom":
@@ -201,12 +274,7 @@ class StoreConnection:
             return SendResult(job.key, REFUSED_SOP_CLASS, "SOP class refused by the PACS")
         with contextlib.ExitStack() as stack:
             try:
-                f = stack.enter_context(open(job.path, "rb"))
-                size = os.fstat(f.fileno()).st_size
-                if self._checked.pop(job.key, False):  # while the last one was stored
-                    head = f.read(HEAD_BYTES)
-                else:
-                    head = _verified_head(f, size, job.sha256)
+                f, size, head = self._opened(stack, job)
                 meta = parse_file_meta(head)
                 context = (
                     self.assoc.context_for(job.sop_class_uid, meta.transfer_syntax)
@@ -255,6 +323,54 @@ class StoreConnection:
             return SendResult(job.key, None, answer.problem, sent=answer.sent)
         return SendResult(job.key, answer.status, size=job.size, comment=answer.comment)
 
+    def _opened(self, stack: contextlib.ExitStack, job: SendJob) -> tuple[BinaryIO, int, bytes]:
+        """Open a job's bytes, checked against their SHA-256; return (file, size, head).
+
+        For a job coerced on the way out, both the header and the original
+        are checked; the head is the header and the original's rest when that
+        is small (:data:`INLINE_REST`, all in memory), else the header alone,
+        with the rest streamed by :class:`Spliced`.
+        """
+        f: BinaryIO = stack.enter_context(open(job.path, "rb"))  # noqa: SIM115
+        size = os.fstat(f.fileno()).st_size
+        checked = self._checked.pop(job.key, False)  # while the last one was stored
+        if job.header:
+            if hashlib.sha256(job.header).hexdigest() != job.header_sha256:
+                raise SpoolFileChanged("the coerced header no longer matches its SHA-256")
+            if size < job.tail_at:
+                raise SpoolFileChanged("the spool file is shorter than when it was queued")
+            if _HAS_MEMFD and HEAD_BYTES < size - job.tail_at <= INLINE_REST:
+                # Header + rest assembled by the kernel in an anonymous in-memory file,
+                # which the SCU then sends with sendfile like any spool file.
+                if not checked:
+                    _verified_head(f, size, job.sha256)
+                if self._scratch is None:  # one per association, overwritten for each instance
+                    self._scratch = open(os.memfd_create("kiosk-send", os.MFD_CLOEXEC), "w+b")  # noqa: SIM115
+                mem = self._scratch
+                mem.seek(0)
+                mem.write(job.header)
+                mem.flush()
+                _kernel_copy(f, mem, job.tail_at, size - job.tail_at)
+                total = len(job.header) + size - job.tail_at  # what follows is stale: not sent
+                mem.seek(0)
+                return mem, total, mem.read(min(HEAD_BYTES, total))
+            if size - job.tail_at <= INLINE_REST:
+                # Read once, whole: checked, and sent from memory (header + rest).
+                data = f.read(size + 1)
+                if len(data) != size or (
+                    not checked and hashlib.sha256(data).hexdigest() != job.sha256
+                ):
+                    raise SpoolFileChanged("the spool file no longer matches its SHA-256")
+                head = job.header + data[job.tail_at :]
+                return f, len(head), head
+            if not checked:
+                _verified_head(f, size, job.sha256)
+            spliced = Spliced(job.header, f, job.tail_at, size)
+            spliced.seek(len(job.header))
+            return spliced, spliced.size, job.header  # type: ignore[return-value]
+        head = f.read(HEAD_BYTES) if checked else _verified_head(f, size, job.sha256)
+        return f, size, head
+
     def _check_ahead(self, job: SendJob) -> None:
         """Check the next file against its SHA-256 now, while the PACS is busy.
 
@@ -281,7 +397,12 @@ class StoreConnection:
         """Decode a file the PACS does not take as it is; return (data set bytes, context id)."""
         from kiosk.send import transcode  # pydicom and its decoders: only when needed
 
-        ds = transcode.uncompressed(job.path)
+        if job.header:  # decoded whole anyway: the coerced header and the rest, in memory
+            with open(job.path, "rb") as f:
+                f.seek(job.tail_at)
+                ds = transcode.uncompressed(io.BytesIO(job.header + f.read()))
+        else:
+            ds = transcode.uncompressed(job.path)
         from pynetdicom.dsutils import encode
 
         data = encode(ds, syntax == IMPLICIT_LE, True, False)
@@ -291,4 +412,7 @@ class StoreConnection:
 
     def close(self) -> None:
         """Release the association."""
+        if self._scratch is not None:
+            self._scratch.close()
+            self._scratch = None
         self.assoc.release()

@@ -8,6 +8,8 @@ with the method (PS3.3 C.7.6.1.1.5).
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.uid import (
@@ -49,8 +51,10 @@ def mark_lossy(ds: Dataset, source_syntax: str) -> None:
         ds.LossyImageCompressionMethod = methods if len(methods) > 1 else methods[0]
 
 
-def uncompressed(path: str) -> Dataset:
-    """Read ``path`` and return it with its pixel data decoded (Explicit VR Little Endian).
+def uncompressed(path: str | BinaryIO) -> Dataset:
+    """Read ``path`` (a name or an open binary file); return it with its pixel data decoded.
+
+    The result is Explicit VR Little Endian.
 
     pynetdicom re-encodes the result in whichever uncompressed syntax the PACS
     accepted. The SOP Instance UID is kept.

@@ -54,7 +54,12 @@ class OutboxItem:
     transfer_syntax_uid: str
     attempts: int
     size: int = 0
-    sha256: str = ""  # of the coerced file, as recorded when it was written
+    sha256: str = ""  # of the file at ``path`` (the original, when ``header`` is given)
+    #: The coerced header sent in front of ``path``'s bytes from ``tail_at`` on (empty:
+    #: ``path`` is sent whole), and its SHA-256 as recorded when the study was queued.
+    header: bytes = b""
+    header_sha256: str = ""
+    tail_at: int = 0
 
 
 @dataclass(frozen=True)
@@ -103,16 +108,23 @@ def claimant_is_gone(claimed_by: str, claimed_at: str, now: datetime | None = No
 
 def enqueue(conn: sqlite3.Connection, instance_id: int, destination: str, held: bool) -> None:
     """Queue (or hold, for unscheduled studies kept back) one instance for a destination."""
+    enqueue_many(conn, [instance_id], destination, held)
+
+
+def enqueue_many(
+    conn: sqlite3.Connection, instance_ids: Sequence[int], destination: str, held: bool
+) -> None:
+    """Queue (or hold) instances for a destination, in one statement (the caller's transaction)."""
     state = OutboxState.HELD if held else OutboxState.QUEUED
     now = now_iso()
     with transaction(conn):
-        conn.execute(
+        conn.executemany(
             "INSERT INTO outbox (instance_id, destination, state, updated_at, queued_at)"
             " VALUES (?,?,?,?,?)"
             " ON CONFLICT (instance_id, destination) DO UPDATE SET state = excluded.state,"
             " claimed_by = '', next_attempt_at = '', updated_at = excluded.updated_at,"
             " queued_at = excluded.queued_at",
-            (instance_id, destination, state.value, now, now),
+            [(i, destination, state.value, now, now) for i in instance_ids],
         )
 
 
@@ -233,7 +245,7 @@ def claim(
         rows = conn.execute(
             "SELECT o.id, o.instance_id, o.destination, o.attempts, i.study_id, i.coerced_path,"
             " i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.size,"
-            " i.coerced_sha256 FROM outbox o"
+            " i.coerced_sha256, i.original_sha256, i.coerced_header, i.tail_at FROM outbox o"
             " JOIN instances i ON i.id = o.instance_id"
             f" WHERE o.id IN ({','.join('?' for _ in chunk)}) ORDER BY o.id",
             chunk,
@@ -250,7 +262,10 @@ def claim(
                 transfer_syntax_uid=r["transfer_syntax_uid"],
                 attempts=r["attempts"],
                 size=r["size"],
-                sha256=r["coerced_sha256"],
+                sha256=r["original_sha256"] if r["coerced_header"] else r["coerced_sha256"],
+                header=bytes(r["coerced_header"]),
+                header_sha256=r["coerced_sha256"] if r["coerced_header"] else "",
+                tail_at=r["tail_at"],
             )
             for r in rows
         ]
@@ -470,9 +485,10 @@ def discard_unsent(conn: sqlite3.Connection, study_id: int, reason: str) -> None
 
 
 def sent_instances(conn: sqlite3.Connection, study_id: int, destination: str) -> list[sqlite3.Row]:
-    """The instances of a study sent to ``destination`` (coerced path, SOP Class and Instance)."""
+    """The instances of a study sent to ``destination`` (coerced path and header, SOP UIDs)."""
     return conn.execute(
-        "SELECT i.coerced_path, i.sop_class_uid, i.sop_instance_uid FROM outbox o"
+        "SELECT i.coerced_path, i.coerced_header, i.sop_class_uid, i.sop_instance_uid"
+        " FROM outbox o"
         " JOIN instances i ON i.id = o.instance_id"
         " WHERE i.study_id = ? AND o.destination = ? AND o.state = 'sent' ORDER BY i.id",
         (study_id, destination),

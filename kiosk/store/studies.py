@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -272,7 +273,9 @@ def add_instance(
     return cur.lastrowid
 
 
-def update_instance(conn: sqlite3.Connection, instance_id: int, **fields: str | int) -> None:
+def update_instance(
+    conn: sqlite3.Connection, instance_id: int, **fields: str | int | bytes
+) -> None:
     """Set an instance's spool paths, hash and size, and the SOP Instance UID it is sent with."""
     allowed_cols = {
         "original_path",
@@ -281,6 +284,8 @@ def update_instance(conn: sqlite3.Connection, instance_id: int, **fields: str | 
         "size",
         "sop_instance_uid",
         "coerced_sha256",
+        "coerced_header",
+        "tail_at",
     }
     bad = set(fields) - allowed_cols
     if bad:
@@ -288,6 +293,28 @@ def update_instance(conn: sqlite3.Connection, instance_id: int, **fields: str | 
     cols = ", ".join(f"{k} = ?" for k in fields)
     with transaction(conn):
         conn.execute(f"UPDATE instances SET {cols} WHERE id = ?", (*fields.values(), instance_id))
+
+
+def record_copies(conn: sqlite3.Connection, copies: Sequence[tuple[int, str, str, int]]) -> None:
+    """Record copied originals ``(instance id, spool path, SHA-256, size)``, in one statement."""
+    conn.executemany(
+        "UPDATE instances SET original_path = ?, original_sha256 = ?, size = ? WHERE id = ?",
+        [(path, sha256, size, iid) for iid, path, sha256, size in copies],
+    )
+
+
+def record_coerced(
+    conn: sqlite3.Connection, coerced: Sequence[tuple[int, str, str, str, bytes, int]]
+) -> None:
+    """Record coerced instances ``(id, path, SHA-256, SOP Instance UID, header, tail_at)``.
+
+    One statement for all (the caller's transaction); see :mod:`kiosk.coercion`.
+    """
+    conn.executemany(
+        "UPDATE instances SET coerced_path = ?, coerced_sha256 = ?, sop_instance_uid = ?,"
+        " coerced_header = ?, tail_at = ? WHERE id = ?",
+        [(path, sha, uid, header, tail, iid) for iid, path, sha, uid, header, tail in coerced],
+    )
 
 
 def _stored(relpath: str) -> str | bytes:

@@ -150,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=None, help="retention (default: the config's)")
     _common(p, top=False)
 
+    p = sub.add_parser("render", help="render one frame of a DICOM file to a PNG, as the viewer")
+    p.add_argument("file", type=Path)
+    p.add_argument("--frame", type=int, default=1, help="1-based frame number (default 1)")
+    p.add_argument("--window", default=None, metavar="CENTER,WIDTH", help="VOI window")
+    p.add_argument("--out", type=Path, required=True, help="the PNG to write")
+    _common(p, top=False)
+
     p = sub.add_parser("audit", help="show the audit trail")
     p.add_argument("--since", default="")
     _common(p, top=False)
@@ -786,6 +793,23 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    """``kiosk render FILE --out PNG``."""
+    from kiosk.app.render_image import parse_window, render_image
+
+    window = parse_window(args.window) if args.window is not None else None
+    done = render_image(args.file, args.out, frame=args.frame, window=window)
+    _emit(
+        args,
+        done.to_json(),
+        lambda: (
+            f"{done.out}\t{done.columns}x{done.rows}\tframe {done.frame} of {done.frames}"
+            + (f"\twindow {done.window.center:g},{done.window.width:g}" if done.window else "")
+        ),
+    )
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "scan": cmd_scan,
     "watch": cmd_watch,
@@ -799,6 +823,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "discard": cmd_discard,
     "clean-spool": cmd_clean_spool,
     "audit": cmd_audit,
+    "render": cmd_render,
 }
 
 

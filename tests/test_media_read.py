@@ -34,10 +34,10 @@ from pydicom.uid import (
 
 from kiosk.cli import main
 from kiosk.errors import NoDicomError, SafetyError
-from kiosk.media.iso import extract_image, iso_name
-from kiosk.media.scan import scan_medium, verify
 from kiosk.imaging.render import ImageError
 from kiosk.imaging.render import render_file as render_frame
+from kiosk.media.iso import extract_image, iso_name
+from kiosk.media.scan import scan_medium, verify
 from tests.kiosk_config import write_config
 from tests.test_scan import (
     Disc,

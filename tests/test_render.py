@@ -238,7 +238,7 @@ def test_frame_count_that_lies_is_refused(tmp_path: Path) -> None:
 
 def test_huge_rows_and_columns_are_refused(tmp_path: Path) -> None:
     path = _image(tmp_path, Rows=65535, Columns=65535)
-    with pytest.raises(ImageError, match="larger than the viewer's limit|claims"):
+    with pytest.raises(ImageError, match="larger than the viewer's limit"):
         read_header(path)
 
 

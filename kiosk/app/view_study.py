@@ -27,7 +27,17 @@ from kiosk.imaging.documents import (
     read_report,
     report_kind,
 )
-from kiosk.imaging.render import PRESETS, ImageHeader, Window, presets_for, render
+from kiosk.imaging.render import (
+    PRESETS,
+    ImageHeader,
+    Window,
+    auto_window,
+    default_window,
+    frame_attributes,
+    presets_for,
+    render,
+    rescaled,
+)
 from kiosk.media.model import MediaScan, StudySummary
 from kiosk.media.names import shown
 
@@ -44,6 +54,7 @@ __all__ = [
     "decode",
     "files_view",
     "frame_image",
+    "initial_window",
     "overlay",
     "pages_of",
     "presets_for",
@@ -218,3 +229,20 @@ def overlay(header: ImageHeader, frame: int) -> Overlay:
     frames = f"  frame {frame + 1}/{header.frames}" if header.frames > 1 else ""
     image = f"Image {get('InstanceNumber')}{frames}\n{header.columns} x {header.rows}"
     return Overlay(left, right, series, image, cine_interval_ms(ds), get("Modality"))
+
+
+def initial_window(cache: FrameCache, path: Path, frame: int) -> Window | None:
+    """The window a frame is first shown with (the file's, else its whole range).
+
+    None for colour images and for a VOI LUT, which have no window to drag.
+    """
+    header = cache.header(path)
+    if header.color:
+        return None
+    pixels = cache.frame(path, frame)
+    named = default_window(header, frame, pixels)
+    if named is not None:
+        return named
+    if frame_attributes(header.dataset, frame).get("VOILUTSequence"):
+        return None
+    return auto_window(rescaled(pixels, frame_attributes(header.dataset, frame)))

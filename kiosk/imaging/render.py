@@ -326,7 +326,7 @@ def frame_attributes(ds: Dataset, frame: int) -> Dataset:
     return out
 
 
-def _rescaled(arr: NDArray[Any], attrs: Dataset) -> NDArray[Any]:
+def rescaled(arr: NDArray[Any], attrs: Dataset) -> NDArray[Any]:
     """The Modality LUT or rescale of pydicom; a rescale of slope 1 and intercept 0 is skipped."""
     if "ModalityLUTSequence" in attrs:
         return apply_modality_lut(arr, attrs)
@@ -418,7 +418,7 @@ def render(
             bits = _int(ds, "BitsStored", 8)
             return _to_8bit(pixels, float(2 ** min(max(bits, 1), 32) - 1))
         attrs = frame_attributes(ds, frame)
-        values = _rescaled(pixels, attrs)
+        values = rescaled(pixels, attrs)
         function = str(attrs.get("VOILUTFunction", "LINEAR") or "LINEAR").upper()
         chosen = window or default_window(header, frame, pixels)
         if chosen is None and attrs.get("VOILUTSequence"):

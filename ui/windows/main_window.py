@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
 from PySide6.QtGui import QFont, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
@@ -194,6 +195,7 @@ class MainWindow(QMainWindow):
         self.background = self.runners.background
         self.user = user
         self.scan: MediaScan | None = None
+        self.viewers: list[QWidget] = []
         self.outcomes: list[ImportOutcome] = []
         self.conflicts: list[IdentityConflict] = []
         #: Copies that an earlier run left unfinished (found by the recovery sweep at start).
@@ -263,6 +265,7 @@ class MainWindow(QMainWindow):
         self.study_view = _table(self.studies)
         self.study_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.study_view.selectionModel().selectionChanged.connect(self._study_selection_changed)
+        self.study_view.doubleClicked.connect(lambda _index: self.open_viewer())
         left_box.addWidget(self.study_view, 3)
         preview = QHBoxLayout()
         self.thumbnail = QLabel()
@@ -294,6 +297,10 @@ class MainWindow(QMainWindow):
         self.problems_button.clicked.connect(self.show_problems)
         self.problems_button.setVisible(False)
         problems_row.addWidget(self.problems_button)
+        self.view_button = QPushButton("View…")
+        self.view_button.setToolTip("Open the selected study in the viewer (or double-click it)")
+        self.view_button.clicked.connect(self.open_viewer)
+        problems_row.addWidget(self.view_button)
         left_box.addLayout(problems_row)
         split.addWidget(left)
 
@@ -942,6 +949,20 @@ class MainWindow(QMainWindow):
         self.back_office.show()
         self.back_office.raise_()
         self.back_office.refresh()
+
+    def open_viewer(self) -> None:
+        """Open the first selected study in a viewer window of its own."""
+        from kiosk.app.view_study import study_view
+        from ui.viewer.window import ViewerWindow
+
+        chosen = self.selected_studies()
+        if not chosen or self.scan is None:
+            self.status.setText("Select a study to view.")
+            return
+        viewer = ViewerWindow(study_view(self.scan, chosen[0]), self.runners.office(self))
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.viewers = [v for v in self.viewers if shiboken6.isValid(v)] + [viewer]
+        viewer.show()
 
     def open_settings(self) -> None:
         """Show the configuration and test the connection to each peer."""

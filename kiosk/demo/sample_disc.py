@@ -563,7 +563,7 @@ _ECHO_REPORT = (
     "",
     "Impression: normal biventricular function; mild mitral regurgitation.",
     "",
-    "Signed: Dr. A. Schäfer, cardiology (synthetic demo report)",
+    "Signed: Dr. A. Schaefer, cardiology (synthetic demo report)",
 )
 
 

@@ -115,7 +115,7 @@ class ViewerWindow(QMainWindow):
         split = QSplitter(Qt.Orientation.Horizontal)
         self.strip = QListWidget()
         self.strip.setIconSize(QSize(THUMB, THUMB))
-        self.strip.setMinimumWidth(THUMB + 140)
+        self.strip.setMinimumWidth(THUMB + 200)
         self.strip.currentRowChanged.connect(self._series_clicked)
         split.addWidget(self.strip)
 

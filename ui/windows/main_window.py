@@ -265,7 +265,7 @@ class MainWindow(QMainWindow):
         self.study_view = _table(self.studies)
         self.study_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.study_view.selectionModel().selectionChanged.connect(self._study_selection_changed)
-        self.study_view.doubleClicked.connect(lambda _index: self.open_viewer())
+        self.study_view.doubleClicked.connect(lambda index: self.open_viewer(index.row()))
         left_box.addWidget(self.study_view, 3)
         preview = QHBoxLayout()
         self.thumbnail = QLabel()
@@ -299,7 +299,7 @@ class MainWindow(QMainWindow):
         problems_row.addWidget(self.problems_button)
         self.view_button = QPushButton("View…")
         self.view_button.setToolTip("Open the selected study in the viewer (or double-click it)")
-        self.view_button.clicked.connect(self.open_viewer)
+        self.view_button.clicked.connect(lambda: self.open_viewer())
         problems_row.addWidget(self.view_button)
         left_box.addLayout(problems_row)
         split.addWidget(left)
@@ -950,12 +950,15 @@ class MainWindow(QMainWindow):
         self.back_office.raise_()
         self.back_office.refresh()
 
-    def open_viewer(self) -> None:
-        """Open the first selected study in a viewer window of its own."""
+    def open_viewer(self, row: int | None = None) -> None:
+        """Open a study (row ``row``, else the first selected) in a viewer window of its own."""
         from kiosk.app.view_study import study_view
         from ui.viewer.window import ViewerWindow
 
-        chosen = self.selected_studies()
+        rows = self.studies.rows
+        chosen = (
+            [rows[row]] if row is not None and 0 <= row < len(rows) else self.selected_studies()
+        )
         if not chosen or self.scan is None:
             self.status.setText("Select a study to view.")
             return

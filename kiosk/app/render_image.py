@@ -78,7 +78,7 @@ def render_image(
         raise UsageError(f"--frame {frame}: {source} has frames 1 to {header.frames}")
     pixels = decode_frame(header, frame - 1)
     shown = render(header, frame - 1, pixels, window)
-    applied = None if header.color else (window or default_window(header, frame - 1, pixels))
+    applied = None if header.color else (window or default_window(header, frame - 1))
     try:
         Image.fromarray(shown).save(out, format="PNG")
     except OSError as exc:

@@ -240,7 +240,7 @@ def initial_window(cache: FrameCache, path: Path, frame: int) -> Window | None:
     if header.color:
         return None
     pixels = cache.frame(path, frame)
-    named = default_window(header, frame, pixels)
+    named = default_window(header, frame)
     if named is not None:
         return named
     if frame_attributes(header.dataset, frame).get("VOILUTSequence"):

@@ -337,11 +337,8 @@ def rescaled(arr: NDArray[Any], attrs: Dataset) -> NDArray[Any]:
     return apply_modality_lut(arr, attrs)
 
 
-def default_window(header: ImageHeader, frame: int, pixels: NDArray[Any]) -> Window | None:
-    """The window the file names for ``frame`` (the first of several), else None.
-
-    ``pixels`` are the decoded frame (unused when the file names a window).
-    """
+def default_window(header: ImageHeader, frame: int) -> Window | None:
+    """The window the file names for ``frame`` (the first of several), else None."""
     attrs = frame_attributes(header.dataset, frame)
     if "WindowCenter" in attrs and "WindowWidth" in attrs:
         try:
@@ -420,7 +417,7 @@ def render(
         attrs = frame_attributes(ds, frame)
         values = rescaled(pixels, attrs)
         function = str(attrs.get("VOILUTFunction", "LINEAR") or "LINEAR").upper()
-        chosen = window or default_window(header, frame, pixels)
+        chosen = window or default_window(header, frame)
         if chosen is None and attrs.get("VOILUTSequence"):
             lut = apply_voi(values, attrs)
             depth = int(attrs.VOILUTSequence[0].LUTDescriptor[2])

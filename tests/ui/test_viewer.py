@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+import shiboken6
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
@@ -219,3 +220,19 @@ def test_a_broken_file_shows_one_line(qtbot, tmp_path: Path) -> None:
     viewer = _viewer(qtbot, files_view([tmp_path / "lies.dcm"]))
     assert viewer.image.image is None
     assert "claims 1000000 frames" in viewer.image.message
+
+
+def test_decoding_off_the_gui_thread_and_a_viewer_closed_meanwhile(qtbot, disc: Path) -> None:
+    runner = Runner(threads=2)
+    viewer = ViewerWindow(_view(disc, "CT"), runner)
+    viewer.show()
+    qtbot.waitUntil(lambda: viewer.image.image is not None, timeout=10000)  # decoded in the pool
+    assert viewer.cache.bytes > 0
+    _wheel(viewer.image, -120)
+    qtbot.waitUntil(lambda: "Image 2" in viewer.image.corners[3], timeout=10000)
+    # Closed and deleted while its thumbnails and prefetch may still run: nothing breaks.
+    closing = ViewerWindow(_view(disc, "US"), runner)
+    shiboken6.delete(closing)  # before any result of its work is delivered
+    assert runner.wait(20000)
+    qtbot.wait(50)
+    viewer.close()

@@ -11,9 +11,11 @@ the clip.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QElapsedTimer, QSize, Qt, QTimer
 from PySide6.QtGui import QIcon, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
@@ -88,7 +90,7 @@ class ViewerWindow(QMainWindow):
         super().__init__(parent)
         self.view = view
         self.runner = runner or Runner(threads=2, parent=self)
-        self.runner.on_failure = self._status
+        self.runner.on_failure = self._alive(self._status)
         self.cache = cache or FrameCache()
         self.pos = _Position()
         self.windows: dict[int, Window | None] = {}
@@ -167,6 +169,15 @@ class ViewerWindow(QMainWindow):
         self.setCentralWidget(split)
         self.resize(1200, 800)
 
+    def _alive(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        """``callback``, skipped once this window is closed and deleted (work may outlive it)."""
+
+        def guarded(value: Any) -> None:
+            if shiboken6.isValid(self):
+                callback(value)
+
+        return guarded
+
     def _status(self, message: str) -> None:
         self.status_label.setText(message)
 
@@ -199,7 +210,7 @@ class ViewerWindow(QMainWindow):
 
         Op(
             lambda _e: frame_image(cache, obj.path, 0),
-            done,
+            self._alive(done),
             failure=lambda exc: log.info("no thumbnail: %s", one_line(exc)),
         ).run_in(self.runner)
 
@@ -294,8 +305,8 @@ class ViewerWindow(QMainWindow):
             cache = self.cache
             Op(
                 lambda _e: decode(cache, obj.path, frame),
-                lambda _pixels: self._decoded(wanted),
-                failure=lambda exc: self._not_shown(wanted, exc),
+                self._alive(lambda _pixels: self._decoded(wanted)),
+                failure=self._alive(lambda exc: self._not_shown(wanted, exc)),
             ).run_in(self.runner)
         self._prefetch()
 
@@ -458,7 +469,9 @@ class ViewerWindow(QMainWindow):
             if wanted == self._wanted:
                 self.pages.setWidget(QLabel(one_line(exc)))
 
-        Op(lambda _e: pages_of(obj), done, failure=failed).run_in(self.runner)
+        Op(lambda _e: pages_of(obj), self._alive(done), failure=self._alive(failed)).run_in(
+            self.runner
+        )
 
     def _show_report(self, obj: ViewObject) -> None:
         self.stack.setCurrentWidget(self.text)

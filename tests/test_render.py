@@ -99,15 +99,15 @@ def expected_grey(ds: Dataset, frame: int) -> NDArray[np.uint8]:
     if int(ds.get("NumberOfFrames", 1) or 1) > 1:
         arr = arr[frame]
     values = apply_modality_lut(arr, ds).astype(np.float64)
-    if "WindowCenter" in ds and "WindowWidth" in ds:
+    if "VOILUTSequence" in ds:  # preferred to a window, as apply_voi_lut does
+        bits = int(ds.VOILUTSequence[0].LUTDescriptor[2])
+        out = apply_voi(apply_modality_lut(arr, ds), ds).astype(np.float64) * 255 / (2**bits - 1)
+    elif "WindowCenter" in ds and "WindowWidth" in ds:
         c = ds["WindowCenter"]
         w = ds["WindowWidth"]
         center = float(c.value[0] if c.VM > 1 else c.value)
         width = float(w.value[0] if w.VM > 1 else w.value)
         out = _window(values, center, width)
-    elif "VOILUTSequence" in ds:
-        bits = int(ds.VOILUTSequence[0].LUTDescriptor[2])
-        out = apply_voi(apply_modality_lut(arr, ds), ds).astype(np.float64) * 255 / (2**bits - 1)
     else:
         lo, hi = values.min(), values.max()
         out = _window(values, (lo + hi + 1) / 2, max(hi - lo + 1, 1))
@@ -317,3 +317,27 @@ def test_cli_render_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert all(line.startswith("kiosk: ") for line in err.strip().splitlines())
+
+
+@pytest.mark.filterwarnings("ignore:Applying a VOI LUT on a float")  # the reference's, not ours
+def test_voi_lut_is_preferred_to_a_window_as_pydicom_does(tmp_path: Path) -> None:
+    from pydicom.pixels.processing import apply_voi_lut
+
+    ds = pydicom.dcmread(FILES / "CT_small.dcm")
+    lo = int(ds.pixel_array.min())
+    item = Dataset()
+    item.LUTDescriptor = [1024, lo, 12]
+    item["LUTDescriptor"].VR = "SS"
+    item.LUTData = [min(4095, (i * 7) % 4096) for i in range(1024)]
+    item["LUTData"].VR = "US"
+    ds.VOILUTSequence = [item]
+    ds.WindowCenter, ds.WindowWidth = 100, 50
+    ds.save_as(tmp_path / "both.dcm")
+    ds = pydicom.dcmread(tmp_path / "both.dcm")
+    header = read_header(tmp_path / "both.dcm")
+    pixels = decode_frame(header, 0)
+    lut = apply_voi_lut(apply_modality_lut(ds.pixel_array, ds), ds)  # prefer_lut=True
+    want = np.rint(lut.astype(np.float64) * 255 / 4095).astype(np.uint8)
+    assert np.array_equal(render(header, 0, pixels), want)
+    # a window chosen by the user still wins
+    assert not np.array_equal(render(header, 0, pixels, Window(100, 50)), want)

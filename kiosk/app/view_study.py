@@ -60,6 +60,7 @@ __all__ = [
     "presets_for",
     "read_report",
     "study_view",
+    "window_to_drag",
 ]
 
 
@@ -232,17 +233,27 @@ def overlay(header: ImageHeader, frame: int) -> Overlay:
 
 
 def initial_window(cache: FrameCache, path: Path, frame: int) -> Window | None:
-    """The window a frame is first shown with (the file's, else its whole range).
+    """The window a frame is first shown with: the file's, else its whole range.
 
-    None for colour images and for a VOI LUT, which have no window to drag.
+    None for colour images and when the file's VOI LUT applies (it is
+    preferred to a window, as pydicom does).
+    """
+    header = cache.header(path)
+    if header.color or frame_attributes(header.dataset, frame).get("VOILUTSequence"):
+        return None
+    return window_to_drag(cache, path, frame)
+
+
+def window_to_drag(cache: FrameCache, path: Path, frame: int) -> Window | None:
+    """The window a mouse drag starts from: the file's, else the frame's whole range.
+
+    None for colour images (they have no window).
     """
     header = cache.header(path)
     if header.color:
         return None
-    pixels = cache.frame(path, frame)
     named = default_window(header, frame)
     if named is not None:
         return named
-    if frame_attributes(header.dataset, frame).get("VOILUTSequence"):
-        return None
-    return auto_window(rescaled(pixels, frame_attributes(header.dataset, frame)))
+    attrs = frame_attributes(header.dataset, frame)
+    return auto_window(rescaled(cache.frame(path, frame), attrs))

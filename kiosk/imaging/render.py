@@ -397,8 +397,9 @@ def render(
     pixels
         The frame as :func:`decode_frame` returned it.
     window
-        A window chosen by the user; by default the file's window or VOI LUT,
-        else the whole range of the frame's values.
+        A window chosen by the user; by default the file's VOI LUT (preferred,
+        as pydicom's ``apply_voi_lut`` does), else its first window, else the
+        whole range of the frame's values.
 
     Returns
     -------
@@ -417,12 +418,15 @@ def render(
         attrs = frame_attributes(ds, frame)
         values = rescaled(pixels, attrs)
         function = str(attrs.get("VOILUTFunction", "LINEAR") or "LINEAR").upper()
-        chosen = window or default_window(header, frame)
-        if chosen is None and attrs.get("VOILUTSequence"):
+        if window is None and attrs.get("VOILUTSequence"):
+            # pydicom's preference (apply_voi_lut, prefer_lut=True): the LUT before a window
+            if values.dtype.kind == "f":  # a LUT maps stored integers (PS3.3 C.11.2.1.1)
+                values = np.rint(values).astype(np.int64)
             lut = apply_voi(values, attrs)
             depth = int(attrs.VOILUTSequence[0].LUTDescriptor[2])
             out = _to_8bit(lut, float(2**depth - 1))
         else:
+            chosen = window or default_window(header, frame)
             if chosen is None:
                 chosen, function = auto_window(values), "LINEAR"
             out = window_8bit(values, chosen, function)

@@ -49,6 +49,7 @@ from kiosk.app.view_study import (
     pages_of,
     presets_for,
     read_report,
+    window_to_drag,
 )
 from ui.operations import Op, Runner, one_line
 from ui.viewer.image_view import ImageView, to_qimage
@@ -372,8 +373,13 @@ class ViewerWindow(QMainWindow):
     def drag_window(self, dx: int, dy: int) -> None:
         """Mouse drag: right widens the window, down raises its center."""
         window = self.windows.get(self.pos.series)
-        if window is None:
-            return
+        if window is None:  # the file's VOI LUT: start from its window, else the whole range
+            obj = self.current
+            if obj.kind is not Kind.IMAGE or self.cache.cached(obj.path, self.pos.frame) is None:
+                return
+            window = window_to_drag(self.cache, obj.path, self.pos.frame)
+            if window is None:
+                return
         step = max(window.width / 256.0, 1.0)
         self.set_window(Window(window.center + dy * step, max(1.0, window.width + dx * step)))
 

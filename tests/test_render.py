@@ -341,3 +341,48 @@ def test_voi_lut_is_preferred_to_a_window_as_pydicom_does(tmp_path: Path) -> Non
     assert np.array_equal(render(header, 0, pixels), want)
     # a window chosen by the user still wins
     assert not np.array_equal(render(header, 0, pixels, Window(100, 50)), want)
+
+
+def test_monochrome1_is_inverted(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(FILES / "CT_small.dcm")
+    ds.PhotometricInterpretation = "MONOCHROME1"
+    ds.save_as(tmp_path / "m1.dcm")
+    header = read_header(tmp_path / "m1.dcm")
+    got = render(header, 0, decode_frame(header, 0))
+    assert np.array_equal(got, expected_grey(pydicom.dcmread(tmp_path / "m1.dcm"), 0))
+    mono2 = read_header(FILES / "CT_small.dcm")
+    assert np.array_equal(got, 255 - render(mono2, 0, decode_frame(mono2, 0)))
+
+
+def test_planar_configuration_one(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(FILES / "SC_rgb_small_odd.dcm")
+    rgb = ds.pixel_array
+    ds.PlanarConfiguration = 1
+    ds.PixelData = np.ascontiguousarray(rgb.transpose(2, 0, 1)).tobytes() + (
+        b"\0" if rgb.size % 2 else b""
+    )
+    ds.save_as(tmp_path / "planar.dcm")
+    header = read_header(tmp_path / "planar.dcm")
+    assert np.array_equal(render(header, 0, decode_frame(header, 0)), rgb)
+
+
+def test_modality_lut_sequence(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(FILES / "CT_small.dcm")
+    for keyword in ("RescaleSlope", "RescaleIntercept", "WindowCenter", "WindowWidth"):
+        if keyword in ds:
+            delattr(ds, keyword)
+    ds.PixelRepresentation = 0
+    ds.PixelData = (ds.pixel_array.astype(np.int32).clip(0, 4095).astype(np.uint16)).tobytes()
+    item = Dataset()
+    item.LUTDescriptor = [4096, 0, 16]
+    item.LUTData = [(4095 - i) * 3 for i in range(4096)]  # inverts and stretches
+    item["LUTData"].VR = "US"
+    item.ModalityLUTType = "HU"
+    ds.ModalityLUTSequence = [item]
+    ds.save_as(tmp_path / "mlut.dcm")
+    ds = pydicom.dcmread(tmp_path / "mlut.dcm")
+    header = read_header(tmp_path / "mlut.dcm")
+    got = render(header, 0, decode_frame(header, 0))
+    assert np.array_equal(got, expected_grey(ds, 0))
+    values = apply_modality_lut(ds.pixel_array, ds)
+    assert int(got[values == values.max()].min()) == 255

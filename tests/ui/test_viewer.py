@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
 import shiboken6
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QEventLoop, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
@@ -40,6 +41,22 @@ def _viewer(qtbot, view: ViewStudy) -> ViewerWindow:
     viewer.resize(900, 700)
     viewer.show()
     return viewer
+
+
+def _wait_until(condition: Callable[[], bool], timeout_ms: int = 5000) -> None:
+    """Process events until ``condition`` holds.
+
+    Not ``qtbot.waitUntil``: after a test that ran and quit the application
+    (test_demo_app), a new ``QEventLoop`` returns at once, so the waits of
+    pytest-qt no longer wait; ``processEvents`` still delivers timers and
+    queued signals.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_ms} ms")
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+        time.sleep(0.002)
 
 
 def _drag(widget: QWidget, start: QPoint, end: QPoint, button: Qt.MouseButton) -> None:
@@ -143,10 +160,10 @@ def test_cine_plays_at_the_files_rate(qtbot, disc: Path) -> None:
     viewer.loop_box.setChecked(False)
     start = time.monotonic()
     viewer.play()
-    qtbot.waitUntil(lambda: viewer.pos.frame >= 5, timeout=3000)
+    _wait_until(lambda: viewer.pos.frame >= 5, 3000)
     elapsed = time.monotonic() - start
     assert elapsed >= 5 * 0.040 * 0.9  # not faster than the file says
-    qtbot.waitUntil(lambda: not viewer.playing, timeout=3000)
+    _wait_until(lambda: not viewer.playing, 3000)
     assert viewer.pos.frame == 9  # stopped on the last frame, no loop
     viewer.step_frame(-1)
     assert viewer.pos.frame == 8
@@ -226,13 +243,14 @@ def test_decoding_off_the_gui_thread_and_a_viewer_closed_meanwhile(qtbot, disc: 
     runner = Runner(threads=2)
     viewer = ViewerWindow(_view(disc, "CT"), runner)
     viewer.show()
-    qtbot.waitUntil(lambda: viewer.image.image is not None, timeout=10000)  # decoded in the pool
+    _wait_until(lambda: viewer.image.image is not None, 10000)  # decoded in the pool
     assert viewer.cache.bytes > 0
     _wheel(viewer.image, -120)
-    qtbot.waitUntil(lambda: "Image 2" in viewer.image.corners[3], timeout=10000)
+    _wait_until(lambda: "Image 2" in viewer.image.corners[3], 10000)
     # Closed and deleted while its thumbnails and prefetch may still run: nothing breaks.
     closing = ViewerWindow(_view(disc, "US"), runner)
     shiboken6.delete(closing)  # before any result of its work is delivered
     assert runner.wait(20000)
-    qtbot.wait(50)
+    deadline = time.monotonic() + 0.2
+    _wait_until(lambda: time.monotonic() > deadline)  # the results are delivered
     viewer.close()

@@ -274,8 +274,10 @@ class ViewerWindow(QMainWindow):
         """The wheel or a key: the next frame of a clip, else the next image of the series."""
         if self.current.kind is Kind.IMAGE and self.frame_count() > 1:
             self.step_frame(step)
-        else:
-            self.show_object(self.pos.index + step)
+            return
+        target = max(0, min(self.pos.index + step, len(self.series.objects) - 1))
+        if target != self.pos.index:
+            self.show_object(target)
 
     def step_frame(self, step: int) -> None:
         """One frame forward or back (wrapping round when Loop is on)."""

@@ -9,8 +9,8 @@ from typing import Any
 from kiosk.errors import LocalError, UsageError
 from kiosk.imaging.render import (
     Window,
+    applied_window,
     decode_frame,
-    default_window,
     read_header,
     render,
 )
@@ -78,7 +78,6 @@ def render_image(
         raise UsageError(f"--frame {frame}: {source} has frames 1 to {header.frames}")
     pixels = decode_frame(header, frame - 1)
     shown = render(header, frame - 1, pixels, window)
-    applied = None if header.color else (window or default_window(header, frame - 1))
     try:
         Image.fromarray(shown).save(out, format="PNG")
     except OSError as exc:
@@ -91,5 +90,5 @@ def render_image(
         header.rows,
         header.columns,
         header.color,
-        applied,
+        applied_window(header, frame - 1, window),
     )

@@ -352,6 +352,19 @@ def default_window(header: ImageHeader, frame: int) -> Window | None:
     return None
 
 
+def applied_window(header: ImageHeader, frame: int, window: Window | None) -> Window | None:
+    """The window :func:`render` applies: the user's, else the file's unless its VOI LUT
+    applies; None for colour, a VOI LUT, or a frame shown over its whole range.
+    """
+    if header.color:
+        return None
+    if window is not None:
+        return window
+    if frame_attributes(header.dataset, frame).get("VOILUTSequence"):
+        return None
+    return default_window(header, frame)
+
+
 def auto_window(values: NDArray[Any]) -> Window:
     """The window spanning the values' whole range (for a file that names none)."""
     lo, hi = float(np.min(values)), float(np.max(values))

@@ -163,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=None, help="retention (default: the config's)")
     _common(p, top=False)
 
+    p = sub.add_parser("render", help="render one frame of a DICOM file to a PNG, as the viewer")
+    p.add_argument("file", type=Path)
+    p.add_argument("--frame", type=int, default=1, help="1-based frame number (default 1)")
+    p.add_argument("--window", default=None, metavar="CENTER,WIDTH", help="VOI window")
+    p.add_argument("--out", type=Path, required=True, help="the PNG to write")
+    _common(p, top=False)
+
     p = sub.add_parser("audit", help="show, verify or export the audit trail")
     p.add_argument("--since", default="", metavar="DATE")
     p.add_argument("--verify", action="store_true", help="check the hash chain (exit 5: broken)")
@@ -890,6 +897,23 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    """``kiosk render FILE --out PNG``."""
+    from kiosk.app.render_image import parse_window, render_image
+
+    window = parse_window(args.window) if args.window is not None else None
+    done = render_image(args.file, args.out, frame=args.frame, window=window)
+    _emit(
+        args,
+        done.to_json(),
+        lambda: (
+            f"{done.out}\t{done.columns}x{done.rows}\tframe {done.frame} of {done.frames}"
+            + (f"\twindow {done.window.center:g},{done.window.width:g}" if done.window else "")
+        ),
+    )
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """``kiosk export --deidentify STUDY_UID --out DIR``: a de-identified copy for teaching."""
     from kiosk.app.export_study import export_deidentified
@@ -960,6 +984,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "audit": cmd_audit,
     "users": cmd_users,
     "export": cmd_export,
+    "render": cmd_render,
 }
 
 

@@ -294,6 +294,6 @@ def test_sample_disc_against_the_embedded_demo_worklist(tmp_path):
         ("DOE^JANE^M", "CR", "review", ["ACC20260412"]),  # the order is for the CT
         ("DOE^JANE^M", "CT", "auto", ["ACC20260412"]),
         ("KOWALSKI^ANNA", "CR", "review", ["ACC20260415", "ACC20260417"]),  # EWA, same DOB
-        ("MÜLLER^JÜRGEN", "US", "auto", ["ACC20260413"]),
+        ("MÜLLER^JÜRGEN", "US/DOC", "auto", ["ACC20260413"]),  # the echo and its PDF report
         ("SMITH^JOHN", "DX", "auto", ["ACC20260414"]),
     ]

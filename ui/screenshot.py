@@ -32,6 +32,7 @@ def main(out_dir: Path) -> int:
         app.processEvents()
         out_dir.mkdir(parents=True, exist_ok=True)
         window.grab().save(str(out_dir / "screenshot-disc.png"))
+        _viewer(window, app, out_dir)
         window.fill_from_disc()
         app.processEvents()
         window.grab().save(str(out_dir / "screenshot-candidates.png"))
@@ -56,6 +57,42 @@ def _select(window: MainWindow, modality: str) -> bool:
             window.study_view.selectRow(row)
             return True
     return False
+
+
+def _viewer(window: MainWindow, app: QApplication, out_dir: Path) -> None:
+    """The viewer: a CT with the abdomen preset, a frame of the echo clip, the echo's PDF report."""
+    from ui.viewer.window import ViewerWindow
+
+    def opened(modality: str) -> ViewerWindow | None:
+        if not _select(window, modality):
+            return None
+        window.open_viewer()
+        viewer = window.viewers[-1]
+        assert isinstance(viewer, ViewerWindow)
+        viewer.resize(1200, 800)
+        app.processEvents()
+        return viewer
+
+    ct = opened("CT")
+    if ct is not None:
+        ct.choose_preset("Abdomen")
+        ct.show_object(len(ct.series.objects) // 2)
+        app.processEvents()
+        ct.grab().save(str(out_dir / "screenshot-viewer-ct.png"))
+        ct.close()
+    echo = opened("US")
+    if echo is not None:
+        echo.show_frame(4)
+        app.processEvents()
+        echo.grab().save(str(out_dir / "screenshot-viewer-echo.png"))
+        for number, series in enumerate(echo.view.series):
+            if series.modality == "DOC" and series.objects:
+                echo.show_series(number)
+                break
+        app.processEvents()
+        echo.grab().save(str(out_dir / "screenshot-viewer-pdf.png"))
+        echo.close()
+    window.study_view.clearSelection()
 
 
 def _back_office(window: MainWindow, app: QApplication, out_dir: Path) -> None:

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config import Config
+from kiosk.imaging.documents import Kind, kind_of
+from kiosk.imaging.render import render_file
 from kiosk.media.model import MediaScan, StudySummary
 from kiosk.media.scan import scan_medium, verify
-from kiosk.media.thumbnails import render_frame
 from kiosk.store import db
 from kiosk.store.studies import StudyRecord, StudyState, find_studies
 
@@ -59,4 +60,5 @@ def earlier_imports(config: Config, scan: MediaScan) -> dict[StudyKey, StudyReco
 
 def preview(scan: MediaScan, study: StudySummary) -> Any:
     """The first image of ``study`` as 8-bit pixels (a numpy array) for a thumbnail."""
-    return render_frame(scan.root / study.instances[0].relpath)
+    images = [i for i in study.instances if kind_of(i.sop_class_uid) is Kind.IMAGE]
+    return render_file(scan.root / (images or study.instances)[0].relpath)

@@ -31,6 +31,7 @@ from pydicom.uid import (
     ComputedRadiographyImageStorage,
     CTImageStorage,
     DigitalXRayImageStorageForPresentation,
+    EncapsulatedPDFStorage,
     ExplicitVRLittleEndian,
     UltrasoundMultiFrameImageStorage,
     generate_uid,
@@ -170,7 +171,12 @@ DEMO_STUDIES: Final[tuple[DemoStudy, ...]] = (
 )
 
 #: Non-DICOM files of the disc, as POSIX paths relative to its root.
-NON_DICOM_FILES: Final[tuple[str, ...]] = ("AUTORUN.INF", "README.TXT", "VIEWER/VIEWER.EXE")
+NON_DICOM_FILES: Final[tuple[str, ...]] = (
+    "AUTORUN.INF",
+    "README.TXT",
+    "VIEWER/VIEWER.EXE",
+    "REPORTS/ECHO_RPT.PDF",
+)
 
 
 @dataclass(frozen=True)
@@ -540,6 +546,67 @@ def _us_series(
         ds.RecommendedDisplayFrameRate = 25
         ds.HeartRate = 72
         yield series_uid, number, desc, [ds]
+    yield _echo_report(patient, study, study_uid)
+
+
+_ECHO_REPORT = (
+    "OUTSIDE GENERAL HOSPITAL - ECHOCARDIOGRAPHY REPORT",
+    "",
+    "Exam: transthoracic echocardiogram, complete",
+    "Indication: dyspnoea on exertion",
+    "",
+    "Findings",
+    "  Left ventricle: normal size; ejection fraction 58 % (biplane).",
+    "  Right ventricle: normal size and function.",
+    "  Valves: mild mitral regurgitation; no stenosis.",
+    "  Pericardium: no effusion.",
+    "",
+    "Impression: normal biventricular function; mild mitral regurgitation.",
+    "",
+    "Signed: Dr. A. Schaefer, cardiology (synthetic demo report)",
+)
+
+
+def report_pdf(lines: Sequence[str] = _ECHO_REPORT) -> bytes:
+    """A one-page PDF report (an A4 page of text drawn by Pillow, saved as PDF)."""
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    page = Image.new("L", (827, 1169), 255)  # A4 at 100 dpi
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=22)
+    y = 90
+    for line in lines:
+        draw.text((80, y), line, fill=0, font=font)
+        y += 36
+    out = BytesIO()
+    page.save(out, format="PDF", resolution=100.0)
+    return out.getvalue()
+
+
+def _echo_report(
+    patient: DemoPatient, study: DemoStudy, study_uid: str
+) -> tuple[str, int, str, list[Dataset]]:
+    """The echo's report as an Encapsulated PDF, in a series of its own."""
+    series_uid = generate_uid()
+    ds = _base(patient, study, study_uid, EncapsulatedPDFStorage, generate_uid())
+    ds.Modality = "DOC"
+    ds.SeriesInstanceUID = series_uid
+    ds.SeriesNumber = 3
+    ds.SeriesDescription = "ECHO REPORT"
+    ds.InstanceNumber = 1
+    ds.ContentTime = study.study_time
+    ds.AcquisitionDateTime = study.study_date + study.study_time
+    ds.ConversionType = "WSD"
+    ds.DocumentTitle = "Echocardiography report"
+    ds.ConceptNameCodeSequence = []
+    ds.MIMETypeOfEncapsulatedDocument = "application/pdf"
+    data = report_pdf()
+    ds.EncapsulatedDocument = data + (b"\0" if len(data) % 2 else b"")
+    ds.EncapsulatedDocumentLength = len(data)
+    del ds.LossyImageCompression  # not in the Encapsulated Document module
+    return series_uid, 3, "ECHO REPORT", [ds]
 
 
 # --------------------------------------------------------------------------- writing
@@ -558,10 +625,13 @@ _VIEWER = "Placeholder for the disc viewer program (not an executable).\r\n"
 
 
 def _write_non_dicom(root: Path) -> None:
-    """Write the non-DICOM files of a burned CD."""
+    """Write the non-DICOM files of a burned CD (a PDF report outside DICOM among them)."""
     (root / "VIEWER").mkdir(exist_ok=True)
-    for rel, text in zip(NON_DICOM_FILES, (_AUTORUN, _README, _VIEWER), strict=True):
+    (root / "REPORTS").mkdir(exist_ok=True)
+    texts = (_AUTORUN, _README, _VIEWER)
+    for rel, text in zip(NON_DICOM_FILES, texts, strict=False):
         (root / rel).write_bytes(text.encode("ascii"))
+    (root / NON_DICOM_FILES[3]).write_bytes(report_pdf())
 
 
 def _write_dicomdir(root: Path, datasets: Sequence[tuple[Dataset, Path]]) -> Path:
@@ -661,7 +731,7 @@ def make_sample_disc(dest: Path, *, with_dicomdir: bool = True) -> SampleDisc:
                 series_out.append(
                     SampleSeries(
                         series_instance_uid=series_uid,
-                        modality=study.modality,
+                        modality=str(items[0].Modality),
                         series_number=number,
                         series_description=desc,
                         sop_class_uid=str(items[0].SOPClassUID),

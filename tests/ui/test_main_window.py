@@ -354,3 +354,21 @@ def test_copy_progress_in_megabytes(qtbot, window, disc):
     assert done, sending[-1]
     assert done[1] == window.dest_box.currentText()
     assert done[2] == done[3] == str(len(window.scan.studies[0].instances))
+
+
+def test_view_button_and_double_click_open_the_viewer(qtbot, window, disc):
+    from ui.viewer.window import ViewerWindow
+
+    root, _ = disc
+    window.open_medium(root)
+    window.study_view.selectRow(1)
+    qtbot.mouseClick(window.view_button, Qt.MouseButton.LeftButton)
+    viewer = window.viewers[-1]
+    assert isinstance(viewer, ViewerWindow) and viewer.isVisible()
+    assert viewer.image.image is not None
+    assert "ROE JOHN" in viewer.image.corners[0]
+    assert len(viewer.series.objects) == 3
+    index = window.studies.index(0, 1)
+    window.study_view.doubleClicked.emit(index)
+    assert len(window.viewers) == 2
+    assert "DOE JANE" in window.viewers[-1].image.corners[0]

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
 from PySide6.QtGui import QFont, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
@@ -35,6 +36,7 @@ from kiosk.app.attention import FAILED, INCOMPLETE, QUARANTINED, REFUSED
 from kiosk.app.check_connection import echo_destination
 from kiosk.app.deliver_due import CommitmentService, OutboxState, outbox_state
 from kiosk.app.find_patient import Lookup, candidates_for, lookup_by_name, lookup_scanned
+from kiosk.app.housekeeping import record_view
 from kiosk.app.import_disc import import_disc
 from kiosk.app.preflight import Preflight, preflight
 from kiosk.app.scan_disc import (
@@ -195,6 +197,7 @@ class MainWindow(QMainWindow):
         self.background = self.runners.background
         self.user = user
         self.scan: MediaScan | None = None
+        self.viewers: list[QWidget] = []
         self.outcomes: list[ImportOutcome] = []
         self.conflicts: list[IdentityConflict] = []
         #: Copies that an earlier run left unfinished (found by the recovery sweep at start).
@@ -271,6 +274,7 @@ class MainWindow(QMainWindow):
         self.study_view = _table(self.studies)
         self.study_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.study_view.selectionModel().selectionChanged.connect(self._study_selection_changed)
+        self.study_view.doubleClicked.connect(lambda index: self.open_viewer(index.row()))
         left_box.addWidget(self.study_view, 3)
         preview = QHBoxLayout()
         self.thumbnail = QLabel()
@@ -302,6 +306,10 @@ class MainWindow(QMainWindow):
         self.problems_button.clicked.connect(self.show_problems)
         self.problems_button.setVisible(False)
         problems_row.addWidget(self.problems_button)
+        self.view_button = QPushButton("View…")
+        self.view_button.setToolTip("Open the selected study in the viewer (or double-click it)")
+        self.view_button.clicked.connect(lambda: self.open_viewer())
+        problems_row.addWidget(self.view_button)
         left_box.addLayout(problems_row)
         split.addWidget(left)
 
@@ -982,6 +990,27 @@ class MainWindow(QMainWindow):
             if child is not None:
                 child.close()
         self.back_office = self.settings = None
+
+    def open_viewer(self, row: int | None = None) -> None:
+        """Open a study (row ``row``, else the first selected) in a viewer window of its own."""
+        from kiosk.app.view_study import study_view
+        from ui.viewer.window import ViewerWindow
+
+        rows = self.studies.rows
+        chosen = (
+            [rows[row]] if row is not None and 0 <= row < len(rows) else self.selected_studies()
+        )
+        if not chosen or self.scan is None:
+            self.status.setText("Select a study to view.")
+            return
+        viewer = ViewerWindow(study_view(self.scan, chosen[0]), self.runners.office(self))
+        study_uid, user, config = chosen[0].study_instance_uid, self.user, self.config
+        Op(  # who looked at which study (the audit trail)
+            lambda _events: record_view(config, study_uid, user=user, detail="outside disc"),
+        ).run_in(self.background)
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.viewers = [v for v in self.viewers if shiboken6.isValid(v)] + [viewer]
+        viewer.show()
 
     def open_settings(self) -> None:
         """Show the configuration and test the connection to each peer (admins only)."""

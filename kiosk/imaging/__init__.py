@@ -1,0 +1,1 @@
+"""Display pipeline: DICOM frames to 8-bit pixels, documents to pages and text (no Qt)."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from kiosk.app.preflight import Preflight
+from kiosk.app.tagging import TagChoice, tag_imported
 from kiosk.config import Config
-from kiosk.importer import ImportOutcome, ImportRequest, import_studies
+from kiosk.importer import ImportOutcome, ImportRequest, import_studies, outcome_of
 from kiosk.media.model import MediaScan
 from kiosk.progress import Listener
 from kiosk.store import db
@@ -20,6 +22,7 @@ def import_disc(
     send_now: bool = True,
     preflight: Preflight | None = None,
     on_event: Listener | None = None,
+    tags: Mapping[str, TagChoice] | None = None,
 ) -> list[ImportOutcome]:
     """Import ``request``'s studies of ``scan`` and (``send_now``) deliver them.
 
@@ -30,6 +33,10 @@ def import_disc(
         its answers are used instead of asking again.
     on_event
         Told the copy and send progress and the milestones (:mod:`kiosk.progress`).
+    tags
+        Tags chosen before the import, by original Study UID (else ``request``'s
+        tag, requester and reason for every study): recorded, audited, and a
+        second read requested for ``second-read`` (:mod:`kiosk.tags`).
 
     Raises
     ------
@@ -40,7 +47,16 @@ def import_disc(
         known = {**preflight.present, **request.known_present}
         request = dataclasses.replace(request, known_present=known)
     with db.opened(config.database_path) as conn:
-        return import_studies(conn, config, scan, request, send_now=send_now, on_event=on_event)
+        outcomes = import_studies(conn, config, scan, request, send_now=send_now, on_event=on_event)
+    choices = dict(tags or {})
+    if request.tag:
+        every = TagChoice(request.tag, request.requested_by, request.reason)
+        choices = {o.study_instance_uid: choices.get(o.study_instance_uid, every) for o in outcomes}
+    if choices:
+        tag_imported(config, outcomes, choices, user=request.user)
+        with db.opened(config.database_path) as conn:  # the outcomes carry the tags now
+            outcomes = [outcome_of(conn, o.study_id) for o in outcomes]
+    return outcomes
 
 
 def default_destination(config: Config, name: str = "") -> str:

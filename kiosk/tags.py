@@ -126,7 +126,9 @@ def tag_study(
             )
         history = store.tag_history(conn, study_id)
         last = history[-1] if history else None
-        previous = last.tag if last else record.tag
+        # Before its first tag row a study's tag is the one the import wrote (none, or
+        # this one: an import that tags) or one a kiosk without tag history wrote.
+        previous = last.tag if last else ("" if record.tag == tag else record.tag)
         same = last is not None and (last.tag, last.requested_by, last.reason) == (
             tag,
             requested_by,

@@ -71,7 +71,7 @@ def imported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, 
 
 
 def test_import_tag_makes_a_second_read_that_needs_an_order(capsys, imported):
-    cfg, uid = imported
+    cfg, _uid = imported
     code, out, err = run(capsys, "second-reads", "--config", str(cfg))
     assert code == 0, err
     [read] = out["second_reads"]

@@ -165,8 +165,9 @@ def score_prior(
 ) -> PriorScore:
     """Score one study against the order: anatomy 50 (related 20), family 30, recency 20/10.
 
-    Relevant: the same (or a related) anatomy and either the same modality
-    family or an age within ``recent_years``. When the order names no
+    Relevant: the same anatomy and either the same modality family or an age
+    within ``recent_years``; or a related anatomy in the same family (a chest
+    CT for an abdomen CT, not a chest X-ray). When the order names no
     anatomy, the same family within ``recent_years`` is relevant.
     """
     reasons: list[str] = []
@@ -207,7 +208,7 @@ def score_prior(
     else:
         reasons.append(f"{age // 365} years old")
     if wanted:
-        relevant = bool(same or related) and (bool(common) or recent)
+        relevant = (bool(same) and (bool(common) or recent)) or (bool(related) and bool(common))
     else:
         reasons.insert(0, "the order names no anatomy")
         relevant = bool(common) and recent

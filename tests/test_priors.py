@@ -86,6 +86,12 @@ def test_related_anatomy_counts_less():
     assert scored.reasons[0] == "related anatomy: chest/abdomen"
 
 
+def test_related_anatomy_of_another_family_is_not_relevant():
+    order_ = order("CT ABD/PELVIS")
+    scored = score_prior(order_, study("XR CHEST PA", ("CR",), "20250611"), today=TODAY)
+    assert not scored.relevant and scored.reasons[0] == "related anatomy: abdomen/chest"
+
+
 def test_an_order_without_anatomy_falls_back_to_family_and_age():
     scored = score_prior(order("OUTSIDE IMPORT"), study("X", ("CT",), "20260101"), today=TODAY)
     assert scored.relevant and scored.reasons[0] == "the order names no anatomy"

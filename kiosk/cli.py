@@ -886,7 +886,9 @@ def cmd_second_reads(args: argparse.Namespace) -> int:
         read_id, state = args.set_state
         if not read_id.isdigit():
             raise UsageError(f"--set-state {read_id!r}: the id is a number ('kiosk second-reads')")
-        read = uc.set_state(config, int(read_id), state, accession=args.accession, user=args.user)
+        read = uc.set_billing_state(
+            config, int(read_id), state, accession=args.accession, user=args.user
+        )
         _emit(
             args,
             {"second_reads": [_read_json(read)]},

@@ -22,7 +22,7 @@ def list_second_reads(config: Config, since: str = "") -> list[SecondReadRecord]
         return tags.second_reads(conn, _since(since))
 
 
-def set_state(
+def set_billing_state(
     config: Config, read_id: int, state: str, *, accession: str = "", user: str = ""
 ) -> SecondReadRecord:
     """Back office: move a second read's billing state, attaching the order's accession.

@@ -21,7 +21,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.app.second_reads import Hl7Run, billing_csv, list_second_reads, send_hl7, set_state
+from kiosk.app.second_reads import (
+    Hl7Run,
+    billing_csv,
+    list_second_reads,
+    send_hl7,
+    set_billing_state,
+)
 from kiosk.app.values import SecondReadRecord
 from kiosk.config import Config
 from ui.models.tables import ListTableModel, local_time
@@ -167,7 +173,9 @@ class SecondReadsPanel(QWidget):
             return
         config, user = self.config, self.user
         Op(
-            lambda _events: set_state(config, read.id, state, accession=accession, user=user),
+            lambda _events: set_billing_state(
+                config, read.id, state, accession=accession, user=user
+            ),
             self._moved,
             failure=self._failed,
             refresh=(self.refresh,),

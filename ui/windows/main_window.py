@@ -271,6 +271,13 @@ class MainWindow(QMainWindow):
         self.study_status: dict[StudyKey, str] = {}
         self.studies = study_model(self._status_of, self._tag_of, self._why_of)
         self.study_view = _table(self.studies)
+        # Why a study is (not) a relevant prior is long: a wide column, in full as tooltip.
+        self.study_view.horizontalHeader().setStretchLastSection(False)
+        why = [title for title, _ in self.studies.columns].index("Why")
+        self.study_view.horizontalHeader().setSectionResizeMode(
+            why, QHeaderView.ResizeMode.Interactive
+        )
+        self.study_view.setColumnWidth(why, 620)
         self.study_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.study_view.selectionModel().selectionChanged.connect(self._study_selection_changed)
         left_box.addWidget(self.study_view, 3)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from kiosk import faults, hl7
 from kiosk.config import Config, Hl7Receiver
-from kiosk.errors import UsageError
+from kiosk.errors import Hl7Error, UsageError
 from kiosk.store import second_reads as store
 from kiosk.store import studies
 from kiosk.store.second_reads import Hl7Row, SecondReadRecord
@@ -180,7 +180,7 @@ def _send_one(
             time.sleep(receiver.backoff * 2 ** (attempt - 1))
         try:
             ack = hl7.exchange(receiver, row.message, row.control_id, receiver.timeout)
-        except hl7.Hl7Error as exc:
+        except Hl7Error as exc:
             last = str(exc)
             log.info("HL7 message %s (%s): %s", row.control_id, row.message_type, exc)
             if exc.down:

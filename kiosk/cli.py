@@ -833,6 +833,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
         "previous": change.previous,
         "changed": change.changed,
         "second_read": _read_json(read) if read is not None else None,
+        "history": [t.to_json() for t in change.history],
     }
 
     def text() -> str:

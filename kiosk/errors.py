@@ -128,3 +128,14 @@ class AssociationAborted(PeerError):
         super().__init__(message)
         self.source = source
         self.reason = reason
+
+
+class Hl7Error(PeerError):
+    """The HL7 receiver was unreachable, did not answer, or answered garbage (exit 4).
+
+    ``down`` is True when no connection could be made at all.
+    """
+
+    def __init__(self, message: str, *, down: bool = False) -> None:
+        super().__init__(message)
+        self.down = down

@@ -18,8 +18,9 @@ from hl7apy.core import Message
 from hl7apy.factories import datatype_factory
 from hl7apy.parser import parse_message
 
+from kiosk import faults
 from kiosk.config import Hl7Receiver
-from kiosk.errors import PeerError
+from kiosk.errors import Hl7Error
 
 VERSION = "2.5"
 #: MLLP framing (HL7 v2 Implementation Guide, Appendix C): start block, end block + CR.
@@ -80,7 +81,7 @@ def _pid(pid: Any, facts: SecondReadFacts) -> None:
     _put(pid.pid_3.cx_5, "ID", "MR")
 
 
-def _orc(orc: Any, facts: SecondReadFacts, service: str) -> None:
+def _orc(orc: Any, facts: SecondReadFacts) -> None:
     _put(orc.orc_1, "ID", "NW")
     _put(orc.orc_2.ei_1, "ST", f"SR{facts.read_id}")
     _put(orc.orc_3.ei_1, "ST", facts.accession)
@@ -120,7 +121,7 @@ def order_message(
     patient = msg.add_group(f"{name}_PATIENT")
     _pid(patient.add_segment("PID"), facts)
     order = msg.add_group(f"{name}_ORDER")
-    _orc(order.add_segment("ORC"), facts, service)
+    _orc(order.add_segment("ORC"), facts)
     if name == "ORM_O01":
         detail = order.add_group("ORM_O01_ORDER_DETAIL")
         _obr(detail.add_segment("OBR"), facts, service)
@@ -162,7 +163,7 @@ def charge_message(
     _put(ft1.ft1_21.xcn_2.fn_1, "ST", facts.requested_by)
     _put(ft1.ft1_23.ei_1, "ST", facts.accession)
     common = financial.add_group("DFT_P03_FINANCIAL_COMMON_ORDER")
-    _orc(common.add_segment("ORC"), facts, service)
+    _orc(common.add_segment("ORC"), facts)
     detail = common.add_group("DFT_P03_FINANCIAL_ORDER")
     _obr(detail.add_segment("OBR"), facts, service)
     return str(msg.to_er7())
@@ -175,17 +176,6 @@ class Ack:
     code: str
     control_id: str
     text: str
-
-
-class Hl7Error(PeerError):
-    """The HL7 receiver was unreachable, did not answer, or answered garbage (exit 4).
-
-    ``down`` is True when no connection could be made at all.
-    """
-
-    def __init__(self, message: str, *, down: bool = False) -> None:
-        super().__init__(message)
-        self.down = down
 
 
 def parse_ack(data: bytes, control_id: str) -> Ack:
@@ -227,8 +217,6 @@ def exchange(receiver: Hl7Receiver, message: str, control_id: str, timeout: floa
         The receiver is down (``down``), did not answer in ``timeout``
         seconds, closed the connection, or answered garbage.
     """
-    from kiosk import faults
-
     try:
         sock = socket.create_connection((receiver.host, receiver.port), timeout=timeout)
     except OSError as exc:

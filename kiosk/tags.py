@@ -54,7 +54,6 @@ READ_STATES: dict[ReadState, frozenset[ReadState]] = {
     ReadState.BILLED: frozenset(),
     ReadState.CANCELLED: frozenset(),
 }
-_OPEN = (ReadState.ORDER_NEEDED, ReadState.ORDERED)
 _LIMIT = 500  # characters of a reason or a name kept
 
 
@@ -69,6 +68,8 @@ class TagChange:
     changed: bool
     #: The second read the tag made (or the open one it kept), if any.
     second_read: SecondReadRecord | None = None
+    #: The study's tags after this one, oldest first.
+    history: tuple[TagRecord, ...] = ()
 
 
 def _text(value: str, what: str) -> str:
@@ -136,7 +137,9 @@ def tag_study(
         )
         read = _open_read(conn, study_id)
         if same and (tag != StudyTag.SECOND_READ or read is not None):
-            return TagChange(study_id, record.study_instance_uid, tag, previous, False, read)
+            return TagChange(
+                study_id, record.study_instance_uid, tag, previous, False, read, tuple(history)
+            )
         store.add_tag(
             conn,
             study_id,
@@ -160,7 +163,10 @@ def tag_study(
         elif tag != StudyTag.SECOND_READ and read is not None:
             _move(conn, read, ReadState.CANCELLED, user=user, station=station, note="untagged")
             read = None
-        return TagChange(study_id, record.study_instance_uid, tag, previous, True, read)
+        history = store.tag_history(conn, study_id)
+        return TagChange(
+            study_id, record.study_instance_uid, tag, previous, True, read, tuple(history)
+        )
 
 
 def _open_read(conn: sqlite3.Connection, study_id: int) -> SecondReadRecord | None:
@@ -270,11 +276,6 @@ def set_read_state(
                 f"second read {read_id} needs the order's accession: give --accession A"
             )
         return _move(conn, read, new, user=user, station=station, accession=accession or None)
-
-
-def tag_history(conn: sqlite3.Connection, study_id: int) -> list[TagRecord]:
-    """A study's tags, oldest first."""
-    return store.tag_history(conn, study_id)
 
 
 def current_tags(conn: sqlite3.Connection) -> dict[int, TagRecord]:

@@ -95,6 +95,11 @@ def test_cli_tag_keeps_history_audits_and_cancels_the_read(capsys, imported):
     assert code == 0, err
     assert (out["previous"], out["tag"], out["changed"]) == ("second-read", "reference", True)
     assert out["second_read"] is None
+    assert [(h["tag"], h["requested_by"]) for h in out["history"]] == [
+        ("second-read", "Dr. House"),
+        ("reference", "Dr. Grey"),
+    ]
+    assert out["history"][1]["reason"] == "prior for MR" and out["history"][1]["time"]
     code, out, _ = run(capsys, "second-reads", "--config", str(cfg))
     assert [r["state"] for r in out["second_reads"]] == ["cancelled"]
     # The same tag again changes nothing and is not audited twice.

@@ -20,6 +20,9 @@ module                 use case
 ``back_office``        back office: the queue, the corrections, resend
 ``check_connection``   C-ECHO a destination or the worklist
 ``housekeeping``       spool retention, the audit trail
+``tagging``            a physician's tags, with who asked and why
+``second_reads``       second reads for billing: states, CSV, HL7 over MLLP
+``priors``             relevant priors for the chosen order, and what the PACS holds
 ``watch_media``        discs and drop-folder entries coming and going
 ``demo_session``       the embedded demo (peers on loopback, sample disc)
 ``attention``          which studies need a person (values, no I/O)

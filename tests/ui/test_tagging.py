@@ -176,7 +176,7 @@ def test_back_office_tags_a_stored_study_and_works_the_second_reads_tab(
         qtbot.mouseClick(office.tag_button, Qt.MouseButton.LeftButton)
         assert "second read 1 order needed" in office.status.text()
         tag_column = [t for t, _ in office.rows.columns].index("Tag")
-        assert office.rows.index(0, tag_column).data() == "Second read"
+        assert office.rows.index(0, tag_column).data() == "Second read (Dr. Who)"
 
         panel = office.second_reads
         office.tabs.setCurrentWidget(panel)

@@ -44,8 +44,15 @@ from kiosk.app.back_office import (
 )
 from kiosk.app.discard_study import discard_study
 from kiosk.app.reconcile_study import reconcile_study
-from kiosk.app.tagging import TagChoice, tag_study
-from kiosk.app.values import CorrectionRecord, ImportOutcome, StudyRecord, StudyState, TagChange
+from kiosk.app.tagging import TagChoice, current_tags, tag_study
+from kiosk.app.values import (
+    CorrectionRecord,
+    ImportOutcome,
+    StudyRecord,
+    StudyState,
+    TagChange,
+    TagRecord,
+)
 from kiosk.config import Config
 from kiosk.errors import IdentityMismatchError
 from ui.models.studies import state_text
@@ -72,8 +79,8 @@ REJECTION_NOTE = {
 }
 
 
-def queue_model() -> ListTableModel[QueueRow]:
-    """The back office's table."""
+def queue_model(tag: Callable[[QueueRow], str] | None = None) -> ListTableModel[QueueRow]:
+    """The back office's table; ``tag`` shows a study's tag (default: the tag alone)."""
     return ListTableModel(
         [
             ("Id", lambda r: str(r.record.id)),
@@ -84,7 +91,7 @@ def queue_model() -> ListTableModel[QueueRow]:
             ("Type", lambda r: r.record.modalities),
             ("Description", lambda r: r.record.study_description),
             ("To", lambda r: r.record.destination),
-            ("Tag", lambda r: tag_text(r.record.tag)),
+            ("Tag", tag or (lambda r: tag_text(r.record.tag))),
             ("Sent", lambda r: f"{r.outcome.sent}/{r.outcome.queued}"),
             ("Why", lambda r: r.reason),
             ("Imported", lambda r: format_date(r.record.created_at[:10].replace("-", ""))),
@@ -158,7 +165,9 @@ class BackOfficeWindow(QWidget):
         self.health_label.hide()
         layout.addWidget(self.health_label)
 
-        self.rows = queue_model()
+        #: Study id -> its current tag with who asked and why.
+        self.tags: dict[int, TagRecord] = {}
+        self.rows = queue_model(self._tag_of)
         self.view = QTableView()
         self.view.setModel(self.rows)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -225,8 +234,19 @@ class BackOfficeWindow(QWidget):
     def refresh(self, *_: Any) -> None:
         """Reload the tables from the store."""
         which, config = str(self.filter_box.currentData()), self.config
+        Op(lambda _events: current_tags(config), self._show_tags).run_in(self.runner)
         Op(lambda _events: back_office_view(config, which), self._show).run_in(self.runner)
         self.second_reads.refresh()
+
+    def _show_tags(self, tags: dict[int, TagRecord]) -> None:
+        self.tags = tags
+        self.rows.refresh()
+
+    def _tag_of(self, row: QueueRow) -> str:
+        found = self.tags.get(row.record.id)
+        if found is None:
+            return tag_text(row.record.tag)
+        return tag_text(found.tag, found.requested_by)
 
     def tag(self) -> None:
         """Tag the selected study (audited; a second read is requested for billing)."""
@@ -239,7 +259,12 @@ class BackOfficeWindow(QWidget):
             f"Study {record.id}: {format_date(record.study_date)} {record.modalities} "
             f"{record.study_description} (MRN {record.mrn})"
         )
-        current = TagChoice(record.tag) if record.tag else None
+        found = self.tags.get(record.id)
+        current = (
+            TagChoice(found.tag, found.requested_by, found.reason)
+            if found is not None
+            else TagChoice(record.tag)
+        )
         choice = self.ask_tag(what, current)
         if choice is None:
             return

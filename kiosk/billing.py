@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from kiosk import faults, hl7
 from kiosk.config import Config, Hl7Receiver
 from kiosk.errors import Hl7Error, UsageError
+from kiosk.lifecycle import target_of
 from kiosk.store import second_reads as store
 from kiosk.store import studies
 from kiosk.store.second_reads import Hl7Row, SecondReadRecord
@@ -80,15 +81,20 @@ def _receiver(config: Config) -> Hl7Receiver:
 
 def _facts(conn: sqlite3.Connection, config: Config, read: SecondReadRecord) -> hl7.SecondReadFacts:
     record = studies.get_study(conn, read.study_id)
+    target = target_of(record)
     return hl7.SecondReadFacts(
         read_id=read.id,
         mrn=read.mrn,
-        issuer=config.issuer_of_patient_id,
+        # The issuer of our MRN: the order's (worklist), else the site's.
+        issuer=(target.issuer if target is not None else "") or config.issuer_of_patient_id,
         accession=read.accession,
         study_instance_uid=record.new_study_instance_uid or record.study_instance_uid,
         requested_by=read.requested_by,
         reason=read.reason,
         requested_at=read.requested_at,
+        patient_name=(target.patient_name or "") if target is not None else "",
+        birth_date=(target.birth_date or "") if target is not None else "",
+        sex=(target.sex or "") if target is not None else "",
     )
 
 

@@ -43,6 +43,10 @@ class SecondReadFacts:
     requested_by: str
     reason: str
     requested_at: str
+    #: Our patient's name (DICOM PN, ``FAMILY^GIVEN^MIDDLE``), birth date and sex, if known.
+    patient_name: str = ""
+    birth_date: str = ""
+    sex: str = ""
 
 
 def _clean(value: str) -> str:
@@ -79,6 +83,15 @@ def _pid(pid: Any, facts: SecondReadFacts) -> None:
     _put(pid.pid_3.cx_1, "ST", facts.mrn)
     _put(pid.pid_3.cx_4.hd_1, "IS", facts.issuer)
     _put(pid.pid_3.cx_5, "ID", "MR")
+    if facts.patient_name:  # PN components -> XPN: family, given, middle
+        parts = facts.patient_name.split("^")
+        _put(pid.pid_5.xpn_1.fn_1, "ST", parts[0])
+        for leaf, value in zip(("xpn_2", "xpn_3"), parts[1:3], strict=False):
+            _put(getattr(pid.pid_5, leaf), "ST", value)
+    if facts.birth_date:
+        _put(pid.pid_7.ts_1, "DTM", facts.birth_date)
+    if facts.sex:
+        _put(pid.pid_8, "IS", facts.sex)
 
 
 def _orc(orc: Any, facts: SecondReadFacts) -> None:

@@ -175,12 +175,13 @@ def test_order_message_escapes_every_hostile_value(kind):
 
 def test_charge_message_carries_the_accession_and_our_mrn():
     receiver = Hl7Receiver("127.0.0.1", 1)
-    facts = SecondReadFacts(7, MRN, ISSUER, ACC, "1.2.3", "Dr. X", "why", "")
+    facts = SecondReadFacts(7, MRN, ISSUER, ACC, "1.2.3", "Dr. X", "why", "", "A|B^C", "19700101")
     msg = parse_message(charge_message(facts, receiver, "C2", "CODE9"), find_groups=False)
     assert msg.msh.msh_9.to_er7() == "DFT^P03^DFT_P03"
     assert msg.ft1.ft1_23.to_er7() == ACC and msg.ft1.ft1_6.to_er7() == "CG"
     assert msg.ft1.ft1_7.ce_1.to_er7() == "CODE9"
     assert msg.pid.pid_3.to_er7() == f"{MRN}^^^{ISSUER}^MR"
+    assert msg.pid.pid_5.to_er7() == "A\\F\\B^C" and msg.pid.pid_7.to_er7() == "19700101"
 
 
 def _ordered_and_read(capsys, cfg: Path) -> None:
@@ -330,3 +331,36 @@ def test_bad_order_message_in_config_names_the_key(capsys, imported):
     write_hl7(cfg, 1, order_message="ORM^O02")
     code, _, err = run(capsys, "second-reads", "--config", str(cfg))
     assert code == 2 and "hl7.order_message" in err
+
+
+def test_a_second_read_made_in_the_demo_reaches_the_csv_and_the_billing_receiver(tmp_path, capsys):
+    from kiosk.app.demo_session import start_demo
+    from kiosk.app.scan_disc import scan_disc
+
+    session = start_demo(tmp_path / "demo")
+    try:
+        cfg = str(session.config.path)
+        [ct] = [s for s in scan_disc(session.disc).studies if "CT" in s.modalities]
+        code, out, err = run(
+            capsys, "import", str(session.disc), "--study", ct.study_instance_uid,
+            "--mrn", "MRN100234", "--accession", "ACC20260412", "--config", cfg,
+            "--tag", "second-read", "--reason", "staging", "--requested-by", "Dr. Grey",
+        )  # fmt: skip
+        assert code == 0, err
+        assert main(["second-reads", "--format", "csv", "--config", cfg]) == 0
+        [_header, line] = capsys.readouterr().out.splitlines()
+        assert ",MRN100234,ACC20260412,Dr. Grey,staging," in line and line.endswith(
+            line.split(",")[-1]
+        )
+        assert ",ordered," in line
+        code, out, err = run(capsys, "second-reads", "--set-state", "1", "read", "--config", cfg)
+        assert code == 0, err
+        code, out, err = run(capsys, "second-reads", "--send", "--config", cfg)
+        assert code == 0, err
+        assert out["acked"] == 2
+        order, charge = session.billing.received()  # type: ignore[attr-defined]
+        assert "ORM^O01^ORM_O01" in order and "MRN100234^^^MAINHOSP^MR" in order
+        assert "|DOE^JANE^M||19680412|F" in order  # PID-5, -7, -8 from the order
+        assert "DFT^P03^DFT_P03" in charge and "ACC20260412" in charge
+    finally:
+        session.close()

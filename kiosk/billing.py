@@ -155,20 +155,29 @@ def _backoff(receiver: Hl7Receiver, attempts: int) -> str:
     return (datetime.now(UTC) + timedelta(seconds=delay)).isoformat(timespec="seconds")
 
 
-def deliver(conn: sqlite3.Connection, config: Config, *, retry_failed: bool = False) -> Hl7Report:
+def deliver(
+    conn: sqlite3.Connection, config: Config, *, retry_failed: bool = False, due_only: bool = False
+) -> Hl7Report:
     """Send what the HL7 outbox holds, oldest first, each until it is acknowledged.
 
     A receiver that cannot be reached stops the run (the rest stay queued).
+    ``due_only`` leaves the messages whose retry time has not come (scheduled
+    runs); otherwise everything queued is tried now.
     """
     receiver = _receiver(config)
     store.hl7_release_gone(conn)
     if retry_failed:
         store.hl7_requeue_failed(conn)
     report = Hl7Report()
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     for row in store.hl7_messages(conn):
         if row.state != "queued":
             continue
-        if report.down:
+        if due_only and row.next_attempt_at > now:
+            report.waiting += 1
+            continue
+        if report.down:  # the receiver is down: the rest wait for its retry time too
+            store.hl7_postpone(conn, row.id, _backoff(receiver, row.attempts))
             report.waiting += 1
             continue
         if not store.hl7_claim(conn, row.id):

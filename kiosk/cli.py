@@ -167,6 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--send", action="store_true", help="deliver the HL7 messages to [hl7]")
     p.add_argument("--retry", action="store_true", help="with --send: also what was refused (AE)")
     p.add_argument(
+        "--due-only",
+        action="store_true",
+        help="with --send: leave messages whose retry time has not come (scheduled runs)",
+    )
+    p.add_argument(
         "--set-state",
         nargs=2,
         metavar=("ID", "STATE"),
@@ -901,7 +906,7 @@ def cmd_second_reads(args: argparse.Namespace) -> int:
         if not args.send:
             return 0
     if args.send:
-        run = uc.send_hl7(config, retry_failed=args.retry)
+        run = uc.send_hl7(config, retry_failed=args.retry, due_only=args.due_only)
         report = run.report
         data = {
             "acked": report.acked,

@@ -227,6 +227,10 @@ def test_receiver_down_exits_4_and_the_messages_stay_queued(capsys, imported):
     assert {m["state"] for m in out["messages"]} == {"queued"}
     with mllp_listener(MRN, ISSUER, ACC) as listener:
         cfg.write_text(cfg.read_text().replace(f"port = {port}", f"port = {listener.port}"))
+        # A scheduled run waits for the retry time; a person's run sends at once.
+        code, out, err = run(capsys, "second-reads", "--send", "--due-only", "--config", str(cfg))
+        assert code == 6 and out["acked"] == 0 and out["waiting"] == 2
+        assert listener.received == []
         code, out, err = run(capsys, "second-reads", "--send", "--config", str(cfg))
         assert code == 0, err
         assert out["acked"] == 2 and len(listener.acked()) == 2

@@ -71,7 +71,7 @@ class Hl7Run:
     messages: list[Hl7Row]
 
 
-def send_hl7(config: Config, *, retry_failed: bool = False) -> Hl7Run:
+def send_hl7(config: Config, *, retry_failed: bool = False, due_only: bool = False) -> Hl7Run:
     """Queue what every second read calls for, then deliver the HL7 outbox over MLLP.
 
     Raises
@@ -81,5 +81,5 @@ def send_hl7(config: Config, *, retry_failed: bool = False) -> Hl7Run:
     """
     with db.opened(config.database_path) as conn:
         billing.queue_messages(conn, config, tags.second_reads(conn))
-        report = billing.deliver(conn, config, retry_failed=retry_failed)
+        report = billing.deliver(conn, config, retry_failed=retry_failed, due_only=due_only)
         return Hl7Run(report, billing.messages(conn, tags.second_reads(conn)))

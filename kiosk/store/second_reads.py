@@ -285,6 +285,16 @@ def hl7_finish(
         )
 
 
+def hl7_postpone(conn: sqlite3.Connection, row_id: int, next_attempt_at: str) -> None:
+    """Let a queued message wait until ``next_attempt_at`` (its receiver is down)."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE hl7_outbox SET next_attempt_at = ?, updated_at = ? WHERE id = ?"
+            " AND state = 'queued'",
+            (next_attempt_at, now_iso(), row_id),
+        )
+
+
 def hl7_requeue_failed(conn: sqlite3.Connection) -> int:
     """Give messages the receiver refused (AE) another try; return how many."""
     with transaction(conn):

@@ -21,12 +21,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from kiosk import faults, hl7
+from kiosk import audit, faults, hl7
 from kiosk.config import Config, Hl7Receiver
 from kiosk.errors import Hl7Error, UsageError
 from kiosk.lifecycle import target_of
 from kiosk.store import second_reads as store
 from kiosk.store import studies
+from kiosk.store.db import transaction
 from kiosk.store.second_reads import Hl7Row, SecondReadRecord
 from kiosk.tags import ReadState
 
@@ -182,13 +183,26 @@ def deliver(
             continue
         if not store.hl7_claim(conn, row.id):
             continue
-        _send_one(conn, receiver, row, report)
+        _send_one(conn, config, row, report)
     return report
 
 
-def _send_one(
-    conn: sqlite3.Connection, receiver: Hl7Receiver, row: Hl7Row, report: Hl7Report
-) -> None:
+def _audit(conn: sqlite3.Connection, config: Config, row: Hl7Row, outcome: str, note: str) -> None:
+    read = store.get_second_read(conn, row.second_read_id)
+    audit.record(
+        conn,
+        user="",
+        station=config.station,
+        action="billing-send",
+        study_instance_uid=read.study_instance_uid if read is not None else "",
+        outcome=outcome,
+        detail=f"second read {row.second_read_id}: {row.kind} {row.message_type} "
+        f"{row.control_id} {note}",
+    )
+
+
+def _send_one(conn: sqlite3.Connection, config: Config, row: Hl7Row, report: Hl7Report) -> None:
+    receiver = _receiver(config)
     last = ""
     for attempt in range(receiver.tries):
         if attempt:
@@ -203,13 +217,17 @@ def _send_one(
                 break
             continue
         if ack.code in ("AA", "CA"):
-            store.hl7_finish(conn, row.id, state="acked", ack_code=ack.code)
+            with transaction(conn):
+                store.hl7_finish(conn, row.id, state="acked", ack_code=ack.code)
+                _audit(conn, config, row, "ok", f"acknowledged ({ack.code})")
             faults.point("hl7.acked")
             report.acked += 1
             return
         if ack.code in ("AE", "CE"):
             error = f"the receiver refused message {row.control_id} ({ack.code}): {ack.text}"
-            store.hl7_finish(conn, row.id, state="failed", ack_code=ack.code, error=error)
+            with transaction(conn):
+                store.hl7_finish(conn, row.id, state="failed", ack_code=ack.code, error=error)
+                _audit(conn, config, row, "refused", f"refused ({ack.code}): {ack.text}")
             report.refused[row.control_id] = error
             return
         last = f"the receiver rejected message {row.control_id} for now ({ack.code}): {ack.text}"

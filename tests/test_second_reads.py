@@ -209,6 +209,10 @@ def test_send_delivers_order_and_charge_once_to_the_listener(capsys, imported):
         code, out, err = run(capsys, "second-reads", "--send", "--config", str(cfg))
         assert code == 0 and out["acked"] == 0
         assert len(listener.received) == 2
+        code, out, _ = run(capsys, "audit", "--config", str(cfg))
+        sent = [e for e in out["events"] if e["action"] == "billing-send"]
+        assert [e["outcome"] for e in sent] == ["ok", "ok"]
+        assert "DFT^P03" in sent[1]["detail"] and "acknowledged (AA)" in sent[1]["detail"]
         code, out, _ = run(
             capsys, "second-reads", "--set-state", "1", "billed", "--config", str(cfg)
         )
@@ -368,3 +372,24 @@ def test_a_second_read_made_in_the_demo_reaches_the_csv_and_the_billing_receiver
         assert "DFT^P03^DFT_P03" in charge and "ACC20260412" in charge
     finally:
         session.close()
+
+
+def test_two_senders_at_once_never_send_a_message_twice(capsys, imported):
+    cfg, _uid = imported
+    _ordered_and_read(capsys, cfg)
+    with mllp_listener(MRN, ISSUER, ACC) as listener:
+        write_hl7(cfg, listener.port)
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "kiosk", "second-reads", "--send", "--config", str(cfg)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        for proc in procs:
+            _out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+        ids = [r.control_id for r in listener.received]
+        assert len(ids) == 2 and len(set(ids)) == 2

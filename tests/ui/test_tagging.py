@@ -163,7 +163,8 @@ def test_back_office_tags_a_stored_study_and_works_the_second_reads_tab(
     )
     assert main(["import", str(disc), "--all", "--mrn", "MRN1", "--config", str(cfg)]) == 0
     capsys.readouterr()
-    with mllp_listener("MRN1", "MAINHOSP", "ACC77") as listener:
+    # Our MRN's issuer is the order's (the worklist says HOSPITAL), as in the coerced images.
+    with mllp_listener("MRN1", "HOSPITAL", "ACC77") as listener:
         cfg.write_text(cfg.read_text() + f'\n[hl7]\nhost = "127.0.0.1"\nport = {listener.port}\n')
         office = BackOfficeWindow(load_config(cfg), Runner(synchronous=True), user="bo1")
         qtbot.addWidget(office)

@@ -14,22 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.app.tagging import TagChoice
-
-#: The tags, as the dialog and the study lists name them.
-TAG_LABELS: dict[str, str] = {
-    "": "No tag",
-    "reference": "Reference",
-    "second-read": "Second read",
-    "archive": "Archive",
-}
-
-
-def tag_text(tag: str, requested_by: str = "") -> str:
-    """A tag as the study lists show it: 'Second read (Dr. House)'."""
-    if not tag:
-        return ""
-    label = TAG_LABELS.get(tag, tag)
-    return f"{label} ({requested_by})" if requested_by else label
+from ui.models.studies import TAG_LABELS
 
 
 class TagDialog(QDialog):

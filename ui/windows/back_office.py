@@ -55,10 +55,10 @@ from kiosk.app.values import (
 )
 from kiosk.config import Config
 from kiosk.errors import IdentityMismatchError
-from ui.models.studies import state_text
+from ui.models.studies import state_text, tag_text
 from ui.models.tables import ListTableModel, format_date, local_time
 from ui.operations import Op, Runner, one_line
-from ui.widgets.tag_dialog import TagDialog, tag_text
+from ui.widgets.tag_dialog import TagDialog
 from ui.windows.second_reads import SecondReadsPanel
 
 log = logging.getLogger(__name__)

@@ -66,7 +66,7 @@ from kiosk.media.watch import EventKind, MediaWatcher, MediumEvent
 from kiosk.progress import Event, Milestone, MilestoneKind, Phase
 from reconcile.match import Decision, Outcome
 from reconcile.model import WorklistItem
-from ui.models.studies import outcome_status, outcome_summary, state_text
+from ui.models.studies import outcome_status, outcome_summary, state_text, tag_text
 from ui.models.tables import (
     CandidateRow,
     format_date,
@@ -76,7 +76,7 @@ from ui.models.tables import (
     worklist_model,
 )
 from ui.operations import Op, Runners, one_line
-from ui.widgets.tag_dialog import TagDialog, tag_text
+from ui.widgets.tag_dialog import TagDialog
 
 log = logging.getLogger(__name__)
 

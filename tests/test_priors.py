@@ -144,3 +144,27 @@ def test_relevant_priors_marks_what_the_pacs_holds(
     # Without a destination nothing is asked.
     choices, asked = relevant_priors(config, scan.studies, item, today=TODAY)
     assert asked is None and choices[0].on_pacs is None
+
+
+def test_the_order_s_procedure_code_from_the_worklist_decides_the_anatomy(
+    tmp_path, worklist_server
+):
+    """The description says nothing; the Requested Procedure Code's meaning says chest."""
+    from pydicom.dataset import Dataset
+
+    from kiosk.app.find_patient import WorklistQuery, query_worklist
+
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "RPID17", "L", "CT Thorax"
+    worklist_server.add_item(
+        PatientID="MRN9", AccessionNumber="ACC9", Modality="CT",
+        RequestedProcedureCodeSequence=[code],
+    )  # fmt: skip
+    config = load_config(_config(tmp_path, ("PACS", "127.0.0.1", 9), worklist_server))
+    [item] = query_worklist(config, WorklistQuery(mrn="MRN9"))
+    assert item.procedure_code == "RPID17 CT Thorax"
+    assert item.step_description == "OUTSIDE MEDIA IMPORT"
+    disc = tmp_path / "disc"
+    write_ct_disc(disc, [("EXT-1", "DOE^JANE", "19700101", "F")], per_study=1)
+    [choice], asked = relevant_priors(config, scan_disc(disc).studies, item, today=TODAY)
+    assert asked is None and choice.relevant and "same anatomy: chest" in choice.why

@@ -56,8 +56,8 @@ def relevant_priors(
     answer (``None`` without a destination), which the import can reuse.
     """
     order = Order(
-        procedure=item.requested_procedure,
-        code=item.requested_procedure_id,
+        procedure=f"{item.requested_procedure} {item.step_description}".strip(),
+        code=item.procedure_code or item.requested_procedure_id,
         modality=item.modality,
         scheduled_date=item.scheduled_date,
     )

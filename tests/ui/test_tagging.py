@@ -204,3 +204,20 @@ def test_back_office_tags_a_stored_study_and_works_the_second_reads_tab(
         qtbot.mouseClick(panel.csv_button, Qt.MouseButton.LeftButton)
         lines = out.read_text(encoding="utf-8").splitlines()
         assert len(lines) == 2 and ",MRN1,ACC77,Dr. Who,outside CT," in lines[1]
+
+
+def test_a_study_imported_before_is_tagged_in_the_store_at_once(qtbot, window, tmp_path, capsys):
+    from kiosk.cli import main
+
+    disc = tmp_path / "disc2"
+    [study] = write_ct_disc(disc, [JANE], per_study=1)
+    args = ["import", str(disc), "--all", "--mrn", "MRN100234", "--accession", "ACC20260001"]
+    assert main([*args, "--config", str(window.config.path)]) == 0
+    capsys.readouterr()
+    window.open_medium(disc)  # the disc comes back: the kiosk knows the study
+    window.study_view.selectRow(0)
+    window.ask_tag = lambda _what, _current: TagChoice("second-read", "Dr. Grey", "recheck")
+    qtbot.mouseClick(window.tag_button, Qt.MouseButton.LeftButton)
+    assert "recorded for 1 imported study" in window.status.text()
+    [read] = list_second_reads(window.config)
+    assert (read.study_instance_uid, read.state) == (study.study_instance_uid, "ordered")

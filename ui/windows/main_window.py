@@ -219,6 +219,8 @@ class MainWindow(QMainWindow):
         self.commitments: CommitmentService | None = None
         #: Tags chosen for the disc's studies (by Study UID), applied when they are imported.
         self.disc_tags: dict[str, TagChoice] = {}
+        #: The disc's studies the store holds (imported before or now): key -> internal id.
+        self.in_store: dict[StudyKey, int] = {}
         #: Relevant priors for the chosen order: Study UID -> the scoring's answer.
         self.priors: dict[str, PriorChoice] = {}
         self._priors_for: tuple[str, str] | None = None
@@ -570,6 +572,7 @@ class MainWindow(QMainWindow):
         if self.scan is None or self.scan.source != scan.source:
             self._forget_patient()  # another disc: the last patient's candidates must go
             self.disc_tags = {}
+            self.in_store = {}
         self.scan = scan
         self.conflicts = scan.conflicts
         self.studies.set_rows(scan.studies)
@@ -625,6 +628,8 @@ class MainWindow(QMainWindow):
     def _show_earlier(self, known: dict[StudyKey, StudyRecord]) -> None:
         for key, record in known.items():
             self.study_status.setdefault(key, earlier_text(record))
+            if key[0]:  # imported from a disc of this patient: a tag goes to the store
+                self.in_store[key] = record.id
         self.studies.refresh()
         if known:
             self.status.setText(
@@ -734,10 +739,7 @@ class MainWindow(QMainWindow):
         choice = self.ask_tag(what, current)
         if choice is None:
             return
-        imported = {o.study_instance_uid: o.study_id for o in self.outcomes}
-        in_store = [
-            imported[s.study_instance_uid] for s in chosen if s.study_instance_uid in imported
-        ]
+        in_store = [self.in_store[study_key(s)] for s in chosen if study_key(s) in self.in_store]
         for study in chosen:
             if choice.tag:
                 self.disc_tags[study.study_instance_uid] = choice
@@ -1047,6 +1049,7 @@ class MainWindow(QMainWindow):
         patient = self._last_request[0][0].patient_id if self._last_request else ""
         for o in outcomes:
             self.study_status[(patient, o.study_instance_uid)] = outcome_status(o)
+            self.in_store[(patient, o.study_instance_uid)] = o.study_id
         self.studies.refresh()
         text = outcome_summary(outcomes, self.dest_box.currentText())
         self.status.setText(text)

@@ -29,7 +29,7 @@ ROLES = ("front-desk", "physician", "back-office", "admin")
 #: Commands that read or change the kiosk's records: they run as a signed-in user once
 #: an admin exists (``docs/CLI.md``).
 SIGNED_IN = {"import", "queue", "send", "reconcile", "discard", "clean-spool", "audit",
-             "users", "export"}  # fmt: skip
+             "users", "export", "tag", "second-reads"}  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):
@@ -109,7 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accession", default="")
     p.add_argument("--dest", default="")
     p.add_argument("--tag", choices=TAGS, default="")
-    p.add_argument("--reason", default="")
+    p.add_argument("--reason", default="", help="why the tag (with --tag)")
+    p.add_argument(
+        "--requested-by", default="", metavar="NAME", help="the physician who asked for the tag"
+    )
     p.add_argument(
         "--confirm-mismatch",
         action="store_true",
@@ -161,6 +164,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("clean-spool", help="remove committed studies' copies after retention")
     p.add_argument("--days", type=int, default=None, help="retention (default: the config's)")
+    _common(p, top=False)
+
+    p = sub.add_parser("tag", help="physician: tag an imported study, with who asked and why")
+    p.add_argument("study_uid", metavar="STUDY_UID")
+    p.add_argument("tag", choices=(*TAGS, "none"), help="'none' takes the tag off")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--requested-by", default="", metavar="NAME")
+    _common(p, top=False)
+
+    p = sub.add_parser("second-reads", help="second reads for billing: list, CSV, HL7, send")
+    p.add_argument("--since", default="", metavar="DATE", help="requested on or after (YYYY-MM-DD)")
+    p.add_argument("--format", choices=("csv", "hl7"), default=None)
+    p.add_argument("--send", action="store_true", help="deliver the HL7 messages to [hl7]")
+    p.add_argument("--retry", action="store_true", help="with --send: also what was refused (AE)")
+    p.add_argument(
+        "--due-only",
+        action="store_true",
+        help="with --send: leave messages whose retry time has not come (scheduled runs)",
+    )
+    p.add_argument(
+        "--set-state",
+        nargs=2,
+        metavar=("ID", "STATE"),
+        default=None,
+        help="back office: move a second read to 'ordered', 'read', 'billed' or 'cancelled'",
+    )
+    p.add_argument("--accession", default="", help="with --set-state: the order's accession")
     _common(p, top=False)
 
     p = sub.add_parser("render", help="render one frame of a DICOM file to a PNG, as the viewer")
@@ -593,6 +623,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         worklist_item=item,
         tag=args.tag,
         reason=args.reason,
+        requested_by=args.requested_by,
         user=args.user,
         confirmed_mismatch=args.confirm_mismatch,
         missing_only=args.missing_only,
@@ -897,6 +928,149 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tag(args: argparse.Namespace) -> int:
+    """``kiosk tag STUDY_UID TAG --reason TEXT [--requested-by NAME]``."""
+    from kiosk.app.tagging import TagChoice, tag_study
+
+    config = load_config(args.config)
+    tag = "" if args.tag == "none" else args.tag
+    change = tag_study(
+        config,
+        TagChoice(tag, args.requested_by, args.reason),
+        study_uid=args.study_uid,
+        user=args.user,
+    )
+    read = change.second_read
+    data = {
+        "study_instance_uid": change.study_instance_uid,
+        "tag": change.tag,
+        "previous": change.previous,
+        "changed": change.changed,
+        "second_read": _read_json(read) if read is not None else None,
+        "history": [t.to_json() for t in change.history],
+    }
+
+    def text() -> str:
+        line = f"{change.study_instance_uid}: {change.previous or 'no tag'} -> {tag or 'no tag'}"
+        if not change.changed:
+            line += " (unchanged)"
+        if read is not None:
+            line += f"; second read {read.id}: {read.state}"
+        return line
+
+    _emit(args, data, text)
+    return 0
+
+
+def _read_json(read: Any) -> dict[str, Any]:
+    return {
+        "id": read.id,
+        "study_instance_uid": read.study_instance_uid,
+        "mrn": read.mrn,
+        "accession": read.accession,
+        "order_needed": not read.accession,
+        "requested_by": read.requested_by,
+        "reason": read.reason,
+        "requested_at": read.requested_at,
+        "state": read.state,
+        "updated_at": read.updated_at,
+    }
+
+
+def _message_json(row: Any) -> dict[str, Any]:
+    return {
+        "second_read": row.second_read_id,
+        "kind": row.kind,
+        "message_type": row.message_type,
+        "control_id": row.control_id,
+        "state": row.state,
+        "attempts": row.attempts,
+        "ack_code": row.ack_code,
+        "error": row.last_error,
+    }
+
+
+def cmd_second_reads(args: argparse.Namespace) -> int:
+    """``kiosk second-reads``: list; ``--set-state``; ``--format csv|hl7``; ``--send``."""
+    from kiosk.app import second_reads as uc
+
+    config = load_config(args.config)
+    if args.since and not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][0-9:+.Z-]*)?", args.since):
+        raise UsageError(f"--since {args.since!r}: give a date as YYYY-MM-DD")
+    if args.set_state is not None:
+        read_id, state = args.set_state
+        if not read_id.isdigit():
+            raise UsageError(f"--set-state {read_id!r}: the id is a number ('kiosk second-reads')")
+        read = uc.set_billing_state(
+            config, int(read_id), state, accession=args.accession, user=args.user
+        )
+        _emit(
+            args,
+            {"second_reads": [_read_json(read)]},
+            lambda: (
+                f"second read {read.id}: {read.state}"
+                + (f", accession {read.accession}" if read.accession else "")
+            ),
+        )
+        if not args.send:
+            return 0
+    if args.send:
+        run = uc.send_hl7(config, retry_failed=args.retry, due_only=args.due_only, user=args.user)
+        report = run.report
+        data = {
+            "acked": report.acked,
+            "waiting": report.waiting,
+            "refused": [{"control_id": k, "error": v} for k, v in report.refused.items()],
+            "receiver_down": report.down,
+            "messages": [_message_json(m) for m in run.messages],
+        }
+        _emit(
+            args,
+            data,
+            lambda: (
+                f"{report.acked} HL7 messages acknowledged, {report.waiting} wait"
+                + (f", {len(report.refused)} refused" if report.refused else "")
+            ),
+        )
+        if report.down and not report.acked:
+            raise PeerError(
+                (report.errors[-1] if report.errors else "the HL7 receiver cannot be reached")
+                + f"; {report.waiting} messages stay queued ('kiosk second-reads --send' again)"
+            )
+        if report.waiting or report.refused:
+            first = next(iter(report.refused.values()), "") or (report.errors or [""])[-1]
+            raise PartialError(
+                f"{report.waiting} HL7 messages stay queued and {len(report.refused)} were "
+                f"refused: {first}"
+            )
+        return 0
+    if args.format == "csv":
+        sys.stdout.write(uc.billing_csv(config, args.since, user=args.user))
+        return 0
+    if args.format == "hl7":
+        rows = uc.hl7_messages(config, args.since, user=args.user)
+        if args.json:
+            data = {"messages": [{**_message_json(m), "message": m.message} for m in rows]}
+            _emit(args, data, lambda: "")
+        else:
+            sys.stdout.write("".join(m.message.replace("\r", "\n") + "\n" for m in rows))
+        return 0
+    reads = uc.list_second_reads(config, args.since)
+    _emit(
+        args,
+        {"second_reads": [_read_json(r) for r in reads]},
+        lambda: (
+            "\n".join(
+                f"{r.id}\t{r.state}\t{r.accession or 'order needed'}\t{r.mrn}\t"
+                f"{r.study_instance_uid}\t{r.requested_by}\t{r.reason}"
+                for r in reads
+            )
+            or "no second reads"
+        ),
+    )
+    return 0
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     """``kiosk render FILE --out PNG``."""
     from kiosk.app.render_image import parse_window, render_image
@@ -985,6 +1159,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "users": cmd_users,
     "export": cmd_export,
     "render": cmd_render,
+    "tag": cmd_tag,
+    "second-reads": cmd_second_reads,
 }
 
 

@@ -65,6 +65,16 @@ class Hl7Receiver:
     sending_facility: str = ""
     receiving_application: str = ""
     receiving_facility: str = ""
+    #: The order request of a second read: "ORM^O01" (default) or "OMI^O23".
+    order_message: str = "ORM^O01"
+    #: The charge code of a second read (OBR-4, FT1-7).
+    service_code: str = "SECOND-READ"
+    #: Seconds to wait for a connection and for each ACK.
+    timeout: float = 10.0
+    #: Tries of one message in one run before it waits for the next run (with backoff).
+    tries: int = 3
+    #: Seconds before the second try; doubled for each further try.
+    backoff: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -326,6 +336,11 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
             sending_facility=h.string("sending_facility", ""),
             receiving_application=h.string("receiving_application", ""),
             receiving_facility=h.string("receiving_facility", ""),
+            order_message=_order_message(h),
+            service_code=h.string("service_code", "SECOND-READ"),
+            timeout=float(h.integer("timeout", 10, lo=1, hi=600)),
+            tries=h.integer("tries", 3, lo=1, hi=20),
+            backoff=float(h.integer("backoff_ms", 1000, lo=0, hi=600_000)) / 1000,
         )
     return Config(
         path=path,
@@ -379,6 +394,14 @@ def _deidentify(table: _Reader | None) -> Deidentify:
         retain_dates=table.boolean("retain_dates", False),
         clean_descriptors=table.boolean("clean_descriptors", False),
     )
+
+
+def _order_message(table: _Reader) -> str:
+    """``[hl7] order_message``: ``ORM^O01`` (default) or ``OMI^O23``."""
+    value = table.string("order_message", "ORM^O01")
+    if value not in ("ORM^O01", "OMI^O23"):
+        raise table.error("order_message", f"must be 'ORM^O01' or 'OMI^O23', not {value!r}")
+    return value
 
 
 def _send_engine(table: _Reader | None) -> str:

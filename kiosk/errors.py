@@ -140,3 +140,14 @@ class SignInError(SafetyError):
 
 class AuditChainBroken(SafetyError):
     """The audit trail's hash chain is broken: a record was changed or removed (exit 5)."""
+
+
+class Hl7Error(PeerError):
+    """The HL7 receiver was unreachable, did not answer, or answered garbage (exit 4).
+
+    ``down`` is True when no connection could be made at all.
+    """
+
+    def __init__(self, message: str, *, down: bool = False) -> None:
+        super().__init__(message)
+        self.down = down

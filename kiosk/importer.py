@@ -63,6 +63,8 @@ class ImportRequest:
     worklist_item: WorklistItem | None = None
     tag: str = ""
     reason: str = ""
+    #: The physician who asked for the tag (recorded with it by :mod:`kiosk.tags`).
+    requested_by: str = ""
     user: str = ""
     confirmed_mismatch: bool = False
     missing_only: bool = False  # instances the destination already holds are not sent again

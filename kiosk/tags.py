@@ -1,8 +1,27 @@
-"""The tags a physician puts on an imported study."""
+"""The tags a physician puts on a study, with who asked and why; second-read requests.
+
+A tag is stored with its history (:mod:`kiosk.store.second_reads`), the
+study's current tag is updated with it, and every change is an audit
+record. A ``second-read`` tag makes a second-read request for billing:
+``ordered`` when the study carries an order's accession, else ``order
+needed`` (flagged for the back office, who attach the order).
+"""
 
 from __future__ import annotations
 
+import sqlite3
+from dataclasses import dataclass
 from enum import StrEnum
+
+from kiosk import audit
+from kiosk.errors import UsageError
+from kiosk.store import second_reads as store
+from kiosk.store import studies
+from kiosk.store.db import transaction
+from kiosk.store.second_reads import SecondReadRecord, TagRecord
+
+__all__ = ["TAGS", "ReadState", "SecondReadRecord", "StudyTag", "TagChange", "TagRecord"]
+from kiosk.store.studies import StudyRecord, StudyState
 
 
 class StudyTag(StrEnum):
@@ -15,3 +34,255 @@ class StudyTag(StrEnum):
 
 #: The tag values, as the CLI and the config spell them.
 TAGS: tuple[str, ...] = tuple(tag.value for tag in StudyTag)
+
+
+class ReadState(StrEnum):
+    """The billing state of a second read."""
+
+    ORDER_NEEDED = "order needed"
+    ORDERED = "ordered"
+    READ = "read"
+    BILLED = "billed"
+    CANCELLED = "cancelled"
+
+
+#: Which billing state may follow which (the back office moves them).
+READ_STATES: dict[ReadState, frozenset[ReadState]] = {
+    ReadState.ORDER_NEEDED: frozenset({ReadState.ORDERED, ReadState.CANCELLED}),
+    ReadState.ORDERED: frozenset({ReadState.READ, ReadState.CANCELLED}),
+    ReadState.READ: frozenset({ReadState.BILLED}),
+    ReadState.BILLED: frozenset(),
+    ReadState.CANCELLED: frozenset(),
+}
+_LIMIT = 500  # characters of a reason or a name kept
+
+
+@dataclass(frozen=True)
+class TagChange:
+    """What tagging a study did."""
+
+    study_id: int
+    study_instance_uid: str
+    tag: str
+    previous: str
+    changed: bool
+    #: The second read the tag made (or the open one it kept), if any.
+    second_read: SecondReadRecord | None = None
+    #: The study's tags after this one, oldest first.
+    history: tuple[TagRecord, ...] = ()
+
+
+def _text(value: str, what: str) -> str:
+    value = " ".join(value.split())
+    if len(value) > _LIMIT:
+        raise UsageError(f"the {what} is too long ({len(value)} characters; at most {_LIMIT})")
+    return value
+
+
+def study_for(conn: sqlite3.Connection, study_uid: str) -> StudyRecord:
+    """The live (not discarded) study of the store with that original or new Study UID.
+
+    Raises
+    ------
+    UsageError
+        If no live study has that UID.
+    """
+    live = [
+        s
+        for s in studies.find_studies(conn, study_instance_uid=study_uid)
+        if s.state is not StudyState.DISCARDED
+    ]
+    if not live:
+        raise UsageError(f"no imported study {study_uid} in the store; 'kiosk queue' lists them")
+    return live[-1]
+
+
+def tag_study(
+    conn: sqlite3.Connection,
+    study_id: int,
+    tag: str,
+    *,
+    requested_by: str,
+    reason: str,
+    user: str,
+    station: str,
+) -> TagChange:
+    """Tag a study (``''`` takes the tag off), audit it, and make or cancel its second read.
+
+    Tagging again with the same tag, requester and reason changes nothing.
+
+    Raises
+    ------
+    UsageError
+        An unknown tag, a text too long, or a discarded study.
+    """
+    if tag and tag not in TAGS:
+        raise UsageError(f"unknown tag {tag!r}: use one of {', '.join(TAGS)}")
+    requested_by, reason = _text(requested_by, "requesting physician"), _text(reason, "reason")
+    with transaction(conn):
+        record = studies.get_study(conn, study_id)
+        if record.state is StudyState.DISCARDED:
+            raise UsageError(
+                f"study {record.study_instance_uid} was discarded; it cannot be tagged"
+            )
+        history = store.tag_history(conn, study_id)
+        last = history[-1] if history else None
+        # Before its first tag row a study's tag is the one the import wrote (none, or
+        # this one: an import that tags) or one a kiosk without tag history wrote.
+        previous = last.tag if last else ("" if record.tag == tag else record.tag)
+        same = last is not None and (last.tag, last.requested_by, last.reason) == (
+            tag,
+            requested_by,
+            reason,
+        )
+        read = _open_read(conn, study_id)
+        if same and (tag != StudyTag.SECOND_READ or read is not None):
+            return TagChange(
+                study_id, record.study_instance_uid, tag, previous, False, read, tuple(history)
+            )
+        store.add_tag(
+            conn,
+            study_id,
+            tag=tag,
+            requested_by=requested_by,
+            reason=reason,
+            user=user,
+            station=station,
+        )
+        audit.record(
+            conn,
+            user=user,
+            station=station,
+            action="tag",
+            study_instance_uid=record.study_instance_uid,
+            detail=f"study {study_id}: {previous or 'no tag'} -> {tag or 'no tag'}; "
+            f"requested by {requested_by or 'not given'}; reason: {reason or 'not given'}",
+        )
+        if tag == StudyTag.SECOND_READ and read is None:
+            read = _new_read(conn, record, requested_by, reason, user, station)
+        elif tag != StudyTag.SECOND_READ and read is not None:
+            _move(conn, read, ReadState.CANCELLED, user=user, station=station, note="untagged")
+            read = None
+        history = store.tag_history(conn, study_id)
+        return TagChange(
+            study_id, record.study_instance_uid, tag, previous, True, read, tuple(history)
+        )
+
+
+def _open_read(conn: sqlite3.Connection, study_id: int) -> SecondReadRecord | None:
+    """The study's second read that is not cancelled, if any."""
+    live = [
+        r for r in store.second_reads(conn, study_id=study_id) if r.state != ReadState.CANCELLED
+    ]
+    return live[-1] if live else None
+
+
+def _new_read(
+    conn: sqlite3.Connection,
+    record: StudyRecord,
+    requested_by: str,
+    reason: str,
+    user: str,
+    station: str,
+) -> SecondReadRecord:
+    state = ReadState.ORDERED if record.accession_number else ReadState.ORDER_NEEDED
+    read_id = store.add_second_read(
+        conn,
+        record.id,
+        mrn=record.mrn,
+        accession=record.accession_number,
+        requested_by=requested_by,
+        reason=reason,
+        state=state.value,
+    )
+    audit.record(
+        conn,
+        user=user,
+        station=station,
+        action="second-read",
+        study_instance_uid=record.study_instance_uid,
+        detail=f"study {record.id}: second read {read_id} requested, {state.value}",
+    )
+    found = store.get_second_read(conn, read_id)
+    assert found is not None
+    return found
+
+
+def _move(
+    conn: sqlite3.Connection,
+    read: SecondReadRecord,
+    state: ReadState,
+    *,
+    user: str,
+    station: str,
+    note: str = "",
+    accession: str | None = None,
+) -> SecondReadRecord:
+    fields = {"state": state.value}
+    if accession is not None:
+        fields["accession"] = accession
+    store.update_second_read(conn, read.id, **fields)
+    if state == ReadState.CANCELLED:  # an order acknowledged before is cancelled in the EMR
+        store.hl7_cancel_unsent(conn, read.id)
+    audit.record(
+        conn,
+        user=user,
+        station=station,
+        action="second-read",
+        study_instance_uid=read.study_instance_uid,
+        detail=f"study {read.study_id}: second read {read.id} {read.state} -> {state.value}"
+        + (f", accession {accession}" if accession else "")
+        + (f" ({note})" if note else ""),
+    )
+    found = store.get_second_read(conn, read.id)
+    assert found is not None
+    return found
+
+
+def set_read_state(
+    conn: sqlite3.Connection,
+    read_id: int,
+    state: str,
+    *,
+    accession: str = "",
+    user: str,
+    station: str,
+) -> SecondReadRecord:
+    """Move a second read to its next billing state (audited); attach the order's accession.
+
+    Raises
+    ------
+    UsageError
+        Unknown read or state, a step the states do not allow, or ``ordered``
+        without an accession.
+    """
+    try:
+        new = ReadState(state)
+    except ValueError:
+        names = ", ".join(repr(s.value) for s in ReadState)
+        raise UsageError(f"unknown billing state {state!r}: use one of {names}") from None
+    accession = _text(accession, "accession")
+    with transaction(conn):
+        read = store.get_second_read(conn, read_id)
+        if read is None:
+            raise UsageError(f"no second read {read_id}; 'kiosk second-reads' lists them")
+        old = ReadState(read.state)
+        if new == old and not accession:
+            return read
+        if new != old and new not in READ_STATES[old]:
+            raise UsageError(f"second read {read_id} cannot go from {old.value} to {new.value}")
+        if new == ReadState.ORDERED and not (accession or read.accession):
+            raise UsageError(
+                f"second read {read_id} needs the order's accession: give --accession A"
+            )
+        return _move(conn, read, new, user=user, station=station, accession=accession or None)
+
+
+def current_tags(conn: sqlite3.Connection) -> dict[int, TagRecord]:
+    """Study id -> its current tag row (with who asked and why)."""
+    return store.current_tags(conn)
+
+
+def second_reads(conn: sqlite3.Connection, since: str = "") -> list[SecondReadRecord]:
+    """The second reads requested since ``since`` (ISO date or time), oldest first."""
+    return store.second_reads(conn, since=since)

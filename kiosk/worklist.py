@@ -47,6 +47,7 @@ def _identifier(query: WorklistQuery) -> Dataset:
     ds.AccessionNumber = query.accession
     ds.RequestedProcedureID = ""
     ds.RequestedProcedureDescription = ""
+    ds.RequestedProcedureCodeSequence = Sequence([])
     ds.StudyInstanceUID = ""
     ds.RequestingService = ""
     step = Dataset()
@@ -64,6 +65,14 @@ def _identifier(query: WorklistQuery) -> Dataset:
 def _text(ds: Dataset, keyword: str) -> str:
     value = ds.get(keyword)
     return "" if value is None else str(value)
+
+
+def _code(ds: Dataset) -> str:
+    """The first Requested Procedure Code: 'value meaning' ('' when there is none)."""
+    codes = ds.get("RequestedProcedureCodeSequence") or []
+    if not codes or not isinstance(codes[0], Dataset):
+        return ""
+    return " ".join(t for t in (_text(codes[0], "CodeValue"), _text(codes[0], "CodeMeaning")) if t)
 
 
 def item_from_dataset(ds: Dataset) -> WorklistItem:
@@ -85,6 +94,8 @@ def item_from_dataset(ds: Dataset) -> WorklistItem:
         modality=_text(step, "Modality"),
         department=department,
         study_instance_uid=_text(ds, "StudyInstanceUID"),
+        procedure_code=_code(ds),
+        step_description=_text(step, "ScheduledProcedureStepDescription"),
     )
 
 

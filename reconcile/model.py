@@ -23,6 +23,10 @@ class WorklistItem:
     modality: str = ""
     department: str = ""
     study_instance_uid: str = ""
+    #: Requested Procedure Code (code value and meaning) and the step's description:
+    #: what the relevant-prior scoring reads besides ``requested_procedure``.
+    procedure_code: str = ""
+    step_description: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form of ``kiosk worklist``."""

@@ -159,3 +159,40 @@ def test_the_use_cases_check_the_role_themselves(staffed, monkeypatch, tmp_path)
     with pytest.raises(RoleNotAllowed) as refused:
         discard_study(cfg, "no reason", study_uid="1.2.3")
     assert refused.value.exit_code == 5
+
+
+def test_tags_are_a_physician_s_and_billing_the_back_office_s(staffed, monkeypatch, capsys):
+    """The front desk may neither tag nor bill; a physician tags; only the back office bills."""
+    tag = ["tag", "1.2.3", "second-read", "--reason", "compare", "--config", str(staffed)]
+    as_user(monkeypatch, "fred")
+    assert main(tag) == 5
+    assert "role not allowed" in capsys.readouterr().err
+    as_user(monkeypatch, "phil")  # allowed: the study is unknown (exit 2), not refused
+    assert main(tag) == 2
+    assert "role not allowed" not in capsys.readouterr().err
+    for name, allowed in (("phil", False), ("fred", False), ("bo", True)):
+        as_user(monkeypatch, name)
+        code = main(["second-reads", "--format", "csv", "--config", str(staffed)])
+        err = capsys.readouterr().err
+        assert (code == 0) is allowed, (name, code, err)
+        assert ("role not allowed" in err) is not allowed
+    as_user(monkeypatch, "bo")  # a state move is billing work too
+    code = main(["second-reads", "--set-state", "1", "ordered", "--config", str(staffed)])
+    assert code != 5 and "role not allowed" not in capsys.readouterr().err
+
+
+def test_a_tag_at_import_is_checked_before_anything_is_copied(staffed, monkeypatch, tmp_path):
+    from kiosk.app.import_disc import import_disc
+    from kiosk.app.sign_in import sign_in
+    from kiosk.app.values import ImportRequest
+    from kiosk.config import load_config
+    from kiosk.errors import RoleNotAllowed
+    from kiosk.media.model import MediaScan
+
+    cfg = load_config(staffed)
+    sign_in(cfg, "fred", "fred-secret-1")
+    request = ImportRequest(study_uids=("1.2.3",), mrn="MRN1", destination="", tag="second-read",
+                            reason="compare", requested_by="Dr. Grey")  # fmt: skip
+    with pytest.raises(RoleNotAllowed):
+        import_disc(cfg, MediaScan(tmp_path, tmp_path, False, (), (), ()), request)
+    assert not (tmp_path / "spool").exists() or not any((tmp_path / "spool").iterdir())

@@ -406,8 +406,34 @@ def test_example_config_has_every_documented_key() -> None:
         "sending_facility",
         "receiving_application",
         "receiving_facility",
+        "order_message",
+        "service_code",
+        "timeout",
+        "tries",
+        "backoff_ms",
     }
     assert "path" in data["database"]
     text = EXAMPLE.read_text(encoding="utf-8")
     assert "# url = " in text  # the URL form is documented, commented out
     assert text.count("\n#") >= 10  # it is a commented example
+
+
+def test_hl7_keys_are_read_and_checked(tmp_path: Path) -> None:
+    cfg = tmp_path / "k.toml"
+    cfg.write_text(
+        '[hl7]\nhost = "engine"\nport = 2575\norder_message = "OMI^O23"\n'
+        'service_code = "XR2"\ntimeout = 5\ntries = 2\nbackoff_ms = 250\n',
+        encoding="utf-8",
+    )
+    hl7 = load_config(cfg).hl7
+    assert hl7 is not None
+    assert (hl7.order_message, hl7.service_code, hl7.timeout, hl7.tries, hl7.backoff) == (
+        "OMI^O23",
+        "XR2",
+        5.0,
+        2,
+        0.25,
+    )
+    cfg.write_text('[hl7]\nhost = "engine"\nport = 2575\ntries = 0\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"hl7\.tries"):
+        load_config(cfg)

@@ -13,8 +13,10 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from kiosk.app.demo_session import conflict_disc, start_demo
+from kiosk.app.tagging import TagChoice
 from kiosk.config import Config
 from ui.operations import Runners
+from ui.widgets.tag_dialog import TagDialog
 from ui.windows.main_window import MainWindow
 from ui.windows.sign_in import SignInScreen
 
@@ -36,6 +38,7 @@ def main(out_dir: Path) -> int:
         window.fill_from_disc()
         app.processEvents()
         window.grab().save(str(out_dir / "screenshot-candidates.png"))
+        _tag(window, app, out_dir)
         if window.send_button.isEnabled():
             window.send_selected()
             app.processEvents()
@@ -120,6 +123,14 @@ def _back_office(window: MainWindow, app: QApplication, out_dir: Path) -> None:
     app.processEvents()
     office.grab().save(str(out_dir / "screenshot-back-office.png"))
 
+    # A physician wants John Smith's hand X-ray read again: no order for it yet.
+    office.ask_tag = lambda _what, _current: TagChoice(
+        "second-read", "Dr. B. Okafor (orthopaedics)", "fracture line? second opinion"
+    )
+    for row, queued in enumerate(office.rows.rows):
+        if "DX" in queued.record.modalities:
+            office.view.selectRow(row)
+            office.tag()
     # The order is found: attach it (a correction of what was sent), and discard the old X-ray.
     office.ask_text = lambda _title, _text: "old chest X-ray, not needed (asked the patient)"
     for row, queued in enumerate(office.rows.rows):
@@ -134,8 +145,45 @@ def _back_office(window: MainWindow, app: QApplication, out_dir: Path) -> None:
     office.filter_box.setCurrentIndex(office.filter_box.findData("all"))
     app.processEvents()
     office.grab().save(str(out_dir / "screenshot-back-office-corrections.png"))
+    panel = office.second_reads
+    office.tabs.setCurrentWidget(panel)
+    panel.filter_box.setCurrentIndex(panel.filter_box.findData("all"))
+    for row, read in enumerate(panel.rows.rows):
+        if read.state == "order needed":
+            panel.view.selectRow(row)
+    app.processEvents()
+    office.grab().save(str(out_dir / "screenshot-second-reads.png"))
+    office.tabs.setCurrentIndex(0)
     office.close()
     window.back_office = None
+
+
+def _tag(window: MainWindow, app: QApplication, out_dir: Path) -> None:
+    """The physician tags Jane Doe's CT for a second read before it is imported."""
+    choice = TagChoice(
+        "second-read", "Dr. A. Grey (oncology)", "compare with the staging CT of next week"
+    )
+    chosen = window.selected_studies()
+    if not chosen:
+        return
+    dialog = TagDialog(
+        f"1 study of DOE, JANE M: {chosen[0].study_date} {chosen[0].study_description}",
+        choice,
+        window,
+    )
+    dialog.resize(560, 280)
+    dialog.show()
+    app.processEvents()
+    dialog.grab().save(str(out_dir / "screenshot-tag.png"))
+    dialog.close()
+    window.ask_tag = lambda _what, _current: choice
+    window.tag_selected()
+    # The Why column: Jane Doe's CT is a relevant prior for her order, her chest X-ray is not.
+    why = [title for title, _ in window.studies.columns].index("Why")
+    window.study_view.scrollTo(window.studies.index(0, why))
+    app.processEvents()
+    window.grab().save(str(out_dir / "screenshot-priors.png"))
+    window.study_view.scrollTo(window.studies.index(0, 0))
 
 
 def _cardiology_down(window: MainWindow, app: QApplication, out_dir: Path) -> None:

@@ -22,6 +22,9 @@ module                 use case
 ``housekeeping``       spool retention, the audit trail (verify, ATNA export, views)
 ``sign_in``            sign-in, sign-out, users and roles (rules: kiosk.access)
 ``export_study``       a de-identified copy of a study for teaching
+``tagging``            a physician's tags, with who asked and why
+``second_reads``       second reads for billing: states, CSV, HL7 over MLLP
+``priors``             relevant priors for the chosen order, and what the PACS holds
 ``watch_media``        discs and drop-folder entries coming and going
 ``demo_session``       the embedded demo (peers on loopback, sample disc)
 ``attention``          which studies need a person (values, no I/O)

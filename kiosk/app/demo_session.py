@@ -18,29 +18,43 @@ class DemoSession:
     config: Config
     disc: Path
     workdir: Path
+    #: The demo's billing interface engine (MLLP), which second reads are sent to.
+    billing: object = None
 
     def close(self) -> None:
         """Stop the peers and remove the demo's files."""
-        stop = getattr(self.peers, "stop", None)
-        if stop is not None:
-            stop()
+        for peer in (self.peers, self.billing):
+            stop = getattr(peer, "stop", None)
+            if stop is not None:
+                stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def start_demo(workdir: Path | None = None) -> DemoSession:
-    """Start the demo worklist and PACS, make the sample disc, write a config for them."""
+    """Start the demo worklist, PACS and billing, make the sample disc, write a config."""
     from kiosk.demo import DemoPeers
+    from kiosk.demo.billing import DemoBilling
     from kiosk.demo.sample_disc import make_sample_disc
 
     workdir = workdir or Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
     disc = make_sample_disc(workdir / "disc").root
     peers = DemoPeers(workdir)
     peers.start()
+    billing = DemoBilling(workdir)
+    try:
+        billing.start()
+    except BaseException:
+        peers.stop()
+        raise
     config_path = peers.write_config(workdir / "kiosk.toml", workdir / "spool")
     with config_path.open("a", encoding="utf-8") as fh:
         db_path = (workdir / "kiosk.sqlite3").as_posix()
         fh.write(f'\n[database]\npath = "{db_path}"\n')
-    return DemoSession(peers, load_config(config_path), disc, workdir)
+        fh.write(
+            '\n[hl7]\nhost = "127.0.0.1"\n'
+            f'port = {billing.port}\nreceiving_application = "DEMOBILLING"\n'
+        )
+    return DemoSession(peers, load_config(config_path), disc, workdir, billing)
 
 
 def conflict_disc(folder: Path) -> Path:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from kiosk import access
 from kiosk.app.preflight import Preflight
+from kiosk.app.tagging import TagChoice, require_tagging, tag_imported
 from kiosk.config import Config
-from kiosk.importer import ImportOutcome, ImportRequest, import_studies
+from kiosk.importer import ImportOutcome, ImportRequest, import_studies, outcome_of
 from kiosk.media.model import MediaScan
 from kiosk.progress import Listener
 from kiosk.store import db
@@ -21,6 +23,7 @@ def import_disc(
     send_now: bool = True,
     preflight: Preflight | None = None,
     on_event: Listener | None = None,
+    tags: Mapping[str, TagChoice] | None = None,
 ) -> list[ImportOutcome]:
     """Import ``request``'s studies of ``scan`` and (``send_now``) deliver them.
 
@@ -31,6 +34,10 @@ def import_disc(
         its answers are used instead of asking again.
     on_event
         Told the copy and send progress and the milestones (:mod:`kiosk.progress`).
+    tags
+        Tags chosen before the import, by original Study UID (else ``request``'s
+        tag, requester and reason for every study): recorded, audited, and a
+        second read requested for ``second-read`` (:mod:`kiosk.tags`).
 
     Raises
     ------
@@ -47,7 +54,22 @@ def import_disc(
             conn, access.Action.IMPORT, user=request.user, station=config.station
         )
         request = dataclasses.replace(request, user=session.user)
-        return import_studies(conn, config, scan, request, send_now=send_now, on_event=on_event)
+        chosen = [*(tags or {}).values()]
+        if request.tag:
+            chosen.append(TagChoice(request.tag, request.requested_by, request.reason))
+        for choice in chosen:  # a tag is a physician's: checked before anything is copied
+            if choice.tag:
+                require_tagging(conn, config, choice, request.user)
+        outcomes = import_studies(conn, config, scan, request, send_now=send_now, on_event=on_event)
+    choices = dict(tags or {})
+    if request.tag:
+        every = TagChoice(request.tag, request.requested_by, request.reason)
+        choices = {o.study_instance_uid: choices.get(o.study_instance_uid, every) for o in outcomes}
+    if choices:
+        tag_imported(config, outcomes, choices, user=request.user)
+        with db.opened(config.database_path) as conn:  # the outcomes carry the tags now
+            outcomes = [outcome_of(conn, o.study_id) for o in outcomes]
+    return outcomes
 
 
 def default_destination(config: Config, name: str = "") -> str:

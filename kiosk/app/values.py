@@ -16,7 +16,9 @@ from kiosk.send.deliver import DeliveryReport
 from kiosk.send.duplicates import DuplicateCheck, StudyOnPacs
 from kiosk.send.echo import EchoResult
 from kiosk.store.health import DestinationDown
+from kiosk.store.second_reads import SecondReadRecord, TagRecord
 from kiosk.store.studies import StudyRecord, StudyState
+from kiosk.tags import TagChange
 from kiosk.worklist import WorklistQuery
 
 __all__ = [
@@ -31,8 +33,11 @@ __all__ = [
     "ImportRequest",
     "IncompleteStudy",
     "Recovery",
+    "SecondReadRecord",
     "StudyOnPacs",
     "StudyRecord",
     "StudyState",
+    "TagChange",
+    "TagRecord",
     "WorklistQuery",
 ]

@@ -42,6 +42,8 @@ class MediaInstance:
     """False while the values come from DICOMDIR records only (see ``scan.verify``)."""
     uid_valid: bool = True
     """False if a Study, Series, SOP Instance or SOP Class UID is not a valid UID (PS3.5 9.1)."""
+    body_part: str = ""
+    """BodyPartExamined, read from the file (not from DICOMDIR records)."""
 
     @property
     def patient_key(self) -> PatientKey:
@@ -175,6 +177,7 @@ class SeriesSummary:
     series_number: str
     series_description: str
     instances: tuple[MediaInstance, ...] = ()
+    body_part: str = ""  # BodyPartExamined of its first instance
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form."""
@@ -428,7 +431,12 @@ def group(instances: Iterable[MediaInstance]) -> list[PatientSummary]:
         first, members = series[(pkey, study, uid)]
         members.sort(key=lambda i: (_as_int(i.instance_number), i.relpath))
         return SeriesSummary(
-            uid, first.modality, first.series_number, first.series_description, tuple(members)
+            uid,
+            first.modality,
+            first.series_number,
+            first.series_description,
+            tuple(members),
+            next((m.body_part for m in members if m.body_part), ""),
         )
 
     def make_study(pkey: PatientKey, uid: str) -> StudySummary:

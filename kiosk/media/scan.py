@@ -84,6 +84,7 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "series_number": ("SeriesNumber", "SERIES"),
     "series_description": ("SeriesDescription", "SERIES"),
     "instance_number": ("InstanceNumber", "LEAF"),
+    "body_part": ("BodyPartExamined", ""),  # for relevant priors (kiosk/app/priors.py)
 }
 _FIELD_TAGS: dict[str, int] = {
     name: int(tag_for_keyword(keyword) or 0) for name, (keyword, _) in _FIELDS.items()

@@ -13,6 +13,22 @@ from collections.abc import Sequence
 from kiosk.app.attention import FAILED, HELD, INCOMPLETE, QUARANTINED, REFUSED, kind_of
 from kiosk.app.values import ImportOutcome, StudyRecord, StudyState
 
+#: The tags, as the dialog and the study lists name them.
+TAG_LABELS: dict[str, str] = {
+    "": "No tag",
+    "reference": "Reference",
+    "second-read": "Second read",
+    "archive": "Archive",
+}
+
+
+def tag_text(tag: str, requested_by: str = "") -> str:
+    """A tag as the study lists show it: 'Second read (Dr. House)'."""
+    if not tag:
+        return ""
+    label = TAG_LABELS.get(tag, tag)
+    return f"{label} ({requested_by})" if requested_by else label
+
 
 def state_text(record: StudyRecord) -> str:
     """A study's state, with what it means when a person must act."""

@@ -89,8 +89,14 @@ class ListTableModel(QAbstractTableModel, Generic[T]):
 
 def study_model(
     status: Callable[[StudySummary], str] = lambda _s: "",
+    tag: Callable[[StudySummary], str] = lambda _s: "",
+    why: Callable[[StudySummary], str] = lambda _s: "",
 ) -> ListTableModel[StudySummary]:
-    """Studies on the disc, as the front desk reads them; ``status`` fills the last column."""
+    """Studies on the disc, as the front desk reads them.
+
+    ``status`` fills the first column; ``tag`` the physician's tag; ``why``
+    the last: why a study was (or was not) preselected as a relevant prior.
+    """
     return ListTableModel(
         [
             ("Status", status),
@@ -102,6 +108,8 @@ def study_model(
             ("Type", lambda s: "/".join(s.modalities)),
             ("Description", lambda s: s.study_description),
             ("Images", lambda s: str(len(s.instances))),
+            ("Tag", tag),
+            ("Why", why),
         ]
     )
 

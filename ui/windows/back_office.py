@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -43,12 +44,22 @@ from kiosk.app.back_office import (
 )
 from kiosk.app.discard_study import discard_study
 from kiosk.app.reconcile_study import reconcile_study
-from kiosk.app.values import CorrectionRecord, ImportOutcome, StudyRecord, StudyState
+from kiosk.app.tagging import TagChoice, current_tags, tag_study
+from kiosk.app.values import (
+    CorrectionRecord,
+    ImportOutcome,
+    StudyRecord,
+    StudyState,
+    TagChange,
+    TagRecord,
+)
 from kiosk.config import Config
 from kiosk.errors import IdentityMismatchError
-from ui.models.studies import state_text
+from ui.models.studies import state_text, tag_text
 from ui.models.tables import ListTableModel, format_date, local_time
 from ui.operations import Op, Runner, one_line
+from ui.widgets.tag_dialog import TagDialog
+from ui.windows.second_reads import SecondReadsPanel
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +79,8 @@ REJECTION_NOTE = {
 }
 
 
-def queue_model() -> ListTableModel[QueueRow]:
-    """The back office's table."""
+def queue_model(tag: Callable[[QueueRow], str] | None = None) -> ListTableModel[QueueRow]:
+    """The back office's table; ``tag`` shows a study's tag (default: the tag alone)."""
     return ListTableModel(
         [
             ("Id", lambda r: str(r.record.id)),
@@ -80,6 +91,7 @@ def queue_model() -> ListTableModel[QueueRow]:
             ("Type", lambda r: r.record.modalities),
             ("Description", lambda r: r.record.study_description),
             ("To", lambda r: r.record.destination),
+            ("Tag", tag or (lambda r: tag_text(r.record.tag))),
             ("Sent", lambda r: f"{r.outcome.sent}/{r.outcome.queued}"),
             ("Why", lambda r: r.reason),
             ("Imported", lambda r: format_date(r.record.created_at[:10].replace("-", ""))),
@@ -124,8 +136,17 @@ class BackOfficeWindow(QWidget):
         self.confirm: Callable[[str, str], bool] = self._ask
         #: Asks for a line of text (None: cancelled); replaced in tests.
         self.ask_text: Callable[[str, str], str | None] = self._ask_text
+        #: Asks the physician for a tag (None: cancelled); replaced in tests.
+        self.ask_tag: Callable[[str, TagChoice | None], TagChoice | None] = self._ask_tag
         self.setWindowTitle("Back office — reconciliation queue")
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        self.tabs = QTabWidget()
+        outer.addWidget(self.tabs)
+        queue_page = QWidget()
+        layout = QVBoxLayout(queue_page)
+        self.tabs.addTab(queue_page, "Studies")
+        self.second_reads = SecondReadsPanel(config, runner, user)
+        self.tabs.addTab(self.second_reads, "Second reads")
         top = QHBoxLayout()
         top.addWidget(QLabel("Show:"))
         self.filter_box = QComboBox()
@@ -144,7 +165,9 @@ class BackOfficeWindow(QWidget):
         self.health_label.hide()
         layout.addWidget(self.health_label)
 
-        self.rows = queue_model()
+        #: Study id -> its current tag with who asked and why.
+        self.tags: dict[int, TagRecord] = {}
+        self.rows = queue_model(self._tag_of)
         self.view = QTableView()
         self.view.setModel(self.rows)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -197,6 +220,10 @@ class BackOfficeWindow(QWidget):
         self.discard_button.setToolTip("Never send the study (asks for the reason)")
         self.discard_button.clicked.connect(self.discard)
         actions.addWidget(self.discard_button)
+        self.tag_button = QPushButton("Tag…")
+        self.tag_button.setToolTip("Physician: tag the study, with who asked and why")
+        self.tag_button.clicked.connect(self.tag)
+        actions.addWidget(self.tag_button)
         layout.addLayout(actions)
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -205,9 +232,59 @@ class BackOfficeWindow(QWidget):
         self.resize(1280, 720)
 
     def refresh(self, *_: Any) -> None:
-        """Reload the table from the store."""
+        """Reload the tables from the store."""
         which, config = str(self.filter_box.currentData()), self.config
+        Op(lambda _events: current_tags(config), self._show_tags).run_in(self.runner)
         Op(lambda _events: back_office_view(config, which), self._show).run_in(self.runner)
+        self.second_reads.refresh()
+
+    def _show_tags(self, tags: dict[int, TagRecord]) -> None:
+        self.tags = tags
+        self.rows.refresh()
+
+    def _tag_of(self, row: QueueRow) -> str:
+        found = self.tags.get(row.record.id)
+        if found is None:
+            return tag_text(row.record.tag)
+        return tag_text(found.tag, found.requested_by)
+
+    def tag(self) -> None:
+        """Tag the selected study (audited; a second read is requested for billing)."""
+        row = self.selected()
+        if row is None:
+            self.status.setText("Select a study first.")
+            return
+        record = row.record
+        what = (
+            f"Study {record.id}: {format_date(record.study_date)} {record.modalities} "
+            f"{record.study_description} (MRN {record.mrn})"
+        )
+        found = self.tags.get(record.id)
+        current = (
+            TagChoice(found.tag, found.requested_by, found.reason)
+            if found is not None
+            else TagChoice(record.tag)
+        )
+        choice = self.ask_tag(what, current)
+        if choice is None:
+            return
+        config, user = self.config, self.user
+        Op(
+            lambda _events: tag_study(config, choice, study_id=record.id, user=user),
+            self._tagged,
+            refresh=(self.refresh,),
+        ).run_in(self.runner)
+
+    def _tagged(self, change: TagChange) -> None:
+        read = change.second_read
+        self._last_result = f"Study {change.study_id}: {tag_text(change.tag) or 'no tag'}" + (
+            f"; second read {read.id} {read.state}." if read is not None else "."
+        )
+        self.status.setText(self._last_result)
+
+    def _ask_tag(self, what: str, current: TagChoice | None) -> TagChoice | None:
+        dialog = TagDialog(what, current, self)
+        return dialog.choice() if dialog.exec() == TagDialog.DialogCode.Accepted else None
 
     def _show(self, loaded: QueueView) -> None:
         rows, down, fixes = loaded.rows, loaded.down, loaded.corrections

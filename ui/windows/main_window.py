@@ -39,6 +39,7 @@ from kiosk.app.find_patient import Lookup, candidates_for, lookup_by_name, looku
 from kiosk.app.housekeeping import record_view
 from kiosk.app.import_disc import import_disc
 from kiosk.app.preflight import Preflight, preflight
+from kiosk.app.priors import PriorChoice, relevant_priors
 from kiosk.app.scan_disc import (
     StudyKey,
     earlier_imports,
@@ -48,6 +49,7 @@ from kiosk.app.scan_disc import (
     verify_disc,
 )
 from kiosk.app.sign_in import Action, Session, authorize
+from kiosk.app.tagging import TagChoice, tag_study
 from kiosk.app.values import (
     DuplicateCheck,
     EchoResult,
@@ -67,7 +69,7 @@ from kiosk.media.watch import EventKind, MediaWatcher, MediumEvent
 from kiosk.progress import Event, Milestone, MilestoneKind, Phase
 from reconcile.match import Decision, Outcome
 from reconcile.model import WorklistItem
-from ui.models.studies import outcome_status, outcome_summary, state_text
+from ui.models.studies import outcome_status, outcome_summary, state_text, tag_text
 from ui.models.tables import (
     CandidateRow,
     format_date,
@@ -77,6 +79,7 @@ from ui.models.tables import (
     worklist_model,
 )
 from ui.operations import Op, Runners, one_line
+from ui.widgets.tag_dialog import TagDialog
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +221,15 @@ class MainWindow(QMainWindow):
         self._preflight: Preflight | None = None
         #: The app's storage commitment service (set by the app; none in tests).
         self.commitments: CommitmentService | None = None
+        #: Tags chosen for the disc's studies (by Study UID), applied when they are imported.
+        self.disc_tags: dict[str, TagChoice] = {}
+        #: The disc's studies the store holds (imported before or now): key -> internal id.
+        self.in_store: dict[StudyKey, int] = {}
+        #: Relevant priors for the chosen order: Study UID -> the scoring's answer.
+        self.priors: dict[str, PriorChoice] = {}
+        self._priors_for: tuple[str, str] | None = None
+        #: Asks the physician for a tag (None: cancelled); replaced in tests.
+        self.ask_tag: Callable[[str, TagChoice | None], TagChoice | None] = self._ask_tag
         self.setWindowTitle(f"Outside media import — {config.station}")
         self._build()
         self.runner.busy_changed.connect(self._set_busy)
@@ -270,8 +282,15 @@ class MainWindow(QMainWindow):
         self.disc_label = _big(QLabel("No disc read yet. Insert a disc or open a folder."))
         left_box.addWidget(self.disc_label)
         self.study_status: dict[StudyKey, str] = {}
-        self.studies = study_model(self._status_of)
+        self.studies = study_model(self._status_of, self._tag_of, self._why_of)
         self.study_view = _table(self.studies)
+        # Why a study is (not) a relevant prior is long: a wide column, in full as tooltip.
+        self.study_view.horizontalHeader().setStretchLastSection(False)
+        why = [title for title, _ in self.studies.columns].index("Why")
+        self.study_view.horizontalHeader().setSectionResizeMode(
+            why, QHeaderView.ResizeMode.Interactive
+        )
+        self.study_view.setColumnWidth(why, 620)
         self.study_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.study_view.selectionModel().selectionChanged.connect(self._study_selection_changed)
         self.study_view.doubleClicked.connect(lambda index: self.open_viewer(index.row()))
@@ -344,6 +363,7 @@ class MainWindow(QMainWindow):
         self.candidate_view = _table(self.candidates)
         self.candidate_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.candidate_view.selectionModel().selectionChanged.connect(self._update_send_button)
+        self.candidate_view.selectionModel().selectionChanged.connect(self._order_chosen)
         right_box.addWidget(self.candidate_view, 1)
 
         send_group = QGroupBox("2. Send")
@@ -358,15 +378,18 @@ class MainWindow(QMainWindow):
         self.test_dest_button.clicked.connect(self.test_destination)
         dest_row.addWidget(_big(self.test_dest_button))
         send_form.addRow(_big(QLabel("To")), dest_row)
-        self.tag_box = QComboBox()
-        for label, value in (
-            ("No tag", ""),
-            ("Reference", "reference"),
-            ("Second read", "second-read"),
-            ("Archive", "archive"),
-        ):
-            self.tag_box.addItem(label, value)
-        send_form.addRow(_big(QLabel("Tag")), _big(self.tag_box))
+        tag_row = QHBoxLayout()
+        self.tag_label = QLabel("No tag")
+        self.tag_label.setWordWrap(True)
+        tag_row.addWidget(_big(self.tag_label), 1)
+        self.tag_button = QPushButton("Tag…")
+        self.tag_button.setToolTip(
+            "Physician: tag the selected studies (reference, second read, archive) "
+            "with who asked and why"
+        )
+        self.tag_button.clicked.connect(self.tag_selected)
+        tag_row.addWidget(_big(self.tag_button))
+        send_form.addRow(_big(QLabel("Tag")), tag_row)
         self.unscheduled_check = QCheckBox("No order yet (back office attaches it later)")
         self.unscheduled_check.toggled.connect(self._update_send_button)
         send_form.addRow(self.unscheduled_check)
@@ -564,6 +587,8 @@ class MainWindow(QMainWindow):
         previous = {study_key(s) for s in self.selected_studies()}
         if self.scan is None or self.scan.source != scan.source:
             self._forget_patient()  # another disc: the last patient's candidates must go
+            self.disc_tags = {}
+            self.in_store = {}
         self.scan = scan
         self.conflicts = scan.conflicts
         self.studies.set_rows(scan.studies)
@@ -596,6 +621,8 @@ class MainWindow(QMainWindow):
 
     def _forget_patient(self) -> None:
         """Clear the worklist search and its candidates (a new disc is another patient)."""
+        self.priors = {}
+        self._priors_for = None
         self.candidates.set_rows([])
         self.candidate_view.clearSelection()
         self.name_edit.clear()
@@ -617,6 +644,8 @@ class MainWindow(QMainWindow):
     def _show_earlier(self, known: dict[StudyKey, StudyRecord]) -> None:
         for key, record in known.items():
             self.study_status.setdefault(key, earlier_text(record))
+            if key[0]:  # imported from a disc of this patient: a tag goes to the store
+                self.in_store[key] = record.id
         self.studies.refresh()
         if known:
             self.status.setText(
@@ -641,8 +670,19 @@ class MainWindow(QMainWindow):
         rows = sorted({i.row() for i in self.study_view.selectionModel().selectedRows()})
         return [self.studies.rows[r] for r in rows]
 
+    def _tag_of(self, study: StudySummary) -> str:
+        choice = self.disc_tags.get(study.study_instance_uid)
+        return tag_text(choice.tag, choice.requested_by) if choice else ""
+
+    def _why_of(self, study: StudySummary) -> str:
+        prior = self.priors.get(study.study_instance_uid)
+        if prior is None:
+            return ""
+        return ("relevant: " if prior.relevant else "not preselected: ") + prior.why
+
     def _study_selection_changed(self, *_: Any) -> None:
         chosen = self.selected_studies()
+        self._show_tag(chosen)
         self._update_send_button()
         if not chosen or self.scan is None:
             self.study_details.setText("")
@@ -681,6 +721,118 @@ class MainWindow(QMainWindow):
 
     def _no_thumbnail(self, exc: Exception) -> None:
         self.thumbnail.setText(f"no preview\n({exc})")
+
+    # ---- tags ---------------------------------------------------------
+    def _show_tag(self, chosen: list[StudySummary]) -> None:
+        tags = {self._tag_of(s) for s in chosen}
+        if not chosen:
+            self.tag_label.setText("No study selected")
+        elif len(tags) > 1:
+            self.tag_label.setText("Different tags")
+        else:
+            self.tag_label.setText(tags.pop() or "No tag")
+
+    def tag_selected(self) -> None:
+        """Tag the selected studies: remembered until they are imported, or in the store.
+
+        A study this window imported already is tagged in the store at once
+        (audited; a second read is requested); the others get their tag when
+        they are imported.
+        """
+        chosen = self.selected_studies()
+        if not chosen:
+            self.status.setText("Select the studies to tag first.")
+            return
+        current = self.disc_tags.get(chosen[0].study_instance_uid)
+        what = (
+            f"{len(chosen)} stud{'y' if len(chosen) == 1 else 'ies'} of "
+            f"{format_name(chosen[0].patient_name)}: "
+            + ", ".join(
+                f"{format_date(s.study_date)} {'/'.join(s.modalities)} {s.study_description}"
+                for s in chosen[:3]
+            )
+        )
+        choice = self.ask_tag(what, current)
+        if choice is None:
+            return
+        in_store = [self.in_store[study_key(s)] for s in chosen if study_key(s) in self.in_store]
+        for study in chosen:
+            if choice.tag:
+                self.disc_tags[study.study_instance_uid] = choice
+            else:
+                self.disc_tags.pop(study.study_instance_uid, None)
+        self.studies.refresh()
+        self._show_tag(chosen)
+        if not in_store:
+            self.status.setText(
+                f"Tag {tag_text(choice.tag) or 'removed'}: it is recorded when the studies are "
+                "imported."
+            )
+            return
+        config, user = self.config, self.user
+
+        def work(_events: object) -> int:
+            for study_id in in_store:
+                tag_study(config, choice, study_id=study_id, user=user)
+            return len(in_store)
+
+        Op(
+            work,
+            lambda n: self.status.setText(
+                f"Tag {tag_text(choice.tag) or 'removed'} recorded for {n} imported "
+                f"stud{'y' if n == 1 else 'ies'}."
+            ),
+        ).run_in(self.runner)
+
+    def _ask_tag(self, what: str, current: TagChoice | None) -> TagChoice | None:
+        dialog = TagDialog(what, current, self)
+        return dialog.choice() if dialog.exec() == TagDialog.DialogCode.Accepted else None
+
+    # ---- relevant priors ----------------------------------------------
+    def _order_chosen(self, *_: Any) -> None:
+        """An order was picked: score the patient's studies on the disc against it."""
+        item = self.selected_candidate()
+        chosen = self.selected_studies()
+        if item is None or not chosen or self.scan is None:
+            return
+        patient = chosen[0].patient_key
+        key = (item.accession_number or item.mrn, "|".join(patient))
+        if key == self._priors_for:
+            return  # scored already: the user's own choice since then stays
+        self._priors_for = key
+        studies = [s for s in self.scan.studies if s.patient_key == patient]
+        # Studies of two disc patients chosen: the import must see (and refuse) that choice.
+        keep = len({s.patient_key for s in chosen}) > 1
+        config, dest = self.config, str(self.dest_box.currentData() or "")
+        Op(
+            lambda _events: relevant_priors(config, studies, item, destination=dest)[0],
+            lambda found: self._show_priors(studies, found, preselect=not keep),
+        ).run_in(self.background)
+
+    def _show_priors(
+        self, studies: list[StudySummary], found: list[PriorChoice], *, preselect: bool = True
+    ) -> None:
+        """Preselect the relevant priors (the user may change the choice) and say why."""
+        self.priors.update({p.study_instance_uid: p for p in found})
+        self.studies.refresh()
+        relevant = {p.study_instance_uid for p in found if p.relevant}
+        if not relevant or not preselect:
+            return
+        selection = self.study_view.selectionModel()
+        selection.clearSelection()
+        for row, study in enumerate(self.studies.rows):
+            if study in studies and study.study_instance_uid in relevant:
+                selection.select(
+                    self.studies.index(row, 0),
+                    QItemSelectionModel.SelectionFlag.Select
+                    | QItemSelectionModel.SelectionFlag.Rows,
+                )
+        held = sum(1 for p in found if p.on_pacs)
+        self.status.setText(
+            f"{len(relevant)} relevant stud{'y' if len(relevant) == 1 else 'ies'} preselected "
+            "for this order (see Why); change the choice if needed."
+            + (f" {held} already in the PACS." if held else "")
+        )
 
     # ---- worklist -----------------------------------------------------
     def fill_from_disc(self) -> None:
@@ -864,7 +1016,6 @@ class MainWindow(QMainWindow):
             accession="" if unscheduled else item.accession_number,
             destination=str(self.dest_box.currentData()),
             worklist_item=item,
-            tag=str(self.tag_box.currentData() or ""),
             user=self.user,
             confirmed_mismatch=confirmed_mismatch,
             missing_only=missing_only,
@@ -875,8 +1026,15 @@ class MainWindow(QMainWindow):
         self.status.setText("Copying and sending …")
 
         config, checked = self.config, self._preflight
+        tags = {
+            s.study_instance_uid: self.disc_tags[s.study_instance_uid]
+            for s in studies
+            if s.study_instance_uid in self.disc_tags
+        }
         Op(
-            lambda events: import_disc(config, scan, request, preflight=checked, on_event=events),
+            lambda events: import_disc(
+                config, scan, request, preflight=checked, on_event=events, tags=tags
+            ),
             self._sent,
             failure=self._send_failed,
             progress=self._on_progress,
@@ -907,6 +1065,7 @@ class MainWindow(QMainWindow):
         patient = self._last_request[0][0].patient_id if self._last_request else ""
         for o in outcomes:
             self.study_status[(patient, o.study_instance_uid)] = outcome_status(o)
+            self.in_store[(patient, o.study_instance_uid)] = o.study_id
         self.studies.refresh()
         text = outcome_summary(outcomes, self.dest_box.currentText())
         self.status.setText(text)

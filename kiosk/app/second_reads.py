@@ -1,0 +1,98 @@
+"""Use cases of second reads for billing: the list, billing states, CSV, HL7 and its delivery."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from kiosk import access, billing, tags
+from kiosk.billing import Hl7Report
+from kiosk.config import Config
+from kiosk.store import db
+from kiosk.store.second_reads import Hl7Row, SecondReadRecord
+
+
+def _since(date: str) -> str:
+    """``YYYY-MM-DD`` (or an ISO time) as the lower bound of ``requested_at``."""
+    return date.strip()
+
+
+def list_second_reads(config: Config, since: str = "") -> list[SecondReadRecord]:
+    """The second reads requested since a date (all when ``''``), oldest first."""
+    with db.opened(config.database_path) as conn:
+        return tags.second_reads(conn, _since(since))
+
+
+def set_billing_state(
+    config: Config, read_id: int, state: str, *, accession: str = "", user: str = ""
+) -> SecondReadRecord:
+    """Back office: move a second read's billing state, attaching the order's accession.
+
+    What the new state calls for (the order request, the charge) goes into
+    the HL7 outbox in the same run when an ``[hl7]`` receiver is configured.
+
+    Raises
+    ------
+    UsageError
+        As :func:`kiosk.tags.set_read_state`.
+    """
+    with db.opened(config.database_path) as conn:
+        user = _billing(conn, config, user)
+        read = tags.set_read_state(
+            conn, read_id, state, accession=accession, user=user, station=config.station
+        )
+        if config.hl7 is not None:
+            billing.queue_messages(conn, config, [read])
+        return read
+
+
+def _billing(conn: sqlite3.Connection, config: Config, user: str) -> str:
+    """Check that ``user`` may do the billing work (the back office); return who acts."""
+    return access.require(conn, access.Action.BILLING, user=user, station=config.station).user
+
+
+def billing_csv(config: Config, since: str = "", *, user: str = "") -> str:
+    """The CSV for the billing office (the back office's)."""
+    with db.opened(config.database_path) as conn:
+        _billing(conn, config, user)
+        return billing.csv_text(tags.second_reads(conn, _since(since)))
+
+
+def hl7_messages(config: Config, since: str = "", *, user: str = "") -> list[Hl7Row]:
+    """The HL7 messages of the second reads since a date (queued first where due).
+
+    Raises
+    ------
+    UsageError
+        No ``[hl7]`` section in the config.
+    """
+    with db.opened(config.database_path) as conn:
+        _billing(conn, config, user)
+        reads = tags.second_reads(conn, _since(since))
+        billing.queue_messages(conn, config, reads)
+        return billing.messages(conn, reads)
+
+
+@dataclass(frozen=True)
+class Hl7Run:
+    """What ``--send`` did, and the messages as they are now."""
+
+    report: Hl7Report
+    messages: list[Hl7Row]
+
+
+def send_hl7(
+    config: Config, *, retry_failed: bool = False, due_only: bool = False, user: str = ""
+) -> Hl7Run:
+    """Queue what every second read calls for, then deliver the HL7 outbox over MLLP.
+
+    Raises
+    ------
+    UsageError
+        No ``[hl7]`` section in the config.
+    """
+    with db.opened(config.database_path) as conn:
+        _billing(conn, config, user)
+        billing.queue_messages(conn, config, tags.second_reads(conn))
+        report = billing.deliver(conn, config, retry_failed=retry_failed, due_only=due_only)
+        return Hl7Run(report, billing.messages(conn, tags.second_reads(conn)))

@@ -130,7 +130,10 @@ def flush_to_disk(paths: Sequence[Path]) -> None:
     One ``os.sync`` where the OS has it: a single journal commit and cache
     flush for the whole batch, where an ``fsync`` per file costs one each
     (about 10 ms apiece on a real disk, the most of a small file's copy).
-    Elsewhere each file is fsynced.
+    ``sync`` reports no error, so each file is then ``fsync``-ed all the
+    same: with nothing left to write that costs a system call, and it
+    reports a write-back error the kernel recorded for the file (a disk
+    that failed under the copy), which is then not taken as copied.
 
     Raises
     ------
@@ -139,7 +142,6 @@ def flush_to_disk(paths: Sequence[Path]) -> None:
     """
     if _HAS_SYNC:
         os.sync()
-        return
     for path in paths:
         try:
             fd = os.open(path, os.O_RDONLY)
@@ -148,7 +150,10 @@ def flush_to_disk(paths: Sequence[Path]) -> None:
             finally:
                 os.close(fd)
         except OSError as exc:
-            raise SpoolError(f"cannot flush {path.name} to disk ({exc.strerror})") from exc
+            raise SpoolError(
+                f"cannot flush {path.name} to the spool disk ({exc.strerror}); "
+                "check the spool disk, then import again"
+            ) from exc
 
 
 def _write_part(

@@ -1,0 +1,81 @@
+"""Patient names on discs in every character set: decoded with the set, defects named.
+
+Discs are written by the tests byte for byte (tests.discs.write_named_disc)
+and read by the real disc reader, with and without a DICOMDIR (dcmmkdir).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydicom.charset import encode_string
+
+from kiosk.media.scan import scan_medium
+from tests.discs import write_named_disc
+
+JIS = ["iso8859", "iso2022_jp"]
+
+
+def _jis(text: str) -> bytes:
+    return encode_string(text, JIS)
+
+
+# 秀 is 0x3D28 in JIS X 0208: its first byte is the byte of '='.
+HIDEKI = b"YAMADA^HIDEKI=" + _jis("山田^秀樹") + b"=" + _jis("やまだ^ひでき")
+# 修 is 0x3D24, 俊 0x3D53: both start with '='; 巻 is 0x342C... '^' is 0x5E: 楡 0x5E5F.
+SHU = _jis("佐藤^修") + b"=" + _jis("さとう^おさむ")
+
+DECODED = [
+    (HIDEKI, "\\ISO 2022 IR 87", "YAMADA^HIDEKI=山田^秀樹=やまだ^ひでき"),
+    (b"=" + SHU, "\\ISO 2022 IR 87", "=佐藤^修=さとう^おさむ"),
+    (b"=" + _jis("楡^俊"), "\\ISO 2022 IR 87", "=楡^俊"),
+    ("Иванов^Сергей".encode("iso8859_5"), "ISO_IR 144", "Иванов^Сергей"),
+    ("Παπαδόπουλος^Γεώργιος".encode("iso8859_7"), "ISO_IR 126", "Παπαδόπουλος^Γεώργιος"),
+    ("ﾔﾏﾀﾞ^ﾀﾛｳ".encode("shift_jis"), "ISO_IR 13", "ﾔﾏﾀﾞ^ﾀﾛｳ"),
+    (encode_string("김민준", ["iso8859", "euc_kr"]), "\\ISO 2022 IR 149", "김민준"),
+    ("박^지훈=朴^智勳".encode(), "ISO_IR 192", "박^지훈=朴^智勳"),
+]
+
+
+@pytest.mark.parametrize("dicomdir", [False, True], ids=["files", "dicomdir"])
+@pytest.mark.parametrize(("raw", "charset", "name"), DECODED)
+def test_names_are_decoded_with_their_character_set(tmp_path: Path, raw, charset, name, dicomdir):
+    write_named_disc(tmp_path, raw, charset, dicomdir=dicomdir)
+    for deep in (True, False):
+        scan = scan_medium(tmp_path, deep=deep)
+        assert [i.patient_name for i in scan.instances] == [name]
+        assert not [p for p in scan.problems if p.code.startswith("charset")]
+
+
+DEFECTS = [
+    ("Иванов^Сергей".encode("cp1251"), None, "charset-undeclared", "Иванов^Сергей"),
+    ("Иванов^Сергей".encode("cp1251"), "ISO_IR 100", "charset-wrong", "Иванов^Сергей"),
+    # charset-normalizer reads these short names as another set: a guess, no more
+    ("Παπαδόπουλος^Γεώργιος".encode("iso8859_7"), None, "charset-undeclared", None),
+    ("김^민준".encode("euc_kr"), "ISO_IR 192", "charset-wrong", None),
+    ("山田^太郎".encode("shift_jis"), None, "charset-undeclared", None),
+]
+
+
+@pytest.mark.parametrize(("raw", "charset", "code", "guess"), DEFECTS)
+def test_a_name_in_an_undeclared_or_wrong_set_is_a_problem_with_a_marked_guess(
+    tmp_path: Path, raw, charset, code, guess
+):
+    write_named_disc(tmp_path, raw, charset)
+    scan = scan_medium(tmp_path)
+    found = [p for p in scan.problems if p.code.startswith("charset")]
+    assert [p.code for p in found] == [code]
+    if "likely reading" in found[0].message:
+        assert "likely reading (a guess, not used for matching)" in found[0].message
+    if guess is not None:
+        assert guess in found[0].message
+    # the name itself stays as the declared set reads it: the guess is never used
+    assert guess is None or guess not in scan.instances[0].patient_name
+
+
+def test_latin_names_with_accents_are_no_charset_problem(tmp_path: Path):
+    write_named_disc(tmp_path, "MÜLLER^JÜRGEN".encode("latin-1"), "ISO_IR 100")
+    scan = scan_medium(tmp_path)
+    assert scan.instances[0].patient_name == "MÜLLER^JÜRGEN"
+    assert not [p for p in scan.problems if p.code.startswith("charset")]

@@ -15,7 +15,7 @@ import pytest
 from reconcile.match import DiscPatient, Outcome, decide, match, score
 from reconcile.model import WorklistItem
 from reconcile.rules import MatchRules
-from tests.match_cases import CASES, evaluate
+from tests.match_cases import CASES, SCRIPT_CASES, evaluate
 
 
 def wl(
@@ -450,3 +450,70 @@ def test_hard_set_figures_do_not_regress():
     top1 = sum(r.top1 for r in results)
     auto = sum(r.decision == "auto" for r in results)
     assert (len(results), top1, auto) == (82, 77, 40)
+
+
+# --- names in every script (issue 17) -------------------------------------------------
+
+
+def test_multi_script_set_has_no_wrong_or_unsafe_automatic_match():
+    results = evaluate(cases=SCRIPT_CASES)
+    assert len(SCRIPT_CASES) >= 40
+    assert [r.case.id for r in results if r.wrong_auto] == []
+    assert [r.case.id for r in results if r.unsafe_auto] == []
+
+
+def test_multi_script_set_decides_what_a_careful_person_could():
+    results = evaluate(cases=SCRIPT_CASES)
+    clear = [r for r in results if r.case.decidable]
+    auto = [r.case.id for r in clear if r.decision == "auto"]
+    assert len(auto) >= 0.9 * len(clear)
+    assert sum(r.top1 for r in results) >= 0.97 * len(results)
+
+
+def test_cyrillic_against_latin_names_the_standard():
+    c = score(disc("IVANOV^SERGEY", sex="M"), wl("Иванов^Сергей", sex="M"))
+    assert c.reasons == (
+        "birth date equal",
+        "family name equal via ICAO transliteration: Иванов = IVANOV",
+        "given name equal via ICAO 9303 / GOST / BGN transliteration: Сергей = SERGEY",
+        "sex equal",
+    )
+    assert match(disc("IVANOV^SERGEY", sex="M"), [wl("Иванов^Сергей", sex="M")]).outcome == "auto"
+
+
+def test_a_spelling_no_standard_gives_is_not_equal():
+    c = score(disc("IVANOFF^SERGEY", sex="M"), wl("Иванов^Сергей", sex="M"))
+    assert "family name differs" in c.reasons
+    assert not c.name_strong
+
+
+@pytest.mark.parametrize(
+    ("disc_name", "wl_name"),
+    [
+        ("PARK^JIHOON", "박^지훈"),
+        ("LEE^SEUNGHO", "이승호"),
+        ("RHEE^SEUNGHO", "이^승호"),
+        ("PAPADOPOULOS^GEORGIOS", "Παπαδόπουλος^Γεώργιος"),
+        ("OHNO^SHOTA", "=大野^翔太=おおの^しょうた"),
+        ("ONO^SYOTA", "オオノ^ショウタ"),
+        ("ﾔﾏﾀﾞ^ﾀﾛｳ", "=山田^太郎=やまだ^たろう"),
+        ("김민준", "김^민준"),
+        ("FYODOROV^YURY", "Фёдоров^Юрий"),
+        ("FEDOROV^IURII", "Фёдоров^Юрий"),
+        ("KUZNETSOV^ALEXEY", "Кузнецов^Алексей"),
+    ],
+)
+def test_standard_variants_across_scripts_are_strong(disc_name, wl_name):
+    assert score(disc(disc_name), wl(wl_name)).name_strong
+
+
+def test_kanji_are_never_read_to_match_latin():
+    c = score(disc("YAMADA^TARO"), wl("=山田^太郎"))
+    assert c.name_points == 0
+    assert match(disc("YAMADA^TARO"), [wl("=山田^太郎")]).outcome != "auto"
+
+
+def test_one_kanji_name_with_another_reading_is_not_strong():
+    c = score(disc("=山田^秀樹=やまだ^ひでき"), wl("=山田^秀樹=やまだ^しゅうき"))
+    assert not c.name_strong
+    assert "the phonetic names differ" in c.reasons

@@ -17,7 +17,8 @@ from kiosk.config import Peer
 from kiosk.errors import PeerError, SafetyError, UsageError
 from kiosk.net.association import associate, make_ae
 from reconcile.model import WorklistItem
-from reconcile.names import fold
+from reconcile.names import fold, searchable_forms
+from reconcile.scripts import native_fold, romanize
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,13 @@ def name_patterns(name: str) -> list[str]:
 
 
 def name_matches(pattern: str, name: str) -> bool:
-    """Match a DICOM name pattern (``*``, ``?``) ignoring case, accents and separators."""
+    """Match a DICOM name pattern (``*``, ``?``) ignoring case, accents and separators.
+
+    The pattern may meet the whole name, any of its component groups, or the
+    main Latin spelling of a group in another script (``IVA*`` finds
+    ``Иванов^Сергей``, ``*山田*`` finds ``=山田^太郎``): see
+    :func:`reconcile.names.searchable_forms`.
+    """
     if not pattern or pattern == "*":
         return True
     regex = ""
@@ -133,9 +140,23 @@ def name_matches(pattern: str, name: str) -> bool:
             regex += "."
         elif part:
             regex += re.escape(fold(part))
-    return any(
-        re.fullmatch(regex, folded) is not None for folded in (fold(name), fold(name, umlauts=True))
-    )
+    pieces = re.split(r"([*?])", pattern)
+    regexes = [regex]
+    for spell in (native_fold, _spelled):
+        regexes.append(
+            "".join(
+                ".*" if part == "*" else "." if part == "?" else re.escape(spell(part))
+                for part in pieces
+            )
+        )
+    forms = searchable_forms(name)
+    return any(re.fullmatch(r, folded) is not None for r in regexes for folded in forms)
+
+
+def _spelled(text: str) -> str:
+    """A typed name in another script in its main Latin spelling (Иванов -> ivanov)."""
+    words = [next(iter(romanize(w)), fold(w)) for w in native_fold(text).split()]
+    return " ".join(words)
 
 
 def _charset(text: str) -> str:

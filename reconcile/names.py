@@ -316,3 +316,30 @@ def compare_across(
         (w[:-1] + "ς" if w.endswith("σ") else w).capitalize() for w in native
     )  # Greek words end in final sigma
     return Agreement.EQUAL, f"{what} name equal via {standard}: {shown} = {' '.join(latin).upper()}"
+
+
+def searchable_forms(raw: str) -> list[str]:
+    """Folded forms of a name a search pattern may meet: the whole name, each group, and
+    each non-Latin group in its main Latin spellings (:func:`reconcile.scripts.romanize`).
+
+    For finding candidates only; whether they are the patient is for
+    :mod:`reconcile.match` to say.
+    """
+    forms = [fold(raw), fold(raw, umlauts=True)]
+    for text in groups(raw).values():
+        forms.append(fold(text))
+        if scripts.is_latin(text):
+            continue
+        parts = text.split("^")
+        family_words = scripts.native_fold(parts[0]).split()
+        rest: list[str] = []
+        for part in parts[1:]:
+            for word in scripts.native_fold(part).split():
+                rest.append(next(iter(scripts.romanize(word)), word))
+        first = family_words[0] if family_words else ""
+        family_rest = [next(iter(scripts.romanize(w)), w) for w in family_words[1:]]
+        for spelling in scripts.romanize(first, family=True) or [first]:
+            forms.append(" ".join([spelling, *family_rest, *rest]))
+        native = scripts.native_fold(text)
+        forms += [native, native.replace(" ", "")]
+    return list(dict.fromkeys(f for f in forms if f))

@@ -237,7 +237,7 @@ _FINALS = (
 # Korean Language's survey of surname romanisation, 2009) beyond RR and MR.
 KOREAN_SURNAMES = {
     "이": ("lee", "yi", "rhee", "ri", "rhie", "lie", "i"),
-    "박": ("park", "pak", "bak", "bark"),
+    "박": ("park", "pak", "bak"),
     "최": ("choi", "choe", "chwe"),
     "정": ("jeong", "jung", "chung", "cheong"),
     "김": ("kim", "gim"),
@@ -475,3 +475,42 @@ def transliterates(native: str, latin: str, *, family: bool = False) -> str | No
     else:
         return None
     return STANDARDS[script] if pattern.fullmatch(target) else None
+
+
+def romanize(word: str, *, family: bool = False) -> list[str]:
+    """The main Latin spellings of a native word (lower case), for searching, not for deciding.
+
+    One spelling per standard's first choice (ICAO 9303 for Cyrillic, ELOT
+    743 for Greek, Revised Romanization for Hangul, Hepburn for kana); for a
+    Korean family name also the spellings people use (LEE, PARK, ...).
+    Kanji and Latin give ``[]``.
+    """
+    word = native_fold(word).replace(" ", "")
+    script = script_of(word)
+    if script is Script.CYRILLIC:
+        return [_icao_cyrillic(word)]
+    if script is Script.GREEK:
+        out, i = "", 0
+        while i < len(word):
+            if word[i : i + 2] in _GREEK_PAIRS:
+                out += _GREEK_PAIRS[word[i : i + 2]][0]
+                i += 2
+            else:
+                out += _ELOT_GREEK.get(word[i], anyascii(word[i]).lower())
+                i += 1
+        return [out]
+    if script is Script.HANGUL:
+        spelled = ""
+        for ch in word:
+            index = ord(ch) - 0xAC00
+            if not 0 <= index < 11172:
+                spelled += anyascii(ch).lower()
+                continue
+            lead, rest = divmod(index, 588)
+            vowel, tail = divmod(rest, 28)
+            spelled += _INITIALS[lead][0] + _VOWELS[vowel][0] + _FINALS[tail][0]
+        usual = list(KOREAN_SURNAMES.get(word, ())) if family else []
+        return [spelled, *(s for s in usual if s != spelled)]
+    if script is Script.KANA:
+        return ["".join(m[0] for m in _morae(word))]
+    return []

@@ -18,6 +18,7 @@ from kiosk.worklist import WorklistQuery as WorklistQuery
 from kiosk.worklist import find, find_order
 from reconcile.match import Decision, match, score
 from reconcile.model import WorklistItem
+from reconcile.scripts import is_latin
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,14 @@ def lookup_scanned(config: Config, raw: str, study: StudySummary | None = None) 
 def lookup_by_name(
     config: Config, name: str, birth_date: str, study: StudySummary | None = None
 ) -> Lookup:
-    """Look up by name and/or birth date, scored against ``study``'s patient if given."""
+    """Look up by name and/or birth date, scored against ``study``'s patient if given.
+
+    A name typed in another script than Latin, without a wildcard, is looked
+    for anywhere in every component group (``山田`` finds ``=山田^太郎``, and
+    ``Иванов`` finds ``IVANOV^SERGEY`` through its standard spelling).
+    """
+    if name and not is_latin(name) and "*" not in name and "?" not in name:
+        name = f"*{name.strip()}*"
     items = find(config.worklist, config.ae_title, WorklistQuery(name=name, dob=birth_date))
     return _ranked(config, items, study, by_identifier=False)
 

@@ -91,6 +91,7 @@ class Candidate:
             "mrn": self.item.mrn,
             "accession_number": self.item.accession_number,
             "patient_name": self.item.patient_name,
+            "patient_name_groups": names.name_groups(self.item.patient_name),
             "birth_date": self.item.birth_date,
             "score": self.score,
             "reasons": list(self.reasons),

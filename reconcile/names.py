@@ -343,3 +343,12 @@ def searchable_forms(raw: str) -> list[str]:
         native = scripts.native_fold(text)
         forms += [native, native.replace(" ", "")]
     return list(dict.fromkeys(f for f in forms if f))
+
+
+def name_groups(raw: str) -> dict[str, str]:
+    """The three component groups of a PN by name, each present (``""`` when empty).
+
+    The form ``scan --json`` and ``match --json`` give as ``patient_name_groups``.
+    """
+    parts = [*raw.split("=")[:3], "", "", ""]
+    return {name: parts[i] for i, name in enumerate(GROUPS)}

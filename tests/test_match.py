@@ -405,6 +405,7 @@ def test_candidate_json_is_the_cli_contract():
         "mrn": "M1",
         "accession_number": "A-M1",
         "patient_name": "DOE^JANE",
+        "patient_name_groups": {"alphabetic": "DOE^JANE", "ideographic": "", "phonetic": ""},
         "birth_date": "19700101",
         "score": 90,
         "reasons": list(EXACT),

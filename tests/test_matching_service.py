@@ -237,6 +237,7 @@ def test_kiosk_match_json(tmp_path, worklist_server):
             "mrn": "MRN100",
             "accession_number": "ACC100",
             "patient_name": "DOE^JANE",
+            "patient_name_groups": {"alphabetic": "DOE^JANE", "ideographic": "", "phonetic": ""},
             "birth_date": "19700101",
             "score": 95,
             "reasons": [

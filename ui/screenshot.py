@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from kiosk.app.demo_session import conflict_disc, start_demo
+from kiosk.app.demo_session import DemoSession, conflict_disc, names_disc, start_demo
 from ui.operations import Runners
 from ui.windows.main_window import MainWindow
 
@@ -40,6 +40,7 @@ def main(out_dir: Path) -> int:
         _back_office(window, app, out_dir)
         _cardiology_down(window, app, out_dir)
         _conflict(window, app, out_dir, session.workdir)
+        _names(window, app, out_dir, session)
         window.close()
     finally:
         session.close()
@@ -131,6 +132,17 @@ def _conflict(window: MainWindow, app: QApplication, out_dir: Path, workdir: Pat
     window.open_medium(disc)
     app.processEvents()
     window.grab().save(str(out_dir / "screenshot-conflict.png"))
+
+
+def _names(window: MainWindow, app: QApplication, out_dir: Path, session: DemoSession) -> None:
+    """A disc with a Japanese and a Russian patient: every name group shown, candidates found."""
+    disc = names_disc(session, session.workdir / "names-disc")
+    window.open_medium(disc)
+    for name, modality in (("names-japanese.png", "CT"), ("names-russian.png", "US")):
+        if _select(window, modality):
+            window.fill_from_disc()
+        app.processEvents()
+        window.grab().save(str(out_dir / name))
 
 
 if __name__ == "__main__":

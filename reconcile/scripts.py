@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import re
 import unicodedata
 
 import jaconv
@@ -127,14 +126,33 @@ _CYRILLIC_PAIRS = {
 }
 
 
-def _alternatives(*spellings: str) -> str:
-    unique = sorted(set(spellings), key=lambda s: (-len(s), s))
-    return "(?:" + "|".join(re.escape(s) for s in unique) + ")"
+Pattern = tuple[tuple[str, ...], ...]
+"""A word as a sequence of parts, each the tuple of its possible spellings."""
+
+
+def _alternatives(*spellings: str) -> tuple[str, ...]:
+    return tuple(sorted(set(spellings)))
+
+
+def spells(pattern: Pattern, target: str) -> bool:
+    """Whether ``target`` is one spelling of each part of ``pattern`` in turn.
+
+    The set of reachable positions is carried part by part (no backtracking):
+    time grows with the parts times the target's length, whatever a hostile
+    name holds. Written here because a regular expression of alternations
+    (``(?:u|h|)``...) backtracks exponentially on a near miss.
+    """
+    reachable = {0}
+    for spellings in pattern:
+        reachable = {at + len(s) for at in reachable for s in spellings if target.startswith(s, at)}
+        if not reachable:
+            return False
+    return len(target) in reachable
 
 
 @functools.lru_cache(maxsize=4096)
-def _cyrillic_pattern(word: str) -> re.Pattern[str]:
-    parts: list[str] = []
+def _cyrillic_pattern(word: str) -> Pattern:
+    parts: list[tuple[str, ...]] = []
     i = 0
     while i < len(word):
         pair = word[i : i + 2]
@@ -146,7 +164,7 @@ def _cyrillic_pattern(word: str) -> re.Pattern[str]:
         spellings = _CYRILLIC_VARIANTS.get(ch, ())
         parts.append(_alternatives(*spellings, _ICAO_CYRILLIC.get(ch, anyascii(ch).lower())))
         i += 1
-    return re.compile("".join(parts))
+    return tuple(parts)
 
 
 def _icao_cyrillic(word: str) -> str:
@@ -193,8 +211,8 @@ _GREEK_PAIRS = {
 
 
 @functools.lru_cache(maxsize=4096)
-def _greek_pattern(word: str) -> re.Pattern[str]:
-    parts: list[str] = []
+def _greek_pattern(word: str) -> Pattern:
+    parts: list[tuple[str, ...]] = []
     i = 0
     while i < len(word):
         pair = word[i : i + 2]
@@ -208,7 +226,7 @@ def _greek_pattern(word: str) -> re.Pattern[str]:
             _alternatives(*_GREEK_VARIANTS.get(ch, ()), _ELOT_GREEK.get(ch, anyascii(ch).lower()))
         )
         i += 1
-    return re.compile("".join(parts))
+    return tuple(parts)
 
 
 # --------------------------------------------------------------------------
@@ -320,25 +338,18 @@ KOREAN_SURNAMES = {
 _TWO_SYLLABLE_SURNAMES = frozenset(k for k in KOREAN_SURNAMES if len(k) == 2)
 
 
-def _syllable(ch: str) -> str:
+def _syllable(ch: str) -> Pattern:
     index = ord(ch) - 0xAC00
     if not 0 <= index < 11172:
-        return _alternatives(anyascii(ch).lower())
+        return (_alternatives(anyascii(ch).lower()),)
     lead, rest = divmod(index, 588)
     vowel, tail = divmod(rest, 28)
-    return (
-        _alternatives(*_INITIALS[lead])
-        + _alternatives(*_VOWELS[vowel])
-        + _alternatives(*_FINALS[tail])
-    )
+    return (_INITIALS[lead], _VOWELS[vowel], _FINALS[tail])
 
 
 @functools.lru_cache(maxsize=4096)
-def _hangul_pattern(word: str, family: bool) -> re.Pattern[str]:
-    syllables = "".join(_syllable(ch) for ch in word)
-    if family and word in KOREAN_SURNAMES:
-        return re.compile(f"(?:{syllables}|{_alternatives(*KOREAN_SURNAMES[word])})")
-    return re.compile(syllables)
+def _hangul_pattern(word: str) -> Pattern:
+    return tuple(part for ch in word for part in _syllable(ch))
 
 
 def korean_splits(word: str) -> list[tuple[str, str]]:
@@ -404,7 +415,7 @@ def _morae(word: str) -> list[tuple[str, ...]]:
             spellings = tuple(stem + _SMALL_Y[nxt] for stem in _YOON[ch])
             i += 2
         elif ch == "ー" or (ch in "うお" and morae and _long_after(morae[-1], ch)):
-            vowel = morae[-1][0][-1] if morae else ""
+            vowel = morae[-1][0][-1:] if morae else ""
             spellings = (vowel, "u", "h", "") if ch != "ー" else (vowel, "h", "")
             if ch == "お":
                 spellings = ("o", "h", "")
@@ -432,12 +443,14 @@ def _long_after(previous: tuple[str, ...], ch: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def _kana_pattern(word: str) -> re.Pattern[str]:
-    return re.compile("".join(_alternatives(*m) for m in _morae(word)))
+def _kana_pattern(word: str) -> Pattern:
+    return tuple(_alternatives(*m) for m in _morae(word))
 
 
 # --------------------------------------------------------------------------
 
+
+_LONGEST = 64  # letters of one name part (a PN component group holds at most 64 characters)
 
 STANDARDS = {
     Script.CYRILLIC: "ICAO 9303 / GOST / BGN transliteration",
@@ -459,8 +472,8 @@ def transliterates(native: str, latin: str, *, family: bool = False) -> str | No
     """
     word = native.replace(" ", "")
     target = "".join(ch for ch in latin if ch.isalnum())
-    if not word or not target:
-        return None
+    if not word or not target or len(word) > _LONGEST or len(target) > 4 * _LONGEST:
+        return None  # no name word is this long: a hostile value is no standard spelling
     script = script_of(word)
     if script is Script.CYRILLIC:
         if _icao_cyrillic(word) == target:
@@ -469,12 +482,14 @@ def transliterates(native: str, latin: str, *, family: bool = False) -> str | No
     elif script is Script.GREEK:
         pattern = _greek_pattern(word)
     elif script is Script.HANGUL:
-        pattern = _hangul_pattern(word, family)
+        if family and target in KOREAN_SURNAMES.get(word, ()):
+            return STANDARDS[script]
+        pattern = _hangul_pattern(word)
     elif script is Script.KANA:
         pattern = _kana_pattern(word)
     else:
         return None
-    return STANDARDS[script] if pattern.fullmatch(target) else None
+    return STANDARDS[script] if spells(pattern, target) else None
 
 
 def romanize(word: str, *, family: bool = False) -> list[str]:

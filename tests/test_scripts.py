@@ -92,3 +92,34 @@ def test_hangul_without_caret_is_split_as_korean_names_are():
     assert korean_splits("남궁민수") == [("남", "궁민수"), ("남궁", "민수")]
     readings = [r for r, _ in native_readings("김민준")]
     assert [(r.family, r.given) for r in readings] == [(("김",), ("민준",))]
+
+
+def test_hostile_names_are_compared_quickly_and_never_raise():
+    import random
+    import time
+
+    from kiosk.matching import name_queries
+    from kiosk.worklist import name_matches
+    from reconcile.match import score_names
+
+    near_misses = [
+        ("う" * 60, "u" * 59 + "x"),
+        ("おう" * 30, "o" * 59 + "x"),
+        ("ий" * 30, "i" * 59 + "q"),
+        ("ь" * 64, "y" * 64 + "q"),
+        ("이" * 60, "i" * 59 + "x"),
+        ("й" * 5000, "j" * 5000),
+    ]
+    start = time.perf_counter()
+    for a, b in near_misses:
+        assert not score_names(a, b).strong
+        score_names(b, a)
+    assert time.perf_counter() - start < 2.0
+    letters = "аеёийьъюяαουηγκ이박ㅇあうおっゃーｱﾞ山abhjouy^=\\ -'*?\u0301\x00\udc80"
+    rng = random.Random(17)
+    for _ in range(500):
+        a = "".join(rng.choice(letters) for _ in range(rng.randint(0, 40)))
+        b = "".join(rng.choice(letters) for _ in range(rng.randint(0, 40)))
+        score_names(a, b)
+        name_matches(a, b)
+        name_queries(a)

@@ -18,7 +18,7 @@ from kiosk.barcode import BarcodeRules, Kind, Scanned, classify
 from kiosk.config import Config
 from kiosk.errors import ConfigError
 from kiosk.media.model import MediaScan, StudySummary
-from kiosk.worklist import WorklistQuery, find
+from kiosk.worklist import WorklistQuery, find, name_matches
 from reconcile import names, scripts
 from reconcile.match import Decision, DiscPatient, match
 from reconcile.model import WorklistItem
@@ -132,12 +132,27 @@ def worklist_queries(patient: DiscPatient) -> list[WorklistQuery]:
 
 
 def gather(config: Config, patient: DiscPatient) -> list[WorklistItem]:
-    """Every worklist item any of the patient's queries returns, once each."""
+    """Every worklist item any of the patient's queries returns, once each.
+
+    Patterns in another script than ASCII are matched on our side: a worklist
+    SCP compares the bytes of its own character set, so they are all answered
+    by one query for every item (``*``), filtered by each pattern.
+    """
     found: dict[tuple[str, str, str, str], WorklistItem] = {}
-    for query in worklist_queries(patient):
-        for item in find(config.worklist, config.ae_title, query):
+
+    def add(items: list[WorklistItem]) -> None:
+        for item in items:
             key = (item.mrn, item.accession_number, item.scheduled_step_id, item.patient_name)
             found.setdefault(key, item)
+
+    queries = worklist_queries(patient)
+    local = [q.name for q in queries if q.name and not q.name.isascii()]
+    for query in queries:
+        if not (query.name and query.name in local):
+            add(find(config.worklist, config.ae_title, query))
+    if local:
+        every = find(config.worklist, config.ae_title, WorklistQuery(name="*"))
+        add([i for i in every if any(name_matches(p, i.patient_name) for p in local)])
     return list(found.values())
 
 

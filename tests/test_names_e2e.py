@@ -17,12 +17,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from pydicom.uid import generate_uid
 
 from reconcile.scripts import Script, script_of
 from tests.discs import ct_instance
 from tests.kiosk_config import write_config
-from tests.match_cases import SCHEDULED, SCRIPT_BASE, SCRIPT_CASES, Case, evaluate
+from tests.match_cases import (
+    SCHEDULED,
+    SCRIPT_BASE,
+    SCRIPT_CASES,
+    UNSEEN_BASE,
+    UNSEEN_CASES,
+    Case,
+    evaluate,
+)
 
 JAPANESE = "\\ISO 2022 IR 87"
 
@@ -79,8 +88,13 @@ def _write_disc(root: Path, cases: list[Case]) -> dict[str, Case]:
     return by_study
 
 
-def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server):
-    for item in SCRIPT_BASE:
+@pytest.mark.parametrize(
+    ("base", "all_cases"),
+    [(SCRIPT_BASE, SCRIPT_CASES), (UNSEEN_BASE, UNSEEN_CASES)],
+    ids=["written-with", "unseen"],
+)
+def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, base, all_cases):
+    for item in base:
         worklist_server.add_item(
             SpecificCharacterSet=_worklist_charset(item.patient_name),
             PatientID=item.mrn,
@@ -91,8 +105,8 @@ def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server):
             Modality=item.modality,
             ScheduledProcedureStepStartDate=SCHEDULED,
         )
-    cases = [c for c in SCRIPT_CASES if not c.drop and not c.add]
-    assert len(cases) >= 40
+    cases = [c for c in all_cases if not c.drop and not c.add]
+    assert len(cases) >= 30
     by_study = _write_disc(tmp_path / "disc", cases)
     config = write_config(
         tmp_path / "kiosk.toml",
@@ -115,13 +129,16 @@ def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server):
     for n, case in enumerate(cases, 1):
         if case.id != "r-undeclared":
             assert names[f"EXT-{n}"]["patient_name"] == case.disc.patient_name, case.id
-    groups = names[f"EXT-{cases.index(SCRIPT_CASES[0]) + 1}"]["patient_name_groups"]
-    assert groups == {
-        "alphabetic": "YAMADA^TARO",
-        "ideographic": "山田^太郎",
-        "phonetic": "やまだ^たろう",
-    }
-    assert [p["code"] for p in scanned["problems"]].count("charset-undeclared") == 1
+    for n, case in enumerate(cases, 1):
+        parts = [*case.disc.patient_name.split("="), "", ""]
+        if case.id != "r-undeclared":
+            assert names[f"EXT-{n}"]["patient_name_groups"] == {
+                "alphabetic": parts[0],
+                "ideographic": parts[1],
+                "phonetic": parts[2],
+            }, case.id
+    undeclared = 1 if all_cases is SCRIPT_CASES else 0
+    assert [p["code"] for p in scanned["problems"]].count("charset-undeclared") == undeclared
 
     result = subprocess.run(
         [

@@ -136,7 +136,9 @@ def gather(config: Config, patient: DiscPatient) -> list[WorklistItem]:
 
     Patterns in another script than ASCII are matched on our side: a worklist
     SCP compares the bytes of its own character set, so they are all answered
-    by one query for every item (``*``), filtered by each pattern.
+    by one query for every item (``*``), filtered by each pattern. Without a
+    birth date to ask by, the Latin patterns are filtered the same way, so
+    that ``PAR*`` also finds ``박^지훈`` (:func:`kiosk.worklist.name_matches`).
     """
     found: dict[tuple[str, str, str, str], WorklistItem] = {}
 
@@ -146,7 +148,8 @@ def gather(config: Config, patient: DiscPatient) -> list[WorklistItem]:
             found.setdefault(key, item)
 
     queries = worklist_queries(patient)
-    local = [q.name for q in queries if q.name and not q.name.isascii()]
+    by_dob = any(q.dob for q in queries)
+    local = [q.name for q in queries if q.name and not (q.name.isascii() and by_dob)]
     for query in queries:
         if not (query.name and query.name in local):
             add(find(config.worklist, config.ae_title, query))

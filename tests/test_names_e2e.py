@@ -174,3 +174,41 @@ def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, 
     assert wrong == []
     expected = {r.case.id: (r.decision, r.top) for r in evaluate(cases=tuple(cases))}
     assert got == expected
+
+
+def test_the_window_search_accepts_any_script_and_searches_every_group(tmp_path, worklist_server):
+    from kiosk.app.find_patient import lookup_by_name
+    from kiosk.config import load_config
+
+    worklist_server.add_item(
+        SpecificCharacterSet=["", "ISO 2022 IR 87"],
+        PatientID="J1",
+        PatientName="YAMADA^TARO=山田^太郎=やまだ^たろう",
+    )
+    worklist_server.add_item(
+        SpecificCharacterSet="ISO_IR 192", PatientID="R1", PatientName="IVANOV^SERGEY"
+    )
+    worklist_server.add_item(
+        SpecificCharacterSet="ISO_IR 192", PatientID="K1", PatientName="박^지훈"
+    )
+    worklist_server.add_item(PatientID="L1", PatientName="SMITH^JOHN")
+    config = load_config(
+        write_config(
+            tmp_path / "kiosk.toml",
+            worklist=worklist_server,
+            destinations={},
+            spool=tmp_path / "spool",
+            database=tmp_path / "kiosk.sqlite3",
+        )
+    )
+
+    def found(typed: str) -> list[str]:
+        return sorted(c.item.mrn for c in lookup_by_name(config, typed, "").candidates)
+
+    assert found("山田") == ["J1"]  # the ideographic group
+    assert found("たろう") == ["J1"]  # the phonetic group
+    assert found("ﾔﾏﾀﾞ") == ["J1"]  # half-width katakana against hiragana
+    assert found("Иванов") == ["R1"]  # Cyrillic typed, Latin on the worklist
+    assert found("박") == ["K1"]
+    assert found("PAR*") == ["K1"]  # Latin typed, Hangul on the worklist
+    assert found("SMI*") == ["L1"]

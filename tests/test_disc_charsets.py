@@ -51,10 +51,15 @@ def test_names_are_decoded_with_their_character_set(tmp_path: Path, raw, charset
 DEFECTS = [
     ("Иванов^Сергей".encode("cp1251"), None, "charset-undeclared", "Иванов^Сергей"),
     ("Иванов^Сергей".encode("cp1251"), "ISO_IR 100", "charset-wrong", "Иванов^Сергей"),
-    # charset-normalizer reads these short names as another set: a guess, no more
+    ("Иванов^Сергей".encode("cp1251"), "ISO_IR 144", "charset-wrong", "Иванов^Сергей"),
+    ("Петров^Иван".encode("koi8_r"), "ISO_IR 144", "charset-wrong", "Петров^Иван"),
+    # ISO 8859-7 bytes read as cp1251 make a plausible Cyrillic name too: the guess may
+    # be either, and is marked as a guess
     ("Παπαδόπουλος^Γεώργιος".encode("iso8859_7"), None, "charset-undeclared", None),
-    ("김^민준".encode("euc_kr"), "ISO_IR 192", "charset-wrong", None),
-    ("山田^太郎".encode("shift_jis"), None, "charset-undeclared", None),
+    ("Παπαδόπουλος^Γεώργιος".encode("iso8859_7"), "ISO_IR 100", "charset-wrong", None),
+    ("김^민준".encode("euc_kr"), "ISO_IR 192", "charset-wrong", "김^민준"),
+    ("山田^太郎".encode("shift_jis"), None, "charset-undeclared", "山田^太郎"),
+    ("Иванов^Сергей".encode(), None, "charset-undeclared", "Иванов^Сергей"),
 ]
 
 
@@ -74,8 +79,17 @@ def test_a_name_in_an_undeclared_or_wrong_set_is_a_problem_with_a_marked_guess(
     assert guess is None or guess not in scan.instances[0].patient_name
 
 
-def test_latin_names_with_accents_are_no_charset_problem(tmp_path: Path):
-    write_named_disc(tmp_path, "MÜLLER^JÜRGEN".encode("latin-1"), "ISO_IR 100")
+@pytest.mark.parametrize(
+    ("name", "charset", "codec"),
+    [
+        ("MÜLLER^JÜRGEN", "ISO_IR 100", "latin-1"),
+        ("García López^María José", "ISO_IR 100", "latin-1"),
+        ("ФЁДОРОВ^ЮРИЙ", "ISO_IR 144", "iso8859_5"),
+        ("Νικολάου^Χρήστος", "ISO_IR 126", "iso8859_7"),
+    ],
+)
+def test_names_in_their_declared_set_are_no_charset_problem(tmp_path: Path, name, charset, codec):
+    write_named_disc(tmp_path, name.encode(codec), charset)
     scan = scan_medium(tmp_path)
-    assert scan.instances[0].patient_name == "MÜLLER^JÜRGEN"
+    assert scan.instances[0].patient_name == name
     assert not [p for p in scan.problems if p.code.startswith("charset")]

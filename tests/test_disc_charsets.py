@@ -93,3 +93,37 @@ def test_names_in_their_declared_set_are_no_charset_problem(tmp_path: Path, name
     scan = scan_medium(tmp_path)
     assert scan.instances[0].patient_name == name
     assert not [p for p in scan.problems if p.code.startswith("charset")]
+
+
+@pytest.mark.parametrize(
+    "charset",
+    [
+        None,
+        "ISO_IR 100",
+        "ISO_IR 13",
+        "ISO_IR 144",
+        "ISO_IR 126",
+        "ISO_IR 192",
+        "\\ISO 2022 IR 87",
+        "\\ISO 2022 IR 149",
+        "ISO 2022 IR 13\\ISO 2022 IR 87",
+        "GB18030",
+        "KOI8_R",
+    ],
+)
+def test_garbage_name_bytes_in_any_set_never_raise(tmp_path: Path, charset):
+    import random
+
+    rng = random.Random(charset)
+    pieces = [b"\x1b$B", b"\x1b(B", b"\x1b$)C", b"\x1b(J", b"^", b"=", b"\\", b"\x00", b"\xff"]
+    for n in range(8):
+        folder = tmp_path / str(n)
+        raw = b"".join(
+            rng.choice(pieces) if rng.random() < 0.2 else bytes([rng.randrange(1, 256)])
+            for _ in range(rng.randint(1, 60))
+        )
+        write_named_disc(folder, raw, charset)
+        for deep in (True, False):
+            scan = scan_medium(folder, deep=deep)
+            assert len(scan.instances) == 1
+            scan.to_json()

@@ -15,12 +15,26 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.match_cases import CASES, evaluate
+from tests.match_cases import CASES, SCRIPT_CASES, UNSEEN_CASES, Case, evaluate
 
 
 def main(argv: list[str]) -> int:
-    """Print the figures; exit 1 if any automatic match was wrong or unsafe."""
-    results = evaluate()
+    """Print the figures of both sets; exit 1 if any automatic match was wrong or unsafe."""
+    failed = 0
+    sets = (
+        ("Latin-1 set", CASES),
+        ("multi-script set", SCRIPT_CASES),
+        ("multi-script set written after the rules (unseen by them)", UNSEEN_CASES),
+    )
+    for title, cases in sets:
+        print(f"== {title}")
+        failed |= report(cases, argv)
+    return failed
+
+
+def report(cases: tuple[Case, ...], argv: list[str]) -> int:
+    """Print one set's figures; 1 if any automatic match was wrong or unsafe."""
+    results = evaluate(cases=cases)
     n = len(results)
     wrong = [r for r in results if r.wrong_auto]
     unsafe = [r for r in results if r.unsafe_auto]
@@ -34,6 +48,13 @@ def main(argv: list[str]) -> int:
     print(f"automatic matches that needed review: {len(unsafe)}")
     print(f"top-1 accuracy: {top1}/{n} = {top1 / n:.1%}")
     print(f"decided automatically: {auto}/{n} = {auto / n:.1%}")
+    decidable = [r for r in results if r.case.decidable]
+    clear_auto = sum(r.decision == "auto" for r in decidable)
+    share = clear_auto / len(decidable) if decidable else 0.0
+    print(
+        f"decided automatically of those a careful person could decide from the disc: "
+        f"{clear_auto}/{len(decidable)} = {share:.1%}"
+    )
     for decision in ("auto", "review", "none"):
         count = sum(r.decision == decision for r in results)
         print(f"  {decision}: {count}")
@@ -46,7 +67,7 @@ def main(argv: list[str]) -> int:
                 f"{flag:5} {r.case.id:22} {r.decision:6} top={r.top} right={r.case.right} "
                 f"({r.case.what})"
             )
-    assert len(CASES) == n
+    assert len(cases) == n
     return 1 if wrong or unsafe else 0
 
 

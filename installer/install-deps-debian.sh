@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages the kiosk and its tests need on Debian/Ubuntu:
-# DCMTK and Orthanc (real DICOM peers for tests), Xvfb and the Qt xcb runtime.
+# DCMTK and Orthanc (real DICOM peers for tests), Xvfb and the Qt xcb runtime,
+# and a font with Japanese, Chinese and Korean glyphs (fonts-noto-cjk) for patient names.
 # Idempotent: does nothing when everything is already installed.
 set -euo pipefail
 
@@ -9,7 +10,7 @@ PACKAGES=(
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0
-  fonts-dejavu-core
+  fonts-dejavu-core fonts-noto-cjk
 )
 if ! python3 -m venv --help >/dev/null 2>&1; then
   PACKAGES+=(python3-venv)

@@ -18,7 +18,8 @@ from kiosk.barcode import BarcodeRules, Kind, Scanned, classify
 from kiosk.config import Config
 from kiosk.errors import ConfigError
 from kiosk.media.model import MediaScan, StudySummary
-from kiosk.worklist import WorklistQuery, find
+from kiosk.worklist import WorklistQuery, find, name_matches
+from reconcile import names, scripts
 from reconcile.match import Decision, DiscPatient, match
 from reconcile.model import WorklistItem
 from reconcile.rules import MatchRules
@@ -78,22 +79,44 @@ def _prefix(word: str) -> str:
     return letters
 
 
-def name_prefixes(patient_name: str) -> list[str]:
-    """The leading letters of the family and first given name (or first and last word)."""
-    text = patient_name.split("=")[0]
-    firsts: list[str]
+def _first_words(text: str) -> list[tuple[str, bool]]:
+    """The first word of the family and first given name (or first and last word), family flag."""
     if "^" in text or "," in text:
         family, _, given = text.partition("^" if "^" in text else ",")
         given = given.split("^")[0]
-        firsts = [part.split()[0] for part in (family, given) if part.split()]
-    else:
-        words = text.split()
-        firsts = [words[0], words[-1]] if words else []
+        parts = [(family, True), (given, False)]
+        return [(part.split()[0], is_family) for part, is_family in parts if part.split()]
+    words = text.split()
+    return [(words[0], True), (words[-1], False)] if words else []
+
+
+def name_queries(patient_name: str) -> list[str]:
+    """The name patterns that find a patient by the leading letters of each name part.
+
+    For every component group: the first letters of the family and first
+    given name (or first and last word) with a ``*`` wildcard; in a non-Latin
+    script the same letters anywhere in the name (``*山田*``: the worklist may
+    hold them in another group) and the first letters of their standard Latin
+    spelling (``IVA*`` for Иванов, ``PAR*`` for 박), so that a name in any
+    script finds its candidates without a birth date.
+    """
     out: list[str] = []
-    for word in firsts:
-        prefix = _prefix(word)
-        if prefix and prefix.upper() not in (p.upper() for p in out):
-            out.append(prefix)
+
+    def add(pattern: str) -> None:
+        if pattern.upper() not in (p.upper() for p in out):
+            out.append(pattern)
+
+    for text in names.groups(patient_name).values():
+        for word, is_family in _first_words(text):
+            prefix = _prefix(word)
+            if not prefix:
+                continue
+            if scripts.is_latin(prefix):
+                add(f"{prefix}*")
+                continue
+            add(f"*{prefix}*")
+            for spelling in scripts.romanize(word, family=is_family):
+                add(f"{_prefix(spelling).upper()}*")
     return out
 
 
@@ -103,18 +126,36 @@ def worklist_queries(patient: DiscPatient) -> list[WorklistQuery]:
     dob = "".join(c for c in patient.birth_date if c.isdigit())
     if len(dob) == 8 and dob[4:6] != "00" and dob[6:] != "00":
         queries.append(WorklistQuery(dob=dob))
-    for prefix in name_prefixes(patient.patient_name):
-        queries.append(WorklistQuery(name=f"{prefix}*"))
+    for pattern in name_queries(patient.patient_name):
+        queries.append(WorklistQuery(name=pattern))
     return queries
 
 
 def gather(config: Config, patient: DiscPatient) -> list[WorklistItem]:
-    """Every worklist item any of the patient's queries returns, once each."""
+    """Every worklist item any of the patient's queries returns, once each.
+
+    Patterns in another script than ASCII are matched on our side: a worklist
+    SCP compares the bytes of its own character set, so they are all answered
+    by one query for every item (``*``), filtered by each pattern. Without a
+    birth date to ask by, the Latin patterns are filtered the same way, so
+    that ``PAR*`` also finds ``박^지훈`` (:func:`kiosk.worklist.name_matches`).
+    """
     found: dict[tuple[str, str, str, str], WorklistItem] = {}
-    for query in worklist_queries(patient):
-        for item in find(config.worklist, config.ae_title, query):
+
+    def add(items: list[WorklistItem]) -> None:
+        for item in items:
             key = (item.mrn, item.accession_number, item.scheduled_step_id, item.patient_name)
             found.setdefault(key, item)
+
+    queries = worklist_queries(patient)
+    by_dob = any(q.dob for q in queries)
+    local = [q.name for q in queries if q.name and not (q.name.isascii() and by_dob)]
+    for query in queries:
+        if not (query.name and query.name in local):
+            add(find(config.worklist, config.ae_title, query))
+    if local:
+        every = find(config.worklist, config.ae_title, WorklistQuery(name="*"))
+        add([i for i in every if any(name_matches(p, i.patient_name) for p in local)])
     return list(found.values())
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconcile import names
+from reconcile import names, scripts
 from reconcile.model import WorklistItem
 from reconcile.names import Agreement, PersonName
 from reconcile.rules import MatchRules
@@ -91,6 +91,7 @@ class Candidate:
             "mrn": self.item.mrn,
             "accession_number": self.item.accession_number,
             "patient_name": self.item.patient_name,
+            "patient_name_groups": names.name_groups(self.item.patient_name),
             "birth_date": self.item.birth_date,
             "score": self.score,
             "reasons": list(self.reasons),
@@ -170,7 +171,20 @@ def _score_reading(disc: PersonName, wl: PersonName) -> NameScore:
 
 
 def score_names(disc_name: str, worklist_name: str) -> NameScore:
-    """Score the best reading of the two names (accents, umlauts, order, separators)."""
+    """Score the best reading of the two names, in any script and component group.
+
+    Latin names of one group are read with their accents, umlauts, order and
+    separators (:func:`score_latin`); otherwise every group of the disc's
+    name meets every group of the candidate's (:func:`score_groups`).
+    """
+    one_group = len(names.groups(disc_name)) <= 1 and len(names.groups(worklist_name)) <= 1
+    if one_group and scripts.is_latin(disc_name) and scripts.is_latin(worklist_name):
+        return score_latin(disc_name, worklist_name)
+    return score_groups(disc_name, worklist_name)
+
+
+def score_latin(disc_name: str, worklist_name: str) -> NameScore:
+    """Score the best reading of two Latin names (accents, umlauts, order, separators)."""
     if names.parse(disc_name).empty or names.parse(worklist_name).empty:
         return NameScore(0, ("no name on one side",), False)
     best: NameScore | None = None
@@ -199,6 +213,151 @@ def score_names(disc_name: str, worklist_name: str) -> NameScore:
         reasons = (*best.reasons, "names differ only in case, accents or separators")
         return NameScore(best.points, reasons, best.strong)
     return best
+
+
+GROUP_CONFLICT = -30
+_NATIVE_CONFLICT_GROUPS = ("ideographic", "phonetic")
+
+
+def score_groups(disc_name: str, worklist_name: str) -> NameScore:
+    """Compare each component group of one name with each group of the other; keep the best.
+
+    Two Latin groups are compared as :func:`score_latin` does; other pairs
+    through :func:`reconcile.names.compare_across` (standard
+    transliterations; kanji only with kanji). When the two names both carry
+    an ideographic or a phonetic group in a native script and those differ
+    in a family or given name (one kanji name, two readings), the match is
+    not strong and loses ``GROUP_CONFLICT`` points.
+    """
+    disc_groups, wl_groups = names.groups(disc_name), names.groups(worklist_name)
+    if not disc_groups or not wl_groups:
+        return NameScore(0, ("no name on one side",), False)
+    several = len(disc_groups) > 1 or len(wl_groups) > 1
+    best: NameScore | None = None
+    for disc_kind, disc_text in disc_groups.items():
+        for wl_kind, wl_text in wl_groups.items():
+            if scripts.is_latin(disc_text) and scripts.is_latin(wl_text):
+                found: NameScore | None = score_latin(disc_text, wl_text)
+            else:
+                found = _score_mixed(disc_text, wl_text)
+            if found is None:
+                continue
+            if several:
+                where = (
+                    f"{disc_kind} names compared"
+                    if disc_kind == wl_kind
+                    else f"disc {disc_kind} name against worklist {wl_kind} name"
+                )
+                found = NameScore(found.points, (where, *found.reasons), found.strong)
+            if best is None or (found.points, found.strong) > (best.points, best.strong):
+                best = found
+    if best is None:
+        return NameScore(0, ("the names are in scripts that cannot be compared",), False)
+    for kind in _NATIVE_CONFLICT_GROUPS:
+        a, b = disc_groups.get(kind, ""), wl_groups.get(kind, "")
+        if not a or not b or scripts.is_latin(a) or scripts.is_latin(b):
+            continue
+        same = _score_mixed(a, b)
+        if same is not None and not same.strong and best.strong:
+            reasons = (*best.reasons, f"the {kind} names differ")
+            return NameScore(best.points + GROUP_CONFLICT, reasons, False)
+    return best
+
+
+def _side_readings(text: str) -> list[tuple[PersonName, str]]:
+    return names.readings(text) if scripts.is_latin(text) else names.native_readings(text)
+
+
+def _score_mixed(disc_text: str, wl_text: str) -> NameScore | None:
+    """The best score of two groups of which at least one is not Latin; None if incomparable."""
+    best: NameScore | None = None
+    for wl, wl_note in _side_readings(wl_text):
+        for reading, note in _side_readings(disc_text):
+            options = [(reading, 0, note)]
+            if reading.structured and reading.given:
+                options.append((_swap(reading), SWAPPED_PENALTY, "family and given names swapped"))
+            for disc, penalty, why in options:
+                found = _score_across(disc, wl)
+                if found is None:
+                    continue
+                notes = [n for n in (why, wl_note) if n]
+                candidate = NameScore(
+                    found.points - penalty, (*notes, *found.reasons), found.strong
+                )
+                if best is None or candidate.points > best.points:
+                    best = candidate
+    return best
+
+
+def _score_across(disc: PersonName, wl: PersonName) -> NameScore | None:
+    """:func:`_score_reading` for names whose parts may be in different scripts."""
+    if disc.empty or wl.empty:
+        return None
+    if not disc.structured or not wl.structured:
+        joined_disc, joined_wl = "".join(disc.words), "".join(wl.words)
+        if scripts.script_of(joined_disc) is scripts.script_of(joined_wl):
+            if joined_disc == joined_wl:
+                full = FAMILY_POINTS[Agreement.EQUAL] + GIVEN_POINTS[Agreement.EQUAL]
+                return NameScore(full, ("whole name equal (written without ^)",), True)
+            if not disc.structured and not wl.structured:
+                return NameScore(0, ("names differ",), False)
+    family = names.compare_across(disc.family, wl.family, family=True)
+    given = names.compare_across(disc.given, wl.given, family=False)
+    joined = (
+        names.compare_across(
+            ("".join(disc.given + disc.middle),), ("".join(wl.given + wl.middle),), family=False
+        )
+        if disc.given and wl.given
+        else None
+    )
+    if (
+        joined is not None
+        and joined[0] is Agreement.EQUAL
+        and (given is None or given[0] is not Agreement.EQUAL)
+    ):
+        given = joined  # JIHOON = JI HOON = 지훈
+        middle: tuple[Agreement, str] | None = (
+            (Agreement.EQUAL, "") if disc.middle or wl.middle else (Agreement.MISSING, "")
+        )
+    elif disc.middle and wl.middle:
+        middle = names.compare_across(disc.middle[:1], wl.middle[:1], family=False)
+    else:
+        middle = (Agreement.MISSING, "")
+    if family is None and given is None:
+        return None
+    points = 0
+    reasons: list[str] = []
+    if family is None:
+        reasons.append("family names in scripts that cannot be compared")
+    else:
+        points += FAMILY_POINTS[family[0]]
+        reasons.append(family[1] or _part_reason("family", family[0]))
+    if given is None:
+        reasons.append("given names in scripts that cannot be compared")
+    else:
+        points += GIVEN_POINTS[given[0]]
+        reasons.append(given[1] or _part_reason("given", given[0]))
+    if middle is not None and middle[0] is Agreement.DIFFERENT:
+        points += MIDDLE_CONFLICT
+        reasons.append("middle names differ")
+    elif middle is not None and middle[0] is Agreement.EQUAL and (disc.middle or wl.middle):
+        reasons.append("middle names agree")
+    elif disc.middle or wl.middle:
+        reasons.append("middle name only on one side")
+    strong = (
+        family is not None
+        and family[0] in _STRONG_FAMILY
+        and given is not None
+        and given[0] is Agreement.EQUAL
+        and (middle is None or middle[0] is not Agreement.DIFFERENT)
+    )
+    return NameScore(points, tuple(reasons), strong)
+
+
+def _part_reason(what: str, agreement: Agreement) -> str:
+    if agreement is Agreement.MISSING:
+        return f"no {what} name on one side"
+    return f"{what} name {agreement.value}"
 
 
 def umlaut_used(name: NameScore) -> bool:

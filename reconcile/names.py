@@ -14,6 +14,8 @@ import enum
 import unicodedata
 from dataclasses import dataclass
 
+from reconcile import scripts
+
 # Letters that Unicode decomposition does not reduce to ASCII.
 _SPECIAL = str.maketrans(
     {
@@ -224,3 +226,129 @@ def compare_middle(a: tuple[str, ...], b: tuple[str, ...]) -> Agreement:
 def looks_like(a: str, b: str) -> bool:
     """Whether two raw names are the same apart from case, accents and separators."""
     return fold(a) == fold(b) or fold(a, umlauts=True) == fold(b, umlauts=True)
+
+
+# --------------------------------------------------------------------------
+# Component groups and names in other scripts
+# --------------------------------------------------------------------------
+
+GROUPS = ("alphabetic", "ideographic", "phonetic")
+
+
+def groups(raw: str) -> dict[str, str]:
+    """The component groups of a DICOM PN (PS3.5 6.2.1.2), by name; empty groups left out.
+
+    ``YAMADA^TARO=山田^太郎=やまだ^たろう`` gives ``alphabetic``, ``ideographic``
+    and ``phonetic``; a name without ``=`` has only its ``alphabetic`` group.
+    """
+    parts = raw.split("=")[:3]
+    return {GROUPS[i]: part for i, part in enumerate(parts) if part.strip(" ^")}
+
+
+def native_readings(raw: str) -> list[tuple[PersonName, str]]:
+    """Every sensible reading of one non-Latin group, with the reason to give when it is used.
+
+    Words are in :func:`reconcile.scripts.native_fold` form. A group with
+    ``^`` is read as written. A Hangul name without ``^`` is split as Korean
+    names are (:func:`reconcile.scripts.korean_splits`); Cyrillic or Greek
+    words without ``^`` are read in both orders; other words without ``^``
+    (kanji, kana) stay one whole name (``structured=False``).
+    """
+    if "^" in raw:
+        parts = [*(tuple(scripts.native_fold(p).split()) for p in raw.split("^")), (), ()]
+        given_words = parts[1]
+        return [(PersonName(parts[0], given_words[:1], given_words[1:] + parts[2]), "")]
+    words = tuple(scripts.native_fold(raw).split())
+    if not words:
+        return [(PersonName((), (), ()), "")]
+    if len(words) == 1 and scripts.script_of(words[0]) is scripts.Script.HANGUL:
+        return [
+            (
+                PersonName((family,), (given,) if given else (), ()),
+                f"Hangul name split after the family name {family}",
+            )
+            for family, given in scripts.korean_splits(words[0])
+        ]
+    if len(words) >= 2 and scripts.script_of(words[0]) in (
+        scripts.Script.CYRILLIC,
+        scripts.Script.GREEK,
+        scripts.Script.HANGUL,
+    ):
+        return [
+            (
+                PersonName(words[:1], words[1:2], words[2:]),
+                "name written without ^, read family name first",
+            ),
+            (
+                PersonName(words[-1:], words[:1], words[1:-1]),
+                "name written without ^, read given name first",
+            ),
+        ]
+    return [(PersonName(words, (), (), structured=False), "")]
+
+
+def compare_across(
+    a: tuple[str, ...], b: tuple[str, ...], *, family: bool
+) -> tuple[Agreement, str] | None:
+    """Compare one name part whose words may be in different scripts.
+
+    The same script: :func:`compare_family` / :func:`compare_given`, reason
+    ``""``. Latin against Cyrillic, Greek, Hangul or kana: ``EQUAL`` only when
+    the Latin spelling is a standard transliteration of the other (the reason
+    names the standard and both spellings), else ``DIFFERENT``. Kanji against
+    anything but kanji: ``None`` (not comparable; no reading is guessed).
+    """
+    if not a or not b:
+        return Agreement.MISSING, ""
+    sa, sb = scripts.script_of("".join(a)), scripts.script_of("".join(b))
+    if sa is sb:
+        return (compare_family(a, b) if family else compare_given(a, b)), ""
+    if scripts.Script.LATIN not in (sa, sb):
+        return None
+    latin, native = (a, b) if sa is scripts.Script.LATIN else (b, a)
+    if scripts.script_of("".join(native)) not in scripts.STANDARDS:
+        return None
+    standard = scripts.transliterates(" ".join(native), "".join(latin), family=family)
+    if standard is None:
+        return Agreement.DIFFERENT, ""
+    what = "family" if family else "given"
+    shown = " ".join(
+        (w[:-1] + "ς" if w.endswith("σ") else w).capitalize() for w in native
+    )  # Greek words end in final sigma
+    return Agreement.EQUAL, f"{what} name equal via {standard}: {shown} = {' '.join(latin).upper()}"
+
+
+def searchable_forms(raw: str) -> list[str]:
+    """Folded forms of a name a search pattern may meet: the whole name, each group, and
+    each non-Latin group in its main Latin spellings (:func:`reconcile.scripts.romanize`).
+
+    For finding candidates only; whether they are the patient is for
+    :mod:`reconcile.match` to say.
+    """
+    forms = [fold(raw), fold(raw, umlauts=True)]
+    for text in groups(raw).values():
+        forms.append(fold(text))
+        if scripts.is_latin(text):
+            continue
+        parts = text.split("^")
+        family_words = scripts.native_fold(parts[0]).split()
+        rest: list[str] = []
+        for part in parts[1:]:
+            for word in scripts.native_fold(part).split():
+                rest.append(next(iter(scripts.romanize(word)), word))
+        first = family_words[0] if family_words else ""
+        family_rest = [next(iter(scripts.romanize(w)), w) for w in family_words[1:]]
+        for spelling in scripts.romanize(first, family=True) or [first]:
+            forms.append(" ".join([spelling, *family_rest, *rest]))
+        native = scripts.native_fold(text)
+        forms += [native, native.replace(" ", "")]
+    return list(dict.fromkeys(f for f in forms if f))
+
+
+def name_groups(raw: str) -> dict[str, str]:
+    """The three component groups of a PN by name, each present (``""`` when empty).
+
+    The form ``scan --json`` and ``match --json`` give as ``patient_name_groups``.
+    """
+    parts = [*raw.split("=")[:3], "", "", ""]
+    return {name: parts[i] for i, name in enumerate(GROUPS)}

@@ -6,6 +6,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,3 +200,44 @@ def write_instances(
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)
     return paths
+
+
+def write_named_disc(
+    root: Path,
+    name: bytes,
+    charset: str | None,
+    *,
+    patient_id: str = "OUT-7",
+    birth_date: str = "19800101",
+    sex: str = "M",
+    dicomdir: bool = False,
+) -> DiscStudy:
+    """Write a one-image CT study whose Patient's Name is ``name``, byte for byte.
+
+    ``charset`` is the Specific Character Set written (``None``: none at all),
+    whatever the bytes really are: the defects of real discs are made this way.
+    """
+    study = DiscStudy(generate_uid(), patient_id)
+    ds = ct_instance(
+        patient_id=patient_id,
+        patient_name="X",
+        birth_date=birth_date,
+        sex=sex,
+        study_uid=study.study_instance_uid,
+        series_uid=generate_uid(),
+        number=1,
+    )
+    if charset is None:
+        del ds.SpecificCharacterSet
+    else:
+        ds.SpecificCharacterSet = charset.split("\\") if "\\" in charset else charset
+    with warnings.catch_warnings():  # pydicom splits the bytes on '=' to check them: no matter
+        warnings.simplefilter("ignore")
+        ds["PatientName"].value = name  # the bytes as given: pydicom writes them unchanged
+    path = root / "DICOM" / "P0000001" / "I0000001"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    study.sop_instance_uids.append(ds.SOPInstanceUID)
+    if dicomdir:
+        make_dicomdir(root)
+    return study

@@ -103,10 +103,19 @@ class Case:
     must_review: bool = False
     add: tuple[WorklistItem, ...] = ()
     drop: tuple[str, ...] = ()
+    base: tuple[WorklistItem, ...] = BASE
+    # a careful person could decide from the disc alone (set False where the
+    # disc lacks what it takes: no birth date, a changed surname, a garbled name)
+    clear: bool = True
 
     def worklist(self) -> list[WorklistItem]:
         """The base worklist with this case's changes."""
-        return [i for i in BASE if i.mrn not in self.drop] + list(self.add)
+        return [i for i in self.base if i.mrn not in self.drop] + list(self.add)
+
+    @property
+    def decidable(self) -> bool:
+        """Whether a careful person could decide this case from the disc alone."""
+        return self.right is not None and not self.must_review and self.clear
 
 
 def disc(
@@ -410,11 +419,313 @@ class CaseResult:
         return self.decision != "none" and self.top == self.case.right
 
 
-def evaluate(rules: MatchRules | None = None) -> list[CaseResult]:
-    """Run the matcher on every case."""
+def evaluate(rules: MatchRules | None = None, cases: tuple[Case, ...] = CASES) -> list[CaseResult]:
+    """Run the matcher on every case (the Latin set unless ``cases`` is given)."""
     results = []
-    for case in CASES:
+    for case in cases:
         decision = match(case.disc, case.worklist(), rules)
         top = decision.candidates[0].item.mrn if decision.candidates else None
         results.append(CaseResult(case, decision.outcome.value, top))
     return results
+
+
+# --------------------------------------------------------------------------
+# Names in every script: a worklist of hospitals in Japan, Korea, Russia and
+# Greece (or treating their patients), and discs in those character sets.
+# --------------------------------------------------------------------------
+
+SCRIPT_BASE: tuple[WorklistItem, ...] = (
+    order("J001", "YAMADA^TARO=山田^太郎=やまだ^たろう", "19700101", "M"),
+    order("J002", "=山田^秀樹=やまだ^ひでき", "19800202", "M"),
+    order("J003", "=山田^秀樹=やまだ^しゅうき", "19800202", "M"),  # same kanji, other reading
+    order("J004", "=佐藤^修=さとう^おさむ", "19650505", "M"),
+    order("J005", "SUZUKI^ICHIRO=鈴木^一郎=すずき^いちろう", "19500315", "M"),
+    order("J006", "=高橋^花子=たかはし^はなこ", "19881111", "F"),
+    order("J007", "=高橋^花子=たかはし^はなこ", "19920606", "F"),  # namesake
+    order("J008", "=伊藤^俊=いとう^しゅん", "19770707", "M"),
+    order("J009", "=大野^翔太=おおの^しょうた", "20010808", "M"),
+    order("J010", "=中村^陽菜=なかむら^ひな", "20100101", "F"),  # twins
+    order("J011", "=中村^陽葵=なかむら^ひまり", "20100101", "F"),
+    order("R001", "IVANOV^SERGEY", "19750310", "M"),
+    order("R002", "Фёдоров^Юрий^Петрович", "19601224", "M"),
+    order("R003", "Смирнова^Ольга", "19830419", "F"),
+    order("R004", "KUZNETSOV^ALEXEY", "19900909", "M"),
+    order("R005", "Иванова^Мария", "19770202", "F"),
+    order("R006", "Попов^Дмитрий", "19990101", "M"),
+    order("R007", "Попов^Дмитрий", "19690315", "M"),  # namesake
+    order("G001", "PAPADOPOULOS^GEORGIOS", "19720606", "M"),
+    order("G002", "Παπαδοπούλου^Ελένη", "19740707", "F"),
+    order("G003", "Νικολάου^Χρήστος", "19680808", "M"),
+    order("K001", "박^지훈", "19910312", "M"),
+    order("K002", "LEE^SEUNGHO", "19850101", "M"),
+    order("K003", "김^민준", "20000505", "M"),
+    order("K004", "CHOI^YUNA", "19950606", "F"),
+    order("K005", "정^수빈", "19970707", "F"),  # twins
+    order("K006", "정^수민", "19970707", "F"),
+    order("K007", "KIM^MINJUN", "19800808", "M"),  # namesake of K003
+    order("K008", "남궁^민수", "19660606", "M"),
+)
+
+
+def sdisc(name: str, dob: str = "", sex: str = "") -> DiscPatient:
+    """A disc patient of the multi-script set."""
+    return disc(name, dob, sex)
+
+
+def _script(case_id: str, d: DiscPatient, right: str | None, what: str, **kw: object) -> Case:
+    return Case(case_id, d, right, what, base=SCRIPT_BASE, **kw)  # type: ignore[arg-type]
+
+
+SCRIPT_CASES: tuple[Case, ...] = (
+    # --- Japanese ---------------------------------------------------------------
+    _script(
+        "j-three-groups",
+        sdisc("YAMADA^TARO=山田^太郎=やまだ^たろう", "19700101", "M"),
+        "J001",
+        "romaji, kanji and kana",
+    ),
+    _script(
+        "j-kanji-kana", sdisc("=山田^太郎=やまだ^たろう", "19700101", "M"), "J001", "no romaji"
+    ),
+    _script("j-romaji-ou", sdisc("YAMADA^TAROU", "19700101", "M"), "J001", "romaji, long vowel"),
+    _script("j-half-width", sdisc("ﾔﾏﾀﾞ^ﾀﾛｳ", "19700101", "M"), "J001", "half-width katakana"),
+    _script("j-katakana", sdisc("ヤマダ^タロウ", "19700101", "M"), "J001", "full-width katakana"),
+    _script(
+        "j-two-readings",
+        sdisc("=山田^秀樹=やまだ^ひでき", "19800202", "M"),
+        "J002",
+        "one kanji name with two readings, same birth date",
+        must_review=True,
+    ),
+    _script(
+        "j-other-reading",
+        sdisc("=山田^秀樹=やまだ^ひでき", "19800202", "M"),
+        "J003",
+        "the only order has the same kanji read otherwise: a kana mistake, or someone else",
+        must_review=True,
+        drop=("J002",),
+    ),
+    _script(
+        "j-shu-equals-byte",
+        sdisc("SATO^OSAMU=佐藤^修=さとう^おさむ", "19650505", "M"),
+        "J004",
+        "修: its JIS code holds '='",
+    ),
+    _script("j-shun", sdisc("=伊藤^俊=いとう^しゅん", "19770707", "M"), "J008", "俊"),
+    _script("j-kunrei", sdisc("ONO^SYOTA", "20010808", "M"), "J009", "Kunrei-shiki"),
+    _script("j-hepburn-oh", sdisc("OHNO^SHOTA", "20010808", "M"), "J009", "long vowel OH"),
+    _script("j-hepburn-oo", sdisc("OONO^SHOUTA", "20010808", "M"), "J009", "long vowel OO/OU"),
+    _script("j-romaji-group", sdisc("SUZUKI^ICHIRO", "19500315", "M"), "J005", "romaji only"),
+    _script(
+        "j-namesake",
+        sdisc("=高橋^花子=たかはし^はなこ", "19881111", "F"),
+        "J006",
+        "two patients with one name, birth date decides",
+    ),
+    _script(
+        "j-namesake-no-dob",
+        sdisc("=高橋^花子=たかはし^はなこ", "", "F"),
+        "J006",
+        "two patients with one name, no birth date",
+        must_review=True,
+    ),
+    _script(
+        "j-twins",
+        sdisc("=中村^陽菜=なかむら^ひな", "20100101", "F"),
+        "J010",
+        "twins",
+        must_review=True,
+    ),
+    _script(
+        "j-absent", sdisc("=田中^健=たなか^けん", "19700101", "M"), None, "not on the worklist"
+    ),
+    _script(
+        "j-kanji-vs-romaji",
+        sdisc("=鈴木^一郎", "19500315", "M"),
+        "J005",
+        "kanji only on the disc; the worklist also has kanji",
+    ),
+    # --- Russian ------------------------------------------------------------------
+    _script("r-cyrillic-disc", sdisc("Иванов^Сергей", "19750310", "M"), "R001", "Cyrillic disc"),
+    _script(
+        "r-unstructured",
+        sdisc("Сергей Иванов", "19750310", "M"),
+        "R001",
+        "Cyrillic without ^, given name first",
+    ),
+    _script("r-icao", sdisc("FEDOROV^IURII", "19601224", "M"), "R002", "ICAO 9303 spelling"),
+    _script(
+        "r-bgn",
+        sdisc("FYODOROV^YURY^PETROVICH", "19601224", "M"),
+        "R002",
+        "BGN spelling with patronymic",
+    ),
+    _script("r-smirnova", sdisc("SMIRNOVA^OLGA", "19830419", "F"), "R003", "soft sign dropped"),
+    _script("r-alexey", sdisc("Кузнецов^Алексей", "19900909", "M"), "R004", "ALEXEY = Алексей (x)"),
+    _script(
+        "r-married",
+        sdisc("Петрова^Мария", "19770202", "F"),
+        "R005",
+        "a married surname",
+        clear=False,
+    ),
+    _script("r-namesake", sdisc("POPOV^DMITRY", "19990101", "M"), "R006", "namesake, DOB decides"),
+    _script(
+        "r-namesake-no-dob",
+        sdisc("Попов^Дмитрий", "", "M"),
+        "R006",
+        "two patients with one name, no birth date",
+        must_review=True,
+    ),
+    _script(
+        "r-no-dob-unique",
+        sdisc("Смирнова^Ольга", "", "F"),
+        "R003",
+        "a non-ASCII name without birth date: a candidate for review",
+        clear=False,
+    ),
+    _script(
+        "r-undeclared",
+        sdisc("Èâàíîâ^Ñåðãåé", "19750310", "M"),
+        "R001",
+        "cp1251 bytes read as Latin-1 (charset-undeclared)",
+        clear=False,
+    ),
+    _script("r-absent", sdisc("Соколов^Андрей", "19750310", "M"), None, "not on the worklist"),
+    # --- Greek ----------------------------------------------------------------------
+    _script(
+        "g-greek-disc",
+        sdisc("Παπαδόπουλος^Γεώργιος", "19720606", "M"),
+        "G001",
+        "Greek disc, Latin worklist",
+    ),
+    _script("g-elot", sdisc("PAPADOPOULOU^ELENI", "19740707", "F"), "G002", "ELOT 743"),
+    _script("g-chi", sdisc("NIKOLAOU^CHRISTOS", "19680808", "M"), "G003", "χ as CH"),
+    _script("g-chi-h", sdisc("NIKOLAOU^HRISTOS", "19680808", "M"), "G003", "χ as H"),
+    # --- Korean ---------------------------------------------------------------------
+    _script("k-park", sdisc("PARK^JIHOON", "19910312", "M"), "K001", "PARK, JIHOON"),
+    _script("k-bak-rr", sdisc("BAK^JIHUN", "19910312", "M"), "K001", "Revised Romanization"),
+    _script("k-lee", sdisc("이^승호", "19850101", "M"), "K002", "이 = LEE"),
+    _script("k-lee-no-caret", sdisc("이승호", "19850101", "M"), "K002", "Hangul without ^"),
+    _script(
+        "k-kim-no-caret",
+        sdisc("김민준", "20000505", "M"),
+        "K003",
+        "without ^; a namesake in Latin with another DOB",
+    ),
+    _script(
+        "k-kim-no-dob",
+        sdisc("김민준", "", "M"),
+        "K003",
+        "two Kim Minjun, no birth date",
+        must_review=True,
+    ),
+    _script("k-choi", sdisc("최^유나", "19950606", "F"), "K004", "최 = CHOI"),
+    _script("k-twins", sdisc("정^수빈", "19970707", "F"), "K005", "twins", must_review=True),
+    _script("k-namgoong", sdisc("남궁민수", "19660606", "M"), "K008", "two-syllable surname"),
+    _script(
+        "k-hanja-groups",
+        sdisc("PARK^JI HOON=朴^智勳=박^지훈", "19910312", "M"),
+        "K001",
+        "three groups: Latin, hanja, Hangul",
+    ),
+    _script("k-absent", sdisc("한^지민", "19910312", "F"), None, "not on the worklist"),
+)
+
+
+# --------------------------------------------------------------------------
+# A second multi-script set, written after the rules and run once to measure
+# them on names they were not written against (benchmarks/match_quality.py).
+# --------------------------------------------------------------------------
+
+UNSEEN_BASE: tuple[WorklistItem, ...] = (
+    order("U001", "さいとう^けんいち", "19720301", "M"),
+    order("U002", "=加藤^優子=かとう^ゆうこ", "19800412", "F"),
+    order("U003", "ホンダ^シンイチ", "19661130", "M"),
+    order("U004", "=松本^潤=まつもと^じゅん", "19830817", "M"),
+    order("U005", "=服部^隆=はっとり^たかし", "19590909", "M"),
+    order("U006", "=小野^涼太=おの^りょうた", "19990101", "M"),
+    order("U007", "=佐々木^翔平=ささき^しょうへい", "19880808", "M"),
+    order("U008", "=佐々木^翔平=ささき^しょうへい", "19940222", "M"),  # namesake
+    order("U009", "Щербаков^Илья", "19750505", "M"),
+    order("U010", "ZHUKOV^YEVGENIY", "19620606", "M"),
+    order("U011", "Харитонова^Татьяна", "19810707", "F"),
+    order("U012", "Соловьёв^Пётр", "19540404", "M"),
+    order("U013", "Цветкова^Наталья", "19900303", "F"),
+    order("U014", "Цветкова^Наталия", "19900303", "F"),  # twins
+    order("U015", "KOVALENKO^OLEKSANDR", "19850110", "M"),
+    order("U016", "Κωνσταντινίδης^Δημήτριος", "19700220", "M"),
+    order("U017", "GEORGIOU^MARIA", "19920315", "F"),
+    order("U018", "Βλάχος^Ευάγγελος", "19640512", "M"),
+    order("U019", "정^해원", "19930419", "F"),
+    order("U020", "YOON^SEOYEON", "20000101", "F"),
+    order("U021", "강^동현", "19870723", "M"),
+    order("U022", "HAN^SOOJIN", "19780830", "F"),
+    order("U023", "임^재혁", "19910911", "M"),
+    order("U024", "SHIN^HYEJIN", "19860214", "F"),
+)
+
+
+def _unseen(case_id: str, d: DiscPatient, right: str | None, what: str, **kw: object) -> Case:
+    return Case(case_id, d, right, what, base=UNSEEN_BASE, **kw)  # type: ignore[arg-type]
+
+
+UNSEEN_CASES: tuple[Case, ...] = (
+    _unseen("u-saito", sdisc("SAITO^KENICHI", "19720301", "M"), "U001", "とう as O"),
+    _unseen("u-saitou", sdisc("SAITOU^KEN'ICHI", "19720301", "M"), "U001", "OU, apostrophe"),
+    _unseen("u-kato", sdisc("KATO^YUKO", "19800412", "F"), "U002", "long vowels dropped"),
+    _unseen("u-katou-kanji", sdisc("=加藤^優子", "19800412", "F"), "U002", "kanji only"),
+    _unseen("u-honda", sdisc("HONDA^SHINICHI", "19661130", "M"), "U003", "katakana worklist"),
+    _unseen("u-honda-hw", sdisc("ﾎﾝﾀﾞ^ｼﾝｲﾁ", "19661130", "M"), "U003", "half-width disc"),
+    _unseen("u-matsumoto", sdisc("MATSUMOTO^JUN", "19830817", "M"), "U004", "Hepburn"),
+    _unseen("u-matumoto", sdisc("MATUMOTO^ZYUN", "19830817", "M"), "U004", "Nihon-shiki"),
+    _unseen("u-hattori", sdisc("HATTORI^TAKASHI", "19590909", "M"), "U005", "small tsu"),
+    _unseen("u-ryota", sdisc("ONO^RYOTA", "19990101", "M"), "U006", "RYOTA"),
+    _unseen("u-ryouta", sdisc("ONO^RYOUTA", "19990101", "M"), "U006", "RYOUTA"),
+    _unseen("u-sasaki", sdisc("SASAKI^SHOHEI", "19880808", "M"), "U007", "namesake, DOB decides"),
+    _unseen(
+        "u-sasaki-no-dob",
+        sdisc("SASAKI^SHOHEI", "", "M"),
+        "U007",
+        "namesake, no birth date",
+        must_review=True,
+    ),
+    _unseen("u-ilya", sdisc("SHCHERBAKOV^ILYA", "19750505", "M"), "U009", "ILYA"),
+    _unseen("u-ilia", sdisc("SHCHERBAKOV^ILIA", "19750505", "M"), "U009", "ICAO ILIA"),
+    _unseen("u-zhukov", sdisc("Жуков^Евгений", "19620606", "M"), "U010", "YEVGENIY"),
+    _unseen("u-tatiana", sdisc("KHARITONOVA^TATIANA", "19810707", "F"), "U011", "TATIANA"),
+    _unseen("u-tatyana", sdisc("KHARITONOVA^TATYANA", "19810707", "F"), "U011", "TATYANA"),
+    _unseen("u-solovyov", sdisc("SOLOVYOV^PYOTR", "19540404", "M"), "U012", "ьё as YO"),
+    _unseen("u-solovev", sdisc("SOLOVEV^PETR", "19540404", "M"), "U012", "ICAO SOLOVEV"),
+    _unseen(
+        "u-twins-ru",
+        sdisc("TSVETKOVA^NATALYA", "19900303", "F"),
+        "U013",
+        "twins NATALYA and NATALIYA",
+        must_review=True,
+    ),
+    _unseen("u-kovalenko", sdisc("Коваленко^Олександр", "19850110", "M"), "U015", "Ukrainian"),
+    _unseen(
+        "u-dimitrios",
+        sdisc("KONSTANTINIDIS^DIMITRIOS", "19700220", "M"),
+        "U016",
+        "ντ, η",
+    ),
+    _unseen("u-maria", sdisc("Γεωργίου^Μαρία", "19920315", "F"), "U017", "Greek disc"),
+    _unseen("u-evangelos", sdisc("VLACHOS^EVANGELOS", "19640512", "M"), "U018", "ευ, γγ"),
+    _unseen("u-haewon", sdisc("JUNG^HAEWON", "19930419", "F"), "U019", "JUNG"),
+    _unseen("u-seoyeon", sdisc("윤서연", "20000101", "F"), "U020", "no ^, YOON"),
+    _unseen("u-donghyun", sdisc("KANG^DONGHYUN", "19870723", "M"), "U021", "HYUN"),
+    _unseen("u-soojin", sdisc("한^수진", "19780830", "F"), "U022", "SOOJIN"),
+    _unseen("u-jaehyuk", sdisc("LIM^JAEHYUK", "19910911", "M"), "U023", "LIM, HYUK"),
+    _unseen("u-hyejin", sdisc("신^혜진", "19860214", "F"), "U024", "HYEJIN"),
+    _unseen("u-absent-ru", sdisc("Морозов^Иван", "19750505", "M"), None, "not on the worklist"),
+    _unseen("u-absent-ko", sdisc("강^민호", "19870723", "M"), None, "same DOB, other name"),
+    _unseen(
+        "u-kanji-only-vs-kana",
+        sdisc("=斎藤^健一", "19720301", "M"),
+        "U001",
+        "kanji on the disc, kana only on the worklist: no reading is guessed",
+        clear=False,
+    ),
+)

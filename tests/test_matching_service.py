@@ -16,7 +16,7 @@ from kiosk.errors import ConfigError
 from kiosk.matching import (
     lookup_scanned,
     match_scan,
-    name_prefixes,
+    name_queries,
     worklist_queries,
 )
 from kiosk.media.scan import scan_medium
@@ -64,16 +64,20 @@ def test_queries_by_birth_date_and_name_prefixes():
 @pytest.mark.parametrize(
     ("name", "prefixes"),
     [
-        ("DOE^JANE", ["DOE", "JAN"]),
-        ("O'BRIEN^SEAN", ["O", "SEA"]),
-        ("Jane Doe", ["Jan", "Doe"]),
-        ("Doe, Jane", ["Doe", "Jan"]),
-        ("LI^LI", ["LI"]),
+        ("DOE^JANE", ["DOE*", "JAN*"]),
+        ("O'BRIEN^SEAN", ["O*", "SEA*"]),
+        ("Jane Doe", ["Jan*", "Doe*"]),
+        ("Doe, Jane", ["Doe*", "Jan*"]),
+        ("LI^LI", ["LI*"]),
         ("", []),
+        # names in other scripts: the letters anywhere (any group) and their Latin spelling
+        ("Иванов^Сергей", ["*Ива*", "IVA*", "*Сер*", "SER*"]),
+        ("=山田^太郎=やまだ^たろう", ["*山田*", "*太郎*", "*やまだ*", "YAM*", "*たろう*", "TAR*"]),
+        ("박^지훈", ["*박*", "BAK*", "PAR*", "PAK*", "*지훈*", "JIH*"]),
     ],
 )
-def test_name_prefixes(name, prefixes):
-    assert name_prefixes(name) == prefixes
+def test_name_queries(name, prefixes):
+    assert name_queries(name) == prefixes
 
 
 def test_partial_birth_date_is_not_queried():
@@ -233,6 +237,7 @@ def test_kiosk_match_json(tmp_path, worklist_server):
             "mrn": "MRN100",
             "accession_number": "ACC100",
             "patient_name": "DOE^JANE",
+            "patient_name_groups": {"alphabetic": "DOE^JANE", "ideographic": "", "phonetic": ""},
             "birth_date": "19700101",
             "score": 95,
             "reasons": [

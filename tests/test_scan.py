@@ -209,6 +209,7 @@ def expected_patients(d: Disc) -> list[dict[str, Any]]:
             {
                 "patient_id": p.patient_id,
                 "patient_name": p.name,
+                "patient_name_groups": {"alphabetic": p.name, "ideographic": "", "phonetic": ""},
                 "birth_date": p.birth_date,
                 "sex": p.sex,
                 "studies": [

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from kiosk.app.demo_session import conflict_disc, start_demo
+from kiosk.app.demo_session import DemoSession, conflict_disc, names_disc, start_demo
 from kiosk.app.tagging import TagChoice
 from kiosk.config import Config
 from ui.operations import Runners
@@ -47,6 +47,7 @@ def main(out_dir: Path) -> int:
         _cardiology_down(window, app, out_dir)
         _conflict(window, app, out_dir, session.workdir)
         sign_in_screen(session.config, app, out_dir)
+        _names(window, app, out_dir, session)
         window.close()
     finally:
         session.close()
@@ -232,6 +233,17 @@ def _conflict(window: MainWindow, app: QApplication, out_dir: Path, workdir: Pat
     window.open_medium(disc)
     app.processEvents()
     window.grab().save(str(out_dir / "screenshot-conflict.png"))
+
+
+def _names(window: MainWindow, app: QApplication, out_dir: Path, session: DemoSession) -> None:
+    """A disc with a Japanese and a Russian patient: every name group shown, candidates found."""
+    disc = names_disc(session, session.workdir / "names-disc")
+    window.open_medium(disc)
+    for name, modality in (("names-japanese.png", "CT"), ("names-russian.png", "US")):
+        if _select(window, modality):
+            window.fill_from_disc()
+        app.processEvents()
+        window.grab().save(str(out_dir / name))
 
 
 if __name__ == "__main__":

@@ -76,3 +76,55 @@ def conflict_disc(folder: Path) -> Path:
             ds.StudyInstanceUID = smith_uid
             ds.save_as(sample.root / path)
     return sample.root
+
+
+# The names of the multi-script demo: a Japanese disc (ISO 2022 IR 87, three
+# component groups) and a Russian one (ISO_IR 144); the worklist holds the
+# first in kanji and kana only and the second in Latin letters.
+JAPANESE_NAME = "YAMADA^HANAKO=山田^花子=やまだ^はなこ"
+RUSSIAN_NAME = "Иванов^Сергей"
+
+
+def names_disc(session: DemoSession, folder: Path) -> Path:
+    """A sample disc whose patients have a Japanese and a Russian name, and their orders.
+
+    Jane Doe's files become ``山田花子`` (``\\ISO 2022 IR 87``), Jürgen Müller's
+    ``Иванов Сергей`` (``ISO_IR 144``); the running demo worklist gets an
+    order for each, written as a Japanese and a European hospital would
+    (``=山田^花子=やまだ^はなこ``, ``IVANOV^SERGEY``). Returns the disc root.
+    """
+    import pydicom
+
+    from kiosk.demo import DemoPeers
+    from kiosk.demo.peers import demo_worklist_items
+    from kiosk.demo.sample_disc import JANE_DOE, JURGEN_MULLER, make_sample_disc
+
+    sample = make_sample_disc(folder, with_dicomdir=False)
+    renamed = {
+        JANE_DOE.patient_id: (JAPANESE_NAME, ["", "ISO 2022 IR 87"]),
+        JURGEN_MULLER.patient_id: (RUSSIAN_NAME, "ISO_IR 144"),
+    }
+    for patient in sample.patients:
+        if patient.patient_id not in renamed:
+            continue
+        name, charset = renamed[patient.patient_id]
+        for study in patient.studies:
+            for path in (f for series in study.series for f in series.files):
+                ds = pydicom.dcmread(sample.root / path)
+                ds.SpecificCharacterSet = charset
+                ds.PatientName = name
+                if "ReferringPhysicianName" in ds:  # Latin-1 letters do not fit ISO_IR 144
+                    ds.ReferringPhysicianName = "Петрова^Анна" if charset == "ISO_IR 144" else ""
+                ds.save_as(sample.root / path)
+    orders = {
+        "MRN100234": ("=山田^花子=やまだ^はなこ", ["", "ISO 2022 IR 87"]),
+        "MRN100871": ("IVANOV^SERGEY", "ISO_IR 100"),
+    }
+    items = []
+    for item in demo_worklist_items():
+        if item.PatientID in orders:
+            item.PatientName, item.SpecificCharacterSet = orders[item.PatientID]
+            items.append(item)
+    if isinstance(session.peers, DemoPeers):
+        session.peers.replace_items(items)
+    return sample.root

@@ -15,9 +15,10 @@ from kiosk.matching import StudyMatch, disc_patient, gather, match_rules, match_
 from kiosk.matching import lookup_scanned as _lookup_scanned
 from kiosk.media.model import MediaScan, StudySummary
 from kiosk.worklist import WorklistQuery as WorklistQuery
-from kiosk.worklist import find, find_order
+from kiosk.worklist import find, find_order, name_matches
 from reconcile.match import Decision, match, score
 from reconcile.model import WorklistItem
+from reconcile.scripts import is_latin
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,23 @@ def lookup_scanned(config: Config, raw: str, study: StudySummary | None = None) 
 def lookup_by_name(
     config: Config, name: str, birth_date: str, study: StudySummary | None = None
 ) -> Lookup:
-    """Look up by name and/or birth date, scored against ``study``'s patient if given."""
-    items = find(config.worklist, config.ae_title, WorklistQuery(name=name, dob=birth_date))
+    """Look up by name and/or birth date, scored against ``study``'s patient if given.
+
+    The name is looked for in every component group and script: the
+    worklist is asked for every item (of that birth date, if given) and the
+    name filtered on our side (:func:`kiosk.worklist.name_matches`), since a
+    worklist SCP compares bytes of its own character set. A name in another
+    script than Latin, without a wildcard, is looked for anywhere in the
+    name (``山田`` finds ``=山田^太郎``, ``Иванов`` finds ``IVANOV^SERGEY``);
+    ``PAR*`` finds ``박^지훈`` through its standard spelling.
+    """
+    if not name:
+        items = find(config.worklist, config.ae_title, WorklistQuery(dob=birth_date))
+        return _ranked(config, items, study, by_identifier=False)
+    if not is_latin(name) and "*" not in name and "?" not in name:
+        name = f"*{name.strip()}*"
+    every = find(config.worklist, config.ae_title, WorklistQuery(name="*", dob=birth_date))
+    items = [i for i in every if name_matches(name, i.patient_name)]
     return _ranked(config, items, study, by_identifier=False)
 
 

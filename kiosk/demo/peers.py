@@ -619,6 +619,13 @@ class DemoPeers:
         """TCP port of the cardiology storage SCP (``CARDPACS``)."""
         return self._port("cardiology")
 
+    def replace_items(self, items: Sequence[Dataset]) -> None:
+        """Serve ``items`` in place of the entries with the same Accession Number."""
+        with self._lock:
+            new = {str(i.AccessionNumber): i for i in items}
+            self._items = [new.pop(str(i.AccessionNumber), i) for i in self._items]
+            self._items += list(new.values())
+
     @property
     def worklist_items(self) -> list[Dataset]:
         """The entries the running worklist serves (copies)."""

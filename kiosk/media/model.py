@@ -11,6 +11,7 @@ from typing import Any
 from kiosk.errors import SafetyError, UsageError
 from kiosk.media.names import shown
 from kiosk.media.problems import Problem
+from reconcile.names import name_groups
 
 PatientKey = tuple[str, str, str, str]
 """An outside patient: (PatientID, IssuerOfPatientID, PatientName, PatientBirthDate)."""
@@ -258,6 +259,7 @@ class PatientSummary:
         return {
             "patient_id": self.patient_id,
             "patient_name": self.patient_name,
+            "patient_name_groups": name_groups(self.patient_name),
             "birth_date": self.birth_date,
             "sex": self.sex,
             "studies": [s.to_json() for s in self.studies],

@@ -40,6 +40,8 @@ class ProblemCode(StrEnum):
     SEQUENCE_TOO_DEEP = "sequence-too-deep"
     DICOMDIR_TOO_LARGE = "dicomdir-too-large"
     IMAGE_TOO_COMPLEX = "image-too-complex"
+    CHARSET_UNDECLARED = "charset-undeclared"
+    CHARSET_WRONG = "charset-wrong"
 
 
 @dataclass(frozen=True)
@@ -107,5 +109,12 @@ PLAIN_WORDS: dict[ProblemCode, str] = {
     ProblemCode.IMAGE_TOO_COMPLEX: (
         "The disc image is too large or complex to read safely; reading stopped, "
         "the images found so far are listed"
+    ),
+    ProblemCode.CHARSET_UNDECLARED: (
+        "The disc does not say in which alphabet its names are written; "
+        "check the patient's name by hand"
+    ),
+    ProblemCode.CHARSET_WRONG: (
+        "The disc names the wrong alphabet for its names; check the patient's name by hand"
     ),
 }

@@ -43,9 +43,10 @@ from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
+from pydicom.values import convert_PN
 
 from kiosk.errors import NoDicomError
-from kiosk.media import iso
+from kiosk.media import charsets, iso
 from kiosk.media.dicomdir import DicomdirTooLarge, Record, Value, read_directory
 from kiosk.media.fastheader import (
     MEDIA_STORAGE_DIRECTORY,
@@ -102,6 +103,7 @@ _T_REF_SOP = 0x00041511
 _T_REF_TS = 0x00041512
 _T_FIRST_ROOT = 0x00041200
 _T_CHARSET = 0x00080005
+_T_NAME = 0x00100010
 _RECORD_KEYS = {
     level: {name: _FIELD_TAGS[name] for name, (_, at) in _FIELDS.items() if at == level}
     for level in ("PATIENT", "STUDY", "SERIES", "LEAF")
@@ -791,6 +793,7 @@ def _read_file(
                 return None
             record = Record(0, dict(fast.values))
             encodings = _encodings(record.values)
+            _check_charset(rel, record.values.get(_T_NAME), record.values.get(_T_CHARSET), problems)
             sop = _raw_text(record, _FIELD_TAGS["sop_instance_uid"], encodings)
             if not sop:
                 return _Read(None, fast.complete)
@@ -808,6 +811,44 @@ def _known_charset(raw: bytes | None) -> bool:
         return True
     terms = raw.decode("latin-1").strip(" \x00").split("\\")
     return all(t.strip(" \x00") in python_encoding for t in terms)
+
+
+def _check_charset(
+    rel: str, name: Value | None, charset: Value | None, problems: list[Problem]
+) -> None:
+    """Add a ``charset-undeclared``/``charset-wrong`` problem when the name's bytes call for one.
+
+    One problem per disc and finding: every file of a study repeats the name.
+    """
+    if not isinstance(name, bytes):
+        return
+    if isinstance(charset, bytes):
+        terms = charset.decode("latin-1").strip(" \x00").split("\\")
+    elif charset is None:
+        terms = []
+    else:
+        terms = [str(charset)]
+    found = charsets.check(name, terms)
+    if found is None:
+        return
+    if any(p.code == found.code and p.message == found.message for p in problems):
+        return
+    problems.append(Problem(found.code, rel, found.message))
+
+
+def _check_dataset_charset(rel: str, ds: Dataset, problems: list[Problem]) -> None:
+    """:func:`_check_charset` on a dataset pydicom read, before any value is converted."""
+    name = ds.get_item(_T_NAME) if _T_NAME in ds else None
+    charset = ds.get_item(_T_CHARSET) if _T_CHARSET in ds else None
+    raw_name = name.value if isinstance(name, RawDataElement) else None
+    raw_charset = charset.value if isinstance(charset, RawDataElement) else None
+    if raw_charset is None and charset is not None:
+        raw_charset = (
+            "\\".join(ds.SpecificCharacterSet)
+            if isinstance(ds.SpecificCharacterSet, list)
+            else str(ds.SpecificCharacterSet)
+        )
+    _check_charset(rel, raw_name, raw_charset, problems)
 
 
 def _reports(kind: str, quiet: bool | None) -> bool:
@@ -853,6 +894,7 @@ def _read_with_pydicom(
                     return None
                 errors: list[str] = []
                 _drop_deferred(ds, errors)
+                _check_dataset_charset(rel, ds, problems)
                 inst = _instance_from_dataset(rel, ds, errors)
                 if found is not None:
                     complete = found.complete
@@ -927,8 +969,11 @@ def _raw_text(record: Record, tag: int, encodings: list[str]) -> str:
         return value.decode("ascii").strip(" \x00")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if tag == 0x00100010:
-            text = str(PersonName(value, encodings=encodings or None))
+        if tag == _T_NAME:
+            # Decoded first, split after (as pydicom reads an element): a kanji whose
+            # ISO 2022 IR 87 code holds the byte of '=', '^' or '\\' never splits the name.
+            name = convert_PN(value, encodings or None)
+            text = str(name) if isinstance(name, PersonName) else "\\".join(map(str, name))
         elif tag in _TEXT_TAGS:
             text = decode_bytes(value, encodings or ["iso8859"], {0x5C})
         else:

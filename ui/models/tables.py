@@ -11,18 +11,34 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from kiosk.media.model import StudySummary
 from reconcile.model import WorklistItem
+from reconcile.scripts import Script, script_of
 
 T = TypeVar("T")
 Index = QModelIndex | QPersistentModelIndex
 
 
 def format_name(pn: str) -> str:
-    """Show a DICOM person name as 'FAMILY, Given Middle'."""
-    parts = [p.strip() for p in pn.split("^")]
-    if not parts or not parts[0]:
-        return pn
+    """Show a DICOM person name with every component group, e.g. 'YAMADA, TARO · 山田 太郎'.
+
+    An alphabetic group reads 'FAMILY, Given Middle'; a group in kanji, kana
+    or Hangul reads family name first without a comma, as it is written
+    there. Groups are joined by ' · ' in DICOM order (alphabetic,
+    ideographic, phonetic); none is left out.
+    """
+    shown = [_format_group(g) for g in pn.split("=")[:3] if g.strip(" ^")]
+    return " · ".join(shown) if shown else pn
+
+
+def _format_group(group: str) -> str:
+    parts = [p.strip() for p in group.split("^")]
+    if not parts[0]:
+        return " ".join(p for p in parts[1:3] if p)
     given = " ".join(p for p in parts[1:3] if p)
-    return f"{parts[0]}, {given}" if given else parts[0]
+    if not given:
+        return parts[0]
+    if script_of(group) in (Script.HAN, Script.KANA, Script.HANGUL):
+        return f"{parts[0]} {given}"
+    return f"{parts[0]}, {given}"
 
 
 def format_date(da: str) -> str:

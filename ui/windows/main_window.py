@@ -69,6 +69,8 @@ from kiosk.media.watch import EventKind, MediaWatcher, MediumEvent
 from kiosk.progress import Event, Milestone, MilestoneKind, Phase
 from reconcile.match import Decision, Outcome
 from reconcile.model import WorklistItem
+from reconcile.names import groups
+from reconcile.scripts import is_latin
 from ui.models.studies import outcome_status, outcome_summary, state_text, tag_text
 from ui.models.tables import (
     CandidateRow,
@@ -846,8 +848,12 @@ class MainWindow(QMainWindow):
             self.status.setText("Select a study first.")
             return
         study = chosen[0]
-        family = study.patient_name.split("^")[0]
-        self.name_edit.setText(f"{family}*" if family else "")
+        first_group = next(iter(groups(study.patient_name).values()), "")
+        family = first_group.split("^")[0].strip()
+        if family and not is_latin(family):
+            self.name_edit.setText(f"*{family}*")  # found in any group of the worklist's name
+        else:
+            self.name_edit.setText(f"{family}*" if family else "")
         self.dob_edit.setText(study.birth_date)
         self.status.setText("Searching the worklist for this patient …")
         config = self.config

@@ -1,0 +1,175 @@
+"""A name's bytes against the disc's Specific Character Set: undeclared or wrong sets.
+
+Hospitals write names in Shift_JIS, EUC-KR, cp1251 or ISO 8859-7 and do not
+always say so in Specific Character Set (0008,0005). Such a name decodes to
+nonsense (or not at all) with the set the file declares. :func:`check` tells
+when the bytes plainly cannot be what the file says, and gives a likely
+reading found by charset-normalizer, marked as a guess: it is shown to the
+clerk, and never used to match a patient automatically.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import warnings
+from dataclasses import dataclass
+
+from charset_normalizer import from_bytes
+from pydicom.charset import convert_encodings
+
+from kiosk.media.problems import ProblemCode
+from reconcile.scripts import Script, script_of
+
+# The legacy sets such discs are written in, and the DICOM term that declares each,
+# in the order they are tried for a guess (multi-byte sets decode strictly or not at all).
+_LEGACY = {
+    "utf_8": "ISO_IR 192",
+    "euc_kr": "ISO 2022 IR 149",
+    "shift_jis": "ISO_IR 13 / ISO 2022 IR 87",
+    "cp1251": "ISO_IR 144",
+    "koi8_r": "ISO_IR 144",
+    "iso8859_5": "ISO_IR 144",
+    "iso8859_7": "ISO_IR 126",
+    "cp1253": "ISO_IR 126",
+}
+# Sets whose bytes above 0x7F are almost all letters of another alphabet: a
+# Latin name holds a few such bytes among ASCII letters, a Cyrillic or Greek
+# name written in such a set holds only those.
+_LATIN = frozenset({"iso8859-1", "iso8859-15", "cp1252"})
+_SINGLE_BYTE = frozenset({"iso8859-5", "iso8859-7", "koi8-r", "cp1251", "cp1253"}) | _LATIN
+
+
+def _codec(name: str) -> str:
+    """Python's own name of a codec (``iso_ir_144`` is ``iso8859-5``)."""
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return name
+
+
+_WORDS = re.compile(r"[\^=\s\-',.]+")
+
+
+def plausible(text: str) -> bool:
+    """Whether ``text`` reads as a name: letters only, one script a word, and sane case.
+
+    A name read in the wrong single-byte set shows symbols (``№``, ``©``) or
+    case in disorder (``хБЮМНБ``); a name read right does not. Written here
+    because charset-normalizer's measures need more text than a name holds.
+    """
+    words = [w for w in _WORDS.split(text) if w]
+    if not words:
+        return False
+    for word in words:
+        if not all(ch.isalpha() for ch in word):
+            return False
+        kinds = {script_of(ch) for ch in word}
+        if len(kinds) > 1 and kinds != {Script.HAN, Script.KANA}:
+            return False  # kanji with kana is Japanese; any other mix is a misreading
+        cased = [ch for ch in word if ch.isupper() or ch.islower()]
+        if cased and not (word.isupper() or word.islower() or word.istitle()):
+            return False
+    return True
+
+
+def _reading(raw: bytes, encoding: str) -> str | None:
+    try:
+        return codecs.decode(raw, encoding, "strict")
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+@dataclass(frozen=True)
+class CharsetFinding:
+    """Why a value's bytes do not fit the declared set, and a guessed reading."""
+
+    code: ProblemCode
+    message: str
+
+
+def _guess(raw: bytes, declared: list[str]) -> tuple[str, str] | None:
+    """The first legacy set (not declared) that reads the bytes as a plausible name, or
+    charset-normalizer's best reading; None when neither finds one."""
+    for encoding in _LEGACY:
+        if _codec(encoding) in declared:
+            continue
+        text = _reading(raw, encoding)
+        if text is not None and not text.isascii() and plausible(text):
+            return encoding, text
+    best = from_bytes(raw, cp_isolation=list(_LEGACY)).best()
+    if best is None:
+        return None
+    return best.encoding, str(best)
+
+
+def _strict(raw: bytes, encodings: list[str]) -> bool:
+    """Whether every byte run decodes in one of the declared sets (escape sequences aside)."""
+    if any(e.startswith("iso2022") or e == "iso_ir_6" for e in encodings) and 0x1B in raw:
+        return True  # code extensions: pydicom switches sets at every escape
+    for encoding in encodings or ["ascii"]:
+        try:
+            codecs.decode(raw, encoding, "strict")
+        except (UnicodeDecodeError, LookupError):
+            continue
+        return True
+    return False
+
+
+def check(raw: bytes, declared: list[str]) -> CharsetFinding | None:
+    """Tell whether a Person Name's bytes fit the Specific Character Set terms ``declared``.
+
+    Returns ``None`` for ASCII and for bytes that read as the declared set;
+    ``charset-undeclared`` when the file declares no set (or only ASCII) and
+    the name is not ASCII; ``charset-wrong`` when the bytes do not decode in
+    the declared set, or a Latin set is declared and most letters fall above
+    0x7F (a Cyrillic or Greek legacy set). The message holds the guessed
+    reading, marked as such.
+    """
+    raw = raw.rstrip(b" \x00")
+    if raw.isascii() and 0x1B not in raw:
+        return None
+    terms = [t.strip() for t in declared if t.strip() and t.strip() != "ISO_IR 6"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        encodings = [_codec(e) for e in convert_encodings(terms)] if terms else []
+    said = "\\".join(terms)
+    if not terms:
+        code = ProblemCode.CHARSET_UNDECLARED
+        why = "the file declares no Specific Character Set, but the patient name is not ASCII"
+    elif not _strict(raw, encodings):
+        code = ProblemCode.CHARSET_WRONG
+        why = f"the patient name's bytes are not valid {said}"
+    elif set(encodings) <= _LATIN and _mostly_high(raw):
+        code = ProblemCode.CHARSET_WRONG
+        why = f"the patient name's bytes look like another alphabet than {said}"
+    elif set(encodings) <= _SINGLE_BYTE and _misread(raw, encodings):
+        code = ProblemCode.CHARSET_WRONG
+        why = f"the patient name does not read as a name in {said}, but does in another set"
+    else:
+        return None
+    guess = _guess(raw, encodings)
+    if guess is not None:
+        encoding, text = guess
+        said_as = _LEGACY.get(encoding, encoding)
+        why += f"; likely reading (a guess, not used for matching): {text} ({said_as})"
+    return CharsetFinding(code, why)
+
+
+def _misread(raw: bytes, encodings: list[str]) -> bool:
+    """The declared single-byte set reads no plausible name, and a legacy set does."""
+    if any(plausible(_reading(raw, e) or "\ufffd") for e in encodings):
+        return False
+    return any(
+        plausible(text)
+        for e in _LEGACY
+        if _codec(e) not in encodings
+        and (text := _reading(raw, e)) is not None
+        and not text.isascii()
+    )
+
+
+def _mostly_high(raw: bytes) -> bool:
+    letters = [b for b in raw if chr(b).isalpha() or b >= 0x80]
+    high = sum(b >= 0x80 for b in letters)
+    return high >= 3 and high * 2 > len(letters)

@@ -1,0 +1,531 @@
+"""Names across scripts: which script a word is in, and whether a Latin spelling is a standard one.
+
+A Latin name on one side and a Cyrillic, Greek, Hangul or kana name on the
+other are equal only when the Latin spelling is what a standard
+transliteration (or one of its usual variants) gives for the other: each
+native word becomes a pattern of the spellings its letters, syllables or
+morae may take, and the Latin word must match the whole pattern. Kanji are
+never transliterated: one kanji name has several readings.
+
+Libraries: kana of every width and both kinds are made one (``unicodedata``
+NFKC for half-width katakana, ``jaconv.kata2hira`` for katakana to
+hiragana); ``anyascii`` reads scripts without a table here. No maintained
+library gives the *variants* of a standard, only one spelling each
+(``cyrtranslit`` has no ICAO 9303 table, ``korean-romanizer`` gives Revised
+Romanization only and is GPL, ``jaconv.kana2alphabet`` gives Hepburn only),
+so the alternatives are the small tables below, each naming the standards
+it follows.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import unicodedata
+
+import jaconv
+from anyascii import anyascii
+
+
+class Script(enum.Enum):
+    """The writing system of a word (by its first letter)."""
+
+    LATIN = "Latin"
+    CYRILLIC = "Cyrillic"
+    GREEK = "Greek"
+    HANGUL = "Hangul"
+    KANA = "kana"
+    HAN = "kanji"
+    OTHER = "other"
+
+
+def script_of(word: str) -> Script:
+    """The script of the first letter of ``word`` (``OTHER`` when it has none)."""
+    for ch in word:
+        if not ch.isalpha():
+            continue
+        code = ord(ch)
+        if code < 0x250 or 0x1E00 <= code < 0x1F00:
+            return Script.LATIN
+        if 0x400 <= code < 0x530:
+            return Script.CYRILLIC
+        if 0x370 <= code < 0x400 or 0x1F00 <= code < 0x2000:
+            return Script.GREEK
+        if 0xAC00 <= code < 0xD7B0 or 0x1100 <= code < 0x1200 or 0x3130 <= code < 0x3190:
+            return Script.HANGUL
+        if 0x3040 <= code < 0x3100 or 0xFF66 <= code < 0xFFA0 or 0x31F0 <= code < 0x3200:
+            return Script.KANA
+        if 0x3400 <= code < 0xA000 or 0xF900 <= code < 0xFB00 or 0x20000 <= code < 0x30000:
+            return Script.HAN
+        return Script.OTHER
+    return Script.OTHER
+
+
+def is_latin(text: str) -> bool:
+    """Whether every letter of ``text`` is Latin (the names the original matcher handles)."""
+    return all(script_of(ch) is Script.LATIN for ch in text if ch.isalpha())
+
+
+def native_fold(text: str) -> str:
+    """Return a non-Latin name part in one comparable form, words separated by single spaces.
+
+    NFKC makes half-width katakana full-width; katakana become hiragana
+    (``jaconv``), so ﾔﾏﾀﾞ, ヤマダ and やまだ are one word; Greek loses its
+    accents and final sigma; Cyrillic keeps й and ё (they are letters).
+    """
+    text = unicodedata.normalize("NFKC", text)
+    text = jaconv.kata2hira(text).casefold()
+    out: list[str] = []
+    for ch in text:
+        if script_of(ch) is Script.GREEK:
+            base = unicodedata.normalize("NFD", ch)
+            out.append("".join(c for c in base if not unicodedata.combining(c)).replace("ς", "σ"))
+        elif ch.isalnum() or ch == "ー":
+            out.append(ch)
+        else:
+            out.append(" ")
+    return " ".join("".join(out).split())
+
+
+# --------------------------------------------------------------------------
+# Cyrillic: ICAO Doc 9303 (2015) first, then GOST 7.79-2000 B, BGN/PCGN 1947,
+# the Russian passport rules of 1997, the Ukrainian 2010 national standard,
+# and the usual English spellings (x for кс, y for the ending ий).
+# --------------------------------------------------------------------------
+
+_ICAO_CYRILLIC = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+    "з": "z", "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+    "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "ie", "ы": "y", "ь": "", "э": "e", "ю": "iu",
+    "я": "ia", "і": "i", "ї": "i", "є": "ie", "ґ": "g",
+}  # fmt: skip
+_CYRILLIC_VARIANTS = {
+    "г": ("g", "h"),
+    "е": ("e", "ye", "je"),
+    "ё": ("e", "yo", "jo", "io", "ye"),
+    "ж": ("zh", "j", "z"),
+    "и": ("i", "y"),
+    "й": ("i", "y", "j", ""),
+    "х": ("kh", "h", "x"),
+    "ц": ("ts", "tc", "c", "tz", "cz"),
+    "щ": ("shch", "sch", "shh", "sc"),
+    "ъ": ("ie", "", "y"),
+    "ы": ("y", "i"),
+    "ь": ("", "y", "i"),
+    "э": ("e", "eh"),
+    "ю": ("iu", "yu", "ju", "u"),
+    "я": ("ia", "ya", "ja", "a"),
+    "ї": ("i", "yi", "ji"),
+    "є": ("ie", "ye", "je"),
+}
+_CYRILLIC_PAIRS = {
+    "кс": ("ks", "x"),
+    "ий": ("ii", "iy", "y", "i", "ij", "yi"),  # ending: YURY, YURIY, IURII
+    "ый": ("y", "yi", "iy", "yy", "ii"),
+}
+
+
+Pattern = tuple[tuple[str, ...], ...]
+"""A word as a sequence of parts, each the tuple of its possible spellings."""
+
+
+def _alternatives(*spellings: str) -> tuple[str, ...]:
+    return tuple(sorted(set(spellings)))
+
+
+def spells(pattern: Pattern, target: str) -> bool:
+    """Whether ``target`` is one spelling of each part of ``pattern`` in turn.
+
+    The set of reachable positions is carried part by part (no backtracking):
+    time grows with the parts times the target's length, whatever a hostile
+    name holds. Written here because a regular expression of alternations
+    (``(?:u|h|)``...) backtracks exponentially on a near miss.
+    """
+    reachable = {0}
+    for spellings in pattern:
+        reachable = {at + len(s) for at in reachable for s in spellings if target.startswith(s, at)}
+        if not reachable:
+            return False
+    return len(target) in reachable
+
+
+@functools.lru_cache(maxsize=4096)
+def _cyrillic_pattern(word: str) -> Pattern:
+    parts: list[tuple[str, ...]] = []
+    i = 0
+    while i < len(word):
+        pair = word[i : i + 2]
+        if pair in _CYRILLIC_PAIRS:
+            parts.append(_alternatives(*_CYRILLIC_PAIRS[pair], _icao_cyrillic(pair)))
+            i += 2
+            continue
+        ch = word[i]
+        spellings = _CYRILLIC_VARIANTS.get(ch, ())
+        parts.append(_alternatives(*spellings, _ICAO_CYRILLIC.get(ch, anyascii(ch).lower())))
+        i += 1
+    return tuple(parts)
+
+
+def _icao_cyrillic(word: str) -> str:
+    return "".join(_ICAO_CYRILLIC.get(ch, anyascii(ch).lower()) for ch in word)
+
+
+# --------------------------------------------------------------------------
+# Greek: ELOT 743 (= ISO 843 transcription, used in Greek passports and by
+# ICAO), with the older spellings of the same sounds (b for β, ph for φ,
+# h/kh for χ, u for ου, i for υ and the diphthongs read as pronounced).
+# --------------------------------------------------------------------------
+
+_ELOT_GREEK = {
+    "α": "a", "β": "v", "γ": "g", "δ": "d", "ε": "e", "ζ": "z", "η": "i", "θ": "th",
+    "ι": "i", "κ": "k", "λ": "l", "μ": "m", "ν": "n", "ξ": "x", "ο": "o", "π": "p",
+    "ρ": "r", "σ": "s", "τ": "t", "υ": "y", "φ": "f", "χ": "ch", "ψ": "ps", "ω": "o",
+}  # fmt: skip
+_GREEK_VARIANTS = {
+    "β": ("v", "b"),
+    "γ": ("g", "gh", "y"),
+    "δ": ("d", "dh"),
+    "η": ("i", "e"),
+    "θ": ("th",),
+    "ξ": ("x", "ks"),
+    "υ": ("y", "i", "u"),
+    "φ": ("f", "ph"),
+    "χ": ("ch", "h", "kh"),
+    "ω": ("o", "w"),
+}
+_GREEK_PAIRS = {
+    "ου": ("ou", "u"),
+    "αυ": ("av", "af", "au"),
+    "ευ": ("ev", "ef", "eu"),
+    "ηυ": ("iv", "if"),
+    "αι": ("ai", "e"),
+    "ει": ("ei", "i"),
+    "οι": ("oi", "i"),
+    "μπ": ("mp", "b"),
+    "ντ": ("nt", "d"),
+    "γκ": ("gk", "g", "ng"),
+    "γγ": ("ng", "gg"),
+    "τζ": ("tz", "dz"),
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def _greek_pattern(word: str) -> Pattern:
+    parts: list[tuple[str, ...]] = []
+    i = 0
+    while i < len(word):
+        pair = word[i : i + 2]
+        if pair in _GREEK_PAIRS:
+            elot = "".join(_ELOT_GREEK.get(c, "") for c in pair)
+            parts.append(_alternatives(*_GREEK_PAIRS[pair], elot))
+            i += 2
+            continue
+        ch = word[i]
+        parts.append(
+            _alternatives(*_GREEK_VARIANTS.get(ch, ()), _ELOT_GREEK.get(ch, anyascii(ch).lower()))
+        )
+        i += 1
+    return tuple(parts)
+
+
+# --------------------------------------------------------------------------
+# Hangul: Revised Romanization (2000) and McCune-Reischauer (without its
+# diacritics), syllable by syllable, with the usual given-name spellings
+# (oo for u, ee for i); family names also by the spellings people really use.
+# --------------------------------------------------------------------------
+
+_INITIALS = (
+    ("g", "k"), ("kk", "gg"), ("n",), ("d", "t"), ("tt", "dd"), ("r", "l", "n"), ("m",),
+    ("b", "p"), ("pp", "bb"), ("s", "sh"), ("ss",), ("",), ("j", "ch"), ("jj", "tch", "ch"),
+    ("ch",), ("k",), ("t",), ("p",), ("h",),
+)  # fmt: skip
+_VOWELS = (
+    ("a",), ("ae", "ai"), ("ya",), ("yae",), ("eo", "o", "u"), ("e",), ("yeo", "yo", "yu"),
+    ("ye",), ("o",), ("wa",), ("wae",), ("oe", "oi", "we"), ("yo",), ("u", "oo"),
+    ("wo", "weo"), ("we",), ("wi",), ("yu", "yoo"), ("eu", "u"), ("ui", "eui"), ("i", "ee"),
+)  # fmt: skip
+_FINALS = (
+    ("",), ("k", "g"), ("k", "kk"), ("k",), ("n",), ("n",), ("n",), ("t", "d"), ("l", "r"),
+    ("k",), ("m",), ("l",), ("l",), ("l",), ("p",), ("l",), ("m",), ("p", "b"), ("p",),
+    ("t", "s"), ("t", "ss"), ("ng",), ("t", "j"), ("t",), ("k",), ("t",), ("p",), ("t", "h"),
+)  # fmt: skip
+
+# Usual spellings of Korean family names (passports and the National Institute of
+# Korean Language's survey of surname romanisation, 2009) beyond RR and MR.
+KOREAN_SURNAMES = {
+    "이": ("lee", "yi", "rhee", "ri", "rhie", "lie", "i"),
+    "박": ("park", "pak", "bak"),
+    "최": ("choi", "choe", "chwe"),
+    "정": ("jeong", "jung", "chung", "cheong"),
+    "김": ("kim", "gim"),
+    "강": ("kang", "gang"),
+    "조": ("cho", "jo", "joe"),
+    "윤": ("yoon", "yun"),
+    "장": ("jang", "chang"),
+    "임": ("lim", "im", "rim", "yim"),
+    "한": ("han",),
+    "오": ("oh", "o"),
+    "서": ("seo", "suh", "so"),
+    "신": ("shin", "sin"),
+    "권": ("kwon", "gwon"),
+    "황": ("hwang",),
+    "안": ("ahn", "an"),
+    "송": ("song",),
+    "류": ("ryu", "yoo", "yu", "ryoo"),
+    "유": ("yoo", "yu", "you"),
+    "전": ("jeon", "jun", "chun", "chon"),
+    "홍": ("hong",),
+    "고": ("ko", "go", "koh"),
+    "문": ("moon", "mun"),
+    "양": ("yang",),
+    "손": ("son", "sohn"),
+    "배": ("bae", "pae"),
+    "백": ("baek", "paik", "paek", "back"),
+    "허": ("heo", "huh", "hur"),
+    "노": ("noh", "no", "roh"),
+    "남": ("nam",),
+    "심": ("shim", "sim"),
+    "하": ("ha",),
+    "곽": ("kwak", "gwak"),
+    "성": ("sung", "seong"),
+    "차": ("cha",),
+    "주": ("joo", "ju", "chu"),
+    "우": ("woo", "u"),
+    "구": ("koo", "gu", "ku"),
+    "나": ("na", "ra"),
+    "민": ("min",),
+    "진": ("jin", "chin"),
+    "지": ("ji", "chi"),
+    "엄": ("eom", "um", "uhm"),
+    "채": ("chae",),
+    "원": ("won",),
+    "천": ("cheon", "chun"),
+    "방": ("bang", "pang"),
+    "공": ("kong", "gong"),
+    "현": ("hyun", "hyeon"),
+    "함": ("ham",),
+    "변": ("byun", "byeon", "pyon"),
+    "염": ("yeom", "yum"),
+    "여": ("yeo", "yuh"),
+    "추": ("choo", "chu"),
+    "도": ("do", "doh"),
+    "석": ("seok", "suk"),
+    "선": ("sun", "seon"),
+    "설": ("seol", "sul"),
+    "길": ("gil", "kil"),
+    "연": ("yeon", "yun"),
+    "위": ("wi", "wee"),
+    "표": ("pyo",),
+    "명": ("myung", "myeong"),
+    "기": ("ki", "gi"),
+    "반": ("ban", "pan"),
+    "왕": ("wang",),
+    "금": ("keum", "geum"),
+    "육": ("yook", "yuk"),
+    "제": ("je", "jae"),
+    "탁": ("tak",),
+    "국": ("kook", "guk"),
+    "남궁": ("namgoong", "namkung", "namgung"),
+    "황보": ("hwangbo",),
+    "제갈": ("jegal",),
+    "선우": ("sunwoo", "seonwoo", "seonu"),
+    "독고": ("dokgo",),
+    "사공": ("sagong",),
+    "서문": ("seomun",),
+}
+# Family names of two syllables: a Hangul name written without ^ is split after them.
+_TWO_SYLLABLE_SURNAMES = frozenset(k for k in KOREAN_SURNAMES if len(k) == 2)
+
+
+def _syllable(ch: str) -> Pattern:
+    index = ord(ch) - 0xAC00
+    if not 0 <= index < 11172:
+        return (_alternatives(anyascii(ch).lower()),)
+    lead, rest = divmod(index, 588)
+    vowel, tail = divmod(rest, 28)
+    return (_INITIALS[lead], _VOWELS[vowel], _FINALS[tail])
+
+
+@functools.lru_cache(maxsize=4096)
+def _hangul_pattern(word: str) -> Pattern:
+    return tuple(part for ch in word for part in _syllable(ch))
+
+
+def korean_splits(word: str) -> list[tuple[str, str]]:
+    """The ways to read a Hangul name written without ``^`` as (family, given).
+
+    Korean family names are one syllable, except a few of two (남궁, 황보,
+    제갈, 선우, ...): a name of three syllables or more that starts with one
+    of those is also read with a two-syllable family name.
+    """
+    if len(word) < 2:
+        return [(word, "")]
+    splits = [(word[:1], word[1:])]
+    if len(word) >= 3 and word[:2] in _TWO_SYLLABLE_SURNAMES:
+        splits.append((word[:2], word[2:]))
+    return splits
+
+
+# --------------------------------------------------------------------------
+# Kana: modified Hepburn (the passport spelling), Kunrei-shiki (ISO 3602) and
+# Nihon-shiki, with long vowels written OU, OO, OH, Ō (folded to O) or O.
+# --------------------------------------------------------------------------
+
+_KANA_BASE = {
+    "あ": ("a",), "い": ("i",), "う": ("u",), "え": ("e",), "お": ("o",),
+    "か": ("ka",), "き": ("ki",), "く": ("ku",), "け": ("ke",), "こ": ("ko",),
+    "さ": ("sa",), "し": ("shi", "si"), "す": ("su",), "せ": ("se",), "そ": ("so",),
+    "た": ("ta",), "ち": ("chi", "ti"), "つ": ("tsu", "tu"), "て": ("te",), "と": ("to",),
+    "な": ("na",), "に": ("ni",), "ぬ": ("nu",), "ね": ("ne",), "の": ("no",),
+    "は": ("ha",), "ひ": ("hi",), "ふ": ("fu", "hu"), "へ": ("he",), "ほ": ("ho",),
+    "ま": ("ma",), "み": ("mi",), "む": ("mu",), "め": ("me",), "も": ("mo",),
+    "や": ("ya",), "ゆ": ("yu",), "よ": ("yo",),
+    "ら": ("ra",), "り": ("ri",), "る": ("ru",), "れ": ("re",), "ろ": ("ro",),
+    "わ": ("wa",), "ゐ": ("i", "wi"), "ゑ": ("e", "we"), "を": ("o", "wo"), "ん": ("n", "m"),
+    "が": ("ga",), "ぎ": ("gi",), "ぐ": ("gu",), "げ": ("ge",), "ご": ("go",),
+    "ざ": ("za",), "じ": ("ji", "zi"), "ず": ("zu",), "ぜ": ("ze",), "ぞ": ("zo",),
+    "だ": ("da",), "ぢ": ("ji", "zi", "di"), "づ": ("zu", "du"), "で": ("de",), "ど": ("do",),
+    "ば": ("ba",), "び": ("bi",), "ぶ": ("bu",), "べ": ("be",), "ぼ": ("bo",),
+    "ぱ": ("pa",), "ぴ": ("pi",), "ぷ": ("pu",), "ぺ": ("pe",), "ぽ": ("po",),
+    "ぁ": ("a",), "ぃ": ("i",), "ぅ": ("u",), "ぇ": ("e",), "ぉ": ("o",), "ゔ": ("vu", "bu"),
+}  # fmt: skip
+# Consonant stems before small ゃ, ゅ, ょ (Hepburn, Kunrei, Nihon-shiki).
+_YOON = {
+    "き": ("ky",), "し": ("sh", "sy"), "ち": ("ch", "ty"), "に": ("ny",), "ひ": ("hy",),
+    "み": ("my",), "り": ("ry",), "ぎ": ("gy",), "じ": ("j", "zy", "jy"),
+    "ぢ": ("j", "zy", "dy"), "び": ("by",), "ぴ": ("py",),
+}  # fmt: skip
+_SMALL_Y = {"ゃ": "a", "ゅ": "u", "ょ": "o"}
+
+
+def _morae(word: str) -> list[tuple[str, ...]]:
+    """The spellings of each mora of a hiragana word (っ and long vowels included)."""
+    morae: list[tuple[str, ...]] = []
+    i = 0
+    double = False
+    while i < len(word):
+        ch = word[i]
+        nxt = word[i + 1] if i + 1 < len(word) else ""
+        if ch == "っ":
+            double = True
+            i += 1
+            continue
+        if ch in _YOON and nxt in _SMALL_Y:
+            spellings = tuple(stem + _SMALL_Y[nxt] for stem in _YOON[ch])
+            i += 2
+        elif ch == "ー" or (ch in "うお" and morae and _long_after(morae[-1], ch)):
+            vowel = morae[-1][0][-1:] if morae else ""
+            spellings = (vowel, "u", "h", "") if ch != "ー" else (vowel, "h", "")
+            if ch == "お":
+                spellings = ("o", "h", "")
+            i += 1
+        elif ch == "い" and morae and morae[-1][0].endswith("e"):
+            spellings, i = ("i", ""), i + 1  # えい: EI or E
+        else:
+            spellings = _KANA_BASE.get(ch, (anyascii(ch).lower(),))
+            i += 1
+        if double:
+            spellings = tuple(
+                alt
+                for s in spellings
+                for alt in ((s[0] + s, "t" + s) if s.startswith("ch") else (s[:1] + s,))
+            )
+            double = False
+        morae.append(spellings)
+    return morae
+
+
+def _long_after(previous: tuple[str, ...], ch: str) -> bool:
+    """Whether う or お lengthens the vowel before it (おう, おお, うう)."""
+    last = previous[0][-1:] if previous and previous[0] else ""
+    return (ch == "う" and last in ("o", "u")) or (ch == "お" and last == "o")
+
+
+@functools.lru_cache(maxsize=4096)
+def _kana_pattern(word: str) -> Pattern:
+    return tuple(_alternatives(*m) for m in _morae(word))
+
+
+# --------------------------------------------------------------------------
+
+
+_LONGEST = 64  # letters of one name part (a PN component group holds at most 64 characters)
+
+STANDARDS = {
+    Script.CYRILLIC: "ICAO 9303 / GOST / BGN transliteration",
+    Script.GREEK: "ELOT 743 transliteration",
+    Script.HANGUL: "Revised Romanization / McCune-Reischauer",
+    Script.KANA: "Hepburn / Kunrei / Nihon-shiki romanisation",
+}
+
+
+def transliterates(native: str, latin: str, *, family: bool = False) -> str | None:
+    """Tell whether ``latin`` is a standard spelling of the native word(s); say which.
+
+    ``native`` is :func:`native_fold` text in one script, ``latin`` folded
+    Latin letters (spaces and hyphens are ignored on both sides). Returns the
+    standard that gives this spelling (the strict ICAO 9303 spelling of
+    Cyrillic is named as such), or ``None`` when no standard spelling or
+    usual variant of it is ``latin``. Kanji never match: no reading is
+    guessed from them.
+    """
+    word = native.replace(" ", "")
+    target = "".join(ch for ch in latin if ch.isalnum())
+    if not word or not target or len(word) > _LONGEST or len(target) > 4 * _LONGEST:
+        return None  # no name word is this long: a hostile value is no standard spelling
+    script = script_of(word)
+    if script is Script.CYRILLIC:
+        if _icao_cyrillic(word) == target:
+            return "ICAO transliteration"
+        pattern = _cyrillic_pattern(word)
+    elif script is Script.GREEK:
+        pattern = _greek_pattern(word)
+    elif script is Script.HANGUL:
+        if family and target in KOREAN_SURNAMES.get(word, ()):
+            return STANDARDS[script]
+        pattern = _hangul_pattern(word)
+    elif script is Script.KANA:
+        pattern = _kana_pattern(word)
+    else:
+        return None
+    return STANDARDS[script] if spells(pattern, target) else None
+
+
+def romanize(word: str, *, family: bool = False) -> list[str]:
+    """The main Latin spellings of a native word (lower case), for searching, not for deciding.
+
+    One spelling per standard's first choice (ICAO 9303 for Cyrillic, ELOT
+    743 for Greek, Revised Romanization for Hangul, Hepburn for kana); for a
+    Korean family name also the spellings people use (LEE, PARK, ...).
+    Kanji and Latin give ``[]``.
+    """
+    word = native_fold(word).replace(" ", "")
+    script = script_of(word)
+    if script is Script.CYRILLIC:
+        return [_icao_cyrillic(word)]
+    if script is Script.GREEK:
+        out, i = "", 0
+        while i < len(word):
+            if word[i : i + 2] in _GREEK_PAIRS:
+                out += _GREEK_PAIRS[word[i : i + 2]][0]
+                i += 2
+            else:
+                out += _ELOT_GREEK.get(word[i], anyascii(word[i]).lower())
+                i += 1
+        return [out]
+    if script is Script.HANGUL:
+        spelled = ""
+        for ch in word:
+            index = ord(ch) - 0xAC00
+            if not 0 <= index < 11172:
+                spelled += anyascii(ch).lower()
+                continue
+            lead, rest = divmod(index, 588)
+            vowel, tail = divmod(rest, 28)
+            spelled += _INITIALS[lead][0] + _VOWELS[vowel][0] + _FINALS[tail][0]
+        usual = list(KOREAN_SURNAMES.get(word, ())) if family else []
+        return [spelled, *(s for s in usual if s != spelled)]
+    if script is Script.KANA:
+        return ["".join(m[0] for m in _morae(word))]
+    return []

@@ -1,0 +1,214 @@
+"""Names in every script through ``kiosk match`` against a real DCMTK wlmscpfs.
+
+The worklist holds the multi-script set's patients (tests.match_cases
+SCRIPT_BASE): the Japanese ones in ``ISO 2022 IR 6\\ISO 2022 IR 87``, the
+others in UTF-8. One disc holds a study per case, each written in the
+character set its hospital would use (``ISO 2022 IR 87``, ``ISO_IR 13``,
+``ISO_IR 144``, ``ISO_IR 126``, ``ISO 2022 IR 149``, ``ISO_IR 100``, and a
+cp1251 name with no Specific Character Set at all). Every study goes through
+the disc reader, the worklist queries and the matcher as a user runs them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydicom.uid import generate_uid
+
+from reconcile.scripts import Script, script_of
+from tests.discs import ct_instance
+from tests.kiosk_config import write_config
+from tests.match_cases import (
+    SCHEDULED,
+    SCRIPT_BASE,
+    SCRIPT_CASES,
+    UNSEEN_BASE,
+    UNSEEN_CASES,
+    Case,
+    evaluate,
+)
+
+JAPANESE = "\\ISO 2022 IR 87"
+
+
+def _worklist_charset(name: str) -> str | list[str]:
+    scripts = {script_of(ch) for ch in name if ch.isalpha()}
+    return (
+        ["", "ISO 2022 IR 87"]
+        if scripts & {Script.KANA, Script.HAN} and not (scripts & {Script.HANGUL})
+        else "ISO_IR 192"
+    )
+
+
+def _disc_charset(name: str) -> str | list[str] | None:
+    """The Specific Character Set a hospital of the name's country writes (None: undeclared)."""
+    scripts = {script_of(ch) for ch in name if ch.isalpha()}
+    if any(0xFF61 <= ord(ch) <= 0xFF9F for ch in name):
+        return "ISO_IR 13"
+    if Script.HANGUL in scripts:
+        return ["", "ISO 2022 IR 149"]
+    if scripts & {Script.KANA, Script.HAN}:
+        return ["", "ISO 2022 IR 87"]
+    if Script.CYRILLIC in scripts:
+        return "ISO_IR 144"
+    if Script.GREEK in scripts:
+        return "ISO_IR 126"
+    return "ISO_IR 100"
+
+
+def _write_disc(root: Path, cases: list[Case]) -> dict[str, Case]:
+    by_study: dict[str, Case] = {}
+    for n, case in enumerate(cases, 1):
+        study_uid = generate_uid()
+        ds = ct_instance(
+            patient_id=f"EXT-{n}",
+            patient_name="X",
+            birth_date=case.disc.birth_date,
+            sex=case.disc.sex,
+            study_uid=study_uid,
+            series_uid=generate_uid(),
+            number=1,
+        )
+        ds.StudyDate = case.disc.study_date
+        if case.id == "r-undeclared":  # cp1251 bytes, no Specific Character Set
+            del ds.SpecificCharacterSet
+            ds["PatientName"].value = "Иванов^Сергей".encode("cp1251")
+        else:
+            ds.SpecificCharacterSet = _disc_charset(case.disc.patient_name)
+            ds.PatientName = case.disc.patient_name
+        path = root / "DICOM" / f"P{n:07d}" / "I0000001"
+        path.parent.mkdir(parents=True)
+        ds.save_as(path, enforce_file_format=True)
+        by_study[study_uid] = case
+    return by_study
+
+
+@pytest.mark.parametrize(
+    ("base", "all_cases"),
+    [(SCRIPT_BASE, SCRIPT_CASES), (UNSEEN_BASE, UNSEEN_CASES)],
+    ids=["written-with", "unseen"],
+)
+def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, base, all_cases):
+    for item in base:
+        worklist_server.add_item(
+            SpecificCharacterSet=_worklist_charset(item.patient_name),
+            PatientID=item.mrn,
+            PatientName=item.patient_name,
+            PatientBirthDate=item.birth_date,
+            PatientSex=item.sex,
+            AccessionNumber=item.accession_number,
+            Modality=item.modality,
+            ScheduledProcedureStepStartDate=SCHEDULED,
+        )
+    cases = [c for c in all_cases if not c.drop and not c.add]
+    assert len(cases) >= 30
+    by_study = _write_disc(tmp_path / "disc", cases)
+    config = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    scan = subprocess.run(
+        [sys.executable, "-m", "kiosk", "scan", str(tmp_path / "disc"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
+    )
+    assert scan.returncode == 0, scan.stderr
+    scanned = json.loads(scan.stdout)
+    names = {p["patient_id"]: p for p in scanned["patients"]}
+    # every name read whole, every group kept
+    for n, case in enumerate(cases, 1):
+        if case.id != "r-undeclared":
+            assert names[f"EXT-{n}"]["patient_name"] == case.disc.patient_name, case.id
+    for n, case in enumerate(cases, 1):
+        parts = [*case.disc.patient_name.split("="), "", ""]
+        if case.id != "r-undeclared":
+            assert names[f"EXT-{n}"]["patient_name_groups"] == {
+                "alphabetic": parts[0],
+                "ideographic": parts[1],
+                "phonetic": parts[2],
+            }, case.id
+    undeclared = 1 if all_cases is SCRIPT_CASES else 0
+    assert [p["code"] for p in scanned["problems"]].count("charset-undeclared") == undeclared
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kiosk",
+            "match",
+            str(tmp_path / "disc"),
+            "--config",
+            str(config),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stderr
+    got = {
+        by_study[s["study_instance_uid"]].id: (
+            s["decision"],
+            s["candidates"][0]["mrn"] if s["candidates"] else None,
+        )
+        for s in json.loads(result.stdout)["studies"]
+    }
+    assert len(got) == len(cases)
+    wrong = [
+        cid
+        for cid, (decision, top) in got.items()
+        for case in cases
+        if case.id == cid and decision == "auto" and (top != case.right or case.must_review)
+    ]
+    assert wrong == []
+    expected = {r.case.id: (r.decision, r.top) for r in evaluate(cases=tuple(cases))}
+    assert got == expected
+
+
+def test_the_window_search_accepts_any_script_and_searches_every_group(tmp_path, worklist_server):
+    from kiosk.app.find_patient import lookup_by_name
+    from kiosk.config import load_config
+
+    worklist_server.add_item(
+        SpecificCharacterSet=["", "ISO 2022 IR 87"],
+        PatientID="J1",
+        PatientName="YAMADA^TARO=山田^太郎=やまだ^たろう",
+    )
+    worklist_server.add_item(
+        SpecificCharacterSet="ISO_IR 192", PatientID="R1", PatientName="IVANOV^SERGEY"
+    )
+    worklist_server.add_item(
+        SpecificCharacterSet="ISO_IR 192", PatientID="K1", PatientName="박^지훈"
+    )
+    worklist_server.add_item(PatientID="L1", PatientName="SMITH^JOHN")
+    config = load_config(
+        write_config(
+            tmp_path / "kiosk.toml",
+            worklist=worklist_server,
+            destinations={},
+            spool=tmp_path / "spool",
+            database=tmp_path / "kiosk.sqlite3",
+        )
+    )
+
+    def found(typed: str) -> list[str]:
+        return sorted(c.item.mrn for c in lookup_by_name(config, typed, "").candidates)
+
+    assert found("山田") == ["J1"]  # the ideographic group
+    assert found("たろう") == ["J1"]  # the phonetic group
+    assert found("ﾔﾏﾀﾞ") == ["J1"]  # half-width katakana against hiragana
+    assert found("Иванов") == ["R1"]  # Cyrillic typed, Latin on the worklist
+    assert found("박") == ["K1"]
+    assert found("PAR*") == ["K1"]  # Latin typed, Hangul on the worklist
+    assert found("SMI*") == ["L1"]

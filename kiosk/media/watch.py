@@ -201,6 +201,8 @@ class DropFolder:
             watching = self._watch()
             for name, when in self.changes.take().items():
                 self._changed(name, when)
+            for name in [n for n in self.media if not (self.folder / n).exists()]:
+                self._forget(name)  # gone at this look, whenever its event comes (a stat each)
             if not watching or self.last_full is None or now - self.last_full >= self.full_check:
                 self._look_at_all(now)
             for name, when in sorted(self.pending.items()):

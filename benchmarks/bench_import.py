@@ -94,12 +94,15 @@ def write_disc(root: Path, n: int, size: int) -> int:
 
 
 def clean_store(template: Path, database: Path) -> None:
-    """Copy the warmed-up store and delete its studies (what it learned of peers stays)."""
+    """Copy the warmed-up store and delete its studies (what it learned of peers stays).
+
+    The audit trail stays: it is a hash chain, and a station's grows as it works.
+    """
     shutil.copy(template, database)
     conn = db.connect(database)
     try:
         with db.transaction(conn):
-            for table in ("outbox", "commitments", "corrections", "instances", "studies", "audit"):
+            for table in ("outbox", "commitments", "corrections", "instances", "studies"):
                 conn.execute(f"DELETE FROM {table}")
     except sqlite3.Error:
         conn.close()

@@ -250,6 +250,7 @@ def test_the_fast_path_does_not_load_pynetdicom() -> None:
     code = (
         "import sys\n"
         "from kiosk.send import deliver, policy\n"
+        "import kiosk.cli, kiosk.app.deliver_due  # what `kiosk send` loads\n"
         "assert policy.classify(0) is policy.Outcome.STORED\n"
         "print(sorted(m for m in sys.modules if m.startswith(('pynetdicom', 'pydicom'))))\n"
     )

@@ -28,16 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from pydicom.dataset import Dataset
-from pydicom.uid import generate_uid
-from pynetdicom import AE, evt
-from pynetdicom.presentation import build_context
-from pynetdicom.sop_class import (  # type: ignore[attr-defined]
-    StorageCommitmentPushModel,
-    StorageCommitmentPushModelInstance,
-)
+from typing import TYPE_CHECKING, Any
 
 from kiosk import audit, lifecycle
 from kiosk.config import Config, Destination
@@ -47,7 +38,15 @@ from kiosk.net.association import open_association, quiet_pynetdicom
 from kiosk.store import commitments, db, studies
 from kiosk.store.db import transaction
 
+if TYPE_CHECKING:  # pydicom and pynetdicom are imported where they are used: every
+    # `kiosk send` builds this service, most with no destination that commits
+    from pydicom.dataset import Dataset
+
 log = logging.getLogger(__name__)
+
+#: Storage Commitment Push Model SOP Class and its well-known SOP Instance (PS3.4 J.3).
+PUSH_MODEL = "1.2.840.10008.1.20.1"
+PUSH_MODEL_INSTANCE = "1.2.840.10008.1.20.1.1"
 
 
 @dataclass
@@ -83,12 +82,14 @@ class ReportListener:
         calling_aets: Sequence[str] = (),
         on_report: Callable[[Report], int] | None = None,
     ) -> None:
+        from pynetdicom import AE, evt
+
         self.on_report = on_report
         quiet_pynetdicom()
         self.ae = AE(ae_title=ae_title)
         self.ae.maximum_pdu_size = 0
         self.ae.require_calling_aet = list(calling_aets)
-        self.ae.add_supported_context(StorageCommitmentPushModel, scu_role=False, scp_role=True)
+        self.ae.add_supported_context(PUSH_MODEL, scu_role=False, scp_role=True)
         self.servers: list[Any] = []
         try:
             for address in dict.fromkeys(host.split(",")):
@@ -175,6 +176,9 @@ def request_commitment(
     PeerError
         If the destination is unreachable or refuses the request.
     """
+    from pydicom.dataset import Dataset
+    from pynetdicom.presentation import build_context
+
     ds = Dataset()
     ds.TransactionUID = transaction_uid
     items = []
@@ -184,16 +188,14 @@ def request_commitment(
         item.ReferencedSOPInstanceUID = sop_instance
         items.append(item)
     ds.ReferencedSOPSequence = items
-    assoc = open_association(destination, calling_ae, [build_context(StorageCommitmentPushModel)])
+    assoc = open_association(destination, calling_ae, [build_context(PUSH_MODEL)])
     try:
         if not assoc.accepted_contexts:
             raise PeerError(
                 f"{destination.label or destination.name} does not offer storage commitment; "
                 "set storage_commitment = false for it in the config"
             )
-        status, _ = assoc.send_n_action(
-            ds, 1, StorageCommitmentPushModel, StorageCommitmentPushModelInstance
-        )
+        status, _ = assoc.send_n_action(ds, 1, PUSH_MODEL, PUSH_MODEL_INSTANCE)
     finally:
         if assoc.is_established:
             assoc.release()
@@ -291,6 +293,8 @@ class CommitmentService:
             study = studies.get_study(conn, sid)
             dest = self.config.destinations[study.destination]
             refs = commitments.sent_references(conn, sid, study.destination)
+            from pydicom.uid import generate_uid
+
             uid = str(generate_uid())
             with transaction(conn):
                 commitments.add_request(conn, uid, sid, study.destination, len(refs))

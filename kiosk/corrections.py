@@ -20,18 +20,12 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk import audit
-from kiosk.config import Config, Destination
-from kiosk.lifecycle import Actor
 from kiosk.store import corrections as table
-from kiosk.store.db import transaction
+from kiosk.store.corrections import FLAGGED, NONE, PENDING, SENT
 
 log = logging.getLogger(__name__)
 
-PENDING = "pending"
-SENT = "sent"
-FLAGGED = "flagged"  # no note for this PACS: its administrator removes the old copy
-NONE = "none"  # same patient, same UIDs: the corrected copy replaces the old one
+__all__ = ["FLAGGED", "NONE", "PENDING", "SENT", "CorrectionRecord", "listed"]
 
 
 @dataclass(frozen=True)
@@ -77,53 +71,3 @@ def listed(conn: sqlite3.Connection) -> list[CorrectionRecord]:
         )
         for r in table.every(conn)
     ]
-
-
-def send_pending(conn: sqlite3.Connection, config: Config, dest: Destination, actor: Actor) -> int:
-    """Send the rejection notes pending for ``dest``; return how many the PACS accepted.
-
-    Raises
-    ------
-    PeerError
-        If the destination cannot be reached (the notes stay pending).
-    """
-    rows = table.with_note(conn, dest.name, PENDING)
-    if not rows:
-        return 0
-    from kiosk.send.rejection import build_rejection_note, send_dataset
-
-    accepted = 0
-    for row in rows:
-        old = json.loads(row["old_identity"])
-        note = build_rejection_note(
-            patient_id=row["old_mrn"],
-            issuer=old.get("issuer", ""),
-            patient_name=old.get("patient_name", ""),
-            birth_date=old.get("birth_date", ""),
-            sex=old.get("sex", ""),
-            study_instance_uid=row["old_study_instance_uid"],
-            accession_number=row["old_accession"],
-            instances=[tuple(i) for i in json.loads(row["instances"])],
-            institution=config.institution_name,
-            station=config.station,
-        )
-        status = send_dataset(dest, config.ae_title, note)
-        ok = status is not None and (status == 0 or 0xB000 <= status <= 0xBFFF)
-        detail = (
-            f"rejection note {note.SOPInstanceUID} accepted"
-            if ok
-            else f"rejection note refused (status {status if status is None else hex(status)})"
-        )
-        with transaction(conn):
-            table.set_note(conn, row["id"], SENT if ok else PENDING, detail)
-            audit.record(
-                conn,
-                user=actor.user,
-                station=actor.station,
-                action="reject-old-copy",
-                study_instance_uid=row["old_study_instance_uid"],
-                outcome="ok" if ok else "failed",
-                detail=f"study {row['study_id']}: {detail}",
-            )
-        accepted += ok
-    return accepted

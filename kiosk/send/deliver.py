@@ -32,6 +32,7 @@ from kiosk.lifecycle import Actor
 from kiosk.progress import Listener, Meter, Phase, Progress
 from kiosk.send import policy
 from kiosk.send.sender import ContextPlan, SendJob, SendResult, StoreConnection, plan_contexts
+from kiosk.store import corrections as store_corrections
 from kiosk.store import health, outbox
 from kiosk.store.outbox import OutboxItem, OutboxState
 
@@ -623,10 +624,12 @@ def _send_rejection_notes(
     user: str,
 ) -> None:
     """Send the IOCM rejection notes pending for a destination (old copies of corrections)."""
-    from kiosk import corrections
+    if not store_corrections.with_note(conn, dest.name, store_corrections.PENDING):
+        return  # the usual case: pydicom (which builds the notes) is not loaded for nothing
+    from kiosk.send.rejection import send_pending_notes
 
     try:
-        corrections.send_pending(conn, config, dest, Actor(user, config.station))
+        send_pending_notes(conn, config, dest, Actor(user, config.station))
     except PeerError as exc:
         log.info("rejection notes to %s not sent yet: %s", dest.name, exc)
 

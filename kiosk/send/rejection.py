@@ -15,6 +15,8 @@ KO).
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,9 +29,14 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from kiosk.config import Destination
+from kiosk import audit
+from kiosk.config import Config, Destination
 from kiosk.errors import PeerError
+from kiosk.lifecycle import Actor
 from kiosk.net.association import open_association
+from kiosk.store import corrections as table
+from kiosk.store.corrections import PENDING, SENT
+from kiosk.store.db import transaction
 
 KEY_OBJECT_SELECTION_DOCUMENT_STORAGE = UID("1.2.840.10008.5.1.4.1.1.88.59")
 VERIFICATION = UID("1.2.840.10008.1.1")
@@ -221,3 +228,53 @@ def send_dataset(destination: Destination, calling_ae: str, ds: Dataset) -> int 
     if status is None or "Status" not in status:
         return None
     return int(status.Status)
+
+
+def send_pending_notes(
+    conn: sqlite3.Connection, config: Config, dest: Destination, actor: Actor
+) -> int:
+    """Send the rejection notes pending for ``dest``; return how many the PACS accepted.
+
+    Raises
+    ------
+    PeerError
+        If the destination cannot be reached (the notes stay pending).
+    """
+    rows = table.with_note(conn, dest.name, PENDING)
+    if not rows:
+        return 0
+    accepted = 0
+    for row in rows:
+        old = json.loads(row["old_identity"])
+        note = build_rejection_note(
+            patient_id=row["old_mrn"],
+            issuer=old.get("issuer", ""),
+            patient_name=old.get("patient_name", ""),
+            birth_date=old.get("birth_date", ""),
+            sex=old.get("sex", ""),
+            study_instance_uid=row["old_study_instance_uid"],
+            accession_number=row["old_accession"],
+            instances=[tuple(i) for i in json.loads(row["instances"])],
+            institution=config.institution_name,
+            station=config.station,
+        )
+        status = send_dataset(dest, config.ae_title, note)
+        ok = status is not None and (status == 0 or 0xB000 <= status <= 0xBFFF)
+        detail = (
+            f"rejection note {note.SOPInstanceUID} accepted"
+            if ok
+            else f"rejection note refused (status {status if status is None else hex(status)})"
+        )
+        with transaction(conn):
+            table.set_note(conn, row["id"], SENT if ok else PENDING, detail)
+            audit.record(
+                conn,
+                user=actor.user,
+                station=actor.station,
+                action="reject-old-copy",
+                study_instance_uid=row["old_study_instance_uid"],
+                outcome="ok" if ok else "failed",
+                detail=f"study {row['study_id']}: {detail}",
+            )
+        accepted += ok
+    return accepted

@@ -9,6 +9,12 @@ from collections.abc import Mapping, Sequence
 
 from kiosk.store.db import now_iso, transaction
 
+#: What became of the old copy of a corrected study at its PACS (``rejection_note``).
+PENDING = "pending"  # an IOCM rejection note waits to be accepted
+SENT = "sent"
+FLAGGED = "flagged"  # no note for this PACS: its administrator removes the old copy
+NONE = "none"  # same patient, same UIDs: the corrected copy replaces the old one
+
 
 def add(
     conn: sqlite3.Connection,

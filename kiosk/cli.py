@@ -124,6 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ask the destination first and do not resend instances it already holds",
     )
+    p.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a PDF or JPEG report on the disc (as 'scan' lists it) to wrap into DICOM and "
+        "send with the one chosen study (repeatable)",
+    )
     _common(p, top=False)
 
     p = sub.add_parser("queue", help="show the outbox and the back-office queue")
@@ -628,6 +636,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         confirmed_mismatch=args.confirm_mismatch,
         missing_only=args.missing_only,
         outside_patient_id=args.patient,
+        reports=tuple(args.report),
     )
     released: list[float] = []
 

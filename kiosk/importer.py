@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +40,7 @@ from kiosk.media.spool import (
     study_folder,
 )
 from kiosk.progress import Listener, Meter, Milestone, MilestoneKind, Phase
+from kiosk.report_wrap import Report, check_report, report_uids, write_wrapped
 from kiosk.send.deliver import deliver
 from kiosk.send.duplicates import StudyOnPacs, find_study, skip_present
 from kiosk.store import corrections as store_corrections
@@ -74,6 +75,9 @@ class ImportRequest:
     #: What the destination held of each study (Study UID -> answer, ``None``: nothing),
     #: asked just before (:mod:`kiosk.app.preflight`): ``missing_only`` does not ask again.
     known_present: Mapping[str, StudyOnPacs | None] = field(default_factory=dict, hash=False)
+    #: Report files on the disc outside DICOM (PDF, JPEG; paths as the scan lists them) to
+    #: wrap into DICOM and send with the one chosen study (:mod:`kiosk.report_wrap`).
+    reports: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -303,6 +307,11 @@ def import_studies(
             f"the chosen studies belong to {len(patients)} different patients on the disc; "
             "import each patient's studies separately"
         )
+    reports = [check_report(scan.root, r, scan.non_dicom) for r in dict.fromkeys(request.reports)]
+    if reports and len(chosen) != 1:
+        raise UsageError(
+            "a report from the disc goes with one study: choose that study alone (--study UID)"
+        )
     target, hold_reason = confirm_identity(config, request, chosen[0])
     for study in chosen:
         check_safety(conn, study, request)
@@ -318,7 +327,16 @@ def import_studies(
         for study in chosen:
             copied.append(
                 _import_one(
-                    conn, config, scan, study, request, target, hold_reason, actor, copy_events
+                    conn,
+                    config,
+                    scan,
+                    study,
+                    request,
+                    target,
+                    hold_reason,
+                    actor,
+                    copy_events,
+                    reports,
                 )
             )
         # Every chosen file is in the spool and verified: the disc can go back now,
@@ -480,6 +498,7 @@ def _import_one(
     hold_reason: str,
     actor: Actor,
     copy_events: _Throttled,
+    reports: Sequence[Report] = (),
 ) -> tuple[int, _Coercing]:
     earlier = _earlier_import(conn, study, request)
     instances = study.instances
@@ -537,6 +556,7 @@ def _import_one(
             actor=actor,
             copy_events=copy_events,
             coercing=coercing,
+            reports=reports,
         )
     except BaseException:
         coercing.close()
@@ -574,10 +594,12 @@ def _copy(
     actor: Actor,
     copy_events: _Throttled,
     coercing: _Coercing,
+    reports: Sequence[Report] = (),
 ) -> int:
     """Copy what the spool lacks of a study, verified; each copied file is coerced meanwhile.
 
-    Queueing comes after, once the whole study is copied.
+    The disc's ``reports`` are wrapped into DICOM beside the copies. Queueing
+    comes after, once the whole study is copied.
     """
     instances = study.instances
     rows = _instance_rows(conn, study_id, study)
@@ -634,6 +656,8 @@ def _copy(
             copied = n
             copy_events.advance(1)
         record_batch()
+        if reports:
+            _add_reports(conn, study, study_id, folder, reports)
     except SpoolError as exc:
         with contextlib.suppress(OSError, SpoolError):
             record_batch()  # what was copied whole is kept: importing again resumes after it
@@ -648,6 +672,64 @@ def _copy(
         lifecycle.record_copied(conn, study_id, spool_dir=str(spool), reused=reused, actor=actor)
     faults.point("import.copied")
     return study_id
+
+
+#: How a wrapped report's instance row names its source: no disc path starts with "/".
+REPORT_SOURCE = "/report/"
+
+
+def _add_reports(
+    conn: sqlite3.Connection,
+    study: StudySummary,
+    study_id: int,
+    folder: Path,
+    reports: Sequence[Report],
+) -> None:
+    """Wrap the disc's reports into DICOM in the study's spool, as instances of the study.
+
+    Each takes the identity of the study's first copied image; it is then
+    coerced and queued with the images. One imported again is the same
+    object (same UIDs), and one wrapped whole before is not wrapped again.
+    """
+    rows = studies.instances_of(conn, study_id)
+    disc = {i.relpath for i in study.instances}
+    images = next(
+        (Path(r["original_path"]) for r in rows
+         if r["original_path"] and studies.source_relpath(r) in disc),
+        None,
+    )  # fmt: skip
+    if images is None:
+        raise SpoolError("no image of the study was copied to take the report's identity from")
+    known = {studies.source_relpath(r): r for r in rows}
+    for number, report in enumerate(reports, 1):
+        source = REPORT_SOURCE + report.relpath
+        row = known.get(source)
+        if row is not None and copied_whole(row):
+            continue
+        if row is None:
+            _, sop_uid = report_uids(study.study_instance_uid, report)
+            with transaction(conn):
+                studies.add_instance(
+                    conn,
+                    study_id,
+                    sop_instance_uid=sop_uid,
+                    sop_class_uid=report.sop_class_uid,
+                    transfer_syntax_uid=report.transfer_syntax_uid,
+                    source_relpath=source,
+                )
+            row = next(r for r in studies.instances_of(conn, study_id)
+                       if studies.source_relpath(r) == source)  # fmt: skip
+        target = folder / f"{int(row['id']):08d}.dcm"
+        try:
+            sha, size = write_wrapped(report, images, target, number)
+            fsync_dir(folder)
+        except OSError as exc:
+            raise SpoolError(f"the report {report.relpath!r} cannot be written ({exc})") from exc
+        with transaction(conn):
+            studies.record_copies(conn, [(row["id"], str(target), sha, size)])
+        log.info(
+            "study %d: report %s wrapped as %s", study_id, report.kind, row["sop_instance_uid"]
+        )
 
 
 def _instance_rows(

@@ -372,3 +372,26 @@ def test_view_button_and_double_click_open_the_viewer(qtbot, window, disc):
     window.study_view.doubleClicked.emit(index)
     assert len(window.viewers) == 2
     assert "DOE JANE" in window.viewers[-1].image.corners[0]
+
+
+def test_the_disc_s_report_is_added_to_the_one_chosen_study(qtbot, window, disc, storage_server):
+    from kiosk.demo.sample_disc import report_pdf
+
+    root, _ = disc
+
+    (root / "REPORTS").mkdir()
+    (root / "REPORTS" / "RPT.PDF").write_bytes(report_pdf(["outside report"]))
+    window.open_medium(root)
+    assert window.reports_check.isVisibleTo(window)
+    assert "REPORTS/RPT.PDF" in window.reports_check.toolTip()
+    qtbot.keyClicks(window.scan_edit, "MRN100234")
+    qtbot.keyClick(window.scan_edit, Qt.Key.Key_Return)
+    window.reports_check.setChecked(True)
+    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    assert window.errors == []
+    received = [pydicom.dcmread(p) for p in storage_server.wait_for_files(4)]
+    [report] = [ds for ds in received if ds.Modality == "DOC"]
+    assert (report.PatientID, report.AccessionNumber) == ("MRN100234", "ACC20260001")
+    assert report.StudyInstanceUID in {
+        ds.StudyInstanceUID for ds in received if ds.Modality == "CT"
+    }

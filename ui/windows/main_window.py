@@ -395,6 +395,10 @@ class MainWindow(QMainWindow):
         self.unscheduled_check = QCheckBox("No order yet (back office attaches it later)")
         self.unscheduled_check.toggled.connect(self._update_send_button)
         send_form.addRow(self.unscheduled_check)
+        #: The disc's PDF/JPEG reports (outside DICOM), wrapped and sent with one chosen study.
+        self.reports_check = QCheckBox("Add the disc's reports to the study")
+        self.reports_check.setVisible(False)
+        send_form.addRow(self.reports_check)
         self.send_button = QPushButton("Send")
         self.send_button.setStyleSheet(
             "QPushButton { background: #1b7f3b; color: white; padding: 8px; }"
@@ -925,12 +929,27 @@ class MainWindow(QMainWindow):
         return self.candidates.rows[rows[0].row()].item if rows else None
 
     # ---- sending ------------------------------------------------------
+    def disc_reports(self) -> list[str]:
+        """The PDF and JPEG files of the disc outside DICOM (as the scan lists them)."""
+        if self.scan is None:
+            return []
+        return [
+            rel for rel in self.scan.non_dicom if rel.lower().endswith((".pdf", ".jpg", ".jpeg"))
+        ]
+
     def _update_send_button(self, *_: Any) -> None:
         studies = self.selected_studies()
         item = self.selected_candidate()
         dest = self.dest_box.currentText()
         ok = bool(studies) and item is not None and not self.runner.busy
         self.send_button.setEnabled(ok)
+        reports = self.disc_reports()
+        self.reports_check.setVisible(bool(reports))
+        self.reports_check.setEnabled(len(studies) == 1)
+        self.reports_check.setToolTip(
+            "Wrapped into DICOM (a series of its own) and sent with the one chosen study: "
+            + ", ".join(reports)
+        )
         count = len(studies)
         self.send_button.setText(
             f"Send {count} stud{'y' if count == 1 else 'ies'} to {dest}" if count else "Send"
@@ -1026,6 +1045,11 @@ class MainWindow(QMainWindow):
             confirmed_mismatch=confirmed_mismatch,
             missing_only=missing_only,
             outside_patient_id=next(iter(outside)) if len(outside) == 1 else None,
+            reports=(
+                tuple(self.disc_reports())
+                if self.reports_check.isChecked() and len(studies) == 1
+                else ()
+            ),
         )
         self._last_request = (studies, item, missing_only)
         self._importing = set(request.study_uids)

@@ -398,7 +398,7 @@ def _make_ae(ae_title: str) -> AE:
     ae.acse_timeout = 10
     ae.dimse_timeout = 30
     ae.network_timeout = 30
-    # Generous: kiosk.dicom_net probes each peer with a bare TCP connect before
+    # Generous: kiosk.net.association may probe a peer with a bare TCP connect before
     # associating, and pynetdicom keeps such a connection's thread until the ARTIM
     # timeout, so a burst of queries (kiosk match: 2-3 per disc patient) adds up.
     ae.maximum_associations = 64

@@ -706,10 +706,12 @@ def _add_reports(
         row = known.get(source)
         if row is not None and copied_whole(row):
             continue
-        if row is None:
-            _, sop_uid = report_uids(study.study_instance_uid, report)
+        _, sop_uid = report_uids(study.study_instance_uid, report)
+        if row is not None:
+            instance_id, sop_uid = int(row["id"]), str(row["sop_instance_uid"])
+        else:
             with transaction(conn):
-                studies.add_instance(
+                instance_id = studies.add_instance(
                     conn,
                     study_id,
                     sop_instance_uid=sop_uid,
@@ -717,19 +719,15 @@ def _add_reports(
                     transfer_syntax_uid=report.transfer_syntax_uid,
                     source_relpath=source,
                 )
-            row = next(r for r in studies.instances_of(conn, study_id)
-                       if studies.source_relpath(r) == source)  # fmt: skip
-        target = folder / f"{int(row['id']):08d}.dcm"
+        target = folder / f"{instance_id:08d}.dcm"
         try:
             sha, size = write_wrapped(report, images, target, number)
             fsync_dir(folder)
         except OSError as exc:
             raise SpoolError(f"the report {report.relpath!r} cannot be written ({exc})") from exc
         with transaction(conn):
-            studies.record_copies(conn, [(row["id"], str(target), sha, size)])
-        log.info(
-            "study %d: report %s wrapped as %s", study_id, report.kind, row["sop_instance_uid"]
-        )
+            studies.record_copies(conn, [(instance_id, str(target), sha, size)])
+        log.info("study %d: report %s wrapped as %s", study_id, report.kind, sop_uid)
 
 
 def _instance_rows(

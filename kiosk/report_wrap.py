@@ -17,6 +17,7 @@ Pillow opens, baseline, 8-bit) is wrapped.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -114,8 +115,6 @@ def check_report(root: Path, relpath: str, listed: tuple[str, ...]) -> Report:
 
 def _jpeg_header(data: bytes, relpath: str) -> tuple[int, int, int]:
     """(columns, rows, samples) of a baseline 8-bit JPEG, read by Pillow without decoding."""
-    import io
-
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -218,11 +217,13 @@ def write_wrapped(report: Report, images: Path, target: Path, number: int) -> tu
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     meta.TransferSyntaxUID = UID(report.transfer_syntax_uid)
     ds.file_meta = meta
+    encoded = io.BytesIO()
+    ds.save_as(encoded, enforce_file_format=True)
+    written = encoded.getvalue()  # at most a report's size: hashed as it is written
     part = target.with_name(target.name + ".part")
     with open(part, "wb", opener=private_opener) as fh:  # PHI: 0600
-        ds.save_as(fh, enforce_file_format=True)
+        fh.write(written)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(part, target)
-    digest = hashlib.sha256(target.read_bytes()).hexdigest()
-    return digest, target.stat().st_size
+    return hashlib.sha256(written).hexdigest(), len(written)

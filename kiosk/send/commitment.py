@@ -326,10 +326,10 @@ class CommitmentService:
         """Record a report that came (on the listener's thread, with its own connection)."""
         try:
             with db.opened(self.config.database_path) as conn:
-                request = commitments.get_request(conn, report.transaction_uid)
-                if apply_report(conn, report, self.actor) and request is not None:
-                    with self.answered:
-                        self.committed.add(request.study_id)
+                committed = apply_report(conn, report, self.actor)
+            if committed is not None:
+                with self.answered:
+                    self.committed.add(committed)
         except Exception:  # the PACS is told we failed, and asks again or we do
             log.exception("storage commitment report %s not recorded", report.transaction_uid)
             return 0x0110
@@ -338,8 +338,8 @@ class CommitmentService:
         return 0x0000
 
 
-def apply_report(conn: sqlite3.Connection, report: Report, actor: Actor) -> bool:
-    """Record what a report says of its request; True if the study is now committed.
+def apply_report(conn: sqlite3.Connection, report: Report, actor: Actor) -> int | None:
+    """Record what a report says of its request; the study's id if it is now committed.
 
     A report for a request we never made is logged and ignored. The study is
     committed only if it is still ``sent`` and every instance sent was
@@ -350,19 +350,20 @@ def apply_report(conn: sqlite3.Connection, report: Report, actor: Actor) -> bool
     if request is None:
         log.warning("storage commitment report for unknown transaction %s ignored",
                     report.transaction_uid)  # fmt: skip
-        return False
+        return None
     uids = {
         uid for _, uid in commitments.sent_references(conn, request.study_id, request.destination)
     }
     missing = uids - report.committed
     if not missing and not report.failed:
-        return lifecycle.record_committed(
+        moved = lifecycle.record_committed(
             conn,
             request.study_id,
             f"{len(uids)} instances committed",
             actor,
             transaction_uid=report.transaction_uid,
         )
+        return request.study_id if moved else None
     reasons = sorted({f"0x{r:04X}" for r in report.failed.values()})
     detail = f"study {request.study_id}: {len(missing)} of {len(uids)} instances not committed" + (
         f" (reasons {', '.join(reasons)})" if reasons else ""
@@ -379,4 +380,4 @@ def apply_report(conn: sqlite3.Connection, report: Report, actor: Actor) -> bool
             outcome="failed",
             detail=detail,
         )
-    return False
+    return None

@@ -14,6 +14,7 @@ from kiosk.config import load_config
 from kiosk.store import db
 from tests.discs import write_ct_disc
 from tests.kiosk_config import write_config
+from tests.ui.windows import make_window
 from ui.operations import Runners
 from ui.windows.main_window import MainWindow
 
@@ -32,29 +33,12 @@ def window(qtbot, tmp_path, worklist_server, storage_server):
         AccessionNumber="ACC20260001",
         Modality="CT",
     )
-    cfg = write_config(
-        tmp_path / "kiosk.toml",
-        worklist=worklist_server,
-        destinations={
-            "radiology": storage_server,
-            "cardiology": ("NOWHERE", "127.0.0.1", 9),
-        },
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
+    return make_window(
+        qtbot,
+        tmp_path,
+        worklist_server,
+        {"radiology": storage_server, "cardiology": ("NOWHERE", "127.0.0.1", 9)},
     )
-    win = MainWindow(load_config(cfg), runners=Runners(synchronous=True), user="clerk1")
-    win.questions = []
-    win.errors = []
-
-    def confirm(title: str, text: str) -> bool:
-        win.questions.append((title, text))
-        return True
-
-    win.confirm = confirm
-    win.show_error = win.errors.append
-    qtbot.addWidget(win)
-    win.show()
-    return win
 
 
 @pytest.fixture

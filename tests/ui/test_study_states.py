@@ -24,37 +24,12 @@ from kiosk.store import db
 from kiosk.store.studies import find_studies
 from tests.discs import ct_instance, make_dicomdir, write_ct_disc
 from tests.kiosk_config import write_config
+from tests.ui.windows import make_window
 from ui.operations import Runners
 from ui.windows.main_window import MainWindow
 
 JANE = ("EXT-48213", "DOE^JANE", "19700101", "F")
 HOLD = '\n[reconcile]\nunscheduled = "hold"\n'
-
-
-def make_window(qtbot, tmp_path: Path, worklist, destinations, extra: str = "") -> MainWindow:
-    """A main window on a fresh store, with questions answered yes and errors collected."""
-    cfg = write_config(
-        tmp_path / "kiosk.toml",
-        worklist=worklist,
-        destinations=destinations,
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
-    )
-    if extra:
-        cfg.write_text(cfg.read_text() + extra)
-    win = MainWindow(load_config(cfg), runners=Runners(synchronous=True), user="clerk1")
-    win.questions = []
-    win.errors = []
-
-    def confirm(title: str, text: str) -> bool:
-        win.questions.append((title, text))
-        return True
-
-    win.confirm = confirm
-    win.show_error = win.errors.append
-    qtbot.addWidget(win)
-    win.show()
-    return win
 
 
 def scan_barcode(qtbot, win: MainWindow, text: str) -> None:

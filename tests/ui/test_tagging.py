@@ -15,7 +15,8 @@ from kiosk.config import load_config
 from tests.discs import write_ct_disc
 from tests.kiosk_config import write_config
 from tests.mllp_listener import mllp_listener
-from ui.operations import Runner, Runners
+from tests.ui.windows import make_window
+from ui.operations import Runner
 from ui.widgets.tag_dialog import TagDialog
 from ui.windows.back_office import BackOfficeWindow
 from ui.windows.main_window import MainWindow
@@ -56,20 +57,7 @@ def window(qtbot, tmp_path, worklist_server, storage_server):
         Modality="CT",
         RequestedProcedureDescription="CT CHEST WITH CONTRAST",
     )
-    cfg = write_config(
-        tmp_path / "kiosk.toml",
-        worklist=worklist_server,
-        destinations={"radiology": storage_server},
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
-    )
-    win = MainWindow(load_config(cfg), runners=Runners(synchronous=True), user="dr1")
-    win.confirm = lambda _title, _text: True
-    win.errors = []
-    win.show_error = win.errors.append
-    qtbot.addWidget(win)
-    win.show()
-    return win
+    return make_window(qtbot, tmp_path, worklist_server, {"radiology": storage_server}, user="dr1")
 
 
 def _column(window: MainWindow, title: str) -> int:

@@ -116,12 +116,12 @@ def plain_record_walk(root: Path) -> None:
 
 
 def peak_memory_child(root: Path, spool: Path) -> None:
-    from kiosk.media.spool import copy_verified
+    from kiosk.media.spool import copy_checksummed
 
     scan = scan_medium(root)
     rels = sorted({i.relpath for i in scan.instances} | set(scan.non_dicom))
     for rel in rels:
-        copy_verified(root / rel, spool / rel, fsync=False)
+        copy_checksummed(root / rel, spool / rel, fsync=False)
     os.sync()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{rss_mb:.1f}")

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import hashlib
 import json
 import os
 import shutil
@@ -52,7 +51,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-from kiosk.media.spool import sha256_of
+from kiosk import digest
 from kiosk.splice import read_raw_header
 from kiosk.store import db, outbox, studies
 from kiosk.store.studies import StudyState
@@ -123,7 +122,7 @@ def queue_all(database: Path, paths: list[Path], coerced: bool = False) -> None:
                 iid,
                 coerced_path=str(path),
                 size=path.stat().st_size,
-                coerced_sha256=sha256_of(path),  # so the sender's check is measured too
+                coerced_digest=digest.of_file(path),  # so the sender's check is measured too
             )
             if coerced:
                 raw = read_raw_header(path, 1 << 20)
@@ -132,10 +131,10 @@ def queue_all(database: Path, paths: list[Path], coerced: bool = False) -> None:
                     conn,
                     iid,
                     original_path=str(path),
-                    original_sha256=sha256_of(path),
+                    original_digest=digest.of_file(path),
                     coerced_header=raw.data,
                     tail_at=raw.tail_at,
-                    coerced_sha256=hashlib.sha256(raw.data).hexdigest(),
+                    coerced_digest=digest.of_bytes(raw.data),
                 )
             outbox.enqueue(conn, iid, "bench", held=False)
         conn.execute("COMMIT")

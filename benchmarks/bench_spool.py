@@ -1,6 +1,6 @@
 """Spool copy with SHA-256 verification against ``cp -r`` of the same files.
 
-Each file is copied with :func:`kiosk.media.spool.copy_verified` (hashed
+Each file is copied with :func:`kiosk.media.spool.copy_checksummed` (hashed
 while read, read back and hashed again), then one ``sync``. Prints the
 throughput of both and the ratio (goal: the kiosk's copy at least 0.9x the
 speed of ``cp -r``). Both read the same files from the page cache
@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.media.spool import copy_verified
+from kiosk.media.spool import copy_checksummed
 
 
 def make_source(root: Path, total_mb: int, files: int) -> list[str]:
@@ -73,7 +73,7 @@ def main() -> None:
             os.sync()
             t = time.perf_counter()
             for rel in rels:
-                copy_verified(src / rel, base / f"spool{r}" / rel, fsync=False)
+                copy_checksummed(src / rel, base / f"spool{r}" / rel, fsync=False)
             os.sync()  # one flush for all files, as cp -r + sync
             ours.append(time.perf_counter() - t)
 

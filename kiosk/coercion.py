@@ -23,7 +23,6 @@ library here does, hence :func:`_header_bytes` and ``Spliced``.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import sqlite3
@@ -39,10 +38,10 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element
 
+from kiosk import digest
 from kiosk.config import Config
 from kiosk.lifecycle import CoercedInstance, CoercedStudy
 from kiosk.media.scan import is_valid_uid
-from kiosk.media.spool import sha256_of
 from kiosk.splice import read_raw_header
 from kiosk.store import studies
 from kiosk.store.studies import StudyRecord
@@ -140,7 +139,7 @@ class HeaderCoercer:
         return CoercedInstance(
             instance_id,
             path,
-            hashlib.sha256(head).hexdigest(),
+            digest.of_bytes(head),
             uids["SOPInstanceUID"],
             refused,
             header=head,
@@ -148,9 +147,9 @@ class HeaderCoercer:
         )
 
     def coerce_file(
-        self, instance_id: int, path: Path | None, sha256: str | None, sop_uid: str
+        self, instance_id: int, path: Path | None, checksum: str | None, sop_uid: str
     ) -> CoercedInstance:
-        """Read and coerce one spooled original (``sha256=None``: just copied and verified).
+        """Read and coerce one spooled original (``checksum=None``: just copied).
 
         Without new UIDs, the coerced identity elements are encoded once per
         distinct set of original identity elements (:data:`_IDENTITY_IN`) and
@@ -159,7 +158,7 @@ class HeaderCoercer:
         """
         with warnings.catch_warnings():  # see coerce_study
             warnings.simplefilter("ignore")
-            problem = _changed(path, sha256)
+            problem = _changed(path, checksum)
             if path is None or problem or self.uid_map:
                 original, problem = (None, problem) if problem else _read_original(path, None)
                 return self.coerce(instance_id, original, problem, sop_uid, str(path or ""))
@@ -299,7 +298,7 @@ def coerce_study(
             or coercer.coerce_file(
                 row["id"],
                 Path(row["original_path"]) if row["original_path"] else None,
-                str(row["original_sha256"] or ""),
+                str(row["original_digest"] or ""),
                 str(row["sop_instance_uid"]),
             )
             for row in rows
@@ -312,7 +311,7 @@ def coerce_study(
         originals = {
             row["id"]: _read_original(
                 Path(row["original_path"]) if row["original_path"] else None,
-                str(row["original_sha256"] or ""),
+                str(row["original_digest"] or ""),
             )
             for row in rows
         }
@@ -339,31 +338,31 @@ def coerce_study(
     return CoercedStudy(new_study_uid, tuple(coerced), bool(uid_map))
 
 
-def _changed(path: Path | None, sha256: str | None) -> str:
-    """Why a spooled original is not what was copied (empty: it is, or ``sha256`` is None)."""
+def _changed(path: Path | None, checksum: str | None) -> str:
+    """Why a spooled original is not what was copied (empty: it is, or ``checksum`` is None)."""
     if path is None:
         return "not copied from the disc; import the disc again"
-    if sha256 is None:
+    if checksum is None:
         return ""
     try:
-        if sha256_of(path) != sha256:
-            return "the spool copy no longer matches its SHA-256; import the disc again"
+        if digest.of_file(path, checksum) != checksum:
+            return "the spool copy no longer matches its checksum; import the disc again"
     except OSError as exc:
         return f"the spool copy cannot be read ({exc.strerror}); import the disc again"
     return ""
 
 
-def _read_original(path: Path | None, sha256: str | None) -> tuple[_Original | None, str]:
-    """Read a spooled original's header, if its bytes still match their SHA-256; else say why.
+def _read_original(path: Path | None, checksum: str | None) -> tuple[_Original | None, str]:
+    """Read a spooled original's header, if its bytes still match their checksum; else say why.
 
-    ``sha256=None`` skips the check: the file was copied and verified a moment
+    ``checksum=None`` skips the check: the file was copied a moment
     ago by this process (the sender checks it again before it goes). The
     header is read within bounds: values over :data:`DEFER` bytes stay on
     disk until written, a header over :data:`HEADER_CAP` or a length that runs
     past the end of the file is refused, and nesting too deep for the parser
     is a reason, not a crash.
     """
-    problem = _changed(path, sha256)
+    problem = _changed(path, checksum)
     if path is None or problem:
         return None, problem
     try:

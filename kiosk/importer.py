@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk import audit, faults, lifecycle
+from kiosk import audit, digest, faults, lifecycle
 from kiosk.coercion import HeaderCoercer, Precoerced, coerce_study, coercer_for
 from kiosk.config import Config
 from kiosk.errors import IdentityMismatchError, PeerError, SafetyError, SpoolError, UsageError
@@ -32,10 +32,9 @@ from kiosk.media.scan import verify
 from kiosk.media.spool import (
     SpooledFile,
     check_free_space,
-    copy_verified,
+    copy_checksummed,
     flush_to_disk,
     fsync_dir,
-    sha256_of,
     spool_path,
     study_folder,
 )
@@ -629,7 +628,7 @@ def _copy(
         fsync_dir(folder)
         with transaction(conn):
             studies.record_copies(
-                conn, [(iid, str(f.target), f.sha256, f.size) for iid, f in batch]
+                conn, [(iid, str(f.target), f.digest, f.size) for iid, f in batch]
             )
         batch.clear()
         batch_bytes = 0
@@ -644,7 +643,7 @@ def _copy(
                 # Named by our own integer id alone (no separator can appear), in a folder
                 # spool_path checked above: no resolve() of the path per file.
                 target_file = folder / f"{int(row['id']):08d}.dcm"
-                spooled = copy_verified(
+                spooled = copy_checksummed(
                     scan.root / inst.relpath, target_file, on_bytes=grew, fsync=False, made=made
                 )
                 batch.append((row["id"], spooled))
@@ -797,12 +796,13 @@ def finish_import(
 
 
 def copied_whole(row: sqlite3.Row) -> bool:
-    """True when an instance copied earlier is in the spool, whole (its SHA-256 agrees)."""
+    """True when an instance copied earlier is in the spool, whole (its digest agrees)."""
     path = Path(row["original_path"]) if row["original_path"] else None
-    if path is None or not row["original_sha256"] or not path.is_file():
+    recorded = str(row["original_digest"] or "")
+    if path is None or not recorded or not path.is_file():
         return False
     try:
-        return sha256_of(path) == str(row["original_sha256"])
+        return digest.of_file(path, recorded) == recorded
     except OSError:
         return False
 

@@ -46,12 +46,12 @@ class CoercedInstance:
     """One instance coerced on the way out (see :mod:`kiosk.coercion`).
 
     ``header`` is sent, then the original at ``path`` from ``tail_at`` on;
-    ``sha256`` is the header's.
+    ``digest`` is the header's (:mod:`kiosk.digest`).
     """
 
     instance_id: int
     path: str
-    sha256: str
+    digest: str
     sop_instance_uid: str
     refused: str = ""  # why it must not be sent (quarantined at once); empty when fine
     header: bytes = b""
@@ -279,7 +279,7 @@ def record_queued(
         studies.record_coerced(
             conn,
             [
-                (i.instance_id, i.path, i.sha256, i.sop_instance_uid, i.header, i.tail_at)
+                (i.instance_id, i.path, i.digest, i.sop_instance_uid, i.header, i.tail_at)
                 for i in coerced.instances
             ],
         )

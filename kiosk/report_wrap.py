@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
+from kiosk import digest
 from kiosk.errors import UsageError
 
 #: The largest report wrapped (a scanned report of many pages stays well under it).
@@ -151,7 +152,7 @@ def write_wrapped(report: Report, images: Path, target: Path, number: int) -> tu
     """Wrap ``report`` with the identity of the study image ``images``; write it to ``target``.
 
     Written to a temporary name, flushed, then renamed: ``target`` is whole
-    or absent. Returns the file's SHA-256 and size.
+    or absent. Returns the file's digest (:mod:`kiosk.digest`) and size.
 
     Raises
     ------
@@ -226,4 +227,4 @@ def write_wrapped(report: Report, images: Path, target: Path, number: int) -> tu
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(part, target)
-    return hashlib.sha256(written).hexdigest(), len(written)
+    return digest.of_bytes(written), len(written)

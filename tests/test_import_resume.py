@@ -57,7 +57,7 @@ def test_pulled_disc_resumes_copy_when_it_comes_back(
             import_studies(conn, config, scan, request, on_event=pull_after_three)
         [record] = find_studies(conn)
         assert record.state == "found"  # not copied, not queued: nothing half-copied is good
-        copied = [r for r in instances_of(conn, record.id) if r["original_sha256"]]
+        copied = [r for r in instances_of(conn, record.id) if r["original_digest"]]
         assert len(copied) == 3
         first_mtimes = {
             r["original_path"]: Path(r["original_path"]).stat().st_mtime_ns for r in copied

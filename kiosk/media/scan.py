@@ -767,21 +767,27 @@ def _sniff(path: Path, rel: str = "", problems: list[Problem] | None = None) -> 
 
 
 def _read_listed(path: Path, rel: str, problems: list[Problem]) -> _Read | None:
-    """Read a file the DICOMDIR lists: with or without preamble, a failure is always a problem."""
-    return _read_file(path, rel, _sniff(path) or "part10", problems, quiet=False)
+    """Read a file the DICOMDIR lists: with or without preamble, a failure is always a problem.
+
+    The file is sniffed only when the fast reader declines it: an ordinary
+    Part-10 file is opened once.
+    """
+    return _read_file(path, rel, None, problems, quiet=False)
 
 
 def _read_file(
-    path: Path, rel: str, kind: str, problems: list[Problem], *, quiet: bool | None = None
+    path: Path, rel: str, kind: str | None, problems: list[Problem], *, quiet: bool | None = None
 ) -> _Read | None:
     """Read one file's header; None if it is not readable DICOM (a problem unless raw).
+
+    ``kind`` None: not sniffed yet (tried as Part-10 first, sniffed if that fails).
 
     Ordinary Part-10 files go through :mod:`kiosk.media.fastheader`; anything
     it does not fully understand is read with pydicom. Neither reads the pixel
     data, nor a value whose declared length is beyond the file's end
     (``length-beyond-file``), nor sequences nested too deep (``sequence-too-deep``).
     """
-    if kind == "part10":
+    if kind in ("part10", None):
         try:
             fast = read_header(str(path), _FAST_TAGS)
         except HostileFile as exc:
@@ -802,6 +808,8 @@ def _read_file(
             }
             values["transfer_syntax_uid"] = fast.transfer_syntax
             return _Read(MediaInstance(relpath=rel, **values), fast.complete)
+    if kind is None:
+        kind = _sniff(path) or "part10"
     return _read_with_pydicom(path, rel, kind, problems, quiet=quiet)
 
 
@@ -851,7 +859,7 @@ def _check_dataset_charset(rel: str, ds: Dataset, problems: list[Problem]) -> No
     _check_charset(rel, raw_name, raw_charset, problems)
 
 
-def _reports(kind: str, quiet: bool | None) -> bool:
+def _reports(kind: str | None, quiet: bool | None) -> bool:
     """Whether a file that cannot be read is a problem (a raw-looking file may be no DICOM)."""
     return not (kind == "raw" if quiet is None else quiet)
 

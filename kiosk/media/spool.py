@@ -1,15 +1,20 @@
-"""Copy files from a medium into the local spool, verified by SHA-256.
+"""Copy files from a medium into the local spool, with a checksum of what was read.
 
-Each file is hashed while it is read from the medium, written under a
-temporary name, read back and hashed again, and only then renamed into
-place. The copy on the medium is never modified.
+Each file is hashed while it is read from the medium (:mod:`kiosk.digest`),
+written from the same buffer under a temporary name, and renamed into place
+once whole. It is made durable (:func:`flush_to_disk`) before the database
+names it, and checked against its digest again before it is sent. The copy
+on the medium is never modified.
+
+The written copy is not read back: just written, it would be read from the
+page cache, not from the disk, and prove nothing the write did not. What the
+disk really holds is checked before each send, from the disk after a restart.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import shutil
 import threading
@@ -17,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk import digest
 from kiosk.errors import SpoolError
 from kiosk.paths import private_opener
 
@@ -32,7 +38,7 @@ class SpooledFile:
 
     source: Path
     target: Path
-    sha256: str
+    digest: str  # kiosk.digest's, of the bytes read from the medium
     size: int
 
 
@@ -82,24 +88,7 @@ def _buffer() -> memoryview:
     return view
 
 
-def _hash_file(path: Path) -> tuple[str, int]:
-    """Return the hex SHA-256 and the size of a file, read in chunks."""
-    digest = hashlib.sha256()
-    view = _buffer()
-    size = 0
-    with path.open("rb", buffering=0) as fh:
-        while n := fh.readinto(view):
-            digest.update(view[:n])
-            size += n
-    return digest.hexdigest(), size
-
-
-def sha256_of(path: Path) -> str:
-    """Return the hex SHA-256 of a file, read in chunks."""
-    return _hash_file(path)[0]
-
-
-def copy_verified(
+def copy_checksummed(
     source: Path,
     target: Path,
     on_bytes: Callable[[int], None] | None = None,
@@ -107,7 +96,7 @@ def copy_verified(
     fsync: bool = True,
     made: set[Path] | None = None,
 ) -> SpooledFile:
-    """Copy one file and verify the written copy against the hash of what was read.
+    """Copy one file, with the digest of what was read, renamed into place once whole.
 
     ``on_bytes`` is called with the size of each chunk as it is written.
     ``fsync=False`` leaves flushing to the caller (one ``os.sync`` for many
@@ -117,11 +106,18 @@ def copy_verified(
     Raises
     ------
     SpoolError
-        If the medium cannot be read, the spool cannot be written, or the
-        copy does not match.
+        If the medium cannot be read or the spool cannot be written.
     """
-    tmp, expected, size = _write_part(source, target, on_bytes, fsync, made)
-    return _verify_part(source, tmp, target, expected(), size)
+    tmp, checksum, size = _write_part(source, target, on_bytes, fsync, made)
+    try:
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SpoolError(
+            f"cannot put the copy of {source.name} in place ({exc.strerror}); "
+            "check the spool disk, then import again"
+        ) from exc
+    return SpooledFile(source=source, target=target, digest=checksum, size=size)
 
 
 def flush_to_disk(paths: Sequence[Path]) -> None:
@@ -162,14 +158,14 @@ def _write_part(
     on_bytes: Callable[[int], None] | None,
     fsync: bool,
     made: set[Path] | None = None,
-) -> tuple[Path, Callable[[], str], int]:
-    """Copy ``source`` to ``target.part``, hashing what is read; return (part, sha256, size)."""
+) -> tuple[Path, str, int]:
+    """Copy ``source`` to ``target.part``, hashing what is read; return (part, digest, size)."""
     if made is None or target.parent not in made:
         target.parent.mkdir(parents=True, exist_ok=True)
         if made is not None:
             made.add(target.parent)
     tmp = target.with_name(target.name + ".part")
-    digest = hashlib.sha256()
+    checksum = digest.Digest()
     view = _buffer()
     size = 0
     try:
@@ -184,7 +180,7 @@ def _write_part(
                     os.posix_fadvise(src.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             while n := src.readinto(view):
                 chunk = view[:n]
-                digest.update(chunk)
+                checksum.update(chunk)
                 written = 0
                 while written < n:
                     written += dst.write(chunk[written:]) or 0
@@ -203,29 +199,7 @@ def _write_part(
         raise SpoolError(
             f"copying {source.name} failed ({exc.strerror}); {advice}, then import again"
         ) from exc
-    return tmp, digest.hexdigest, size
-
-
-def _verify_part(
-    source: Path,
-    tmp: Path,
-    target: Path,
-    expected: str,
-    size: int,
-) -> SpooledFile:
-    """Hash the written copy; only a copy equal to what was read is renamed into place."""
-    try:
-        actual, actual_size = _hash_file(tmp)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise SpoolError(f"the copy of {source.name} cannot be read back ({exc.strerror})") from exc
-    if actual != expected or actual_size != size:
-        tmp.unlink(missing_ok=True)
-        raise SpoolError(
-            f"the copy of {source.name} does not match the disc (checksum); import again"
-        )
-    os.replace(tmp, target)
-    return SpooledFile(source=source, target=target, sha256=expected, size=size)
+    return tmp, checksum.text(), size
 
 
 def check_free_space(folder: Path, needed: int) -> None:

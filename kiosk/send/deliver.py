@@ -454,9 +454,9 @@ def _chunks(items: list[OutboxItem]) -> list[list[SendJob]]:
                 item.sop_class_uid,
                 item.transfer_syntax_uid,
                 item.size,
-                item.sha256,
+                item.digest,
                 item.header,
-                item.header_sha256,
+                item.header_digest,
                 item.tail_at,
             )
         )

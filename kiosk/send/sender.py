@@ -16,7 +16,6 @@ everything keeps compressed files compressed.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import logging
 import os
@@ -24,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from kiosk import digest
 from kiosk.config import Destination
 from kiosk.net.store import StoreAnswer, StoreAssociation, connect, parse_file_meta
 from kiosk.send.policy import REFUSED_SOP_CLASS
@@ -49,8 +49,8 @@ class SendJob:
 
     With a ``header`` (coercion on the way out, :mod:`kiosk.coercion`) what is
     sent is that coerced header followed by the file at ``path`` from
-    ``tail_at`` on; ``sha256`` is then the file's (the untouched original) and
-    ``header_sha256`` the header's. Without one, the file is sent as it is.
+    ``tail_at`` on; ``digest`` is then the file's (the untouched original) and
+    ``header_digest`` the header's (:mod:`kiosk.digest`). Without one, the file is sent as it is.
     """
 
     key: int
@@ -59,9 +59,9 @@ class SendJob:
     sop_class_uid: str
     transfer_syntax_uid: str
     size: int = 0
-    sha256: str = ""  # of the file as written; a file that differs is not sent
+    digest: str = ""  # of the file as written; a file that differs is not sent
     header: bytes = b""
-    header_sha256: str = ""
+    header_digest: str = ""
     tail_at: int = 0
 
 
@@ -133,29 +133,29 @@ class SendResult:
 
 
 class SpoolFileChanged(Exception):
-    """A spool file no longer matches the SHA-256 recorded when it was written."""
+    """A spool file no longer matches the digest recorded when it was written."""
 
 
-def _verified_head(f: BinaryIO, size: int, sha256: str) -> bytes:
-    """Check a spool file against its SHA-256, then return its head (the file meta and more).
+def _verified_head(f: BinaryIO, size: int, recorded: str) -> bytes:
+    """Check a spool file against its digest, then return its head (the file meta and more).
 
     A small file is read once, whole, and that is its head. A larger one is
     read in chunks (not memory-mapped: a file cut short while mapped would
     kill the process with SIGBUS); the pass leaves it in the page cache, from
     which the kernel then sends it.
     """
-    if not sha256:
+    if not recorded:
         return f.read(HEAD_BYTES)
     if size <= HEAD_BYTES:
         head = f.read(HEAD_BYTES + 1)
-        if hashlib.sha256(head).hexdigest() != sha256:
-            raise SpoolFileChanged("the spool file no longer matches its SHA-256")
+        if not digest.matches(head, recorded):
+            raise SpoolFileChanged("the spool file no longer matches its checksum")
         return head
-    digest = hashlib.sha256()
+    checksum = digest.Digest(recorded)
     while chunk := f.read(1 << 20):
-        digest.update(chunk)
-    if digest.hexdigest() != sha256:
-        raise SpoolFileChanged("the spool file no longer matches its SHA-256")
+        checksum.update(chunk)
+    if checksum.text() != recorded:
+        raise SpoolFileChanged("the spool file no longer matches its checksum")
     f.seek(0)
     return f.read(HEAD_BYTES)
 
@@ -261,11 +261,11 @@ class StoreConnection:
     def store(self, job: SendJob, ahead: SendJob | None = None) -> SendResult:
         """Send one file; return its status (``None``: no answer, retry later).
 
-        A spool file that cannot be read, no longer matches its SHA-256, or
+        A spool file that cannot be read, no longer matches its digest, or
         cannot be parsed or encoded is this instance's problem, not the PACS's:
         the result is ``local`` (the instance is quarantined, the association
         and the other instances go on). ``ahead``, the job to be sent next, is
-        checked against its SHA-256 while the PACS stores this one.
+        checked against its digest while the PACS stores this one.
         """
         if not self.is_open:
             return SendResult(job.key, None, "never sent: the association was closed", sent=False)
@@ -324,7 +324,7 @@ class StoreConnection:
         return SendResult(job.key, answer.status, size=job.size, comment=answer.comment)
 
     def _opened(self, stack: contextlib.ExitStack, job: SendJob) -> tuple[BinaryIO, int, bytes]:
-        """Open a job's bytes, checked against their SHA-256; return (file, size, head).
+        """Open a job's bytes, checked against their digests; return (file, size, head).
 
         For a job coerced on the way out, both the header and the original
         are checked; the head is the header and the original's rest when that
@@ -335,15 +335,15 @@ class StoreConnection:
         size = os.fstat(f.fileno()).st_size
         checked = self._checked.pop(job.key, False)  # while the last one was stored
         if job.header:
-            if hashlib.sha256(job.header).hexdigest() != job.header_sha256:
-                raise SpoolFileChanged("the coerced header no longer matches its SHA-256")
+            if not digest.matches(job.header, job.header_digest):
+                raise SpoolFileChanged("the coerced header no longer matches its checksum")
             if size < job.tail_at:
                 raise SpoolFileChanged("the spool file is shorter than when it was queued")
             if _HAS_MEMFD and HEAD_BYTES < size - job.tail_at <= INLINE_REST:
                 # Header + rest assembled by the kernel in an anonymous in-memory file,
                 # which the SCU then sends with sendfile like any spool file.
                 if not checked:
-                    _verified_head(f, size, job.sha256)
+                    _verified_head(f, size, job.digest)
                 if self._scratch is None:  # one per association, overwritten for each instance
                     self._scratch = open(os.memfd_create("kiosk-send", os.MFD_CLOEXEC), "w+b")  # noqa: SIM115
                 mem = self._scratch
@@ -357,22 +357,20 @@ class StoreConnection:
             if size - job.tail_at <= INLINE_REST:
                 # Read once, whole: checked, and sent from memory (header + rest).
                 data = f.read(size + 1)
-                if len(data) != size or (
-                    not checked and hashlib.sha256(data).hexdigest() != job.sha256
-                ):
-                    raise SpoolFileChanged("the spool file no longer matches its SHA-256")
+                if len(data) != size or (not checked and not digest.matches(data, job.digest)):
+                    raise SpoolFileChanged("the spool file no longer matches its checksum")
                 head = job.header + data[job.tail_at :]
                 return f, len(head), head
             if not checked:
-                _verified_head(f, size, job.sha256)
+                _verified_head(f, size, job.digest)
             spliced = Spliced(job.header, f, job.tail_at, size)
             spliced.seek(len(job.header))
             return spliced, spliced.size, job.header  # type: ignore[return-value]
-        head = f.read(HEAD_BYTES) if checked else _verified_head(f, size, job.sha256)
+        head = f.read(HEAD_BYTES) if checked else _verified_head(f, size, job.digest)
         return f, size, head
 
     def _check_ahead(self, job: SendJob) -> None:
-        """Check the next file against its SHA-256 now, while the PACS is busy.
+        """Check the next file against its digest now, while the PACS is busy.
 
         Only large files: a small one is read and hashed at once in its turn
         (checking it ahead would open it twice). A file that passed is sent
@@ -382,11 +380,11 @@ class StoreConnection:
         remembered; any other is checked (and refused, with its reason) when
         its turn comes.
         """
-        if not job.sha256 or job.size <= HEAD_BYTES:
+        if not job.digest or job.size <= HEAD_BYTES:
             return
         try:
             with open(job.path, "rb") as f:
-                _verified_head(f, os.fstat(f.fileno()).st_size, job.sha256)
+                _verified_head(f, os.fstat(f.fileno()).st_size, job.digest)
         except Exception:  # its own turn says what is wrong with it
             return
         self._checked[job.key] = True

@@ -54,11 +54,11 @@ class OutboxItem:
     transfer_syntax_uid: str
     attempts: int
     size: int = 0
-    sha256: str = ""  # of the file at ``path`` (the original, when ``header`` is given)
+    digest: str = ""  # of the file at ``path`` (the original, when ``header`` is given)
     #: The coerced header sent in front of ``path``'s bytes from ``tail_at`` on (empty:
     #: ``path`` is sent whole), and its SHA-256 as recorded when the study was queued.
     header: bytes = b""
-    header_sha256: str = ""
+    header_digest: str = ""
     tail_at: int = 0
 
 
@@ -245,7 +245,7 @@ def claim(
         rows = conn.execute(
             "SELECT o.id, o.instance_id, o.destination, o.attempts, i.study_id, i.coerced_path,"
             " i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.size,"
-            " i.coerced_sha256, i.original_sha256, i.coerced_header, i.tail_at FROM outbox o"
+            " i.coerced_digest, i.original_digest, i.coerced_header, i.tail_at FROM outbox o"
             " JOIN instances i ON i.id = o.instance_id"
             f" WHERE o.id IN ({','.join('?' for _ in chunk)}) ORDER BY o.id",
             chunk,
@@ -262,9 +262,9 @@ def claim(
                 transfer_syntax_uid=r["transfer_syntax_uid"],
                 attempts=r["attempts"],
                 size=r["size"],
-                sha256=r["original_sha256"] if r["coerced_header"] else r["coerced_sha256"],
+                digest=r["original_digest"] if r["coerced_header"] else r["coerced_digest"],
                 header=bytes(r["coerced_header"]),
-                header_sha256=r["coerced_sha256"] if r["coerced_header"] else "",
+                header_digest=r["coerced_digest"] if r["coerced_header"] else "",
                 tail_at=r["tail_at"],
             )
             for r in rows

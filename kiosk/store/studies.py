@@ -279,11 +279,11 @@ def update_instance(
     """Set an instance's spool paths, hash and size, and the SOP Instance UID it is sent with."""
     allowed_cols = {
         "original_path",
-        "original_sha256",
+        "original_digest",
         "coerced_path",
         "size",
         "sop_instance_uid",
-        "coerced_sha256",
+        "coerced_digest",
         "coerced_header",
         "tail_at",
     }
@@ -296,22 +296,22 @@ def update_instance(
 
 
 def record_copies(conn: sqlite3.Connection, copies: Sequence[tuple[int, str, str, int]]) -> None:
-    """Record copied originals ``(instance id, spool path, SHA-256, size)``, in one statement."""
+    """Record copied originals ``(instance id, spool path, digest, size)``, in one statement."""
     conn.executemany(
-        "UPDATE instances SET original_path = ?, original_sha256 = ?, size = ? WHERE id = ?",
-        [(path, sha256, size, iid) for iid, path, sha256, size in copies],
+        "UPDATE instances SET original_path = ?, original_digest = ?, size = ? WHERE id = ?",
+        [(path, checksum, size, iid) for iid, path, checksum, size in copies],
     )
 
 
 def record_coerced(
     conn: sqlite3.Connection, coerced: Sequence[tuple[int, str, str, str, bytes, int]]
 ) -> None:
-    """Record coerced instances ``(id, path, SHA-256, SOP Instance UID, header, tail_at)``.
+    """Record coerced instances ``(id, path, digest, SOP Instance UID, header, tail_at)``.
 
     One statement for all (the caller's transaction); see :mod:`kiosk.coercion`.
     """
     conn.executemany(
-        "UPDATE instances SET coerced_path = ?, coerced_sha256 = ?, sop_instance_uid = ?,"
+        "UPDATE instances SET coerced_path = ?, coerced_digest = ?, sop_instance_uid = ?,"
         " coerced_header = ?, tail_at = ? WHERE id = ?",
         [(path, sha, uid, header, tail, iid) for iid, path, sha, uid, header, tail in coerced],
     )

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconcile import names, scripts
+from reconcile import names, scripts, variants
 from reconcile.model import WorklistItem
 from reconcile.names import Agreement, PersonName
 from reconcile.rules import MatchRules
@@ -147,16 +147,18 @@ def _score_reading(disc: PersonName, wl: PersonName) -> NameScore:
     if disc.given and "".join(disc.given + disc.middle) == "".join(wl.given + wl.middle):
         given = Agreement.EQUAL  # JIHOON = JI-HOON = JI^HOON
         middle = Agreement.EQUAL if disc.middle or wl.middle else Agreement.MISSING
+    family, family_why = _variant_family(disc, wl, family)
+    given, given_why = _variant_given(disc, wl, given)
     points = FAMILY_POINTS[family] + GIVEN_POINTS[given]
     reasons: list[str] = []
     if family is Agreement.MISSING:
         reasons.append("no family name on one side")
     else:
-        reasons.append(f"family name {family.value}")
+        reasons.append(family_why or f"family name {family.value}")
     if given is Agreement.MISSING:
         reasons.append("no given name on one side")
     else:
-        reasons.append(f"given name {given.value}")
+        reasons.append(given_why or f"given name {given.value}")
     if middle is Agreement.DIFFERENT:
         points += MIDDLE_CONFLICT
         reasons.append("middle names differ")
@@ -168,6 +170,42 @@ def _score_reading(disc: PersonName, wl: PersonName) -> NameScore:
         family in _STRONG_FAMILY and given is Agreement.EQUAL and middle is not Agreement.DIFFERENT
     )
     return NameScore(points, tuple(reasons), strong)
+
+
+def _shown(words: tuple[str, ...]) -> str:
+    return " ".join(words).upper()
+
+
+def _variant_family(disc: PersonName, wl: PersonName, found: Agreement) -> tuple[Agreement, str]:
+    """A family name that differs is equal when both are standard spellings of one foreign
+    name (:func:`reconcile.variants.same_name`); the reason names the standards."""
+    if found is Agreement.EQUAL or not disc.family or not wl.family:
+        return found, ""
+    how = variants.same_name("".join(disc.family), "".join(wl.family), family=True)
+    if how is None:
+        return found, ""
+    return Agreement.EQUAL, (
+        f"family name equal via {how}: {_shown(disc.family)} = {_shown(wl.family)}"
+    )
+
+
+def _variant_given(disc: PersonName, wl: PersonName, found: Agreement) -> tuple[Agreement, str]:
+    """A first given name that differs is equal when both are standard spellings of one
+    foreign name, similar (as a one-letter difference) when both are Korean romanisations
+    of one syllable string; the reason says which."""
+    if found is Agreement.EQUAL or not disc.given or not wl.given:
+        return found, ""
+    how = variants.same_name(disc.given[0], wl.given[0], family=False)
+    if how is not None:
+        return Agreement.EQUAL, (
+            f"given name equal via {how}: {_shown(disc.given[:1])} = {_shown(wl.given[:1])}"
+        )
+    if found is Agreement.DIFFERENT and variants.similar(disc.given[0], wl.given[0]):
+        return Agreement.TYPO, (
+            "given name similar (Revised Romanization / McCune-Reischauer spellings): "
+            f"{_shown(disc.given[:1])} ~ {_shown(wl.given[:1])}"
+        )
+    return found, ""
 
 
 def score_names(disc_name: str, worklist_name: str) -> NameScore:

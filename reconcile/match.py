@@ -70,6 +70,9 @@ class DiscPatient:
     sex: str = ""
     modalities: tuple[str, ...] = ()
     study_date: str = ""
+    guessed_names: tuple[str, ...] = ()
+    """Readings of the name's bytes in a legacy set the disc did not declare (or declared
+    wrongly): they find and rank candidates, and never allow an automatic match."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Candidate:
     birth_date_agrees: bool
     sex_conflict: bool
     modality_conflict: bool = False
+    name_guessed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form of a ``kiosk match`` candidate."""
@@ -138,6 +142,7 @@ class NameScore:
     points: int
     reasons: tuple[str, ...]
     strong: bool
+    comparable: bool = True
 
 
 def _score_reading(disc: PersonName, wl: PersonName) -> NameScore:
@@ -290,7 +295,7 @@ def score_groups(disc_name: str, worklist_name: str) -> NameScore:
             if best is None or (found.points, found.strong) > (best.points, best.strong):
                 best = found
     if best is None:
-        return NameScore(0, ("the names are in scripts that cannot be compared",), False)
+        return NameScore(0, ("the names are in scripts that cannot be compared",), False, False)
     for kind in _NATIVE_CONFLICT_GROUPS:
         a, b = disc_groups.get(kind, ""), wl_groups.get(kind, "")
         if not a or not b or scripts.is_latin(a) or scripts.is_latin(b):
@@ -507,10 +512,35 @@ def score_study(
 # --------------------------------------------------------------------------
 
 
-def score(disc: DiscPatient, item: WorklistItem, rules: MatchRules | None = None) -> Candidate:
-    """Score one worklist item against the disc patient."""
-    rules = rules or MatchRules()
+NAMES_INCOMPARABLE = 15
+
+
+def _best_name(disc: DiscPatient, item: WorklistItem) -> tuple[NameScore, bool]:
+    """The name score of the disc's name as read, or of a guessed reading when that scores
+    more (then never strong, and said to be a guess); whether a guess was used."""
     name = score_names(disc.patient_name, item.patient_name)
+    guessed = False
+    for reading in disc.guessed_names:
+        found = score_names(reading, item.patient_name)
+        if found.points > name.points:
+            why = (
+                f"name read as a guess ({reading}): the disc's character set is undeclared "
+                "or wrong, so this name is for review only"
+            )
+            name, guessed = NameScore(found.points, (why, *found.reasons), False), True
+    return name, guessed
+
+
+def score(disc: DiscPatient, item: WorklistItem, rules: MatchRules | None = None) -> Candidate:
+    """Score one worklist item against the disc patient.
+
+    When the names share no script or group that can be compared (kanji
+    against kana only), an equal birth date and no conflicting sex earn
+    ``NAMES_INCOMPARABLE`` points: enough to list the candidate for review,
+    never for an automatic match (the name is not strong).
+    """
+    rules = rules or MatchRules()
+    name, guessed = _best_name(disc, item)
     birth_points, birth_reason, birth_agrees = score_birth_date(disc.birth_date, item.birth_date)
     sex_points, sex_reason, sex_conflict = score_sex(disc.sex, item.sex)
     study_points, study_reasons, modality_conflict = score_study(disc, item, rules)
@@ -518,15 +548,22 @@ def score(disc: DiscPatient, item: WorklistItem, rules: MatchRules | None = None
     if sex_reason:
         reasons.append(sex_reason)
     reasons += study_reasons
+    points = name.points
+    if not name.comparable and birth_agrees and not sex_conflict:
+        points = NAMES_INCOMPARABLE
+        reasons.append(
+            "the names could not be compared: found by birth date and sex, for review only"
+        )
     return Candidate(
         item=item,
-        score=name.points + birth_points + sex_points + study_points,
+        score=points + birth_points + sex_points + study_points,
         reasons=tuple(reasons),
         name_points=name.points,
         name_strong=name.strong,
         birth_date_agrees=birth_agrees,
         sex_conflict=sex_conflict,
         modality_conflict=modality_conflict,
+        name_guessed=guessed,
     )
 
 
@@ -560,6 +597,10 @@ def decide(candidates: Sequence[Candidate], rules: MatchRules | None = None) -> 
         )
     if not top.birth_date_agrees:
         return result(Outcome.REVIEW, "the birth dates do not agree exactly")
+    if top.name_guessed:
+        return result(
+            Outcome.REVIEW, "the name was read in a guessed character set; check it by hand"
+        )
     if not top.name_strong:
         return result(Outcome.REVIEW, "the names agree too weakly for an automatic match")
     if top.sex_conflict:

@@ -472,6 +472,20 @@ def sdisc(name: str, dob: str = "", sex: str = "") -> DiscPatient:
     return disc(name, dob, sex)
 
 
+def misread(
+    name: str, codec: str, dob: str = "", sex: str = "", declared: str | None = None
+) -> DiscPatient:
+    """A disc patient whose name was written in ``codec`` but read as ISO 8859-1 (no
+    Specific Character Set, or ``declared``), with the guessed readings the disc reader
+    gives the matcher (:func:`kiosk.media.charsets.guessed_names`)."""
+    from kiosk.media.charsets import guessed_names
+
+    raw = name.encode(codec)
+    d = sdisc(raw.decode("latin-1"), dob, sex)
+    guesses = guessed_names(raw, [declared] if declared else [])
+    return DiscPatient(d.patient_name, d.birth_date, d.sex, d.modalities, d.study_date, guesses)
+
+
 def _script(case_id: str, d: DiscPatient, right: str | None, what: str, **kw: object) -> Case:
     return Case(case_id, d, right, what, base=SCRIPT_BASE, **kw)  # type: ignore[arg-type]
 
@@ -586,7 +600,7 @@ SCRIPT_CASES: tuple[Case, ...] = (
     ),
     _script(
         "r-undeclared",
-        sdisc("Èâàíîâ^Ñåðãåé", "19750310", "M"),
+        misread("Иванов^Сергей", "cp1251", "19750310", "M"),
         "R001",
         "cp1251 bytes read as Latin-1 (charset-undeclared)",
         clear=False,
@@ -770,12 +784,6 @@ HELDOUT_BASE: tuple[WorklistItem, ...] = (
 )
 
 
-def misread(name: str, codec: str, dob: str = "", sex: str = "") -> DiscPatient:
-    """A disc patient whose name was written in ``codec`` but read as ISO 8859-1
-    (no Specific Character Set, or ``ISO_IR 100`` declared), as the disc reader reads it."""
-    return sdisc(name.encode(codec).decode("latin-1"), dob, sex)
-
-
 def _held(case_id: str, d: DiscPatient, right: str | None, what: str, **kw: object) -> Case:
     return Case(case_id, d, right, what, base=HELDOUT_BASE, **kw)  # type: ignore[arg-type]
 
@@ -841,7 +849,7 @@ HELDOUT_CASES: tuple[Case, ...] = (
     ),
     _held(
         "h-wrong-cp1251",
-        misread("Белова^Анна", "cp1251", "19910707", "F"),
+        misread("Белова^Анна", "cp1251", "19910707", "F", "ISO_IR 100"),
         "H004",
         "cp1251 bytes declared ISO_IR 100; a namesake with another DOB",
         clear=False,

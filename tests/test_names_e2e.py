@@ -35,6 +35,9 @@ from tests.match_cases import (
     UNSEEN_CASES,
     Case,
     evaluate,
+    misread,
+    order,
+    sdisc,
 )
 
 JAPANESE = "\\ISO 2022 IR 87"
@@ -223,3 +226,102 @@ def test_the_window_search_accepts_any_script_and_searches_every_group(tmp_path,
     assert found("박") == ["K1"]
     assert found("PAR*") == ["K1"]  # Latin typed, Hangul on the worklist
     assert found("SMI*") == ["L1"]
+
+
+KIOSK_MATCH = (sys.executable, "-m", "kiosk", "match")
+SAFETY_BASE = (
+    order("S01", "Козлова^Дария", "20050606", "F"),  # the twin sister of the disc's patient
+    order("S02", "GROMOV^ALEKSEI", "19720202", "M"),  # two patients with one name
+    order("S03", "GROMOV^ALEKSEI", "19720202", "M"),
+    order("S04", "ORLOVA^IULIIA", "20100101", "F"),  # twins
+    order("S05", "ORLOVA^IULIANA", "20100101", "F"),
+    order("S06", "Волков^Павел", "19680412", "M"),  # twins
+    order("S07", "Волков^Пётр", "19680412", "M"),
+    order("S08", "KUZNETSOV^SERGEY", "19790101", "M"),
+    order("S09", "Смирнов^Игорь", "19700520", "M"),
+)
+SAFETY_CASES = (
+    Case("s-twin-absent", sdisc("KOZLOVA^DARYA", "20050606", "F"), None, "only the twin"),
+    Case(
+        "s-namesakes",
+        sdisc("GROMOV^ALEXEY", "19720202", "M"),
+        "S02",
+        "two patients with one name",
+        must_review=True,
+    ),
+    Case("s-twins", sdisc("ORLOVA^YULIYA", "20100101", "F"), "S04", "twins", must_review=True),
+    Case(
+        "s-undeclared-twins",
+        misread("Волков^Павел", "cp1251", "19680412", "M"),
+        "S06",
+        "a guessed name among twins",
+        must_review=True,
+    ),
+    Case("s-variant", sdisc("KUZNECOV^SERGEJ", "19790101", "M"), "S08", "GOST against ICAO"),
+    Case(
+        "s-undeclared-unique",
+        misread("Смирнов^Игорь", "cp1251", "19700520", "M"),
+        "S09",
+        "a guessed name equal to one patient: still review",
+        must_review=True,
+    ),
+)
+
+
+def test_variant_spellings_and_guessed_names_never_auto_match_twins_or_namesakes(
+    tmp_path, worklist_server
+):
+    for item in SAFETY_BASE:
+        worklist_server.add_item(
+            SpecificCharacterSet="ISO_IR 192",
+            PatientID=item.mrn,
+            PatientName=item.patient_name,
+            PatientBirthDate=item.birth_date,
+            PatientSex=item.sex,
+            AccessionNumber=item.accession_number,
+            Modality=item.modality,
+            ScheduledProcedureStepStartDate=SCHEDULED,
+        )
+    cases = [
+        Case(c.id, c.disc, c.right, c.what, must_review=c.must_review, base=SAFETY_BASE)
+        for c in SAFETY_CASES
+    ]
+    by_study = _write_disc(tmp_path / "disc", cases)
+    config = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    result = subprocess.run(
+        [*KIOSK_MATCH, str(tmp_path / "disc"), "--config", str(config), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stderr
+    studies = {
+        by_study[s["study_instance_uid"]].id: s for s in json.loads(result.stdout)["studies"]
+    }
+    got = {
+        cid: (s["decision"], s["candidates"][0]["mrn"] if s["candidates"] else None)
+        for cid, s in studies.items()
+    }
+    assert got == {
+        "s-twin-absent": ("review", "S01"),
+        "s-namesakes": ("review", "S02"),
+        "s-twins": ("review", "S04"),
+        "s-undeclared-twins": ("review", "S06"),
+        "s-variant": ("auto", "S08"),
+        "s-undeclared-unique": ("review", "S09"),
+    }
+    reasons = studies["s-undeclared-unique"]["candidates"][0]["reasons"]
+    assert any(r.startswith("name read as a guess (Смирнов^Игорь)") for r in reasons)
+    assert "guessed character set" in studies["s-undeclared-unique"]["why"]
+    variant = studies["s-variant"]["candidates"][0]["reasons"]
+    assert (
+        "family name equal via GOST 7.79-2000 B and ICAO 9303 spellings of one Cyrillic name: "
+        "KUZNECOV = KUZNETSOV"
+    ) in variant

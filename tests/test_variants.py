@@ -144,3 +144,48 @@ def test_no_set_has_a_wrong_or_unsafe_automatic_match(cases):
     results = evaluate(cases=cases)
     assert [r.case.id for r in results if r.wrong_auto] == []
     assert [r.case.id for r in results if r.unsafe_auto] == []
+
+
+# --- names read in a guessed character set, and names that cannot be compared ----------
+
+
+def test_a_guessed_reading_ranks_candidates_and_never_decides():
+    misread = "Волков^Павел".encode("cp1251").decode("latin-1")
+    d = DiscPatient(misread, "19680412", "M", ("CT",), "", ("Волков^Павел",))
+    decision = match(d, [wl("Волков^Павел", "19680412", mrn="V1"), wl("PETROV^IVAN", "19680412")])
+    assert decision.outcome is Outcome.REVIEW
+    assert decision.candidates[0].item.mrn == "V1"
+    assert decision.candidates[0].name_guessed
+    assert decision.candidates[0].reasons[1].startswith("name read as a guess (Волков^Павел)")
+    assert "guessed character set" in decision.why
+    # without the guess, nothing is found by name
+    plain = match(DiscPatient(misread, "19680412", "M"), [wl("Волков^Павел", "19680412")])
+    assert plain.outcome is Outcome.NONE
+
+
+def test_a_guessed_reading_never_auto_matches_a_twin_or_a_namesake():
+    d = DiscPatient("x", "20050606", "F", guessed_names=("Козлова^Дарья",))
+    twin = [wl("Козлова^Дария", "20050606", "F", mrn="T1")]
+    assert match(d, twin).outcome is not Outcome.AUTO
+    namesakes = [
+        wl("Козлова^Дарья", "20050606", "F", mrn="N1"),
+        wl("Козлова^Дарья", "19990101", "F", mrn="N2"),
+    ]
+    assert match(d, namesakes).outcome is Outcome.REVIEW
+
+
+def test_names_that_cannot_be_compared_are_listed_by_birth_date_and_sex_for_review():
+    d = disc("=斎藤^健一", "19720301", "M")
+    decision = match(d, [wl("さいとう^けんいち", "19720301", mrn="S1")])
+    assert decision.outcome is Outcome.REVIEW
+    assert decision.candidates[0].item.mrn == "S1"
+    assert "the names could not be compared: found by birth date and sex, for review only" in (
+        decision.candidates[0].reasons
+    )
+    # another birth date, or another sex: not listed
+    assert match(d, [wl("さいとう^けんいち", "19720302", mrn="S1")]).outcome is Outcome.NONE
+    assert match(d, [wl("さいとう^けんいち", "19720301", "F", mrn="S1")]).outcome is Outcome.NONE
+    # no birth date: nothing to go by
+    assert match(disc("=斎藤^健一", ""), [wl("さいとう^けんいち", "19720301")]).outcome is (
+        Outcome.NONE
+    )

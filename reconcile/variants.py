@@ -117,22 +117,33 @@ _LONG = "ー"  # a long vowel: its spellings depend on the vowel before it
 # --------------------------------------------------------------------------
 
 
+Index = tuple[tuple[str, ...], dict[str, dict[str, int]], dict[str, list[tuple[str, str, int]]]]
+
+
 @functools.lru_cache(maxsize=8)
-def _index(system: str) -> tuple[tuple[str, ...], dict[str, dict[str, int]]]:
-    """The standards of a system and, for each native unit, each spelling's standards (bits)."""
+def _index(system: str) -> Index:
+    """The standards of a system; for each native unit, each spelling's standards (bits);
+    and the (unit, spelling, bits) by the spelling's first letter. Built in a fixed order,
+    so that a reason is the same on every run."""
     tables = {"Cyrillic": _CYRILLIC, "Greek": _GREEK, "kana": _KANA}[system]
     names = tuple(tables)
+    digraphs = sorted({u for t in tables.values() for u in t if len(u) == 2 and system != "kana"})
+    order = list(dict.fromkeys([*(u for t in tables.values() for u in t), *digraphs]))
     units: dict[str, dict[str, int]] = {}
-    digraphs = {u for t in tables.values() for u in t if len(u) == 2} if system != "kana" else set()
-    for bit, table in enumerate(tables.values()):
-        for unit in {*table, *digraphs}:
-            spellings = set(table.get(unit, ()))
+    for unit in order:
+        for bit, table in enumerate(tables.values()):
+            spellings = list(table.get(unit, ()))
             if unit in digraphs:  # a digraph may be spelled letter by letter
-                spellings |= {x + y for x in table.get(unit[0], ()) for y in table.get(unit[1], ())}
+                spellings += [x + y for x in table.get(unit[0], ()) for y in table.get(unit[1], ())]
             for spelling in spellings:
                 by = units.setdefault(unit, {})
                 by[spelling] = by.get(spelling, 0) | (1 << bit)
-    return names, units
+    by_first: dict[str, list[tuple[str, str, int]]] = {}
+    for unit, spelled in units.items():
+        for spelling, bits in spelled.items():
+            if spelling:
+                by_first.setdefault(spelling[0], []).append((unit, spelling, bits))
+    return names, units, by_first
 
 
 _VOWELS = frozenset("aeiouy")
@@ -153,7 +164,7 @@ def _long_spellings(previous: str, family: bool) -> tuple[str, ...]:
 def _walk(system: str, a: str, b: str, family: bool) -> tuple[str, int, int] | None:
     """One native spelling of which ``a`` and ``b`` are both standard spellings, and the
     standards (bits) that give each; None when there is none."""
-    names, units = _index(system)
+    names, units, by_first = _index(system)
     every = (1 << len(names)) - 1
     seen: set[tuple[int, int, str, int, int]] = set()
 
@@ -175,25 +186,24 @@ def _walk(system: str, a: str, b: str, family: bool) -> tuple[str, int, int] | N
                         found = step(i + len(sa), j + len(sb), "-", "-", m1, m2)
                         if found is not None:
                             return _LONG + found[0], found[1], found[2]
-        for unit, spellings in units.items():
+        for unit, sa, bits_a in by_first.get(a[i : i + 1], ()):
             if system == "Cyrillic" and unit == "й" and prev_a[-1:] not in _VOWELS:
                 continue  # й follows a vowel (ЮРИЙ, not ЙУРИЙ)
             ending = system == "Cyrillic" and unit in _ENDINGS
-            for sa, bits_a in spellings.items():
-                n1 = m1 & bits_a
-                if not sa or not n1 or not a.startswith(sa, i) or not _fits(system, sa, a, i):
+            n1 = m1 & bits_a
+            if not n1 or not a.startswith(sa, i) or not _fits(system, sa, a, i):
+                continue
+            if ending and i + len(sa) != len(a):
+                continue
+            for sb, bits_b in units[unit].items():
+                n2 = m2 & bits_b
+                if not sb or not n2 or not b.startswith(sb, j) or not _fits(system, sb, b, j):
                     continue
-                if ending and i + len(sa) != len(a):
+                if ending and j + len(sb) != len(b):
                     continue
-                for sb, bits_b in spellings.items():
-                    n2 = m2 & bits_b
-                    if not sb or not n2 or not b.startswith(sb, j) or not _fits(system, sb, b, j):
-                        continue
-                    if ending and j + len(sb) != len(b):
-                        continue
-                    found = step(i + len(sa), j + len(sb), sa, sb, n1, n2)
-                    if found is not None:
-                        return unit + found[0], found[1], found[2]
+                found = step(i + len(sa), j + len(sb), sa, sb, n1, n2)
+                if found is not None:
+                    return unit + found[0], found[1], found[2]
         return None
 
     return step(0, 0, "", "", every, every)

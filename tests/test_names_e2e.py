@@ -325,3 +325,34 @@ def test_variant_spellings_and_guessed_names_never_auto_match_twins_or_namesakes
         "family name equal via GOST 7.79-2000 B and ICAO 9303 spellings of one Cyrillic name: "
         "KUZNECOV = KUZNETSOV"
     ) in variant
+
+
+def test_the_window_finds_candidates_of_a_name_read_in_a_guessed_set(tmp_path, worklist_server):
+    from kiosk.app.find_patient import candidates_for
+    from kiosk.config import load_config
+    from kiosk.media.scan import scan_medium
+
+    worklist_server.add_item(
+        SpecificCharacterSet="ISO_IR 192",
+        PatientID="V1",
+        PatientName="Волков^Павел",
+        PatientBirthDate="19680412",
+        PatientSex="M",
+    )
+    case = Case("w", misread("Волков^Павел", "cp1251", "19680412", "M"), "V1", "undeclared")
+    _write_disc(tmp_path / "disc", [case])
+    scan = scan_medium(tmp_path / "disc")
+    config = load_config(
+        write_config(
+            tmp_path / "kiosk.toml",
+            worklist=worklist_server,
+            destinations={},
+            spool=tmp_path / "spool",
+            database=tmp_path / "kiosk.sqlite3",
+        )
+    )
+    study = scan.studies[0]
+    with_scan = candidates_for(config, study, scan)
+    assert with_scan.outcome.value == "review"
+    assert [c.item.mrn for c in with_scan.candidates][:1] == ["V1"]
+    assert candidates_for(config, study).outcome.value == "none"

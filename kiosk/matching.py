@@ -18,6 +18,8 @@ from kiosk.barcode import BarcodeRules, Kind, Scanned, classify
 from kiosk.config import Config
 from kiosk.errors import ConfigError
 from kiosk.media.model import MediaScan, StudySummary
+from kiosk.media.names import shown
+from kiosk.media.problems import ProblemCode
 from kiosk.worklist import WorklistQuery, find, name_matches
 from reconcile import names, scripts
 from reconcile.match import Decision, DiscPatient, match
@@ -59,15 +61,39 @@ def barcode_rules(config: Config) -> BarcodeRules:
     return BarcodeRules.from_dict(config.barcode)
 
 
-def disc_patient(study: StudySummary) -> DiscPatient:
-    """Who the disc says the patient of ``study`` is, and what the study is."""
+def disc_patient(study: StudySummary, guessed_names: tuple[str, ...] = ()) -> DiscPatient:
+    """Who the disc says the patient of ``study`` is, and what the study is.
+
+    ``guessed_names`` are readings of the name in a character set the disc did
+    not declare (:func:`guessed_names`): for candidates to review only.
+    """
     return DiscPatient(
         patient_name=study.patient_name,
         birth_date=study.birth_date,
         sex=study.sex,
         modalities=tuple(study.modalities),
         study_date=study.study_date,
+        guessed_names=guessed_names,
     )
+
+
+_CHARSET_CODES = frozenset({ProblemCode.CHARSET_UNDECLARED, ProblemCode.CHARSET_WRONG})
+
+
+def guessed_names(scan: MediaScan) -> dict[str, tuple[str, ...]]:
+    """Each patient name (as read) of the scan that a charset problem names, with its guessed
+    readings (:mod:`kiosk.media.charsets`).
+
+    The problem names the first file with that name; every study under the
+    same name shares its guesses.
+    """
+    by_path = {shown(i.relpath): i.patient_name for i in scan.instances}
+    out: dict[str, tuple[str, ...]] = {}
+    for problem in scan.problems:
+        if problem.code in _CHARSET_CODES and problem.guesses and problem.path in by_path:
+            name = by_path[problem.path]
+            out[name] = tuple(dict.fromkeys((*out.get(name, ()), *problem.guesses)))
+    return out
 
 
 def _prefix(word: str) -> str:
@@ -121,12 +147,16 @@ def name_queries(patient_name: str) -> list[str]:
 
 
 def worklist_queries(patient: DiscPatient) -> list[WorklistQuery]:
-    """The C-FIND queries that gather the candidates of one disc patient."""
+    """The C-FIND queries that gather the candidates of one disc patient (by birth date, by
+    the name, and by each guessed reading of it)."""
     queries: list[WorklistQuery] = []
     dob = "".join(c for c in patient.birth_date if c.isdigit())
     if len(dob) == 8 and dob[4:6] != "00" and dob[6:] != "00":
         queries.append(WorklistQuery(dob=dob))
-    for pattern in name_queries(patient.patient_name):
+    patterns: list[str] = []
+    for name in (patient.patient_name, *patient.guessed_names):
+        patterns += [p for p in name_queries(name) if p.upper() not in map(str.upper, patterns)]
+    for pattern in patterns:
         queries.append(WorklistQuery(name=pattern))
     return queries
 
@@ -172,8 +202,9 @@ def match_scan(config: Config, scan: MediaScan) -> list[StudyMatch]:
     rules = match_rules(config)
     cache: dict[tuple[str, str], list[WorklistItem]] = {}
     results: list[StudyMatch] = []
+    guesses = guessed_names(scan)
     for study in scan.studies:
-        patient = disc_patient(study)
+        patient = disc_patient(study, guesses.get(study.patient_name, ()))
         key = (patient.patient_name, patient.birth_date)
         if key not in cache:
             cache[key] = gather(config, patient)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconcile import names, scripts
+from reconcile import names, scripts, variants
 from reconcile.model import WorklistItem
 from reconcile.names import Agreement, PersonName
 from reconcile.rules import MatchRules
@@ -70,6 +70,9 @@ class DiscPatient:
     sex: str = ""
     modalities: tuple[str, ...] = ()
     study_date: str = ""
+    guessed_names: tuple[str, ...] = ()
+    """Readings of the name's bytes in a legacy set the disc did not declare (or declared
+    wrongly): they find and rank candidates, and never allow an automatic match."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Candidate:
     birth_date_agrees: bool
     sex_conflict: bool
     modality_conflict: bool = False
+    name_guessed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form of a ``kiosk match`` candidate."""
@@ -138,6 +142,7 @@ class NameScore:
     points: int
     reasons: tuple[str, ...]
     strong: bool
+    comparable: bool = True
 
 
 def _score_reading(disc: PersonName, wl: PersonName) -> NameScore:
@@ -147,16 +152,18 @@ def _score_reading(disc: PersonName, wl: PersonName) -> NameScore:
     if disc.given and "".join(disc.given + disc.middle) == "".join(wl.given + wl.middle):
         given = Agreement.EQUAL  # JIHOON = JI-HOON = JI^HOON
         middle = Agreement.EQUAL if disc.middle or wl.middle else Agreement.MISSING
+    family, family_why = _variant_family(disc, wl, family)
+    given, given_why = _variant_given(disc, wl, given)
     points = FAMILY_POINTS[family] + GIVEN_POINTS[given]
     reasons: list[str] = []
     if family is Agreement.MISSING:
         reasons.append("no family name on one side")
     else:
-        reasons.append(f"family name {family.value}")
+        reasons.append(family_why or f"family name {family.value}")
     if given is Agreement.MISSING:
         reasons.append("no given name on one side")
     else:
-        reasons.append(f"given name {given.value}")
+        reasons.append(given_why or f"given name {given.value}")
     if middle is Agreement.DIFFERENT:
         points += MIDDLE_CONFLICT
         reasons.append("middle names differ")
@@ -168,6 +175,42 @@ def _score_reading(disc: PersonName, wl: PersonName) -> NameScore:
         family in _STRONG_FAMILY and given is Agreement.EQUAL and middle is not Agreement.DIFFERENT
     )
     return NameScore(points, tuple(reasons), strong)
+
+
+def _shown(words: tuple[str, ...]) -> str:
+    return " ".join(words).upper()
+
+
+def _variant_family(disc: PersonName, wl: PersonName, found: Agreement) -> tuple[Agreement, str]:
+    """A family name that differs is equal when both are standard spellings of one foreign
+    name (:func:`reconcile.variants.same_name`); the reason names the standards."""
+    if found is Agreement.EQUAL or not disc.family or not wl.family:
+        return found, ""
+    how = variants.same_name("".join(disc.family), "".join(wl.family), family=True)
+    if how is None:
+        return found, ""
+    return Agreement.EQUAL, (
+        f"family name equal via {how}: {_shown(disc.family)} = {_shown(wl.family)}"
+    )
+
+
+def _variant_given(disc: PersonName, wl: PersonName, found: Agreement) -> tuple[Agreement, str]:
+    """A first given name that differs is equal when both are standard spellings of one
+    foreign name, similar (as a one-letter difference) when both are Korean romanisations
+    of one syllable string; the reason says which."""
+    if found is Agreement.EQUAL or not disc.given or not wl.given:
+        return found, ""
+    how = variants.same_name(disc.given[0], wl.given[0], family=False)
+    if how is not None:
+        return Agreement.EQUAL, (
+            f"given name equal via {how}: {_shown(disc.given[:1])} = {_shown(wl.given[:1])}"
+        )
+    if found is Agreement.DIFFERENT and variants.similar(disc.given[0], wl.given[0]):
+        return Agreement.TYPO, (
+            "given name similar (Revised Romanization / McCune-Reischauer spellings): "
+            f"{_shown(disc.given[:1])} ~ {_shown(wl.given[:1])}"
+        )
+    return found, ""
 
 
 def score_names(disc_name: str, worklist_name: str) -> NameScore:
@@ -252,7 +295,7 @@ def score_groups(disc_name: str, worklist_name: str) -> NameScore:
             if best is None or (found.points, found.strong) > (best.points, best.strong):
                 best = found
     if best is None:
-        return NameScore(0, ("the names are in scripts that cannot be compared",), False)
+        return NameScore(0, ("the names are in scripts that cannot be compared",), False, False)
     for kind in _NATIVE_CONFLICT_GROUPS:
         a, b = disc_groups.get(kind, ""), wl_groups.get(kind, "")
         if not a or not b or scripts.is_latin(a) or scripts.is_latin(b):
@@ -469,10 +512,35 @@ def score_study(
 # --------------------------------------------------------------------------
 
 
-def score(disc: DiscPatient, item: WorklistItem, rules: MatchRules | None = None) -> Candidate:
-    """Score one worklist item against the disc patient."""
-    rules = rules or MatchRules()
+NAMES_INCOMPARABLE = 15
+
+
+def _best_name(disc: DiscPatient, item: WorklistItem) -> tuple[NameScore, bool]:
+    """The name score of the disc's name as read, or of a guessed reading when that scores
+    more (then never strong, and said to be a guess); whether a guess was used."""
     name = score_names(disc.patient_name, item.patient_name)
+    guessed = False
+    for reading in disc.guessed_names:
+        found = score_names(reading, item.patient_name)
+        if found.points > name.points:
+            why = (
+                f"name read as a guess ({reading}): the disc's character set is undeclared "
+                "or wrong, so this name is for review only"
+            )
+            name, guessed = NameScore(found.points, (why, *found.reasons), False), True
+    return name, guessed
+
+
+def score(disc: DiscPatient, item: WorklistItem, rules: MatchRules | None = None) -> Candidate:
+    """Score one worklist item against the disc patient.
+
+    When the names share no script or group that can be compared (kanji
+    against kana only), an equal birth date and no conflicting sex earn
+    ``NAMES_INCOMPARABLE`` points: enough to list the candidate for review,
+    never for an automatic match (the name is not strong).
+    """
+    rules = rules or MatchRules()
+    name, guessed = _best_name(disc, item)
     birth_points, birth_reason, birth_agrees = score_birth_date(disc.birth_date, item.birth_date)
     sex_points, sex_reason, sex_conflict = score_sex(disc.sex, item.sex)
     study_points, study_reasons, modality_conflict = score_study(disc, item, rules)
@@ -480,15 +548,22 @@ def score(disc: DiscPatient, item: WorklistItem, rules: MatchRules | None = None
     if sex_reason:
         reasons.append(sex_reason)
     reasons += study_reasons
+    points = name.points
+    if not name.comparable and birth_agrees and not sex_conflict:
+        points = NAMES_INCOMPARABLE
+        reasons.append(
+            "the names could not be compared: found by birth date and sex, for review only"
+        )
     return Candidate(
         item=item,
-        score=name.points + birth_points + sex_points + study_points,
+        score=points + birth_points + sex_points + study_points,
         reasons=tuple(reasons),
         name_points=name.points,
         name_strong=name.strong,
         birth_date_agrees=birth_agrees,
         sex_conflict=sex_conflict,
         modality_conflict=modality_conflict,
+        name_guessed=guessed,
     )
 
 
@@ -522,6 +597,10 @@ def decide(candidates: Sequence[Candidate], rules: MatchRules | None = None) -> 
         )
     if not top.birth_date_agrees:
         return result(Outcome.REVIEW, "the birth dates do not agree exactly")
+    if top.name_guessed:
+        return result(
+            Outcome.REVIEW, "the name was read in a guessed character set; check it by hand"
+        )
     if not top.name_strong:
         return result(Outcome.REVIEW, "the names agree too weakly for an automatic match")
     if top.sex_conflict:

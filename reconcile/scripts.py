@@ -88,9 +88,11 @@ def native_fold(text: str) -> str:
 
 
 # --------------------------------------------------------------------------
-# Cyrillic: ICAO Doc 9303 (2015) first, then GOST 7.79-2000 B, BGN/PCGN 1947,
-# the Russian passport rules of 1997, the Ukrainian 2010 national standard,
-# and the usual English spellings (x for кс, y for the ending ий).
+# Cyrillic: ICAO Doc 9303 (2015) first, then GOST R 52535.1-2006, BGN/PCGN
+# 1947 (= the Russian passport rules of 1997), GOST 7.79-2000 B, the Ukrainian
+# 2010 national standard, and the usual English spellings (x for кс, y for the
+# ending ий). A Latin spelling is standard when one standard gives all of it:
+# mixing them (и as Y from one, я as A from none) would make Дария equal DARYA.
 # --------------------------------------------------------------------------
 
 _ICAO_CYRILLIC = {
@@ -100,32 +102,6 @@ _ICAO_CYRILLIC = {
     "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "ie", "ы": "y", "ь": "", "э": "e", "ю": "iu",
     "я": "ia", "і": "i", "ї": "i", "є": "ie", "ґ": "g",
 }  # fmt: skip
-_CYRILLIC_VARIANTS = {
-    "г": ("g", "h"),
-    "е": ("e", "ye", "je"),
-    "ё": ("e", "yo", "jo", "io", "ye"),
-    "ж": ("zh", "j", "z"),
-    "и": ("i", "y"),
-    "й": ("i", "y", "j", ""),
-    "х": ("kh", "h", "x"),
-    "ц": ("ts", "tc", "c", "tz", "cz"),
-    "щ": ("shch", "sch", "shh", "sc"),
-    "ъ": ("ie", "", "y"),
-    "ы": ("y", "i"),
-    "ь": ("", "y", "i"),
-    "э": ("e", "eh"),
-    "ю": ("iu", "yu", "ju", "u"),
-    "я": ("ia", "ya", "ja", "a"),
-    "ї": ("i", "yi", "ji"),
-    "є": ("ie", "ye", "je"),
-}
-_CYRILLIC_PAIRS = {
-    "кс": ("ks", "x"),
-    "ий": ("ii", "iy", "y", "i", "ij", "yi"),  # ending: YURY, YURIY, IURII
-    "ый": ("y", "yi", "iy", "yy", "ii"),
-}
-
-
 Pattern = tuple[tuple[str, ...], ...]
 """A word as a sequence of parts, each the tuple of its possible spellings."""
 
@@ -150,21 +126,62 @@ def spells(pattern: Pattern, target: str) -> bool:
     return len(target) in reachable
 
 
+_ICAO_UNITS: dict[str, tuple[str, ...]] = {k: (v,) for k, v in _ICAO_CYRILLIC.items()}
+_ICAO_UNITS |= {
+    "ий": ("ii",),
+    "ый": ("yi",),
+}
+CYRILLIC_STANDARDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "ICAO 9303": _ICAO_UNITS,
+    "GOST R 52535.1-2006": _ICAO_UNITS | {"ц": ("tc",), "ъ": ("",)},
+    "BGN/PCGN": _ICAO_UNITS
+    | {
+        "е": ("e", "ye"), "ё": ("e", "ye"), "й": ("y",), "ъ": ("",), "ю": ("yu",),
+        "я": ("ya",), "ий": ("iy",), "ый": ("yy",),
+    },
+    "GOST 7.79-2000 B": _ICAO_UNITS
+    | {
+        "ё": ("yo",), "й": ("j",), "х": ("x",), "ц": ("c", "cz"), "щ": ("shh",),
+        "ъ": ("",), "ю": ("yu",), "я": ("ya",), "ий": ("ij",), "ый": ("yj",),
+    },
+    "Ukrainian national 2010": _ICAO_UNITS
+    | {
+        "г": ("h",), "и": ("y",), "й": ("i", "y"), "ї": ("i", "yi"), "є": ("ie", "ye"),
+        "ю": ("iu", "yu"), "я": ("ia", "ya"), "ий": ("yi", "yy"),
+    },
+    "usual English spelling": _ICAO_UNITS
+    | {
+        "е": ("e", "ye"), "ё": ("yo", "e"), "й": ("y",), "х": ("kh", "h"), "ъ": ("",),
+        "ю": ("yu",), "я": ("ya",), "кс": ("x", "ks"), "ий": ("y", "iy"), "ый": ("y",),
+        "ия": ("ia", "iya"),
+    },
+}  # fmt: skip
+"""Each Cyrillic letter (or digraph) by each standard, diacritics and apostrophes left out."""
+
+
 @functools.lru_cache(maxsize=4096)
-def _cyrillic_pattern(word: str) -> Pattern:
-    parts: list[tuple[str, ...]] = []
-    i = 0
-    while i < len(word):
-        pair = word[i : i + 2]
-        if pair in _CYRILLIC_PAIRS:
-            parts.append(_alternatives(*_CYRILLIC_PAIRS[pair], _icao_cyrillic(pair)))
-            i += 2
-            continue
-        ch = word[i]
-        spellings = _CYRILLIC_VARIANTS.get(ch, ())
-        parts.append(_alternatives(*spellings, _ICAO_CYRILLIC.get(ch, anyascii(ch).lower())))
-        i += 1
-    return tuple(parts)
+def _cyrillic_patterns(word: str) -> tuple[tuple[str, Pattern], ...]:
+    """The word as a pattern by each standard of :data:`CYRILLIC_STANDARDS` (a digraph may
+    also be read letter by letter)."""
+    out = []
+    for standard, table in CYRILLIC_STANDARDS.items():
+        parts: list[tuple[str, ...]] = []
+        i = 0
+        while i < len(word):
+            pair = word[i : i + 2]
+            if len(pair) == 2 and pair in table:
+                letters = [
+                    a + b
+                    for a in table.get(pair[0], (anyascii(pair[0]).lower(),))
+                    for b in table.get(pair[1], (anyascii(pair[1]).lower(),))
+                ]
+                parts.append(_alternatives(*table[pair], *letters))
+                i += 2
+                continue
+            parts.append(_alternatives(*table.get(word[i], (anyascii(word[i]).lower(),))))
+            i += 1
+        out.append((standard, tuple(parts)))
+    return tuple(out)
 
 
 def _icao_cyrillic(word: str) -> str:
@@ -447,6 +464,16 @@ def _kana_pattern(word: str) -> Pattern:
     return tuple(_alternatives(*m) for m in _morae(word))
 
 
+# Public names of the tables, for reconcile.variants (two Latin spellings of one name).
+ICAO_CYRILLIC = _ICAO_CYRILLIC
+ELOT_GREEK = _ELOT_GREEK
+KANA_BASE = _KANA_BASE
+YOON = _YOON
+SMALL_Y = _SMALL_Y
+INITIALS = _INITIALS
+VOWELS = _VOWELS
+FINALS = _FINALS
+
 # --------------------------------------------------------------------------
 
 
@@ -478,7 +505,9 @@ def transliterates(native: str, latin: str, *, family: bool = False) -> str | No
     if script is Script.CYRILLIC:
         if _icao_cyrillic(word) == target:
             return "ICAO transliteration"
-        pattern = _cyrillic_pattern(word)
+        if any(spells(p, target) for _, p in _cyrillic_patterns(word)):
+            return STANDARDS[script]
+        return None
     elif script is Script.GREEK:
         pattern = _greek_pattern(word)
     elif script is Script.HANGUL:

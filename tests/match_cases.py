@@ -472,6 +472,20 @@ def sdisc(name: str, dob: str = "", sex: str = "") -> DiscPatient:
     return disc(name, dob, sex)
 
 
+def misread(
+    name: str, codec: str, dob: str = "", sex: str = "", declared: str | None = None
+) -> DiscPatient:
+    """A disc patient whose name was written in ``codec`` but read as ISO 8859-1 (no
+    Specific Character Set, or ``declared``), with the guessed readings the disc reader
+    gives the matcher (:func:`kiosk.media.charsets.guessed_names`)."""
+    from kiosk.media.charsets import guessed_names
+
+    raw = name.encode(codec)
+    d = sdisc(raw.decode("latin-1"), dob, sex)
+    guesses = guessed_names(raw, [declared] if declared else [])
+    return DiscPatient(d.patient_name, d.birth_date, d.sex, d.modalities, d.study_date, guesses)
+
+
 def _script(case_id: str, d: DiscPatient, right: str | None, what: str, **kw: object) -> Case:
     return Case(case_id, d, right, what, base=SCRIPT_BASE, **kw)  # type: ignore[arg-type]
 
@@ -586,7 +600,7 @@ SCRIPT_CASES: tuple[Case, ...] = (
     ),
     _script(
         "r-undeclared",
-        sdisc("Èâàíîâ^Ñåðãåé", "19750310", "M"),
+        misread("Иванов^Сергей", "cp1251", "19750310", "M"),
         "R001",
         "cp1251 bytes read as Latin-1 (charset-undeclared)",
         clear=False,
@@ -728,4 +742,188 @@ UNSEEN_CASES: tuple[Case, ...] = (
         "kanji on the disc, kana only on the worklist: no reading is guessed",
         clear=False,
     ),
+)
+
+
+# --------------------------------------------------------------------------
+# A held-out multi-script set, written before the rules for Latin spellings
+# of foreign names, guessed character sets and names that cannot be compared,
+# and measured once before and once after them (benchmarks/match_quality.py).
+# --------------------------------------------------------------------------
+
+HELDOUT_BASE: tuple[WorklistItem, ...] = (
+    order("H001", "Волков^Павел", "19680412", "M"),
+    order("H002", "KUZNETSOV^SERGEY", "19790101", "M"),
+    order("H003", "ORLOVA^YULIYA", "19850505", "F"),
+    order("H004", "Белова^Анна", "19910707", "F"),
+    order("H005", "Белова^Анна", "19600303", "F"),  # namesake
+    order("H006", "GROMOV^ALEKSEI", "19720202", "M"),
+    order("H007", "Лебедев^Фёдор", "19550909", "M"),
+    order("H008", "Козлова^Дарья", "20050606", "F"),  # twins
+    order("H009", "Козлова^Дария", "20050606", "F"),
+    order("H010", "Ткаченко^Оксана", "19810303", "F"),
+    order("H011", "Σταυρόπουλος^Αθανάσιος", "19630808", "M"),
+    order("H012", "KARAGIANNI^CHRYSOULA", "19770404", "F"),
+    order("H013", "Μιχαηλίδης^Φίλιππος", "19880110", "M"),
+    order("H014", "=渡辺^大輔=わたなべ^だいすけ", "19750115", "M"),
+    order("H015", "=小林^恵子=こばやし^けいこ", "19690620", "F"),
+    order("H016", "コウノ^ユウキ", "19930909", "M"),
+    order("H017", "=大島^正=おおしま^ただし", "19521010", "M"),
+    order("H018", "=藤田^千尋=ふじた^ちひろ", "19990303", "F"),
+    order("H019", "=村上^春樹=むらかみ^はるき", "19490112", "M"),
+    order("H020", "=村上^春樹=むらかみ^はるき", "19800112", "M"),  # namesake
+    order("H021", "윤^지호", "19880808", "M"),
+    order("H022", "PARK^SOYEON", "19900214", "F"),
+    order("H023", "이^서준", "20030303", "M"),  # twins
+    order("H024", "이^서진", "20030303", "M"),
+    order("H025", "CHOE^MINHO", "19760707", "M"),
+    order("H026", "CARTER^JON", "19810909", "M"),
+    order("H027", "Смирнов^Игорь", "19700520", "M"),
+    order("H028", "Соколова^Елена", "19840101", "F"),
+    order("H029", "OKAFOR^JOHN", "19870303", "M"),
+)
+
+
+def _held(case_id: str, d: DiscPatient, right: str | None, what: str, **kw: object) -> Case:
+    return Case(case_id, d, right, what, base=HELDOUT_BASE, **kw)  # type: ignore[arg-type]
+
+
+HELDOUT_CASES: tuple[Case, ...] = (
+    # --- Cyrillic: Latin spellings of one Russian name ------------------------------
+    _held("h-volkov", sdisc("VOLKOV^PAVEL", "19680412", "M"), "H001", "Latin disc, Cyrillic WL"),
+    _held(
+        "h-kuznecov",
+        sdisc("KUZNECOV^SERGEJ", "19790101", "M"),
+        "H002",
+        "GOST-style spelling against an ICAO/BGN one",
+    ),
+    _held("h-iuliia", sdisc("ORLOVA^IULIIA", "19850505", "F"), "H003", "ICAO against BGN"),
+    _held("h-alexey", sdisc("GROMOV^ALEXEY", "19720202", "M"), "H006", "ALEXEY against ALEKSEI"),
+    _held(
+        "h-alexey-no-dob",
+        sdisc("GROMOV^ALEXEY", "", "M"),
+        "H006",
+        "no birth date: a candidate for review",
+        clear=False,
+    ),
+    _held("h-fyodor", sdisc("LEBEDEV^FYODOR", "19550909", "M"), "H007", "ё as YO"),
+    _held("h-fedor-e", sdisc("Лебедев^Федор", "19550909", "M"), "H007", "ё written е"),
+    _held(
+        "h-twins-darya",
+        sdisc("KOZLOVA^DARYA", "20050606", "F"),
+        "H008",
+        "twins Дарья and Дария",
+        must_review=True,
+    ),
+    _held(
+        "h-twins-darya-absent",
+        sdisc("KOZLOVA^DARYA", "20050606", "F"),
+        None,
+        "only the twin Дария has an order",
+        drop=("H008",),
+    ),
+    _held("h-tkachenko", sdisc("TKACHENKO^OKSANA", "19810303", "F"), "H010", "Ukrainian"),
+    _held(
+        "h-namesake-no-dob",
+        sdisc("BELOVA^ANNA", "", "F"),
+        "H004",
+        "two patients with one name, no birth date",
+        must_review=True,
+    ),
+    _held("h-belova", sdisc("BELOVA^ANNA", "19910707", "F"), "H004", "namesake, DOB decides"),
+    _held(
+        "h-married",
+        sdisc("Морозова^Елена", "19840101", "F"),
+        "H028",
+        "a married surname",
+        clear=False,
+    ),
+    _held("h-absent-ru", sdisc("Новиков^Олег", "19700520", "M"), None, "same DOB, other name"),
+    # --- undeclared or wrong character sets ------------------------------------------------
+    _held(
+        "h-undeclared-cp1251",
+        misread("Волков^Павел", "cp1251", "19680412", "M"),
+        "H001",
+        "cp1251 bytes, no Specific Character Set",
+        clear=False,
+    ),
+    _held(
+        "h-wrong-cp1251",
+        misread("Белова^Анна", "cp1251", "19910707", "F", "ISO_IR 100"),
+        "H004",
+        "cp1251 bytes declared ISO_IR 100; a namesake with another DOB",
+        clear=False,
+    ),
+    _held(
+        "h-undeclared-greek",
+        misread("Σταυρόπουλος^Αθανάσιος", "iso8859_7", "19630808", "M"),
+        "H011",
+        "ISO 8859-7 bytes, no Specific Character Set",
+        clear=False,
+    ),
+    # --- Greek --------------------------------------------------------------------------
+    _held(
+        "h-stavropoulos",
+        sdisc("STAVROPOULOS^ATHANASIOS", "19630808", "M"),
+        "H011",
+        "ELOT 743",
+    ),
+    _held(
+        "h-greek-disc",
+        sdisc("Καραγιάννη^Χρυσούλα", "19770404", "F"),
+        "H012",
+        "Greek disc, Latin worklist",
+    ),
+    _held("h-mihailidis", sdisc("MIHAILIDIS^FILIPPOS", "19880110", "M"), "H013", "χ as H"),
+    _held(
+        "h-hrysoula",
+        sdisc("KARAGIANNI^HRYSOULA", "19770404", "F"),
+        "H012",
+        "two Latin spellings of Χρυσούλα",
+    ),
+    # --- Japanese -----------------------------------------------------------------------
+    _held("h-watanabe", sdisc("WATANABE^DAISUKE", "19750115", "M"), "H014", "Hepburn"),
+    _held("h-watanabe-kanji", sdisc("=渡辺^大輔", "19750115", "M"), "H014", "kanji only"),
+    _held("h-kobayasi", sdisc("KOBAYASI^KEIKO", "19690620", "F"), "H015", "Kunrei"),
+    _held("h-kono-hw", sdisc("ｺｳﾉ^ﾕｳｷ", "19930909", "M"), "H016", "half-width katakana"),
+    _held("h-kohno", sdisc("KOHNO^YUKI", "19930909", "M"), "H016", "OH, long vowels dropped"),
+    _held("h-ohshima", sdisc("OHSHIMA^TADASHI", "19521010", "M"), "H017", "OH for おお"),
+    _held("h-osima", sdisc("OSIMA^TADASI", "19521010", "M"), "H017", "Kunrei, long vowel O"),
+    _held("h-huzita", sdisc("HUZITA^TIHIRO", "19990303", "F"), "H018", "Kunrei/Nihon-shiki"),
+    _held(
+        "h-murakami-no-dob",
+        sdisc("=村上^春樹=むらかみ^はるき", "", "M"),
+        "H019",
+        "two patients with one name, no birth date",
+        must_review=True,
+    ),
+    _held(
+        "h-kanji-vs-katakana",
+        sdisc("=河野^勇気", "19930909", "M"),
+        "H016",
+        "kanji on the disc, katakana only on the worklist",
+        clear=False,
+    ),
+    _held("h-absent-ja", sdisc("NAKAMURA^KENJI", "19750115", "M"), None, "same DOB, other name"),
+    # --- Korean ---------------------------------------------------------------------------
+    _held("h-yoon", sdisc("YOON^JIHO", "19880808", "M"), "H021", "YOON"),
+    _held("h-park-hangul", sdisc("박^소연", "19900214", "F"), "H022", "Hangul disc"),
+    _held("h-bak", sdisc("BAK^SOYEON", "19900214", "F"), "H022", "BAK against PARK"),
+    _held("h-choi", sdisc("CHOI^MINHO", "19760707", "M"), "H025", "CHOI against CHOE"),
+    _held(
+        "h-twins-ko",
+        sdisc("이서준", "20030303", "M"),
+        "H023",
+        "twins 서준 and 서진, no ^",
+        must_review=True,
+    ),
+    # --- English spellings that must stay apart -----------------------------------------
+    _held(
+        "h-john-jon",
+        sdisc("CARTER^JOHN", "19810909", "M"),
+        "H026",
+        "JOHN against JON: not one name in any standard",
+        clear=False,
+    ),
+    _held("h-okafor", sdisc("OKAFOR^JOHN", "19870303", "M"), "H029", "plain Latin"),
 )

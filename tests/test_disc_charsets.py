@@ -72,7 +72,10 @@ def test_a_name_in_an_undeclared_or_wrong_set_is_a_problem_with_a_marked_guess(
     found = [p for p in scan.problems if p.code.startswith("charset")]
     assert [p.code for p in found] == [code]
     if "likely reading" in found[0].message:
-        assert "likely reading (a guess, not used for matching)" in found[0].message
+        assert "likely reading (a guess, used only to list candidates for review)" in (
+            found[0].message
+        )
+        assert found[0].guesses
     if guess is not None:
         assert guess in found[0].message
     # the name itself stays as the declared set reads it: the guess is never used

@@ -4,9 +4,11 @@ The worklist holds the multi-script set's patients (tests.match_cases
 SCRIPT_BASE): the Japanese ones in ``ISO 2022 IR 6\\ISO 2022 IR 87``, the
 others in UTF-8. One disc holds a study per case, each written in the
 character set its hospital would use (``ISO 2022 IR 87``, ``ISO_IR 13``,
-``ISO_IR 144``, ``ISO_IR 126``, ``ISO 2022 IR 149``, ``ISO_IR 100``, and a
-cp1251 name with no Specific Character Set at all). Every study goes through
-the disc reader, the worklist queries and the matcher as a user runs them.
+``ISO_IR 144``, ``ISO_IR 126``, ``ISO 2022 IR 149``, ``ISO_IR 100``), and the
+misread names (cp1251 or ISO 8859-7 bytes with no Specific Character Set, or
+with ``ISO_IR 100``) as they are, so that the reader's guesses reach the
+matcher. Every study goes through the disc reader, the worklist queries and
+the matcher as a user runs them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from reconcile.scripts import Script, script_of
 from tests.discs import ct_instance
 from tests.kiosk_config import write_config
 from tests.match_cases import (
+    HELDOUT_BASE,
+    HELDOUT_CASES,
     SCHEDULED,
     SCRIPT_BASE,
     SCRIPT_CASES,
@@ -31,6 +35,9 @@ from tests.match_cases import (
     UNSEEN_CASES,
     Case,
     evaluate,
+    misread,
+    order,
+    sdisc,
 )
 
 JAPANESE = "\\ISO 2022 IR 87"
@@ -75,9 +82,13 @@ def _write_disc(root: Path, cases: list[Case]) -> dict[str, Case]:
             number=1,
         )
         ds.StudyDate = case.disc.study_date
-        if case.id == "r-undeclared":  # cp1251 bytes, no Specific Character Set
-            del ds.SpecificCharacterSet
-            ds["PatientName"].value = "Иванов^Сергей".encode("cp1251")
+        if case.disc.guessed_names:  # legacy bytes, no Specific Character Set or a wrong one
+            declared = "ISO_IR 100" if "wrong" in case.id else None
+            if declared:
+                ds.SpecificCharacterSet = declared
+            else:
+                del ds.SpecificCharacterSet
+            ds["PatientName"].value = case.disc.patient_name.encode("latin-1")
         else:
             ds.SpecificCharacterSet = _disc_charset(case.disc.patient_name)
             ds.PatientName = case.disc.patient_name
@@ -90,8 +101,8 @@ def _write_disc(root: Path, cases: list[Case]) -> dict[str, Case]:
 
 @pytest.mark.parametrize(
     ("base", "all_cases"),
-    [(SCRIPT_BASE, SCRIPT_CASES), (UNSEEN_BASE, UNSEEN_CASES)],
-    ids=["written-with", "unseen"],
+    [(SCRIPT_BASE, SCRIPT_CASES), (UNSEEN_BASE, UNSEEN_CASES), (HELDOUT_BASE, HELDOUT_CASES)],
+    ids=["written-with", "unseen", "held-out"],
 )
 def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, base, all_cases):
     for item in base:
@@ -127,18 +138,19 @@ def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, 
     names = {p["patient_id"]: p for p in scanned["patients"]}
     # every name read whole, every group kept
     for n, case in enumerate(cases, 1):
-        if case.id != "r-undeclared":
-            assert names[f"EXT-{n}"]["patient_name"] == case.disc.patient_name, case.id
+        assert names[f"EXT-{n}"]["patient_name"] == case.disc.patient_name, case.id
     for n, case in enumerate(cases, 1):
         parts = [*case.disc.patient_name.split("="), "", ""]
-        if case.id != "r-undeclared":
+        if not case.disc.guessed_names:
             assert names[f"EXT-{n}"]["patient_name_groups"] == {
                 "alphabetic": parts[0],
                 "ideographic": parts[1],
                 "phonetic": parts[2],
             }, case.id
-    undeclared = 1 if all_cases is SCRIPT_CASES else 0
-    assert [p["code"] for p in scanned["problems"]].count("charset-undeclared") == undeclared
+    codes = [p["code"] for p in scanned["problems"]]
+    misread = [c for c in cases if c.disc.guessed_names]
+    assert codes.count("charset-undeclared") == sum("wrong" not in c.id for c in misread)
+    assert codes.count("charset-wrong") == sum("wrong" in c.id for c in misread)
 
     result = subprocess.run(
         [
@@ -172,6 +184,8 @@ def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, 
         if case.id == cid and decision == "auto" and (top != case.right or case.must_review)
     ]
     assert wrong == []
+    # a name read in a guessed set is never decided automatically
+    assert all(got[c.id][0] != "auto" for c in misread)
     expected = {r.case.id: (r.decision, r.top) for r in evaluate(cases=tuple(cases))}
     assert got == expected
 
@@ -212,3 +226,133 @@ def test_the_window_search_accepts_any_script_and_searches_every_group(tmp_path,
     assert found("박") == ["K1"]
     assert found("PAR*") == ["K1"]  # Latin typed, Hangul on the worklist
     assert found("SMI*") == ["L1"]
+
+
+KIOSK_MATCH = (sys.executable, "-m", "kiosk", "match")
+SAFETY_BASE = (
+    order("S01", "Козлова^Дария", "20050606", "F"),  # the twin sister of the disc's patient
+    order("S02", "GROMOV^ALEKSEI", "19720202", "M"),  # two patients with one name
+    order("S03", "GROMOV^ALEKSEI", "19720202", "M"),
+    order("S04", "ORLOVA^IULIIA", "20100101", "F"),  # twins
+    order("S05", "ORLOVA^IULIANA", "20100101", "F"),
+    order("S06", "Волков^Павел", "19680412", "M"),  # twins
+    order("S07", "Волков^Пётр", "19680412", "M"),
+    order("S08", "KUZNETSOV^SERGEY", "19790101", "M"),
+    order("S09", "Смирнов^Игорь", "19700520", "M"),
+)
+SAFETY_CASES = (
+    Case("s-twin-absent", sdisc("KOZLOVA^DARYA", "20050606", "F"), None, "only the twin"),
+    Case(
+        "s-namesakes",
+        sdisc("GROMOV^ALEXEY", "19720202", "M"),
+        "S02",
+        "two patients with one name",
+        must_review=True,
+    ),
+    Case("s-twins", sdisc("ORLOVA^YULIYA", "20100101", "F"), "S04", "twins", must_review=True),
+    Case(
+        "s-undeclared-twins",
+        misread("Волков^Павел", "cp1251", "19680412", "M"),
+        "S06",
+        "a guessed name among twins",
+        must_review=True,
+    ),
+    Case("s-variant", sdisc("KUZNECOV^SERGEJ", "19790101", "M"), "S08", "GOST against ICAO"),
+    Case(
+        "s-undeclared-unique",
+        misread("Смирнов^Игорь", "cp1251", "19700520", "M"),
+        "S09",
+        "a guessed name equal to one patient: still review",
+        must_review=True,
+    ),
+)
+
+
+def test_variant_spellings_and_guessed_names_never_auto_match_twins_or_namesakes(
+    tmp_path, worklist_server
+):
+    for item in SAFETY_BASE:
+        worklist_server.add_item(
+            SpecificCharacterSet="ISO_IR 192",
+            PatientID=item.mrn,
+            PatientName=item.patient_name,
+            PatientBirthDate=item.birth_date,
+            PatientSex=item.sex,
+            AccessionNumber=item.accession_number,
+            Modality=item.modality,
+            ScheduledProcedureStepStartDate=SCHEDULED,
+        )
+    cases = [
+        Case(c.id, c.disc, c.right, c.what, must_review=c.must_review, base=SAFETY_BASE)
+        for c in SAFETY_CASES
+    ]
+    by_study = _write_disc(tmp_path / "disc", cases)
+    config = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    result = subprocess.run(
+        [*KIOSK_MATCH, str(tmp_path / "disc"), "--config", str(config), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stderr
+    studies = {
+        by_study[s["study_instance_uid"]].id: s for s in json.loads(result.stdout)["studies"]
+    }
+    got = {
+        cid: (s["decision"], s["candidates"][0]["mrn"] if s["candidates"] else None)
+        for cid, s in studies.items()
+    }
+    assert got == {
+        "s-twin-absent": ("review", "S01"),
+        "s-namesakes": ("review", "S02"),
+        "s-twins": ("review", "S04"),
+        "s-undeclared-twins": ("review", "S06"),
+        "s-variant": ("auto", "S08"),
+        "s-undeclared-unique": ("review", "S09"),
+    }
+    reasons = studies["s-undeclared-unique"]["candidates"][0]["reasons"]
+    assert any(r.startswith("name read as a guess (Смирнов^Игорь)") for r in reasons)
+    assert "guessed character set" in studies["s-undeclared-unique"]["why"]
+    variant = studies["s-variant"]["candidates"][0]["reasons"]
+    assert (
+        "family name equal via GOST 7.79-2000 B and ICAO 9303 spellings of one Cyrillic name: "
+        "KUZNECOV = KUZNETSOV"
+    ) in variant
+
+
+def test_the_window_finds_candidates_of_a_name_read_in_a_guessed_set(tmp_path, worklist_server):
+    from kiosk.app.find_patient import candidates_for
+    from kiosk.config import load_config
+    from kiosk.media.scan import scan_medium
+
+    worklist_server.add_item(
+        SpecificCharacterSet="ISO_IR 192",
+        PatientID="V1",
+        PatientName="Волков^Павел",
+        PatientBirthDate="19680412",
+        PatientSex="M",
+    )
+    case = Case("w", misread("Волков^Павел", "cp1251", "19680412", "M"), "V1", "undeclared")
+    _write_disc(tmp_path / "disc", [case])
+    scan = scan_medium(tmp_path / "disc")
+    config = load_config(
+        write_config(
+            tmp_path / "kiosk.toml",
+            worklist=worklist_server,
+            destinations={},
+            spool=tmp_path / "spool",
+            database=tmp_path / "kiosk.sqlite3",
+        )
+    )
+    study = scan.studies[0]
+    with_scan = candidates_for(config, study, scan)
+    assert with_scan.outcome.value == "review"
+    assert [c.item.mrn for c in with_scan.candidates][:1] == ["V1"]
+    assert candidates_for(config, study).outcome.value == "none"

@@ -11,7 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kiosk.config import Config
-from kiosk.matching import StudyMatch, disc_patient, gather, match_rules, match_scan
+from kiosk.matching import (
+    StudyMatch,
+    disc_patient,
+    gather,
+    guessed_names,
+    match_rules,
+    match_scan,
+)
 from kiosk.matching import lookup_scanned as _lookup_scanned
 from kiosk.media.model import MediaScan, StudySummary
 from kiosk.worklist import WorklistQuery as WorklistQuery
@@ -91,12 +98,15 @@ def lookup_by_name(
     return _ranked(config, items, study, by_identifier=False)
 
 
-def candidates_for(config: Config, study: StudySummary) -> Decision:
+def candidates_for(config: Config, study: StudySummary, scan: MediaScan | None = None) -> Decision:
     """The worklist candidates of a study's patient, ranked, with the matcher's decision.
 
-    A candidate may be preselected only when the outcome is ``auto``.
+    A candidate may be preselected only when the outcome is ``auto``. With
+    the ``scan`` the study is from, a name read in a guessed character set is
+    also searched and scored in its guessed readings (for review only).
     """
-    patient = disc_patient(study)
+    guesses = guessed_names(scan).get(study.patient_name, ()) if scan is not None else ()
+    patient = disc_patient(study, guesses)
     return match(patient, gather(config, patient), match_rules(config))
 
 

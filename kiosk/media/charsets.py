@@ -4,8 +4,9 @@ Hospitals write names in Shift_JIS, EUC-KR, cp1251 or ISO 8859-7 and do not
 always say so in Specific Character Set (0008,0005). Such a name decodes to
 nonsense (or not at all) with the set the file declares. :func:`check` tells
 when the bytes plainly cannot be what the file says, and gives a likely
-reading found by charset-normalizer, marked as a guess: it is shown to the
-clerk, and never used to match a patient automatically.
+reading (each legacy set that reads a plausible name, else charset-normalizer's
+best), marked as a guess: it is shown to the clerk and finds and ranks
+worklist candidates for review, and never matches a patient automatically.
 """
 
 from __future__ import annotations
@@ -82,25 +83,51 @@ def _reading(raw: bytes, encoding: str) -> str | None:
 
 @dataclass(frozen=True)
 class CharsetFinding:
-    """Why a value's bytes do not fit the declared set, and a guessed reading."""
+    """Why a value's bytes do not fit the declared set, and the guessed readings.
+
+    ``readings`` are every plausible reading in a legacy set, the likeliest
+    first: they may find and rank worklist candidates for review, never
+    decide a match (:attr:`reconcile.match.DiscPatient.guessed_names`).
+    """
 
     code: ProblemCode
     message: str
+    readings: tuple[str, ...] = ()
 
 
-def _guess(raw: bytes, declared: list[str]) -> tuple[str, str] | None:
-    """The first legacy set (not declared) that reads the bytes as a plausible name, or
-    charset-normalizer's best reading; None when neither finds one."""
+def readings(raw: bytes, declared: list[str]) -> list[tuple[str, str]]:
+    """Every legacy set (not declared) that reads the bytes as a plausible name, with its
+    reading, in the order of ``_LEGACY``; else charset-normalizer's best reading; else ``[]``.
+
+    ``declared`` holds Python codec names. Two sets may both read a name
+    plausibly (ISO 8859-7 bytes read as cp1251 make a Cyrillic name): all are
+    given, distinct readings once.
+    """
+    found: list[tuple[str, str]] = []
     for encoding in _LEGACY:
         if _codec(encoding) in declared:
             continue
         text = _reading(raw, encoding)
-        if text is not None and not text.isascii() and plausible(text):
-            return encoding, text
+        fresh = text is not None and text not in (t for _, t in found)
+        if fresh and text is not None and not text.isascii() and plausible(text):
+            found.append((encoding, text))
+    if found:
+        return found
     best = from_bytes(raw, cp_isolation=list(_LEGACY)).best()
-    if best is None:
-        return None
-    return best.encoding, str(best)
+    return [] if best is None else [(best.encoding, str(best))]
+
+
+def _guess(raw: bytes, declared: list[str]) -> tuple[str, str] | None:
+    """The likeliest reading of :func:`readings`; None when there is none."""
+    found = readings(raw, declared)
+    return found[0] if found else None
+
+
+def guessed_names(raw: bytes, declared: list[str]) -> tuple[str, ...]:
+    """The guessed readings of a Person Name's bytes when :func:`check` finds a problem, else
+    ``()``; ``declared`` as for :func:`check` (DICOM terms)."""
+    found = check(raw, declared)
+    return () if found is None else found.readings
 
 
 def _strict(raw: bytes, encodings: list[str]) -> bool:
@@ -148,12 +175,15 @@ def check(raw: bytes, declared: list[str]) -> CharsetFinding | None:
         why = f"the patient name does not read as a name in {said}, but does in another set"
     else:
         return None
-    guess = _guess(raw, encodings)
-    if guess is not None:
-        encoding, text = guess
+    guesses = readings(raw, encodings)
+    if guesses:
+        encoding, text = guesses[0]
         said_as = _LEGACY.get(encoding, encoding)
-        why += f"; likely reading (a guess, not used for matching): {text} ({said_as})"
-    return CharsetFinding(code, why)
+        why += (
+            f"; likely reading (a guess, used only to list candidates for review): "
+            f"{text} ({said_as})"
+        )
+    return CharsetFinding(code, why, tuple(t for _, t in guesses))
 
 
 def _misread(raw: bytes, encodings: list[str]) -> bool:

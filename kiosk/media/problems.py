@@ -51,6 +51,9 @@ class Problem:
     code: ProblemCode
     path: str
     message: str
+    guesses: tuple[str, ...] = ()
+    """For ``charset-undeclared``/``charset-wrong``: the guessed readings of the patient
+    name (not in the JSON form; the message shows the likeliest)."""
 
     def __post_init__(self) -> None:
         # A path (or a message quoting one) from a disc is shown escaped everywhere:

@@ -841,7 +841,7 @@ def _check_charset(
         return
     if any(p.code == found.code and p.message == found.message for p in problems):
         return
-    problems.append(Problem(found.code, rel, found.message))
+    problems.append(Problem(found.code, rel, found.message, found.readings))
 
 
 def _check_dataset_charset(rel: str, ds: Dataset, problems: list[Problem]) -> None:

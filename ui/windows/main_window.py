@@ -860,8 +860,10 @@ class MainWindow(QMainWindow):
             self.name_edit.setText(f"{family}*" if family else "")
         self.dob_edit.setText(study.birth_date)
         self.status.setText("Searching the worklist for this patient …")
-        config = self.config
-        Op(lambda _events: candidates_for(config, study), self._show_decision).run_in(self.runner)
+        config, scan = self.config, self.scan
+        Op(lambda _events: candidates_for(config, study, scan), self._show_decision).run_in(
+            self.runner
+        )
 
     def _show_decision(self, decision: Decision) -> None:
         rows = [CandidateRow(c.item, c.score, c.reasons) for c in decision.candidates]

@@ -1,0 +1,191 @@
+"""Two Latin spellings of one foreign name (reconcile.variants) and the matcher's use of them.
+
+Equal only where one native spelling gives both by whole standards; English
+spellings that collide stay apart; and a variant spelling never decides
+between twins or two patients with one name.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from reconcile.match import DiscPatient, Outcome, match, score
+from reconcile.model import WorklistItem
+from reconcile.variants import same_name, similar
+from tests.match_cases import CASES, HELDOUT_CASES, SCRIPT_CASES, UNSEEN_CASES, evaluate
+
+
+def wl(name: str, dob: str = "19700101", sex: str = "M", mrn: str = "M1") -> WorklistItem:
+    return WorklistItem(
+        mrn=mrn,
+        issuer="H",
+        accession_number=f"A{mrn}",
+        patient_name=name,
+        birth_date=dob,
+        sex=sex,
+        requested_procedure="IMPORT",
+        scheduled_date="20260310",
+        modality="OT",
+    )
+
+
+def disc(name: str, dob: str = "19700101", sex: str = "M") -> DiscPatient:
+    return DiscPatient(name, dob, sex, ("CT",), "20260301")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "family", "standards"),
+    [
+        ("kuznecov", "kuznetsov", True, "GOST 7.79-2000 B and ICAO 9303"),
+        ("sergei", "sergey", False, "ICAO 9303 and BGN/PCGN"),
+        ("sergej", "sergey", False, "GOST 7.79-2000 B and BGN/PCGN"),
+        ("yuriy", "iurii", False, "BGN/PCGN and ICAO 9303"),
+        ("yury", "iurii", False, "usual English spelling and ICAO 9303"),
+        ("aleksei", "alexey", False, "ICAO 9303 and usual English spelling"),
+        ("fyodorov", "fedorov", True, "usual English spelling"),
+        ("tatiana", "tatyana", False, "ICAO 9303 and BGN/PCGN"),
+        ("christos", "hristos", False, "older passport spelling"),
+        ("ono", "ohno", True, "Hepburn"),
+        ("oono", "ohno", True, "Hepburn"),
+        ("shota", "syouta", False, "Hepburn and Kunrei"),
+        ("homma", "honma", True, "Hepburn"),
+        ("pak", "park", True, "Korean family name"),
+        ("lee", "yi", True, "Korean family name"),
+    ],
+)
+def test_standard_variants_of_one_name_are_one_name(a, b, family, standards):
+    how = same_name(a, b, family=family)
+    assert how is not None and standards in how
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "family"),
+    [
+        ("john", "jon", False),  # JOHN is no Hepburn spelling of ジョン (OH only in family names)
+        ("natalya", "nataliya", False),  # Наталья and Наталия are two names
+        ("darya", "dariya", False),
+        ("anna", "anne", False),
+        ("giulia", "giulio", False),
+        ("kelly", "kelli", False),  # the Ukrainian и = Y is not mixed with the Russian и = I
+        ("smith", "smyth", True),  # Greek υ is Y in every table compared
+        ("julia", "yulia", False),  # й never starts a word
+        ("erik", "eric", False),
+        ("lee", "yi", False),  # surname spellings, not given names
+        ("kim", "gim", False),
+        ("ivanov", "ivanoff", True),
+    ],
+)
+def test_spellings_no_pair_of_standards_gives_stay_apart(a, b, family):
+    assert same_name(a, b, family=family) is None
+
+
+def test_korean_given_names_are_only_similar():
+    assert similar("jihoon", "jihun")
+    assert same_name("jihoon", "jihun", family=False) is None
+    c = score(disc("PARK^JIHOON"), wl("PARK^JIHUN"))
+    assert not c.name_strong
+    assert any("similar" in r for r in c.reasons)
+
+
+def test_the_reason_names_the_standards_and_both_spellings():
+    c = score(disc("KUZNECOV^SERGEJ"), wl("KUZNETSOV^SERGEY"))
+    assert c.reasons[1:3] == (
+        "family name equal via GOST 7.79-2000 B and ICAO 9303 spellings of one Cyrillic name: "
+        "KUZNECOV = KUZNETSOV",
+        "given name equal via GOST 7.79-2000 B and BGN/PCGN spellings of one Cyrillic name: "
+        "SERGEJ = SERGEY",
+    )
+    assert c.name_strong
+    assert match(disc("KUZNECOV^SERGEJ"), [wl("KUZNETSOV^SERGEY")]).outcome is Outcome.AUTO
+
+
+def test_a_variant_never_auto_matches_a_twin():
+    twins = [
+        wl("ORLOVA^IULIIA", "20100101", "F", mrn="T1"),
+        wl("ORLOVA^IULIANA", "20100101", "F", mrn="T2"),
+    ]
+    d = disc("ORLOVA^YULIYA", "20100101", "F")
+    assert match(d, twins).outcome is Outcome.REVIEW
+    # the twin alone on the worklist: the other name is no variant, so no automatic match
+    assert match(d, twins[1:]).outcome is not Outcome.AUTO
+    sisters = [wl("KOZLOVA^DARIYA", "20050606", "F", mrn="T3")]
+    assert match(disc("KOZLOVA^DARYA", "20050606", "F"), sisters).outcome is not Outcome.AUTO
+    brothers = [wl("CARTER^JON", "19810909", mrn="T4")]
+    assert match(disc("CARTER^JOHN", "19810909"), brothers).outcome is not Outcome.AUTO
+
+
+def test_a_variant_never_auto_matches_one_of_two_patients_with_one_name():
+    namesakes = [wl("GROMOV^ALEKSEI", mrn="N1"), wl("GROMOV^ALEKSEI", mrn="N2")]
+    assert match(disc("GROMOV^ALEXEY"), namesakes).outcome is Outcome.REVIEW
+    # one spelled each way: both are the same name, so neither is chosen
+    mixed = [wl("GROMOV^ALEKSEI", mrn="N1"), wl("GROMOV^ALEXEY", mrn="N2")]
+    assert match(disc("GROMOV^ALEXEI"), mixed).outcome is Outcome.REVIEW
+    # no birth date: review
+    assert match(disc("GROMOV^ALEXEY", ""), namesakes[:1]).outcome is not Outcome.AUTO
+
+
+def test_variant_walks_are_quick_on_hostile_words():
+    start = time.perf_counter()
+    for a, b in [("y" * 40, "i" * 40), ("ou" * 20, "o" * 39 + "x"), ("j" * 5000, "y" * 5000)]:
+        same_name(a, b, family=True)
+        same_name(b, a, family=False)
+        similar(a, b)
+    assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.parametrize(
+    "cases",
+    [CASES, SCRIPT_CASES, UNSEEN_CASES, HELDOUT_CASES],
+    ids=["latin-1", "written-with", "unseen", "held-out"],
+)
+def test_no_set_has_a_wrong_or_unsafe_automatic_match(cases):
+    results = evaluate(cases=cases)
+    assert [r.case.id for r in results if r.wrong_auto] == []
+    assert [r.case.id for r in results if r.unsafe_auto] == []
+
+
+# --- names read in a guessed character set, and names that cannot be compared ----------
+
+
+def test_a_guessed_reading_ranks_candidates_and_never_decides():
+    misread = "Волков^Павел".encode("cp1251").decode("latin-1")
+    d = DiscPatient(misread, "19680412", "M", ("CT",), "", ("Волков^Павел",))
+    decision = match(d, [wl("Волков^Павел", "19680412", mrn="V1"), wl("PETROV^IVAN", "19680412")])
+    assert decision.outcome is Outcome.REVIEW
+    assert decision.candidates[0].item.mrn == "V1"
+    assert decision.candidates[0].name_guessed
+    assert decision.candidates[0].reasons[1].startswith("name read as a guess (Волков^Павел)")
+    assert "guessed character set" in decision.why
+    # without the guess, nothing is found by name
+    plain = match(DiscPatient(misread, "19680412", "M"), [wl("Волков^Павел", "19680412")])
+    assert plain.outcome is Outcome.NONE
+
+
+def test_a_guessed_reading_never_auto_matches_a_twin_or_a_namesake():
+    d = DiscPatient("x", "20050606", "F", guessed_names=("Козлова^Дарья",))
+    twin = [wl("Козлова^Дария", "20050606", "F", mrn="T1")]
+    assert match(d, twin).outcome is not Outcome.AUTO
+    namesakes = [
+        wl("Козлова^Дарья", "20050606", "F", mrn="N1"),
+        wl("Козлова^Дарья", "19990101", "F", mrn="N2"),
+    ]
+    assert match(d, namesakes).outcome is Outcome.REVIEW
+
+
+def test_names_that_cannot_be_compared_are_listed_by_birth_date_and_sex_for_review():
+    d = disc("=斎藤^健一", "19720301", "M")
+    decision = match(d, [wl("さいとう^けんいち", "19720301", mrn="S1")])
+    assert decision.outcome is Outcome.REVIEW
+    assert decision.candidates[0].item.mrn == "S1"
+    assert "the names could not be compared: found by birth date and sex, for review only" in (
+        decision.candidates[0].reasons
+    )
+    # another birth date, or another sex: not listed
+    assert match(d, [wl("さいとう^けんいち", "19720302", mrn="S1")]).outcome is Outcome.NONE
+    assert match(d, [wl("さいとう^けんいち", "19720301", "F", mrn="S1")]).outcome is Outcome.NONE
+    # no birth date: nothing to go by
+    assert match(disc("=斎藤^健一", ""), [wl("さいとう^けんいち", "19720301")]).outcome is (
+        Outcome.NONE
+    )

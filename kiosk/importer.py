@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 from kiosk import audit, digest, faults, lifecycle
 from kiosk.coercion import HeaderCoercer, Precoerced, coerce_study, coercer_for
 from kiosk.config import Config
+from kiosk.early_send import EarlySender
 from kiosk.errors import IdentityMismatchError, PeerError, SafetyError, SpoolError, UsageError
 from kiosk.lifecycle import Actor, CoercedInstance
 from kiosk.media.drives import mounted_media
@@ -322,6 +324,13 @@ def import_studies(
     meter = Meter(Phase.COPY, sum(len(s.instances) for s in chosen), sum(sizes.values()))
     copy_events = _Throttled(meter, on_event)
     copied: list[tuple[int, _Coercing]] = []
+    # What is copied goes while the rest is copied, unless the import only queues, or
+    # must first learn what the PACS holds already (--missing-only).
+    early = (
+        EarlySender(config, request.destination, request.user)
+        if send_now and not request.missing_only
+        else None
+    )
     try:
         for study in chosen:
             copied.append(
@@ -336,22 +345,29 @@ def import_studies(
                     actor,
                     copy_events,
                     reports,
+                    early,
                 )
             )
-        # Every chosen file is in the spool and verified: the disc can go back now,
+        # Every chosen file is in the spool, on disk: the disc can go back now,
         # while the studies are coerced, queued and sent from the spool.
         if on_event is not None:
             on_event(meter.event())
             on_event(Milestone(MilestoneKind.DISC_RELEASED))
         if config.media.eject_after_copy:
             _eject(scan, user=request.user, station=config.station, conn=conn)
+        queued_early = early.finish() if early is not None else {}
+        early = None
         outcomes = []
         for study_id, coercing in copied:
-            _finish_one(conn, config, study_id, actor, coercing.results())
+            _finish_one(
+                conn, config, study_id, actor, coercing.results(), queued_early.get(study_id, ())
+            )
             outcomes.append(study_id)
             if on_event is not None:
                 on_event(Milestone(MilestoneKind.STUDY_QUEUED, study_id))
     finally:
+        if early is not None:
+            early.finish()
         for _, coercing in copied:
             coercing.close()
     if request.missing_only:
@@ -382,8 +398,13 @@ class _Coercing:
 
     GROUP = 32
 
-    def __init__(self, coercer: HeaderCoercer | None) -> None:
+    def __init__(
+        self,
+        coercer: HeaderCoercer | None,
+        on_coerced: Callable[[list[CoercedInstance]], None] | None = None,
+    ) -> None:
         self.coercer = coercer
+        self.on_coerced = on_coerced
         self.pool = (
             ThreadPoolExecutor(1, thread_name_prefix="coerce") if coercer is not None else None
         )
@@ -405,7 +426,10 @@ class _Coercing:
 
     def _coerce(self, group: list[tuple[int, Path, str]]) -> list[CoercedInstance]:
         assert self.coercer is not None
-        return [self.coercer.coerce_file(iid, path, None, uid) for iid, path, uid in group]
+        done = [self.coercer.coerce_file(iid, path, None, uid) for iid, path, uid in group]
+        if self.on_coerced is not None:
+            self.on_coerced(done)
+        return done
 
     def results(self) -> Precoerced | None:
         """What the worker coerced (waiting for it), for the coercer's target."""
@@ -498,6 +522,7 @@ def _import_one(
     actor: Actor,
     copy_events: _Throttled,
     reports: Sequence[Report] = (),
+    early: EarlySender | None = None,
 ) -> tuple[int, _Coercing]:
     earlier = _earlier_import(conn, study, request)
     instances = study.instances
@@ -543,7 +568,12 @@ def _import_one(
     first_copy = earlier is None or earlier.state is StudyState.FOUND
     record = studies.get_study(conn, study_id)
     recorded = lifecycle.target_of(record)  # what finish_import coerces to
-    coercing = _Coercing(coercer_for(config, record, recorded) if recorded else None)
+    coercer = coercer_for(config, record, recorded) if recorded else None
+    if early is not None and (earlier is not None or coercer is None or hold_reason):
+        early = None  # sent early: a study imported for the first time, coerced as copied
+    coercing = _Coercing(
+        coercer, None if early is None else functools.partial(early.coerced, study_id)
+    )
     try:
         _copy(
             conn,
@@ -556,6 +586,7 @@ def _import_one(
             copy_events=copy_events,
             coercing=coercing,
             reports=reports,
+            on_recorded=None if early is None else functools.partial(early.recorded, study_id),
         )
     except BaseException:
         coercing.close()
@@ -571,10 +602,11 @@ def _finish_one(
     study_id: int,
     actor: Actor,
     ready: Precoerced | None,
+    queued_early: Collection[int] = (),
 ) -> None:
     """Coerce and queue a copied study; a failure lets the study go for recovery."""
     try:
-        finish_import(conn, config, study_id, actor, ready=ready)
+        finish_import(conn, config, study_id, actor, ready=ready, queued_early=queued_early)
         faults.point("import.queued")
     except BaseException:
         with contextlib.suppress(Exception):  # this process gives the study up: recovery may go on
@@ -594,6 +626,7 @@ def _copy(
     copy_events: _Throttled,
     coercing: _Coercing,
     reports: Sequence[Report] = (),
+    on_recorded: Callable[[list[int]], None] | None = None,
 ) -> int:
     """Copy what the spool lacks of a study, verified; each copied file is coerced meanwhile.
 
@@ -630,9 +663,12 @@ def _copy(
             studies.record_copies(
                 conn, [(iid, str(f.target), f.digest, f.size) for iid, f in batch]
             )
+        if on_recorded is not None and _waits_on_the_medium(began, cpu_began):
+            on_recorded([iid for iid, _ in batch])
         batch.clear()
         batch_bytes = 0
 
+    began, cpu_began = time.monotonic(), time.thread_time()
     try:
         for n, inst in enumerate(instances, 1):
             row = rows[inst.relpath]
@@ -671,6 +707,22 @@ def _copy(
         lifecycle.record_copied(conn, study_id, spool_dir=str(spool), reused=reused, actor=actor)
     faults.point("import.copied")
     return study_id
+
+
+#: Below this share of its time computing, the copy waits on the medium (an optical drive
+#: reads 5-20 MB/s; a copy from the page cache computes about half of its time here).
+DRIVE_BOUND = 0.3
+
+
+def _waits_on_the_medium(began: float, cpu_began: float) -> bool:
+    """Whether the copy (this thread, since ``began``) mostly waits on the medium.
+
+    Then the processor is idle enough to send what is copied meanwhile
+    (:mod:`kiosk.early_send`). A copy at page-cache speed takes a whole core:
+    sending beside it would only delay the moment the disc can be returned.
+    """
+    elapsed = time.monotonic() - began
+    return elapsed > 0 and (time.thread_time() - cpu_began) / elapsed < DRIVE_BOUND
 
 
 #: How a wrapped report's instance row names its source: no disc path starts with "/".
@@ -757,6 +809,7 @@ def finish_import(
     actor: Actor,
     *,
     ready: Precoerced | None = None,
+    queued_early: Collection[int] = (),
 ) -> bool:
     """Coerce and queue a study whose copy is complete, if that is still to do; True if done now.
 
@@ -766,6 +819,8 @@ def finish_import(
     A study corrected after it was sent under another patient gets new UIDs
     of its own (IHE IOCM), and its coercion reason is ``CORRECT``. ``ready``:
     what was coerced while the files were copied (used when still valid).
+    ``queued_early``: instances queued (and perhaps sent) while the study was
+    copied (:mod:`kiosk.early_send`).
     """
     record = studies.get_study(conn, study_id)
     if record.state is StudyState.UNSCHEDULED and outbox.counts_for_study(conn, study_id):
@@ -791,7 +846,7 @@ def finish_import(
         ready=ready,
     )
     faults.point("import.coerced")
-    lifecycle.record_queued(conn, study_id, coerced, actor=actor)
+    lifecycle.record_queued(conn, study_id, coerced, actor=actor, queued_early=queued_early)
     return True
 
 

@@ -18,7 +18,7 @@ import dataclasses
 import json
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from kiosk import audit
@@ -259,12 +259,53 @@ def record_copied(
         _audit(conn, actor, "match" if scheduled else "unscheduled", record, "identity confirmed")
 
 
+_COPYING = frozenset(
+    {StudyState.FOUND, StudyState.COPIED, StudyState.MATCHED, StudyState.UNSCHEDULED}
+)
+
+
+def queue_while_copying(
+    conn: sqlite3.Connection, study_id: int, instances: Sequence[CoercedInstance]
+) -> bool:
+    """Queue coerced instances of a study this process is still copying; True if queued.
+
+    The import's pipeline (:mod:`kiosk.early_send`): what is copied (on disk
+    and recorded) goes while the rest is copied. Only a study of this process
+    not queued yet (``found``, ``copied``, ``matched`` or ``unscheduled``) and
+    not held (an identity the back office must look at first is never sent
+    early) is queued; its state does not change until :func:`record_queued`,
+    which queues the rest. An instance whose file must not be sent
+    (``refused``) is quarantined with its reason. One transaction.
+    """
+    with transaction(conn):
+        record = studies.get_study(conn, study_id)
+        if (
+            record.state not in _COPYING
+            or record.hold_reason
+            or record.worker != outbox.worker_id()
+        ):
+            return False
+        studies.record_coerced(
+            conn,
+            [
+                (i.instance_id, i.path, i.digest, i.sop_instance_uid, i.header, i.tail_at)
+                for i in instances
+            ],
+        )
+        outbox.enqueue_many(
+            conn, [i.instance_id for i in instances if not i.refused], record.destination, False
+        )
+        _quarantine_rows(conn, record.destination, [i for i in instances if i.refused])
+    return True
+
+
 def record_queued(
     conn: sqlite3.Connection,
     study_id: int,
     coerced: CoercedStudy,
     *,
     actor: Actor,
+    queued_early: Collection[int] = (),
 ) -> StudyState:
     """Record a study's coerced headers and queue them (or hold them), in one transaction.
 
@@ -272,7 +313,8 @@ def record_queued(
     when the study's ``hold_reason`` says why the back office must look first
     (recorded when the import began). An instance
     whose file must not be sent (``refused``) is quarantined with its reason.
-    Returns the new state.
+    ``queued_early``: instances :func:`queue_while_copying` queued (their rows,
+    perhaps sent by now, are left as they are). Returns the new state.
     """
     with transaction(conn):
         record = studies.get_study(conn, study_id)
@@ -304,10 +346,15 @@ def record_queued(
         hold_reason = record.hold_reason
         held = bool(hold_reason)
         outbox.enqueue_many(
-            conn, [i.instance_id for i in coerced.instances], record.destination, held=held
+            conn,
+            [i.instance_id for i in coerced.instances if i.instance_id not in queued_early],
+            record.destination,
+            held=held,
         )
         refused = [inst for inst in coerced.instances if inst.refused]
-        _quarantine_rows(conn, record.destination, refused)
+        _quarantine_rows(
+            conn, record.destination, [i for i in refused if i.instance_id not in queued_early]
+        )
         if held:
             new = StudyState.UNSCHEDULED
             studies.set_state(conn, study_id, new, hold_reason=hold_reason, worker="")
@@ -323,8 +370,9 @@ def record_queued(
                 f"{len(coerced.instances)} instances for {record.destination}"
                 + (f", {len(refused)} quarantined" if refused else ""),
             )
-            if refused and len(refused) == len(coerced.instances):
-                new = record_delivery(conn, study_id, actor)  # nothing to send: quarantined
+            if queued_early or (refused and len(refused) == len(coerced.instances)):
+                # Sent while it was copied, or nothing to send (all quarantined).
+                new = record_delivery(conn, study_id, actor)
     log.info("study %s (id %d): %s", record.study_instance_uid, study_id, new)
     return new
 

@@ -27,7 +27,7 @@ from datetime import timedelta
 
 from kiosk import faults, lifecycle
 from kiosk.config import Config, Destination
-from kiosk.errors import AssociationRejected, PeerError
+from kiosk.errors import AssociationRejected, PeerError, SafetyError
 from kiosk.lifecycle import Actor
 from kiosk.progress import Listener, Meter, Phase, Progress
 from kiosk.send import policy
@@ -477,6 +477,7 @@ def deliver(
     due_only: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     on_event: Listener | None = None,
+    while_copying: bool = False,
 ) -> DeliveryReport:
     """Send queued instances until nothing deliverable is left, or a destination is down.
 
@@ -495,12 +496,23 @@ def deliver(
     on_event
         Called with each study's :class:`~kiosk.progress.Progress` (phase ``send``) as
         results are recorded.
+    while_copying
+        ``study_id``'s copy is still going on (the import's pipeline sends what
+        is copied): a destination that holds its Study UID under another
+        patient raises :class:`~kiosk.errors.SafetyError` before anything
+        goes, and the study is left for the import to refuse once copied.
+        Nothing else (expiry, rejection notes) is done.
+
+    Raises
+    ------
+    SafetyError
+        With ``while_copying``, as said above.
     """
     report = DeliveryReport()
     began = time.monotonic()
     if retry_failed:
         outbox.requeue_failed(conn, destination)
-    if config.max_queue_hours:
+    if config.max_queue_hours and not while_copying:
         expired = outbox.expire(conn, timedelta(hours=config.max_queue_hours), destination)
         if expired:
             log.warning("%d instances queued too long moved to failed", expired)
@@ -529,8 +541,9 @@ def deliver(
             on_progress=on_progress,
             on_event=on_event,
         )
-        _send_rejection_notes(conn, config, dest, report, user)
-        _check_identities(conn, config, dest, report, study_id, user)
+        if not while_copying:
+            _send_rejection_notes(conn, config, dest, report, user)
+        _check_identities(conn, config, dest, report, study_id, user, while_copying)
         tried: set[str] = set()
         while name not in report.unreachable:
             syntaxes = outbox.pending_syntaxes(
@@ -579,6 +592,7 @@ def _check_identities(
     report: DeliveryReport,
     study_id: int | None,
     user: str,
+    while_copying: bool = False,
 ) -> None:
     """Before a study's first instance goes, ask the PACS who holds its Study UID.
 
@@ -609,6 +623,8 @@ def _check_identities(
         others = sorted(h for h in holders if h != mrn)
         if not others:
             continue
+        if while_copying:  # refused by the import, once the study is copied
+            raise SafetyError(f"{dest.name} holds study {sid}'s Study UID under another MRN")
         message = lifecycle.refuse(
             conn, sid, dest.label or dest.name, others, Actor(user, config.station)
         )

@@ -1,0 +1,204 @@
+"""The import's pipeline: what a slow drive has copied goes while it copies the rest.
+
+A slow drive is a copy that waits: each file's copy here first sleeps (as a
+thread waits on an optical drive's read), and the copy is recorded in small
+batches, so that a short study has several. Asserted on what the real
+storescp and Orthanc received, and when.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pydicom
+import pytest
+from pydicom.uid import generate_uid
+
+from kiosk import importer
+from tests.peers import OrthancServer, StorageServer, WorklistServer
+from tests.test_integrity_e2e import (
+    JANE,
+    config_for,
+    received,
+    received_sops,
+    run_cli,
+    store_in_orthanc,
+    write_study,
+)
+
+N = 16
+READ_WAIT = 0.08  # seconds per file: a drive, not the page cache
+BATCH = 4
+
+# The same slow drive and small batches in a child process (killed by a fault point).
+SLOW_CHILD = f"""
+import sys, time
+from kiosk import importer
+copy = importer.copy_checksummed
+def slow(*args, **kwargs):
+    time.sleep({READ_WAIT})
+    return copy(*args, **kwargs)
+importer.copy_checksummed = slow
+importer.COPY_BATCH = {BATCH}
+importer._Coercing.GROUP = 2
+from kiosk.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.fixture
+def slow_drive(monkeypatch: pytest.MonkeyPatch, storage_server: StorageServer) -> list[int]:
+    """Copies that wait on the medium; returns, per file copied, what storescp held then."""
+    seen: list[int] = []
+    copy = importer.copy_checksummed
+
+    def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(len(storage_server.received_files()))
+        time.sleep(READ_WAIT)
+        return copy(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "copy_checksummed", slow)
+    monkeypatch.setattr(importer, "COPY_BATCH", BATCH)
+    monkeypatch.setattr(importer._Coercing, "GROUP", 2)
+    return seen
+
+
+def ordered(worklist: WorklistServer, mrn: str = "MRN1", accession: str = "ACC1") -> None:
+    worklist.add_item(
+        PatientID=mrn,
+        PatientName=JANE[1],
+        PatientBirthDate=JANE[2],
+        PatientSex=JANE[3],
+        AccessionNumber=accession,
+    )
+
+
+def test_what_a_slow_drive_copied_goes_while_it_copies_the_rest(
+    tmp_path, capsys, worklist_server, storage_server, slow_drive
+):
+    root = tmp_path / "disc"
+    study_uid = generate_uid()
+    sops = write_study(root, "P1", JANE, study_uid=study_uid, count=N)
+    ordered(worklist_server)
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+
+    code, out, err = run_cli(
+        capsys, "import", str(root), "--all", "--mrn", "MRN1", "--accession", "ACC1",
+        "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 0, err
+    assert len(slow_drive) == N
+    assert slow_drive[-1] > 0, slow_drive  # images were at the PACS before the last was read
+    assert received_sops(storage_server) == sorted(sops.values())  # each once, none lost
+    got = received(storage_server)
+    assert {(ds.PatientID, ds.AccessionNumber) for ds in got} == {("MRN1", "ACC1")}
+    assert {ds.OtherPatientIDsSequence[0].PatientID for ds in got} == {JANE[0]}
+    [study] = out["studies"]
+    assert (study["state"], study["sent"], study["queued"]) == ("sent", N, N)
+    code, trail, _ = run_cli(capsys, "audit", "--config", str(cfg))
+    assert [e["outcome"] for e in trail["events"] if e["action"] == "send"] == ["ok"]
+    code, _, err = run_cli(capsys, "audit", "--verify", "--config", str(cfg))
+    assert code == 0, err
+
+
+def test_the_first_study_goes_while_the_second_is_copied(
+    tmp_path, capsys, worklist_server, storage_server, slow_drive
+):
+    root = tmp_path / "disc"
+    first = write_study(root, "P1", JANE, study_uid=generate_uid(), count=6)
+    second = write_study(root, "P2", JANE, study_uid=generate_uid(), count=6)
+    ordered(worklist_server)
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+
+    code, out, err = run_cli(
+        capsys, "import", str(root), "--all", "--mrn", "MRN1", "--accession", "ACC1",
+        "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 0, err
+    assert slow_drive[-1] > 0, slow_drive  # when the second's last image was read
+    assert received_sops(storage_server) == sorted([*first.values(), *second.values()])
+    assert [s["state"] for s in out["studies"]] == ["sent", "sent"]
+
+
+def test_a_held_study_is_never_sent_while_it_is_copied(
+    tmp_path, capsys, worklist_server, storage_server, slow_drive
+):
+    root = tmp_path / "disc"
+    study_uid = generate_uid()
+    write_study(root, "P1", JANE, study_uid=study_uid, count=N)
+    worklist_server.add_patient("MRN999")  # a worklist without our MRN: nobody confirms it
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+
+    code, out, err = run_cli(
+        capsys, "import", str(root), "--all", "--mrn", "MRN-NOBODY", "--config", str(cfg)
+    )
+    assert code == 0, err
+    assert len(slow_drive) == N
+    [study] = out["studies"]
+    assert (study["state"], study["sent"]) == ("unscheduled", 0)
+    assert storage_server.received_files() == []
+
+
+def test_a_study_the_pacs_holds_under_another_patient_is_not_sent_while_copied(
+    tmp_path, capsys, worklist_server, orthanc_server: OrthancServer, slow_drive
+):
+    root = tmp_path / "disc"
+    study_uid = generate_uid()
+    write_study(root, "P1", JANE, study_uid=study_uid, count=N)
+    store_in_orthanc(orthanc_server, patient_id="OTHER", study_uid=study_uid, count=2)
+    before = set(orthanc_server.instances())
+    worklist_server.add_patient("MRN1", JANE[1], PatientBirthDate=JANE[2], PatientSex=JANE[3])
+    ordered(worklist_server)
+    cfg = config_for(tmp_path, worklist_server, radiology=orthanc_server)
+
+    code, out, err = run_cli(
+        capsys, "import", str(root), "--all", "--mrn", "MRN1", "--accession", "ACC1",
+        "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 5, err
+    assert "OTHER" in err and "MRN1" in err
+    assert set(orthanc_server.instances()) == before
+    [study] = out["studies"]
+    assert (study["state"], study["sent"]) == ("quarantined", 0)
+
+
+def test_a_power_cut_while_sending_early_loses_nothing(tmp_path, worklist_server, storage_server):
+    root = tmp_path / "disc"
+    study_uid = generate_uid()
+    sops = write_study(root, "P1", JANE, study_uid=study_uid, count=N)
+    ordered(worklist_server)
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+    args = ["import", str(root), "--all", "--mrn", "MRN1", "--accession", "ACC1"]
+    env = {k: v for k, v in os.environ.items() if k != "KIOSK_FAULT"}
+
+    died = subprocess.run(
+        [sys.executable, "-c", SLOW_CHILD, *args, "--config", str(cfg)],
+        env={**env, "KIOSK_FAULT": f"import.copy-file:{N - 2}"},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert died.returncode == -signal.SIGKILL, died.stderr
+    early = set(received_sops(storage_server))
+    assert early and early < set(sops.values())  # some went before the power cut, not all
+
+    sent = subprocess.run(
+        [sys.executable, "-m", "kiosk", "send", "--config", str(cfg), "--json"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert sent.returncode == 6, sent.stderr  # the copy is incomplete: named, never "done"
+    assert "insert the disc again" in sent.stderr
+
+    again = subprocess.run(
+        [sys.executable, "-m", "kiosk", *args, "--config", str(cfg), "--json"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert set(received_sops(storage_server)) == set(sops.values())
+    got = [pydicom.dcmread(p, stop_before_pixels=True) for p in storage_server.received_files()]
+    assert {(ds.PatientID, ds.AccessionNumber) for ds in got} == {("MRN1", "ACC1")}
+    [study] = json.loads(again.stdout)["studies"]
+    assert (study["state"], study["sent"]) == ("sent", N)

@@ -96,3 +96,50 @@ def test_free_space_check_refuses_a_huge_copy(tmp_path: Path) -> None:
     # The free space it reports is the real one (give or take other writers).
     reported = int(message.split(" has ")[1].split(" MB free")[0])
     assert abs(reported - free_mb) <= 64
+
+
+def test_a_file_in_the_spool_is_replaced_whole_and_its_reader_keeps_the_old_one(
+    tmp_path: Path,
+) -> None:
+    # A sender may be reading a spool file while the disc is imported again:
+    # the new copy goes in under a temporary name and a rename, never over it.
+    source = tmp_path / "disc" / "I1"
+    data = make_file(source, (1 << 20) + 3, seed=3)
+    target = tmp_path / "spool" / "00000001.dcm"
+    target.parent.mkdir()
+    old = b"the copy a sender is sending" * 1000
+    target.write_bytes(old)
+    with target.open("rb") as reader:
+        copy_checksummed(source, target)
+        assert reader.read() == old
+    assert target.read_bytes() == data
+    assert sorted(p.name for p in target.parent.iterdir()) == ["00000001.dcm"]
+
+
+def test_a_failed_copy_never_deletes_a_file_it_did_not_write(tmp_path: Path) -> None:
+    target = tmp_path / "spool" / "00000001.dcm"
+    target.parent.mkdir()
+    target.write_bytes(b"an earlier, good copy")
+    with pytest.raises(SpoolError):
+        copy_checksummed(tmp_path / "disc" / "GONE", target)  # the disc lost the file
+    assert target.read_bytes() == b"an earlier, good copy"
+
+
+def test_a_copy_cut_short_is_deleted(tmp_path: Path) -> None:
+    # The medium fails in the middle of a file: what was written of it is not left.
+    source = tmp_path / "disc" / "I1"
+    make_file(source, 3 << 20, seed=4)
+    target = tmp_path / "spool" / "00000001.dcm"
+    calls = 0
+
+    def failing(*args: object, **kwargs: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OSError(5, "Input/output error")
+
+    with pytest.raises(SpoolError, match="Input/output error"):
+        copy_checksummed(source, target, on_bytes=failing)
+    assert calls == 2
+    assert not target.exists()
+    assert not list((tmp_path / "spool").iterdir())

@@ -387,13 +387,15 @@ def import_studies(
 
 
 class _Coercing:
-    """Coerces each copied file's header on a worker thread while the copy goes on.
+    """Coerces each copied file's header on a worker thread, beside a copy that waits.
 
-    pydicom's parsing and writing hold the GIL, the copy mostly waits on the
-    disk and the hash (which release it), so the two overlap. Files go to the
-    worker in groups of :attr:`GROUP` (one hand-over each, not one per file).
-    Whatever the worker did not finish, or failed at, :func:`coerce_study`
-    does again.
+    The coercion holds the GIL; a copy that waits on the medium leaves it
+    free, so the two overlap (and what is coerced can be sent early). Beside
+    a copy at page-cache speed the worker would only slow it down (each
+    system call of the copy would wait for the GIL): its files are coerced
+    once the copy is done. Files go to the worker in groups of :attr:`GROUP`
+    (one hand-over each, not one per file). Whatever the worker did not
+    finish, or failed at, :func:`coerce_study` does again.
     """
 
     GROUP = 32
@@ -411,12 +413,17 @@ class _Coercing:
         self.pending: list[tuple[int, Path, str]] = []
         self.futures: list[Future[list[CoercedInstance]]] = []
 
-    def submit(self, instance_id: int, spooled: SpooledFile, sop_instance_uid: str) -> None:
-        """Coerce a file just copied and verified (its SHA-256 is not checked again here)."""
+    def submit(
+        self, instance_id: int, spooled: SpooledFile, sop_instance_uid: str, *, now: bool
+    ) -> None:
+        """Coerce a file just copied (its digest is not checked again here).
+
+        ``now``: the copy waits on the medium, so the worker may run beside it.
+        """
         if self.pool is None:
             return
         self.pending.append((instance_id, spooled.target, sop_instance_uid))
-        if len(self.pending) >= self.GROUP:
+        if now and len(self.pending) >= self.GROUP:
             self._hand_over()
 
     def _hand_over(self) -> None:
@@ -683,7 +690,12 @@ def _copy(
                     scan.root / inst.relpath, target_file, on_bytes=grew, fsync=False, made=made
                 )
                 batch.append((row["id"], spooled))
-                coercing.submit(row["id"], spooled, inst.sop_instance_uid)
+                coercing.submit(
+                    row["id"],
+                    spooled,
+                    inst.sop_instance_uid,
+                    now=_waits_on_the_medium(began, cpu_began),
+                )
                 batch_bytes += spooled.size
                 faults.point("import.copy-file")
                 if len(batch) >= COPY_BATCH or batch_bytes >= COPY_BATCH_BYTES:
@@ -712,6 +724,8 @@ def _copy(
 #: Below this share of its time computing, the copy waits on the medium (an optical drive
 #: reads 5-20 MB/s; a copy from the page cache computes about half of its time here).
 DRIVE_BOUND = 0.3
+#: Seconds of copying before its pace is judged.
+PACE_AFTER = 0.25
 
 
 def _waits_on_the_medium(began: float, cpu_began: float) -> bool:
@@ -722,7 +736,9 @@ def _waits_on_the_medium(began: float, cpu_began: float) -> bool:
     sending beside it would only delay the moment the disc can be returned.
     """
     elapsed = time.monotonic() - began
-    return elapsed > 0 and (time.thread_time() - cpu_began) / elapsed < DRIVE_BOUND
+    if elapsed < PACE_AFTER:
+        return False  # too soon to tell: nothing runs beside the copy yet
+    return (time.thread_time() - cpu_began) / elapsed < DRIVE_BOUND
 
 
 #: How a wrapped report's instance row names its source: no disc path starts with "/".

@@ -14,6 +14,8 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import pydicom
 import pytest
@@ -52,13 +54,14 @@ sys.exit(main(sys.argv[1:]))
 
 
 @pytest.fixture
-def slow_drive(monkeypatch: pytest.MonkeyPatch, storage_server: StorageServer) -> list[int]:
-    """Copies that wait on the medium; returns, per file copied, what storescp held then."""
-    seen: list[int] = []
+def slow_drive(monkeypatch: pytest.MonkeyPatch, storage_server: StorageServer) -> list[set[str]]:
+    """Copies that wait on the medium; returns, per file read, the SOP Instance UIDs that
+    storescp held then (it names each file ``MODALITY.UID``)."""
+    seen: list[set[str]] = []
     copy = importer.copy_checksummed
 
     def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(len(storage_server.received_files()))
+        seen.append({p.name.split(".", 1)[1] for p in storage_server.received_files()})
         time.sleep(READ_WAIT)
         return copy(*args, **kwargs)
 
@@ -66,6 +69,13 @@ def slow_drive(monkeypatch: pytest.MonkeyPatch, storage_server: StorageServer) -
     monkeypatch.setattr(importer, "COPY_BATCH", BATCH)
     monkeypatch.setattr(importer._Coercing, "GROUP", 2)
     return seen
+
+
+def import_all(
+    capsys: pytest.CaptureFixture[str], root: Path, cfg: Path, *mrn_and_more: str
+) -> tuple[int, dict[str, Any], str]:
+    """``kiosk import ROOT --all --mrn MRN ...`` in-process: (exit code, JSON, stderr)."""
+    return run_cli(capsys, "import", str(root), "--all", "--mrn", *mrn_and_more, "--config", str(cfg))
 
 
 def ordered(worklist: WorklistServer, mrn: str = "MRN1", accession: str = "ACC1") -> None:
@@ -87,13 +97,10 @@ def test_what_a_slow_drive_copied_goes_while_it_copies_the_rest(
     ordered(worklist_server)
     cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
 
-    code, out, err = run_cli(
-        capsys, "import", str(root), "--all", "--mrn", "MRN1", "--accession", "ACC1",
-        "--config", str(cfg),
-    )  # fmt: skip
+    code, out, err = import_all(capsys, root, cfg, "MRN1", "--accession", "ACC1")
     assert code == 0, err
     assert len(slow_drive) == N
-    assert slow_drive[-1] > 0, slow_drive  # images were at the PACS before the last was read
+    assert slow_drive[-1], slow_drive  # images were at the PACS before the last was read
     assert received_sops(storage_server) == sorted(sops.values())  # each once, none lost
     got = received(storage_server)
     assert {(ds.PatientID, ds.AccessionNumber) for ds in got} == {("MRN1", "ACC1")}
@@ -115,12 +122,10 @@ def test_the_first_study_goes_while_the_second_is_copied(
     ordered(worklist_server)
     cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
 
-    code, out, err = run_cli(
-        capsys, "import", str(root), "--all", "--mrn", "MRN1", "--accession", "ACC1",
-        "--config", str(cfg),
-    )  # fmt: skip
+    code, out, err = import_all(capsys, root, cfg, "MRN1", "--accession", "ACC1")
     assert code == 0, err
-    assert slow_drive[-1] > 0, slow_drive  # when the second's last image was read
+    # The whole first study was at the PACS before the second's last image was read.
+    assert set(first.values()) <= slow_drive[-1], slow_drive
     assert received_sops(storage_server) == sorted([*first.values(), *second.values()])
     assert [s["state"] for s in out["studies"]] == ["sent", "sent"]
 
@@ -134,9 +139,7 @@ def test_a_held_study_is_never_sent_while_it_is_copied(
     worklist_server.add_patient("MRN999")  # a worklist without our MRN: nobody confirms it
     cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
 
-    code, out, err = run_cli(
-        capsys, "import", str(root), "--all", "--mrn", "MRN-NOBODY", "--config", str(cfg)
-    )
+    code, out, err = import_all(capsys, root, cfg, "MRN-NOBODY")
     assert code == 0, err
     assert len(slow_drive) == N
     [study] = out["studies"]
@@ -156,10 +159,7 @@ def test_a_study_the_pacs_holds_under_another_patient_is_not_sent_while_copied(
     ordered(worklist_server)
     cfg = config_for(tmp_path, worklist_server, radiology=orthanc_server)
 
-    code, out, err = run_cli(
-        capsys, "import", str(root), "--all", "--mrn", "MRN1", "--accession", "ACC1",
-        "--config", str(cfg),
-    )  # fmt: skip
+    code, out, err = import_all(capsys, root, cfg, "MRN1", "--accession", "ACC1")
     assert code == 5, err
     assert "OTHER" in err and "MRN1" in err
     assert set(orthanc_server.instances()) == before

@@ -75,7 +75,8 @@ def import_all(
     capsys: pytest.CaptureFixture[str], root: Path, cfg: Path, *mrn_and_more: str
 ) -> tuple[int, dict[str, Any], str]:
     """``kiosk import ROOT --all --mrn MRN ...`` in-process: (exit code, JSON, stderr)."""
-    return run_cli(capsys, "import", str(root), "--all", "--mrn", *mrn_and_more, "--config", str(cfg))
+    args = ["import", str(root), "--all", "--mrn", *mrn_and_more, "--config", str(cfg)]
+    return run_cli(capsys, *args)
 
 
 def ordered(worklist: WorklistServer, mrn: str = "MRN1", accession: str = "ACC1") -> None:

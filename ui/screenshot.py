@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
+from kiosk.app.deliver_due import deliver_due
 from kiosk.app.demo_session import DemoSession, conflict_disc, names_disc, start_demo
 from kiosk.app.tagging import TagChoice
 from kiosk.config import Config
@@ -35,6 +36,7 @@ def main(out_dir: Path) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
         window.grab().save(str(out_dir / "screenshot-disc.png"))
         _viewer(window, app, out_dir)
+        _select(window, "CT")  # Jane Doe's CT: the clerk picks it, then looks for her order
         window.fill_from_disc()
         app.processEvents()
         window.grab().save(str(out_dir / "screenshot-candidates.png"))
@@ -194,6 +196,17 @@ def _cardiology_down(window: MainWindow, app: QApplication, out_dir: Path) -> No
         port = probe.getsockname()[1]
     dest = window.config.destinations["cardiology"]
     window.config.destinations["cardiology"] = replace(dest, port=port, timeout=2.0)
+    try:
+        _send_to_a_pacs_down(window, app, out_dir)
+    finally:  # the PACS is back; the back office resends what waited (later pictures show it)
+        window.config.destinations["cardiology"] = dest
+        deliver_due(window.config, destination="cardiology", user="demo")
+        window.deliver_pending()  # the outbox line looks again
+        app.processEvents()
+
+
+def _send_to_a_pacs_down(window: MainWindow, app: QApplication, out_dir: Path) -> None:
+    """Send the echo to the cardiology PACS while it is down; picture the window and back office."""
     window.dest_box.setCurrentIndex(window.dest_box.findData("cardiology"))
     window.unscheduled_check.setChecked(False)
     if _select(window, "US"):

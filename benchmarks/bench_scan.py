@@ -185,7 +185,7 @@ def main() -> None:
             text=True,
         )
         rss = float(run.stdout.strip().splitlines()[-1])
-        print("\n== peak memory: scan + copy with SHA-256 ==")
+        print("\n== peak memory: scan + copy with checksum ==")
         print(
             f"disc of {total:.0f} MB ({args.instances} instances + {args.big_mb} MB of big files;"
             " scaled down from 5 GB)"

@@ -12,7 +12,7 @@ every instance is queued (the store persists between runs, as a kiosk's
 does: the first run asks storescp whether it answers C-FIND before sending,
 about 0.35 s for loading pynetdicom, and the kiosk remembers the answer for
 an hour), with ``associations`` parallel associations; each file is checked
-against its SHA-256 before it is sent; its
+against its checksum (kiosk/digest.py) before it is sent; its
 peak memory is the subprocess's peak RSS (sampled every 10 ms with psutil).
 Each tool runs ``--repeat`` times (alternating); the median run is shown.
 Our packages are byte-compiled first, as ``pip install`` leaves them, so that a
@@ -22,7 +22,7 @@ send loop alone as ``kiosk send --json`` reports it) and our peak memory.
 
 ``--coerced`` queues the files as an import does (coercion on the way out:
 a header, here each file's own, sent in front of the file's rest, both
-checked against their SHA-256), which is what ``kiosk send`` sends after
+checked against their checksums), which is what ``kiosk send`` sends after
 ``kiosk import``.
 
 Run from the repository root: ``python benchmarks/bench_send.py [--scale 0.1]
@@ -86,7 +86,7 @@ def queue_all(database: Path, paths: list[Path], coerced: bool = False) -> None:
 
     ``coerced``: queue them as an import does (coercion on the way out): a
     header (here the file's own, up to its pixel data) sent in front of the
-    file's rest, both checked against their SHA-256 before they go.
+    file's rest, both checked against their checksums before they go.
 
     The store itself persists between runs, as a kiosk's does: what it learned
     about the destination (that it answers no C-FIND, checked at most hourly)

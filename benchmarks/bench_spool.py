@@ -1,7 +1,7 @@
-"""Spool copy with SHA-256 verification against ``cp -r`` of the same files.
+"""Spool copy with its checksum against ``cp -r`` of the same files.
 
 Each file is copied with :func:`kiosk.media.spool.copy_checksummed` (hashed
-while read, read back and hashed again), then one ``sync``. Prints the
+while read, :mod:`kiosk.digest`), then one ``sync``. Prints the
 throughput of both and the ratio (goal: the kiosk's copy at least 0.9x the
 speed of ``cp -r``). Both read the same files from the page cache
 (the source is written just before, then read once to warm the cache), both
@@ -91,7 +91,7 @@ def main() -> None:
         mb = args.mb
         print(f"files: {args.files}, {mb} MB, best of {args.rounds}")
         print(f"cp -r + sync      : {cp_t:6.2f} s  {mb / cp_t:7.1f} MB/s")
-        print(f"kiosk copy+sha256 : {our_t:6.2f} s  {mb / our_t:7.1f} MB/s")
+        print(f"kiosk copy+digest : {our_t:6.2f} s  {mb / our_t:7.1f} MB/s")
         print(f"ratio (kiosk speed / cp speed): {cp_t / our_t:.2f}x  (goal >= 0.9x)")
 
 

@@ -13,7 +13,7 @@ second full copy is written. Nothing here writes the database:
 Why the header is a BLOB in the database rather than a sidecar file: it is
 small (a few kB), it is then recorded in the same transaction that queues
 the study (no file to fsync per instance, none left behind by a crash
-between writing it and queueing), and its SHA-256 is recorded with it, so a
+between writing it and queueing), and its checksum is recorded with it, so a
 header changed after queueing is refused like a changed original.
 
 pydicom reads the whole data set or stops before the pixel data; sending a

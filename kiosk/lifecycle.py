@@ -249,7 +249,7 @@ def record_copied(
             actor,
             "copy",
             record,
-            f"{count} instances verified by SHA-256"
+            f"{count} instances copied, checksummed and on disk"
             + (f" ({reused} kept from an earlier, interrupted copy)" if reused else ""),
         )
         scheduled = bool(record.accession_number)

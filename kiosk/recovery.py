@@ -2,7 +2,7 @@
 
 Run by ``kiosk send`` and at app start, before anything is delivered. A
 study whose copy was complete (every file in the spool, each matching its
-SHA-256) is coerced and queued from the spool alone; a study whose copy was
+checksum) is coerced and queued from the spool alone; a study whose copy was
 not complete is named, with what to do: insert the disc again. Rows a dead
 sender had claimed are taken over by the next claim (:mod:`kiosk.store.outbox`).
 """

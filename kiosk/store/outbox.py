@@ -56,7 +56,7 @@ class OutboxItem:
     size: int = 0
     digest: str = ""  # of the file at ``path`` (the original, when ``header`` is given)
     #: The coerced header sent in front of ``path``'s bytes from ``tail_at`` on (empty:
-    #: ``path`` is sent whole), and its SHA-256 as recorded when the study was queued.
+    #: ``path`` is sent whole), and its checksum as recorded when the study was queued.
     header: bytes = b""
     header_digest: str = ""
     tail_at: int = 0

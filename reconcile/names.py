@@ -287,6 +287,11 @@ def native_readings(raw: str) -> list[tuple[PersonName, str]]:
     return [(PersonName(words, (), (), structured=False), "")]
 
 
+def _without_yo(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Russian writes е for ё more often than not (ё is optional): Фёдор is Федор."""
+    return tuple(w.replace("ё", "е") for w in words)
+
+
 def compare_across(
     a: tuple[str, ...], b: tuple[str, ...], *, family: bool
 ) -> tuple[Agreement, str] | None:
@@ -302,7 +307,20 @@ def compare_across(
         return Agreement.MISSING, ""
     sa, sb = scripts.script_of("".join(a)), scripts.script_of("".join(b))
     if sa is sb:
-        return (compare_family(a, b) if family else compare_given(a, b)), ""
+        found = compare_family(a, b) if family else compare_given(a, b)
+        if found is not Agreement.EQUAL and sa is scripts.Script.CYRILLIC:
+            plain_a, plain_b = _without_yo(a), _without_yo(b)
+            if plain_a != a or plain_b != b:
+                again = (
+                    compare_family(plain_a, plain_b) if family else compare_given(plain_a, plain_b)
+                )
+                if again is Agreement.EQUAL:
+                    what = "family" if family else "given"
+                    return again, (
+                        f"{what} name equal, ё written as е: "
+                        f"{' '.join(a).capitalize()} = {' '.join(b).capitalize()}"
+                    )
+        return found, ""
     if scripts.Script.LATIN not in (sa, sb):
         return None
     latin, native = (a, b) if sa is scripts.Script.LATIN else (b, a)

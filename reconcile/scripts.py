@@ -165,6 +165,8 @@ def _cyrillic_patterns(word: str) -> tuple[tuple[str, Pattern], ...]:
     also be read letter by letter)."""
     out = []
     for standard, table in CYRILLIC_STANDARDS.items():
+        # Russian writes е for ё more often than not: Федоров may be Фёдоров, FYODOROV.
+        table = {**table, "е": (*table["е"], *table["ё"])}
         parts: list[tuple[str, ...]] = []
         i = 0
         while i < len(word):

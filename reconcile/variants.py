@@ -251,7 +251,9 @@ def _same_name(a: str, b: str, family: bool) -> str | None:
         _, m1, m2 = found
         first, second = _named(system, m1), _named(system, m2)
         common = [n for n in first if n in second]
-        standards = common[0] if common else f"{first[0]} and {second[0]}"
+        standards = (common[0] if common else f"{first[0]} and {second[0]}").replace(
+            " spelling", ""
+        )
         return f"{standards} spellings of one {label} name"
     return None
 

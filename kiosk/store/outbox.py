@@ -83,10 +83,19 @@ def _start_time(pid: int) -> int | None:
         return None
 
 
+_worker: tuple[int, str] | None = None
+
+
 def worker_id() -> str:
-    """Return an id for this process, used to claim rows: ``host:pid:start``."""
+    """Return an id for this process, used to claim rows: ``host:pid:start``.
+
+    Computed once per process (a forked child computes its own).
+    """
+    global _worker
     pid = os.getpid()
-    return f"{_HOST}:{pid}:{_start_time(pid) or 0}"
+    if _worker is None or _worker[0] != pid:
+        _worker = (pid, f"{_HOST}:{pid}:{_start_time(pid) or 0}")
+    return _worker[1]
 
 
 def claimant_is_gone(claimed_by: str, claimed_at: str, now: datetime | None = None) -> bool:
@@ -224,52 +233,48 @@ def claim(
                 f"({wanted} OR (o.state = 'sending'"
                 f" AND o.claimed_by IN ({','.join('?' for _ in gone)})))"
             )
-        sql = f"SELECT o.id FROM outbox o JOIN instances i ON i.id = o.instance_id WHERE {wanted}"
+        sql = (
+            "SELECT o.id, o.instance_id, o.destination, o.attempts, i.study_id, i.coerced_path,"
+            " i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.size,"
+            " i.coerced_digest, i.original_digest, i.coerced_header, i.tail_at"
+            f" FROM outbox o JOIN instances i ON i.id = o.instance_id WHERE {wanted}"
+        )
         args: list[object] = [*states, *gone]
         if due_only:
             sql += " AND (o.next_attempt_at = '' OR o.next_attempt_at <= ?)"
             args.append(now)
         sql += where + " ORDER BY o.id LIMIT ?"
         args += [*fargs, limit]
-        ids = [r[0] for r in conn.execute(sql, args)]
-        conn.executemany(
-            "UPDATE outbox SET state = 'sending', claimed_by = ?, claimed_at = ?,"
-            " attempts = attempts + 1, updated_at = ? WHERE id = ?",
-            [(me, now, now, i) for i in ids],
-        )
-    if not ids:
-        return []
-    items: list[OutboxItem] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        rows = conn.execute(
-            "SELECT o.id, o.instance_id, o.destination, o.attempts, i.study_id, i.coerced_path,"
-            " i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.size,"
-            " i.coerced_digest, i.original_digest, i.coerced_header, i.tail_at FROM outbox o"
-            " JOIN instances i ON i.id = o.instance_id"
-            f" WHERE o.id IN ({','.join('?' for _ in chunk)}) ORDER BY o.id",
-            chunk,
-        )
-        items += [
-            OutboxItem(
-                id=r["id"],
-                instance_id=r["instance_id"],
-                study_id=r["study_id"],
-                destination=r["destination"],
-                path=r["coerced_path"],
-                sop_instance_uid=r["sop_instance_uid"],
-                sop_class_uid=r["sop_class_uid"],
-                transfer_syntax_uid=r["transfer_syntax_uid"],
-                attempts=r["attempts"],
-                size=r["size"],
-                digest=r["original_digest"] if r["coerced_header"] else r["coerced_digest"],
-                header=bytes(r["coerced_header"]),
-                header_digest=r["coerced_digest"] if r["coerced_header"] else "",
-                tail_at=r["tail_at"],
+        cursor = conn.cursor()
+        cursor.row_factory = None  # plain tuples: this runs for every instance sent
+        rows = cursor.execute(sql, args).fetchall()
+        for start in range(0, len(rows), 500):
+            chunk = [r[0] for r in rows[start : start + 500]]
+            conn.execute(
+                "UPDATE outbox SET state = 'sending', claimed_by = ?, claimed_at = ?,"
+                " attempts = attempts + 1, updated_at = ?"
+                f" WHERE id IN ({','.join('?' for _ in chunk)})",
+                [me, now, now, *chunk],
             )
-            for r in rows
-        ]
-    return items
+    return [
+        OutboxItem(
+            id=r[0],
+            instance_id=r[1],
+            study_id=r[4],
+            destination=r[2],
+            path=r[5],
+            sop_instance_uid=r[6],
+            sop_class_uid=r[7],
+            transfer_syntax_uid=r[8],
+            attempts=r[3] + 1,  # as the claim counted it
+            size=r[9],
+            digest=r[11] if r[12] else r[10],
+            header=bytes(r[12]),
+            header_digest=r[10] if r[12] else "",
+            tail_at=r[13],
+        )
+        for r in rows
+    ]
 
 
 def pending_syntaxes(
@@ -315,19 +320,25 @@ def finish_many(conn: sqlite3.Connection, outcomes: Iterable[Outcome]) -> int:
     """
     now = now_iso()
     me = worker_id()
-    rows = [
-        (o.state.value, o.status, o.error, o.next_attempt_at, now, o.item_id, me) for o in outcomes
-    ]
-    if not rows:
+    alike: dict[tuple[str, str, str, str], list[int]] = {}
+    for o in outcomes:  # most are "sent" with no status nor error: one statement for them
+        alike.setdefault((o.state.value, o.status, o.error, o.next_attempt_at), []).append(
+            o.item_id
+        )
+    if not alike:
         return 0
     with transaction(conn):
         before = conn.total_changes
-        conn.executemany(
-            "UPDATE outbox SET state = ?, last_status = ?, last_error = ?, claimed_by = '',"
-            " next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'sending'"
-            " AND claimed_by = ?",
-            rows,
-        )
+        for (state, status, error, next_attempt_at), ids in alike.items():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                conn.execute(
+                    "UPDATE outbox SET state = ?, last_status = ?, last_error = ?,"
+                    " claimed_by = '', next_attempt_at = ?, updated_at = ?"
+                    f" WHERE id IN ({','.join('?' for _ in chunk)}) AND state = 'sending'"
+                    " AND claimed_by = ?",
+                    [state, status, error, next_attempt_at, now, *chunk, me],
+                )
         return conn.total_changes - before
 
 

@@ -203,3 +203,19 @@ def test_a_power_cut_while_sending_early_loses_nothing(tmp_path, worklist_server
     assert {(ds.PatientID, ds.AccessionNumber) for ds in got} == {("MRN1", "ACC1")}
     [study] = json.loads(again.stdout)["studies"]
     assert (study["state"], study["sent"]) == ("sent", N)
+
+
+def test_an_import_that_only_queues_sends_nothing_while_it_copies(
+    tmp_path, capsys, worklist_server, storage_server, slow_drive
+):
+    root = tmp_path / "disc"
+    write_study(root, "P1", JANE, study_uid=generate_uid(), count=N)
+    ordered(worklist_server)
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+
+    code, out, err = import_all(capsys, root, cfg, "MRN1", "--accession", "ACC1", "--no-send")
+    assert code == 0, err
+    assert len(slow_drive) == N
+    assert storage_server.received_files() == []
+    [study] = out["studies"]
+    assert (study["state"], study["sent"], study["queued"]) == ("queued", 0, N)

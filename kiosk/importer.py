@@ -5,6 +5,11 @@ copy the chosen studies to the spool with a checksum, coerce their identity
 the IRWF.b way, queue them in the durable outbox for the chosen destination,
 and try to send them. A destination that is down does not stop the import:
 the study stays queued and ``kiosk send`` (or the app) delivers it later.
+
+When the copy waits on the medium (an optical drive), the work beside it
+runs meanwhile: the coercion of what is copied, and its sending
+(:mod:`kiosk.early_send`). A copy at page-cache speed is left alone, so
+that the disc can be returned sooner; the rest follows it.
 """
 
 from __future__ import annotations

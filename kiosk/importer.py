@@ -429,9 +429,10 @@ class _Coercing:
             return
         self.pending.append((instance_id, spooled.target, sop_instance_uid))
         if now and len(self.pending) >= self.GROUP:
-            self._hand_over()
+            self.hand_over()
 
-    def _hand_over(self) -> None:
+    def hand_over(self) -> None:
+        """Give the worker the files submitted and not yet handed over."""
         if self.pool is not None and self.pending:
             self.futures.append(self.pool.submit(self._coerce, self.pending))
             self.pending = []
@@ -447,7 +448,7 @@ class _Coercing:
         """What the worker coerced (waiting for it), for the coercer's target."""
         if self.coercer is None:
             return None
-        self._hand_over()
+        self.hand_over()
         done: dict[int, CoercedInstance] = {}
         for future in self.futures:
             with contextlib.suppress(Exception):  # coerced again by coerce_study
@@ -675,8 +676,10 @@ def _copy(
             studies.record_copies(
                 conn, [(iid, str(f.target), f.digest, f.size) for iid, f in batch]
             )
-        if on_recorded is not None and _waits_on_the_medium(began, cpu_began):
-            on_recorded([iid for iid, _ in batch])
+        if _waits_on_the_medium(began, cpu_began):
+            coercing.hand_over()  # the batch's last files too: the whole batch can go early
+            if on_recorded is not None:
+                on_recorded([iid for iid, _ in batch])
         batch.clear()
         batch_bytes = 0
 

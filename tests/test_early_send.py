@@ -119,13 +119,14 @@ def test_the_first_study_goes_while_the_second_is_copied(
 ):
     root = tmp_path / "disc"
     first = write_study(root, "P1", JANE, study_uid=generate_uid(), count=6)
-    second = write_study(root, "P2", JANE, study_uid=generate_uid(), count=6)
+    second = write_study(root, "P2", JANE, study_uid=generate_uid(), count=12)
     ordered(worklist_server)
     cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
 
     code, out, err = import_all(capsys, root, cfg, "MRN1", "--accession", "ACC1")
     assert code == 0, err
-    # The whole first study was at the PACS before the second's last image was read.
+    # The whole first study was at the PACS before the second's last image was read
+    # (its 12 reads take about a second).
     assert set(first.values()) <= slow_drive[-1], slow_drive
     assert received_sops(storage_server) == sorted([*first.values(), *second.values()])
     assert [s["state"] for s in out["studies"]] == ["sent", "sent"]
@@ -219,3 +220,40 @@ def test_an_import_that_only_queues_sends_nothing_while_it_copies(
     assert storage_server.received_files() == []
     [study] = out["studies"]
     assert (study["state"], study["sent"], study["queued"]) == ("queued", 0, N)
+
+
+def test_a_power_cut_after_the_copy_while_sending_early_is_finished_by_the_next_send(
+    tmp_path, worklist_server, storage_server
+):
+    # Killed once every file is copied and recorded, some already sent, the rest not
+    # queued yet: the recovery sweep of the next `kiosk send` coerces and queues the
+    # rest from the spool, and every image reaches the PACS.
+    root = tmp_path / "disc"
+    sops = write_study(root, "P1", JANE, study_uid=generate_uid(), count=N)
+    ordered(worklist_server)
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+    env = {k: v for k, v in os.environ.items() if k != "KIOSK_FAULT"}
+    args = ["import", str(root), "--all", "--mrn", "MRN1", "--accession", "ACC1"]
+
+    died = subprocess.run(
+        [sys.executable, "-c", SLOW_CHILD, *args, "--config", str(cfg)],
+        env={**env, "KIOSK_FAULT": "import.copied"},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert died.returncode == -signal.SIGKILL, died.stderr
+    assert received_sops(storage_server)  # some went while the copy went on
+
+    sent = subprocess.run(
+        [sys.executable, "-m", "kiosk", "send", "--config", str(cfg), "--json"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    assert set(received_sops(storage_server)) == set(sops.values())
+    got = [pydicom.dcmread(p, stop_before_pixels=True) for p in storage_server.received_files()]
+    assert {(ds.PatientID, ds.AccessionNumber) for ds in got} == {("MRN1", "ACC1")}
+    queue = subprocess.run(
+        [sys.executable, "-m", "kiosk", "queue", "--config", str(cfg), "--json"],
+        env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    [study] = json.loads(queue.stdout)["studies"]
+    assert (study["state"], study["sent"], study["queued"]) == ("sent", N, N)

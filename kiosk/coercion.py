@@ -345,8 +345,8 @@ def _changed(path: Path | None, checksum: str | None) -> str:
     if checksum is None:
         return ""
     try:
-        if digest.of_file(path, checksum) != checksum:
-            return "the spool copy no longer matches its checksum; import the disc again"
+        if digest.of_file(path) != checksum:
+            return "the spool copy no longer matches its SHA-256; import the disc again"
     except OSError as exc:
         return f"the spool copy cannot be read ({exc.strerror}); import the disc again"
     return ""

@@ -881,7 +881,7 @@ def copied_whole(row: sqlite3.Row) -> bool:
     if path is None or not recorded or not path.is_file():
         return False
     try:
-        return digest.of_file(path, recorded) == recorded
+        return digest.of_file(path) == recorded
     except OSError:
         return False
 

@@ -736,7 +736,7 @@ def test_a_damaged_original_is_not_coerced_into_a_good_file(
     assert {ds.AccessionNumber for ds in received(storage_server)} == {"ACC-MRN1"}
     [row] = [r for r in instance_rows(database) if r["id"] == victim["id"]]
     assert row["state"] == "quarantined"
-    assert "checksum" in row["last_error"], row["last_error"]
+    assert "SHA-256" in row["last_error"], row["last_error"]
 
     code, sent, err = run_cli(capsys, "send", "--retry", "--config", str(cfg))
     assert sent["sent"] == 0, (code, sent, err)

@@ -149,13 +149,13 @@ def _verified_head(f: BinaryIO, size: int, recorded: str) -> bytes:
     if size <= HEAD_BYTES:
         head = f.read(HEAD_BYTES + 1)
         if not digest.matches(head, recorded):
-            raise SpoolFileChanged("the spool file no longer matches its checksum")
+            raise SpoolFileChanged("the spool file no longer matches its SHA-256")
         return head
-    checksum = digest.Digest(recorded)
+    checksum = digest.Digest()
     while chunk := f.read(1 << 20):
         checksum.update(chunk)
     if checksum.text() != recorded:
-        raise SpoolFileChanged("the spool file no longer matches its checksum")
+        raise SpoolFileChanged("the spool file no longer matches its SHA-256")
     f.seek(0)
     return f.read(HEAD_BYTES)
 
@@ -336,7 +336,7 @@ class StoreConnection:
         checked = self._checked.pop(job.key, False)  # while the last one was stored
         if job.header:
             if not digest.matches(job.header, job.header_digest):
-                raise SpoolFileChanged("the coerced header no longer matches its checksum")
+                raise SpoolFileChanged("the coerced header no longer matches its SHA-256")
             if size < job.tail_at:
                 raise SpoolFileChanged("the spool file is shorter than when it was queued")
             if _HAS_MEMFD and HEAD_BYTES < size - job.tail_at <= INLINE_REST:
@@ -358,7 +358,7 @@ class StoreConnection:
                 # Read once, whole: checked, and sent from memory (header + rest).
                 data = f.read(size + 1)
                 if len(data) != size or (not checked and not digest.matches(data, job.digest)):
-                    raise SpoolFileChanged("the spool file no longer matches its checksum")
+                    raise SpoolFileChanged("the spool file no longer matches its SHA-256")
                 head = job.header + data[job.tail_at :]
                 return f, len(head), head
             if not checked:

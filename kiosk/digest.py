@@ -8,9 +8,21 @@ coerced header) against the recorded digest before anything of it goes.
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 
 _CHUNK = 1 << 20
+_buffers = threading.local()
+
+
+def chunk_buffer() -> memoryview:
+    """This thread's reusable buffer for reading files in chunks (no allocation per chunk
+    or per file): the spool's copy and :func:`of_file` read through it, one at a time."""
+    view: memoryview | None = getattr(_buffers, "view", None)
+    if view is None:
+        view = memoryview(bytearray(_CHUNK))
+        _buffers.view = view
+    return view
 
 
 class Digest:
@@ -45,7 +57,7 @@ def matches(data: bytes | bytearray | memoryview, recorded: str) -> bool:
 def of_file(path: Path) -> str:
     """The recorded digest of a file, read in chunks. Raises ``OSError``."""
     digest = Digest()
-    view = memoryview(bytearray(_CHUNK))
+    view = chunk_buffer()
     with path.open("rb", buffering=0) as fh:
         while n := fh.readinto(view):
             digest.update(view[:n])

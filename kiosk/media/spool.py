@@ -21,7 +21,6 @@ import contextlib
 import errno
 import os
 import shutil
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from io import FileIO
@@ -31,10 +30,8 @@ from kiosk import digest
 from kiosk.errors import SpoolError
 from kiosk.paths import private_opener
 
-_CHUNK = 1 << 20
 _HAS_FADVISE = hasattr(os, "posix_fadvise")
 _HAS_SYNC = hasattr(os, "sync")
-_buffers = threading.local()
 
 
 @dataclass(frozen=True)
@@ -82,15 +79,6 @@ def fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _buffer() -> memoryview:
-    """This thread's reusable chunk buffer (no allocation per chunk or per file)."""
-    view: memoryview | None = getattr(_buffers, "view", None)
-    if view is None:
-        view = memoryview(bytearray(_CHUNK))
-        _buffers.view = view
-    return view
 
 
 def copy_checksummed(
@@ -178,7 +166,7 @@ def _write(
     ``new``: ``target`` must not exist yet (``FileExistsError`` if it does).
     """
     checksum = digest.Digest()
-    view = _buffer()
+    view = digest.chunk_buffer()
     size = 0
     written_to = False  # whether ``target`` is ours (to delete when the copy fails)
     try:

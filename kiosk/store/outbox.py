@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -190,6 +190,17 @@ def _filters(
     return sql, args
 
 
+#: Row ids per ``IN (...)``: well under SQLite's limit on bound parameters.
+_IDS_PER_STATEMENT = 500
+
+
+def _id_chunks(ids: Sequence[int]) -> Iterator[tuple[Sequence[int], str]]:
+    """``ids`` in chunks for ``WHERE id IN (...)``: each chunk with its ``?`` marks."""
+    for start in range(0, len(ids), _IDS_PER_STATEMENT):
+        chunk = ids[start : start + _IDS_PER_STATEMENT]
+        yield chunk, ",".join("?" for _ in chunk)
+
+
 def claim(
     conn: sqlite3.Connection,
     *,
@@ -248,12 +259,10 @@ def claim(
         cursor = conn.cursor()
         cursor.row_factory = None  # plain tuples: this runs for every instance sent
         rows = cursor.execute(sql, args).fetchall()
-        for start in range(0, len(rows), 500):
-            chunk = [r[0] for r in rows[start : start + 500]]
+        for chunk, marks in _id_chunks([r[0] for r in rows]):
             conn.execute(
                 "UPDATE outbox SET state = 'sending', claimed_by = ?, claimed_at = ?,"
-                " attempts = attempts + 1, updated_at = ?"
-                f" WHERE id IN ({','.join('?' for _ in chunk)})",
+                f" attempts = attempts + 1, updated_at = ? WHERE id IN ({marks})",
                 [me, now, now, *chunk],
             )
     return [
@@ -330,13 +339,11 @@ def finish_many(conn: sqlite3.Connection, outcomes: Iterable[Outcome]) -> int:
     with transaction(conn):
         before = conn.total_changes
         for (state, status, error, next_attempt_at), ids in alike.items():
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
+            for chunk, marks in _id_chunks(ids):
                 conn.execute(
                     "UPDATE outbox SET state = ?, last_status = ?, last_error = ?,"
                     " claimed_by = '', next_attempt_at = ?, updated_at = ?"
-                    f" WHERE id IN ({','.join('?' for _ in chunk)}) AND state = 'sending'"
-                    " AND claimed_by = ?",
+                    f" WHERE id IN ({marks}) AND state = 'sending' AND claimed_by = ?",
                     [state, status, error, next_attempt_at, now, *chunk, me],
                 )
         return conn.total_changes - before

@@ -15,7 +15,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.match_cases import CASES, HELDOUT_CASES, SCRIPT_CASES, UNSEEN_CASES, Case, evaluate
+from tests.match_cases import (
+    CASES,
+    HELDOUT_CASES,
+    LOOKALIKE_CASES,
+    SCRIPT_CASES,
+    UNSEEN_CASES,
+    Case,
+    evaluate,
+)
+from tests.match_cases_blind import BLIND_CASES
 
 
 def main(argv: list[str]) -> int:
@@ -26,6 +35,8 @@ def main(argv: list[str]) -> int:
         ("multi-script set", SCRIPT_CASES),
         ("multi-script set written after the rules (unseen by them)", UNSEEN_CASES),
         ("held-out multi-script set (written before the Latin-variant rules)", HELDOUT_CASES),
+        ("look-alikes (relatives and twins; written with the look-alike rule)", LOOKALIKE_CASES),
+        ("blind set (written by a helper who never saw the rules)", BLIND_CASES),
     )
     for title, cases in sets:
         print(f"== {title}")

@@ -593,6 +593,11 @@ def cmd_match(args: argparse.Namespace) -> int:
                     f"  {c.score:4d}  {c.item.mrn}\t{c.item.accession_number}\t"
                     f"{c.item.patient_name}\t{c.item.birth_date}\t{'; '.join(c.reasons)}"
                 )
+            for c in r.decision.look_alikes:
+                lines.append(
+                    f"  not proposed (look-alike): {c.item.mrn}\t{c.item.accession_number}\t"
+                    f"{c.item.patient_name}\t{c.item.birth_date}"
+                )
         return "\n".join(lines)
 
     _emit(args, {"studies": [r.to_json() for r in results]}, text)

@@ -45,6 +45,7 @@ class StudyMatch:
             "decision": self.decision.outcome.value,
             "why": self.decision.why,
             "candidates": [c.to_json() for c in self.decision.candidates],
+            "look_alikes": [c.to_json() for c in self.decision.look_alikes],
         }
 
 

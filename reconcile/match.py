@@ -11,6 +11,7 @@ costs a click.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 from collections.abc import Iterable, Sequence
@@ -88,6 +89,10 @@ class Candidate:
     sex_conflict: bool
     modality_conflict: bool = False
     name_guessed: bool = False
+    look_alike: bool = False
+    """The family names agree and the given names plainly differ (both present, neither
+    an initial, a typo nor a standard variant of the other): a relative or a twin. Shown
+    apart, never proposed, and still a rival that forbids an automatic match."""
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form of a ``kiosk match`` candidate."""
@@ -111,6 +116,9 @@ class Decision:
     why: str
     considered: int = 0
     plausible: tuple[Candidate, ...] = field(default=())
+    look_alikes: tuple[Candidate, ...] = field(default=())
+    """Patients with the disc's family name and another given name (see
+    :attr:`Candidate.look_alike`): named to the clerk as a warning, not as candidates."""
 
     @property
     def chosen(self) -> Candidate | None:
@@ -143,6 +151,8 @@ class NameScore:
     reasons: tuple[str, ...]
     strong: bool
     comparable: bool = True
+    given_differs: bool = False
+    """The family names agree (equal, a typo or a part) and the given names plainly differ."""
 
 
 def _score_reading(disc: PersonName, wl: PersonName) -> NameScore:
@@ -174,7 +184,19 @@ def _score_reading(disc: PersonName, wl: PersonName) -> NameScore:
     strong = (
         family in _STRONG_FAMILY and given is Agreement.EQUAL and middle is not Agreement.DIFFERENT
     )
-    return NameScore(points, tuple(reasons), strong)
+    differs = (
+        family in _STRONG_FAMILY
+        and given is Agreement.DIFFERENT
+        and not _shares_a_given_name(disc, wl)
+    )
+    return NameScore(points, tuple(reasons), strong, given_differs=differs)
+
+
+def _shares_a_given_name(disc: PersonName, wl: PersonName) -> bool:
+    """Whether one given or middle name of one side is a given or middle name of the
+    other (``SMITH^PAUL`` against ``SMITH^JOHN^PAUL``: a person who goes by the middle
+    name); then the given names do not plainly differ."""
+    return bool(set(disc.given + disc.middle) & set(wl.given + wl.middle))
 
 
 def _shown(words: tuple[str, ...]) -> str:
@@ -240,8 +262,8 @@ def score_latin(disc_name: str, worklist_name: str) -> NameScore:
             for disc, penalty, why in options:
                 found = _score_reading(disc, wl)
                 notes = (["umlaut written as ae/oe/ue"] if umlauts else []) + ([why] if why else [])
-                candidate = NameScore(
-                    found.points - penalty, (*notes, *found.reasons), found.strong
+                candidate = dataclasses.replace(
+                    found, points=found.points - penalty, reasons=(*notes, *found.reasons)
                 )
                 if best is None or candidate.points > best.points:
                     best = candidate
@@ -254,7 +276,7 @@ def score_latin(disc_name: str, worklist_name: str) -> NameScore:
         and not umlaut_used(best)
     ):
         reasons = (*best.reasons, "names differ only in case, accents or separators")
-        return NameScore(best.points, reasons, best.strong)
+        return dataclasses.replace(best, reasons=reasons)
     return best
 
 
@@ -291,7 +313,7 @@ def score_groups(disc_name: str, worklist_name: str) -> NameScore:
                     if disc_kind == wl_kind
                     else f"disc {disc_kind} name against worklist {wl_kind} name"
                 )
-                found = NameScore(found.points, (where, *found.reasons), found.strong)
+                found = dataclasses.replace(found, reasons=(where, *found.reasons))
             if best is None or (found.points, found.strong) > (best.points, best.strong):
                 best = found
     if best is None:
@@ -324,8 +346,8 @@ def _score_mixed(disc_text: str, wl_text: str) -> NameScore | None:
                 if found is None:
                     continue
                 notes = [n for n in (why, wl_note) if n]
-                candidate = NameScore(
-                    found.points - penalty, (*notes, *found.reasons), found.strong
+                candidate = dataclasses.replace(
+                    found, points=found.points - penalty, reasons=(*notes, *found.reasons)
                 )
                 if best is None or candidate.points > best.points:
                     best = candidate
@@ -394,7 +416,13 @@ def _score_across(disc: PersonName, wl: PersonName) -> NameScore | None:
         and given[0] is Agreement.EQUAL
         and (middle is None or middle[0] is not Agreement.DIFFERENT)
     )
-    return NameScore(points, tuple(reasons), strong)
+    differs = (
+        family is not None
+        and family[0] in _STRONG_FAMILY
+        and given is not None
+        and given[0] is Agreement.DIFFERENT
+    )
+    return NameScore(points, tuple(reasons), strong, given_differs=differs)
 
 
 def _part_reason(what: str, agreement: Agreement) -> str:
@@ -527,7 +555,8 @@ def _best_name(disc: DiscPatient, item: WorklistItem) -> tuple[NameScore, bool]:
                 f"name read as a guess ({reading}): the disc's character set is undeclared "
                 "or wrong, so this name is for review only"
             )
-            name, guessed = NameScore(found.points, (why, *found.reasons), False), True
+            name = dataclasses.replace(found, reasons=(why, *found.reasons), strong=False)
+            guessed = True
     return name, guessed
 
 
@@ -564,6 +593,7 @@ def score(disc: DiscPatient, item: WorklistItem, rules: MatchRules | None = None
         sex_conflict=sex_conflict,
         modality_conflict=modality_conflict,
         name_guessed=guessed,
+        look_alike=name.given_differs,
     )
 
 
@@ -572,24 +602,43 @@ def _rank(candidates: Iterable[Candidate]) -> list[Candidate]:
 
 
 def decide(candidates: Sequence[Candidate], rules: MatchRules | None = None) -> Decision:
-    """Apply the decision rule to scored candidates (any order)."""
+    """Apply the decision rule to scored candidates (any order).
+
+    Look-alikes (:attr:`Candidate.look_alike`) are never listed nor chosen, but a
+    plausible one still counts as a rival: a twin on the worklist forbids an
+    automatic match of the other.
+    """
     rules = rules or MatchRules()
     ranked = _rank(candidates)
-    listed = tuple(c for c in ranked if c.score >= rules.show)[: int(rules.max_candidates)]
-    plausible = tuple(c for c in ranked if c.score >= rules.plausible)
+    proposed = [c for c in ranked if not c.look_alike]
+    listed = tuple(c for c in proposed if c.score >= rules.show)[: int(rules.max_candidates)]
+    plausible = tuple(c for c in proposed if c.score >= rules.plausible)
+    look_alikes = tuple(c for c in ranked if c.look_alike and c.score >= rules.show)[
+        : int(rules.max_candidates)
+    ]
 
     def result(outcome: Outcome, why: str) -> Decision:
-        return Decision(outcome, listed, why, len(ranked), plausible)
+        return Decision(outcome, listed, why, len(ranked), plausible, look_alikes)
 
     if not plausible:
-        return result(
-            Outcome.NONE, f"no worklist entry reaches the plausible score {rules.plausible:g}"
-        )
+        why = f"no worklist entry reaches the plausible score {rules.plausible:g}"
+        if look_alikes:
+            why += f"; {_look_alike_note(look_alikes)}"
+        return result(Outcome.NONE, why)
     top = plausible[0]
-    rivals = [c for c in ranked[1:] if c.item.mrn != top.item.mrn or not top.item.mrn]
-    if any(c.score >= rules.plausible for c in rivals):
-        count = 1 + len({c.item.mrn for c in rivals if c.score >= rules.plausible})
-        return result(Outcome.REVIEW, f"{count} different patients could be this one")
+    rivals = [
+        c for c in ranked if c is not top and (c.item.mrn != top.item.mrn or not top.item.mrn)
+    ]
+    close = [c for c in rivals if c.score >= rules.plausible]
+    if close:
+        twins = tuple(c for c in close if c.look_alike)
+        count = 1 + len({c.item.mrn for c in close if not c.look_alike})
+        if count > 1:
+            why = f"{count} different patients could be this one"
+            why += f"; {_look_alike_note(twins)}" if twins else ""
+        else:
+            why = f"a look-alike could be this one; {_look_alike_note(twins)}"
+        return result(Outcome.REVIEW, why)
     if top.score < rules.auto:
         return result(
             Outcome.REVIEW,
@@ -612,12 +661,21 @@ def decide(candidates: Sequence[Candidate], rules: MatchRules | None = None) -> 
             Outcome.REVIEW,
             f"leads the next patient by {top.score - rivals[0].score}, less than {rules.margin:g}",
         )
-    orders = [c for c in ranked[1:] if c.item.mrn == top.item.mrn and top.item.mrn]
+    orders = [c for c in ranked if c is not top and c.item.mrn == top.item.mrn and top.item.mrn]
     if orders and top.score - orders[0].score < rules.order_margin:
         return result(
             Outcome.REVIEW, f"{1 + len(orders)} orders of this patient fit; choose the order"
         )
     return result(Outcome.AUTO, "one strong match with equal birth date, well ahead of the rest")
+
+
+def _look_alike_note(look_alikes: Sequence[Candidate]) -> str:
+    """Name the look-alikes for the clerk: by MRN, never proposed."""
+    mrns = ", ".join(dict.fromkeys(c.item.mrn or "(no MRN)" for c in look_alikes))
+    return (
+        f"not proposed: {mrns}, the same family name with another given name "
+        "(a relative or a twin?)"
+    )
 
 
 def match(

@@ -927,3 +927,74 @@ HELDOUT_CASES: tuple[Case, ...] = (
     ),
     _held("h-okafor", sdisc("OKAFOR^JOHN", "19870303", "M"), "H029", "plain Latin"),
 )
+
+
+# --------------------------------------------------------------------------
+# Look-alikes: the family name and birth date of a relative or twin, another
+# given name. Written with the look-alike rule (a given name that plainly
+# differs is named, never proposed) and measured once, to show both sides of
+# it: an absent twin is no longer proposed, and a true patient whose given name
+# is written differently (a nickname, the middle name used, an English name)
+# is no longer proposed either (the clerk sees the MRN in the warning).
+# --------------------------------------------------------------------------
+
+LOOKALIKE_BASE: tuple[WorklistItem, ...] = (
+    *BASE,
+    order("L001", "김^민준", "19900505", "M"),
+    order("L002", "=中村^陽菜=なかむら^ひな", "20100101", "F"),
+    order("L003", "Петрова^Анна", "19880808", "F"),
+    order("L004", "NOVAK^TOMAS", "19770303", "M"),
+)
+
+
+def _look(case_id: str, d: DiscPatient, right: str | None, what: str, **kw: object) -> Case:
+    return Case(case_id, d, right, what, base=LOOKALIKE_BASE, **kw)  # type: ignore[arg-type]
+
+
+LOOKALIKE_CASES: tuple[Case, ...] = (
+    # --- absent twins and relatives: nobody is to be proposed -------------------------
+    _look(
+        "l-twin-absent-m",
+        disc("MARTIN^LOUIS", "20150610", "M"),
+        None,
+        "only LUCAS and LEA",
+        drop=("M010",),
+    ),
+    _look(
+        "l-twin-absent-ja",
+        sdisc("=中村^結衣=なかむら^ゆい", "20100101", "F"),
+        None,
+        "only the twin 陽菜 has an order",
+    ),
+    _look("l-twin-absent-ko", sdisc("김^민수", "19900505", "M"), None, "only 민준"),
+    _look("l-sister-ru", sdisc("PETROVA^MARIYA", "19880808", "F"), None, "only Анна"),
+    _look("l-brother", disc("NOVAK^PETR", "19770303", "M"), None, "only TOMAS, same DOB"),
+    # --- the true patient, another given name: no longer proposed ----------------------
+    _look("l-nickname", disc("BROWN^BOB", "19500505", "M"), "M027", "BOB for ROBERT", clear=False),
+    _look(
+        "l-middle-used",
+        disc("SMITH^PAUL", "19620704", "M"),
+        "M003",
+        "goes by the middle name PAUL",
+        clear=False,
+    ),
+    _look(
+        "l-english-name",
+        disc("KIM^DAVID", "19900505", "M"),
+        "L001",
+        "an English given name for 민준",
+        clear=False,
+    ),
+    # --- the true patient and a look-alike both on the worklist -------------------------
+    _look(
+        "l-twin-present",
+        disc("ROSSI^GIULIA", "19930303", "F"),
+        "M023",
+        "GIULIO has the same DOB",
+        must_review=True,
+    ),
+    _look("l-initial", disc("NOVAK^T", "19770303", "M"), "L004", "an initial that fits"),
+    _look(
+        "l-short", disc("DUPONT^JEAN", "19480101", "M"), "M018", "JEAN for JEAN-PIERRE", clear=False
+    ),
+)

@@ -306,8 +306,12 @@ def test_twins_are_review():
     ]
     decision = match(disc("MARTIN^LUCAS", "20150610", "M"), items)
     assert decision.outcome is Outcome.REVIEW
-    assert decision.why == "2 different patients could be this one"
-    assert [(c.item.mrn, c.score) for c in decision.candidates] == [("T1", 90), ("T2", 50)]
+    assert decision.why == (
+        "a look-alike could be this one; not proposed: T2, the same family name "
+        "with another given name (a relative or a twin?)"
+    )
+    assert [(c.item.mrn, c.score) for c in decision.candidates] == [("T1", 90)]
+    assert [(c.item.mrn, c.score) for c in decision.look_alikes] == [("T2", 50)]
 
 
 def test_common_name_without_birth_date_is_review():
@@ -341,7 +345,8 @@ def test_the_lead_over_the_next_patient_must_be_clear():
     rules = MatchRules(plausible=70, margin=40)
     items = [wl(mrn="M1"), wl("DOE^JOHN", "19700101", "M", mrn="M2")]
     decision = decide([score(disc(), i, rules) for i in items], rules)
-    assert [c.score for c in decision.candidates] == [90, 50]
+    assert [c.score for c in decision.candidates] == [90]
+    assert [c.score for c in decision.look_alikes] == [50]  # a rival all the same
     assert decision.outcome is Outcome.AUTO  # a lead of exactly the margin is enough
     tight = MatchRules(plausible=70, margin=41)
     decision = decide([score(disc(), i, tight) for i in items], tight)
@@ -450,7 +455,7 @@ def test_hard_set_figures_do_not_regress():
     results = evaluate()
     top1 = sum(r.top1 for r in results)
     auto = sum(r.decision == "auto" for r in results)
-    assert (len(results), top1, auto) == (82, 77, 40)
+    assert (len(results), top1, auto) == (82, 79, 40)
 
 
 # --- names in every script (issue 17) -------------------------------------------------
@@ -473,7 +478,7 @@ def test_multi_script_sets_decide_what_a_careful_person_could(cases):
     # the misses are absent or unreadable patients sent to review: never a wrong patient first
     misses = [r for r in results if not r.top1]
     assert all(r.case.right is None or r.decision == "none" for r in misses)
-    assert len(misses) <= 2
+    assert len(misses) <= 1
 
 
 def test_cyrillic_against_latin_names_the_standard():
@@ -523,3 +528,54 @@ def test_one_kanji_name_with_another_reading_is_not_strong():
     c = score(disc("=山田^秀樹=やまだ^ひでき"), wl("=山田^秀樹=やまだ^しゅうき"))
     assert not c.name_strong
     assert "the phonetic names differ" in c.reasons
+
+
+# --- look-alikes: the family name of a relative or twin, another given name ------------
+
+
+def test_an_absent_twin_is_named_not_proposed():
+    decision = match(disc("MARTIN^LOUIS", "20150610", "M"), [wl("MARTIN^LEO", "20150610", "M")])
+    assert decision.outcome is Outcome.NONE
+    assert decision.candidates == ()
+    assert [c.item.mrn for c in decision.look_alikes] == ["M1"]
+    assert "not proposed: M1, the same family name with another given name" in decision.why
+
+
+def test_an_absent_twin_in_another_script_is_named_not_proposed():
+    decision = match(
+        sdisc_ko := disc("김^민수", "19900505", "M"), [wl("KIM^MINJUN", "19900505", "M")]
+    )
+    assert sdisc_ko.patient_name == "김^민수"
+    assert decision.outcome is Outcome.NONE
+    assert [c.item.mrn for c in decision.look_alikes] == ["M1"]
+
+
+def test_a_twin_on_the_worklist_still_forbids_the_automatic_match():
+    items = [
+        wl("MARTIN^LUCAS", "20150610", "M", mrn="A"),
+        wl("MARTIN^LEO", "20150610", "M", mrn="B"),
+    ]
+    decision = match(disc("MARTIN^LUCAS", "20150610", "M"), items)
+    assert decision.outcome is Outcome.REVIEW
+    assert [c.item.mrn for c in decision.candidates] == ["A"]
+    assert [c.item.mrn for c in decision.look_alikes] == ["B"]
+    assert "a look-alike could be this one; not proposed: B" in decision.why
+    alone = match(disc("MARTIN^LUCAS", "20150610", "M"), items[:1])
+    assert alone.outcome is Outcome.AUTO  # the twin, not the name, held it back
+
+
+def test_an_initial_a_typo_or_the_middle_name_is_no_look_alike():
+    for name in ("SMITH^J", "SMITH^JON", "SMITH^PAUL", "SMITH^JOHN"):
+        c = score(disc(name, "19620704", "M"), wl("SMITH^JOHN^PAUL", "19620704", "M"))
+        assert not c.look_alike, name
+    assert score(disc("SMITH^MARY", "19620704", "F"), wl("SMITH^JOHN", "19620704", "M")).look_alike
+
+
+def test_look_alikes_are_in_the_match_json():
+    from kiosk.matching import StudyMatch
+
+    decision = match(disc("MARTIN^LOUIS", "20150610", "M"), [wl("MARTIN^LEO", "20150610", "M")])
+    data = StudyMatch("1.2.3", decision).to_json()
+    assert data["candidates"] == []
+    assert data["look_alikes"][0]["mrn"] == "M1"
+    assert data["look_alikes"][0]["patient_name"] == "MARTIN^LEO"

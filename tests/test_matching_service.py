@@ -150,8 +150,11 @@ def test_twins_and_several_patients_on_one_disc(tmp_path, worklist_server):
     by_uid = {r.study_instance_uid: r for r in match_scan(config, scan)}
     lucas = next(s for s in scan.studies if s.patient_name == "MARTIN^LUCAS")
     green = next(s for s in scan.studies if s.patient_name == "GREEN^OLIVER")
-    assert summary([by_uid[lucas.study_instance_uid]]) == [("review", [("T1", 90), ("T2", 50)])]
-    assert by_uid[lucas.study_instance_uid].decision.why == "2 different patients could be this one"
+    assert summary([by_uid[lucas.study_instance_uid]]) == [("review", [("T1", 90)])]
+    assert [c.item.mrn for c in by_uid[lucas.study_instance_uid].decision.look_alikes] == ["T2"]
+    assert by_uid[lucas.study_instance_uid].decision.why.startswith(
+        "a look-alike could be this one; not proposed: T2"
+    )
     assert summary([by_uid[green.study_instance_uid]]) == [("none", [])]
 
 
@@ -249,7 +252,7 @@ def test_kiosk_match_json(tmp_path, worklist_server):
             ],
         }
     ]
-    assert set(study) == {"study_instance_uid", "decision", "why", "candidates"}
+    assert set(study) == {"study_instance_uid", "decision", "why", "candidates", "look_alikes"}
     assert "DOE" not in result.stderr
 
 
@@ -298,7 +301,7 @@ def test_sample_disc_against_the_embedded_demo_worklist(tmp_path):
     assert got == [
         ("DOE^JANE^M", "CR", "review", ["ACC20260412"]),  # the order is for the CT
         ("DOE^JANE^M", "CT", "auto", ["ACC20260412"]),
-        ("KOWALSKI^ANNA", "CR", "review", ["ACC20260415", "ACC20260417"]),  # EWA, same DOB
+        ("KOWALSKI^ANNA", "CR", "review", ["ACC20260415"]),  # EWA, same DOB: a look-alike
         ("MÜLLER^JÜRGEN", "US/DOC", "auto", ["ACC20260413"]),  # the echo and its PDF report
         ("SMITH^JOHN", "DX", "auto", ["ACC20260414"]),
     ]

@@ -310,13 +310,15 @@ def test_variant_spellings_and_guessed_names_never_auto_match_twins_or_namesakes
         for cid, s in studies.items()
     }
     assert got == {
-        "s-twin-absent": ("review", "S01"),
+        "s-twin-absent": ("none", None),  # the twin is a look-alike: named, not proposed
         "s-namesakes": ("review", "S02"),
         "s-twins": ("review", "S04"),
         "s-undeclared-twins": ("review", "S06"),
         "s-variant": ("auto", "S08"),
         "s-undeclared-unique": ("review", "S09"),
     }
+    assert [c["mrn"] for c in studies["s-twin-absent"]["look_alikes"]] == ["S01"]
+    assert "not proposed: S01" in studies["s-twin-absent"]["why"]
     reasons = studies["s-undeclared-unique"]["candidates"][0]["reasons"]
     assert any(r.startswith("name read as a guess (Смирнов^Игорь)") for r in reasons)
     assert "guessed character set" in studies["s-undeclared-unique"]["why"]

@@ -14,7 +14,15 @@ import pytest
 from reconcile.match import DiscPatient, Outcome, match, score, score_names
 from reconcile.model import WorklistItem
 from reconcile.variants import same_name, similar
-from tests.match_cases import CASES, HELDOUT_CASES, SCRIPT_CASES, UNSEEN_CASES, evaluate
+from tests.match_cases import (
+    CASES,
+    HELDOUT_CASES,
+    LOOKALIKE_CASES,
+    SCRIPT_CASES,
+    UNSEEN_CASES,
+    evaluate,
+)
+from tests.match_cases_blind import BLIND_CASES
 
 
 def wl(name: str, dob: str = "19700101", sex: str = "M", mrn: str = "M1") -> WorklistItem:
@@ -137,8 +145,8 @@ def test_variant_walks_are_quick_on_hostile_words():
 
 @pytest.mark.parametrize(
     "cases",
-    [CASES, SCRIPT_CASES, UNSEEN_CASES, HELDOUT_CASES],
-    ids=["latin-1", "written-with", "unseen", "held-out"],
+    [CASES, SCRIPT_CASES, UNSEEN_CASES, HELDOUT_CASES, LOOKALIKE_CASES, BLIND_CASES],
+    ids=["latin-1", "written-with", "unseen", "held-out", "look-alikes", "blind"],
 )
 def test_no_set_has_a_wrong_or_unsafe_automatic_match(cases):
     results = evaluate(cases=cases)

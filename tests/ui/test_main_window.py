@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pydicom
 import pytest
 from PySide6.QtCore import Qt
 
+from kiosk.app.find_patient import candidates_for
 from kiosk.config import load_config
 from kiosk.store import db
 from tests.discs import write_ct_disc
@@ -171,11 +173,14 @@ def test_twins_are_never_preselected(qtbot, window, disc, worklist_server):
     root, _ = disc
     window.open_medium(root)
     qtbot.mouseClick(window.from_disc_button, Qt.MouseButton.LeftButton)
-    assert sorted(r.item.mrn for r in window.candidates.rows) == ["MRN100234", "MRN100235"]
-    assert window.candidates.rows[0].item.mrn == "MRN100234"  # the better one first
+    # JOAN is two letters from JANE: a look-alike (a twin?), named and not offered
+    assert [r.item.mrn for r in window.candidates.rows] == ["MRN100234"]
     assert window.selected_candidate() is None  # a person must pick
     assert not window.send_button.isEnabled()
-    assert window.status.text().startswith("2 possible patients: pick the right one")
+    assert window.status.text().startswith(
+        "1 possible patient: pick the right one (a look-alike could be this one; "
+        "not proposed: MRN100235"
+    )
 
 
 def test_barcode_prefix_is_stripped(qtbot, window, disc, tmp_path):
@@ -379,3 +384,28 @@ def test_the_disc_s_report_is_added_to_the_one_chosen_study(qtbot, window, disc,
     assert report.StudyInstanceUID in {
         ds.StudyInstanceUID for ds in received if ds.Modality == "CT"
     }
+
+
+def test_a_look_alike_is_named_not_offered(qtbot, window, disc, worklist_server):
+    worklist_server.add_item(
+        PatientID="MRN100236",
+        PatientName="DOE^MARGARET",
+        PatientBirthDate="19700101",
+        PatientSex="F",
+        AccessionNumber="ACC20260003",
+        Modality="CT",
+    )
+    root, _ = disc
+    window.open_medium(root)
+    qtbot.mouseClick(window.from_disc_button, Qt.MouseButton.LeftButton)
+    assert [r.item.mrn for r in window.candidates.rows] == ["MRN100234"]
+    assert window.selected_candidate() is None  # the sister keeps it from being automatic
+    assert "not proposed: MRN100236" in window.status.text()
+    # a third sister's disc: nobody offered, both sisters named with MRN and name
+    sister = replace(window._chosen_study(), patient_name="DOE^MARY")
+    window._show_decision(candidates_for(window.config, sister, window.scan))
+    assert window.candidates.rows == []
+    assert window.status.text().startswith(
+        "No plausible patient on the worklist. Not proposed: MRN100234 DOE, JANE, "
+        "MRN100236 DOE, MARGARET, the same family name with another given name"
+    )

@@ -877,6 +877,15 @@ class MainWindow(QMainWindow):
                 f"{len(rows)} possible patient{'s' if len(rows) != 1 else ''}: "
                 f"pick the right one ({decision.why})."
             )
+        elif decision.look_alikes:
+            shown = ", ".join(
+                f"{c.item.mrn} {format_name(c.item.patient_name)}" for c in decision.look_alikes
+            )
+            self.status.setText(
+                f"No plausible patient on the worklist. Not proposed: {shown}, the same family "
+                "name with another given name (a relative or twin?). Scan such an MRN only if "
+                "it is this patient's; else scan the MRN or search by name."
+            )
         else:
             self.status.setText(
                 "No plausible patient on the worklist: scan the MRN or search by name."

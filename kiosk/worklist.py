@@ -19,7 +19,7 @@ from kiosk.errors import PeerError, SafetyError, UsageError
 from kiosk.net.association import associate, make_ae
 from reconcile.model import WorklistItem
 from reconcile.names import fold, searchable_forms
-from reconcile.scripts import native_fold, romanize
+from reconcile.scripts import native_fold, new_kanji, romanize
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def name_matches(pattern: str, name: str) -> bool:
             regex += re.escape(fold(part))
     pieces = re.split(r"([*?])", pattern)
     regexes = [regex]
-    for spell in (native_fold, _spelled):
+    for spell in (native_fold, _spelled, _new_forms):
         regexes.append(
             "".join(
                 ".*" if part == "*" else "." if part == "?" else re.escape(spell(part))
@@ -167,6 +167,11 @@ def name_matches(pattern: str, name: str) -> bool:
         )
     forms = searchable_forms(name)
     return any(re.fullmatch(r, folded) is not None for r in regexes for folded in forms)
+
+
+def _new_forms(text: str) -> str:
+    """A typed kanji name in its new forms (渡邊 -> 渡辺), as the worklist's name is also met."""
+    return " ".join(new_kanji(tuple(native_fold(text).split())))
 
 
 def _spelled(text: str) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconcile import names, scripts, variants
+from reconcile import given_forms, names, scripts, variants
 from reconcile.model import WorklistItem
 from reconcile.names import Agreement, PersonName
 from reconcile.rules import MatchRules
@@ -219,7 +219,8 @@ def _variant_family(disc: PersonName, wl: PersonName, found: Agreement) -> tuple
 def _variant_given(disc: PersonName, wl: PersonName, found: Agreement) -> tuple[Agreement, str]:
     """A first given name that differs is equal when both are standard spellings of one
     foreign name, similar (as a one-letter difference) when both are Korean romanisations
-    of one syllable string; the reason says which."""
+    of one syllable string, similar (as a short form) when one is an English nickname of
+    the other (:mod:`reconcile.given_forms`); the reason says which."""
     if found is Agreement.EQUAL or not disc.given or not wl.given:
         return found, ""
     how = variants.same_name(disc.given[0], wl.given[0], family=False)
@@ -231,6 +232,11 @@ def _variant_given(disc: PersonName, wl: PersonName, found: Agreement) -> tuple[
         return Agreement.TYPO, (
             "given name similar (Revised Romanization / McCune-Reischauer spellings): "
             f"{_shown(disc.given[:1])} ~ {_shown(wl.given[:1])}"
+        )
+    if found is Agreement.DIFFERENT and given_forms.english_nickname(disc.given[0], wl.given[0]):
+        return Agreement.SHORT, (
+            f"given name similar, a known nickname: {_shown(disc.given[:1])} ~ "
+            f"{_shown(wl.given[:1])} (for review)"
         )
     return found, ""
 

@@ -14,7 +14,7 @@ import enum
 import unicodedata
 from dataclasses import dataclass
 
-from reconcile import scripts
+from reconcile import given_forms, scripts
 
 # Letters that Unicode decomposition does not reduce to ASCII.
 _SPECIAL = str.maketrans(
@@ -308,6 +308,13 @@ def compare_across(
     sa, sb = scripts.script_of("".join(a)), scripts.script_of("".join(b))
     if sa is sb:
         found = compare_family(a, b) if family else compare_given(a, b)
+        if found is not Agreement.EQUAL and sa is scripts.Script.HAN:
+            new_a, new_b = scripts.new_kanji(a), scripts.new_kanji(b)
+            if (new_a != a or new_b != b) and "".join(new_a) == "".join(new_b):
+                what = "family" if family else "given"
+                return Agreement.EQUAL, (
+                    f"{what} name equal, an old or variant kanji form: {''.join(a)} = {''.join(b)}"
+                )
         if found is not Agreement.EQUAL and sa is scripts.Script.CYRILLIC:
             plain_a, plain_b = _without_yo(a), _without_yo(b)
             if plain_a != a or plain_b != b:
@@ -320,6 +327,16 @@ def compare_across(
                         f"{what} name equal, ё written as е: "
                         f"{' '.join(a).capitalize()} = {' '.join(b).capitalize()}"
                     )
+        if (
+            found is Agreement.DIFFERENT
+            and not family
+            and sa is scripts.Script.GREEK
+            and scripts.native_fold(b[0]) in given_forms.greek_forms(scripts.native_fold(a[0]))
+        ):
+            return Agreement.SHORT, (
+                "given name similar, one name in its formal and everyday forms: "
+                f"{_greek_shown(a[:1])} ~ {_greek_shown(b[:1])} (for review)"
+            )
         return found, ""
     if scripts.Script.LATIN not in (sa, sb):
         return None
@@ -328,12 +345,23 @@ def compare_across(
         return None
     standard = scripts.transliterates(" ".join(native), "".join(latin), family=family)
     if standard is None:
+        if not family and scripts.script_of(native[0]) is scripts.Script.GREEK:
+            for form in sorted(given_forms.greek_forms(scripts.native_fold(native[0]))):
+                if scripts.transliterates(form, "".join(latin[:1])):
+                    return Agreement.SHORT, (
+                        "given name similar, one name in its formal and everyday forms: "
+                        f"{_greek_shown(native[:1])} ~ {latin[0].upper()} "
+                        f"({_greek_shown((form,))}, for review)"
+                    )
         return Agreement.DIFFERENT, ""
     what = "family" if family else "given"
-    shown = " ".join(
-        (w[:-1] + "ς" if w.endswith("σ") else w).capitalize() for w in native
-    )  # Greek words end in final sigma
+    shown = _greek_shown(native)
     return Agreement.EQUAL, f"{what} name equal via {standard}: {shown} = {' '.join(latin).upper()}"
+
+
+def _greek_shown(words: tuple[str, ...]) -> str:
+    """Words as shown in a reason, capitalised; a Greek word ends in final sigma."""
+    return " ".join((w[:-1] + "ς" if w.endswith("σ") else w).capitalize() for w in words)
 
 
 def searchable_forms(raw: str) -> list[str]:
@@ -360,6 +388,8 @@ def searchable_forms(raw: str) -> list[str]:
             forms.append(" ".join([spelling, *family_rest, *rest]))
         native = scripts.native_fold(text)
         forms += [native, native.replace(" ", "")]
+        newer = " ".join(scripts.new_kanji(tuple(native.split())))
+        forms += [newer, newer.replace(" ", "")]  # 渡邊 is also found as 渡辺
     return list(dict.fromkeys(f for f in forms if f))
 
 

@@ -24,6 +24,7 @@ import functools
 import unicodedata
 
 import jaconv
+import opencc
 from anyascii import anyascii
 
 
@@ -90,9 +91,11 @@ def native_fold(text: str) -> str:
 # --------------------------------------------------------------------------
 # Cyrillic: ICAO Doc 9303 (2015) first, then GOST R 52535.1-2006, BGN/PCGN
 # 1947 (= the Russian passport rules of 1997), GOST 7.79-2000 B, the Ukrainian
-# 2010 national standard, and the usual English spellings (x for кс, y for the
-# ending ий). A Latin spelling is standard when one standard gives all of it:
-# mixing them (и as Y from one, я as A from none) would make Дария equal DARYA.
+# 2010 national standard, the German transcription of the Duden (W for в, SCH
+# for ш, TSCH for ч, Z for ц: IWANOW, as German hospitals and older German
+# papers write), and the usual English spellings (x for кс, y for the ending
+# ий). A Latin spelling is standard when one standard gives all of it: mixing
+# them (и as Y from one, я as A from none) would make Дария equal DARYA.
 # --------------------------------------------------------------------------
 
 _ICAO_CYRILLIC = {
@@ -131,6 +134,7 @@ _ICAO_UNITS |= {
     "ий": ("ii",),
     "ый": ("yi",),
 }
+GERMAN_CYRILLIC = "German transcription (Duden)"
 CYRILLIC_STANDARDS: dict[str, dict[str, tuple[str, ...]]] = {
     "ICAO 9303": _ICAO_UNITS,
     "GOST R 52535.1-2006": _ICAO_UNITS | {"ц": ("tc",), "ъ": ("",)},
@@ -148,6 +152,13 @@ CYRILLIC_STANDARDS: dict[str, dict[str, tuple[str, ...]]] = {
     | {
         "г": ("h",), "и": ("y",), "й": ("i", "y"), "ї": ("i", "yi"), "є": ("ie", "ye"),
         "ю": ("iu", "yu"), "я": ("ia", "ya"), "ий": ("yi", "yy"),
+    },
+    GERMAN_CYRILLIC: _ICAO_UNITS
+    | {
+        "в": ("w",), "е": ("e", "je"), "ё": ("jo",), "ж": ("sch",), "з": ("s",),
+        "й": ("j", "i"), "х": ("ch",), "ц": ("z",), "ч": ("tsch",),
+        "ш": ("sch",), "щ": ("schtsch",), "ъ": ("",), "ю": ("ju",), "я": ("ja",),
+        "ий": ("i", "ij"), "ый": ("y", "yj"),
     },
     "usual English spelling": _ICAO_UNITS
     | {
@@ -507,9 +518,10 @@ def transliterates(native: str, latin: str, *, family: bool = False) -> str | No
     if script is Script.CYRILLIC:
         if _icao_cyrillic(word) == target:
             return "ICAO transliteration"
-        if any(spells(p, target) for _, p in _cyrillic_patterns(word)):
-            return STANDARDS[script]
-        return None
+        found = [name for name, p in _cyrillic_patterns(word) if spells(p, target)]
+        if found == [GERMAN_CYRILLIC]:
+            return GERMAN_CYRILLIC  # IWANOW: named, as no standard of the usual label gives it
+        return STANDARDS[script] if found else None
     elif script is Script.GREEK:
         pattern = _greek_pattern(word)
     elif script is Script.HANGUL:
@@ -560,3 +572,30 @@ def romanize(word: str, *, family: bool = False) -> list[str]:
     if script is Script.KANA:
         return ["".join(m[0] for m in _morae(word))]
     return []
+
+
+# --------------------------------------------------------------------------
+# Kanji: old (kyūjitai) and variant (itaiji) forms of one character
+# --------------------------------------------------------------------------
+
+_T2JP = opencc.OpenCC("t2jp")
+_NAME_ITAIJI = str.maketrans(
+    {"髙": "高", "﨑": "崎", "嵜": "崎", "邉": "辺", "嶋": "島", "嶌": "島", "冨": "富",
+     "濵": "浜", "\U00020bb7": "吉"}
+)  # fmt: skip
+"""Variant forms that Japanese names keep and OpenCC's ``t2jp`` (official old forms
+to the 1946/1981 new ones) leaves alone, because they are no old forms but name
+variants of JIS X 0213 (はしごだか, たつさき, つちよし...); written here, as no
+library holds them."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _new_kanji_word(word: str) -> str:
+    converted: str = _T2JP.convert(word.translate(_NAME_ITAIJI))
+    return converted.translate(_NAME_ITAIJI)
+
+
+def new_kanji(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Kanji words in their new forms: 渡邊, 渡邉 and 渡辺 are one name, as are 齋藤 and
+    斎藤, 髙橋 and 高橋 (OpenCC ``t2jp``, then :data:`_NAME_ITAIJI`)."""
+    return tuple(_new_kanji_word(w) for w in words)

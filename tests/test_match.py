@@ -579,3 +579,87 @@ def test_look_alikes_are_in_the_match_json():
     assert data["candidates"] == []
     assert data["look_alikes"][0]["mrn"] == "M1"
     assert data["look_alikes"][0]["patient_name"] == "MARTIN^LEO"
+
+
+# --- the German transcription of Cyrillic, Latin against Cyrillic only ------------------
+
+
+def test_a_german_spelling_of_a_russian_name_is_named():
+    d = disc("IWANOW^SERGEJ^PETROWITSCH", "19750621", "M")
+    c = score(d, wl("Иванов^Сергей^Петрович", "19750621", "M"))
+    assert "family name equal via German transcription (Duden): Иванов = IWANOW" in c.reasons
+    assert "middle names agree" in c.reasons
+    assert match(d, [wl("Иванов^Сергей^Петрович", "19750621", "M")]).outcome is Outcome.AUTO
+
+
+def test_the_german_transcription_makes_no_two_latin_names_equal():
+    from reconcile.variants import same_name
+
+    # з and с are both S, в is W: through it SANDER would equal ZANDER, WOLF VOLF
+    assert same_name("SANDER", "ZANDER", family=True) is None
+    assert same_name("WOLKOW", "VOLKOV", family=True) is None
+    c = score(disc("SANDER^ANNA", "19800101", "F"), wl("ZANDER^ANNA", "19800101", "F"))
+    assert c.reasons[1] == "family name differs by one letter"
+
+
+# --- old and variant kanji forms ---------------------------------------------------------
+
+
+def test_an_old_kanji_form_is_the_same_name():
+    d = disc("=渡邊^正", "19410720", "M")
+    c = score(d, wl("=渡辺^正=わたなべ^ただし", "19410720", "M"))
+    assert "family name equal, an old or variant kanji form: 渡邊 = 渡辺" in c.reasons
+    assert match(d, [wl("=渡辺^正=わたなべ^ただし", "19410720", "M")]).outcome is Outcome.AUTO
+    for old, new in (("髙橋", "高橋"), ("山﨑", "山崎"), ("齋藤", "斎藤"), ("𠮷田", "吉田")):
+        c = score(disc(f"={old}^一郎", "19500101", "M"), wl(f"={new}^一郎", "19500101", "M"))
+        assert c.name_strong, old
+
+
+def test_two_kanji_names_stay_apart():
+    c = score(disc("=斎藤^一郎", "19500101", "M"), wl("=斉藤^一郎", "19500101", "M"))
+    assert not any("kanji form" in r for r in c.reasons)  # 齋 and 齊 are two names
+
+
+def test_a_kanji_name_finds_its_old_form_on_the_worklist():
+    from kiosk.worklist import name_matches
+
+    assert name_matches("*渡邊*", "=渡辺^正=わたなべ^ただし")
+    assert name_matches("渡辺*", "=渡邉^正")
+    assert not name_matches("*渡辺*", "=渡部^正")
+
+
+# --- nicknames and everyday forms: similar, for review, never automatic -----------------
+
+
+def test_a_known_english_nickname_is_listed_for_review_only():
+    d = disc("BROWN^BOB", "19500505", "M", modalities=("CT",))
+    decision = match(d, [wl("BROWN^ROBERT", "19500505", "M", modality="CT")])
+    assert decision.candidates[0].score >= 80
+    assert decision.outcome is Outcome.REVIEW
+    assert decision.why == "the names agree too weakly for an automatic match"
+    assert "given name similar, a known nickname: BOB ~ ROBERT (for review)" in (
+        decision.candidates[0].reasons
+    )
+    assert not decision.look_alikes
+
+
+def test_a_greek_everyday_form_is_listed_for_review_only():
+    for name in ("PAPADOPOULOS^GIORGOS", "Παπαδόπουλος^Γιώργος"):
+        decision = match(
+            disc(name, "19600101", "M"), [wl("ΠΑΠΑΔΟΠΟΥΛΟΣ^ΓΕΩΡΓΙΟΣ", "19600101", "M")]
+        )
+        assert decision.outcome is Outcome.REVIEW, name
+        assert any(
+            r.startswith("given name similar, one name in its formal and everyday forms")
+            for r in decision.candidates[0].reasons
+        ), name
+
+
+def test_a_name_that_is_no_form_of_the_other_stays_a_look_alike():
+    decision = match(
+        disc("PAPADOPOULOS^NIKOS", "19600101", "M"), [wl("ΠΑΠΑΔΟΠΟΥΛΟΣ^ΓΕΩΡΓΙΟΣ", "19600101", "M")]
+    )
+    assert decision.outcome is Outcome.NONE
+    assert [c.item.mrn for c in decision.look_alikes] == ["M1"]
+    decision = match(disc("BROWN^TOM", "19500505", "M"), [wl("BROWN^ROBERT", "19500505", "M")])
+    assert decision.outcome is Outcome.NONE  # TOM is THOMAS's, not ROBERT's

@@ -39,6 +39,7 @@ from tests.match_cases import (
     order,
     sdisc,
 )
+from tests.match_cases_blind import BLIND_BASE, BLIND_CASES
 
 JAPANESE = "\\ISO 2022 IR 87"
 
@@ -66,6 +67,20 @@ def _disc_charset(name: str) -> str | list[str] | None:
     if Script.GREEK in scripts:
         return "ISO_IR 126"
     return "ISO_IR 100"
+
+
+def _writable(case: Case) -> bool:
+    """Whether the case's name can be written in the character set of its country."""
+    if case.disc.guessed_names:
+        return True
+    charset = _disc_charset(case.disc.patient_name)
+    if charset != "ISO_IR 100":
+        return True
+    try:
+        case.disc.patient_name.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _write_disc(root: Path, cases: list[Case]) -> dict[str, Case]:
@@ -101,8 +116,13 @@ def _write_disc(root: Path, cases: list[Case]) -> dict[str, Case]:
 
 @pytest.mark.parametrize(
     ("base", "all_cases"),
-    [(SCRIPT_BASE, SCRIPT_CASES), (UNSEEN_BASE, UNSEEN_CASES), (HELDOUT_BASE, HELDOUT_CASES)],
-    ids=["written-with", "unseen", "held-out"],
+    [
+        (SCRIPT_BASE, SCRIPT_CASES),
+        (UNSEEN_BASE, UNSEEN_CASES),
+        (HELDOUT_BASE, HELDOUT_CASES),
+        (BLIND_BASE, BLIND_CASES),
+    ],
+    ids=["written-with", "unseen", "held-out", "blind"],
 )
 def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, base, all_cases):
     for item in base:
@@ -116,7 +136,10 @@ def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, 
             Modality=item.modality,
             ScheduledProcedureStepStartDate=SCHEDULED,
         )
-    cases = [c for c in all_cases if not c.drop and not c.add]
+    # A case holding a legacy reading without its guesses (the blind set's Shift_JIS name
+    # as Windows-1252 text) cannot be written as a disc as it stands; the misread cases of
+    # the other sets carry such discs through the reader.
+    cases = [c for c in all_cases if not c.drop and not c.add and _writable(c)]
     assert len(cases) >= 30
     by_study = _write_disc(tmp_path / "disc", cases)
     config = write_config(

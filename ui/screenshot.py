@@ -40,6 +40,10 @@ def main(out_dir: Path) -> int:
         window.fill_from_disc()
         app.processEvents()
         window.grab().save(str(out_dir / "screenshot-candidates.png"))
+        _look_alike(window, app, out_dir)
+        _select(window, "CT")
+        window.fill_from_disc()
+        app.processEvents()
         _tag(window, app, out_dir)
         if window.send_button.isEnabled():
             window.send_selected()
@@ -63,6 +67,17 @@ def _select(window: MainWindow, modality: str) -> bool:
             window.study_view.selectRow(row)
             return True
     return False
+
+
+def _look_alike(window: MainWindow, app: QApplication, out_dir: Path) -> None:
+    """Anna Kowalski's knee: her sister Ewa, born the same day, is named and not offered."""
+    for row, study in enumerate(window.studies.rows):
+        if study.patient_name.startswith("KOWALSKI"):
+            window.study_view.selectRow(row)
+            window.fill_from_disc()
+            app.processEvents()
+            window.grab().save(str(out_dir / "screenshot-look-alike.png"))
+            return
 
 
 def _viewer(window: MainWindow, app: QApplication, out_dir: Path) -> None:

@@ -21,7 +21,7 @@ import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from kiosk import digest
 from kiosk.config import Destination
@@ -152,8 +152,10 @@ def _verified_head(f: BinaryIO, size: int, recorded: str) -> bytes:
             raise SpoolFileChanged("the spool file no longer matches its SHA-256")
         return head
     checksum = digest.Digest()
-    while chunk := f.read(1 << 20):
-        checksum.update(chunk)
+    view = digest.chunk_buffer()
+    reader = cast(io.BufferedReader, f)  # open(path, "rb"): typing's BinaryIO lacks readinto
+    while n := reader.readinto(view):
+        checksum.update(view[:n])
     if checksum.text() != recorded:
         raise SpoolFileChanged("the spool file no longer matches its SHA-256")
     f.seek(0)
@@ -242,7 +244,8 @@ class StoreConnection:
     ) -> None:  # engine: one of kiosk.config.SEND_ENGINES
         self.destination = destination
         self.plan = plan
-        self._checked: dict[int, bool] = {}  # jobs whose file passed its check ahead of time
+        # jobs whose file passed its check ahead of time, kept open for their turn
+        self._checked: dict[int, BinaryIO] = {}
         self._scratch: BinaryIO | None = None  # where coerced instances are assembled
         contexts = [(cx.abstract_syntax, cx.transfer_syntax) for cx in plan.contexts]
         self.assoc: StoreAssociation | PynetdicomStoreAssociation
@@ -331,9 +334,12 @@ class StoreConnection:
         is small (:data:`INLINE_REST`, all in memory), else the header alone,
         with the rest streamed by :class:`Spliced`.
         """
-        f: BinaryIO = stack.enter_context(open(job.path, "rb"))  # noqa: SIM115
+        ahead = self._checked.pop(job.key, None)  # checked while the last one was stored
+        checked = ahead is not None
+        f: BinaryIO = stack.enter_context(ahead or open(job.path, "rb"))  # noqa: SIM115
+        if ahead is not None:
+            f.seek(0)
         size = os.fstat(f.fileno()).st_size
-        checked = self._checked.pop(job.key, False)  # while the last one was stored
         if job.header:
             if not digest.matches(job.header, job.header_digest):
                 raise SpoolFileChanged("the coerced header no longer matches its SHA-256")
@@ -382,12 +388,15 @@ class StoreConnection:
         """
         if not job.digest or job.size <= HEAD_BYTES:
             return
+        f = None
         try:
-            with open(job.path, "rb") as f:
-                _verified_head(f, os.fstat(f.fileno()).st_size, job.digest)
+            f = open(job.path, "rb")  # noqa: SIM115 - kept open for its turn, closed there
+            _verified_head(f, os.fstat(f.fileno()).st_size, job.digest)
         except Exception:  # its own turn says what is wrong with it
+            if f is not None:
+                f.close()
             return
-        self._checked[job.key] = True
+        self._checked[job.key] = f
 
     def _transcoded(
         self, job: SendJob, syntax: str, syntaxes: Mapping[str, int]
@@ -410,6 +419,9 @@ class StoreConnection:
 
     def close(self) -> None:
         """Release the association."""
+        for f in self._checked.values():  # checked ahead, never sent on this association
+            f.close()
+        self._checked.clear()
         if self._scratch is not None:
             self._scratch.close()
             self._scratch = None

@@ -25,6 +25,7 @@ from tests.match_cases import (
     evaluate,
 )
 from tests.match_cases_blind import BLIND_CASES
+from tests.match_cases_blind2 import BLIND2_CASES
 
 
 def main(argv: list[str]) -> int:
@@ -37,6 +38,10 @@ def main(argv: list[str]) -> int:
         ("held-out multi-script set (written before the Latin-variant rules)", HELDOUT_CASES),
         ("look-alikes (relatives and twins; written with the look-alike rule)", LOOKALIKE_CASES),
         ("blind set (written by a helper who never saw the rules)", BLIND_CASES),
+        (
+            "second blind set (written later, by another helper, for the rules as they then were)",
+            BLIND2_CASES,
+        ),
     )
     for title, cases in sets:
         print(f"== {title}")

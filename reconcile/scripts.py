@@ -93,7 +93,8 @@ def native_fold(text: str) -> str:
 # 1947 (= the Russian passport rules of 1997), GOST 7.79-2000 B, the Ukrainian
 # 2010 national standard, the German transcription of the Duden (W for в, SCH
 # for ш, TSCH for ч, Z for ц: IWANOW, as German hospitals and older German
-# papers write), and the usual English spellings (x for кс, y for the ending
+# papers write), the French transcription (OU for у, J for ж, CH for ш, TCH for
+# ч: JOUKOV), and the usual English spellings (x for кс, y for the ending
 # ий). A Latin spelling is standard when one standard gives all of it: mixing
 # them (и as Y from one, я as A from none) would make Дария equal DARYA.
 # --------------------------------------------------------------------------
@@ -135,6 +136,10 @@ _ICAO_UNITS |= {
     "ый": ("yi",),
 }
 GERMAN_CYRILLIC = "German transcription (Duden)"
+FRENCH_CYRILLIC = "French transcription"
+LATIN_ONLY_CYRILLIC = frozenset({GERMAN_CYRILLIC, FRENCH_CYRILLIC})
+"""Transcriptions for Latin against Cyrillic only: between two Latin spellings they would
+make other Western names one (German S for з and с: SANDER and ZANDER; French J for ж)."""
 CYRILLIC_STANDARDS: dict[str, dict[str, tuple[str, ...]]] = {
     "ICAO 9303": _ICAO_UNITS,
     "GOST R 52535.1-2006": _ICAO_UNITS | {"ц": ("tc",), "ъ": ("",)},
@@ -159,6 +164,12 @@ CYRILLIC_STANDARDS: dict[str, dict[str, tuple[str, ...]]] = {
         "й": ("j", "i"), "х": ("ch",), "ц": ("z",), "ч": ("tsch",),
         "ш": ("sch",), "щ": ("schtsch",), "ъ": ("",), "ю": ("ju",), "я": ("ja",),
         "ий": ("i", "ij"), "ый": ("y", "yj"),
+    },
+    FRENCH_CYRILLIC: _ICAO_UNITS
+    | {
+        "е": ("e", "ie"), "ё": ("io", "yo"), "ж": ("j",), "й": ("i", "y"), "у": ("ou",),
+        "х": ("kh",), "ц": ("ts",), "ч": ("tch",), "ш": ("ch",), "щ": ("chtch",),
+        "ъ": ("",), "ю": ("iou", "you"), "я": ("ia", "ya"), "ий": ("i", "ii"),
     },
     "usual English spelling": _ICAO_UNITS
     | {
@@ -519,8 +530,8 @@ def transliterates(native: str, latin: str, *, family: bool = False) -> str | No
         if _icao_cyrillic(word) == target:
             return "ICAO transliteration"
         found = [name for name, p in _cyrillic_patterns(word) if spells(p, target)]
-        if found == [GERMAN_CYRILLIC]:
-            return GERMAN_CYRILLIC  # IWANOW: named, as no standard of the usual label gives it
+        if len(found) == 1 and found[0] in LATIN_ONLY_CYRILLIC:
+            return found[0]  # IWANOW, JOUKOV: named, as no standard of the usual label gives it
         return STANDARDS[script] if found else None
     elif script is Script.GREEK:
         pattern = _greek_pattern(word)

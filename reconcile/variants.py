@@ -11,7 +11,8 @@ JON, or NATALYA and NATALIYA, stay apart.
 The tables follow: Cyrillic ICAO Doc 9303 (2015), GOST R 52535.1-2006,
 BGN/PCGN 1947, GOST 7.79-2000 system B, the Ukrainian national system of
 2010 and the usual English spelling (x for кс, y for the ending ий; the German
-transcription of :mod:`reconcile.scripts` serves Latin against Cyrillic only); Greek
+and French transcriptions of :mod:`reconcile.scripts` serve Latin against
+Cyrillic only); Greek
 ELOT 743, ISO 843 (type 1, without diacritics), the older phonetic passport
 spellings (υ kept as Y: as I it would make SMYTH equal SMITH) and the
 classical Latin ones; Japanese modified Hepburn, Kunrei-shiki
@@ -37,11 +38,11 @@ Table = Mapping[str, tuple[str, ...]]
 # The Ukrainian system reads и as Y, the Russian ones as I: mixed, they would make
 # KELLY equal KELLI. The German transcription writes з and с both as S, в as W: it
 # would make SANDER equal ZANDER. Two Latin spellings are compared through the other
-# Russian ones only; the German one serves Latin against Cyrillic.
+# Russian ones only; the German and French ones serve Latin against Cyrillic.
 _CYRILLIC: Mapping[str, Table] = {
     k: v
     for k, v in scripts.CYRILLIC_STANDARDS.items()
-    if not k.startswith("Ukrainian") and k != scripts.GERMAN_CYRILLIC
+    if not k.startswith("Ukrainian") and k not in scripts.LATIN_ONLY_CYRILLIC
 }
 _ENDINGS = frozenset({"ий", "ый"})  # YURY, DMITRY: these spellings end a word
 

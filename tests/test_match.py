@@ -663,3 +663,13 @@ def test_a_name_that_is_no_form_of_the_other_stays_a_look_alike():
     assert [c.item.mrn for c in decision.look_alikes] == ["M1"]
     decision = match(disc("BROWN^TOM", "19500505", "M"), [wl("BROWN^ROBERT", "19500505", "M")])
     assert decision.outcome is Outcome.NONE  # TOM is THOMAS's, not ROBERT's
+
+
+def test_a_french_spelling_of_a_russian_name_is_named():
+    d = disc("JOUKOV^IOURI", "19480130", "M")
+    c = score(d, wl("Жуков^Юрий^Николаевич", "19480130", "M"))
+    assert "family name equal via French transcription: Жуков = JOUKOV" in c.reasons
+    assert "given name equal via French transcription: Юрий = IOURI" in c.reasons
+    from reconcile.variants import same_name
+
+    assert same_name("JOUKOV", "ZHUKOV", family=True) is None  # Latin against Latin: no

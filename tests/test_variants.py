@@ -23,6 +23,7 @@ from tests.match_cases import (
     evaluate,
 )
 from tests.match_cases_blind import BLIND_CASES
+from tests.match_cases_blind2 import BLIND2_CASES
 
 
 def wl(name: str, dob: str = "19700101", sex: str = "M", mrn: str = "M1") -> WorklistItem:
@@ -145,8 +146,8 @@ def test_variant_walks_are_quick_on_hostile_words():
 
 @pytest.mark.parametrize(
     "cases",
-    [CASES, SCRIPT_CASES, UNSEEN_CASES, HELDOUT_CASES, LOOKALIKE_CASES, BLIND_CASES],
-    ids=["latin-1", "written-with", "unseen", "held-out", "look-alikes", "blind"],
+    [CASES, SCRIPT_CASES, UNSEEN_CASES, HELDOUT_CASES, LOOKALIKE_CASES, BLIND_CASES, BLIND2_CASES],
+    ids=["latin-1", "written-with", "unseen", "held-out", "look-alikes", "blind", "blind-2"],
 )
 def test_no_set_has_a_wrong_or_unsafe_automatic_match(cases):
     results = evaluate(cases=cases)

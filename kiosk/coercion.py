@@ -42,10 +42,11 @@ from kiosk import digest
 from kiosk.config import Config
 from kiosk.lifecycle import CoercedInstance, CoercedStudy
 from kiosk.media.scan import is_valid_uid
-from kiosk.splice import read_raw_header
+from kiosk.splice import IMPLICIT_LE, read_raw_header, tail_problem
 from kiosk.store import studies
 from kiosk.store.studies import StudyRecord
 from reconcile.coerce import IDENTITY_KEYWORDS, apply_coercion, plan_coercion
+from reconcile.match import normal_sex
 from reconcile.model import TargetIdentity
 from reconcile.rules import CoercionRules
 from reconcile.uids import new_uid_map
@@ -66,6 +67,60 @@ class _Original:
     size: int
 
 
+_BIG_ENDIAN = "1.2.840.10008.1.2.2"
+_IDENTITY_READ = ("SOPInstanceUID", "StudyInstanceUID", "PatientID", "PatientBirthDate",
+                  "PatientSex")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DiscIdentity:
+    """Who and what the disc's read said a study is; each copied file must still say so.
+
+    A file that says otherwise changed on the medium after it was read (another
+    disc in the drive, a file swapped for another patient's) or contradicts its
+    own study (an image of another sex): coerced to the confirmed patient, it
+    would be a wrong-patient image, so it is not sent.
+    """
+
+    study_instance_uid: str
+    patient_id: str
+    birth_date: str
+    sex: str
+
+    @classmethod
+    def of(cls, record: StudyRecord) -> DiscIdentity:
+        """The identity recorded for a study when its disc was read."""
+        return cls(
+            record.study_instance_uid,
+            record.original_patient_id,
+            record.original_birth_date,
+            normal_sex(record.original_sex),
+        )
+
+    def differs(self, sop_uid: str, values: Mapping[str, str]) -> str:
+        """Why a file with these identity ``values`` is not this study's instance ``sop_uid``
+        (empty: it is)."""
+        found = []
+        if values["SOPInstanceUID"] != sop_uid:
+            found.append("SOP Instance UID")
+        if values["StudyInstanceUID"] != self.study_instance_uid:
+            found.append("Study Instance UID")
+        if values["PatientID"] != self.patient_id:
+            found.append("Patient ID")
+        birth = values["PatientBirthDate"]
+        if birth and self.birth_date and birth != self.birth_date:
+            found.append("birth date")
+        sex = normal_sex(values["PatientSex"])
+        if sex and self.sex and sex != self.sex:
+            found.append("sex")
+        if not found:
+            return ""
+        return (
+            f"the copied file's {', '.join(found)} differ from what the disc said when it was "
+            "read (another disc, or a file of another patient); not sent: read the disc again"
+        )
+
+
 class HeaderCoercer:
     """Coerces one original's header at a time, for one study and one identity.
 
@@ -83,7 +138,9 @@ class HeaderCoercer:
         uid_map: dict[str, str] | None = None,
         reason: str | None = None,
         when: datetime | None = None,
+        disc: DiscIdentity | None = None,
     ) -> None:
+        self.disc = disc
         self.config = config
         self.target = target
         self.rules = rules
@@ -111,6 +168,12 @@ class HeaderCoercer:
         if original is None:
             return CoercedInstance(instance_id, "", "", sop_uid, problem)
         ds = original.header
+        if self.disc is not None:
+            values = {k: str(ds.get(k, "") or "") for k in _IDENTITY_READ}
+            changed = self.disc.differs(sop_uid, values)
+            if changed:
+                return CoercedInstance(instance_id, "", "", sop_uid, changed)
+        syntax = _syntax(ds)
         try:
             self._apply(ds)
             head = _header_bytes(ds)
@@ -124,10 +187,26 @@ class HeaderCoercer:
             )
         tail_at = original.size if original.tail_at is None else original.tail_at
         uids = {k: str(ds.get(k, "") or "") for k in _CHECKED_UIDS}
-        return self._coerced(instance_id, path, head, tail_at, uids)
+        return self._coerced(
+            instance_id,
+            path,
+            head,
+            tail_at,
+            uids,
+            implicit=syntax == IMPLICIT_LE,
+            big_endian=syntax == _BIG_ENDIAN,
+        )
 
     def _coerced(
-        self, instance_id: int, path: str, head: bytes, tail_at: int, uids: dict[str, str]
+        self,
+        instance_id: int,
+        path: str,
+        head: bytes,
+        tail_at: int,
+        uids: dict[str, str],
+        *,
+        implicit: bool,
+        big_endian: bool = False,
     ) -> CoercedInstance:
         bad = [f"{k} {v[:80]!r}" for k, v in uids.items() if not is_valid_uid(v)]
         refused = (
@@ -136,6 +215,13 @@ class HeaderCoercer:
             if bad
             else ""
         )
+        if not refused and path:
+            try:
+                refused = tail_problem(
+                    Path(path), tail_at, implicit=implicit, big_endian=big_endian
+                )
+            except OSError as exc:
+                refused = f"the spool copy cannot be read ({exc.strerror}); import the disc again"
         return CoercedInstance(
             instance_id,
             path,
@@ -166,9 +252,18 @@ class HeaderCoercer:
                 raw = read_raw_header(path, HEADER_CAP)
             except OSError:
                 raw = None  # pydicom's read says why
-            if raw is None or _SOP_INSTANCE not in raw.spans:
+            values = {k: raw.value(_tag(k)) for k in _IDENTITY_READ} if raw is not None else {}
+            if (
+                raw is None
+                or _SOP_INSTANCE not in raw.spans
+                or not all(map(str.isascii, values.values()))
+            ):
+                # pydicom reads it (and a Patient ID in another character set) whole
                 original, problem = _read_original(path, None)
                 return self.coerce(instance_id, original, problem, sop_uid, str(path))
+            changed = self.disc.differs(sop_uid, values) if self.disc is not None else ""
+            if changed:
+                return CoercedInstance(instance_id, "", "", sop_uid, changed)
             key = (raw.implicit, *(raw.element(t) for t in _IDENTITY_IN))
             replaced = self._encoded.get(key)
             if replaced is None:
@@ -183,7 +278,14 @@ class HeaderCoercer:
                     return self.coerce(instance_id, original, problem, sop_uid, str(path))
                 self._encoded[key] = replaced
             uids = {k: raw.value(_tag(k)) for k in _CHECKED_UIDS}
-            return self._coerced(instance_id, str(path), raw.rebuild(replaced), raw.tail_at, uids)
+            return self._coerced(
+                instance_id,
+                str(path),
+                raw.rebuild(replaced),
+                raw.tail_at,
+                uids,
+                implicit=raw.implicit,
+            )
 
 
 _CHECKED_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
@@ -247,7 +349,8 @@ def coercer_for(
     New UIDs remap every UID of the study, known only once all of it is read.
     """
     rules = config.destination(record.destination).coercion
-    return None if rules.new_uids else HeaderCoercer(config, target, rules)
+    disc = DiscIdentity.of(record)
+    return None if rules.new_uids else HeaderCoercer(config, target, rules, disc=disc)
 
 
 def coerce_study(
@@ -292,7 +395,9 @@ def coerce_study(
             del done[row["id"]]  # not the file the row names (or refused): coerced again
     if not new_uids:
         when = ready.when if ready is not None and usable else None
-        coercer = HeaderCoercer(config, target, rules, reason=reason, when=when)
+        coercer = HeaderCoercer(
+            config, target, rules, reason=reason, when=when, disc=DiscIdentity.of(record)
+        )
         coerced = [
             done.get(row["id"])
             or coercer.coerce_file(
@@ -322,7 +427,9 @@ def coerce_study(
             old += [str(header.get("SeriesInstanceUID", "")), str(header.SOPInstanceUID)]
     salt = f"{config.station}/{record.id}" + (f"/{generation}" if generation else "")
     uid_map = new_uid_map(old, salt=salt)
-    coercer = HeaderCoercer(config, target, rules, uid_map=uid_map, reason=reason)
+    coercer = HeaderCoercer(
+        config, target, rules, uid_map=uid_map, reason=reason, disc=DiscIdentity.of(record)
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         coerced = [

@@ -54,6 +54,7 @@ from kiosk.store import outbox, studies
 from kiosk.store.db import transaction
 from kiosk.store.studies import StudyRecord, StudyState
 from kiosk.tags import TAGS
+from reconcile.match import normal_sex
 from reconcile.model import TargetIdentity, WorklistItem
 
 log = logging.getLogger(__name__)
@@ -158,13 +159,14 @@ def check_demographics(
     if confirmed:
         return
     disc_birth = study.birth_date if isinstance(study, StudySummary) else study.original_birth_date
-    disc_sex = study.sex if isinstance(study, StudySummary) else study.original_sex
+    disc_sex = normal_sex(study.sex if isinstance(study, StudySummary) else study.original_sex)
+    sex = normal_sex(sex)
     if disc_birth and birth_date and disc_birth != birth_date:
         raise IdentityMismatchError(
             f"the disc's birth date {disc_birth} differs from {whose} {birth_date}; "
             "check the patient, then confirm the mismatch to go on"
         )
-    if disc_sex in ("M", "F") and sex in ("M", "F") and disc_sex != sex:
+    if disc_sex and sex and disc_sex != sex:  # M, m, MALE are one sex
         raise IdentityMismatchError(
             f"the disc's sex {disc_sex} differs from {whose} {sex}; "
             "check the patient, then confirm the mismatch to go on"

@@ -23,6 +23,7 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 IMPLICIT_LE = "1.2.840.10008.1.2"
 _NOT_HANDLED = {"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}  # big endian, deflated
@@ -191,3 +192,80 @@ def _sequence_end(data: bytes, pos: int, *, implicit: bool, depth: int) -> int:
                 pos += 8
                 break
             _, pos = _element_end(data, pos, implicit=implicit, depth=depth + 1)
+
+
+_MAX_FRAGMENTS = 1 << 20  # items of encapsulated pixel data: more is no image, a trap
+_PIXELS_BEFORE = 0x7FE00007  # every element of the rest must have a higher tag
+
+
+def tail_problem(path: Path, tail_at: int, *, implicit: bool, big_endian: bool = False) -> str:
+    """Why the rest of a file, from ``tail_at`` on, is not just its pixel data ("" if it is).
+
+    The rest is sent as it is, uncoerced. So it may hold only the pixel data
+    and what a data set may carry after it, in ascending tag order: an
+    identity element placed after the pixel data (out of order, as no writer
+    would) would reach the PACS unchanged, and a PACS that keeps the last of
+    two values would file the image under that patient. Encapsulated pixel
+    data is walked item by item; another element of undefined length there is
+    refused (nothing on a disc needs one).
+    """
+    order = ">" if big_endian else "<"
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        pos, last = tail_at, _PIXELS_BEFORE
+        while pos < size:
+            fh.seek(pos)
+            head = fh.read(12)
+            if len(head) < 8:
+                return "the file ends inside an element after the pixel data; not sent"
+            group, elem = struct.unpack_from(order + "HH", head)
+            tag = group << 16 | elem
+            if tag <= last:
+                return (
+                    f"an element ({group:04X},{elem:04X}) after the pixel data, out of tag "
+                    "order: it would reach the PACS uncoerced; not sent, check the disc"
+                )
+            vr = head[4:6]
+            if not implicit and vr in _LONG_VRS and len(head) == 12:
+                (length,) = struct.unpack_from(order + "I", head, 8)
+                pos += 12
+            elif not implicit and vr.isalpha() and vr.isupper():
+                (length,) = struct.unpack_from(order + "H", head, 6)
+                pos += 8
+            else:
+                (length,) = struct.unpack_from(order + "I", head, 4)
+                pos += 8
+            if length == _UNDEFINED:
+                if tag not in _PIXEL_TAGS:
+                    return (
+                        f"an element ({group:04X},{elem:04X}) of undefined length after the "
+                        "pixel data; not sent, check the disc"
+                    )
+                found = _fragments_end(fh, pos, size, order)
+                if found is None:
+                    return "the encapsulated pixel data is not well formed; not sent"
+                pos = found
+            else:
+                pos += length
+            if pos > size:
+                return "an element after the header runs past the end of the file; not sent"
+            last = tag
+    return ""
+
+
+def _fragments_end(fh: BinaryIO, pos: int, size: int, order: str) -> int | None:
+    """Where encapsulated pixel data starting (after its header) at ``pos`` ends; None if
+    its items are not well formed."""
+    for _ in range(_MAX_FRAGMENTS):
+        fh.seek(pos)
+        head = fh.read(8)
+        if len(head) < 8:
+            return None
+        group, elem, length = struct.unpack_from(order + "HHI", head)
+        tag = group << 16 | elem
+        if tag == _SEQ_END:
+            return pos + 8
+        if tag != _ITEM or length == _UNDEFINED or pos + 8 + length > size:
+            return None
+        pos += 8 + length
+    return None

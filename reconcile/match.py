@@ -487,14 +487,15 @@ def score_birth_date(disc: str, worklist: str) -> tuple[int, str, bool]:
     return BIRTH_DIFFERS, "birth date differs", False
 
 
-def _sex(text: str) -> str:
+def normal_sex(text: str) -> str:
+    """``M`` or ``F`` for any spelling of them (``m``, ``MALE``, ``Female``); else ``""``."""
     s = text.strip().upper()[:1]
     return s if s in ("M", "F") else ""
 
 
 def score_sex(disc: str, worklist: str) -> tuple[int, str, bool]:
     """Points, reason ("" when unknown on a side), and whether the sexes conflict."""
-    a, b = _sex(disc), _sex(worklist)
+    a, b = normal_sex(disc), normal_sex(worklist)
     if not a or not b:
         return 0, "", False
     if a == b:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kiosk.config import Config
+from kiosk.errors import SafetyError
 from kiosk.matching import (
     StudyMatch,
     disc_patient,
@@ -23,7 +24,7 @@ from kiosk.matching import lookup_scanned as _lookup_scanned
 from kiosk.media.model import MediaScan, StudySummary
 from kiosk.worklist import WorklistQuery as WorklistQuery
 from kiosk.worklist import find, find_order, name_matches
-from reconcile.match import Decision, match, score
+from reconcile.match import Decision, match, normal_sex, score
 from reconcile.model import WorklistItem
 from reconcile.scripts import is_latin
 
@@ -137,4 +138,14 @@ def patient_of(config: Config, mrn: str, accession: str = "") -> WorklistItem | 
     if accession:
         return find_order(config.worklist, config.ae_title, accession, mrn=mrn)
     items = find(config.worklist, config.ae_title, WorklistQuery(mrn=mrn))
+    births = sorted({i.birth_date for i in items if i.birth_date})
+    sexes = sorted({normal_sex(i.sex) for i in items} - {""})
+    if len(births) > 1 or len(sexes) > 1:
+        what = (
+            f"birth dates {' and '.join(births)}" if len(births) > 1 else f"sexes {'/'.join(sexes)}"
+        )
+        raise SafetyError(
+            f"the worklist holds orders of MRN {mrn} for two identities ({what}); "
+            "check the registration, then import with the accession of the right order"
+        )
     return items[0] if items else None

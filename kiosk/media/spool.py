@@ -21,6 +21,7 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from io import FileIO
@@ -153,6 +154,28 @@ def flush_to_disk(paths: Sequence[Path]) -> None:
             ) from exc
 
 
+_DISC_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+)
+
+
+def _disc_opener(path: str, flags: int) -> int:
+    """Open a disc file as the scan does: no symbolic link followed, no blocking, a regular
+    file only. A file swapped after the scan for a link (to another patient's file) or a
+    FIFO (which would block the copy for ever) is refused (``OSError``)."""
+    fd = os.open(path, _DISC_FLAGS)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def _write(
     source: Path,
     target: Path,
@@ -172,7 +195,7 @@ def _write(
     try:
         # Unbuffered: each chunk is read straight into a buffer, hashed, and
         # written from it (no copy through Python's buffers, no allocation).
-        with source.open("rb", buffering=0) as src:
+        with open(source, "rb", buffering=0, opener=_disc_opener) as src:
             # PHI: 0600. "x": a new file must not exist yet.
             dst = open(target, "xb" if new else "wb", buffering=0, opener=private_opener)  # noqa: SIM115
             written_to = True

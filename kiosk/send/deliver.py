@@ -615,10 +615,15 @@ def _check_identities(
         try:
             holders = study_holders(dest, config.ae_title, study_uid)
         except PeerError as exc:
-            log.info("study %d: identity check at %s skipped: %s", sid, dest.name, exc)
+            log.warning("study %d: identity check at %s skipped: %s", sid, dest.name, exc)
             return  # the same PACS will not answer the next study either
         if holders is None:  # a store-only PACS: it cannot be asked (for a while)
             health.record_no_queries(conn, dest.name)
+            log.warning(
+                "%s does not answer study queries: studies go without the identity check "
+                "(asked again in an hour)",
+                dest.name,
+            )
             return
         others = sorted(h for h in holders if h != mrn)
         if not others:

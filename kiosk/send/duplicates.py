@@ -20,6 +20,7 @@ answers by aborting -- indistinguishable from a peer that is not there.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -75,16 +76,30 @@ class StudyOnPacs:
         return frozenset(self.instance_patients)
 
 
+MAX_ANSWERS = 5000  # matches to one identity query: a PACS that sends more is answering garbage
+FIND_SECONDS = 120.0  # the longest one query may go on answering
+
+
 def _find(
     assoc: Any, query: Dataset, model: Any = StudyRootQueryRetrieveInformationModelFind
 ) -> list[Dataset]:
+    """The identifiers a C-FIND answers, at most :data:`MAX_ANSWERS` within
+    :data:`FIND_SECONDS`: past either the association is aborted (``PeerError``), as a
+    PACS that never stops answering would otherwise hold the kiosk and fill its memory."""
     found = []
+    deadline = time.monotonic() + FIND_SECONDS
     for status, identifier in assoc.send_c_find(query, model):
         if status is None or "Status" not in status:
             raise PeerError("the PACS stopped answering the query; try again later")
         code = int(status.Status)
         if code in _PENDING and identifier is not None:
             found.append(identifier)
+            if len(found) > MAX_ANSWERS or time.monotonic() > deadline:
+                assoc.abort()
+                raise PeerError(
+                    f"the PACS answered more than {len(found) - 1} matches in "
+                    f"{FIND_SECONDS:.0f} s to one query; check the PACS"
+                )
         elif code != 0x0000:
             raise _QueryRefused(f"the PACS refused the query (status 0x{code:04X})")
     return found
@@ -191,21 +206,23 @@ def study_holders(
         it without a PatientID (or gives none back). ``None`` when the
         destination is there but does not answer study C-FIND at all: it
         accepts the association and refuses the Study Root FIND presentation
-        context, as DCMTK ``storescp`` (a store-only SCP) does. Then nobody
-        knows who holds the UID there; the caller decides what that means.
+        context, as DCMTK ``storescp`` (a store-only SCP) does, or refuses the
+        query with a failure status (an Orthanc whose modality may not query).
+        Then nobody knows who holds the UID there; the caller decides what
+        that means.
 
     Raises
     ------
     PeerError
         If the destination cannot be reached at all (connection refused,
         timeout), rejects the association (e.g. an unknown calling AE title),
-        or answers the query with a failure status. Unlike ``None`` this says
+        or never stops answering (:func:`_find`). Unlike ``None`` this says
         nothing about the destination's abilities: ask again later or fix the
         config.
     """
     try:
         found = find_study(destination, calling_ae, study_instance_uid, images=False)
-    except QueryNotSupported:
+    except (QueryNotSupported, _QueryRefused):  # no answer to give, as storescp
         return None
     return found.patient_ids if found is not None else frozenset()
 

@@ -153,7 +153,10 @@ class Hl7Report:
 def _backoff(receiver: Hl7Receiver, attempts: int) -> str:
     """When a message that failed ``attempts`` times may be tried again (at most an hour)."""
     delay = min(3600.0, max(receiver.backoff, 1.0) * 2 ** min(attempts, 12))
-    return (datetime.now(UTC) + timedelta(seconds=delay)).isoformat(timespec="seconds")
+    due = datetime.now(UTC) + timedelta(seconds=delay)
+    if due.microsecond:  # written to the second: rounded up, so that no wait is cut short
+        due = due.replace(microsecond=0) + timedelta(seconds=1)
+    return due.isoformat(timespec="seconds")
 
 
 def deliver(

@@ -150,7 +150,9 @@ class HeaderCoercer:
         # Coerced identity elements by the original elements they replace (kiosk.splice).
         self._encoded: dict[tuple[object, ...], dict[int, bytes | None]] = {}
 
-    def _apply(self, ds: pydicom.Dataset) -> None:
+    def _apply(self, ds: pydicom.Dataset) -> bool:
+        """Coerce ``ds``; True when its character set had to become UTF-8 (:func:`_fit_charset`)."""
+        recoded = _fit_charset(ds, self.target)
         plan = plan_coercion(ds, self.target, self.rules, self.uid_map)
         apply_coercion(
             ds,
@@ -160,6 +162,7 @@ class HeaderCoercer:
             reason=self.reason,
             source_of_previous_values=plan.original_issuer or str(ds.get("InstitutionName", "")),
         )
+        return recoded
 
     def coerce(
         self, instance_id: int, original: _Original | None, problem: str, sop_uid: str, path: str
@@ -271,12 +274,14 @@ class HeaderCoercer:
                 if original is None or original.tail_at != raw.tail_at:
                     return self.coerce(instance_id, original, problem, sop_uid, str(path))
                 try:
-                    self._apply(original.header)
-                    replaced = _encode(original.header, _IDENTITY_OUT, implicit=raw.implicit)
+                    recoded = self._apply(original.header)
+                    encoded = _encode(original.header, _IDENTITY_OUT, implicit=raw.implicit)
                 except Exception:  # pydicom's whole-header path says why (a hostile value)
+                    recoded, encoded = True, {}
+                if recoded:  # every text element in UTF-8, or a hostile value: pydicom's path
                     original, problem = _read_original(path, None)
                     return self.coerce(instance_id, original, problem, sop_uid, str(path))
-                self._encoded[key] = replaced
+                replaced = self._encoded[key] = encoded
             uids = {k: raw.value(_tag(k)) for k in _CHECKED_UIDS}
             return self._coerced(
                 instance_id,
@@ -312,6 +317,51 @@ _IDENTITY_OUT = tuple(
 #: What it reads: the same, the institution (source of the old values) and the character
 #: set the values are encoded in. Instances equal in these get the same coerced elements.
 _IDENTITY_IN = (*_IDENTITY_OUT, _tag("InstitutionName"), _tag("SpecificCharacterSet"))
+
+
+UTF8 = "ISO_IR 192"
+
+
+def _fit_charset(ds: pydicom.Dataset, target: TargetIdentity) -> bool:
+    """Declare UTF-8 when the identity coerced in does not fit the disc's character set.
+
+    The order's name (Иванов^Сергей, 山田^太郎, Müller on a disc without a
+    Specific Character Set) may hold letters the disc's set lacks; pydicom
+    would write them as ``?``. Then, before anything is coerced, every text
+    element of the header is decoded with the disc's set and the header
+    declared ``ISO_IR 192``, so that all of it is written again in UTF-8.
+    Returns whether it was.
+    """
+    declared = ds.get("SpecificCharacterSet", "")
+    if str(declared) == UTF8:
+        return False
+    probe = pydicom.Dataset()
+    probe.SpecificCharacterSet = declared or default_encoding
+    for keyword, value in (
+        ("PatientName", target.patient_name),
+        ("PatientID", target.mrn),
+        ("IssuerOfPatientID", target.issuer),
+        ("AccessionNumber", target.accession_number),
+        ("RequestedProcedureID", target.requested_procedure_id),
+        ("RequestedProcedureDescription", target.requested_procedure_description),
+        ("ScheduledProcedureStepID", target.scheduled_step_id),
+    ):
+        if value:
+            setattr(probe, keyword, value)
+    ascii_only = str(declared) in ("", "ISO_IR 6")  # no set declared: ASCII (PS3.5 6.1.2.1)
+    written = [e for e in probe if e.tag != 0x00080005]
+    fits = not ascii_only or all(str(e.value).isascii() for e in written)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pydicom warns where it would write "?"
+        try:
+            _encode(probe, tuple(int(e.tag) for e in written), implicit=False)
+            if fits:
+                return False
+        except (UserWarning, UnicodeError):
+            pass
+    ds.decode()
+    ds.SpecificCharacterSet = UTF8
+    return True
 
 
 def _encode(

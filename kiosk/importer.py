@@ -30,7 +30,14 @@ from kiosk import audit, digest, faults, lifecycle
 from kiosk.coercion import HeaderCoercer, Precoerced, coerce_study, coercer_for
 from kiosk.config import Config
 from kiosk.early_send import EarlySender
-from kiosk.errors import IdentityMismatchError, PeerError, SafetyError, SpoolError, UsageError
+from kiosk.errors import (
+    IdentityMismatchError,
+    LocalError,
+    PeerError,
+    SafetyError,
+    SpoolError,
+    UsageError,
+)
 from kiosk.lifecycle import Actor, CoercedInstance
 from kiosk.media.drives import mounted_media
 from kiosk.media.eject import eject
@@ -503,6 +510,39 @@ def outcome_of(conn: sqlite3.Connection, study_id: int) -> ImportOutcome:
     )
 
 
+def _refuse_a_mix(
+    conn: sqlite3.Connection, config: Config, study: StudySummary, request: ImportRequest
+) -> None:
+    """Refuse a study whose UID was imported before from another outside patient.
+
+    A Study UID under two outside patients (``--patient`` picks one side) must
+    not reach one destination from both sides under its own UID: the PACS
+    would hold one study of two patients' images. A destination that gives
+    new UIDs keeps them apart.
+
+    Raises
+    ------
+    SafetyError
+        Naming both outside Patient IDs.
+    """
+    if config.destination(request.destination).coercion.new_uids:
+        return
+    for earlier in studies.find_studies(
+        conn, study_instance_uid=study.study_instance_uid, destination=request.destination
+    ):
+        if (
+            earlier.state is not StudyState.DISCARDED
+            and earlier.study_instance_uid == study.study_instance_uid
+            and earlier.original_patient_id != study.patient_id
+        ):
+            raise SafetyError(
+                f"study {study.study_instance_uid} was imported before from outside patient "
+                f"{earlier.original_patient_id!r} (MRN {earlier.mrn or 'none'}); importing it "
+                f"from {study.patient_id!r} too would mix two patients' images in one study at "
+                f"{request.destination}: check the disc with the back office"
+            )
+
+
 def _earlier_import(
     conn: sqlite3.Connection, study: StudySummary, request: ImportRequest
 ) -> StudyRecord | None:
@@ -540,8 +580,20 @@ def _import_one(
     early: EarlySender | None = None,
 ) -> tuple[int, _Coercing]:
     earlier = _earlier_import(conn, study, request)
+    if (
+        earlier is not None
+        and earlier.worker
+        and earlier.worker != outbox.worker_id()
+        and not outbox.claimant_is_gone(earlier.worker, earlier.updated_at)
+    ):
+        raise LocalError(
+            f"study {earlier.id} ({earlier.study_instance_uid}) is being imported by another "
+            "kiosk process right now; wait until it ends (kiosk queue shows it), then import "
+            "again only if it says the copy is incomplete"
+        )
     instances = study.instances
     if earlier is None:
+        _refuse_a_mix(conn, config, study, request)
         study_id = lifecycle.begin_import(
             conn,
             study_instance_uid=study.study_instance_uid,

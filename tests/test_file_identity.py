@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pydicom
@@ -275,3 +278,97 @@ def test_an_mrn_whose_orders_disagree_is_refused_without_an_accession(
     )  # fmt: skip
     assert code == 0, err
     assert [str(ds.PatientName) for ds in received(storage_server)] == ["ROE^RICHARD"]
+
+
+# --- the order's name in letters the disc's character set lacks ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("order_name", "disc_charset"),
+    [("Иванов^Сергей", "ISO_IR 100"), ("山田^太郎", "ISO_IR 100"), ("Müller^Jürgen", None)],
+)
+def test_the_orders_name_reaches_the_pacs_whole(
+    tmp_path, capsys, worklist_server, storage_server, order_name, disc_charset
+):
+    worklist_server.add_item(
+        SpecificCharacterSet="ISO_IR 192", PatientID="MRN1", PatientName=order_name,
+        PatientBirthDate="19700101", PatientSex="F", AccessionNumber="ACC-MRN1",
+    )  # fmt: skip
+    root = tmp_path / "disc"
+    study_uid, series_uid = generate_uid(), generate_uid()
+    folder = root / "DICOM" / "P1"
+    folder.mkdir(parents=True)
+    for n in (1, 2):
+        ds = ct_instance(
+            patient_id="EXT-1", patient_name="IVANOV^SERGEJ", birth_date="19700101", sex="F",
+            study_uid=study_uid, series_uid=series_uid, number=n,
+        )  # fmt: skip
+        if disc_charset is None:
+            del ds.SpecificCharacterSet
+        else:
+            ds.StudyDescription = "THORAX DÉTAIL"  # Latin-1 text that must stay right
+        ds.save_as(folder / f"I{n:07d}", enforce_file_format=True)
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+    code, _, err = run_cli(
+        capsys, "import", str(root), "--study", study_uid, "--mrn", "MRN1",
+        "--accession", "ACC-MRN1", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 0, err
+    got = received(storage_server)
+    assert len(got) == 2
+    for ds in got:
+        assert ds.SpecificCharacterSet == "ISO_IR 192"
+        assert str(ds.PatientName) == order_name
+        if disc_charset is not None:
+            assert ds.StudyDescription == "THORAX DÉTAIL"
+        assert ds.OtherPatientIDsSequence[0].PatientID == "EXT-1"
+
+
+# --- the same disc imported by two processes at once ----------------------------------------
+
+
+def test_a_study_another_process_is_importing_is_named_not_a_bug(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    from kiosk.store import outbox
+
+    root = tmp_path / "disc"
+    study_uid = generate_uid()
+    write_study(root, "P1", JANE, study_uid=study_uid, count=2)
+    worklist_server.add_patient("MRN1", "DOE^JANE^M", PatientBirthDate="19700101")
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+    args = ["import", str(root), "--study", study_uid, "--mrn", "MRN1", "--accession", "ACC-MRN1"]
+    code, _, err = run_cli(capsys, *args, "--no-send", "--config", str(cfg))
+    assert code == 0, err
+    database = tmp_path / "kiosk.sqlite3"
+    conn = sqlite3.connect(database)
+    with conn:  # a live process of this host (this test) is on it now
+        conn.execute("UPDATE studies SET worker = ?", (outbox.worker_id(),))
+    conn.close()
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk", *args, "--config", str(cfg)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 7, done.stderr
+    assert "is being imported by another kiosk process right now" in done.stderr
+    assert "bug" not in done.stderr and "Traceback" not in done.stderr
+    assert storage_server.received_files() == []
+
+
+def test_both_sides_of_a_shared_study_uid_never_reach_one_pacs_under_its_uid(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    from tests.test_integrity_e2e import shared_study_disc
+
+    root = tmp_path / "disc"
+    study_uid, _, bert = shared_study_disc(root)
+    worklist_server.add_patient("MRN1")
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+    base = ["import", str(root), "--study", study_uid, "--mrn", "MRN1", "--accession", "ACC-MRN1"]
+    code, _, err = run_cli(capsys, *base, "--patient", "EXT-B", "--config", str(cfg))
+    assert code == 0, err
+    # the other outside patient's images of the same Study UID, under the same MRN
+    code, _, err = run_cli(capsys, *base, "--patient", "EXT-A", "--config", str(cfg))
+    assert code == 5, err
+    assert "would mix two patients' images in one study" in err
+    assert received_sops(storage_server) == sorted(bert.values())

@@ -40,8 +40,9 @@ def kiosk(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     )
 
 
-def write_hl7(cfg: Path, port: int, **extra: str | int) -> None:
-    lines = ["", "[hl7]", 'host = "127.0.0.1"', f"port = {port}", "backoff_ms = 20", "timeout = 2"]
+def write_hl7(cfg: Path, port: int, backoff_ms: int = 20, **extra: str | int) -> None:
+    lines = ["", "[hl7]", 'host = "127.0.0.1"', f"port = {port}", f"backoff_ms = {backoff_ms}"]
+    lines.append("timeout = 2")
     lines += [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
     with cfg.open("a", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
@@ -222,7 +223,7 @@ def test_send_delivers_order_and_charge_once_to_the_listener(capsys, imported):
 def test_receiver_down_exits_4_and_the_messages_stay_queued(capsys, imported):
     cfg, _uid = imported
     port = free_port()
-    write_hl7(cfg, port)
+    write_hl7(cfg, port, backoff_ms=30_000)  # the retry time is long past a slow machine's step
     _ordered_and_read(capsys, cfg)
     code, out, err = run(capsys, "second-reads", "--send", "--config", str(cfg))
     assert code == 4, err

@@ -44,6 +44,17 @@ from tests.test_integrity_e2e import (
 RICHARD = ("EXT-B", "ROE^RICHARD", "19451111", "M")
 
 
+def import_as_mrn1(
+    capsys: pytest.CaptureFixture[str], root: Path, study_uid: str, cfg: Path
+) -> tuple[int, str]:
+    """``kiosk import`` of one study under MRN1 and its order ACC-MRN1; (exit code, stderr)."""
+    code, _, err = run_cli(
+        capsys, "import", str(root), "--study", study_uid, "--mrn", "MRN1",
+        "--accession", "ACC-MRN1", "--config", str(cfg),
+    )  # fmt: skip
+    return code, err
+
+
 def explicit_element(tag: int, vr: bytes, value: bytes) -> bytes:
     """One explicit VR little endian element with a short length."""
     if len(value) % 2:
@@ -67,10 +78,7 @@ def test_an_identity_element_after_the_pixel_data_is_not_sent(
     worklist_server.add_patient("MRN1", "DOE^JANE^M", PatientBirthDate="19700101")
     cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
 
-    code, _, err = run_cli(
-        capsys, "import", str(root), "--study", study_uid, "--mrn", "MRN1",
-        "--accession", "ACC-MRN1", "--config", str(cfg),
-    )  # fmt: skip
+    code, err = import_as_mrn1(capsys, root, study_uid, cfg)
     assert code == 6, err  # one instance is not delivered
     bad = written["DICOM/P1/I0000002"]
     assert received_sops(storage_server) == sorted(s for s in written.values() if s != bad)
@@ -208,10 +216,7 @@ def test_a_sex_spelled_otherwise_still_contradicts_the_order(
     write_study(root, "P1", patient, study_uid=study_uid, count=2)
     worklist_server.add_patient("MRN1", "DOE^JANE^M", PatientBirthDate="19700101", PatientSex="F")
     cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
-    code, _, err = run_cli(
-        capsys, "import", str(root), "--study", study_uid, "--mrn", "MRN1",
-        "--accession", "ACC-MRN1", "--config", str(cfg),
-    )  # fmt: skip
+    code, err = import_as_mrn1(capsys, root, study_uid, cfg)
     assert code == 5, err
     assert "sex M differs" in err
     assert storage_server.received_files() == []
@@ -234,10 +239,7 @@ def test_an_image_of_another_sex_in_the_study_is_not_sent(
         sops.append(str(ds.SOPInstanceUID))
     worklist_server.add_patient("MRN1", "DOE^JANE^M", PatientBirthDate="19700101", PatientSex="F")
     cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
-    code, _, err = run_cli(
-        capsys, "import", str(root), "--study", study_uid, "--mrn", "MRN1",
-        "--accession", "ACC-MRN1", "--config", str(cfg),
-    )  # fmt: skip
+    code, err = import_as_mrn1(capsys, root, study_uid, cfg)
     assert code == 6, err
     assert received_sops(storage_server) == [sops[0]]
     rows = {r["sop_instance_uid"]: r for r in instance_rows(tmp_path / "kiosk.sqlite3")}
@@ -309,10 +311,7 @@ def test_the_orders_name_reaches_the_pacs_whole(
             ds.StudyDescription = "THORAX DÉTAIL"  # Latin-1 text that must stay right
         ds.save_as(folder / f"I{n:07d}", enforce_file_format=True)
     cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
-    code, _, err = run_cli(
-        capsys, "import", str(root), "--study", study_uid, "--mrn", "MRN1",
-        "--accession", "ACC-MRN1", "--config", str(cfg),
-    )  # fmt: skip
+    code, err = import_as_mrn1(capsys, root, study_uid, cfg)
     assert code == 0, err
     got = received(storage_server)
     assert len(got) == 2

@@ -33,10 +33,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pydicom
-from pydicom.charset import default_encoding
+from pydicom.charset import default_encoding, python_encoding
 from pydicom.datadict import tag_for_keyword
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element
+from pydicom.multival import MultiValue
 
 from kiosk import digest
 from kiosk.config import Config
@@ -105,8 +106,8 @@ class DiscIdentity:
             found.append("SOP Instance UID")
         if values["StudyInstanceUID"] != self.study_instance_uid:
             found.append("Study Instance UID")
-        if values["PatientID"] != self.patient_id:
-            found.append("Patient ID")
+        if values["PatientID"].strip(" \0") != self.patient_id.strip(" \0"):
+            found.append("Patient ID")  # LO: leading and trailing spaces are not significant
         birth = values["PatientBirthDate"]
         if birth and self.birth_date and birth != self.birth_date:
             found.append("birth date")
@@ -326,42 +327,44 @@ def _fit_charset(ds: pydicom.Dataset, target: TargetIdentity) -> bool:
     """Declare UTF-8 when the identity coerced in does not fit the disc's character set.
 
     The order's name (Иванов^Сергей, 山田^太郎, Müller on a disc without a
-    Specific Character Set) may hold letters the disc's set lacks; pydicom
-    would write them as ``?``. Then, before anything is coerced, every text
-    element of the header is decoded with the disc's set and the header
-    declared ``ISO_IR 192``, so that all of it is written again in UTF-8.
-    Returns whether it was.
+    Specific Character Set, or on a Japanese disc in ISO 2022) may hold
+    letters the disc's sets lack; pydicom would write them as ``?``, or as
+    Latin-1 bytes the header does not declare. Then, before anything is
+    coerced, every text element of the header is decoded with the disc's set
+    and the header declared ``ISO_IR 192``, so that all of it is written
+    again in UTF-8. Returns whether it was.
     """
     declared = ds.get("SpecificCharacterSet", "")
-    if str(declared) == UTF8:
+    terms = [str(t) for t in (declared if isinstance(declared, MultiValue) else [declared])]
+    if UTF8 in terms:
         return False
-    probe = pydicom.Dataset()
-    probe.SpecificCharacterSet = declared or default_encoding
-    for keyword, value in (
-        ("PatientName", target.patient_name),
-        ("PatientID", target.mrn),
-        ("IssuerOfPatientID", target.issuer),
-        ("AccessionNumber", target.accession_number),
-        ("RequestedProcedureID", target.requested_procedure_id),
-        ("RequestedProcedureDescription", target.requested_procedure_description),
-        ("ScheduledProcedureStepID", target.scheduled_step_id),
-    ):
-        if value:
-            setattr(probe, keyword, value)
-    ascii_only = str(declared) in ("", "ISO_IR 6")  # no set declared: ASCII (PS3.5 6.1.2.1)
-    written = [e for e in probe if e.tag != 0x00080005]
-    fits = not ascii_only or all(str(e.value).isascii() for e in written)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # pydicom warns where it would write "?"
-        try:
-            _encode(probe, tuple(int(e.tag) for e in written), implicit=False)
-            if fits:
-                return False
-        except (UserWarning, UnicodeError):
-            pass
+    codecs = [
+        python_encoding.get(t, "") for t in terms if t not in ("", "ISO_IR 6", "ISO 2022 IR 6")
+    ]
+    values = (
+        target.patient_name,
+        target.mrn,
+        target.issuer,
+        target.accession_number,
+        target.requested_procedure_id,
+        target.requested_procedure_description,
+        target.scheduled_step_id,
+    )
+    letters = {ch for value in values if value for ch in value if not ch.isascii()}
+    if all(any(_writes(ch, codec) for codec in codecs) for ch in letters):
+        return False  # ASCII needs no set; every other letter is in one the disc declares
     ds.decode()
     ds.SpecificCharacterSet = UTF8
     return True
+
+
+def _writes(letter: str, codec: str) -> bool:
+    """Whether a Python codec of a declared set can write ``letter`` (no codec: no)."""
+    try:
+        letter.encode(codec)
+    except (UnicodeError, LookupError):
+        return False
+    return bool(codec)
 
 
 def _encode(

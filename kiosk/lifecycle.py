@@ -292,9 +292,8 @@ def queue_while_copying(
                 for i in instances
             ],
         )
-        outbox.enqueue_many(
-            conn, [i.instance_id for i in instances if not i.refused], record.destination, False
-        )
+        # every row first, so that a refused one is quarantined (with its reason), not lost
+        outbox.enqueue_many(conn, [i.instance_id for i in instances], record.destination, False)
         _quarantine_rows(conn, record.destination, [i for i in instances if i.refused])
     return True
 

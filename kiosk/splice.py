@@ -226,14 +226,23 @@ def tail_problem(path: Path, tail_at: int, *, implicit: bool, big_endian: bool =
                     "order: it would reach the PACS uncoerced; not sent, check the disc"
                 )
             vr = head[4:6]
-            if not implicit and vr in _LONG_VRS and len(head) == 12:
+            if implicit:
+                (length,) = struct.unpack_from(order + "I", head, 4)
+                pos += 8
+            elif not (vr.isalpha() and vr.isupper()):
+                # Read as implicit here and as explicit by a PACS, its length would hide
+                # elements from this walk that the PACS then reads.
+                return (
+                    f"an element ({group:04X},{elem:04X}) after the pixel data without a value "
+                    "representation; not sent, check the disc"
+                )
+            elif vr in _LONG_VRS:
+                if len(head) < 12:
+                    return "the file ends inside an element after the pixel data; not sent"
                 (length,) = struct.unpack_from(order + "I", head, 8)
                 pos += 12
-            elif not implicit and vr.isalpha() and vr.isupper():
-                (length,) = struct.unpack_from(order + "H", head, 6)
-                pos += 8
             else:
-                (length,) = struct.unpack_from(order + "I", head, 4)
+                (length,) = struct.unpack_from(order + "H", head, 6)
                 pos += 8
             if length == _UNDEFINED:
                 if tag not in _PIXEL_TAGS:

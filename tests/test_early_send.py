@@ -257,3 +257,33 @@ def test_a_power_cut_after_the_copy_while_sending_early_is_finished_by_the_next_
     )  # fmt: skip
     [study] = json.loads(queue.stdout)["studies"]
     assert (study["state"], study["sent"], study["queued"]) == ("sent", N, N)
+
+
+@pytest.mark.parametrize("bad", [1, 2, N])
+def test_an_instance_refused_while_copying_stays_quarantined_and_counted(
+    tmp_path, capsys, worklist_server, storage_server, slow_drive, bad
+):
+    """Red-team round 2: a refused instance of an early-sent study vanished (exit 0)."""
+    import struct
+
+    root = tmp_path / "disc"
+    study_uid = generate_uid()
+    sops = write_study(root, "P1", JANE, study_uid=study_uid, count=N)
+    hostile = root / "DICOM" / "P1" / f"I{bad:07d}"
+    with open(hostile, "ab") as fh:  # an identity element after the pixel data
+        fh.write(struct.pack("<HH", 0x0010, 0x0020) + b"LO" + struct.pack("<H", 4) + b"MRN2")
+    ordered(worklist_server)
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+
+    code, out, err = import_all(capsys, root, cfg, "MRN1", "--accession", "ACC1")
+    assert code == 6, err
+    bad_sop = sops[f"DICOM/P1/I{bad:07d}"]
+    assert received_sops(storage_server) == sorted(s for s in sops.values() if s != bad_sop)
+    [study] = out["studies"]
+    assert (study["queued"], study["sent"], study["failed"]) == (N, N - 1, 1), study
+    code, queue, _ = run_cli(capsys, "queue", "--config", str(cfg))
+    [row] = queue["studies"]
+    assert row["state"] == "quarantined"
+    assert any("after the pixel data" in e["error"] for e in row["errors"]), row["errors"]
+    code, sent, err = run_cli(capsys, "send", "--config", str(cfg))
+    assert code == 6, (sent, err)

@@ -56,10 +56,13 @@ def import_as_mrn1(
 
 
 def explicit_element(tag: int, vr: bytes, value: bytes) -> bytes:
-    """One explicit VR little endian element with a short length."""
+    """One explicit VR little endian element (a 4-byte length for OB and the other long VRs)."""
     if len(value) % 2:
         value += b" "
-    return struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr + struct.pack("<H", len(value)) + value
+    head = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr
+    if vr in (b"OB", b"OW", b"SQ", b"UN", b"UT"):
+        return head + b"\0\0" + struct.pack("<I", len(value)) + value
+    return head + struct.pack("<H", len(value)) + value
 
 
 # --- identity elements after the pixel data --------------------------------------------------
@@ -120,8 +123,15 @@ def test_the_rest_may_hold_the_pixel_data_and_what_follows_it(tmp_path, encapsul
         (explicit_element(0x00100020, b"LO", b"MRN2"), "(0010,0020) after the pixel data"),
         (explicit_element(0x7FE00010, b"OW", b"\0\0"), "(7FE0,0010) after the pixel data"),
         (b"\xfc\xff\xfc\xffOB\0\0\xff\xff\xff\xff", "of undefined length"),
-        (explicit_element(0xFFFCFFFC, b"OB", b"")[:-2] + b"\x10\x00", "past the end"),
+        (explicit_element(0xFFFCFFFC, b"OB", b"")[:-4] + b"\x10\x00\x00\x00", "past the end"),
         (b"\x08\x00", "ends inside an element"),
+        # red-team round 2: "B\0" is no VR; read as implicit, its length would hide these
+        (
+            b"\xe1\x7f\x10\x10B\x00\x42\x00"
+            + explicit_element(0x00100010, b"PN", b"OTHER^PATIENT")
+            + explicit_element(0x00100020, b"LO", b"MRN2").ljust(40, b" "),
+            "without a value representation",
+        ),
     ],
 )
 def test_anything_else_in_the_rest_is_named(tmp_path, tail, why):
@@ -285,9 +295,19 @@ def test_an_mrn_whose_orders_disagree_is_refused_without_an_accession(
 # --- the order's name in letters the disc's character set lacks ---------------------------
 
 
+def description(charset: str | list[str]) -> str:
+    """A study description in the disc's own character set."""
+    return "THORAX DÉTAIL" if charset == "ISO_IR 100" else "胸部 CT"
+
+
 @pytest.mark.parametrize(
     ("order_name", "disc_charset"),
-    [("Иванов^Сергей", "ISO_IR 100"), ("山田^太郎", "ISO_IR 100"), ("Müller^Jürgen", None)],
+    [
+        ("Иванов^Сергей", "ISO_IR 100"),
+        ("山田^太郎", "ISO_IR 100"),
+        ("Müller^Jürgen", None),
+        ("Müller^Jürgen", ["", "ISO 2022 IR 87"]),  # red-team round 2: written as Latin-1
+    ],
 )
 def test_the_orders_name_reaches_the_pacs_whole(
     tmp_path, capsys, worklist_server, storage_server, order_name, disc_charset
@@ -308,7 +328,8 @@ def test_the_orders_name_reaches_the_pacs_whole(
         if disc_charset is None:
             del ds.SpecificCharacterSet
         else:
-            ds.StudyDescription = "THORAX DÉTAIL"  # Latin-1 text that must stay right
+            ds.SpecificCharacterSet = disc_charset
+            ds.StudyDescription = description(disc_charset)  # text that must stay right
         ds.save_as(folder / f"I{n:07d}", enforce_file_format=True)
     cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
     code, err = import_as_mrn1(capsys, root, study_uid, cfg)
@@ -319,7 +340,7 @@ def test_the_orders_name_reaches_the_pacs_whole(
         assert ds.SpecificCharacterSet == "ISO_IR 192"
         assert str(ds.PatientName) == order_name
         if disc_charset is not None:
-            assert ds.StudyDescription == "THORAX DÉTAIL"
+            assert ds.StudyDescription == description(disc_charset)
         assert ds.OtherPatientIDsSequence[0].PatientID == "EXT-1"
 
 
@@ -371,3 +392,79 @@ def test_both_sides_of_a_shared_study_uid_never_reach_one_pacs_under_its_uid(
     assert code == 5, err
     assert "would mix two patients' images in one study" in err
     assert received_sops(storage_server) == sorted(bert.values())
+
+
+@pytest.mark.parametrize("first", ["O", ""])
+def test_a_first_image_of_unknown_sex_does_not_hide_the_others(
+    tmp_path, capsys, worklist_server, storage_server, first
+):
+    """Red-team round 2: the study took its sex from the first image only."""
+    root = tmp_path / "disc"
+    study_uid, series_uid = generate_uid(), generate_uid()
+    folder = root / "DICOM" / "P1"
+    folder.mkdir(parents=True)
+    for n, sex in ((1, first), (2, "M"), (3, "M")):
+        ds = ct_instance(
+            patient_id=JANE[0], patient_name=JANE[1], birth_date=JANE[2], sex=sex,
+            study_uid=study_uid, series_uid=series_uid, number=n,
+        )  # fmt: skip
+        ds.save_as(folder / f"I{n:07d}", enforce_file_format=True)
+    worklist_server.add_patient("MRN1", "DOE^JANE^M", PatientBirthDate="19700101", PatientSex="F")
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+    code, err = import_as_mrn1(capsys, root, study_uid, cfg)
+    assert code == 5, err
+    assert "sex M differs" in err
+    assert storage_server.received_files() == []
+
+
+def test_an_mrn_whose_orders_name_two_patients_or_say_less_is_not_a_way_round(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    """Red-team round 2: orders that differ only by name, and an order without demographics
+    listed first, let a disc through under the wrong patient."""
+    root = tmp_path / "disc"
+    study_uid = generate_uid()
+    write_study(root, "P1", JANE, study_uid=study_uid, count=1)
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+    args = ["import", str(root), "--study", study_uid, "--mrn", "MRN1", "--config", str(cfg)]
+    # an order without birth date or sex first, then Richard's: the disc is checked against his
+    worklist_server.add_item(
+        PatientID="MRN1", PatientName="ROE^RICHARD", PatientBirthDate="", PatientSex="",
+        AccessionNumber="A0",
+    )  # fmt: skip
+    worklist_server.add_item(
+        PatientID="MRN1", PatientName="ROE^RICHARD", PatientBirthDate="19451111",
+        PatientSex="M", AccessionNumber="A1",
+    )  # fmt: skip
+    code, _, err = run_cli(capsys, *args)
+    assert code == 5, err
+    assert "birth date 19700101 differs" in err
+    # two orders of one MRN, one birth date and sex, two names
+    worklist_server.clear()
+    worklist_server.add_item(
+        PatientID="MRN1", PatientName="DOE^JANE^M", PatientBirthDate="19700101",
+        PatientSex="F", AccessionNumber="A2",
+    )  # fmt: skip
+    worklist_server.add_item(
+        PatientID="MRN1", PatientName="DOE^JOAN", PatientBirthDate="19700101",
+        PatientSex="F", AccessionNumber="A3",
+    )  # fmt: skip
+    code, _, err = run_cli(capsys, *args)
+    assert code == 5, err
+    assert "orders A2 and A3 name two patients" in err or "orders A3 and A2" in err
+    assert "JOAN" not in err and "JANE" not in err
+    assert storage_server.received_files() == []
+
+
+def test_a_patient_id_with_a_leading_space_imports(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    """Red-team round 2: every image was quarantined as 'another Patient ID'."""
+    root = tmp_path / "disc"
+    study_uid = generate_uid()
+    sops = write_study(root, "P1", (" EXT-1", *JANE[1:]), study_uid=study_uid, count=2)
+    worklist_server.add_patient("MRN1", "DOE^JANE^M", PatientBirthDate="19700101")
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+    code, err = import_as_mrn1(capsys, root, study_uid, cfg)
+    assert code == 0, err
+    assert received_sops(storage_server) == sorted(sops.values())

@@ -24,7 +24,7 @@ from kiosk.matching import lookup_scanned as _lookup_scanned
 from kiosk.media.model import MediaScan, StudySummary
 from kiosk.worklist import WorklistQuery as WorklistQuery
 from kiosk.worklist import find, find_order, name_matches
-from reconcile.match import Decision, match, normal_sex, score
+from reconcile.match import Decision, match, normal_sex, score, score_names
 from reconcile.model import WorklistItem
 from reconcile.scripts import is_latin
 
@@ -140,12 +140,22 @@ def patient_of(config: Config, mrn: str, accession: str = "") -> WorklistItem | 
     items = find(config.worklist, config.ae_title, WorklistQuery(mrn=mrn))
     births = sorted({i.birth_date for i in items if i.birth_date})
     sexes = sorted({normal_sex(i.sex) for i in items} - {""})
-    if len(births) > 1 or len(sexes) > 1:
-        what = (
-            f"birth dates {' and '.join(births)}" if len(births) > 1 else f"sexes {'/'.join(sexes)}"
-        )
+    named = [i for i in items if i.patient_name]
+    other = next(
+        (i for i in named[1:] if not score_names(named[0].patient_name, i.patient_name).strong),
+        None,
+    )
+    what = ""
+    if len(births) > 1:
+        what = f"birth dates {' and '.join(births)}"
+    elif len(sexes) > 1:
+        what = f"sexes {'/'.join(sexes)}"
+    elif other is not None:  # named by accession: no patient name in a message or a log
+        what = f"orders {named[0].accession_number} and {other.accession_number} name two patients"
+    if what:
         raise SafetyError(
             f"the worklist holds orders of MRN {mrn} for two identities ({what}); "
             "check the registration, then import with the accession of the right order"
         )
-    return items[0] if items else None
+    # the order that says the most (birth date, sex) is the one the disc is checked against
+    return max(items, key=lambda i: (bool(i.birth_date), bool(normal_sex(i.sex))), default=None)

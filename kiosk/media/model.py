@@ -11,6 +11,7 @@ from typing import Any
 from kiosk.errors import SafetyError, UsageError
 from kiosk.media.names import shown
 from kiosk.media.problems import Problem
+from reconcile.match import normal_sex
 from reconcile.names import name_groups
 
 PatientKey = tuple[str, str, str, str]
@@ -405,6 +406,13 @@ class MediaScan:
         }
 
 
+def _study_sex(first: str, members: Iterable[MediaInstance]) -> str:
+    """The sex a study's images give: the first known one (``M``, ``F``, in any spelling),
+    not merely the first image's, which may say ``O`` or nothing while the rest say ``M``
+    (each image is then checked against it, :class:`kiosk.coercion.DiscIdentity`)."""
+    return next((normal_sex(m.sex) for m in members if normal_sex(m.sex)), first)
+
+
 def group(instances: Iterable[MediaInstance]) -> list[PatientSummary]:
     """Group instances by patient (ID, issuer, name, birth date), study and series.
 
@@ -456,7 +464,7 @@ def group(instances: Iterable[MediaInstance]) -> list[PatientSummary]:
             first.issuer_of_patient_id,
             first.patient_name,
             first.birth_date,
-            first.sex,
+            _study_sex(first.sex, (m for s in made for m in s.instances)),
             tuple(made),
         )
 

@@ -460,12 +460,18 @@ def problems(conn: sqlite3.Connection, study_id: int) -> list[sqlite3.Row]:
 
 
 def quarantine(conn: sqlite3.Connection, instance_id: int, destination: str, error: str) -> None:
-    """Quarantine one instance's row for ``destination`` (it is never sent), with why."""
+    """Quarantine one instance's row for ``destination`` (it is never sent), with why.
+
+    The row is made if there is none yet: a quarantine is never lost for want of a row.
+    """
+    now = now_iso()
     with transaction(conn):
         conn.execute(
-            "UPDATE outbox SET state = 'quarantined', last_error = ?, updated_at = ?"
-            " WHERE instance_id = ? AND destination = ?",
-            (error, now_iso(), instance_id, destination),
+            "INSERT INTO outbox (instance_id, destination, state, last_error, updated_at,"
+            " queued_at) VALUES (?,?,'quarantined',?,?,?)"
+            " ON CONFLICT (instance_id, destination) DO UPDATE SET state = 'quarantined',"
+            " last_error = excluded.last_error, updated_at = excluded.updated_at",
+            (instance_id, destination, error, now, now),
         )
 
 

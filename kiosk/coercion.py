@@ -211,6 +211,7 @@ class HeaderCoercer:
         *,
         implicit: bool,
         big_endian: bool = False,
+        whole: bytes | None = None,
     ) -> CoercedInstance:
         bad = [f"{k} {v[:80]!r}" for k, v in uids.items() if not is_valid_uid(v)]
         refused = (
@@ -222,7 +223,7 @@ class HeaderCoercer:
         if not refused and path:
             try:
                 refused = tail_problem(
-                    Path(path), tail_at, implicit=implicit, big_endian=big_endian
+                    Path(path), tail_at, implicit=implicit, big_endian=big_endian, whole=whole
                 )
             except OSError as exc:
                 refused = f"the spool copy cannot be read ({exc.strerror}); import the disc again"
@@ -291,6 +292,7 @@ class HeaderCoercer:
                 raw.tail_at,
                 uids,
                 implicit=raw.implicit,
+                whole=raw.whole,
             )
 
 

@@ -19,6 +19,7 @@ the bytes there are, and nesting is bounded: a disc's file is hostile.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ class RawHeader:
     implicit: bool
     spans: dict[int, tuple[int, int]]  # tag -> (start, end) in data, in file order
     tail_at: int  # where the rest of the file (pixel data on) begins; the file size if none
+    whole: bytes | None = None  # all the file's bytes, when they were read (a small file)
 
     def element(self, tag: int) -> bytes | None:
         """The raw bytes of a top-level element (tag, VR, length, value), or None if absent."""
@@ -135,7 +137,7 @@ def _parse(data: bytes, size: int) -> RawHeader:
         spans[tag] = (pos, end)
         last = tag
         pos = end
-    return RawHeader(data[:pos], start, implicit, spans, pos)
+    return RawHeader(data[:pos], start, implicit, spans, pos, data if len(data) == size else None)
 
 
 def _element_end(data: bytes, pos: int, *, implicit: bool, depth: int) -> tuple[int, int]:
@@ -198,7 +200,14 @@ _MAX_FRAGMENTS = 1 << 20  # items of encapsulated pixel data: more is no image, 
 _PIXELS_BEFORE = 0x7FE00007  # every element of the rest must have a higher tag
 
 
-def tail_problem(path: Path, tail_at: int, *, implicit: bool, big_endian: bool = False) -> str:
+def tail_problem(
+    path: Path,
+    tail_at: int,
+    *,
+    implicit: bool,
+    big_endian: bool = False,
+    whole: bytes | None = None,
+) -> str:
     """Why the rest of a file, from ``tail_at`` on, is not just its pixel data ("" if it is).
 
     The rest is sent as it is, uncoerced. So it may hold only the pixel data
@@ -207,58 +216,65 @@ def tail_problem(path: Path, tail_at: int, *, implicit: bool, big_endian: bool =
     would) would reach the PACS unchanged, and a PACS that keeps the last of
     two values would file the image under that patient. Encapsulated pixel
     data is walked item by item; another element of undefined length there is
-    refused (nothing on a disc needs one).
+    refused (nothing on a disc needs one). ``whole``: the file's bytes, when they were
+    read already (a small file), so that it is not opened again.
     """
     order = ">" if big_endian else "<"
+    if whole is not None:
+        return _tail_walk(io.BytesIO(whole), len(whole), tail_at, order, implicit)
     with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        pos, last = tail_at, _PIXELS_BEFORE
-        while pos < size:
-            fh.seek(pos)
-            head = fh.read(12)
-            if len(head) < 8:
+        return _tail_walk(fh, os.fstat(fh.fileno()).st_size, tail_at, order, implicit)
+
+
+def _tail_walk(fh: BinaryIO, size: int, tail_at: int, order: str, implicit: bool) -> str:
+    """:func:`tail_problem` on an open file of ``size`` bytes."""
+    pos, last = tail_at, _PIXELS_BEFORE
+    while pos < size:
+        fh.seek(pos)
+        head = fh.read(12)
+        if len(head) < 8:
+            return "the file ends inside an element after the pixel data; not sent"
+        group, elem = struct.unpack_from(order + "HH", head)
+        tag = group << 16 | elem
+        if tag <= last:
+            return (
+                f"an element ({group:04X},{elem:04X}) after the pixel data, out of tag "
+                "order: it would reach the PACS uncoerced; not sent, check the disc"
+            )
+        vr = head[4:6]
+        if implicit:
+            (length,) = struct.unpack_from(order + "I", head, 4)
+            pos += 8
+        elif not (vr.isalpha() and vr.isupper()):
+            # Read as implicit here and as explicit by a PACS, its length would hide
+            # elements from this walk that the PACS then reads.
+            return (
+                f"an element ({group:04X},{elem:04X}) after the pixel data without a value "
+                "representation; not sent, check the disc"
+            )
+        elif vr in _LONG_VRS:
+            if len(head) < 12:
                 return "the file ends inside an element after the pixel data; not sent"
-            group, elem = struct.unpack_from(order + "HH", head)
-            tag = group << 16 | elem
-            if tag <= last:
+            (length,) = struct.unpack_from(order + "I", head, 8)
+            pos += 12
+        else:
+            (length,) = struct.unpack_from(order + "H", head, 6)
+            pos += 8
+        if length == _UNDEFINED:
+            if tag not in _PIXEL_TAGS:
                 return (
-                    f"an element ({group:04X},{elem:04X}) after the pixel data, out of tag "
-                    "order: it would reach the PACS uncoerced; not sent, check the disc"
+                    f"an element ({group:04X},{elem:04X}) of undefined length after the "
+                    "pixel data; not sent, check the disc"
                 )
-            vr = head[4:6]
-            if implicit:
-                (length,) = struct.unpack_from(order + "I", head, 4)
-                pos += 8
-            elif not (vr.isalpha() and vr.isupper()):
-                # Read as implicit here and as explicit by a PACS, its length would hide
-                # elements from this walk that the PACS then reads.
-                return (
-                    f"an element ({group:04X},{elem:04X}) after the pixel data without a value "
-                    "representation; not sent, check the disc"
-                )
-            elif vr in _LONG_VRS:
-                if len(head) < 12:
-                    return "the file ends inside an element after the pixel data; not sent"
-                (length,) = struct.unpack_from(order + "I", head, 8)
-                pos += 12
-            else:
-                (length,) = struct.unpack_from(order + "H", head, 6)
-                pos += 8
-            if length == _UNDEFINED:
-                if tag not in _PIXEL_TAGS:
-                    return (
-                        f"an element ({group:04X},{elem:04X}) of undefined length after the "
-                        "pixel data; not sent, check the disc"
-                    )
-                found = _fragments_end(fh, pos, size, order)
-                if found is None:
-                    return "the encapsulated pixel data is not well formed; not sent"
-                pos = found
-            else:
-                pos += length
-            if pos > size:
-                return "an element after the header runs past the end of the file; not sent"
-            last = tag
+            found = _fragments_end(fh, pos, size, order)
+            if found is None:
+                return "the encapsulated pixel data is not well formed; not sent"
+            pos = found
+        else:
+            pos += length
+        if pos > size:
+            return "an element after the header runs past the end of the file; not sent"
+        last = tag
     return ""
 
 

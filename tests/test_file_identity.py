@@ -468,3 +468,12 @@ def test_a_patient_id_with_a_leading_space_imports(
     code, err = import_as_mrn1(capsys, root, study_uid, cfg)
     assert code == 0, err
     assert received_sops(storage_server) == sorted(sops.values())
+
+
+def test_the_rest_is_checked_alike_from_memory(tmp_path):
+    for tail, encapsulated in ((b"", False), (b"", True), (b"\x08\x00", False)):
+        path, at = _tail_file(tmp_path, tail, encapsulated=encapsulated)
+        whole = path.read_bytes()
+        assert tail_problem(path, at, implicit=False, whole=whole) == tail_problem(
+            path, at, implicit=False
+        )

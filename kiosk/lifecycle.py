@@ -588,13 +588,19 @@ def refuse(
 def discard(conn: sqlite3.Connection, study_id: int, reason: str, actor: Actor) -> StudyRecord:
     """Discard a study with a reason: ``→ discarded``; what was not delivered is never sent.
 
+    A ``kiosk send`` running now finishes the instances it holds first (they are
+    counted as sent); nothing else of the study goes after the discard.
+
     Raises
     ------
     UsageError
         If no reason is given, or the study is already discarded.
+    LocalError
+        If a send still holds instances of the study after two minutes.
     """
     if not reason.strip():
         raise UsageError("a reason is required to discard a study: give --reason TEXT")
+    outbox.quiesce(conn, study_id)  # a send running now finishes what it holds, counted
     with transaction(conn):
         record = studies.get_study(conn, study_id)
         if record.state is StudyState.DISCARDED:

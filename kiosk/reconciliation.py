@@ -155,7 +155,8 @@ def _correction(
     conn: sqlite3.Connection, config: Config, record: StudyRecord, item: WorklistItem
 ) -> Correction | None:
     """What was sent under the old identity, when the study is being corrected after sending."""
-    rows = outbox.sent_instances(conn, record.id, record.destination)
+    outbox.quiesce(conn, record.id)  # what a send running now delivers counts too
+    rows = outbox.delivered_instances(conn, record.id, record.destination)
     if not rows:
         return None
     instances: list[tuple[str, str, str]] = []

@@ -233,3 +233,113 @@ def test_discard_with_a_reason_and_nothing_is_ever_sent(
     code, trail, _ = run(capsys, "audit", "--config", str(cfg))
     [event] = [e for e in trail["events"] if e["action"] == "discard"]
     assert "not our patient" in event["detail"]
+
+
+# --- red-team round 3: what reached the PACS is never forgotten ----------------------------
+
+
+def test_a_study_imported_again_then_moved_is_still_corrected(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    """The re-import queued the rows again; the reconciliation took them for never sent and
+    sent the study under the new MRN with the old UIDs, the old copy unflagged."""
+    disc, study, cfg = setup(tmp_path, worklist_server, storage_server)
+    args = ["import", str(disc), "--all", "--mrn", "MRN555", "--confirm-mismatch"]
+    assert run(capsys, *args, "--config", str(cfg))[0] == 0
+    assert len(storage_server.wait_for_files(3)) == 3
+    code, _, err = run(capsys, *args, "--no-send", "--config", str(cfg))  # the same disc again
+    assert code == 0, err
+    reconcile = ["reconcile", study.study_instance_uid, "--accession", "ACC777"]
+    code, _, err = run(capsys, *reconcile, "--mrn", "MRN100234", "--config", str(cfg))
+    assert code == 0, err
+    code, queue, _ = run(capsys, "queue", "--config", str(cfg))
+    [fix] = queue["corrections"]
+    assert (fix["old_mrn"], fix["new_mrn"], fix["rejection_note"]) == (
+        "MRN555",
+        "MRN100234",
+        "flagged",
+    )
+    received = [pydicom.dcmread(p) for p in storage_server.wait_for_files(6)]
+    moved = [ds for ds in received if ds.PatientID == "MRN100234"]
+    assert len(moved) == 3
+    assert {ds.StudyInstanceUID for ds in moved}.isdisjoint({study.study_instance_uid})
+
+
+def test_a_reconciliation_waits_for_a_send_in_flight_and_corrects_all_it_sent(
+    tmp_path, capsys, worklist_server
+):
+    """A send running meanwhile went on after the rows were held: the correction named only
+    what had arrived when the reconciliation looked, the rest stayed unflagged at the PACS."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.pynetdicom_scp import ScriptedScp
+
+    scp = ScriptedScp()
+    try:
+        scp.stall = 0.3
+        scp.script.extend(["stall"] * 20)
+        disc, study, cfg = setup(tmp_path, worklist_server, ("PYNETSCP", scp.host, scp.port))
+        args = ["import", str(disc), "--all", "--mrn", "MRN555", "--confirm-mismatch"]
+        assert run(capsys, *args, "--no-send", "--config", str(cfg))[0] == 0
+        send = subprocess.Popen(
+            [sys.executable, "-m", "kiosk", "send", "--config", str(cfg), "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not scp.stored and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert scp.stored, "the send did not start"
+        reconcile = ["reconcile", study.study_instance_uid, "--accession", "ACC777"]
+        code, _, err = run(
+            capsys, *reconcile, "--mrn", "MRN100234", "--no-send", "--config", str(cfg)
+        )
+        assert code == 0, err
+        send.communicate(timeout=60)
+        code, queue, _ = run(capsys, "queue", "--config", str(cfg))
+        [fix] = queue["corrections"]
+        old_copies = len(scp.stored)  # every one the PACS got went under MRN555
+        assert old_copies >= 1
+        assert fix["instances"] == old_copies, (fix, scp.stored)
+    finally:
+        scp.close()
+
+
+def test_a_discard_during_a_send_leaves_the_store_knowing_what_the_pacs_got(
+    tmp_path, capsys, worklist_server
+):
+    """The send went on after the discard; the store said 3 sent, the PACS held 12."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.pynetdicom_scp import ScriptedScp
+
+    scp = ScriptedScp()
+    try:
+        scp.stall = 0.3
+        scp.script.extend(["stall"] * 20)
+        disc, study, cfg = setup(tmp_path, worklist_server, ("PYNETSCP", scp.host, scp.port))
+        args = ["import", str(disc), "--all", "--mrn", "MRN100234", "--accession", "ACC777"]
+        assert run(capsys, *args, "--no-send", "--config", str(cfg))[0] == 0
+        send = subprocess.Popen(
+            [sys.executable, "-m", "kiosk", "send", "--config", str(cfg), "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not scp.stored and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert scp.stored, "the send did not start"
+        discard = ["discard", study.study_instance_uid, "--reason", "wrong patient"]
+        code, _, err = run(capsys, *discard, "--config", str(cfg))
+        assert code == 0, err
+        at_discard = len(scp.stored)
+        send.communicate(timeout=60)
+        assert len(scp.stored) == at_discard  # nothing went after the discard returned
+        code, queue, _ = run(capsys, "queue", "--config", str(cfg))
+        [row] = queue["studies"]
+        assert row["state"] == "discarded"
+        assert row["sent"] == len(scp.stored)
+    finally:
+        scp.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from enum import StrEnum
 
 import psutil
 
+from kiosk.errors import LocalError
 from kiosk.store.db import now_iso, transaction
 
 CLAIM_LEASE = timedelta(minutes=10)
@@ -346,7 +348,11 @@ def finish_many(conn: sqlite3.Connection, outcomes: Iterable[Outcome]) -> int:
                     f" WHERE id IN ({marks}) AND state = 'sending' AND claimed_by = ?",
                     [state, status, error, next_attempt_at, now, *chunk, me],
                 )
-        return conn.total_changes - before
+        changed = conn.total_changes - before
+        sent = [i for key, ids in alike.items() if key[0] == OutboxState.SENT for i in ids]
+        for chunk, marks in _id_chunks(sent):  # in the PACS, whoever holds the row now
+            conn.execute(f"UPDATE outbox SET delivered = 1 WHERE id IN ({marks})", chunk)
+        return changed
 
 
 def mark(conn: sqlite3.Connection, outcomes: Iterable[Outcome]) -> int:
@@ -362,8 +368,8 @@ def mark(conn: sqlite3.Connection, outcomes: Iterable[Outcome]) -> int:
         before = conn.total_changes
         conn.executemany(
             "UPDATE outbox SET state = ?, last_status = ?, last_error = ?, next_attempt_at = '',"
-            " updated_at = ? WHERE id = ? AND state != 'sending'",
-            rows,
+            " updated_at = ?, delivered = max(delivered, ?) WHERE id = ? AND state != 'sending'",
+            [(*r[:4], int(r[0] == OutboxState.SENT), r[4]) for r in rows],
         )
         return conn.total_changes - before
 
@@ -508,12 +514,73 @@ def discard_unsent(conn: sqlite3.Connection, study_id: int, reason: str) -> None
         )
 
 
-def sent_instances(conn: sqlite3.Connection, study_id: int, destination: str) -> list[sqlite3.Row]:
-    """The instances of a study sent to ``destination`` (coerced path and header, SOP UIDs)."""
+def delivered_instances(
+    conn: sqlite3.Connection, study_id: int, destination: str
+) -> list[sqlite3.Row]:
+    """The instances of a study that reached ``destination`` at least once (coerced path and
+    header, SOP UIDs), also when their rows were held or queued again since."""
     return conn.execute(
         "SELECT i.coerced_path, i.coerced_header, i.sop_class_uid, i.sop_instance_uid"
         " FROM outbox o"
         " JOIN instances i ON i.id = o.instance_id"
-        " WHERE i.study_id = ? AND o.destination = ? AND o.state = 'sent' ORDER BY i.id",
+        " WHERE i.study_id = ? AND o.destination = ? AND o.delivered = 1 ORDER BY i.id",
         (study_id, destination),
     ).fetchall()
+
+
+QUIET_SECONDS = 120.0  # how long a reconciliation or discard waits for a send in flight
+
+
+def quiesce(conn: sqlite3.Connection, study_id: int, seconds: float = QUIET_SECONDS) -> None:
+    """Hold a study's queued rows, then wait until no live sender holds any of its rows.
+
+    A reconciliation or a discard must see what a ``kiosk send`` running now
+    delivers of the study: its claimed rows are left to it (their outcomes are
+    recorded as usual), and no new ones are claimed meanwhile. On timeout the
+    rows held here are queued again.
+
+    Raises
+    ------
+    LocalError
+        If a sender still holds rows of the study after ``seconds``.
+    """
+    with transaction(conn):
+        held = [
+            int(r[0])
+            for r in conn.execute(
+                "SELECT o.id FROM outbox o JOIN instances i ON i.id = o.instance_id"
+                " WHERE i.study_id = ? AND o.state = 'queued'",
+                (study_id,),
+            )
+        ]
+        for chunk, marks in _id_chunks(held):
+            conn.execute(
+                f"UPDATE outbox SET state = 'held', updated_at = ? WHERE id IN ({marks})",
+                [now_iso(), *chunk],
+            )
+    deadline = time.monotonic() + seconds
+    while True:
+        busy = [
+            (str(r[0]), str(r[1]))
+            for r in conn.execute(
+                "SELECT o.claimed_by, o.claimed_at FROM outbox o"
+                " JOIN instances i ON i.id = o.instance_id"
+                " WHERE i.study_id = ? AND o.state = 'sending' AND o.claimed_by != ?",
+                (study_id, worker_id()),
+            )
+        ]
+        if not any(not claimant_is_gone(who, when) for who, when in busy):
+            return
+        if time.monotonic() > deadline:
+            with transaction(conn):
+                for chunk, marks in _id_chunks(held):
+                    conn.execute(
+                        f"UPDATE outbox SET state = 'queued', updated_at = ? WHERE id IN ({marks})"
+                        " AND state = 'held'",
+                        [now_iso(), *chunk],
+                    )
+            raise LocalError(
+                f"study {study_id} is being sent by another kiosk process right now; "
+                "try again when that send is done"
+            )
+        time.sleep(0.2)

@@ -535,9 +535,9 @@ def quiesce(conn: sqlite3.Connection, study_id: int, seconds: float = QUIET_SECO
     """Hold a study's queued rows, then wait until no live sender holds any of its rows.
 
     A reconciliation or a discard must see what a ``kiosk send`` running now
-    delivers of the study: its claimed rows are left to it (their outcomes are
-    recorded as usual), and no new ones are claimed meanwhile. On timeout the
-    rows held here are queued again.
+    (or the window's background delivery) delivers of the study: its claimed
+    rows are left to it (their outcomes are recorded as usual), and no new
+    ones are claimed meanwhile. On timeout the rows held here are queued again.
 
     Raises
     ------
@@ -565,8 +565,8 @@ def quiesce(conn: sqlite3.Connection, study_id: int, seconds: float = QUIET_SECO
             for r in conn.execute(
                 "SELECT o.claimed_by, o.claimed_at FROM outbox o"
                 " JOIN instances i ON i.id = o.instance_id"
-                " WHERE i.study_id = ? AND o.state = 'sending' AND o.claimed_by != ?",
-                (study_id, worker_id()),
+                " WHERE i.study_id = ? AND o.state = 'sending'",
+                (study_id,),  # also this process's: the window sends on a thread of its own
             )
         ]
         if not any(not claimant_is_gone(who, when) for who, when in busy):

@@ -87,6 +87,9 @@ class DiscIdentity:
     patient_id: str
     birth_date: str
     sex: str
+    sop_recorded: bool = True
+    """Whether the instances' rows hold the files' own SOP Instance UIDs: not once the study
+    was sent with new UIDs (a correction), whose rows then hold the new ones."""
 
     @classmethod
     def of(cls, record: StudyRecord) -> DiscIdentity:
@@ -96,13 +99,14 @@ class DiscIdentity:
             record.original_patient_id,
             record.original_birth_date,
             normal_sex(record.original_sex),
+            record.new_study_instance_uid in ("", record.study_instance_uid),
         )
 
     def differs(self, sop_uid: str, values: Mapping[str, str]) -> str:
         """Why a file with these identity ``values`` is not this study's instance ``sop_uid``
         (empty: it is)."""
         found = []
-        if values["SOPInstanceUID"] != sop_uid:
+        if self.sop_recorded and values["SOPInstanceUID"] != sop_uid:
             found.append("SOP Instance UID")
         if values["StudyInstanceUID"] != self.study_instance_uid:
             found.append("Study Instance UID")

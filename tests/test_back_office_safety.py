@@ -343,3 +343,20 @@ def test_a_discard_during_a_send_leaves_the_store_knowing_what_the_pacs_got(
         assert row["sent"] == len(scp.stored)
     finally:
         scp.close()
+
+
+def test_a_corrected_study_can_be_reconciled_again(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    """Its rows hold the new SOP Instance UIDs; the files in the spool keep the disc's.
+    Found by the red team's round 3 as a second reconciliation that quarantined it all."""
+    disc, study, cfg = setup(tmp_path, worklist_server, storage_server)
+    args = ["import", str(disc), "--all", "--mrn", "MRN555", "--confirm-mismatch"]
+    assert run(capsys, *args, "--config", str(cfg))[0] == 0
+    reconcile = ["reconcile", study.study_instance_uid, "--accession", "ACC777"]
+    reconcile += ["--mrn", "MRN100234", "--config", str(cfg)]
+    for _ in range(2):
+        code, out, err = run(capsys, *reconcile)
+        assert code == 0, err
+        [row] = out["studies"]
+        assert (row["state"], row["sent"]) == ("sent", 3), row

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pydicom
@@ -18,6 +21,7 @@ from kiosk.store.outbox import OutboxState
 from tests.discs import write_ct_disc
 from tests.kiosk_config import write_config
 from tests.peers import OrthancServer, StorageServer, WorklistServer
+from tests.pynetdicom_scp import ScriptedScp
 
 JANE = ("EXT-48213", "DOE^JANE", "19700101", "F")
 
@@ -265,17 +269,24 @@ def test_a_study_imported_again_then_moved_is_still_corrected(
     assert {ds.StudyInstanceUID for ds in moved}.isdisjoint({study.study_instance_uid})
 
 
+def send_running(cfg: Path, scp: ScriptedScp) -> subprocess.Popen[str]:
+    """A ``kiosk send`` of its own, once the (slow) PACS has stored its first instance."""
+    send = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "send", "--config", str(cfg), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not scp.stored and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert scp.stored, "the send did not start"
+    return send
+
+
 def test_a_reconciliation_waits_for_a_send_in_flight_and_corrects_all_it_sent(
     tmp_path, capsys, worklist_server
 ):
     """A send running meanwhile went on after the rows were held: the correction named only
     what had arrived when the reconciliation looked, the rest stayed unflagged at the PACS."""
-    import subprocess
-    import sys
-    import time
-
-    from tests.pynetdicom_scp import ScriptedScp
-
     scp = ScriptedScp()
     try:
         scp.stall = 0.3
@@ -283,14 +294,7 @@ def test_a_reconciliation_waits_for_a_send_in_flight_and_corrects_all_it_sent(
         disc, study, cfg = setup(tmp_path, worklist_server, ("PYNETSCP", scp.host, scp.port))
         args = ["import", str(disc), "--all", "--mrn", "MRN555", "--confirm-mismatch"]
         assert run(capsys, *args, "--no-send", "--config", str(cfg))[0] == 0
-        send = subprocess.Popen(
-            [sys.executable, "-m", "kiosk", "send", "--config", str(cfg), "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while not scp.stored and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert scp.stored, "the send did not start"
+        send = send_running(cfg, scp)
         reconcile = ["reconcile", study.study_instance_uid, "--accession", "ACC777"]
         code, _, err = run(
             capsys, *reconcile, "--mrn", "MRN100234", "--no-send", "--config", str(cfg)
@@ -310,12 +314,6 @@ def test_a_discard_during_a_send_leaves_the_store_knowing_what_the_pacs_got(
     tmp_path, capsys, worklist_server
 ):
     """The send went on after the discard; the store said 3 sent, the PACS held 12."""
-    import subprocess
-    import sys
-    import time
-
-    from tests.pynetdicom_scp import ScriptedScp
-
     scp = ScriptedScp()
     try:
         scp.stall = 0.3
@@ -323,14 +321,7 @@ def test_a_discard_during_a_send_leaves_the_store_knowing_what_the_pacs_got(
         disc, study, cfg = setup(tmp_path, worklist_server, ("PYNETSCP", scp.host, scp.port))
         args = ["import", str(disc), "--all", "--mrn", "MRN100234", "--accession", "ACC777"]
         assert run(capsys, *args, "--no-send", "--config", str(cfg))[0] == 0
-        send = subprocess.Popen(
-            [sys.executable, "-m", "kiosk", "send", "--config", str(cfg), "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while not scp.stored and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert scp.stored, "the send did not start"
+        send = send_running(cfg, scp)
         discard = ["discard", study.study_instance_uid, "--reason", "wrong patient"]
         code, _, err = run(capsys, *discard, "--config", str(cfg))
         assert code == 0, err

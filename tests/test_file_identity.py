@@ -55,6 +55,22 @@ def import_as_mrn1(
     return code, err
 
 
+def write_sexes(root: Path, sexes: tuple[str, ...]) -> tuple[str, list[str]]:
+    """One study of Jane's, one image per value of ``sexes``; (Study UID, SOP UIDs)."""
+    study_uid, series_uid = generate_uid(), generate_uid()
+    folder = root / "DICOM" / "P1"
+    folder.mkdir(parents=True)
+    sops = []
+    for n, sex in enumerate(sexes, 1):
+        ds = ct_instance(
+            patient_id=JANE[0], patient_name=JANE[1], birth_date=JANE[2], sex=sex,
+            study_uid=study_uid, series_uid=series_uid, number=n,
+        )  # fmt: skip
+        ds.save_as(folder / f"I{n:07d}", enforce_file_format=True)
+        sops.append(str(ds.SOPInstanceUID))
+    return study_uid, sops
+
+
 def explicit_element(tag: int, vr: bytes, value: bytes) -> bytes:
     """One explicit VR little endian element (a 4-byte length for OB and the other long VRs)."""
     if len(value) % 2:
@@ -236,17 +252,7 @@ def test_an_image_of_another_sex_in_the_study_is_not_sent(
     tmp_path, capsys, worklist_server, storage_server
 ):
     root = tmp_path / "disc"
-    study_uid, series_uid = generate_uid(), generate_uid()
-    folder = root / "DICOM" / "P1"
-    folder.mkdir(parents=True)
-    sops = []
-    for n, sex in ((1, "F"), (2, "M"), (3, "M")):
-        ds = ct_instance(
-            patient_id=JANE[0], patient_name=JANE[1], birth_date=JANE[2], sex=sex,
-            study_uid=study_uid, series_uid=series_uid, number=n,
-        )  # fmt: skip
-        ds.save_as(folder / f"I{n:07d}", enforce_file_format=True)
-        sops.append(str(ds.SOPInstanceUID))
+    study_uid, sops = write_sexes(root, ("F", "M", "M"))
     worklist_server.add_patient("MRN1", "DOE^JANE^M", PatientBirthDate="19700101", PatientSex="F")
     cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
     code, err = import_as_mrn1(capsys, root, study_uid, cfg)
@@ -400,15 +406,7 @@ def test_a_first_image_of_unknown_sex_does_not_hide_the_others(
 ):
     """Red-team round 2: the study took its sex from the first image only."""
     root = tmp_path / "disc"
-    study_uid, series_uid = generate_uid(), generate_uid()
-    folder = root / "DICOM" / "P1"
-    folder.mkdir(parents=True)
-    for n, sex in ((1, first), (2, "M"), (3, "M")):
-        ds = ct_instance(
-            patient_id=JANE[0], patient_name=JANE[1], birth_date=JANE[2], sex=sex,
-            study_uid=study_uid, series_uid=series_uid, number=n,
-        )  # fmt: skip
-        ds.save_as(folder / f"I{n:07d}", enforce_file_format=True)
+    study_uid, _ = write_sexes(root, (first, "M", "M"))
     worklist_server.add_patient("MRN1", "DOE^JANE^M", PatientBirthDate="19700101", PatientSex="F")
     cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
     code, err = import_as_mrn1(capsys, root, study_uid, cfg)

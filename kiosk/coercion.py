@@ -154,6 +154,8 @@ class HeaderCoercer:
         self.when = when or datetime.now().astimezone()
         # Coerced identity elements by the original elements they replace (kiosk.splice).
         self._encoded: dict[tuple[object, ...], dict[int, bytes | None]] = {}
+        # Original identity elements whose files pydicom coerces whole (UTF-8, a hostile value).
+        self._whole: set[tuple[object, ...]] = set()
 
     def _apply(self, ds: pydicom.Dataset) -> bool:
         """Coerce ``ds``; True when its character set had to become UTF-8 (:func:`_fit_charset`)."""
@@ -275,6 +277,9 @@ class HeaderCoercer:
                 return CoercedInstance(instance_id, "", "", sop_uid, changed)
             key = (raw.implicit, *(raw.element(t) for t in _IDENTITY_IN))
             replaced = self._encoded.get(key)
+            if key in self._whole:  # known from an earlier file: not read a second time here
+                original, problem = _read_original(path, None)
+                return self.coerce(instance_id, original, problem, sop_uid, str(path))
             if replaced is None:
                 original, problem = _read_original(path, None)
                 if original is None or original.tail_at != raw.tail_at:
@@ -285,7 +290,8 @@ class HeaderCoercer:
                 except Exception:  # pydicom's whole-header path says why (a hostile value)
                     recoded, encoded = True, {}
                 if recoded:  # every text element in UTF-8, or a hostile value: pydicom's path
-                    original, problem = _read_original(path, None)
+                    self._whole.add(key)
+                    original, problem = _read_original(path, None)  # afresh: that one changed
                     return self.coerce(instance_id, original, problem, sop_uid, str(path))
                 replaced = self._encoded[key] = encoded
             uids = {k: raw.value(_tag(k)) for k in _CHECKED_UIDS}
@@ -367,10 +373,10 @@ def _fit_charset(ds: pydicom.Dataset, target: TargetIdentity) -> bool:
 def _writes(letter: str, codec: str) -> bool:
     """Whether a Python codec of a declared set can write ``letter`` (no codec: no)."""
     try:
-        letter.encode(codec)
+        letter.encode(codec)  # "" (a set Python has no codec for) raises LookupError
     except (UnicodeError, LookupError):
         return False
-    return bool(codec)
+    return True
 
 
 def _encode(

@@ -410,7 +410,7 @@ def _study_sex(first: str, members: Iterable[MediaInstance]) -> str:
     """The sex a study's images give: the first known one (``M``, ``F``, in any spelling),
     not merely the first image's, which may say ``O`` or nothing while the rest say ``M``
     (each image is then checked against it, :class:`kiosk.coercion.DiscIdentity`)."""
-    return next((normal_sex(m.sex) for m in members if normal_sex(m.sex)), first)
+    return next((sex for m in members if (sex := normal_sex(m.sex))), first)
 
 
 def group(instances: Iterable[MediaInstance]) -> list[PatientSummary]:

@@ -569,7 +569,7 @@ def quiesce(conn: sqlite3.Connection, study_id: int, seconds: float = QUIET_SECO
                 (study_id,),  # also this process's: the window sends on a thread of its own
             )
         ]
-        if not any(not claimant_is_gone(who, when) for who, when in busy):
+        if all(claimant_is_gone(who, when) for who, when in busy):
             return
         if time.monotonic() > deadline:
             with transaction(conn):

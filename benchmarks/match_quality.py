@@ -26,6 +26,7 @@ from tests.match_cases import (
 )
 from tests.match_cases_blind import BLIND_CASES
 from tests.match_cases_blind2 import BLIND2_CASES
+from tests.match_cases_blind3 import BLIND3_CASES
 
 
 def main(argv: list[str]) -> int:
@@ -41,6 +42,10 @@ def main(argv: list[str]) -> int:
         (
             "second blind set (written later, by another helper, for the rules as they then were)",
             BLIND2_CASES,
+        ),
+        (
+            "third blind set (written on 2026-12-01, measured once before any rule saw it)",
+            BLIND3_CASES,
         ),
     )
     for title, cases in sets:

@@ -1,8 +1,8 @@
 """Find the worklist candidates for each study on a disc, ranked by :mod:`reconcile.match`.
 
 Worklist SCPs differ in how they match names (case, accents, wildcards), so
-for each disc patient the worklist is asked twice over: by birth date (finds
-names with typos, accents or another order) and by the first letters of each
+for each disc patient the worklist is asked twice over: by birth date, a range for
+a partial one (finds names with typos, accents or another order) and by the first letters of each
 name part with a wildcard (finds wrong or missing birth dates and swapped
 names). :func:`kiosk.worklist.find` filters names case- and
 accent-insensitively on our side; the scoring does the rest.
@@ -10,6 +10,7 @@ accent-insensitively on our side; the scoring does the rest.
 
 from __future__ import annotations
 
+import calendar
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -147,12 +148,33 @@ def name_queries(patient_name: str) -> list[str]:
     return out
 
 
+def birth_date_key(birth_date: str) -> str:
+    """The C-FIND key of a disc's birth date: the date, a range for a partial one, or "".
+
+    A disc that holds only the year and month (``195804``, ``19580400``) or the
+    year finds the orders of patients born then (DICOM range matching, PS3.4
+    C.2.2.2.5), so that the matcher can weigh the partial date.
+    """
+    digits = "".join(c for c in birth_date if c.isdigit())
+    year, month, day = digits[:4], digits[4:6], digits[6:8]
+    if len(digits) not in (4, 6, 8) or not year.isdigit() or year == "0000":
+        return ""
+    if month in ("", "00"):
+        return f"{year}0101-{year}1231"
+    if not 1 <= int(month) <= 12:
+        return ""
+    if day in ("", "00"):
+        last = calendar.monthrange(int(year), int(month))[1]
+        return f"{year}{month}01-{year}{month}{last:02d}"
+    return digits
+
+
 def worklist_queries(patient: DiscPatient) -> list[WorklistQuery]:
     """The C-FIND queries that gather the candidates of one disc patient (by birth date, by
     the name, and by each guessed reading of it)."""
     queries: list[WorklistQuery] = []
-    dob = "".join(c for c in patient.birth_date if c.isdigit())
-    if len(dob) == 8 and dob[4:6] != "00" and dob[6:] != "00":
+    dob = birth_date_key(patient.birth_date)
+    if dob:
         queries.append(WorklistQuery(dob=dob))
     patterns: list[str] = []
     for name in (patient.patient_name, *patient.guessed_names):
@@ -179,7 +201,7 @@ def gather(config: Config, patient: DiscPatient) -> list[WorklistItem]:
             found.setdefault(key, item)
 
     queries = worklist_queries(patient)
-    by_dob = any(q.dob for q in queries)
+    by_dob = any(q.dob and "-" not in q.dob for q in queries)  # a whole date, not a range
     local = [q.name for q in queries if q.name and not (q.name.isascii() and by_dob)]
     for query in queries:
         if not (query.name and query.name in local):

@@ -267,7 +267,7 @@ def score_latin(disc_name: str, worklist_name: str) -> NameScore:
                 options.append((_swap(reading), SWAPPED_PENALTY, "family and given names swapped"))
             for disc, penalty, why in options:
                 found = _score_reading(disc, wl)
-                notes = (["umlaut written as ae/oe/ue"] if umlauts else []) + ([why] if why else [])
+                notes = ([UMLAUT_NOTE] if umlauts else []) + ([why] if why else [])
                 candidate = dataclasses.replace(
                     found, points=found.points - penalty, reasons=(*notes, *found.reasons)
                 )
@@ -437,9 +437,12 @@ def _part_reason(what: str, agreement: Agreement) -> str:
     return f"{what} name {agreement.value}"
 
 
+UMLAUT_NOTE = "umlaut or Nordic letter written as ae/oe/ue/aa (ICAO 9303)"
+
+
 def umlaut_used(name: NameScore) -> bool:
-    """Whether the score came from reading ä, ö, ü as ae, oe, ue."""
-    return "umlaut written as ae/oe/ue" in name.reasons
+    """Whether the score came from reading ä, ö, ü, ø, å as ae, oe, ue, oe, aa."""
+    return UMLAUT_NOTE in name.reasons
 
 
 # --------------------------------------------------------------------------

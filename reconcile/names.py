@@ -35,8 +35,14 @@ _SPECIAL = str.maketrans(
         "ı": "i",
     }
 )
-# The German way to write umlauts without them (Müller = Mueller).
-_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
+# Umlauts and the Nordic letters written without them, as ICAO 9303 (part 3) and the
+# German and Nordic usage do (Müller = Mueller, Bjørn = Bjoern, Ångström = Aangstroem).
+_UMLAUTS = str.maketrans(
+    {
+        "ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": "oe", "Ü": "ue",
+        "å": "aa", "Å": "aa", "ø": "oe", "Ø": "oe",
+    }
+)  # fmt: skip
 # Dropped inside a word: O'Brien = OBrien = OBRIEN.
 _JOINERS = "'’`´."
 
@@ -44,8 +50,8 @@ _JOINERS = "'’`´."
 def fold(text: str, *, umlauts: bool = False) -> str:
     """Return ``text`` lower-cased, without accents, with separators as single spaces.
 
-    ``umlauts=True`` writes ä, ö, ü as ae, oe, ue first (the German
-    transliteration); otherwise they lose their dots like other accents.
+    ``umlauts=True`` writes ä, ö, ü, ø, å as ae, oe, ue, oe, aa first (ICAO 9303);
+    otherwise they lose their marks like other accents.
     """
     if umlauts:
         text = text.translate(_UMLAUTS)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconcile.match import DiscPatient, Outcome, decide, match, score
+from reconcile.match import UMLAUT_NOTE, DiscPatient, Outcome, decide, match, score
 from reconcile.model import WorklistItem
 from reconcile.rules import MatchRules
 from tests.match_cases import CASES, SCRIPT_CASES, UNSEEN_CASES, evaluate
@@ -71,7 +71,13 @@ def test_case_and_accents_are_ignored():
 
 def test_umlaut_written_as_ue():
     got = one(disc("MUELLER^JANE"), wl("MÜLLER^JANE"))
-    assert got == (90, ("birth date equal", "umlaut written as ae/oe/ue", *EXACT[1:]), "auto")
+    assert got == (90, ("birth date equal", UMLAUT_NOTE, *EXACT[1:]), "auto")
+
+
+def test_nordic_letters_written_as_icao_does():
+    got = one(disc("KJAERGAARD^BJOERN"), wl("KJÆRGAARD^BJØRN"))
+    assert got == (90, ("birth date equal", UMLAUT_NOTE, *EXACT[1:]), "auto")
+    assert one(disc("AANGSTROEM^SOEREN"), wl("ÅNGSTRÖM^SØREN"))[2] == "auto"
 
 
 def test_space_instead_of_caret_reads_either_order():

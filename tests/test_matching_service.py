@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from kiosk.barcode import Kind
 from kiosk.config import load_config
 from kiosk.errors import ConfigError
 from kiosk.matching import (
+    birth_date_key,
     lookup_scanned,
     match_scan,
     name_queries,
@@ -80,11 +82,43 @@ def test_name_queries(name, prefixes):
     assert name_queries(name) == prefixes
 
 
-def test_partial_birth_date_is_not_queried():
-    assert worklist_queries(DiscPatient("DOE^JANE", "19700000")) == [
-        WorklistQuery(name="DOE*"),
-        WorklistQuery(name="JAN*"),
-    ]
+@pytest.mark.parametrize(
+    ("dob", "key"),
+    [
+        ("19700000", "19700101-19701231"),
+        ("1970", "19700101-19701231"),
+        ("195804", "19580401-19580430"),
+        ("19800200", "19800201-19800229"),
+        ("19650505", "19650505"),
+        ("", ""),
+        ("0000", ""),
+        ("197013", ""),
+        ("19701", ""),
+    ],
+)
+def test_a_partial_birth_date_is_asked_as_a_range(dob, key):
+    assert birth_date_key(dob) == key
+    names = [WorklistQuery(name="DOE*"), WorklistQuery(name="JAN*")]
+    expected = [WorklistQuery(dob=key), *names] if key else names
+    assert worklist_queries(DiscPatient("DOE^JANE", dob)) == expected
+
+
+def test_a_partial_birth_date_finds_the_order_of_that_month(tmp_path, worklist_server):
+    # KH for the Bulgarian Х: the name query HRI* cannot find it, the month of birth can
+    worklist_server.add_item(
+        PatientID="MRN34", PatientName="HRISTOV^STEFAN", PatientBirthDate="19580412", PatientSex="M"
+    )
+    worklist_server.add_item(
+        PatientID="MRN35", PatientName="PETROV^IVAN", PatientBirthDate="19580512", PatientSex="M"
+    )
+    config = load_config(config_for(tmp_path, worklist_server))
+    with warnings.catch_warnings():  # a partial date is what some discs hold
+        warnings.filterwarnings("ignore", "Invalid value for VR DA")
+        disc = disc_of(tmp_path, ("EXT-1", "KHRISTOV^STEFAN", "195804", "M"))
+    scan = scan_medium(disc)
+    [result] = match_scan(config, scan)
+    assert [c.item.mrn for c in result.decision.candidates] == ["MRN34"]
+    assert result.decision.outcome.value == "review"
 
 
 def test_unique_match_is_auto(tmp_path, worklist_server):
@@ -115,7 +149,7 @@ def test_case_accents_and_umlauts_are_found_without_a_birth_date(tmp_path, workl
     assert summary([result]) == [("review", [("MRN7", 55)])]
     assert result.decision.candidates[0].reasons == (
         "no birth date on the disc",
-        "umlaut written as ae/oe/ue",
+        "umlaut or Nordic letter written as ae/oe/ue/aa (ICAO 9303)",
         "family name equal",
         "given name equal",
         "sex equal",

@@ -24,6 +24,7 @@ from tests.match_cases import (
 )
 from tests.match_cases_blind import BLIND_CASES
 from tests.match_cases_blind2 import BLIND2_CASES
+from tests.match_cases_blind3 import BLIND3_CASES
 
 
 def wl(name: str, dob: str = "19700101", sex: str = "M", mrn: str = "M1") -> WorklistItem:
@@ -146,8 +147,26 @@ def test_variant_walks_are_quick_on_hostile_words():
 
 @pytest.mark.parametrize(
     "cases",
-    [CASES, SCRIPT_CASES, UNSEEN_CASES, HELDOUT_CASES, LOOKALIKE_CASES, BLIND_CASES, BLIND2_CASES],
-    ids=["latin-1", "written-with", "unseen", "held-out", "look-alikes", "blind", "blind-2"],
+    [
+        CASES,
+        SCRIPT_CASES,
+        UNSEEN_CASES,
+        HELDOUT_CASES,
+        LOOKALIKE_CASES,
+        BLIND_CASES,
+        BLIND2_CASES,
+        BLIND3_CASES,
+    ],
+    ids=[
+        "latin-1",
+        "written-with",
+        "unseen",
+        "held-out",
+        "look-alikes",
+        "blind",
+        "blind-2",
+        "blind-3",
+    ],
 )
 def test_no_set_has_a_wrong_or_unsafe_automatic_match(cases):
     results = evaluate(cases=cases)

@@ -44,10 +44,10 @@ from kiosk.media.eject import eject
 from kiosk.media.model import MediaScan, StudySummary
 from kiosk.media.scan import verify
 from kiosk.media.spool import (
+    Flusher,
     SpooledFile,
     check_free_space,
     copy_checksummed,
-    flush_to_disk,
     fsync_dir,
     spool_path,
     study_folder,
@@ -724,8 +724,7 @@ def _copy(
         if not batch:
             return
         # The files and their folder entries are on disk before the database names them.
-        flush_to_disk([f.target for _, f in batch])
-        fsync_dir(folder)
+        flusher.flush([f.target for _, f in batch])
         with transaction(conn):
             studies.record_copies(
                 conn, [(iid, str(f.target), f.digest, f.size) for iid, f in batch]
@@ -738,6 +737,10 @@ def _copy(
         batch_bytes = 0
 
     began, cpu_began = time.monotonic(), time.thread_time()
+    try:
+        flusher = Flusher(folder)
+    except OSError as exc:
+        raise SpoolError(f"cannot open {folder} ({exc.strerror}); check the spool") from exc
     try:
         for n, inst in enumerate(instances, 1):
             row = rows[inst.relpath]
@@ -777,6 +780,8 @@ def _copy(
             f"the copy stopped after {copied} of {len(instances)} files ({exc}); "
             "insert the same disc and import again: the copy resumes where it stopped"
         ) from exc
+    finally:
+        flusher.close()
     if first_copy:
         lifecycle.record_copied(conn, study_id, spool_dir=str(spool), reused=reused, actor=actor)
     faults.point("import.copied")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -19,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from kiosk import errors, paths
+from kiosk.errors import SpoolError
+from kiosk.media.spool import Flusher
 from tests.discs import ct_instance, make_dicomdir, write_ct_disc
 from tests.kiosk_config import write_config
 
@@ -126,8 +129,9 @@ def spool_config(tmp_path: Path, spool: Path) -> Path:
     )
 
 
-def disc_study(tmp_path: Path) -> tuple[Path, str]:
-    """Write a disc of one CT study whose files are just over one 4 KiB page each.
+def disc_study(tmp_path: Path, count: int = 40, size: int = 46) -> tuple[Path, str]:
+    """Write a disc of one CT study whose files are just over one 4 KiB page each
+    (``count`` images of ``size`` x ``size`` pixels).
 
     Their size passes the importer's free-space estimate (the bytes, plus
     5 %: coercion writes no second copy) on the small disk, but each copy
@@ -136,7 +140,7 @@ def disc_study(tmp_path: Path) -> tuple[Path, str]:
     """
     root = tmp_path / "disc"
     study_uid, series_uid = "1.2.826.0.1.3680043.10.999.1", "1.2.826.0.1.3680043.10.999.2"
-    for n in range(1, 41):
+    for n in range(1, count + 1):
         ds = ct_instance(
             patient_id=JANE[0],
             patient_name=JANE[1],
@@ -145,7 +149,7 @@ def disc_study(tmp_path: Path) -> tuple[Path, str]:
             study_uid=study_uid,
             series_uid=series_uid,
             number=n,
-            size=46,
+            size=size,
         )
         path = root / "DICOM" / "P0000001" / f"I{n:07d}"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -200,6 +204,84 @@ def test_the_spool_disk_filling_up_while_copying_exits_7(tmp_path, small_disk):
     assert again.returncode == 0, again.stderr
     [outcome] = json.loads(again.stdout)["studies"]
     assert outcome["queued"] == len(sizes)
+
+
+@pytest.fixture
+def failing_disk(tmp_path: Path) -> Iterator[Path]:
+    """An ext4 file system whose writes fail when written back, not when made.
+
+    Its loop device's backing file lies on a 12 MiB tmpfs while it claims
+    128 MiB: a write of more than the tmpfs holds is taken into the page
+    cache, and fails (ENOSPC from the loop device) when the kernel writes it
+    back. Needs root and loop devices, as in CI.
+    """
+    if getattr(os, "geteuid", lambda: -1)() != 0 or not Path("/dev/loop-control").exists():
+        pytest.skip("a disk that fails on write-back needs root and loop devices")
+    backing, mountpoint = tmp_path / "backing", tmp_path / "failing-disk"
+    backing.mkdir()
+    mountpoint.mkdir()
+
+    def run(*command: str) -> str:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            pytest.skip(f"cannot build the failing disk ({' '.join(command)}): {done.stderr}")
+        return done.stdout.strip()
+
+    run("mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(backing))
+    loop = ""
+    try:
+        image = backing / "disk.img"
+        with open(image, "wb") as fh:
+            fh.truncate(128 << 20)
+        loop = run("losetup", "-f", "--show", str(image))
+        run("mkfs.ext4", "-q", "-N", "512", "-E", "nodiscard", loop)
+        run("mount", "-o", "nodiscard", loop, str(mountpoint))
+        try:
+            yield mountpoint
+        finally:
+            subprocess.run(["umount", str(mountpoint)], check=False, capture_output=True)
+    finally:
+        if loop:
+            subprocess.run(["losetup", "-d", loop], check=False, capture_output=True)
+        subprocess.run(["umount", str(backing)], check=False, capture_output=True)
+
+
+def test_a_batch_the_disk_failed_to_write_back_is_never_taken_for_copied(failing_disk):
+    folder = failing_disk / "spool"
+    folder.mkdir()
+    flusher = Flusher(folder)
+    small = folder / "small.dcm"
+    small.write_bytes(b"x" * 4096)
+    flusher.flush([small])  # what fits is written back: no error
+    paths = []
+    for n in range(24):  # 24 MiB: twice what the disk really holds
+        path = folder / f"{n}.dcm"
+        path.write_bytes(os.urandom(1 << 20))  # taken: the page cache holds it
+        paths.append(path)
+    with pytest.raises(SpoolError, match="spool disk"):
+        flusher.flush(paths)
+    with pytest.raises(SpoolError, match="spool disk"):  # the kernel said it once: we remember
+        flusher.flush(paths)
+    flusher.close()
+
+
+def test_an_import_onto_a_disk_that_fails_on_write_back_exits_7_and_records_nothing(
+    tmp_path, failing_disk
+):
+    root, study_uid = disc_study(tmp_path, count=60, size=512)  # 60 x 0.5 MB: 30 MB
+    cfg = spool_config(tmp_path, failing_disk / "spool")
+    args = ("import", str(root), "--study", study_uid, "--mrn", "MRN1")
+
+    result = kiosk(*args, "--no-send", "--config", str(cfg))
+
+    line = assert_one_line(result, 7)
+    assert "spool disk" in line and "import again" in line, line
+    conn = sqlite3.connect(tmp_path / "kiosk.sqlite3")
+    copied = conn.execute("SELECT COUNT(*) FROM instances WHERE original_digest != ''").fetchone()
+    conn.close()
+    assert copied == (0,)  # the batch the disk lost is not in the database
+    queue = kiosk("queue", "--json", "--config", str(cfg))
+    assert "incomplete" in queue.stdout or "found" in queue.stdout, queue.stdout
 
 
 # (b) an unexpected exception ---------------------------------------------------

@@ -1,7 +1,7 @@
 """Copy files from a medium into the local spool, with a checksum of what was read.
 
 Each file is hashed while it is read from the medium (:mod:`kiosk.digest`)
-and written from the same buffer. It is made durable (:func:`flush_to_disk`)
+and written from the same buffer. It is made durable (:class:`Flusher`)
 before the database names it, and checked against its digest again before
 it is sent: a file a crash cut short is never taken for a copy, and is
 written again when the import resumes. A new file is written under its own
@@ -18,14 +18,17 @@ disk really holds is checked before each send, from the disk after a restart.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import os
 import shutil
 import stat
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from io import FileIO
 from pathlib import Path
+from typing import cast
 
 from kiosk import digest
 from kiosk.errors import SpoolError
@@ -120,6 +123,90 @@ def copy_checksummed(
                 "check the spool disk, then import again"
             ) from exc
     return SpooledFile(source=source, target=target, digest=checksum, size=size)
+
+
+class Flusher:
+    """Makes the copies of one import durable, batch by batch, and says if a write failed.
+
+    On Linux 5.8 and later one ``syncfs`` of the spool's file system per batch:
+    it writes the batch's data and the folder entries (one journal commit),
+    and reports any write-back error on that file system since the last call
+    (the kernel keeps one error sequence per file system; the folder handle,
+    opened before the first file is written, samples it). That replaces an
+    ``fsync`` per file, which costs a journal round even with nothing left to
+    write (about 70 us a file here, a fifth of a small file's copy). Elsewhere
+    :func:`flush_to_disk` and a folder ``fsync``.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._fd = os.open(folder, os.O_RDONLY) if _syncfs_reports_errors() else None
+        self._failed = ""
+
+    def flush(self, paths: Sequence[Path]) -> None:
+        """Make ``paths`` (written with ``fsync=False`` into the folder) and their entries durable.
+
+        Once a flush failed, every later one fails too: the kernel reports a
+        write-back error once, and a file whose pages it could not write is
+        not on the disk, whatever a second flush says.
+
+        Raises
+        ------
+        SpoolError
+            If a write to the spool's file system failed since the last flush.
+        """
+        if self._failed:
+            raise SpoolError(self._failed)
+        try:
+            self._flush(paths)
+        except SpoolError as exc:
+            self._failed = str(exc)
+            raise
+
+    def _flush(self, paths: Sequence[Path]) -> None:
+        if self._fd is None:
+            flush_to_disk(paths)
+            try:
+                fsync_dir(self.folder)
+            except OSError as exc:
+                raise SpoolError(f"cannot flush {self.folder} ({exc.strerror})") from exc
+            return
+        if paths and _syncfs is not None and _syncfs(self._fd) != 0:
+            code = ctypes.get_errno()
+            raise SpoolError(
+                f"writing to the spool disk failed ({os.strerror(code)}); "
+                "check the spool disk, then import again"
+            )
+
+    def close(self) -> None:
+        """Let the folder go."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _syncfs_reports_errors() -> bool:
+    """Whether ``syncfs`` is there and reports write-back errors (Linux 5.8 and later)."""
+    if _syncfs is None:
+        return False
+    try:
+        major, minor = (int(x) for x in os.uname().release.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) >= (5, 8)
+
+
+def _libc_syncfs() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return cast("Callable[[int], int]", libc.syncfs)
+    except (OSError, AttributeError):
+        return None
+
+
+_syncfs = _libc_syncfs()
 
 
 def flush_to_disk(paths: Sequence[Path]) -> None:

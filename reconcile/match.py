@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -553,10 +554,30 @@ def score_study(
 NAMES_INCOMPARABLE = 15
 
 
+def not_read_whole(name: str) -> str:
+    """Why a disc's name as read cannot decide a match alone ("" when it can).
+
+    Bytes its character set cannot read (decoded as U+FFFD), more than one
+    value (Patient Name has one), or control characters: what is left of the
+    name may agree with a worklist name by chance of what was lost.
+    """
+    if "\ufffd" in name:
+        return "the disc's name holds bytes its character set cannot read"
+    if "\\" in name:
+        return "the disc's name holds more than one value"
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        return "the disc's name holds control characters"
+    return ""
+
+
 def _best_name(disc: DiscPatient, item: WorklistItem) -> tuple[NameScore, bool]:
     """The name score of the disc's name as read, or of a guessed reading when that scores
-    more (then never strong, and said to be a guess); whether a guess was used."""
+    more (then never strong, and said to be a guess); whether a guess was used. A name not
+    read whole (:func:`not_read_whole`) is never strong either."""
     name = score_names(disc.patient_name, item.patient_name)
+    if flaw := not_read_whole(disc.patient_name):
+        why = f"{flaw}: this name is for review only"
+        name = dataclasses.replace(name, reasons=(why, *name.reasons), strong=False)
     guessed = False
     for reading in disc.guessed_names:
         found = score_names(reading, item.patient_name)

@@ -421,3 +421,62 @@ def test_the_window_finds_candidates_of_a_name_read_in_a_guessed_set(tmp_path, w
     assert with_scan.outcome.value == "review"
     assert [c.item.mrn for c in with_scan.candidates][:1] == ["V1"]
     assert candidates_for(config, study).outcome.value == "none"
+
+
+@pytest.mark.parametrize(
+    ("charset", "raw"),
+    [
+        ("ISO_IR 192", b"DOE\xed\xa0\x80^JANE"),  # a UTF-16 surrogate in UTF-8
+        ("ISO_IR 192", b"DOE^JANE\xc0\xaf"),  # an overlong "/"
+        ("ISO_IR 192", b"ROE\xed\xa0\x80^JANE"),  # one letter off, and undecodable bytes
+        ("ISO_IR 100", b"DOE^JANE\\SMITH^JOHN"),  # two values in a one-value element
+    ],
+    ids=["surrogate", "overlong", "one-letter-off", "two-values"],
+)
+def test_a_name_not_read_whole_is_never_matched_automatically(
+    tmp_path, worklist_server, charset, raw
+):
+    """Red team round 4: a name named charset-wrong was still decided automatically."""
+    worklist_server.add_item(
+        PatientID="MRN1",
+        PatientName="DOE^JANE",
+        PatientBirthDate="19700101",
+        PatientSex="F",
+        AccessionNumber="ACC1",
+        Modality="CT",
+        ScheduledProcedureStepStartDate=SCHEDULED,
+    )
+    ds = ct_instance(
+        patient_id="EXT-1",
+        patient_name="X",
+        birth_date="19700101",
+        sex="F",
+        study_uid=generate_uid(),
+        series_uid=generate_uid(),
+        number=1,
+    )
+    ds.SpecificCharacterSet = charset
+    ds["PatientName"].value = raw
+    path = tmp_path / "disc" / "DICOM" / "I0000001"
+    path.parent.mkdir(parents=True)
+    ds.save_as(path, enforce_file_format=True)
+    config = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    result = subprocess.run(
+        [*KIOSK_MATCH, str(tmp_path / "disc"), "--config", str(config), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stderr
+    [study] = json.loads(result.stdout)["studies"]
+    assert study["decision"] == "review"
+    assert [c["mrn"] for c in study["candidates"]] == ["MRN1"]  # listed for a person to look
+    reasons = study["candidates"][0]["reasons"]
+    assert any(r.endswith("this name is for review only") for r in reasons), reasons

@@ -16,11 +16,42 @@ import re
 import warnings
 from dataclasses import dataclass
 
+import pydicom.charset
 from charset_normalizer import from_bytes
-from pydicom.charset import convert_encodings
+from pydicom.charset import convert_encodings, default_encoding
 
 from kiosk.media.problems import ProblemCode
 from reconcile.scripts import Script, script_of
+
+
+def _tolerate_any_term() -> None:
+    """Make pydicom read a file whose Specific Character Set holds a NUL byte.
+
+    pydicom 3.0 takes a term it does not know for a Python codec name and
+    asks ``codecs.lookup``, which raises ``ValueError`` (not the
+    ``LookupError`` pydicom expects) for a name with a NUL in it: the whole
+    file is then unreadable, and its image lost from the study. Such a term
+    is treated as any unknown term is: the default set, with pydicom's
+    warning (which the scan records as a problem). No option of pydicom
+    does this; its own fallback is wrapped once, here.
+    """
+    known = pydicom.charset._python_encoding_for_corrected_encoding
+    if getattr(known, "tolerates_nul", False):
+        return
+
+    def corrected(encoding: str) -> str:
+        if "\0" in encoding:
+            warnings.warn(
+                f"Unknown encoding {encoding!r} - using default encoding instead", stacklevel=2
+            )
+            return default_encoding
+        return known(encoding)
+
+    corrected.tolerates_nul = True  # type: ignore[attr-defined]
+    pydicom.charset._python_encoding_for_corrected_encoding = corrected
+
+
+_tolerate_any_term()
 
 # The legacy sets such discs are written in, and the DICOM term that declares each,
 # in the order they are tried for a guess (multi-byte sets decode strictly or not at all).

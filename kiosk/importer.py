@@ -41,7 +41,8 @@ from kiosk.errors import (
 from kiosk.lifecycle import Actor, CoercedInstance
 from kiosk.media.drives import mounted_media
 from kiosk.media.eject import eject
-from kiosk.media.model import MediaScan, StudySummary
+from kiosk.media.model import LostInstance, MediaScan, StudySummary
+from kiosk.media.names import shown
 from kiosk.media.scan import verify
 from kiosk.media.spool import (
     Flusher,
@@ -701,7 +702,7 @@ def _copy(
     comes after, once the whole study is copied.
     """
     instances = study.instances
-    rows = _instance_rows(conn, study_id, study)
+    rows = _instance_rows(conn, study_id, study, scan.lost_of(study))
     spool = study_folder(config.spool_dir, study_id)
     folder = spool_path(spool, "original")
     try:
@@ -865,11 +866,29 @@ def _add_reports(
 
 
 def _instance_rows(
-    conn: sqlite3.Connection, study_id: int, study: StudySummary
+    conn: sqlite3.Connection,
+    study_id: int,
+    study: StudySummary,
+    lost: Sequence[LostInstance] = (),
 ) -> dict[str, sqlite3.Row]:
-    """The study's instance rows by disc path, adding (in one transaction) those not there yet."""
+    """The study's instance rows by disc path, adding (in one transaction) those not there yet.
+
+    The images the DICOMDIR lists under the study whose files cannot be read
+    (``lost``) get rows too: never copied, they are quarantined when the study
+    is queued ("not copied from the disc"), so the import says what is missing.
+    """
     known = {studies.source_relpath(r): r for r in studies.instances_of(conn, study_id)}
+    sops = {str(r["sop_instance_uid"]) for r in known.values()}
     missing = [i for i in study.instances if i.relpath not in known]
+    for gone in lost:
+        if gone.listed.relpath not in known and gone.listed.sop_instance_uid not in sops:
+            missing.append(gone.listed)
+            log.warning(
+                "study %d: image %s is listed in the DICOMDIR and its file cannot be read; "
+                "it is not sent",
+                study_id,
+                shown(gone.listed.sop_instance_uid),
+            )
     if missing:
         with transaction(conn):
             for inst in missing:

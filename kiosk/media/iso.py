@@ -36,6 +36,11 @@ the copy of each file's bytes are done here, from the records, and:
   volume descriptor says (cut short) is one such problem with an empty path,
   and a file its end cuts is extracted as far as it goes (the scan then
   reports a ``truncated-file``);
+- a folder is extracted once, at the first place the walk meets it: a Rock
+  Ridge child link (``CL``) or any other record that leads to a folder
+  already extracted (a loop: pycdlib checks directory records, not child
+  links) is an ``image-entry-damaged`` problem and is left out; so is a folder
+  nested deeper than :data:`MAX_FOLDER_DEPTH` levels (ISO 9660 allows 8);
 - every error of pycdlib on a garbled image is a problem or, if the image
   cannot be opened at all, a :class:`~kiosk.errors.NoDicomError` (exit 3):
   never a traceback. A full or read-only temporary folder is a local failure
@@ -68,7 +73,8 @@ allowed) replace the first two; the parent reads them at each extraction
 too large for the defaults can be read with higher values, or from a drive.
 
 The reader writes only into the temporary folder the parent made (which the
-scan removes) and reports on its stdout as it goes, one JSON array a line:
+scan removes, with :func:`remove_tree`: bottom-up, without recursion, so no
+tree in it can make the removal fail) and reports on its stdout as it goes, one JSON array a line:
 each file written, each problem, then the end. If it passes a bound or dies
 (killed by the system, a crash of the interpreter), the parent keeps what
 was reported and adds one ``image-too-complex`` problem that says why; the
@@ -136,6 +142,8 @@ _MiB = 1 << 20
 STAND_IN_MIN = 64 * 1024
 """A non-DICOM file larger than this is extracted as a stand-in (first sector + hole)."""
 _SHOWN_TARGET = 200
+MAX_FOLDER_DEPTH = 64
+"""The deepest folder extracted (levels below the image's root); ISO 9660 allows 8."""
 _SHOWN_NAMES = 5
 
 MEMORY_LIMIT = 1 << 30
@@ -318,8 +326,48 @@ def extract_image_to_temp(image: Path) -> Extraction:
     try:
         return _extract_in_reader(image, folder)
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_tree(folder)
         raise
+
+
+def remove_tree(folder: Path | str) -> bool:
+    """Remove ``folder`` and all it holds, bottom-up; whether it is gone. Never raises.
+
+    The extracted folder of an image: :func:`shutil.rmtree` (and
+    :func:`os.walk`) recurse once per level, so a tree deep enough (an image
+    made to loop, extracted until the reader's time bound) made it raise
+    ``RecursionError`` and leave the files, patient data among them, behind.
+    This walk keeps its own stack. A link is removed, never followed; an entry
+    that cannot be removed is left (and the folder with it).
+    """
+    top = os.fspath(folder)
+    stack: list[tuple[str, bool]] = [(top, False)]
+    while stack:
+        path, emptied = stack.pop()
+        if emptied:
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+            continue
+        stack.append((path, True))
+        try:
+            with os.scandir(path) as listing:
+                entries = list(listing)
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                stack.append((entry.path, False))
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+    gone = not os.path.lexists(top)
+    if not gone:
+        log.warning("the extracted disc image folder %s could not be removed whole", shown(top))
+    return gone
 
 
 def reader_limits() -> tuple[int, float]:
@@ -637,6 +685,10 @@ class _Tree:
             return [fi for fi in list(folder.fi_descs.values()) if not fi.is_parent()]
         return list(_dr_children(folder, self.space == "rr"))
 
+    def folder_key(self, folder: Any) -> int:
+        """What tells a folder from any other: where its record (UDF: File Entry) lies."""
+        return int(folder.extent_location())
+
     def node(self, record: Any) -> _Node:
         """Read what the scan needs of one record; raises one of ``_GARBLED`` if garbled."""
         if self.space == "udf":
@@ -828,6 +880,8 @@ class _Extractor:
         self.names: dict[tuple[tuple[int, int], ...], list[str]] = {}
         self.stopped_at = ""
         self.left = 0
+        self.folders: set[int] = set()
+        """The folders walked into, by their extent (a loop's second visit is refused)."""
         try:
             self.declared = int(tree.iso.pvd.space_size) * tree.block
         except _GARBLED:
@@ -843,6 +897,8 @@ class _Extractor:
                 "files whose data lay past the cut are cut or empty",
             )
         stack: list[tuple[tuple[str, ...], Any]] = [((), self.tree.root)]
+        with contextlib.suppress(*_GARBLED):
+            self.folders.add(self.tree.folder_key(self.tree.root))
         while stack:
             parts, folder = stack.pop()
             where = "/".join(parts)
@@ -860,6 +916,8 @@ class _Extractor:
                     self._problem(ProblemCode.IMAGE_ENTRY_DAMAGED, where, _why(exc, "an entry"))
                     continue
                 rel = "/".join((*parts, node.name))
+                if node.kind == "dir" and not self._new_folder(node, rel, len(parts) + 1):
+                    continue
                 if self.stopped_at:  # only count what is not read
                     if node.kind == "dir":
                         below.append(((*parts, node.name), node.record))
@@ -897,6 +955,32 @@ class _Extractor:
         self._finish()
 
     # -- one entry --
+
+    def _new_folder(self, node: _Node, rel: str, depth: int) -> bool:
+        """Whether to walk into this folder: not one met before (a loop), nor too deep."""
+        try:
+            key = self.tree.folder_key(node.record)
+        except _GARBLED as exc:
+            self._problem(ProblemCode.IMAGE_ENTRY_DAMAGED, rel, _why(exc, "a folder"))
+            return False
+        if key in self.folders:
+            self._problem(
+                ProblemCode.IMAGE_ENTRY_DAMAGED,
+                rel,
+                "a link to a folder the image holds at another place (a loop, damaged or made "
+                "to hurt); the folder is extracted there only, here it was left out",
+            )
+            return False
+        if depth > MAX_FOLDER_DEPTH:
+            self._problem(
+                ProblemCode.IMAGE_ENTRY_DAMAGED,
+                rel,
+                f"a folder nested deeper than {MAX_FOLDER_DEPTH} levels (damaged or made to "
+                "hurt); it and its files were left out",
+            )
+            return False
+        self.folders.add(key)
+        return True
 
     def _symlink(self, rel: str, node: _Node) -> None:
         target = node.note

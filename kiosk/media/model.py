@@ -54,6 +54,29 @@ class MediaInstance:
 
 
 @dataclass(frozen=True)
+class LostInstance:
+    """An image the DICOMDIR lists whose file cannot be read, known by its record alone.
+
+    It goes with its study as an instance that is never sent (quarantined,
+    named to the back office), so that an import of the study does not say
+    everything went while the study lacks it.
+    """
+
+    listed: MediaInstance
+    why: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the ``CLI.md`` JSON form."""
+        return {
+            "path": shown(self.listed.relpath),
+            "patient_id": shown(self.listed.patient_id),
+            "study_instance_uid": shown(self.listed.study_instance_uid),
+            "sop_instance_uid": shown(self.listed.sop_instance_uid),
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True)
 class IdentityConflict:
     """One UID that appears under more than one outside patient on a medium.
 
@@ -287,6 +310,8 @@ class MediaScan:
     """The volume label (an image's volume identifier, else the mount folder's name)."""
     keep: object = field(default=None, compare=False, repr=False)
     """What must live as long as the scan (an image's extracted files), passed on by verify."""
+    lost: tuple[LostInstance, ...] = ()
+    """Images the DICOMDIR lists whose files cannot be read (each also a problem)."""
     patients: tuple[PatientSummary, ...] = field(init=False, compare=False, repr=False)
     """The instances grouped into patients, studies and series (see :func:`group`)."""
     studies: tuple[StudySummary, ...] = field(init=False, compare=False, repr=False)
@@ -393,6 +418,22 @@ class MediaScan:
             chosen.append(mine[0])
         return chosen
 
+    def lost_of(self, study: StudySummary) -> list[LostInstance]:
+        """The images the DICOMDIR lists under ``study`` (its patient and UID) that cannot be
+        read, but for one whose SOP Instance UID a readable file of the study carries."""
+        have = {i.sop_instance_uid for i in study.instances}
+        out: dict[str, LostInstance] = {}
+        for lost in self.lost:
+            listed = lost.listed
+            if (
+                listed.study_instance_uid == study.study_instance_uid
+                and listed.patient_id == study.patient_id
+                and listed.sop_instance_uid
+                and listed.sop_instance_uid not in have
+            ):
+                out.setdefault(listed.relpath, lost)
+        return list(out.values())
+
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form of ``kiosk scan``."""
         return {
@@ -403,6 +444,7 @@ class MediaScan:
             "problems": [p.to_json() for p in self.problems],
             "non_dicom": [shown(rel) for rel in self.non_dicom],
             "conflicts": [c.to_json() for c in self.conflicts],
+            "lost": [lost.to_json() for lost in self.lost],
         }
 
 

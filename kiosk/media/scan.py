@@ -27,12 +27,11 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
 import stat
 import struct
 import warnings
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -59,7 +58,7 @@ from kiosk.media.fastheader import (
     read_header,
     starts_data_set,
 )
-from kiosk.media.model import MediaInstance, MediaScan, same_patient
+from kiosk.media.model import LostInstance, MediaInstance, MediaScan, same_patient
 from kiosk.media.names import special_kind
 from kiosk.media.problems import Problem, ProblemCode
 
@@ -163,10 +162,14 @@ def scan_medium(source: Path, *, deep: bool = True) -> MediaScan:
 
 
 class _Extracted:
-    """An image's extracted files: removed when no scan of it is left (or at exit)."""
+    """An image's extracted files: removed when no scan of it is left (or at exit).
+
+    By :func:`iso.remove_tree`, without recursion: ``shutil.rmtree`` raised
+    ``RecursionError`` on a deep tree and left the files behind.
+    """
 
     def __init__(self, folder: Path) -> None:
-        self.remove = weakref.finalize(self, shutil.rmtree, str(folder), ignore_errors=True)
+        self.remove = weakref.finalize(self, iso.remove_tree, str(folder))
 
 
 def verify(scan: MediaScan, study_uids: Iterable[str] | None = None) -> MediaScan:
@@ -206,22 +209,22 @@ def _verified(scan: MediaScan, instances: Iterable[MediaInstance]) -> MediaScan:
         if i.relpath not in pending:
             seen.setdefault(i.sop_instance_uid, []).append(i)
     out: list[MediaInstance] = []
+    lost: list[LostInstance] = []
     for inst in scan.instances:
         if inst.relpath not in pending:
             out.append(inst)
             continue
         read = _read_listed(scan.root / inst.relpath, inst.relpath, problems)
-        if read is None:
-            continue
-        real = read.instance
-        if real is None:
+        if read is not None and read.instance is None:
             problems.append(
                 Problem(ProblemCode.MISSING_UID, inst.relpath, "DICOM file without SOP UID")
             )
-            continue
-        if not read.complete:
+        elif read is not None and not read.complete:
             problems.append(_truncated(inst.relpath))
+        if read is None or read.instance is None or not read.complete:
+            lost.append(LostInstance(inst, _why(problems, inst.relpath)))
             continue
+        real = read.instance
         real = _check_uids(_fill_from(real, inst), problems)
         differs = [
             name
@@ -245,7 +248,14 @@ def _verified(scan: MediaScan, instances: Iterable[MediaInstance]) -> MediaScan:
             continue
         same.append(real)
         out.append(real)
-    return _with_conflicts(replace(scan, instances=tuple(out), problems=tuple(problems)))
+    return _with_conflicts(
+        replace(scan, instances=tuple(out), problems=tuple(problems), lost=(*scan.lost, *lost))
+    )
+
+
+def _why(problems: Sequence[Problem], rel: str) -> str:
+    """What the scan said of the file ``rel`` last (why it cannot be read)."""
+    return next((p.message for p in reversed(problems) if p.path == rel), "cannot be read")
 
 
 _UID = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*")
@@ -346,6 +356,7 @@ class _Scanner:
         self.problems: list[Problem] = list(problems)
         self.candidates: list[_Candidate] = []
         self.non_dicom: list[str] = []
+        self.lost: list[LostInstance] = []
 
     def run(self, label: str, keep: object) -> MediaScan:
         files = list(_walk(self.root, self.problems))
@@ -398,6 +409,7 @@ class _Scanner:
             non_dicom=tuple(sorted(self.non_dicom)),
             label=label,
             keep=keep,
+            lost=tuple(self.lost),
         )
         return _with_conflicts(scan)
 
@@ -549,12 +561,14 @@ class _Scanner:
         sop = _raw_text(record, _T_REF_SOP, encodings)
         if self.deep or not sop:
             read = _read_listed(self.root / rel, rel, self.problems)
-            if read is None:
-                return
-            if read.instance is None:
+            if read is not None and read.instance is None:
                 self.problems.append(
                     Problem(ProblemCode.MISSING_UID, rel, "DICOM file without SOP Instance UID")
                 )
+            if read is None or read.instance is None:
+                if sop:
+                    listed = _record_instance(rel, sop, record, keys, encodings)
+                    self.lost.append(LostInstance(listed, _why(self.problems, rel)))
                 return
             inst = _fill_from(read.instance, _record_instance(rel, sop, record, keys, encodings))
             self.candidates.append(
@@ -599,6 +613,11 @@ class _Scanner:
             if not complete:
                 for cand in group:
                     self.problems.append(_truncated(cand.inst.relpath))
+                listed = next((c for c in group if c.referenced), None)
+                if listed is not None:
+                    self.lost.append(
+                        LostInstance(listed.inst, _why(self.problems, listed.inst.relpath))
+                    )
                 continue
             best = min(complete, key=lambda c: (not c.referenced, c.inst.relpath))
             out.append(best.inst)

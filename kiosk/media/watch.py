@@ -8,6 +8,20 @@ with watchdog instead (:class:`DropFolder`): an entry counts once it has had
 no event for a settle time and its content is the same at two checks, so a
 half-copied folder is not picked up. Each change becomes a
 :class:`MediumEvent`.
+
+What is put in the drop folder may be made to hurt, so:
+
+- only the drop folder itself is watched (not its sub-folders: watchdog's
+  recursive watch walks a new folder by recursion, and a folder a thousand
+  levels deep killed its thread); what changes inside an entry is seen by
+  its signature, taken again each settle time until it is the same twice;
+- a signature is taken by an iterative walk that never follows a symbolic
+  link and stops at :data:`MAX_DEPTH` levels of folders: an entry nested
+  deeper is refused (logged once), never a ``RecursionError``;
+- a symbolic link in the drop folder is not a medium, whatever it points at
+  (a folder outside the drop folder, ``/``): it is refused and logged once,
+  and nothing it points at is read; nor is an ``.iso`` name that is not a
+  regular file (a FIFO, a device).
 """
 
 from __future__ import annotations
@@ -15,6 +29,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import stat
 import threading
 import time
 import warnings
@@ -31,6 +46,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from kiosk.media.drives import Medium, mounted_media
+from kiosk.media.names import shown
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +58,13 @@ SETTLE_SECONDS = 1.0
 FULL_CHECK_SECONDS = 60.0
 """Every so often the whole drop folder is looked at again, in case events were lost."""
 
+MAX_DEPTH = 64
+"""The most levels of folders a drop-folder entry may nest (a real disc has a handful)."""
+
 _NOT_CHANGES = {"opened", "closed_no_write"}  # reading a file (the scan's own reads)
+
+Signature = tuple[int, int, int, int]
+"""(entries, bytes, newest mtime in ns, folders) of a drop-folder entry."""
 
 
 class EventKind(StrEnum):
@@ -69,29 +91,86 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _signature(path: Path) -> tuple[int, int, int]:
-    """(files, bytes, newest mtime) of a folder or file: changes while it is being copied."""
-    if path.is_file():
-        st = path.stat()
-        return (1, st.st_size, st.st_mtime_ns)
-    files = size = newest = 0
-    for dirpath, _dirs, names in os.walk(path):
-        for name in names:
+class _Refused(Exception):
+    """A drop-folder entry that is no medium for a reason worth a line in the log."""
+
+
+def _signature(path: Path) -> Signature:
+    """(entries, bytes, newest mtime, folders) of an entry: changes while it is being copied.
+
+    Taken without recursion and without following a symbolic link (a link
+    inside counts as an entry of its own size). The folders' mtimes count
+    too, so a file renamed inside (a copy's last step) is a change.
+
+    Raises
+    ------
+    OSError
+        If the entry itself cannot be looked at (gone).
+    _Refused
+        If it nests folders more than :data:`MAX_DEPTH` levels deep, or is
+        no regular file nor folder.
+    """
+    st = os.lstat(path)
+    if stat.S_ISREG(st.st_mode):
+        return (1, st.st_size, st.st_mtime_ns, 0)
+    if not stat.S_ISDIR(st.st_mode):
+        raise _Refused("not a regular file nor a folder")
+    entries = size = folders = 0
+    newest = st.st_mtime_ns
+    stack: list[tuple[str, int]] = [(os.fspath(path), 0)]
+    while stack:
+        top, depth = stack.pop()
+        try:
+            with os.scandir(top) as listing:
+                found = list(listing)
+        except OSError:
+            continue  # unreadable, or gone while the copy goes on: the next look sees
+        for entry in found:
             try:
-                st = (Path(dirpath) / name).stat()
+                info = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            files += 1
-            size += st.st_size
-            newest = max(newest, st.st_mtime_ns)
-    return (files, size, newest)
+            newest = max(newest, info.st_mtime_ns)
+            if stat.S_ISDIR(info.st_mode):
+                if depth + 1 > MAX_DEPTH:
+                    raise _Refused(
+                        f"it nests folders more than {MAX_DEPTH} levels deep: not a disc "
+                        "(damaged or made to hurt)"
+                    )
+                folders += 1
+                stack.append((entry.path, depth + 1))
+            else:
+                entries += 1
+                size += info.st_size
+    return (entries, size, newest, folders)
 
 
 def _is_medium(entry: Path) -> bool:
-    """A sub-folder or an ``.iso`` file of the drop folder, not hidden."""
+    """A sub-folder or an ``.iso`` file of the drop folder, not hidden, not a link (lstat)."""
+    return _what(entry) == "medium"
+
+
+def _what(entry: Path) -> str:
+    """``medium``, ``""`` (gone, hidden or plainly no medium) or why it is refused (lstat)."""
     if entry.name.startswith("."):
-        return False
-    return entry.is_dir() or (entry.is_file() and entry.suffix.lower() == ".iso")
+        return ""
+    try:
+        st = os.lstat(entry)
+    except OSError:
+        return ""
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            target = f" to {shown(os.readlink(entry))[:200]}"
+        except OSError:
+            target = ""
+        return f"a symbolic link{target}: not followed, not a medium"
+    if stat.S_ISDIR(st.st_mode):
+        return "medium"
+    if entry.suffix.lower() != ".iso":
+        return ""
+    if stat.S_ISREG(st.st_mode):
+        return "medium"
+    return "not a regular file: not opened, not a medium"
 
 
 class _Changes(FileSystemEventHandler):
@@ -139,12 +218,18 @@ class DropFolder:
     """The media in a drop folder, watched with watchdog rather than walked on each poll.
 
     An entry (a sub-folder or an ``.iso`` file) is a medium once it has had no
-    file-system event for ``settle`` seconds and its (files, bytes, newest
-    mtime) are the same at two such checks: a copy still being written is never
-    read half-way. A removed entry is gone at the next look. Every
-    ``full_check`` seconds (and whenever watchdog cannot watch the folder, e.g.
-    it does not exist yet) the folder is listed again and the entries not yet
-    counted are measured, in case events were lost.
+    file-system event for ``settle`` seconds and its (entries, bytes, newest
+    mtime, folders) are the same at two such checks: a copy still being
+    written is never read half-way. Only the folder itself is watched, so the
+    events are those of its entries (one dropped, renamed, removed, an
+    ``.iso`` written); a change deeper inside an entry shows in its signature,
+    taken every ``settle`` seconds until it is the same twice. A removed entry
+    is gone at the next look. Every ``full_check`` seconds (and whenever
+    watchdog cannot watch the folder, e.g. it does not exist yet) the folder is
+    listed again and the entries not yet counted are measured, in case events
+    were lost. A symbolic link, an ``.iso`` name that is no regular file and a
+    folder nested more than :data:`MAX_DEPTH` levels are refused: logged once
+    (a warning), never counted, never followed.
 
     Parameters
     ----------
@@ -173,8 +258,9 @@ class DropFolder:
         self.lock = threading.Lock()  # the app polls on a worker thread and closes on its own
         self.last_full: float | None = None
         self.pending: dict[str, float] = {}  # entry -> when it last changed
-        self.measured: dict[str, tuple[int, int, int]] = {}  # entry -> its last signature
+        self.measured: dict[str, Signature] = {}  # entry -> its last signature
         self.media: dict[str, Medium] = {}  # entries that count
+        self.refused: dict[str, str] = {}  # entry -> why it is no medium (logged once)
 
     def close(self) -> None:
         """Stop watching for good (the observer's thread ends; later looks list the folder)."""
@@ -201,7 +287,7 @@ class DropFolder:
             watching = self._watch()
             for name, when in self.changes.take().items():
                 self._changed(name, when)
-            for name in [n for n in self.media if not (self.folder / n).exists()]:
+            for name in [n for n in self.media if not _is_medium(self.folder / n)]:
                 self._forget(name)  # gone at this look, whenever its event comes (a stat each)
             if not watching or self.last_full is None or now - self.last_full >= self.full_check:
                 self._look_at_all(now)
@@ -227,7 +313,9 @@ class DropFolder:
         )
         observer = Observer()
         try:
-            observer.schedule(self.changes, str(self.folder), recursive=True)
+            # Not recursive: watchdog would walk (by recursion) and watch every folder
+            # dropped, however deep; the signatures see what changes inside an entry.
+            observer.schedule(self.changes, str(self.folder), recursive=False)
             observer.start()
         except OSError as exc:  # e.g. the inotify watch limit: full looks on each poll instead
             log.warning(
@@ -241,9 +329,10 @@ class DropFolder:
 
     def _changed(self, name: str, when: float) -> None:
         """An event under entry ``name``: gone at once if it is gone, else settling again."""
-        entry = self.folder / name
-        if not entry.exists():
+        what = _what(self.folder / name)
+        if what != "medium":
             self._forget(name)
+            self._refuse(name, what)
         elif name not in self.media:
             self.pending[name] = when
 
@@ -252,20 +341,44 @@ class DropFolder:
         self.measured.pop(name, None)
         self.media.pop(name, None)
 
+    def _refuse(self, name: str, why: str) -> None:
+        """Note that entry ``name`` is no medium and why (``""``: none to tell); log it once."""
+        if not why:
+            self.refused.pop(name, None)
+            return
+        if self.refused.get(name) != why:
+            log.warning("drop folder entry %s refused: %s", shown(str(self.folder / name)), why)
+        self.refused[name] = why
+
     def _look_at_all(self, now: float) -> None:
         """List the folder: entries gone are forgotten, new or changed ones settle again."""
         self.last_full = now
+        names: set[str] = set()
+        refused: dict[str, str] = {}
         try:
-            names = {entry.name for entry in self.folder.iterdir() if _is_medium(entry)}
+            for entry in self.folder.iterdir():
+                what = _what(entry)
+                if what == "medium":
+                    names.add(entry.name)
+                elif what:
+                    refused[entry.name] = what
         except OSError:
-            names = set()
-        for name in [*self.media, *self.pending]:
-            if name not in names:
+            pass
+        for name in [*self.media, *self.pending, *self.refused]:
+            if name not in names and name not in refused:
                 self._forget(name)
+                self._refuse(name, "")
+        for name, why in refused.items():
+            self._forget(name)
+            self._refuse(name, why)
         for name in names - set(self.media):
             try:
                 signature = _signature(self.folder / name)
             except OSError:
+                continue
+            except _Refused as exc:
+                self._forget(name)
+                self._refuse(name, str(exc))
                 continue
             if self.measured.get(name) != signature:
                 self.measured[name] = signature
@@ -274,18 +387,25 @@ class DropFolder:
     def _measure(self, name: str, now: float) -> None:
         """A settled entry counts if it is unchanged since it was last measured."""
         entry = self.folder / name
-        try:
-            signature = _signature(entry) if _is_medium(entry) else None
-        except OSError:
-            signature = None
+        what = _what(entry)
+        signature = None
+        if what == "medium":
+            try:
+                signature = _signature(entry)
+            except OSError:
+                what = ""
+            except _Refused as exc:
+                what = str(exc)
         if signature is None:
             self._forget(name)
+            self._refuse(name, what)
             return
         if self.measured.get(name) != signature:
             self.measured[name] = signature
             self.pending[name] = now  # changed since: one more settle time
             return
         del self.pending[name]
+        self._refuse(name, "")
         kind = "iso9660" if entry.is_file() else ""
         self.media[name] = Medium(entry, "", kind, False, "drop")
 

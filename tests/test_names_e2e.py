@@ -142,6 +142,26 @@ def _write_disc(root: Path, cases: list[Case]) -> dict[str, Case]:
     return by_study
 
 
+def _kiosk_match(tmp_path: Path, worklist_server) -> list[dict]:
+    """``kiosk match DISC --json`` of ``tmp_path/disc`` against the worklist: its studies."""
+    config = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    result = subprocess.run(
+        [*KIOSK_MATCH, str(tmp_path / "disc"), "--config", str(config), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["studies"]
+
+
 @pytest.mark.parametrize(
     ("base", "all_cases"),
     [
@@ -350,23 +370,8 @@ def test_variant_spellings_and_guessed_names_never_auto_match_twins_or_namesakes
         for c in SAFETY_CASES
     ]
     by_study = _write_disc(tmp_path / "disc", cases)
-    config = write_config(
-        tmp_path / "kiosk.toml",
-        worklist=worklist_server,
-        destinations={},
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
-    )
-    result = subprocess.run(
-        [*KIOSK_MATCH, str(tmp_path / "disc"), "--config", str(config), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ),
-    )
-    assert result.returncode == 0, result.stderr
     studies = {
-        by_study[s["study_instance_uid"]].id: s for s in json.loads(result.stdout)["studies"]
+        by_study[s["study_instance_uid"]].id: s for s in _kiosk_match(tmp_path, worklist_server)
     }
     got = {
         cid: (s["decision"], s["candidates"][0]["mrn"] if s["candidates"] else None)
@@ -460,22 +465,7 @@ def test_a_name_not_read_whole_is_never_matched_automatically(
     path = tmp_path / "disc" / "DICOM" / "I0000001"
     path.parent.mkdir(parents=True)
     ds.save_as(path, enforce_file_format=True)
-    config = write_config(
-        tmp_path / "kiosk.toml",
-        worklist=worklist_server,
-        destinations={},
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
-    )
-    result = subprocess.run(
-        [*KIOSK_MATCH, str(tmp_path / "disc"), "--config", str(config), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ),
-    )
-    assert result.returncode == 0, result.stderr
-    [study] = json.loads(result.stdout)["studies"]
+    [study] = _kiosk_match(tmp_path, worklist_server)
     assert study["decision"] == "review"
     assert [c["mrn"] for c in study["candidates"]] == ["MRN1"]  # listed for a person to look
     reasons = study["candidates"][0]["reasons"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -224,12 +225,18 @@ def exchange(receiver: Hl7Receiver, message: str, control_id: str, timeout: floa
     server; the framing is three bytes. One connection per message keeps a
     dropped connection from mixing the answers of two messages.
 
+    ``timeout`` is one deadline for the whole exchange: the connection, the
+    message going out and the whole ACK frame coming back. Each read waits
+    only for what is left of it, so a receiver that trickles its answer a
+    byte at a time has not answered within ``timeout`` either.
+
     Raises
     ------
     Hl7Error
         The receiver is down (``down``), did not answer in ``timeout``
         seconds, closed the connection, or answered garbage.
     """
+    deadline = time.monotonic() + timeout
     try:
         sock = socket.create_connection((receiver.host, receiver.port), timeout=timeout)
     except OSError as exc:
@@ -239,10 +246,12 @@ def exchange(receiver: Hl7Receiver, message: str, control_id: str, timeout: floa
         ) from exc
     with sock:
         try:
+            _until(sock, deadline)
             sock.sendall(START + message.encode("utf-8") + END)
             faults.point("hl7.sent")
             buffer = b""
             while END not in buffer:
+                _until(sock, deadline)
                 chunk = sock.recv(65536)
                 if not chunk:
                     raise Hl7Error("the HL7 receiver closed the connection without an ACK")
@@ -256,3 +265,17 @@ def exchange(receiver: Hl7Receiver, message: str, control_id: str, timeout: floa
     start = buffer.find(START)
     body = buffer[start + 1 if start >= 0 else 0 : buffer.find(END)]
     return parse_ack(body, control_id)
+
+
+def _until(sock: socket.socket, deadline: float) -> None:
+    """Let the socket's next operation wait only until ``deadline`` (``time.monotonic``).
+
+    Raises
+    ------
+    TimeoutError
+        The deadline has passed.
+    """
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the deadline has passed")
+    sock.settimeout(left)

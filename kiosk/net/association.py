@@ -47,13 +47,17 @@ def quiet_pynetdicom() -> None:
 def make_ae(calling_ae: str, timeout: float | None = None) -> AE:
     """Return an AE with the kiosk's timeouts (or ``timeout`` seconds for every step).
 
+    Its associations read and send each PDU by a deadline of the network
+    timeout (:mod:`kiosk.net.deadline`): pynetdicom's own timeouts are no
+    bound against a peer that trickles its answer.
+
     pynetdicom is imported here, not with the module, so that commands which do
     not talk DICOM through it (the fast C-STORE path among them) start quickly.
     """
-    from pynetdicom import AE
+    from kiosk.net.deadline import DeadlineAE
 
     quiet_pynetdicom()
-    ae = AE(ae_title=calling_ae)
+    ae = DeadlineAE(ae_title=calling_ae)
     ae.connection_timeout = timeout or CONNECT_TIMEOUT
     ae.acse_timeout = timeout or ACSE_TIMEOUT
     ae.dimse_timeout = timeout or DIMSE_TIMEOUT
@@ -237,6 +241,12 @@ def associate(ae: AE, peer: Peer, role: str, **kwargs: Any) -> Any:
         problem = _tls_probe(peer, context, server_hostname, role)
         if problem:
             raise PeerError(problem)
+    if getattr(getattr(getattr(assoc, "dul", None), "socket", None), "timed_out", False):
+        raise PeerError(  # kiosk.net.deadline cut off a PDU that came too slowly
+            f"the {role} {peer.ae_title} at {peer.host}:{peer.port} did not answer the "
+            f"association request within {assoc.network_timeout:g} s (an answer too slow, or "
+            "trickled); association aborted: check that it is a DICOM peer and not overloaded"
+        )
     answer = getattr(assoc.acceptor, "primitive", None)
     if assoc.is_aborted and getattr(answer, "result", None) == 0:  # pynetdicom aborted
         raise PeerError(

@@ -163,6 +163,10 @@ class PynetdicomStoreAssociation:
             if self.assoc.is_established:
                 self.assoc.abort()
             why = "the association was aborted" if self.assoc.is_aborted else "no answer"
+            if getattr(self.assoc.dul.socket, "timed_out", False):  # kiosk.net.deadline
+                why = (
+                    f"no whole answer within {self.assoc.network_timeout:g} s; association aborted"
+                )
             return StoreAnswer(None, problem=f"answer lost: {why}")
         wrong = _wrong_answer(self._answered, self._message_id, sop_instance)
         if wrong:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
@@ -240,8 +241,11 @@ class StoreAssociation:
     max_pdu
         The largest PDU we accept (0: no limit).
     timeout
-        Seconds any one read or write may take (the peer's timeout); then
-        the association is aborted.
+        The peer's timeout, in seconds: each answer (the A-ASSOCIATE-AC, each
+        C-STORE-RSP with all its PDUs, the A-RELEASE-RP) must be whole within
+        it of the request, and each write done within it; else the association
+        is aborted. The answer's time is one deadline, not a timeout per read:
+        a peer trickling a byte now and then is cut off at the deadline too.
 
     Raises
     ------
@@ -287,7 +291,7 @@ class StoreAssociation:
                 except OSError as exc:
                     raise TlsHandshakeError(f"TLS handshake failed ({exc})") from exc
             self.sock.sendall(associate_rq(calling, called, self.contexts, max_pdu))
-            kind, body = self._read_pdu()
+            kind, body = self._read_pdu(time.monotonic() + timeout)
             if kind == A_ASSOCIATE_RJ and len(body) >= 4:
                 raise Rejected(body[1], body[2], body[3])
             if kind == A_ABORT:
@@ -301,28 +305,50 @@ class StoreAssociation:
         except ProtocolError:
             self._abort()
             raise
+        except TimeoutError as exc:
+            self._abort()
+            raise AssociationError(
+                f"no answer to the association request within {timeout:g} s"
+            ) from exc
         except (OSError, AssociationError, struct.error, UnicodeDecodeError) as exc:
             self._abort()
             raise AssociationError(f"association failed ({exc})") from exc
         self.is_open = True
 
     # --- PDUs ---------------------------------------------------------------------------
-    def _recv_exact(self, n: int) -> bytes:
-        while len(self._rbuf) < n:
-            data = self.sock.recv(max(65536, n - len(self._rbuf)))
-            if not data:
-                raise AssociationError("the peer closed the connection")
-            self._rbuf += data
+    def _recv_exact(self, n: int, deadline: float) -> bytes:
+        """Read ``n`` bytes by ``deadline`` (``time.monotonic``), whatever each read brings.
+
+        Raises
+        ------
+        TimeoutError
+            The deadline passed first.
+        """
+        if len(self._rbuf) < n:
+            try:
+                while len(self._rbuf) < n:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError("no whole answer by the deadline")
+                    self.sock.settimeout(left)
+                    data = self.sock.recv(max(65536, n - len(self._rbuf)))
+                    if not data:
+                        raise AssociationError("the peer closed the connection")
+                    self._rbuf += data
+            finally:
+                with contextlib.suppress(OSError):
+                    self.sock.settimeout(self.timeout)  # writes: the timeout per call
         out = bytes(self._rbuf[:n])
         del self._rbuf[:n]
         return out
 
-    def _read_pdu(self) -> tuple[int, bytes]:
-        kind, length = _PDU_HEADER.unpack(self._recv_exact(6))
+    def _read_pdu(self, deadline: float) -> tuple[int, bytes]:
+        """Read one PDU from the peer, whole by ``deadline`` (``time.monotonic``)."""
+        kind, length = _PDU_HEADER.unpack(self._recv_exact(6, deadline))
         if kind not in (A_ASSOCIATE_AC, A_ASSOCIATE_RJ, P_DATA_TF, A_RELEASE_RQ,
                         A_RELEASE_RP, A_ABORT) or length > MAX_READ_PDU:  # fmt: skip
             raise ProtocolError(f"unexpected PDU (type 0x{kind:02X}, {length} bytes)")
-        return kind, self._recv_exact(length)
+        return kind, self._recv_exact(length, deadline)
 
     def _parse_accept(self, body: bytes) -> None:
         pos = 68
@@ -420,10 +446,11 @@ class StoreAssociation:
         PeerAborted, PeerReleased
             The peer ended the association instead of answering.
         """
+        deadline = time.monotonic() + self.timeout  # the whole answer, however many PDUs
         command = bytearray()
         done = False
         while not done:
-            kind, body = self._read_pdu()
+            kind, body = self._read_pdu(deadline)
             if kind == A_RELEASE_RQ:
                 with contextlib.suppress(OSError):
                     self.sock.sendall(_RELEASE_RP)
@@ -573,8 +600,9 @@ class StoreAssociation:
         try:
             self.sock.settimeout(min(self.timeout, 5.0))
             self.sock.sendall(_RELEASE_RQ)
+            deadline = time.monotonic() + min(self.timeout, 5.0)
             while True:
-                kind, _ = self._read_pdu()
+                kind, _ = self._read_pdu(deadline)
                 if kind == A_RELEASE_RQ:  # both released at once (PS3.8 9.2.8): we requested
                     self.sock.sendall(_RELEASE_RP)
                 elif kind in (A_RELEASE_RP, A_ABORT):

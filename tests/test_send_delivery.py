@@ -337,6 +337,42 @@ def test_storescp_killed_mid_study_then_restarted_delivers_everything(
     assert studies.get_study(store, study.study_id).state is StudyState.SENT
 
 
+@pytest.mark.parametrize("engine", ["fast", "pynetdicom"])
+def test_a_pacs_that_takes_data_sets_and_answers_none_is_given_up_after_two(
+    tmp_path, store, engine
+):
+    """Red team round 4: each C-STORE cost a timeout and a new association, without end."""
+    from tests.pynetdicom_scp import ScriptedScp
+
+    scp = ScriptedScp()
+    try:
+        scp.script.extend(["stall"] * 20)
+        scp.stall = 2.0  # an answer after twice the timeout: too late, each time
+        paths = write_instances(tmp_path / "spool", 12, size=16)
+        study = queue_study(store, paths, "radiology")
+        cfg = config_file(tmp_path, scp, timeout=1, associations=2)
+        if engine == "pynetdicom":
+            cfg.write_text(cfg.read_text() + '\n[send]\nengine = "pynetdicom"\n')
+        report = deliver(store, load_config(cfg))
+    finally:
+        scp.close()
+        wait_until(
+            lambda: not any(t.name.startswith("AcceptorThread") for t in threading.enumerate()),
+            10,
+            what="the SCP's stalled handlers to end",
+        )
+
+    assert report.sent == 0
+    assert "no answer to two C-STOREs in a row" in report.unreachable["radiology"]
+    tried = store.execute(
+        "SELECT COUNT(*) FROM outbox WHERE attempts > 0 AND instance_id IN"
+        " (SELECT id FROM instances WHERE study_id = ?)",
+        (study.study_id,),
+    ).fetchone()[0]
+    assert tried <= 4  # two per association, then the destination is down
+    assert outbox.remaining(store) == 12  # nothing lost: all still to send
+
+
 def test_a_pacs_that_hangs_mid_study_times_out_then_gets_everything(
     tmp_path, store, capsys, storage_server
 ):

@@ -80,6 +80,7 @@ class _HandBack:
     untried: list[int]
     down: str = ""  # set when the worker's association is gone for good
     permanent: bool = False  # the destination rejected us for good: a person must act
+    silent: bool = False  # the PACS takes data sets and answers none: down for every worker
 
 
 class _Worker(threading.Thread):
@@ -134,7 +135,7 @@ class _Worker(threading.Thread):
                     return
                 assert isinstance(job, list)
                 chunk, done, tried = job, [], 0
-                never_in_a_row = 0
+                never_in_a_row = lost_in_a_row = 0
                 last = time.monotonic()
                 for n, item in enumerate(chunk):
                     if self.stop.is_set():
@@ -152,6 +153,17 @@ class _Worker(threading.Thread):
                     else:
                         done.append(result)
                         never_in_a_row = 0
+                        lost = result.status is None and not result.local
+                        lost_in_a_row = lost_in_a_row + 1 if lost else 0
+                        if lost_in_a_row >= 2:  # a PACS that takes data sets, answers none
+                            self._hand_back(
+                                done,
+                                never + chunk[tried:],
+                                down=f"no answer to two C-STOREs in a row ({result.note})",
+                                silent=True,
+                            )
+                            never = []
+                            return
                     if (
                         not result.local
                         and result.status is not None
@@ -187,12 +199,14 @@ class _Worker(threading.Thread):
         untried: list[SendJob],
         down: str = "",
         permanent: bool = False,
+        *,
+        silent: bool = False,
     ) -> None:
         """Return results, the jobs this worker will not try, and why it stops (if it does).
 
         One message, so that the caller never sees the results without the reason.
         """
-        self.results.put(_HandBack(done, [job.key for job in untried], down, permanent))
+        self.results.put(_HandBack(done, [job.key for job in untried], down, permanent, silent))
 
 
 def _permanent(exc: PeerError) -> bool:
@@ -253,7 +267,7 @@ class _Run:
         alive = len(workers)
         claimed_any = False
         down = ""
-        permanent = False
+        permanent = silent = False
         try:
             while True:
                 if not self.stop_claiming and alive and len(self.in_flight) < BATCH:
@@ -290,6 +304,10 @@ class _Run:
                     alive -= 1
                     down = back.down
                     permanent = back.permanent
+                if back.silent:  # the PACS answers no one: send it nothing more now
+                    silent = True
+                    self.stop_claiming = True
+                    self._give_back(self._drain(jobs))
                 if self.busy:  # the PACS asked us to wait: do not send it the rest now
                     self._give_back(self._drain(jobs))
                 self._flush()
@@ -307,7 +325,7 @@ class _Run:
                 self._take(results.get_nowait())
             self._flush(force=True)
             self._give_back(list(self.in_flight))  # never tried: back in the queue, uncounted
-        if down and alive == 0:
+        if down and (alive == 0 or silent):
             self.down = down
             self.down_permanent = permanent
             self.report.unreachable[self.dest.name] = down

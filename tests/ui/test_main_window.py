@@ -409,3 +409,22 @@ def test_a_look_alike_is_named_not_offered(qtbot, window, disc, worklist_server)
         "No plausible patient on the worklist. Not proposed: MRN100234 DOE, JANE, "
         "MRN100236 DOE, MARGARET, the same family name with another given name"
     )
+
+
+def test_an_image_the_disc_cannot_give_is_named_and_never_called_delivered(
+    qtbot, window, tmp_path, storage_server
+):
+    root = tmp_path / "disc"
+    write_ct_disc(root, [JANE], per_study=3)
+    victim = sorted(p for p in (root / "DICOM").rglob("I*") if p.is_file())[1]
+    victim.write_bytes(victim.read_bytes()[:400])  # listed in the DICOMDIR, cut to nothing
+    window.open_medium(root)
+    assert "1 more image listed on the disc cannot be read" in window.study_details.text()
+
+    qtbot.keyClicks(window.scan_edit, "MRN100234")
+    qtbot.keyClick(window.scan_edit, Qt.Key.Key_Return)
+    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(storage_server.received_files()) == 2, timeout=30000)
+    assert window.status.text().startswith(
+        "2 of 3 images sent to Radiology PACS; 1 failed or quarantined"
+    )

@@ -701,6 +701,7 @@ class MainWindow(QMainWindow):
             f"{format_date(study.study_date)} {'/'.join(study.modalities)}: "
             f"{study.study_description}<br>"
             f"{len(study.series)} series, {len(study.instances)} images"
+            + _lost_note(self.scan, study)
         )
         scan = self.scan
         Op(
@@ -1249,3 +1250,15 @@ class MainWindow(QMainWindow):
     def _ask(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self, title, text)
         return answer == QMessageBox.StandardButton.Yes
+
+
+def _lost_note(scan: MediaScan | None, study: StudySummary) -> str:
+    """What the clerk must know of images the DICOMDIR lists under the study and the disc
+    cannot give: they are not sent (the import names them as quarantined)."""
+    lost = len(scan.lost_of(study)) if scan is not None else 0
+    if not lost:
+        return ""
+    return (
+        f"<br><b>{lost} more image{'s' if lost != 1 else ''} listed on the disc cannot be "
+        "read</b>: not sent; clean the disc or ask for another copy"
+    )

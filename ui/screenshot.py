@@ -5,6 +5,7 @@ Run under a (virtual) screen: ``xvfb-run -a python -m ui.screenshot docs``.
 
 from __future__ import annotations
 
+import shutil
 import socket
 import sys
 from dataclasses import replace
@@ -52,6 +53,7 @@ def main(out_dir: Path) -> int:
         _back_office(window, app, out_dir)
         _cardiology_down(window, app, out_dir)
         _conflict(window, app, out_dir, session.workdir)
+        _lost(window, app, out_dir, session)
         sign_in_screen(session.config, app, out_dir)
         _names(window, app, out_dir, session)
         window.close()
@@ -261,6 +263,22 @@ def _conflict(window: MainWindow, app: QApplication, out_dir: Path, workdir: Pat
     window.open_medium(disc)
     app.processEvents()
     window.grab().save(str(out_dir / "screenshot-conflict.png"))
+
+
+def _lost(window: MainWindow, app: QApplication, out_dir: Path, session: DemoSession) -> None:
+    """The demo disc with one CT image its DICOMDIR lists cut short: named, never sent."""
+    disc = session.workdir / "lost-image-disc"
+    shutil.copytree(session.disc, disc)
+    window.open_medium(disc)
+    ct = next((s for s in window.studies.rows if "CT" in s.modalities), None)
+    if ct is None:
+        return
+    victim = disc / sorted(i.relpath for i in ct.instances)[-1]
+    victim.write_bytes(victim.read_bytes()[:400])  # the disc's copy of it is damaged
+    window.open_medium(disc)
+    _select(window, "CT")
+    app.processEvents()
+    window.grab().save(str(out_dir / "screenshot-lost-image.png"))
 
 
 def _names(window: MainWindow, app: QApplication, out_dir: Path, session: DemoSession) -> None:

@@ -38,6 +38,7 @@ from kiosk.errors import PeerError
 from tests.discs import write_ct_disc, write_instances
 from tests.kiosk_config import write_config
 from tests.mllp_listener import free_port
+from tests.peers import wait_until
 from tests.test_send_delivery import queue_study
 
 #: How long a peer trickles before it gives up and closes (a kiosk bounded only by
@@ -341,3 +342,40 @@ def test_a_storage_commitment_request_to_a_trickling_pacs_fails_within_the_timeo
                                                                    generate_uid())])  # fmt: skip
     took = time.monotonic() - began
     assert took < 2 * TIMEOUT + 1.0, f"{took:.1f} s"
+
+
+def test_a_peer_trickling_to_the_commitment_listener_is_cut_off_within_the_timeout():
+    """A peer that starts an A-ASSOCIATE-RQ to our listener and sends a byte now and then
+    held one of its threads for as long as it went on; now it is cut off at the timeout."""
+    from kiosk.send.commitment import ReportListener
+
+    port = free_port()
+    listener = ReportListener("KIOSK", port, host="127.0.0.1", timeout=TIMEOUT)
+    try:
+        peer = socket.create_connection(("127.0.0.1", port), timeout=TRICKLE)
+        began = time.monotonic()
+        peer.sendall(b"\x01\x00\x00\x00\x10\x00")  # an A-ASSOCIATE-RQ of 4,096 bytes, begun
+        cut_off = None
+        while time.monotonic() - began < TRICKLE:
+            try:
+                peer.sendall(b"\x00")
+            except OSError:
+                cut_off = time.monotonic() - began
+                break
+            ready, _, _ = select.select([peer], [], [], EVERY)
+            if ready and peer.recv(64) == b"":  # the listener closed the connection
+                cut_off = time.monotonic() - began
+                break
+        peer.close()
+    finally:
+        listener.close()
+        wait_until(
+            lambda: not any(
+                t.name.startswith(("AcceptorThread", "deadline-acceptor"))
+                for t in threading.enumerate()
+            ),
+            10,
+            what="the listener's threads to end",
+        )
+    assert cut_off is not None, f"still connected after {TRICKLE:g} s"
+    assert cut_off < TIMEOUT + 1.0, f"{cut_off:.1f} s"

@@ -29,11 +29,12 @@ needs it).
 from __future__ import annotations
 
 import struct
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from pynetdicom import AE, evt
-from pynetdicom.transport import AssociationSocket
+from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
 
 if TYPE_CHECKING:
     import ssl
@@ -132,3 +133,42 @@ class DeadlineAE(AE):
         sock = DeadlineSocket(assoc, address=address)
         sock.tls_args = tls_args
         return sock
+
+
+class _DeadlineRequestHandler(RequestHandler):
+    """pynetdicom's handler of an accepted connection, its socket a :class:`DeadlineSocket`.
+
+    pynetdicom builds the accepted association's socket inline; it is made a
+    deadline socket in place (the subclass adds methods and two fields), so
+    that a peer trickling its A-ASSOCIATE-RQ or an N-EVENT-REPORT holds no
+    thread of ours past the timeout.
+    """
+
+    def _create_association(self) -> Association:
+        assoc = super()._create_association()
+        sock = assoc.dul.socket
+        assert isinstance(sock, AssociationSocket)
+        sock.__class__ = DeadlineSocket
+        sock.timed_out = False  # type: ignore[attr-defined]
+        sock._body = None  # type: ignore[attr-defined]
+        return assoc
+
+
+def start_deadline_server(
+    ae: AE, address: tuple[str, int], evt_handlers: list[Any]
+) -> ThreadedAssociationServer:
+    """``ae.start_server(address, block=False, ...)`` whose associations read by deadlines.
+
+    Each PDU of an accepted association must be whole within ``ae.network_timeout``
+    of its first byte (:class:`DeadlineSocket`).
+    """
+    server = ae.make_server(
+        address,
+        evt_handlers=evt_handlers,
+        server_class=ThreadedAssociationServer,
+        request_handler=_DeadlineRequestHandler,
+    )
+    thread = threading.Thread(target=server.serve_forever, name="deadline-acceptor", daemon=True)
+    thread.start()
+    ae._servers.append(server)  # as start_server does: ae.shutdown() stops it too
+    return server

@@ -44,6 +44,9 @@ if TYPE_CHECKING:  # pydicom and pynetdicom are imported where they are used: ev
 
 log = logging.getLogger(__name__)
 
+#: Seconds a peer has to send each whole PDU to the listener (a trickle holds no thread).
+LISTEN_TIMEOUT = 30.0
+
 #: Storage Commitment Push Model SOP Class and its well-known SOP Instance (PS3.4 J.3).
 PUSH_MODEL = "1.2.840.10008.1.20.1"
 PUSH_MODEL_INSTANCE = "1.2.840.10008.1.20.1.1"
@@ -72,6 +75,9 @@ class ReportListener:
     on_report
         Called (on the listener's thread) with each :class:`Report`; returns
         the status to answer (0x0000 success, 0x0110 processing failure).
+    timeout
+        Seconds a peer has to send each whole PDU (:mod:`kiosk.net.deadline`):
+        one that trickles its request or report is cut off then.
     """
 
     def __init__(
@@ -81,23 +87,28 @@ class ReportListener:
         host: str = "",
         calling_aets: Sequence[str] = (),
         on_report: Callable[[Report], int] | None = None,
+        timeout: float = LISTEN_TIMEOUT,
     ) -> None:
         from pynetdicom import AE, evt
+
+        from kiosk.net.deadline import start_deadline_server
 
         self.on_report = on_report
         quiet_pynetdicom()
         self.ae = AE(ae_title=ae_title)
         self.ae.maximum_pdu_size = 0
+        self.ae.network_timeout = timeout  # each PDU whole by then: a trickle is cut off
+        self.ae.acse_timeout = timeout  # and its association's thread ends then too
         self.ae.require_calling_aet = list(calling_aets)
         self.ae.add_supported_context(PUSH_MODEL, scu_role=False, scp_role=True)
         self.servers: list[Any] = []
         try:
             for address in dict.fromkeys(host.split(",")):
                 self.servers.append(
-                    self.ae.start_server(
+                    start_deadline_server(
+                        self.ae,
                         (address.strip(), port),
-                        block=False,
-                        evt_handlers=[(evt.EVT_N_EVENT_REPORT, self._on_report)],
+                        [(evt.EVT_N_EVENT_REPORT, self._on_report)],
                     )
                 )
         except BaseException:

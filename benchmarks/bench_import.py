@@ -119,6 +119,7 @@ def run_ours(
     database = work / "kiosk.sqlite3"
     if template is not None:
         clean_store(template, database)
+    os.sync()  # as before the naive run: the last run's deletions are not this run's work
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "kiosk", "import", str(disc), "--all", "--mrn", MRN,
                "--accession", ACCESSION, "--dest", "bench", "--config", str(cfg),

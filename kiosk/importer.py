@@ -880,8 +880,10 @@ def _instance_rows(
     known = {studies.source_relpath(r): r for r in studies.instances_of(conn, study_id)}
     sops = {str(r["sop_instance_uid"]) for r in known.values()}
     missing = [i for i in study.instances if i.relpath not in known]
+    sops |= {i.sop_instance_uid for i in missing}
     for gone in lost:
         if gone.listed.relpath not in known and gone.listed.sop_instance_uid not in sops:
+            sops.add(gone.listed.sop_instance_uid)
             missing.append(gone.listed)
             log.warning(
                 "study %d: image %s is listed in the DICOMDIR and its file cannot be read; "

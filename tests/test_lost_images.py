@@ -19,8 +19,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydicom.uid import generate_uid
 
-from tests.discs import write_ct_disc
+from tests.discs import ct_instance, make_dicomdir, write_ct_disc
 from tests.test_integrity_e2e import config_for, received_sops, run_kiosk
 
 JANE = ("EXT-1", "DOE^JANE", "19700101", "F")
@@ -73,3 +74,60 @@ def test_a_listed_image_the_disc_cannot_give_is_quarantined_and_named(
     assert error["sop_instance_uid"] == lost["sop_instance_uid"]
     assert error["state"] == "quarantined"
     assert "not copied from the disc" in error["error"]
+
+
+def write_disc(root: Path, *, dicomdir_pid: str, file_pid: str, sops: list[str]) -> str:
+    """Three images of Jane's, the DICOMDIR made while they said ``dicomdir_pid`` and the
+    files then written again under ``file_pid``; returns the Study UID."""
+    study, series = generate_uid(), generate_uid()
+    for pid in dict.fromkeys((dicomdir_pid, file_pid)):
+        for n, sop in enumerate(sops, 1):
+            ds = ct_instance(
+                patient_id=pid, patient_name=JANE[1], birth_date=JANE[2], sex=JANE[3],
+                study_uid=study, series_uid=series, number=n,
+            )  # fmt: skip
+            ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = sop
+            path = root / "DICOM" / f"I{n}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ds.save_as(path, enforce_file_format=True)
+        if pid == dicomdir_pid:
+            make_dicomdir(root)
+    return study
+
+
+@pytest.mark.parametrize("case", ["missing", "dicomdir-names-another-id", "one-uid-twice"])
+def test_what_the_dicomdir_lists_is_missed_whatever_it_says(
+    tmp_path, worklist_server, storage_server, case
+):
+    """Red team round 5: a listed file not on the disc, a DICOMDIR naming another outside ID
+    than the files, and two listed unreadable files with one SOP UID (exit 7 for good)."""
+    disc = tmp_path / "disc"
+    sops = [generate_uid() for _ in range(3)]
+    other_id = case == "dicomdir-names-another-id"
+    study = write_disc(
+        disc, dicomdir_pid="EXT-A", file_pid="EXT-B" if other_id else "EXT-A", sops=sops
+    )
+    i2, i3 = disc / "DICOM" / "I2", disc / "DICOM" / "I3"
+    if case == "missing":
+        i2.unlink()
+    elif case == "dicomdir-names-another-id":
+        i2.write_bytes(i2.read_bytes()[:400])
+    else:
+        dicomdir = disc / "DICOMDIR"
+        dicomdir.write_bytes(dicomdir.read_bytes().replace(sops[2].encode(), sops[1].encode()))
+        i2.write_bytes(i2.read_bytes()[:400])
+        i3.write_bytes(i3.read_bytes()[:400])
+    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+
+    code, done, err = run_kiosk(
+        tmp_path, "import", str(disc), "--study", study, "--mrn", "MRN1",
+        "--accession", "ACC-MRN1", "--dest", "radiology", "--config", str(cfg),
+    )  # fmt: skip
+
+    assert code == 6, err
+    [outcome] = done["studies"]
+    whole = 1 if case == "one-uid-twice" else 2
+    assert (outcome["sent"], outcome["failed"]) == (whole, 1)
+    storage_server.wait_for_files(whole)
+    assert sops[1] not in received_sops(storage_server)

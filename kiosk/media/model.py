@@ -419,19 +419,23 @@ class MediaScan:
         return chosen
 
     def lost_of(self, study: StudySummary) -> list[LostInstance]:
-        """The images the DICOMDIR lists under ``study`` (its patient and UID) that cannot be
-        read, but for one whose SOP Instance UID a readable file of the study carries."""
+        """The images the DICOMDIR lists under ``study``'s UID that cannot be read, one per
+        SOP Instance UID, but for one a readable file of the study carries.
+
+        By the Study UID alone, whatever patient the DICOMDIR names (it may
+        disagree with the files): such an image is never sent, only named as
+        missing from the study, so that its import does not say it is whole.
+        """
         have = {i.sop_instance_uid for i in study.instances}
         out: dict[str, LostInstance] = {}
         for lost in self.lost:
             listed = lost.listed
             if (
                 listed.study_instance_uid == study.study_instance_uid
-                and listed.patient_id == study.patient_id
                 and listed.sop_instance_uid
                 and listed.sop_instance_uid not in have
             ):
-                out.setdefault(listed.relpath, lost)
+                out.setdefault(listed.sop_instance_uid, lost)
         return list(out.values())
 
     def to_json(self) -> dict[str, Any]:

@@ -554,6 +554,9 @@ class _Scanner:
                     "listed in the DICOMDIR but not on the disc",
                 )
             )
+            if sop := _raw_text(record, _T_REF_SOP, encodings):
+                listed = _record_instance(base + shown, sop, record, keys, encodings)
+                self.lost.append(LostInstance(listed, "listed in the DICOMDIR but not on the disc"))
             return
         if rel in referenced:
             return

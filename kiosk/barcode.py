@@ -104,9 +104,17 @@ def _pattern(data: Mapping[str, object], key: str) -> re.Pattern[str] | None:
 
 
 def clean(raw: str, rules: BarcodeRules | None = None) -> str:
-    """Strip control characters, whitespace, and one configured prefix and suffix."""
+    """Strip control characters, whitespace, one configured prefix and suffix, and the
+    start and stop ``*`` of a Code 39 barcode a scanner passes on (``*123456*``).
+
+    A ``*`` can be no part of an identifier (a worklist query reads it as a
+    wildcard, :mod:`kiosk.net.keys`): the pair around the value goes whatever
+    the site configured.
+    """
     rules = rules or BarcodeRules()
     value = raw.strip().strip(_CONTROL).strip()
+    if len(value) > 2 and value[0] == value[-1] == "*":
+        value = value[1:-1].strip()
     for prefix in rules.strip_prefix:
         if value.startswith(prefix):
             value = value[len(prefix) :]

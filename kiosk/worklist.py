@@ -16,6 +16,7 @@ from pynetdicom.sop_class import ModalityWorklistInformationFind  # type: ignore
 
 from kiosk.config import Peer
 from kiosk.errors import PeerError, SafetyError, UsageError
+from kiosk.net import keys
 from kiosk.net.association import associate, make_ae
 from reconcile.model import WorklistItem
 from reconcile.names import fold, searchable_forms
@@ -216,6 +217,8 @@ def find(
     """
     if peer is None:
         raise UsageError("no [worklist] is configured; add ae_title, host and port to the config")
+    keys.exact(query.mrn, "MRN")
+    keys.exact(query.accession, "accession number")
     ae = make_ae(calling_ae, timeout=peer.timeout or None)
     ae.add_requested_context(ModalityWorklistInformationFind)
     assoc = associate(ae, peer, "worklist")
@@ -234,6 +237,8 @@ def find(
         i
         for i in items.values()
         if name_matches(query.name, i.patient_name)
+        and (not query.mrn or keys.same(query.mrn, i.mrn))
+        and (not query.accession or keys.same(query.accession, i.accession_number))
         and (not department or i.department.casefold() == department.casefold())
     ]
     log.info("worklist query returned %d items", len(found))

@@ -32,8 +32,10 @@ def test_clean(raw, value):
     assert clean(raw, SITE) == value
 
 
-def test_clean_without_rules_only_trims():
-    assert clean(" *MRN1* \n") == "*MRN1*"
+def test_clean_without_rules_trims_and_drops_the_code_39_asterisks():
+    assert clean(" MRN1 \n") == "MRN1"
+    assert clean(" *MRN1* \n") == "MRN1"  # Code 39 start and stop, passed on by the scanner
+    assert clean("*MRN1") == "*MRN1"  # not a pair: left for the query's refusal
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import CTImageStorage, generate_uid
 
 from kiosk.config import Destination
-from kiosk.errors import PeerError, SafetyError
+from kiosk.errors import PeerError, SafetyError, UsageError
 from kiosk.send.duplicates import (
     PatientOnPacs,
     QueryNotSupported,
@@ -157,7 +157,8 @@ def test_find_patient_known_unknown_and_other_issuer(orthanc_server):
     assert find_patient(dest, KIOSK_AE, "MRN7", issuer="OUTSIDE-GENERAL") == expected
     assert find_patient(dest, KIOSK_AE, "MRN7", issuer="MAINHOSP") is None
     assert find_patient(dest, KIOSK_AE, "MRN8") is None
-    assert find_patient(dest, KIOSK_AE, "MRN*") is None  # a wildcard is not an MRN
+    with pytest.raises(UsageError, match="wildcard"):  # a wildcard is not an MRN: never asked
+        find_patient(dest, KIOSK_AE, "MRN*")
 
 
 def test_find_patient_on_a_store_only_peer_raises_query_not_supported(storage_server):

@@ -370,9 +370,11 @@ def test_a_peer_trickling_to_the_commitment_listener_is_cut_off_within_the_timeo
     finally:
         listener.close()
         wait_until(
-            lambda: not any(
-                t.name.startswith(("AcceptorThread", "deadline-acceptor"))
-                for t in threading.enumerate()
+            lambda: (
+                not any(
+                    t.name.startswith(("AcceptorThread", "deadline-acceptor"))
+                    for t in threading.enumerate()
+                )
             ),
             10,
             what="the listener's threads to end",

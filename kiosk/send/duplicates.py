@@ -36,6 +36,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 
 from kiosk.config import Destination
 from kiosk.errors import PeerError, SafetyError
+from kiosk.net import keys
 from kiosk.net.association import open_association
 from kiosk.store import outbox
 from kiosk.store.outbox import OutboxState
@@ -313,6 +314,7 @@ def find_patient(
         If the peer cannot be reached, rejects the association, or refuses
         the query.
     """
+    keys.exact(patient_id, "MRN")
     models = [
         PatientRootQueryRetrieveInformationModelFind,
         StudyRootQueryRetrieveInformationModelFind,
@@ -352,6 +354,7 @@ def find_similar(
     PeerError
         If the destination cannot be reached or refuses the query.
     """
+    keys.exact(mrn, "MRN")
     with _query_association(destination, calling_ae) as assoc:
         query = Dataset()
         query.QueryRetrieveLevel = "STUDY"
@@ -362,6 +365,8 @@ def find_similar(
         found = []
         wanted = set(modalities)
         for ds in _find(assoc, query):
+            if not keys.same(mrn, _text(ds, "PatientID")):
+                continue  # not the patient asked for (a PACS that matched loosely)
             held = ds.get("ModalitiesInStudy") or []
             held = {str(held)} if isinstance(held, str) else {str(m) for m in held}
             if not wanted or not held or wanted & held:

@@ -381,3 +381,28 @@ def test_a_peer_trickling_to_the_commitment_listener_is_cut_off_within_the_timeo
         )
     assert cut_off is not None, f"still connected after {TRICKLE:g} s"
     assert cut_off < TIMEOUT + 1.0, f"{cut_off:.1f} s"
+
+
+def test_a_silent_connection_to_the_commitment_listener_ends_within_seconds_of_closing():
+    """Red team round 5: a connection that said nothing kept `kiosk send` from exiting 30 s."""
+    from kiosk.send.commitment import REQUEST_WAIT, ReportListener
+
+    port = free_port()
+    listener = ReportListener("KIOSK", port, host="127.0.0.1")
+    peer = socket.create_connection(("127.0.0.1", port), timeout=TRICKLE)
+    try:
+        wait_until(
+            lambda: any(t.name.startswith("AcceptorThread") for t in threading.enumerate()),
+            5,
+            what="the listener to take the connection",
+        )
+        began = time.monotonic()
+        listener.close()
+        wait_until(
+            lambda: not any(t.name.startswith("AcceptorThread") for t in threading.enumerate()),
+            REQUEST_WAIT + 2,
+            what="the listener's threads to end",
+        )
+        assert time.monotonic() - began < REQUEST_WAIT + 1.0
+    finally:
+        peer.close()

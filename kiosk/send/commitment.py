@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds a peer has to send each whole PDU to the listener (a trickle holds no thread).
 LISTEN_TIMEOUT = 30.0
+#: Seconds a connection to the listener has to become an association request.
+REQUEST_WAIT = 5.0
 
 #: Storage Commitment Push Model SOP Class and its well-known SOP Instance (PS3.4 J.3).
 PUSH_MODEL = "1.2.840.10008.1.20.1"
@@ -98,7 +100,10 @@ class ReportListener:
         self.ae = AE(ae_title=ae_title)
         self.ae.maximum_pdu_size = 0
         self.ae.network_timeout = timeout  # each PDU whole by then: a trickle is cut off
-        self.ae.acse_timeout = timeout  # and its association's thread ends then too
+        # A PACS sends its A-ASSOCIATE-RQ as it connects: a connection that has said
+        # nothing after a few seconds is dropped, and its thread ends (it would keep
+        # `kiosk send`, or the app, from exiting until then).
+        self.ae.acse_timeout = min(timeout, REQUEST_WAIT)
         self.ae.require_calling_aet = list(calling_aets)
         self.ae.add_supported_context(PUSH_MODEL, scu_role=False, scp_role=True)
         self.servers: list[Any] = []
@@ -142,9 +147,15 @@ class ReportListener:
         return self.on_report(report)
 
     def close(self) -> None:
-        """Stop listening."""
+        """Stop listening, and cut every connection still open (a peer that said nothing yet,
+        or trickles, would otherwise keep the process alive until its timeout)."""
         for server in self.servers:
             server.shutdown()
+            for assoc in server.active_associations:
+                sock = getattr(assoc.dul.socket, "socket", None)
+                with contextlib.suppress(OSError):
+                    if sock is not None:  # its reader sees the connection closed (Evt17)
+                        sock.shutdown(socket.SHUT_RDWR)
         self.servers.clear()
 
 

@@ -26,6 +26,7 @@ never left may be retried at once without counting an attempt.
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import struct
 import time
@@ -428,6 +429,8 @@ class StoreAssociation:
             n = min(chunk, end - pos)
             last = 0x02 if pos + n >= end else 0x00
             header = _PDU_HEADER.pack(P_DATA_TF, n + 6) + _PDV_HEADER.pack(n + 2, context_id, last)
+            if self._data_out:
+                self._no_early_answer()
             self._data_out = True
             self.sock.sendall(header, _MORE)
             if self.sock.sendfile(f, pos, n) != n:
@@ -539,6 +542,8 @@ class StoreAssociation:
                 for pdu in self._data_pdus(context_id, f, size - offset, head[offset:]):
                     out += pdu
                     if len(out) >= 1 << 18:
+                        if self._data_out:
+                            self._no_early_answer()
                         self._data_out = True
                         self.sock.sendall(out)
                         out = b""
@@ -547,9 +552,55 @@ class StoreAssociation:
                     self.sock.sendall(out)
             if while_waiting is not None:
                 while_waiting()
-            return self._read_response(message_id, context_id, sop_class, sop_instance)
+            answer = self._read_response(message_id, context_id, sop_class, sop_instance)
+            self._not_reset()
+            return answer
         except Exception as exc:
             return self._failed(exc)
+
+    def _no_early_answer(self) -> None:
+        """Refuse a PACS that speaks while the data set is still going out.
+
+        A C-STORE-RSP comes after the whole request (PS3.7 9.3.1.2): one sent
+        before it (or an A-ABORT) means the PACS does not take the data set
+        whole, and a success in it is no delivery.
+
+        Raises
+        ------
+        ProtocolError
+            If the PACS has sent something already.
+        """
+        ready, _, _ = select.select([self.sock], [], [], 0)
+        if ready:
+            raise ProtocolError("the PACS answered before it had the whole data set")
+
+    def _not_reset(self) -> None:
+        """Refuse an answer the PACS followed by resetting the connection.
+
+        A PACS that closes with part of our data set unread in its buffer
+        resets the connection: it answered (success, maybe) before it had the
+        whole data set, which then all went into the socket's buffers at
+        once. Such an answer is no delivery; the instance is sent again. A
+        reset that comes later than this look is not seen: storage
+        commitment is what proves an instance is kept.
+
+        Raises
+        ------
+        ProtocolError
+            If the connection was reset.
+        """
+        if not self._plain:
+            return  # TLS: no peeking under the record layer
+        ready, _, _ = select.select([self.sock], [], [], 0)
+        if not ready:
+            return  # nothing more: the association is as it should be
+        try:
+            self.sock.recv(1, socket.MSG_PEEK)  # a PDU stays for the next read
+        except ConnectionResetError as exc:
+            raise ProtocolError(
+                "the PACS answered, then reset the connection: it did not take the whole "
+                "data set"
+            ) from exc
 
     def store_bytes(
         self, sop_class: str, sop_instance: str, context_id: int, data: bytes

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -451,8 +452,18 @@ def umlaut_used(name: NameScore) -> bool:
 # --------------------------------------------------------------------------
 
 
+_DATE = re.compile(r"(\d{4})(?:([.-]?)(\d{2})(?:\2(\d{2}))?)?")
+
+
 def _date_parts(text: str) -> tuple[str, ...]:
-    """Year, month, day of a DA (or a partial date): ``()`` when absent or unreadable."""
+    """Year, month, day of a DA (or a partial date): ``()`` when absent or unreadable.
+
+    A DA is ``YYYYMMDD``; ``YYYY.MM.DD`` (ACR-NEMA) and ``YYYY-MM-DD`` are read too, and
+    ``YYYY``, ``YYYYMM`` as partial dates. Anything else (a sign, a ninth digit, two
+    values) is no date at all: its digits are never taken for one.
+    """
+    if not _DATE.fullmatch(text.strip(" \0")):
+        return ()
     digits = "".join(c for c in text if c.isdigit())
     if len(digits) >= 8:
         y, m, d = digits[:4], digits[4:6], digits[6:8]

@@ -131,3 +131,17 @@ def test_what_the_dicomdir_lists_is_missed_whatever_it_says(
     assert (outcome["sent"], outcome["failed"]) == (whole, 1)
     storage_server.wait_for_files(whole)
     assert sops[1] not in received_sops(storage_server)
+
+
+def test_a_full_scan_names_a_dicomdir_that_disagrees_with_the_files(tmp_path):
+    """Red team round 5: only the quick scan's verify compared the record with the file."""
+    disc = tmp_path / "disc"
+    write_disc(disc, dicomdir_pid="EXT-A", file_pid="EXT-B", sops=[generate_uid() for _ in "abc"])
+
+    code, scanned, err = run_kiosk(tmp_path, "scan", str(disc))
+
+    assert code == 0, err
+    mismatches = [p for p in scanned["problems"] if p["code"] == "dicomdir-mismatch"]
+    assert len(mismatches) == 3
+    assert all("patient_id" in p["message"] for p in mismatches)
+    assert [p["patient_id"] for p in scanned["patients"]] == ["EXT-B"]  # the files' word

@@ -679,3 +679,19 @@ def test_a_french_spelling_of_a_russian_name_is_named():
     from reconcile.variants import same_name
 
     assert same_name("JOUKOV", "ZHUKOV", family=True) is None  # Latin against Latin: no
+
+
+@pytest.mark.parametrize(
+    "dob",
+    ["-19700101", "197001011", "19700101" + "0" * 60, "19700101\\19700102", "1970.0101", "19x0101"],
+)
+def test_a_birth_date_that_is_no_date_is_unknown_never_equal(dob):
+    """Red team round 5: the digits of -19580415 were taken for the date, and matched auto."""
+    got = one(disc(dob=dob), wl())
+    assert got[1][0] == "no birth date on the disc"
+    assert got[2] != "auto"
+
+
+@pytest.mark.parametrize("dob", ["1970.01.01", "1970-01-01", " 19700101 "])
+def test_a_birth_date_in_another_common_form_is_read(dob):
+    assert one(disc(dob=dob), wl()) == (90, EXACT, "auto")

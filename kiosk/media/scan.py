@@ -41,6 +41,7 @@ from pydicom.charset import convert_encodings, decode_bytes, python_encoding
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 from pydicom.values import convert_PN
 
@@ -226,21 +227,8 @@ def _verified(scan: MediaScan, instances: Iterable[MediaInstance]) -> MediaScan:
             continue
         real = read.instance
         real = _check_uids(_fill_from(real, inst), problems)
-        differs = [
-            name
-            for name in _CHECKED_KEYS
-            if getattr(inst, name) and getattr(real, name) != getattr(inst, name)
-        ]
-        if differs:
-            problems.append(
-                Problem(
-                    ProblemCode.DICOMDIR_MISMATCH,
-                    inst.relpath,
-                    "the DICOMDIR record and the file disagree on "
-                    + ", ".join(differs)
-                    + "; the file's own header is used",
-                )
-            )
+        if mismatch := _mismatch(inst.relpath, inst, real):
+            problems.append(mismatch)
         same = seen.setdefault(real.sop_instance_uid, [])
         first = next((s for s in same if same_patient(s, real)), None)
         if first is not None:
@@ -250,6 +238,24 @@ def _verified(scan: MediaScan, instances: Iterable[MediaInstance]) -> MediaScan:
         out.append(real)
     return _with_conflicts(
         replace(scan, instances=tuple(out), problems=tuple(problems), lost=(*scan.lost, *lost))
+    )
+
+
+def _mismatch(rel: str, listed: MediaInstance, real: MediaInstance) -> Problem | None:
+    """A ``dicomdir-mismatch`` when the DICOMDIR record and the file's header disagree."""
+    differs = [
+        name
+        for name in _CHECKED_KEYS
+        if getattr(listed, name) and getattr(real, name) != getattr(listed, name)
+    ]
+    if not differs:
+        return None
+    return Problem(
+        ProblemCode.DICOMDIR_MISMATCH,
+        rel,
+        "the DICOMDIR record and the file disagree on "
+        + ", ".join(differs)
+        + "; the file's own header is used",
     )
 
 
@@ -573,7 +579,10 @@ class _Scanner:
                     listed = _record_instance(rel, sop, record, keys, encodings)
                     self.lost.append(LostInstance(listed, _why(self.problems, rel)))
                 return
-            inst = _fill_from(read.instance, _record_instance(rel, sop, record, keys, encodings))
+            listed = _record_instance(rel, sop, record, keys, encodings)
+            if mismatch := _mismatch(rel, listed, read.instance):
+                self.problems.append(mismatch)
+            inst = _fill_from(read.instance, listed)
             self.candidates.append(
                 _Candidate(_check_uids(inst, self.problems), True, read.complete)
             )
@@ -1073,6 +1082,8 @@ def _text(ds: Dataset, keyword: str, errors: list[str]) -> str:
         return ""
     if value is None:
         return ""
+    if isinstance(value, MultiValue):  # several values where one is due: as the file has them
+        return "\\".join(str(v).strip(" \x00") for v in value)
     return str(value).strip(" \x00")
 
 

@@ -598,8 +598,7 @@ class StoreAssociation:
             self.sock.recv(1, socket.MSG_PEEK)  # a PDU stays for the next read
         except ConnectionResetError as exc:
             raise ProtocolError(
-                "the PACS answered, then reset the connection: it did not take the whole "
-                "data set"
+                "the PACS answered, then reset the connection: it did not take the whole data set"
             ) from exc
 
     def store_bytes(

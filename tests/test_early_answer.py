@@ -29,49 +29,9 @@ from kiosk.store import outbox
 from tests.discs import write_instances
 from tests.peers import free_port
 from tests.test_send_delivery import config_file, queue_study
+from tests.upper_layer import accept, read_pdu
 
 _PDU = struct.Struct(">BxI")
-
-
-def _read_pdu(conn: socket.socket) -> tuple[int, bytes]:
-    head = b""
-    while len(head) < 6:
-        got = conn.recv(6 - len(head))
-        if not got:
-            raise EOFError
-        head += got
-    kind, length = _PDU.unpack(head)
-    body = bytearray()
-    while len(body) < length:
-        got = conn.recv(min(1 << 16, length - len(body)))
-        if not got:
-            raise EOFError
-        body += got
-    return kind, bytes(body)
-
-
-def _item(kind: int, payload: bytes) -> bytes:
-    return struct.pack(">BxH", kind, len(payload)) + payload
-
-
-def _accept(rq: bytes, max_pdu: int) -> bytes:
-    """An A-ASSOCIATE-AC accepting each proposed context with its first transfer syntax."""
-    items, pos = _item(0x10, b"1.2.840.10008.3.1.1.1"), 68
-    while pos + 4 <= len(rq):
-        kind, length = struct.unpack(">BxH", rq[pos : pos + 4])
-        body = rq[pos + 4 : pos + 4 + length]
-        if kind == 0x20:
-            sub, syntax = 4, b""
-            while sub + 4 <= len(body):
-                sk, sl = struct.unpack(">BxH", body[sub : sub + 4])
-                if sk == 0x40 and not syntax:
-                    syntax = body[sub + 4 : sub + 4 + sl]
-                sub += 4 + sl
-            items += _item(0x21, bytes([body[0], 0, 0, 0]) + _item(0x40, syntax))
-        pos += 4 + length
-    items += _item(0x50, _item(0x51, struct.pack(">I", max_pdu)))
-    ac = struct.pack(">H2x", 1) + rq[4:20] + rq[20:36] + b"\0" * 32 + items
-    return _PDU.pack(2, len(ac)) + ac
 
 
 def _success_to(command: bytes, context_id: int) -> bytes:
@@ -126,11 +86,11 @@ class EarlyPacs:
         with conn:
             try:
                 conn.settimeout(10)
-                _, rq = _read_pdu(conn)
-                conn.sendall(_accept(rq, 1024))
+                _, rq = read_pdu(conn)
+                conn.sendall(accept(rq, 1024))
                 command = b""
                 while True:
-                    kind, body = _read_pdu(conn)
+                    kind, body = read_pdu(conn)
                     if kind != 4:  # a release or an abort: done
                         return
                     length, context_id, control = struct.unpack(">IBB", body[:6])
@@ -140,7 +100,7 @@ class EarlyPacs:
                     conn.sendall(_success_to(command, context_id))  # the first fragment only
                     time.sleep(0.05)
                     return  # and hang up, the rest of the data set unread
-            except (EOFError, OSError):
+            except OSError:  # the kiosk hung up
                 return
 
     def close(self) -> None:

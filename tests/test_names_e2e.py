@@ -189,13 +189,6 @@ def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, 
     cases = [c for c in all_cases if not c.drop and not c.add]
     assert len(cases) >= 30
     by_study = _write_disc(tmp_path / "disc", cases)
-    config = write_config(
-        tmp_path / "kiosk.toml",
-        worklist=worklist_server,
-        destinations={},
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
-    )
     scan = subprocess.run(
         [sys.executable, "-m", "kiosk", "scan", str(tmp_path / "disc"), "--json"],
         capture_output=True,
@@ -228,29 +221,12 @@ def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, 
         cyrillic_bytes
     )
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kiosk",
-            "match",
-            str(tmp_path / "disc"),
-            "--config",
-            str(config),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ),
-    )
-    assert result.returncode == 0, result.stderr
     got = {
         by_study[s["study_instance_uid"]].id: (
             s["decision"],
             s["candidates"][0]["mrn"] if s["candidates"] and s["decision"] != "none" else None,
         )
-        for s in json.loads(result.stdout)["studies"]
+        for s in _kiosk_match(tmp_path, worklist_server)
     }
     assert len(got) == len(cases)
     wrong = [

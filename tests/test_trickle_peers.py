@@ -40,6 +40,7 @@ from tests.kiosk_config import write_config
 from tests.mllp_listener import free_port
 from tests.peers import wait_until
 from tests.test_send_delivery import queue_study
+from tests.upper_layer import accept, read_pdu
 
 #: How long a peer trickles before it gives up and closes (a kiosk bounded only by
 #: the peer would take this long: the tests' bounds are far below it).
@@ -120,59 +121,18 @@ class Trickler:
             thread.join(5)
 
 
-def _read_exactly(conn: socket.socket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = conn.recv(n - len(data))
-        if not chunk:
-            raise OSError("the kiosk closed the connection")
-        data += chunk
-    return data
-
-
-def _read_pdu(conn: socket.socket) -> tuple[int, bytes]:
-    kind, length = struct.unpack(">BxI", _read_exactly(conn, 6))
-    return kind, _read_exactly(conn, length)
-
-
-def _item(kind: int, payload: bytes) -> bytes:
-    return struct.pack(">BxH", kind, len(payload)) + payload
-
-
-def _accept(rq: bytes) -> bytes:
-    """An A-ASSOCIATE-AC accepting every context of an A-ASSOCIATE-RQ (its first syntax)."""
-    items = [_item(0x10, b"1.2.840.10008.3.1.1.1")]
-    pos = 68
-    while pos + 4 <= len(rq):
-        kind, length = struct.unpack(">BxH", rq[pos : pos + 4])
-        item = rq[pos + 4 : pos + 4 + length]
-        if kind == 0x20:
-            sub, syntax = 4, b""
-            while sub + 4 <= len(item):
-                sub_kind, sub_len = struct.unpack(">BxH", item[sub : sub + 4])
-                if sub_kind == 0x40 and not syntax:
-                    syntax = item[sub + 4 : sub + 4 + sub_len]
-                sub += 4 + sub_len
-            items.append(_item(0x21, bytes([item[0], 0, 0, 0]) + _item(0x40, syntax)))
-        pos += 4 + length
-    user = _item(0x51, struct.pack(">I", 16384)) + _item(0x52, b"1.2.826.0.1.3680043.9.7433.1")
-    items.append(_item(0x50, user))
-    body = struct.pack(">H2x", 1) + rq[4:36] + b"\x00" * 32 + b"".join(items)
-    return struct.pack(">BxI", 0x02, len(body)) + body
-
-
 def trickled_association(conn: socket.socket) -> bytes:
     """Read the A-ASSOCIATE-RQ; answer the header of a 4000-byte A-ASSOCIATE-AC."""
-    _read_pdu(conn)
+    read_pdu(conn)
     return struct.pack(">BxI", 0x02, 4000)
 
 
 def trickled_response(conn: socket.socket) -> bytes:
     """Accept the association; answer the first request with a 4000-byte P-DATA-TF, trickled."""
-    kind, rq = _read_pdu(conn)
+    kind, rq = read_pdu(conn)
     assert kind == 0x01
-    conn.sendall(_accept(rq))
-    kind, _ = _read_pdu(conn)  # the request's first P-DATA-TF
+    conn.sendall(accept(rq))
+    kind, _ = read_pdu(conn)  # the request's first P-DATA-TF
     return struct.pack(">BxI", 0x04, 4000)
 
 

@@ -155,7 +155,7 @@ def birth_date_key(birth_date: str) -> str:
     year finds the orders of patients born then (DICOM range matching, PS3.4
     C.2.2.2.5), so that the matcher can weigh the partial date.
     """
-    digits = "".join(c for c in birth_date if c.isdigit())
+    digits = "".join(c for c in birth_date if c in "0123456789")  # ASCII: not ², not ٣
     year, month, day = digits[:4], digits[4:6], digits[6:8]
     if len(digits) not in (4, 6, 8) or not year.isdigit() or year == "0000":
         return ""

@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -452,7 +454,7 @@ def umlaut_used(name: NameScore) -> bool:
 # --------------------------------------------------------------------------
 
 
-_DATE = re.compile(r"(\d{4})(?:([.-]?)(\d{2})(?:\2(\d{2}))?)?")
+_DATE = re.compile(r"([0-9]{4})(?:([.-]?)([0-9]{2})(?:\2([0-9]{2}))?)?")
 
 
 def _date_parts(text: str) -> tuple[str, ...]:
@@ -460,23 +462,26 @@ def _date_parts(text: str) -> tuple[str, ...]:
 
     A DA is ``YYYYMMDD``; ``YYYY.MM.DD`` (ACR-NEMA) and ``YYYY-MM-DD`` are read too, and
     ``YYYY``, ``YYYYMM`` as partial dates. Anything else (a sign, a ninth digit, two
-    values) is no date at all: its digits are never taken for one.
+    values, a digit not ASCII, a day the calendar lacks) is no date at all: its digits
+    are never taken for one.
     """
-    if not _DATE.fullmatch(text.strip(" \0")):
+    found = _DATE.fullmatch(text.strip(" \0"))
+    if not found:
         return ()
-    digits = "".join(c for c in text if c.isdigit())
-    if len(digits) >= 8:
-        y, m, d = digits[:4], digits[4:6], digits[6:8]
-        if m == "00":
-            return (y,)
-        if d == "00":
-            return (y, m)
-        return (y, m, d)
-    if len(digits) == 6:
-        return (digits[:4], digits[4:6])
-    if len(digits) == 4:
-        return (digits[:4],)
-    return ()
+    y, m, d = found.group(1), found.group(3) or "00", found.group(4) or "00"
+    if y == "0000":
+        return ()
+    if m == "00":
+        return (y,)
+    if not 1 <= int(m) <= 12:
+        return ()
+    if d == "00":
+        return (y, m)
+    try:
+        dt.date(int(y), int(m), int(d))
+    except ValueError:  # 19580229, 19580431: no such day
+        return ()
+    return (y, m, d)
 
 
 def score_birth_date(disc: str, worklist: str) -> tuple[int, str, bool]:
@@ -565,19 +570,35 @@ def score_study(
 NAMES_INCOMPARABLE = 15
 
 
+#: Unicode categories no name holds: control, format (zero-width, bidi), surrogate,
+#: private use, unassigned. Comparison folds them to nothing, hiding what they stand for.
+_NOT_LETTERS = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+@functools.lru_cache(maxsize=256)
 def not_read_whole(name: str) -> str:
     """Why a disc's name as read cannot decide a match alone ("" when it can).
 
-    Bytes its character set cannot read (decoded as U+FFFD), more than one
-    value (Patient Name has one), or control characters: what is left of the
-    name may agree with a worklist name by chance of what was lost.
+    Bytes its character set cannot read (decoded as U+FFFD, or written as
+    ``?`` or U+FFFC by an encoder that had no letter for them), more than
+    one value (Patient Name has one), characters that are no letters
+    (control, format, private use): what is left of the name may agree with
+    a worklist name by chance of what was lost. And component groups that
+    name different people (``ROE^ANN=DOE^JANE``, romaji ``TARO`` with kana
+    ``じろう``): which group is the patient's, the disc does not say.
     """
-    if "\ufffd" in name:
-        return "the disc's name holds bytes its character set cannot read"
+    if "\ufffd" in name or "\ufffc" in name or "?" in name:
+        return "the disc's name holds letters its character set could not hold"
     if "\\" in name:
         return "the disc's name holds more than one value"
-    if any(unicodedata.category(ch) == "Cc" for ch in name):
-        return "the disc's name holds control characters"
+    if any(unicodedata.category(ch) in _NOT_LETTERS for ch in name):
+        return "the disc's name holds characters that are no letters (control, format, private)"
+    parts = list(names.groups(name).values())
+    differ = {_part_reason(what, Agreement.DIFFERENT) for what in ("family", "given")}
+    for a, b in itertools.combinations(parts, 2):
+        between = score_names(a, b)
+        if between.given_differs or differ & set(between.reasons):
+            return "the disc's name groups do not name the same person"
     return ""
 
 

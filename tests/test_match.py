@@ -695,3 +695,11 @@ def test_a_birth_date_that_is_no_date_is_unknown_never_equal(dob):
 @pytest.mark.parametrize("dob", ["1970.01.01", "1970-01-01", " 19700101 "])
 def test_a_birth_date_in_another_common_form_is_read(dob):
     assert one(disc(dob=dob), wl()) == (90, EXACT, "auto")
+
+
+@pytest.mark.parametrize(
+    "dob", ["19700229", "19701301", "1970\u00b2\u00b201", "\u00b2\u00b2\u00b2\u00b2"]
+)
+def test_a_day_the_calendar_lacks_or_digits_not_ascii_are_no_date(dob):
+    """Red team round 6: 19580229 on both sides was equal (auto); ² made kiosk match exit 7."""
+    assert one(disc(dob=dob), wl(dob=dob))[2] != "auto"

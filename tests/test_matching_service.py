@@ -94,6 +94,8 @@ def test_name_queries(name, prefixes):
         ("0000", ""),
         ("197013", ""),
         ("19701", ""),
+        ("1958\u00b2\u00b215", ""),  # superscript digits: pydicom reads bytes B2, B9 so
+        ("\u00b2\u00b2\u00b2\u00b2", ""),
     ],
 )
 def test_a_partial_birth_date_is_asked_as_a_range(dob, key):

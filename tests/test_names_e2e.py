@@ -411,8 +411,24 @@ def test_the_window_finds_candidates_of_a_name_read_in_a_guessed_set(tmp_path, w
         ("ISO_IR 192", b"DOE^JANE\xc0\xaf"),  # an overlong "/"
         ("ISO_IR 192", b"ROE\xed\xa0\x80^JANE"),  # one letter off, and undecodable bytes
         ("ISO_IR 100", b"DOE^JANE\\SMITH^JOHN"),  # two values in a one-value element
+        # red team round 6: what comparison folds to nothing, and groups naming two people
+        ("ISO_IR 192", "DOE^JANE\u200b".encode()),  # a zero-width space
+        ("ISO_IR 192", "DOE^JAN\ue000".encode()),  # a private-use character for a lost letter
+        ("ISO_IR 192", "DOE^JANE\ufffc".encode()),  # an object replacement character
+        ("ISO_IR 100", b"DOE^JAN?"),  # an encoder's ? for a letter it could not write
+        ("ISO_IR 100", b"ROE^ANN=DOE^JANE"),  # two groups, two people
     ],
-    ids=["surrogate", "overlong", "one-letter-off", "two-values"],
+    ids=[
+        "surrogate",
+        "overlong",
+        "one-letter-off",
+        "two-values",
+        "zero-width",
+        "private-use",
+        "object-replacement",
+        "question-mark",
+        "groups-disagree",
+    ],
 )
 def test_a_name_not_read_whole_is_never_matched_automatically(
     tmp_path, worklist_server, charset, raw

@@ -15,6 +15,8 @@ from kiosk.errors import UsageError
 from kiosk.media.names import shown
 
 _PATTERN = "*?\\"
+#: The longest Patient ID or Accession Number a query can carry (LO: 64; SH: 16).
+MAX_LENGTH = 64
 
 
 def exact(value: str, what: str) -> str:
@@ -23,13 +25,26 @@ def exact(value: str, what: str) -> str:
     Raises
     ------
     UsageError
-        If ``value`` holds ``*``, ``?`` or ``\\``.
+        If ``value`` holds ``*``, ``?`` or ``\\``, a character outside printable ASCII, or
+        more than :data:`MAX_LENGTH` characters.
     """
     found = sorted({ch for ch in value if ch in _PATTERN})
     if found:
         raise UsageError(
             f"the {what} {shown(value)} holds {' '.join(found)}, which a worklist or PACS "
             f"query reads as a wildcard or a list; scan or type the {what} alone"
+        )
+    if not all(" " <= ch <= "~" for ch in value):
+        # the query declares no character set for it: pydicom would write ``?`` (a
+        # wildcard) for a letter outside ASCII, ``＊`` among them
+        raise UsageError(
+            f"the {what} {shown(value)} holds characters outside ASCII, which no {what} "
+            f"here has; scan or type the {what} again"
+        )
+    if len(value.strip()) > MAX_LENGTH:
+        raise UsageError(
+            f"the {what} is {len(value.strip())} characters long; an identifier holds at most "
+            f"{MAX_LENGTH} (DICOM LO): scan or type the {what} again"
         )
     return value
 

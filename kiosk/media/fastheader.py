@@ -43,6 +43,7 @@ follow.
 from __future__ import annotations
 
 import bisect
+import errno
 import io
 import os
 import re
@@ -206,12 +207,34 @@ class _Unusual(Exception):
 
 # --- opening and reading ------------------------------------------------------------------
 
-_OPEN_FLAGS = (
+DISC_OPEN_FLAGS = (
     os.O_RDONLY
     | getattr(os, "O_BINARY", 0)
     | getattr(os, "O_NOFOLLOW", 0)
     | getattr(os, "O_NONBLOCK", 0)
 )
+"""How a file on a medium is opened: read only, no symbolic link followed, never blocking
+(a FIFO put where a file was would block a plain open for ever)."""
+
+
+def open_disc_file(path: str | os.PathLike[str]) -> tuple[int, os.stat_result]:
+    """Open a file on a medium as every reader of a disc does; its descriptor and status.
+
+    Raises
+    ------
+    OSError
+        If it cannot be opened, is a symbolic link, or is anything but a regular file
+        (a file swapped after the scan for a link to another patient's file, or a FIFO).
+    """
+    fd = os.open(path, DISC_OPEN_FLAGS)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
 
 
 class BoundedReader(io.BufferedReader):
@@ -225,11 +248,8 @@ class BoundedReader(io.BufferedReader):
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        fd = os.open(path, _OPEN_FLAGS)
+        fd, info = open_disc_file(path)
         try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise OSError(f"{os.fspath(path)!r} is not a regular file")
             raw = io.FileIO(fd, "rb", closefd=True)
         except BaseException:
             os.close(fd)

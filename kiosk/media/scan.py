@@ -49,6 +49,7 @@ from kiosk.errors import NoDicomError
 from kiosk.media import charsets, iso
 from kiosk.media.dicomdir import DicomdirTooLarge, Record, Value, read_directory
 from kiosk.media.fastheader import (
+    DISC_OPEN_FLAGS,
     MEDIA_STORAGE_DIRECTORY,
     HostileFile,
     SequencesLeftOut,
@@ -758,14 +759,6 @@ def _norm(rel: str) -> str:
     return "/".join(iso.iso_name(part).upper() for part in rel.split("/"))
 
 
-_SNIFF_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_BINARY", 0)
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NONBLOCK", 0)
-)
-
-
 def _sniff(path: Path, rel: str = "", problems: list[Problem] | None = None) -> str | None:
     """Tell by content whether a file is DICOM: ``"part10"``, ``"raw"`` (no preamble) or None.
 
@@ -775,7 +768,7 @@ def _sniff(path: Path, rel: str = "", problems: list[Problem] | None = None) -> 
     file that cannot be opened or read is an ``unreadable-file`` problem.
     """
     try:
-        fd = os.open(path, _SNIFF_FLAGS)
+        fd = os.open(path, DISC_OPEN_FLAGS)
         with open(fd, "rb") as fh:
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
                 return None

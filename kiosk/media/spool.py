@@ -22,7 +22,6 @@ import ctypes
 import errno
 import os
 import shutil
-import stat
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import cast
 
 from kiosk import digest
 from kiosk.errors import SpoolError
+from kiosk.media.fastheader import open_disc_file
 from kiosk.paths import private_opener
 
 _HAS_FADVISE = hasattr(os, "posix_fadvise")
@@ -241,26 +241,10 @@ def flush_to_disk(paths: Sequence[Path]) -> None:
             ) from exc
 
 
-_DISC_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_BINARY", 0)
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NONBLOCK", 0)
-)
-
-
-def _disc_opener(path: str, flags: int) -> int:
-    """Open a disc file as the scan does: no symbolic link followed, no blocking, a regular
-    file only. A file swapped after the scan for a link (to another patient's file) or a
-    FIFO (which would block the copy for ever) is refused (``OSError``)."""
-    fd = os.open(path, _DISC_FLAGS)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+def _disc_opener(path: str, _flags: int) -> int:
+    """An ``opener`` for :func:`open`: a disc file opened as the scan opens it
+    (:func:`~kiosk.media.fastheader.open_disc_file`)."""
+    return open_disc_file(path)[0]
 
 
 def _write(

@@ -23,7 +23,7 @@ from kiosk.media.names import shown
 from kiosk.media.problems import ProblemCode
 from kiosk.worklist import WorklistQuery, find, name_matches
 from reconcile import names, scripts
-from reconcile.match import Decision, DiscPatient, match
+from reconcile.match import Decision, DiscPatient, date_parts, match
 from reconcile.model import WorklistItem
 from reconcile.rules import MatchRules
 
@@ -153,20 +153,18 @@ def birth_date_key(birth_date: str) -> str:
 
     A disc that holds only the year and month (``195804``, ``19580400``) or the
     year finds the orders of patients born then (DICOM range matching, PS3.4
-    C.2.2.2.5), so that the matcher can weigh the partial date.
+    C.2.2.2.5), so that the matcher can weigh the partial date. The date is
+    read as the matcher reads it (:func:`reconcile.match.date_parts`): what is
+    no date to it is asked for by no date.
     """
-    digits = "".join(c for c in birth_date if c in "0123456789")  # ASCII: not ², not ٣
-    year, month, day = digits[:4], digits[4:6], digits[6:8]
-    if len(digits) not in (4, 6, 8) or not year.isdigit() or year == "0000":
-        return ""
-    if month in ("", "00"):
-        return f"{year}0101-{year}1231"
-    if not 1 <= int(month) <= 12:
-        return ""
-    if day in ("", "00"):
+    parts = date_parts(birth_date)
+    if len(parts) == 1:
+        return f"{parts[0]}0101-{parts[0]}1231"
+    if len(parts) == 2:
+        year, month = parts
         last = calendar.monthrange(int(year), int(month))[1]
         return f"{year}{month}01-{year}{month}{last:02d}"
-    return digits
+    return "".join(parts)
 
 
 def worklist_queries(patient: DiscPatient) -> list[WorklistQuery]:

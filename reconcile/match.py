@@ -457,7 +457,7 @@ def umlaut_used(name: NameScore) -> bool:
 _DATE = re.compile(r"([0-9]{4})(?:([.-]?)([0-9]{2})(?:\2([0-9]{2}))?)?")
 
 
-def _date_parts(text: str) -> tuple[str, ...]:
+def date_parts(text: str) -> tuple[str, ...]:
     """Year, month, day of a DA (or a partial date): ``()`` when absent or unreadable.
 
     A DA is ``YYYYMMDD``; ``YYYY.MM.DD`` (ACR-NEMA) and ``YYYY-MM-DD`` are read too, and
@@ -486,7 +486,7 @@ def _date_parts(text: str) -> tuple[str, ...]:
 
 def score_birth_date(disc: str, worklist: str) -> tuple[int, str, bool]:
     """Points, reason, and whether the two birth dates agree exactly."""
-    a, b = _date_parts(disc), _date_parts(worklist)
+    a, b = date_parts(disc), date_parts(worklist)
     if not a:
         return 0, "no birth date on the disc", False
     if not b:
@@ -524,7 +524,7 @@ def score_sex(disc: str, worklist: str) -> tuple[int, str, bool]:
 
 
 def _parse_date(text: str) -> dt.date | None:
-    parts = _date_parts(text)
+    parts = date_parts(text)
     if len(parts) != 3:
         return None
     try:

@@ -524,13 +524,8 @@ def score_sex(disc: str, worklist: str) -> tuple[int, str, bool]:
 
 
 def _parse_date(text: str) -> dt.date | None:
-    parts = date_parts(text)
-    if len(parts) != 3:
-        return None
-    try:
-        return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
-    except ValueError:
-        return None
+    parts = date_parts(text)  # a whole one is a day the calendar has
+    return dt.date(*map(int, parts)) if len(parts) == 3 else None
 
 
 def score_study(

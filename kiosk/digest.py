@@ -8,6 +8,7 @@ coerced header) against the recorded digest before anything of it goes.
 from __future__ import annotations
 
 import hashlib
+import io
 import threading
 from pathlib import Path
 
@@ -56,9 +57,15 @@ def matches(data: bytes | bytearray | memoryview, recorded: str) -> bool:
 
 def of_file(path: Path) -> str:
     """The recorded digest of a file, read in chunks. Raises ``OSError``."""
+    with path.open("rb", buffering=0) as fh:
+        return of_open(fh)
+
+
+def of_open(fh: io.RawIOBase | io.BufferedIOBase) -> str:
+    """The recorded digest of an open file from where it stands to its end, read in chunks
+    through :func:`chunk_buffer`. Raises ``OSError``."""
     digest = Digest()
     view = chunk_buffer()
-    with path.open("rb", buffering=0) as fh:
-        while n := fh.readinto(view):
-            digest.update(view[:n])
+    while n := fh.readinto(view):
+        digest.update(view[:n])
     return digest.text()

@@ -151,12 +151,8 @@ def _verified_head(f: BinaryIO, size: int, recorded: str) -> bytes:
         if not digest.matches(head, recorded):
             raise SpoolFileChanged("the spool file no longer matches its SHA-256")
         return head
-    checksum = digest.Digest()
-    view = digest.chunk_buffer()
     reader = cast(io.BufferedReader, f)  # open(path, "rb"): typing's BinaryIO lacks readinto
-    while n := reader.readinto(view):
-        checksum.update(view[:n])
-    if checksum.text() != recorded:
+    if digest.of_open(reader) != recorded:
         raise SpoolFileChanged("the spool file no longer matches its SHA-256")
     f.seek(0)
     return f.read(HEAD_BYTES)

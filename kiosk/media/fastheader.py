@@ -43,11 +43,9 @@ follow.
 from __future__ import annotations
 
 import bisect
-import errno
 import io
 import os
 import re
-import stat
 import struct
 import zlib
 from dataclasses import dataclass
@@ -55,6 +53,7 @@ from typing import IO, ClassVar, Protocol
 
 from pydicom.datadict import dictionary_has_tag, dictionary_VR, keyword_dict
 
+from kiosk.media.disc_files import open_disc_file
 from kiosk.media.problems import ProblemCode
 
 MAX_SEQUENCE_DEPTH = 64
@@ -206,35 +205,6 @@ class _Unusual(Exception):
 
 
 # --- opening and reading ------------------------------------------------------------------
-
-DISC_OPEN_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_BINARY", 0)
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NONBLOCK", 0)
-)
-"""How a file on a medium is opened: read only, no symbolic link followed, never blocking
-(a FIFO put where a file was would block a plain open for ever)."""
-
-
-def open_disc_file(path: str | os.PathLike[str]) -> tuple[int, os.stat_result]:
-    """Open a file on a medium as every reader of a disc does; its descriptor and status.
-
-    Raises
-    ------
-    OSError
-        If it cannot be opened, is a symbolic link, or is anything but a regular file
-        (a file swapped after the scan for a link to another patient's file, or a FIFO).
-    """
-    fd = os.open(path, DISC_OPEN_FLAGS)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd, info
 
 
 class BoundedReader(io.BufferedReader):

@@ -48,8 +48,8 @@ from pydicom.values import convert_PN
 from kiosk.errors import NoDicomError
 from kiosk.media import charsets, iso
 from kiosk.media.dicomdir import DicomdirTooLarge, Record, Value, read_directory
+from kiosk.media.disc_files import DISC_OPEN_FLAGS
 from kiosk.media.fastheader import (
-    DISC_OPEN_FLAGS,
     MEDIA_STORAGE_DIRECTORY,
     HostileFile,
     SequencesLeftOut,

@@ -31,7 +31,7 @@ from typing import cast
 
 from kiosk import digest
 from kiosk.errors import SpoolError
-from kiosk.media.fastheader import open_disc_file
+from kiosk.media.disc_files import open_disc_file
 from kiosk.paths import private_opener
 
 _HAS_FADVISE = hasattr(os, "posix_fadvise")

@@ -27,6 +27,7 @@ from tests.match_cases import (
 from tests.match_cases_blind import BLIND_CASES
 from tests.match_cases_blind2 import BLIND2_CASES
 from tests.match_cases_blind3 import BLIND3_CASES
+from tests.match_cases_blind4 import BLIND4_CASES
 
 
 def main(argv: list[str]) -> int:
@@ -46,6 +47,10 @@ def main(argv: list[str]) -> int:
         (
             "third blind set (written on 2026-12-01, measured once before any rule saw it)",
             BLIND3_CASES,
+        ),
+        (
+            "fourth blind set (written on 2026-12-01, measured once before any rule saw it)",
+            BLIND4_CASES,
         ),
     )
     for title, cases in sets:

@@ -321,6 +321,13 @@ def compare_across(
                 return Agreement.EQUAL, (
                     f"{what} name equal, an old or variant kanji form: {''.join(a)} = {''.join(b)}"
                 )
+            chinese = scripts.simplified_hanzi(a, b)
+            if chinese is not None and chinese[0] == chinese[1]:
+                what = "family" if family else "given"
+                return Agreement.EQUAL, (
+                    f"{what} name equal, its traditional and simplified Chinese forms: "
+                    f"{''.join(a)} = {''.join(b)}"
+                )
         if found is not Agreement.EQUAL and sa is scripts.Script.CYRILLIC:
             plain_a, plain_b = _without_yo(a), _without_yo(b)
             if plain_a != a or plain_b != b:

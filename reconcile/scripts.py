@@ -137,9 +137,22 @@ _ICAO_UNITS |= {
 }
 GERMAN_CYRILLIC = "German transcription (Duden)"
 FRENCH_CYRILLIC = "French transcription"
-LATIN_ONLY_CYRILLIC = frozenset({GERMAN_CYRILLIC, FRENCH_CYRILLIC})
+SERBIAN_LATIN = "Serbian Latin alphabet"
+BULGARIAN_OFFICIAL = "Bulgarian official transliteration (2009)"
+BULGARIAN_BGN = "BGN/PCGN Bulgarian (1952)"
+LATIN_ONLY_CYRILLIC = frozenset(
+    {GERMAN_CYRILLIC, FRENCH_CYRILLIC, SERBIAN_LATIN, BULGARIAN_OFFICIAL, BULGARIAN_BGN}
+)
 """Transcriptions for Latin against Cyrillic only: between two Latin spellings they would
-make other Western names one (German S for з and с: SANDER and ZANDER; French J for ж)."""
+make other Western names one (German S for з and с: SANDER and ZANDER; French J for ж;
+Serbian S for ш once its hachek is folded away; Bulgarian A or U for ъ)."""
+ALPHABETS = {
+    SERBIAN_LATIN: frozenset("абвгдђежзијклљмнњопрстћуфхцчџш"),
+    BULGARIAN_OFFICIAL: frozenset("абвгдежзийклмнопрстуфхцчшщъьюя"),
+    BULGARIAN_BGN: frozenset("абвгдежзийклмнопрстуфхцчшщъьюя"),
+}
+"""The letters of the language a national standard is for: it spells no other word (a
+Serbian reading of Russian Шаров would be SAROV)."""
 CYRILLIC_STANDARDS: dict[str, dict[str, tuple[str, ...]]] = {
     "ICAO 9303": _ICAO_UNITS,
     "GOST R 52535.1-2006": _ICAO_UNITS | {"ц": ("tc",), "ъ": ("",)},
@@ -171,6 +184,24 @@ CYRILLIC_STANDARDS: dict[str, dict[str, tuple[str, ...]]] = {
         "х": ("kh",), "ц": ("ts",), "ч": ("tch",), "ш": ("ch",), "щ": ("chtch",),
         "ъ": ("",), "ю": ("iou", "you"), "я": ("ia", "ya"), "ий": ("i", "ii"),
     },
+    # The Serbian Latin alphabet is the Cyrillic one letter for letter (đ, ć, č, dž, ž,
+    # š, lj, nj, j); its marks folded away as a worklist without them writes it, and Đ
+    # also as DJ, as passports write it in their machine-readable zone.
+    SERBIAN_LATIN: _ICAO_UNITS
+    | {
+        "ђ": ("d", "dj"), "ћ": ("c",), "ч": ("c",), "џ": ("dz",), "ж": ("z",), "ш": ("s",),
+        "љ": ("lj",), "њ": ("nj",), "ј": ("j",), "х": ("h",), "ц": ("c",),
+    },
+    BULGARIAN_OFFICIAL: _ICAO_UNITS
+    | {
+        "й": ("y",), "х": ("h",), "щ": ("sht",), "ъ": ("a",), "ь": ("y",), "ю": ("yu",),
+        "я": ("ya",), "ий": ("iy",), "ия": ("ia",),
+    },
+    BULGARIAN_BGN: _ICAO_UNITS
+    | {
+        "й": ("y",), "щ": ("sht",), "ъ": ("u",), "ь": ("",), "ю": ("yu",), "я": ("ya",),
+        "ий": ("iy",),
+    },
     "usual English spelling": _ICAO_UNITS
     | {
         "е": ("e", "ye"), "ё": ("yo", "e"), "й": ("y",), "х": ("kh", "h"), "ъ": ("",),
@@ -186,7 +217,10 @@ def _cyrillic_patterns(word: str) -> tuple[tuple[str, Pattern], ...]:
     """The word as a pattern by each standard of :data:`CYRILLIC_STANDARDS` (a digraph may
     also be read letter by letter)."""
     out = []
+    in_word = set(word)
     for standard, table in CYRILLIC_STANDARDS.items():
+        if standard in ALPHABETS and not in_word <= ALPHABETS[standard]:
+            continue
         # Russian writes е for ё more often than not: Федоров may be Фёдоров, FYODOROV.
         table = {**table, "е": (*table["е"], *table["ё"])}
         parts: list[tuple[str, ...]] = []
@@ -604,6 +638,31 @@ library holds them."""
 def _new_kanji_word(word: str) -> str:
     converted: str = _T2JP.convert(word.translate(_NAME_ITAIJI))
     return converted.translate(_NAME_ITAIJI)
+
+
+_T2S = opencc.OpenCC("t2s")
+
+
+def _japanese_kanji(word: str) -> bool:
+    """Whether every character of ``word`` is in JIS X 0208, the kanji of Japanese names."""
+    try:
+        word.encode("shift_jis")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def simplified_hanzi(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, str] | None:
+    """Both words in simplified Chinese (OpenCC ``t2s``), where the pair is Chinese.
+
+    Only when one side holds a character Japanese does not write (outside JIS
+    X 0208, as 刘 or 张): ``t2s`` also joins Japanese name kanji that are two
+    names (葉 and 叶), which a Japanese pair must keep apart. ``None`` when
+    the pair is not plainly Chinese.
+    """
+    if all(_japanese_kanji(w) for w in (*a, *b)):
+        return None
+    return str(_T2S.convert("".join(a))), str(_T2S.convert("".join(b)))
 
 
 def new_kanji(words: tuple[str, ...]) -> tuple[str, ...]:

@@ -681,6 +681,53 @@ def test_a_french_spelling_of_a_russian_name_is_named():
     assert same_name("JOUKOV", "ZHUKOV", family=True) is None  # Latin against Latin: no
 
 
+# --- Serbian and Bulgarian Cyrillic, traditional and simplified Chinese ------------------
+
+
+def test_a_serbian_name_and_its_latin_alphabet_are_one_name():
+    d = disc("Ђорђевић^Милош", "19840707", "M")
+    for latin in ("ĐORĐEVIĆ^MILOŠ", "DJORDJEVIC^MILOS", "DORDEVIC^MILOS"):
+        c = score(d, wl(latin, "19840707", "M"))
+        assert c.name_strong, latin
+        assert match(d, [wl(latin, "19840707", "M")]).outcome is Outcome.AUTO, latin
+    c = score(d, wl("DORDEVIC^MILOS", "19840707", "M"))
+    assert "family name equal via Serbian Latin alphabet: Ђорђевић = DORDEVIC" in c.reasons
+
+
+def test_the_serbian_alphabet_reads_no_russian_word_and_no_two_latin_names():
+    from reconcile.variants import same_name
+
+    # ё is no Serbian letter: Шмелёв is Russian, and S for ш is no Russian spelling
+    c = score(disc("Шмелёв^Иван", "19700101", "M"), wl("SMELEV^IVAN", "19700101", "M"))
+    assert "family name differs" in c.reasons
+    assert same_name("SASA", "SHASHA", family=False) is None  # Latin against Latin: no
+
+
+def test_a_bulgarian_hard_sign_is_a_or_u():
+    d = disc("BUCHVAROV^TODOR", "19580303", "M")
+    c = score(d, wl("Бъчваров^Тодор", "19580303", "M"))
+    assert "family name equal via BGN/PCGN Bulgarian (1952): Бъчваров = BUCHVAROV" in c.reasons
+    assert match(d, [wl("Бъчваров^Тодор", "19580303", "M")]).outcome is Outcome.AUTO
+    c = score(disc("BACHVAROV^TODOR", "19580303", "M"), wl("Бъчваров^Тодор", "19580303", "M"))
+    assert any("Bulgarian official transliteration (2009)" in r for r in c.reasons)
+    c = score(disc("BICHVAROV^TODOR", "19580303", "M"), wl("Бъчваров^Тодор", "19580303", "M"))
+    assert not c.name_strong
+
+
+def test_traditional_and_simplified_chinese_are_one_name():
+    d = disc("劉^建國", "19530917", "M")
+    c = score(d, wl("LIU^JIANGUO=刘^建国", "19530917", "M"))
+    assert "family name equal, its traditional and simplified Chinese forms: 劉 = 刘" in c.reasons
+    assert match(d, [wl("LIU^JIANGUO=刘^建国", "19530917", "M")]).outcome is Outcome.AUTO
+
+
+def test_two_japanese_names_that_chinese_writes_alike_stay_apart():
+    # t2s writes 葉 as 叶, but in Japanese names they are two (YŌ and KANAE)
+    c = score(disc("=田中^葉", "19900101", "F"), wl("=田中^叶", "19900101", "F"))
+    assert "given name differs" in c.reasons
+    assert not c.name_strong
+
+
 @pytest.mark.parametrize(
     "dob",
     ["-19700101", "197001011", "19700101" + "0" * 60, "19700101\\19700102", "1970.0101", "19x0101"],

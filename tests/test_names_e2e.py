@@ -43,6 +43,7 @@ from tests.match_cases import (
 from tests.match_cases_blind import BLIND_BASE, BLIND_CASES
 from tests.match_cases_blind2 import BLIND2_BASE, BLIND2_CASES
 from tests.match_cases_blind3 import BLIND3_BASE, BLIND3_CASES
+from tests.match_cases_blind4 import BLIND4_BASE, BLIND4_CASES
 
 JAPANESE = "\\ISO 2022 IR 87"
 
@@ -70,6 +71,14 @@ def _plainly_cp1251(name: str) -> bool:
         return False
     letters = [ch for ch in read if ch.isalpha()]
     return bool(letters) and all(script_of(ch) is Script.CYRILLIC for ch in letters)
+
+
+def _plainly_utf8(name: str) -> bool:
+    """Whether a Latin-1 name's bytes are UTF-8 of other letters (mojibake: LefÃ¨vre)."""
+    try:
+        return name.encode("latin-1").decode("utf-8") != name
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return False
 
 
 def _encodes(name: str, codec: str) -> bool:
@@ -171,8 +180,9 @@ def _kiosk_match(tmp_path: Path, worklist_server) -> list[dict]:
         (BLIND_BASE, BLIND_CASES),
         (BLIND2_BASE, BLIND2_CASES),
         (BLIND3_BASE, BLIND3_CASES),
+        (BLIND4_BASE, BLIND4_CASES),
     ],
-    ids=["written-with", "unseen", "held-out", "blind", "blind-2", "blind-3"],
+    ids=["written-with", "unseen", "held-out", "blind", "blind-2", "blind-3", "blind-4"],
 )
 def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, base, all_cases):
     for item in base:
@@ -216,10 +226,14 @@ def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, 
     cyrillic_bytes = [
         c for c in cases if not c.disc.guessed_names and _plainly_cp1251(c.disc.patient_name)
     ]
+    # and UTF-8 bytes on a disc declaring Latin-1
+    utf8_bytes = [
+        c for c in cases if not c.disc.guessed_names and _plainly_utf8(c.disc.patient_name)
+    ]
     assert codes.count("charset-undeclared") == sum("wrong" not in c.id for c in misread)
     assert codes.count("charset-wrong") == sum("wrong" in c.id for c in misread) + len(
         cyrillic_bytes
-    )
+    ) + len(utf8_bytes)
 
     got = {
         by_study[s["study_instance_uid"]].id: (
@@ -237,14 +251,14 @@ def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, 
     ]
     assert wrong == []
     # a name read in a guessed set is never decided automatically
-    assert all(got[c.id][0] != "auto" for c in misread + cyrillic_bytes)
-    # the guessed Cyrillic reading finds the patient (for review)
-    assert all(got[c.id] == ("review", c.right) for c in cyrillic_bytes)
+    assert all(got[c.id][0] != "auto" for c in misread + cyrillic_bytes + utf8_bytes)
+    # the guessed Cyrillic or UTF-8 reading finds the patient (for review)
+    assert all(got[c.id] == ("review", c.right) for c in cyrillic_bytes + utf8_bytes)
     # "none" proposes nobody: a candidate the matcher would rank last need not be fetched
     expected = {
         r.case.id: (r.decision, r.top if r.decision != "none" else None)
         for r in evaluate(cases=tuple(cases))
-        if r.case not in cyrillic_bytes
+        if r.case not in cyrillic_bytes + utf8_bytes
     }
     assert {k: v for k, v in got.items() if k in expected} == expected
 

@@ -25,6 +25,7 @@ from tests.match_cases import (
 from tests.match_cases_blind import BLIND_CASES
 from tests.match_cases_blind2 import BLIND2_CASES
 from tests.match_cases_blind3 import BLIND3_CASES
+from tests.match_cases_blind4 import BLIND4_CASES
 
 
 def wl(name: str, dob: str = "19700101", sex: str = "M", mrn: str = "M1") -> WorklistItem:
@@ -156,6 +157,7 @@ def test_variant_walks_are_quick_on_hostile_words():
         BLIND_CASES,
         BLIND2_CASES,
         BLIND3_CASES,
+        BLIND4_CASES,
     ],
     ids=[
         "latin-1",
@@ -166,6 +168,7 @@ def test_variant_walks_are_quick_on_hostile_words():
         "blind",
         "blind-2",
         "blind-3",
+        "blind-4",
     ],
 )
 def test_no_set_has_a_wrong_or_unsafe_automatic_match(cases):

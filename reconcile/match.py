@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconcile import given_forms, names, scripts, variants
+from reconcile import chinese, given_forms, names, scripts, variants
 from reconcile.model import WorklistItem
 from reconcile.names import Agreement, PersonName
 from reconcile.rules import MatchRules
@@ -31,6 +31,7 @@ FAMILY_POINTS = {
     Agreement.EQUAL: 30,
     Agreement.PART: 24,
     Agreement.TYPO: 22,
+    Agreement.SHORT: 16,  # a guessed reading (hanzi in pinyin): never strong
     Agreement.DIFFERENT: 0,
     Agreement.MISSING: 0,
 }
@@ -168,6 +169,12 @@ def _score_reading(disc: PersonName, wl: PersonName) -> NameScore:
         middle = Agreement.EQUAL if disc.middle or wl.middle else Agreement.MISSING
     family, family_why = _variant_family(disc, wl, family)
     given, given_why = _variant_given(disc, wl, given)
+    chinese_family, chinese_given = _chinese_romanisations(disc, wl)
+    if family is not Agreement.EQUAL and chinese_family:
+        family, family_why = Agreement.EQUAL, chinese_family
+    if given is not Agreement.EQUAL and chinese_given:
+        given, given_why = Agreement.EQUAL, chinese_given
+        middle = Agreement.EQUAL if disc.middle or wl.middle else Agreement.MISSING
     points = FAMILY_POINTS[family] + GIVEN_POINTS[given]
     reasons: list[str] = []
     if family is Agreement.MISSING:
@@ -218,6 +225,36 @@ def _variant_family(disc: PersonName, wl: PersonName, found: Agreement) -> tuple
     return Agreement.EQUAL, (
         f"family name equal via {how}: {_shown(disc.family)} = {_shown(wl.family)}"
     )
+
+
+def _chinese_romanisations(disc: PersonName, wl: PersonName) -> tuple[str, str]:
+    """The reasons why the family and the given names (given and middle words joined, as
+    HSIAO-MING) are one Chinese name in Hanyu Pinyin and in Wade-Giles
+    (:mod:`reconcile.chinese`); ``""`` for a part that is not, or names not plainly written
+    one in each system."""
+    disc_system = chinese.written_in(disc.family + disc.given + disc.middle)
+    wl_system = chinese.written_in(wl.family + wl.given + wl.middle)
+    if {disc_system, wl_system} != {chinese.PINYIN, chinese.WADE_GILES}:
+        return "", ""
+    by_pinyin, by_wg = (disc, wl) if disc_system == chinese.PINYIN else (wl, disc)
+    found = []
+    for what, pinyin_words, wg_words, shown in (
+        ("family", by_pinyin.family, by_wg.family, (disc.family, wl.family)),
+        (
+            "given",
+            by_pinyin.given + by_pinyin.middle,
+            by_wg.given + by_wg.middle,
+            (disc.given + disc.middle, wl.given + wl.middle),
+        ),
+    ):
+        same = chinese.pinyin_and_wade_giles("".join(pinyin_words), "".join(wg_words))
+        found.append(
+            f"{what} name equal via Hanyu Pinyin and Wade-Giles spellings of one Chinese name: "
+            f"{_shown(shown[0])} = {_shown(shown[1])}"
+            if same and pinyin_words and wg_words
+            else ""
+        )
+    return found[0], found[1]
 
 
 def _variant_given(disc: PersonName, wl: PersonName, found: Agreement) -> tuple[Agreement, str]:

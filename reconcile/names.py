@@ -14,7 +14,7 @@ import enum
 import unicodedata
 from dataclasses import dataclass
 
-from reconcile import given_forms, scripts
+from reconcile import chinese, given_forms, scripts
 
 # Letters that Unicode decomposition does not reduce to ASCII.
 _SPECIAL = str.maketrans(
@@ -258,7 +258,8 @@ def native_readings(raw: str) -> list[tuple[PersonName, str]]:
     ``^`` is read as written. A Hangul name without ``^`` is split as Korean
     names are (:func:`reconcile.scripts.korean_splits`); Cyrillic or Greek
     words without ``^`` are read in both orders; other words without ``^``
-    (kanji, kana) stay one whole name (``structured=False``).
+    (kanji, kana) stay one whole name (``structured=False``), and a hanzi name of
+    two to four characters is also read split after a family name of one or two.
     """
     if "^" in raw:
         parts = [*(tuple(scripts.native_fold(p).split()) for p in raw.split("^")), (), ()]
@@ -290,7 +291,18 @@ def native_readings(raw: str) -> list[tuple[PersonName, str]]:
                 "name written without ^, read given name first",
             ),
         ]
-    return [(PersonName(words, (), (), structured=False), "")]
+    whole = (PersonName(words, (), (), structured=False), "")
+    if len(words) == 1 and scripts.script_of(words[0]) is scripts.Script.HAN:
+        # a Chinese name: a family name of one character, or of two (欧阳, 司马)
+        return [whole] + [
+            (
+                PersonName((words[0][:cut],), (words[0][cut:],), ()),
+                f"hanzi name without ^ split after the family name {words[0][:cut]}",
+            )
+            for cut in (1, 2)
+            if 2 <= len(words[0]) <= 4 and cut < len(words[0])
+        ]
+    return [whole]
 
 
 def _without_yo(words: tuple[str, ...]) -> tuple[str, ...]:
@@ -321,8 +333,8 @@ def compare_across(
                 return Agreement.EQUAL, (
                     f"{what} name equal, an old or variant kanji form: {''.join(a)} = {''.join(b)}"
                 )
-            chinese = scripts.simplified_hanzi(a, b)
-            if chinese is not None and chinese[0] == chinese[1]:
+            simplified = scripts.simplified_hanzi(a, b)
+            if simplified is not None and simplified[0] == simplified[1]:
                 what = "family" if family else "given"
                 return Agreement.EQUAL, (
                     f"{what} name equal, its traditional and simplified Chinese forms: "
@@ -354,6 +366,15 @@ def compare_across(
     if scripts.Script.LATIN not in (sa, sb):
         return None
     latin, native = (a, b) if sa is scripts.Script.LATIN else (b, a)
+    if scripts.script_of("".join(native)) is scripts.Script.HAN:
+        system = chinese.read_as("".join(native), "".join(latin))
+        if system is None:
+            return None
+        what = "family" if family else "given"
+        return Agreement.SHORT, (
+            f"{what} name similar, a {system} reading of the hanzi: {''.join(native)} ~ "
+            f"{' '.join(latin).upper()} (a guessed reading, for review)"
+        )
     if scripts.script_of("".join(native)) not in scripts.STANDARDS:
         return None
     standard = scripts.transliterates(" ".join(native), "".join(latin), family=family)

@@ -1,0 +1,190 @@
+"""Chinese names in Latin letters: Hanyu Pinyin against Wade-Giles, and hanzi read in pinyin.
+
+A mainland hospital writes 张晓明 as ZHANG^XIAOMING (Hanyu Pinyin, ISO 7098);
+a Taiwanese passport or an older record as CHANG^HSIAO-MING (Wade-Giles,
+apostrophes and umlauts dropped as worklists drop them). Two Latin names are
+one Chinese name here when a string of pinyin syllables gives one of them by
+pinyin and the other by Wade-Giles, and only when each name as a whole is
+plainly written by its system (a word that one system writes and the other
+cannot: XIAOMING, HSIAO): CHANG alone is both the Wade-Giles ZHANG and the
+pinyin CHANG (常), and DAN and TAN, BEN and PEN, are Western names.
+
+The syllables are those of pypinyin's dictionary (the readings of the
+characters of GB 18030). Wade-Giles is written here from its rules (the
+initials p t k ch ts hs j for b d g j/zh z x r, finals -ieh -ien -ung -ih
+-u for -ie -ian -ong -i -i), because pypinyin's own Wade-Giles style keeps
+GUO and LUO as they are, where Wade-Giles writes KUO and LO. A hanzi name's
+pinyin reading is a guess (单 is SHAN as a family name, DAN otherwise): it
+finds a candidate for review and never decides.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+
+PINYIN = "Hanyu Pinyin"
+WADE_GILES = "Wade-Giles"
+_SYSTEMS = (PINYIN, WADE_GILES)
+_LONGEST = 40  # letters of one name word; a longer one is no Chinese name
+
+_WG_INITIALS = {
+    "b": "p", "p": "p", "m": "m", "f": "f", "d": "t", "t": "t", "n": "n", "l": "l",
+    "g": "k", "k": "k", "h": "h", "j": "ch", "q": "ch", "x": "hs", "zh": "ch", "ch": "ch",
+    "sh": "sh", "r": "j", "z": "ts", "c": "ts", "s": "s", "y": "y", "w": "w", "": "",
+}  # fmt: skip
+_WG_WHOLE = {
+    "zhi": ("chih",), "chi": ("chih",), "shi": ("shih",), "ri": ("jih",), "zi": ("tzu",),
+    "ci": ("tzu",), "si": ("ssu", "szu"), "yi": ("i",), "you": ("yu",), "ye": ("yeh",),
+    "yan": ("yen",), "yong": ("yung",), "e": ("o", "e"), "er": ("erh",), "luo": ("lo",),
+    "nuo": ("no",), "duo": ("to",), "tuo": ("to",), "zuo": ("tso",), "cuo": ("tso",),
+    "suo": ("so",), "ruo": ("jo",), "zhuo": ("cho",), "chuo": ("cho",), "gui": ("kuei",),
+    "kui": ("kuei",), "ge": ("ko",), "ke": ("ko",), "he": ("ho",),
+}  # fmt: skip
+_WG_FINALS = (("iong", "iung"), ("ong", "ung"), ("ian", "ien"), ("ie", "ieh"), ("ue", "ueh"))
+
+
+@functools.lru_cache(maxsize=1)
+def _syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable of pypinyin's dictionary, ü written u (as worklists do)."""
+    from pypinyin.contrib.tone_convert import to_normal
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    found: set[str] = set()
+    for reading in {r for readings in set(pinyin_dict.values()) for r in readings.split(",")}:
+        plain = to_normal(reading).replace("v", "u").replace("ü", "u")
+        if plain.isascii() and plain.isalpha() and any(v in plain for v in "aeiou"):
+            found.add(plain)
+    return frozenset(found)
+
+
+def wade_giles(syllable: str) -> tuple[str, ...]:
+    """The Wade-Giles spellings of a toneless pinyin syllable, apostrophes and umlauts dropped."""
+    if syllable in _WG_WHOLE:
+        return _WG_WHOLE[syllable]
+    initial = syllable[:2] if syllable[:2] in ("zh", "ch", "sh") else ""
+    if not initial and syllable[0] in _WG_INITIALS and syllable[0] not in "aeiou":
+        initial = syllable[0]
+    final = syllable[len(initial) :]
+    for pinyin_final, wg_final in _WG_FINALS:
+        if final == pinyin_final:
+            final = wg_final
+            break
+    return (_WG_INITIALS[initial] + final,)
+
+
+@functools.lru_cache(maxsize=1)
+def _spellings() -> dict[str, dict[str, int]]:
+    """For each spelling's first letter: spelling -> the systems (bits) that write it, with
+    the syllables it may be (one spelling, several syllables: CHANG is zhang and chang)."""
+    table: dict[str, dict[str, int]] = {}
+    for syllable in _syllables():
+        for bit, spellings in enumerate(((syllable,), wade_giles(syllable))):
+            for spelling in spellings:
+                row = table.setdefault(spelling[0], {})
+                row[spelling] = row.get(spelling, 0) | (1 << bit)
+    return table
+
+
+@functools.lru_cache(maxsize=1)
+def _pair_table() -> dict[str, list[tuple[str, str]]]:
+    """(pinyin, Wade-Giles) spelling pairs of one syllable, by the pinyin's first letter."""
+    table: dict[str, list[tuple[str, str]]] = {}
+    for syllable in _syllables():
+        for wg in wade_giles(syllable):
+            table.setdefault(syllable[0], []).append((syllable, wg))
+    return table
+
+
+@functools.lru_cache(maxsize=4096)
+def systems_of(word: str) -> frozenset[str]:
+    """The systems (:data:`PINYIN`, :data:`WADE_GILES`) that can write ``word`` whole, as a
+    string of syllables (folded Latin letters; spaces and hyphens ignored)."""
+    word = word.replace(" ", "").replace("-", "")
+    if not word or len(word) > _LONGEST or not word.isascii() or not word.isalpha():
+        return frozenset()
+    table = _spellings()
+    reach = {0: 0b11}  # position -> systems that reach it
+    for at in range(len(word)):
+        bits = reach.get(at)
+        if not bits:
+            continue
+        for spelling, by in table.get(word[at], {}).items():
+            if by & bits and word.startswith(spelling, at):
+                end = at + len(spelling)
+                reach[end] = reach.get(end, 0) | (by & bits)
+    found = reach.get(len(word), 0)
+    return frozenset(s for bit, s in enumerate(_SYSTEMS) if found & (1 << bit))
+
+
+def written_in(words: Iterable[str]) -> str | None:
+    """The system a whole name is plainly written in: every word in it, and one word in it
+    only (HSIAO is no pinyin, XIAO no Wade-Giles); None otherwise."""
+    kinds = [systems_of(w) for w in words if w]
+    if not kinds:
+        return None
+    for system in _SYSTEMS:
+        if all(system in k for k in kinds) and any(k == {system} for k in kinds):
+            return system
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def pinyin_and_wade_giles(pinyin_word: str, wg_word: str) -> bool:
+    """Whether one string of syllables is ``pinyin_word`` in pinyin and ``wg_word`` in
+    Wade-Giles (folded letters; spaces and hyphens ignored)."""
+    a = pinyin_word.replace(" ", "").replace("-", "")
+    b = wg_word.replace(" ", "").replace("-", "")
+    if not a or not b or max(len(a), len(b)) > _LONGEST:
+        return False
+    pairs = _pair_table()
+    reach = {(0, 0)}
+    frontier = [(0, 0)]
+    while frontier:
+        i, j = frontier.pop()
+        if i == len(a) and j == len(b):
+            return True
+        for syllable, wg in pairs.get(a[i : i + 1], ()):
+            if a.startswith(syllable, i) and b.startswith(wg, j):
+                step = (i + len(syllable), j + len(wg))
+                if step not in reach:
+                    reach.add(step)
+                    frontier.append(step)
+    return False
+
+
+def readings(hanzi: str) -> list[set[str]]:
+    """Each character's toneless pinyin readings (pypinyin, every reading of a polyphone);
+    an empty set for a character it does not know."""
+    from pypinyin import Style, pinyin
+
+    out = []
+    for char in hanzi:
+        found = pinyin(char, style=Style.NORMAL, heteronym=True, errors="default")
+        plain = {r.replace("v", "u").replace("ü", "u") for r in found[0] if r}
+        out.append({r for r in plain if r.isascii() and r.isalpha()})  # not the char itself
+    return out
+
+
+def read_as(hanzi: str, latin: str) -> str | None:
+    """The system by which ``latin`` spells one pinyin reading of ``hanzi``; None if none.
+
+    A reading of hanzi is a guess (a polyphone, a family name's own reading):
+    for review only.
+    """
+    word = latin.replace(" ", "").replace("-", "")
+    if not hanzi or len(hanzi) > 8 or not word or len(word) > _LONGEST:
+        return None
+    per_char = readings(hanzi)
+    if not all(per_char):
+        return None
+    for system in _SYSTEMS:
+        ends = {0}
+        for options in per_char:
+            spelled = {s for o in options for s in ((o,) if system == PINYIN else wade_giles(o))}
+            ends = {at + len(s) for at in ends for s in spelled if word.startswith(s, at)}
+            if not ends:
+                break
+        if len(word) in ends:
+            return system
+    return None

@@ -1,0 +1,78 @@
+"""Chinese names: Hanyu Pinyin against Wade-Giles, and hanzi read in pinyin (review only)."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconcile import chinese
+from reconcile.match import Outcome, match, score
+from tests.test_match import disc, wl
+
+
+@pytest.mark.parametrize(
+    ("syllable", "wade_giles"),
+    [
+        ("zhang", "chang"), ("xiao", "hsiao"), ("xu", "hsu"), ("jian", "chien"),
+        ("zhi", "chih"), ("si", "ssu"), ("ri", "jih"), ("rong", "jung"), ("guo", "kuo"),
+        ("luo", "lo"), ("gui", "kuei"), ("xue", "hsueh"), ("ge", "ko"), ("cai", "tsai"),
+        ("qing", "ching"), ("de", "te"), ("bo", "po"),
+    ],
+)  # fmt: skip
+def test_wade_giles_is_written_by_its_rules(syllable, wade_giles):
+    assert wade_giles in chinese.wade_giles(syllable)
+
+
+def test_a_name_is_plainly_in_one_system_only_by_a_word_the_other_cannot_write():
+    assert chinese.written_in(("chang", "hsiao", "ming")) == chinese.WADE_GILES
+    assert chinese.written_in(("zhang", "xiaoming")) == chinese.PINYIN
+    assert chinese.written_in(("chang", "ming")) is None  # both systems write both words
+    assert chinese.written_in(("smith", "john")) is None
+
+
+def test_a_wade_giles_name_is_the_pinyin_name_it_spells():
+    d = disc("CHANG^HSIAO-MING", "19850812", "M")
+    item = wl("ZHANG^XIAOMING=张^晓明", "19850812", "M")
+    c = score(d, item)
+    assert (
+        "family name equal via Hanyu Pinyin and Wade-Giles spellings of one Chinese name: "
+        "CHANG = ZHANG"
+    ) in c.reasons
+    assert match(d, [item]).outcome is Outcome.AUTO
+    assert match(disc("HSU^LI", "19710405", "F"), [wl("XU^LI", "19710405", "F")]).outcome is (
+        Outcome.AUTO
+    )
+
+
+def test_names_that_are_not_plainly_chinese_are_never_made_equal_through_it():
+    # DAN and TAN, CHANG and ZHANG alone: one letter apart, never "equal via Wade-Giles"
+    for a, b in (("DAN^SMITH", "TAN^SMITH"), ("CHANG^MING", "ZHANG^MING"), ("BEN^LI", "PEN^LI")):
+        c = score(disc(a, "19700101", "M"), wl(b, "19700101", "M"))
+        assert not any("Wade-Giles" in r for r in c.reasons), (a, b)
+    # a syllable string that is not the same: HSU is XU, not SU
+    assert not chinese.pinyin_and_wade_giles("su", "hsu")
+
+
+def test_a_hanzi_name_is_read_in_pinyin_for_review_only():
+    d = disc("徐丽", "19710405", "F")
+    decision = match(d, [wl("XU^LI", "19710405", "F")])
+    assert decision.outcome is Outcome.REVIEW
+    assert any(
+        "a Hanyu Pinyin reading of the hanzi: 徐 ~ XU" in r for r in decision.candidates[0].reasons
+    )
+    # a polyphone: 单 is SHAN as a family name and DAN otherwise; either is only a reading
+    for latin in ("SHAN^MING", "DAN^MING"):
+        decision = match(disc("单^明", "19700101", "M"), [wl(latin, "19700101", "M")])
+        assert decision.outcome is Outcome.REVIEW, latin
+
+
+def test_a_hanzi_reading_never_decides_between_namesakes():
+    d = disc("徐丽", "19710405", "F")
+    decision = match(d, [wl("XU^LI", "19710405", "F"), wl("XU^LI", "19881004", "F", mrn="M2")])
+    assert decision.outcome is not Outcome.AUTO
+    assert decision.candidates[0].item.mrn == "M1"
+
+
+def test_hostile_words_are_bounded():
+    assert chinese.systems_of("a" * 5000) == frozenset()
+    assert not chinese.pinyin_and_wade_giles("an" * 400, "an" * 400)
+    assert chinese.read_as("徐" * 500, "xu" * 500) is None

@@ -62,7 +62,7 @@ from kiosk.store import outbox, studies
 from kiosk.store.db import transaction
 from kiosk.store.studies import StudyRecord, StudyState
 from kiosk.tags import TAGS
-from reconcile.match import normal_sex
+from reconcile.match import date_parts, normal_sex
 from reconcile.model import TargetIdentity, WorklistItem
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ def check_demographics(
     disc_birth = study.birth_date if isinstance(study, StudySummary) else study.original_birth_date
     disc_sex = normal_sex(study.sex if isinstance(study, StudySummary) else study.original_sex)
     sex = normal_sex(sex)
-    if disc_birth and birth_date and disc_birth != birth_date:
+    if disc_birth and birth_date and not _same_day(disc_birth, birth_date):
         raise IdentityMismatchError(
             f"the disc's birth date {disc_birth} differs from {whose} {birth_date}; "
             "check the patient, then confirm the mismatch to go on"
@@ -179,6 +179,15 @@ def check_demographics(
             f"the disc's sex {disc_sex} differs from {whose} {sex}; "
             "check the patient, then confirm the mismatch to go on"
         )
+
+
+def _same_day(a: str, b: str) -> bool:
+    """Whether two birth dates are one day, as the matcher reads dates (19580415 and the
+    ACR-NEMA 1958.04.15 are; a partial or unreadable one is only its own text)."""
+    if a == b:
+        return True
+    day = date_parts(a)
+    return len(day) == 3 and day == date_parts(b)
 
 
 def order_identity(config: Config, item: WorklistItem) -> TargetIdentity:

@@ -257,3 +257,20 @@ def test_import_into_orthanc(tmp_path, capsys, disc, worklist_server, orthanc_se
         assert tags["PatientID"] == "MRN100234"
         assert tags["AccessionNumber"] == "ACC20260001"
         assert tags["OtherPatientIDsSequence"][0]["PatientID"] == "EXT-48213"
+
+
+def test_a_birth_date_written_another_way_is_the_same_day():
+    """A disc's ACR-NEMA date (1970.01.01) is the order's 19700101, as the matcher reads it;
+    a partial or different date still needs a person."""
+    from kiosk.errors import IdentityMismatchError
+    from kiosk.importer import check_demographics
+    from kiosk.media.model import StudySummary
+
+    def study(dob: str) -> StudySummary:
+        return StudySummary("1.2.3", "", "", "", "EXT", "", "DOE^JANE", dob, "F")
+
+    for dob in ("1970.01.01", "1970-01-01", " 19700101"):
+        check_demographics(study(dob), "19700101", "F", whose="the order's", confirmed=False)
+    for dob in ("197001", "1970.01.02", "19700229x", "19700101\\19700102"):
+        with pytest.raises(IdentityMismatchError):
+            check_demographics(study(dob), "19700101", "F", whose="the order's", confirmed=False)

@@ -28,6 +28,7 @@ from tests.match_cases_blind import BLIND_CASES
 from tests.match_cases_blind2 import BLIND2_CASES
 from tests.match_cases_blind3 import BLIND3_CASES
 from tests.match_cases_blind4 import BLIND4_CASES
+from tests.match_cases_blind5 import BLIND5_CASES
 
 
 def main(argv: list[str]) -> int:
@@ -51,6 +52,11 @@ def main(argv: list[str]) -> int:
         (
             "fourth blind set (written on 2026-12-01, measured once before any rule saw it)",
             BLIND4_CASES,
+        ),
+        (
+            "fifth blind set (written on 2026-12-01 after the fourth's rules, measured once "
+            "before any rule saw it)",
+            BLIND5_CASES,
         ),
     )
     for title, cases in sets:

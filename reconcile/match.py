@@ -269,10 +269,17 @@ def _variant_given(disc: PersonName, wl: PersonName, found: Agreement) -> tuple[
         return Agreement.EQUAL, (
             f"given name equal via {how}: {_shown(disc.given[:1])} = {_shown(wl.given[:1])}"
         )
-    if found is Agreement.DIFFERENT and variants.similar(disc.given[0], wl.given[0]):
+    # A Korean given name of two syllables is often written in two words (JUN-SEO, SU JIN):
+    # then the whole of it is compared, never its first word alone (SU is no SEO YEON).
+    disc_given, wl_given = (
+        (disc.given + disc.middle, wl.given + wl.middle)
+        if disc.middle or wl.middle
+        else (disc.given[:1], wl.given[:1])
+    )
+    if found is Agreement.DIFFERENT and variants.similar("".join(disc_given), "".join(wl_given)):
         return Agreement.TYPO, (
             "given name similar (Revised Romanization / McCune-Reischauer spellings): "
-            f"{_shown(disc.given[:1])} ~ {_shown(wl.given[:1])}"
+            f"{_shown(disc_given)} ~ {_shown(wl_given)}"
         )
     if found is Agreement.DIFFERENT and given_forms.english_nickname(disc.given[0], wl.given[0]):
         return Agreement.SHORT, (

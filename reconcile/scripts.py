@@ -419,7 +419,13 @@ def _syllable(ch: str) -> Pattern:
         return (_alternatives(anyascii(ch).lower()),)
     lead, rest = divmod(index, 588)
     vowel, tail = divmod(rest, 28)
+    if lead == _SILENT and vowel == _U:
+        return (("",), _WOO, _FINALS[tail])  # 우 as WOO: JIWOO, HYUNWOO, WOOJIN
     return (_INITIALS[lead], _VOWELS[vowel], _FINALS[tail])
+
+
+_SILENT, _U = 11, 13  # ㅇ (no sound before a vowel) and ㅜ
+_WOO = ("oo", "u", "woo", "wu")
 
 
 @functools.lru_cache(maxsize=4096)

@@ -279,7 +279,7 @@ def _similar(a: str, b: str) -> bool:
 
     def step(i: int, j: int, phase: int) -> bool:
         if i == len(a) and j == len(b):
-            return phase == 0
+            return phase != 1  # after a final, or after a vowel (a syllable with no final)
         if (i, j, phase) in seen:
             return False
         seen.add((i, j, phase))

@@ -44,6 +44,7 @@ from tests.match_cases_blind import BLIND_BASE, BLIND_CASES
 from tests.match_cases_blind2 import BLIND2_BASE, BLIND2_CASES
 from tests.match_cases_blind3 import BLIND3_BASE, BLIND3_CASES
 from tests.match_cases_blind4 import BLIND4_BASE, BLIND4_CASES
+from tests.match_cases_blind5 import BLIND5_BASE, BLIND5_CASES
 
 JAPANESE = "\\ISO 2022 IR 87"
 
@@ -181,8 +182,9 @@ def _kiosk_match(tmp_path: Path, worklist_server) -> list[dict]:
         (BLIND2_BASE, BLIND2_CASES),
         (BLIND3_BASE, BLIND3_CASES),
         (BLIND4_BASE, BLIND4_CASES),
+        (BLIND5_BASE, BLIND5_CASES),
     ],
-    ids=["written-with", "unseen", "held-out", "blind", "blind-2", "blind-3", "blind-4"],
+    ids=["written-with", "unseen", "held-out", "blind", "blind-2", "blind-3", "blind-4", "blind-5"],
 )
 def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, base, all_cases):
     for item in base:

@@ -26,6 +26,7 @@ from tests.match_cases_blind import BLIND_CASES
 from tests.match_cases_blind2 import BLIND2_CASES
 from tests.match_cases_blind3 import BLIND3_CASES
 from tests.match_cases_blind4 import BLIND4_CASES
+from tests.match_cases_blind5 import BLIND5_CASES
 
 
 def wl(name: str, dob: str = "19700101", sex: str = "M", mrn: str = "M1") -> WorklistItem:
@@ -100,6 +101,36 @@ def test_korean_given_names_are_only_similar():
     assert any("similar" in r for r in c.reasons)
 
 
+def test_a_korean_given_name_ending_in_a_vowel_is_similar_too():
+    """The walk stopped before the empty final of the last syllable: 서 (SEO, SO) and any
+    name ending in a vowel was never similar."""
+    assert similar("so", "seo")
+    assert similar("seoyeon", "soyon")
+    assert not similar("ann", "anne")
+
+
+def test_a_korean_given_name_in_two_words_is_compared_whole():
+    c = score(disc("PAK^CHUNSO", "19880305", "M"), wl("PARK^JUN-SEO", "19880305", "M"))
+    assert "given name similar (Revised Romanization / McCune-Reischauer spellings): " in (
+        " ".join(c.reasons)
+    )
+    assert (
+        match(disc("PAK^CHUNSO", "19880305", "M"), [wl("PARK^JUN-SEO", "19880305", "M")]).outcome
+        is Outcome.REVIEW
+    )
+    # SU JIN is not SEO YEON, though SU may be a spelling of 서
+    c = score(disc("LEE^SU JIN", "19920611", "F"), wl("LEE^SEO YEON", "19920611", "F"))
+    assert not any("similar" in r for r in c.reasons)
+
+
+def test_woo_is_a_usual_spelling_of_u():
+    for latin, hangul in (("JIWOO", "지우"), ("HYUNWOO", "현우"), ("WOOJIN", "우진")):
+        c = score(disc(f"LEE^{latin}", "19970315", "F"), wl(f"이^{hangul}", "19970315", "F"))
+        assert c.name_strong, latin
+    c = score(disc("LEE^KWOO", "19970315", "F"), wl("이^구", "19970315", "F"))
+    assert not c.name_strong  # W only where no consonant stands before the vowel
+
+
 def test_the_reason_names_the_standards_and_both_spellings():
     c = score(disc("KUZNECOV^SERGEJ"), wl("KUZNETSOV^SERGEY"))
     assert c.reasons[1:3] == (
@@ -158,6 +189,7 @@ def test_variant_walks_are_quick_on_hostile_words():
         BLIND2_CASES,
         BLIND3_CASES,
         BLIND4_CASES,
+        BLIND5_CASES,
     ],
     ids=[
         "latin-1",
@@ -169,6 +201,7 @@ def test_variant_walks_are_quick_on_hostile_words():
         "blind-2",
         "blind-3",
         "blind-4",
+        "blind-5",
     ],
 )
 def test_no_set_has_a_wrong_or_unsafe_automatic_match(cases):

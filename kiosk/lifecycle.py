@@ -502,12 +502,20 @@ def attach_order(
     that no sender takes an instance with the old identity meanwhile. The audit
     event names the old and the new MRN and accession. A ``correction`` (the
     study was sent under the old identity) is recorded in the same transaction,
-    so that a crash before the resend still resends it as a correction.
+    so that a crash before the resend still resends it as a correction; what
+    was delivered is then forgotten (it was delivered under the old identity).
+    Without one, a correction recorded before (the corrected copy never went)
+    is given the new identity: the old copy at the PACS is still the one it names.
     """
     with transaction(conn):
         old = _back_to_matched(conn, study_id, target, hold_reason="")
         if correction is not None:
             _add_correction(conn, study_id, correction)
+            outbox.forget_deliveries(conn, study_id)
+        elif store_corrections.retarget_latest(
+            conn, study_id, target.mrn, target.accession_number
+        ):  # corrected again before the corrected copy went: the old copy is the first one
+            detail += "; the earlier correction now names this identity"
         _audit(
             conn,
             actor,

@@ -351,3 +351,48 @@ def test_a_corrected_study_can_be_reconciled_again(
         assert code == 0, err
         [row] = out["studies"]
         assert (row["state"], row["sent"]) == ("sent", 3), row
+
+
+def test_a_study_corrected_twice_before_the_resend_rejects_only_what_the_pacs_got(
+    tmp_path, capsys, worklist_server, orthanc_server: OrthancServer
+):
+    """Red team round 7: reconciled MRN555 -> MRN100234 (not sent yet), then -> MRN100999.
+    The second correction named MRN100234, under which the PACS never got anything, and
+    its rejection note was filed under MRN100234."""
+    disc, study, cfg = setup(tmp_path, worklist_server, orthanc_server)
+    worklist_server.add_item(
+        PatientID="MRN100999",
+        PatientName="DOE^JANE",
+        PatientBirthDate="19700101",
+        PatientSex="F",
+        AccessionNumber="ACC999",
+    )
+    section = "[destinations.radiology]\n"
+    cfg.write_text(cfg.read_text().replace(section, section + "rejection_notes = true\n"))
+    args = ["import", str(disc), "--all", "--mrn", "MRN555", "--confirm-mismatch"]
+    assert run(capsys, *args, "--config", str(cfg))[0] == 0
+    old = set(orthanc_server.wait_for_instances(3))
+    uid = study.study_instance_uid
+    first = ["reconcile", uid, "--accession", "ACC777", "--mrn", "MRN100234", "--no-send"]
+    code, _, err = run(capsys, *first, "--config", str(cfg))
+    assert code == 0, err
+    second = ["reconcile", uid, "--accession", "ACC999", "--mrn", "MRN100999"]
+    code, out, err = run(capsys, *second, "--config", str(cfg))
+    assert code == 0, err
+    assert out["studies"][0]["state"] == "sent"
+    now = orthanc_server.wait_for_instances(3 + 3 + 1)  # old, corrected, one note
+    time.sleep(1)  # a second note would come now
+    tags = {i: orthanc_server.instance_tags(i) for i in set(orthanc_server.instances()) - old}
+    notes = [t for t in tags.values() if t.get("SOPClassUID") == "1.2.840.10008.5.1.4.1.1.88.59"]
+    assert [n["PatientID"] for n in notes] == ["MRN555"]  # only where the old copy is
+    corrected = [t for t in tags.values() if t not in notes]
+    assert {(t["PatientID"], t["AccessionNumber"]) for t in corrected} == {("MRN100999", "ACC999")}
+    assert len(now) == 7
+    code, queue, _ = run(capsys, "queue", "--config", str(cfg))
+    [fix] = queue["corrections"]
+    assert (fix["old_mrn"], fix["new_mrn"], fix["new_accession"], fix["instances"]) == (
+        "MRN555",
+        "MRN100999",
+        "ACC999",
+        3,
+    )

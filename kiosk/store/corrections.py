@@ -84,3 +84,25 @@ def set_note(conn: sqlite3.Connection, correction_id: int, note: str, detail: st
             "UPDATE corrections SET rejection_note = ?, detail = ?, updated_at = ? WHERE id = ?",
             (note, detail, now_iso(), correction_id),
         )
+
+
+def retarget_latest(
+    conn: sqlite3.Connection, study_id: int, new_mrn: str, new_accession: str
+) -> bool:
+    """Give the study's newest correction a new ``new_*`` identity; False when it has none.
+
+    For a study reconciled again before its corrected copy reached the PACS:
+    the old copy there is still the one that correction names (its identity, its
+    rejection note), and it is now corrected to this identity.
+    """
+    with transaction(conn):
+        found = conn.execute(
+            "SELECT id FROM corrections WHERE study_id = ? ORDER BY id DESC LIMIT 1", (study_id,)
+        ).fetchone()
+        if found is None:
+            return False
+        conn.execute(
+            "UPDATE corrections SET new_mrn = ?, new_accession = ?, updated_at = ? WHERE id = ?",
+            (new_mrn, new_accession, now_iso(), int(found[0])),
+        )
+    return True

@@ -514,11 +514,27 @@ def discard_unsent(conn: sqlite3.Connection, study_id: int, reason: str) -> None
         )
 
 
+def forget_deliveries(conn: sqlite3.Connection, study_id: int) -> None:
+    """Mark a study's rows as not delivered under the identity it is given now.
+
+    Called when a correction records what was delivered under the old one: a
+    later correction must name only what reached the PACS under this one, not
+    the old copy again under an identity it never had there.
+    """
+    with transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET delivered = 0 WHERE instance_id IN"
+            " (SELECT id FROM instances WHERE study_id = ?)",
+            (study_id,),
+        )
+
+
 def delivered_instances(
     conn: sqlite3.Connection, study_id: int, destination: str
 ) -> list[sqlite3.Row]:
-    """The instances of a study that reached ``destination`` at least once (coerced path and
-    header, SOP UIDs), also when their rows were held or queued again since."""
+    """The instances of a study that reached ``destination`` under its present identity (at
+    least once since its last correction: coerced path and header, SOP UIDs), also when
+    their rows were held or queued again since."""
     return conn.execute(
         "SELECT i.coerced_path, i.coerced_header, i.sop_class_uid, i.sop_instance_uid"
         " FROM outbox o"

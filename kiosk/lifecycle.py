@@ -609,11 +609,15 @@ def discard(conn: sqlite3.Connection, study_id: int, reason: str, actor: Actor) 
     if not reason.strip():
         raise UsageError("a reason is required to discard a study: give --reason TEXT")
     outbox.quiesce(conn, study_id)  # a send running now finishes what it holds, counted
-    with transaction(conn):
-        record = studies.get_study(conn, study_id)
-        if record.state is StudyState.DISCARDED:
-            raise UsageError(f"study {study_id} is already discarded")
-        outbox.discard_unsent(conn, study_id, reason)
-        studies.set_state(conn, study_id, StudyState.DISCARDED, hold_reason=reason)
-        _audit(conn, actor, "discard", record, f"was {record.state}; reason: {reason}")
+    try:
+        with transaction(conn):
+            record = studies.get_study(conn, study_id)
+            if record.state is StudyState.DISCARDED:
+                raise UsageError(f"study {study_id} is already discarded")
+            outbox.discard_unsent(conn, study_id, reason)
+            studies.set_state(conn, study_id, StudyState.DISCARDED, hold_reason=reason)
+            _audit(conn, actor, "discard", record, f"was {record.state}; reason: {reason}")
+    except BaseException:
+        outbox.release_quiesced(conn, study_id)  # not discarded: it goes on as it was
+        raise
     return studies.get_study(conn, study_id)

@@ -128,7 +128,33 @@ def attach_order(
         confirmed=confirmed_mismatch,
     )
     actor = Actor(user, config.station)
-    correction = _correction(conn, config, record, item)
+    try:
+        correction = _correction(conn, config, record, item)
+        _attach(conn, config, record, item, correction, actor, confirmed_mismatch)
+    except BaseException:
+        outbox.release_quiesced(conn, record.id)  # not attached: it goes on as it was
+        raise
+    faults.point("reconcile.attached")
+    try:
+        finish_import(conn, config, record.id, actor)
+    except BaseException:
+        with contextlib.suppress(Exception):  # recovery may finish it (kiosk send)
+            lifecycle.let_go(conn, record.id)
+        raise
+    log.info("study %s (id %d) reconciled", record.study_instance_uid, record.id)
+    return outcome_of(conn, record.id)
+
+
+def _attach(
+    conn: sqlite3.Connection,
+    config: Config,
+    record: StudyRecord,
+    item: WorklistItem,
+    correction: Correction | None,
+    actor: Actor,
+    confirmed_mismatch: bool,
+) -> None:
+    """Record the order (and the correction) in the study's life, with the audit's detail."""
     detail = "order attached"
     if correction is not None:
         detail += "; already sent, corrected copy will be resent"
@@ -140,15 +166,6 @@ def attach_order(
         conn, record.id, order_identity(config, item), actor=actor, detail=detail,
         correction=correction,
     )  # fmt: skip
-    faults.point("reconcile.attached")
-    try:
-        finish_import(conn, config, record.id, actor)
-    except BaseException:
-        with contextlib.suppress(Exception):  # recovery may finish it (kiosk send)
-            lifecycle.let_go(conn, record.id)
-        raise
-    log.info("study %s (id %d) reconciled", record.study_instance_uid, record.id)
-    return outcome_of(conn, record.id)
 
 
 def _correction(

@@ -69,6 +69,13 @@ class Recovery:
 def recover(conn: sqlite3.Connection, config: Config, actor: Actor) -> Recovery:
     """Finish interrupted imports and reconciliations from the spool; name incomplete copies."""
     result = Recovery()
+    released = outbox.release_orphaned_holds(conn)
+    if released:
+        log.warning(
+            "recovery: %d rows held by a reconciliation or discard that was stopped are "
+            "queued again",
+            released,
+        )
     candidates = [
         record for state in _UNFINISHED for record in studies.find_studies(conn, state=state.value)
     ]

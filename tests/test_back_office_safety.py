@@ -396,3 +396,60 @@ def test_a_study_corrected_twice_before_the_resend_rejects_only_what_the_pacs_go
         "ACC999",
         3,
     )
+
+
+@pytest.mark.parametrize("stop", ["SIGKILL", "SIGINT"])
+def test_a_back_office_change_stopped_while_it_waits_for_a_send_holds_nothing_for_good(
+    tmp_path, capsys, worklist_server, storage_server, stop
+):
+    """Red team round 7: a discard interrupted (or killed) while it waited for a send in
+    flight left the study's other rows held for good; every later ``kiosk send`` exited 0,
+    "0 remain", and the PACS never got them."""
+    import signal
+
+    disc, study, cfg = setup(tmp_path, worklist_server, storage_server)
+    args = ["import", str(disc), "--all", "--mrn", "MRN100234", "--accession", "ACC777"]
+    assert run(capsys, *args, "--no-send", "--config", str(cfg))[0] == 0
+    database = tmp_path / "kiosk.sqlite3"
+    sender = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        started = int(__import__("psutil").Process(sender.pid).create_time())
+        claimant = f"{outbox._HOST}:{sender.pid}:{started}"  # a live kiosk send, as it claims
+        conn = db.connect(database)
+        with db.transaction(conn):
+            conn.execute(
+                "UPDATE outbox SET state = 'sending', claimed_by = ?, claimed_at = ?"
+                " WHERE id = (SELECT min(id) FROM outbox)",
+                (claimant, db.now_iso()),
+            )
+        discard = subprocess.Popen(
+            [sys.executable, "-m", "kiosk", "discard", study.study_instance_uid,
+             "--reason", "wrong patient", "--config", str(cfg)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+        def held() -> int:
+            return conn.execute("SELECT count(*) FROM outbox WHERE state = 'held'").fetchone()[0]
+
+        deadline = time.monotonic() + 30
+        while held() < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert held() == 2  # it waits for the send in flight, the other rows held
+        discard.send_signal(signal.SIGKILL if stop == "SIGKILL" else signal.SIGINT)
+        _, err = discard.communicate(timeout=30)
+        if stop == "SIGINT":
+            assert discard.returncode == 130 and "Traceback" not in err
+            assert held() == 0  # queued again at once
+        sender.kill()
+        sender.wait()
+        code, _, err = run(capsys, "send", "--config", str(cfg))
+        assert code == 0, err
+        assert held() == 0
+        conn.close()
+        assert len(storage_server.received_files()) == 3  # all of the study, still queued
+        code, queue, _ = run(capsys, "queue", "--config", str(cfg))
+        [row] = queue["studies"]
+        assert (row["state"], row["sent"]) == ("sent", 3)
+    finally:
+        sender.kill()
+        sender.wait()

@@ -485,7 +485,7 @@ def hold_study(conn: sqlite3.Connection, study_id: int) -> None:
     """Hold every live row of a study (no sender takes them; one in flight is not recorded)."""
     with transaction(conn):
         conn.execute(
-            "UPDATE outbox SET state = 'held', claimed_by = '', updated_at = ?"
+            "UPDATE outbox SET state = 'held', claimed_by = '', held_by = '', updated_at = ?"
             " WHERE state != 'discarded' AND instance_id IN"
             " (SELECT id FROM instances WHERE study_id = ?)",
             (now_iso(), study_id),
@@ -508,7 +508,7 @@ def discard_unsent(conn: sqlite3.Connection, study_id: int, reason: str) -> None
     with transaction(conn):
         conn.execute(
             "UPDATE outbox SET state = 'discarded', last_error = ?, claimed_by = '',"
-            " updated_at = ? WHERE state != 'sent' AND instance_id IN"
+            " held_by = '', updated_at = ? WHERE state != 'sent' AND instance_id IN"
             " (SELECT id FROM instances WHERE study_id = ?)",
             (f"discarded: {reason}", now_iso(), study_id),
         )
@@ -553,7 +553,9 @@ def quiesce(conn: sqlite3.Connection, study_id: int, seconds: float = QUIET_SECO
     A reconciliation or a discard must see what a ``kiosk send`` running now
     (or the window's background delivery) delivers of the study: its claimed
     rows are left to it (their outcomes are recorded as usual), and no new
-    ones are claimed meanwhile. On timeout the rows held here are queued again.
+    ones are claimed meanwhile. On timeout or interruption the rows held here
+    are queued again; a process killed meanwhile leaves them to
+    :func:`release_orphaned_holds` (they carry its ``held_by``).
 
     Raises
     ------
@@ -571,9 +573,52 @@ def quiesce(conn: sqlite3.Connection, study_id: int, seconds: float = QUIET_SECO
         ]
         for chunk, marks in _id_chunks(held):
             conn.execute(
-                f"UPDATE outbox SET state = 'held', updated_at = ? WHERE id IN ({marks})",
-                [now_iso(), *chunk],
+                f"UPDATE outbox SET state = 'held', held_by = ?, updated_at = ?"
+                f" WHERE id IN ({marks})",
+                [worker_id(), now_iso(), *chunk],
             )
+    try:
+        _wait_for_senders(conn, study_id, seconds)
+    except BaseException:  # timed out, interrupted: what this held is queued again
+        release_quiesced(conn, study_id)
+        raise
+
+
+def release_quiesced(conn: sqlite3.Connection, study_id: int) -> None:
+    """Queue again the rows of a study that :func:`quiesce` held for this process."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET state = 'queued', held_by = '', updated_at = ?"
+            " WHERE state = 'held' AND held_by = ? AND instance_id IN"
+            " (SELECT id FROM instances WHERE study_id = ?)",
+            (now_iso(), worker_id(), study_id),
+        )
+
+
+def release_orphaned_holds(conn: sqlite3.Connection) -> int:
+    """Queue again the rows that a reconciliation or a discard killed while it waited held
+    (:func:`quiesce`); return how many. Holds of a live process are left to it."""
+    orphans = [
+        str(who)
+        for who, when in conn.execute(
+            "SELECT held_by, max(updated_at) FROM outbox"
+            " WHERE state = 'held' AND held_by != '' GROUP BY held_by"
+        )
+        if claimant_is_gone(str(who), str(when))
+    ]
+    released = 0
+    for who in orphans:
+        with transaction(conn):
+            released += conn.execute(
+                "UPDATE outbox SET state = 'queued', held_by = '', updated_at = ?"
+                " WHERE state = 'held' AND held_by = ?",
+                (now_iso(), who),
+            ).rowcount
+    return released
+
+
+def _wait_for_senders(conn: sqlite3.Connection, study_id: int, seconds: float) -> None:
+    """Wait until no live sender holds rows of the study (see :func:`quiesce`)."""
     deadline = time.monotonic() + seconds
     while True:
         busy = [
@@ -588,13 +633,6 @@ def quiesce(conn: sqlite3.Connection, study_id: int, seconds: float = QUIET_SECO
         if all(claimant_is_gone(who, when) for who, when in busy):
             return
         if time.monotonic() > deadline:
-            with transaction(conn):
-                for chunk, marks in _id_chunks(held):
-                    conn.execute(
-                        f"UPDATE outbox SET state = 'queued', updated_at = ? WHERE id IN ({marks})"
-                        " AND state = 'held'",
-                        [now_iso(), *chunk],
-                    )
             raise LocalError(
                 f"study {study_id} is being sent by another kiosk process right now; "
                 "try again when that send is done"

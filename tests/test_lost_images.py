@@ -145,3 +145,46 @@ def test_a_full_scan_names_a_dicomdir_that_disagrees_with_the_files(tmp_path):
     assert len(mismatches) == 3
     assert all("patient_id" in p["message"] for p in mismatches)
     assert [p["patient_id"] for p in scanned["patients"]] == ["EXT-B"]  # the files' word
+
+
+ORIGINAL_ID = b"DICOM\\P0000001\\I0000003 "
+
+
+@pytest.mark.parametrize(
+    ("case", "points_to"),
+    [
+        ("outside", b"..\\I0000003"),
+        ("drive", b"DICOM\\C:I0000003"),
+        ("another-image", b"DICOM\\P0000001\\I0000002 "),
+        ("the-dicomdir", b"DICOMDIR"),
+    ],
+)
+def test_an_image_the_dicomdir_lists_where_it_cannot_be_is_lost(
+    tmp_path, worklist_server, storage_server, case, points_to
+):
+    """Red team round 7: I3's record pointing outside the disc, at I2's file or at the
+    DICOMDIR: I3 (whose file is gone) left out, no trace in ``lost``, import exit 0."""
+    disc = tmp_path / "disc"
+    [study] = write_ct_disc(disc, [JANE], per_study=3)
+    dicomdir = disc / "DICOMDIR"
+    raw = dicomdir.read_bytes()
+    assert raw.count(ORIGINAL_ID) == 1
+    dicomdir.write_bytes(raw.replace(ORIGINAL_ID, points_to.ljust(len(ORIGINAL_ID), b" ")))
+    (disc / "DICOM" / "P0000001" / "I0000003").unlink()
+    if case == "outside":
+        (tmp_path / "I0000003").write_bytes(b"not followed")
+    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+
+    code, scanned, err = run_kiosk(tmp_path, "scan", str(disc))
+    assert code == 0, err
+    [lost] = scanned["lost"]
+    assert lost["study_instance_uid"] == study.study_instance_uid
+    assert lost["sop_instance_uid"] == study.sop_instance_uids[2]
+    code, done, err = run_kiosk(
+        tmp_path, "import", str(disc), "--all", "--mrn", "MRN1", "--accession", "ACC-MRN1",
+        "--dest", "radiology", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 6, err
+    [outcome] = done["studies"]
+    assert (outcome["sent"], outcome["failed"]) == (2, 1)

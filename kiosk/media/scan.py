@@ -364,6 +364,7 @@ class _Scanner:
         self.candidates: list[_Candidate] = []
         self.non_dicom: list[str] = []
         self.lost: list[LostInstance] = []
+        self._listed_at: dict[str, str] = {}  # file -> the SOP UID of the record listing it
 
     def run(self, label: str, keep: object) -> MediaScan:
         files = list(_walk(self.root, self.problems))
@@ -551,6 +552,9 @@ class _Scanner:
                     "DICOMDIR points outside the disc; the reference was not followed",
                 )
             )
+            if sop := _raw_text(record, _T_REF_SOP, encodings):  # its image is not on the disc
+                listed = _record_instance(shown, sop, record, keys, encodings)
+                self.lost.append(LostInstance(listed, "the DICOMDIR puts it outside the disc"))
             return
         rel = index.get(_norm(base + shown))
         if rel is None:
@@ -565,10 +569,22 @@ class _Scanner:
                 listed = _record_instance(base + shown, sop, record, keys, encodings)
                 self.lost.append(LostInstance(listed, "listed in the DICOMDIR but not on the disc"))
             return
+        sop = _raw_text(record, _T_REF_SOP, encodings)
         if rel in referenced:
+            first = self._listed_at.get(rel)  # None: a DICOMDIR, no image's file
+            if sop and sop != first:  # the file is another image's: this one is not on the disc
+                why = (
+                    "the DICOMDIR lists an image at the DICOMDIR itself"
+                    if first is None
+                    else f"the DICOMDIR lists two images at this file (SOP {first} and {sop})"
+                )
+                self.problems.append(Problem(ProblemCode.DICOMDIR_MISMATCH, rel, why))
+                # named apart from the file's own image (an instance row's disc path is its key)
+                listed = _record_instance(f"{rel}#{sop}", sop, record, keys, encodings)
+                self.lost.append(LostInstance(listed, why))
             return
         referenced.add(rel)
-        sop = _raw_text(record, _T_REF_SOP, encodings)
+        self._listed_at[rel] = sop
         if self.deep or not sop:
             read = _read_listed(self.root / rel, rel, self.problems)
             if read is not None and read.instance is None:

@@ -188,3 +188,40 @@ def test_an_image_the_dicomdir_lists_where_it_cannot_be_is_lost(
     assert code == 6, err
     [outcome] = done["studies"]
     assert (outcome["sent"], outcome["failed"]) == (2, 1)
+
+
+def test_an_image_of_another_study_under_a_shared_sop_uid_is_never_dropped_silently(
+    tmp_path, worklist_server, storage_server
+):
+    """Red team round 7: image 3 of study B carried the SOP UID of image 3 of study A (another
+    image). The scan took it for a copy and dropped it; import of B exited 0, 2 of 3."""
+    disc = tmp_path / "disc"
+    a, b, shared = generate_uid(), generate_uid(), generate_uid()
+    for name, study in (("A", a), ("B", b)):
+        series = generate_uid()
+        for n in range(1, 4):
+            ds = ct_instance(
+                patient_id=JANE[0], patient_name=JANE[1], birth_date=JANE[2], sex=JANE[3],
+                study_uid=study, series_uid=series, number=n,
+            )  # fmt: skip
+            if n == 3:
+                ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = shared
+            path = disc / "DICOM" / name / f"I{n}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ds.save_as(path, enforce_file_format=True)
+    make_dicomdir(disc)
+    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+
+    code, scanned, err = run_kiosk(tmp_path, "scan", str(disc))
+    assert code == 0, err
+    [lost] = scanned["lost"]
+    assert lost["sop_instance_uid"] == shared
+    assert lost["study_instance_uid"] == b  # A's image was listed first: B's is the one left
+    code, done, err = run_kiosk(
+        tmp_path, "import", str(disc), "--all", "--mrn", "MRN1", "--accession", "ACC-MRN1",
+        "--dest", "radiology", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 6, err
+    sent = {o["study_instance_uid"]: (o["sent"], o["failed"]) for o in done["studies"]}
+    assert sent == {a: (3, 0), b: (2, 1)}

@@ -653,7 +653,17 @@ class _Scanner:
             for cand in group:
                 if cand is best:
                     continue
-                if cand.complete:
+                if cand.complete and cand.inst.study_instance_uid != best.inst.study_instance_uid:
+                    # no copy of one image: another image of another study under its UID
+                    why = (
+                        f"same SOP Instance UID as {best.inst.relpath}, an image of another "
+                        "study; a PACS keeps one image per UID, so this one is not sent"
+                    )
+                    self.problems.append(
+                        Problem(ProblemCode.DUPLICATE_INSTANCE, cand.inst.relpath, why)
+                    )
+                    self.lost.append(LostInstance(cand.inst, why))
+                elif cand.complete:
                     self.problems.append(_duplicate(cand.inst.relpath, best.inst.relpath))
                 else:
                     self.problems.append(_truncated(cand.inst.relpath, best.inst.relpath))

@@ -890,16 +890,21 @@ def _instance_rows(
     sops = {str(r["sop_instance_uid"]) for r in known.values()}
     missing = [i for i in study.instances if i.relpath not in known]
     sops |= {i.sop_instance_uid for i in missing}
+    unreadable: list[str] = []
     for gone in lost:
         if gone.listed.relpath not in known and gone.listed.sop_instance_uid not in sops:
             sops.add(gone.listed.sop_instance_uid)
             missing.append(gone.listed)
-            log.warning(
-                "study %d: image %s is listed in the DICOMDIR and its file cannot be read; "
-                "it is not sent",
-                study_id,
-                shown(gone.listed.sop_instance_uid),
-            )
+            unreadable.append(shown(gone.listed.sop_instance_uid))
+    if unreadable:  # one line, however many (a disc may list thousands it lacks)
+        log.warning(
+            "study %d: %s listed in the DICOMDIR and not on the disc or unreadable (%s%s); "
+            "not sent, see 'kiosk scan --json' (lost)",
+            study_id,
+            "1 image is" if len(unreadable) == 1 else f"{len(unreadable)} images are",
+            ", ".join(unreadable[:3]),
+            ", ..." if len(unreadable) > 3 else "",
+        )
     if missing:
         with transaction(conn):
             for inst in missing:

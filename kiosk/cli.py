@@ -666,6 +666,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     refused = [o for o in outcomes if o.state == "quarantined" and o.hold_reason]
     if refused:
         raise SafetyError(refused[0].hold_reason)
+    if any(o.medium_changed for o in outcomes):
+        raise PartialError(
+            "the disc's files changed while it was imported (a copy into the drop folder "
+            "still going on?): import it again once it is complete; what was sent stays "
+            "and the rest is added"
+        )
     if args.no_send:
         return 0
     undelivered = sum(o.queued - o.sent for o in outcomes if o.state != "unscheduled")

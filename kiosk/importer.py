@@ -109,10 +109,13 @@ class ImportOutcome:
     tag: str
     state: str
     hold_reason: str = ""
+    medium_changed: bool = False
+    """Files of the medium were added or changed while it was imported (a copy into the
+    drop folder still going on): what was imported may lack some of them."""
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form of ``kiosk import``."""
-        return {
+        out: dict[str, Any] = {
             "study_instance_uid": self.study_instance_uid,
             "new_study_instance_uid": self.new_study_instance_uid,
             "destination": self.destination,
@@ -123,6 +126,9 @@ class ImportOutcome:
             "state": self.state,
             "hold_reason": self.hold_reason,
         }
+        if self.medium_changed:
+            out["medium_changed"] = True
+        return out
 
 
 #: Files (or bytes) copied before they are flushed to disk together and recorded in one

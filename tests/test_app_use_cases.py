@@ -153,3 +153,38 @@ def test_scan_verify_and_the_state_of_the_store(tmp_path, capsys, worklist_serve
     assert gone.record.id == record.id
     assert earlier_imports(config, scan) == {}  # a discarded import is not "seen before"
     assert john.study_instance_uid not in {k[1] for k in earlier_imports(config, scan)}
+
+
+def test_a_disc_folder_that_grows_while_it_is_imported_is_never_reported_done(
+    tmp_path, capsys, storage_server, worklist_server
+):
+    """Red team round 7: a copy into the drop folder that paused longer than the watcher's
+    settle time was reported, imported without the files still to come, and said 'sent'."""
+    from ui.models.studies import all_sent, outcome_summary
+
+    disc = tmp_path / "disc"
+    [study] = write_ct_disc(disc, [JANE], per_study=4, dicomdir=False)
+    late = sorted((disc / "DICOM").rglob("I*"))[-1]
+    kept = late.read_bytes()
+    late.unlink()  # not copied into the folder yet
+    worklist_server.add_patient("MRN1")
+    config = load_config(_config(tmp_path, worklist_server, {"radiology": storage_server}))
+    scan = scan_disc(disc)
+    assert len(scan.instances) == 3
+    request = ImportRequest(
+        study_uids=(study.study_instance_uid,),
+        mrn="MRN1",
+        destination="radiology",
+        worklist_item=patient_of(config, "MRN1"),
+    )
+    late.write_bytes(kept)  # the copy goes on while the import runs
+    [outcome] = import_disc(config, scan, request)
+    assert (outcome.sent, outcome.queued) == (3, 3)
+    assert outcome.medium_changed
+    assert not all_sent([outcome])
+    assert "import it again" in outcome_summary([outcome], "Radiology")
+
+    args = ["import", str(disc), "--all", "--mrn", "MRN1", "--config", str(config.path), "--json"]
+    assert main(args) == 0  # imported again once complete: the fourth image goes too
+    [again] = json.loads(capsys.readouterr().out)["studies"]
+    assert (again["sent"], again["queued"]) == (4, 4) and "medium_changed" not in again

@@ -327,3 +327,26 @@ def test_bad_media_settings_name_file_and_key(
         parse_config({"media": table}, tmp_path / "k.toml")
     assert str(info.value).startswith(f"{tmp_path / 'k.toml'}: [{key}] ")
     assert info.value.exit_code == 2
+
+
+def test_a_drop_folder_entry_whose_copy_goes_on_after_a_pause_is_counted_again(
+    drop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Red team round 7: a copy pausing longer than the settle time was counted, and what
+    came after the pause was never noticed. It is taken away and counted again."""
+    from kiosk.media import watch
+
+    monkeypatch.setattr(watch, "RECHECK_SECONDS", 0.3)
+    watcher = MediaWatcher(mounts=lambda: [], drop_folder=drop, settle=0.2)
+    try:
+        disc = drop / "patient-disc"
+        (disc / "DICOM").mkdir(parents=True)
+        (disc / "DICOM" / "I0000001").write_bytes(b"a" * 4096)
+        assert wait_for(watcher) == [("inserted", "drop", str(disc))]  # the pause: counted
+        (disc / "DICOM" / "I0000002").write_bytes(b"b" * 4096)  # deep inside: no event
+        assert wait_for(watcher, timeout=3.0) == [("removed", "drop", str(disc))]
+        assert wait_for(watcher, timeout=3.0) == [("inserted", "drop", str(disc))]
+        time.sleep(0.8)
+        assert events(watcher) == []  # unchanged since: counted once
+    finally:
+        watcher.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
 
 from kiosk import access
@@ -11,8 +12,11 @@ from kiosk.app.tagging import TagChoice, require_tagging, tag_imported
 from kiosk.config import Config
 from kiosk.importer import ImportOutcome, ImportRequest, import_studies, outcome_of
 from kiosk.media.model import MediaScan
+from kiosk.media.scan import medium_signature
 from kiosk.progress import Listener
 from kiosk.store import db
+
+log = logging.getLogger(__name__)
 
 
 def import_disc(
@@ -61,6 +65,9 @@ def import_disc(
             if choice.tag:
                 require_tagging(conn, config, choice, request.user)
         outcomes = import_studies(conn, config, scan, request, send_now=send_now, on_event=on_event)
+    if changed_since_scanned(scan):
+        log.warning("the medium changed while it was imported: import it again once complete")
+        outcomes = [dataclasses.replace(o, medium_changed=True) for o in outcomes]
     choices = dict(tags or {})
     if request.tag:
         every = TagChoice(request.tag, request.requested_by, request.reason)
@@ -70,6 +77,20 @@ def import_disc(
         with db.opened(config.database_path) as conn:  # the outcomes carry the tags now
             outcomes = [outcome_of(conn, o.study_id) for o in outcomes]
     return outcomes
+
+
+def changed_since_scanned(scan: MediaScan) -> bool:
+    """Whether the medium's files are no longer those the scan saw (a drop-folder entry still
+    being copied into: its copy paused longer than the watcher's settle time).
+
+    An ``.iso`` image is read from its extracted copy, which does not change.
+    """
+    if not scan.signature or not scan.root.is_dir():
+        return False
+    try:
+        return medium_signature(scan.root) != scan.signature
+    except OSError:
+        return True  # gone or unreadable now: it is not what was scanned
 
 
 def default_destination(config: Config, name: str = "") -> str:

@@ -312,6 +312,8 @@ class MediaScan:
     """What must live as long as the scan (an image's extracted files), passed on by verify."""
     lost: tuple[LostInstance, ...] = ()
     """Images the DICOMDIR lists whose files cannot be read (each also a problem)."""
+    signature: str = ""
+    """The files as they were when scanned (:func:`kiosk.media.scan.medium_signature`)."""
     patients: tuple[PatientSummary, ...] = field(init=False, compare=False, repr=False)
     """The instances grouped into patients, studies and series (see :func:`group`)."""
     studies: tuple[StudySummary, ...] = field(init=False, compare=False, repr=False)

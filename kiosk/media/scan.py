@@ -24,6 +24,7 @@ outcome never depends on the caller's warnings filters.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -367,7 +368,9 @@ class _Scanner:
         self._listed_at: dict[str, str] = {}  # file -> the SOP UID of the record listing it
 
     def run(self, label: str, keep: object) -> MediaScan:
-        files = list(_walk(self.root, self.problems))
+        seen: dict[str, tuple[int, int]] = {}
+        files = list(_walk(self.root, self.problems, seen))
+        signature = _listing_digest(seen)
         index = {_norm(rel): rel for rel in files}
         dicomdirs = sorted(
             (rel for rel in files if _norm(rel).rsplit("/", 1)[-1] == "DICOMDIR"),
@@ -418,6 +421,7 @@ class _Scanner:
             label=label,
             keep=keep,
             lost=tuple(self.lost),
+            signature=signature,
         )
         return _with_conflicts(scan)
 
@@ -707,7 +711,28 @@ def _tree_order(
     return order if len(seen) == len(records) else None
 
 
-def _walk(root: Path, problems: list[Problem]) -> Iterator[str]:
+def medium_signature(root: Path) -> str:
+    """What the files under ``root`` are now: a digest of their paths, sizes and times.
+
+    Taken when a medium is scanned (:attr:`MediaScan.signature`) and again
+    after its import: a drop-folder entry still being copied into, whose
+    copy paused longer than the watcher's settle time, is seen to have
+    changed, and the import does not say it is done.
+    """
+    seen: dict[str, tuple[int, int]] = {}
+    for _ in _walk(root, [], seen):
+        pass
+    return _listing_digest(seen)
+
+
+def _listing_digest(seen: dict[str, tuple[int, int]]) -> str:
+    text = "\n".join(f"{rel}\t{size}\t{mtime}" for rel, (size, mtime) in sorted(seen.items()))
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _walk(
+    root: Path, problems: list[Problem], seen: dict[str, tuple[int, int]] | None = None
+) -> Iterator[str]:
     """Every regular file below ``root``, as sorted relative paths; nothing else is opened.
 
     Each entry is looked at with ``lstat`` first (``DirEntry.stat(follow_symlinks=False)``,
@@ -717,7 +742,8 @@ def _walk(root: Path, problems: list[Problem]) -> Iterator[str]:
     (``special-file``); a folder that cannot be listed is an ``unreadable-file``.
     Names are kept exactly as the OS gives them (on POSIX, bytes that are not
     in the file system's encoding arrive as surrogate escapes); problems show
-    them escaped (:func:`kiosk.media.names.shown`).
+    them escaped (:func:`kiosk.media.names.shown`). ``seen`` gets each file's size and
+    modification time (ns) from the same ``lstat``.
     """
     stack = [""]
     while stack:
@@ -738,7 +764,8 @@ def _walk(root: Path, problems: list[Problem]) -> Iterator[str]:
         for entry in entries:
             rel = prefix + entry.name
             try:
-                mode = entry.stat(follow_symlinks=False).st_mode
+                info = entry.stat(follow_symlinks=False)
+                mode = info.st_mode
             except OSError as exc:
                 problems.append(
                     Problem(
@@ -751,6 +778,8 @@ def _walk(root: Path, problems: list[Problem]) -> Iterator[str]:
             if stat.S_ISDIR(mode):
                 dirs.append(rel + "/")
             elif stat.S_ISREG(mode):
+                if seen is not None:
+                    seen[rel] = (info.st_size, info.st_mtime_ns)
                 yield rel
             elif stat.S_ISLNK(mode):
                 problems.append(_symlink(root / rel, rel))

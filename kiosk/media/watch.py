@@ -58,6 +58,11 @@ SETTLE_SECONDS = 1.0
 FULL_CHECK_SECONDS = 60.0
 """Every so often the whole drop folder is looked at again, in case events were lost."""
 
+RECHECK_SECONDS = 5.0
+"""Seconds between two measures of an entry already counted: one whose copy paused longer
+than the settle time and went on is taken away (``removed``) and counted again once it
+settles (``inserted``), so that the app reads it again."""
+
 MAX_DEPTH = 64
 """The most levels of folders a drop-folder entry may nest (a real disc has a handful)."""
 
@@ -260,6 +265,7 @@ class DropFolder:
         self.pending: dict[str, float] = {}  # entry -> when it last changed
         self.measured: dict[str, Signature] = {}  # entry -> its last signature
         self.media: dict[str, Medium] = {}  # entries that count
+        self.rechecked: dict[str, float] = {}  # entry that counts -> when last measured
         self.refused: dict[str, str] = {}  # entry -> why it is no medium (logged once)
 
     def close(self) -> None:
@@ -294,7 +300,24 @@ class DropFolder:
             for name, when in sorted(self.pending.items()):
                 if now - when >= self.settle:
                     self._measure(name, now)
+            for name in sorted(self.media):
+                if now - self.rechecked.get(name, now) >= RECHECK_SECONDS:
+                    self._recheck(name, now)
             return [self.media[name] for name in sorted(self.media)]
+
+    def _recheck(self, name: str, now: float) -> None:
+        """Measure a counted entry again: changed since, it settles again (no longer counts)."""
+        self.rechecked[name] = now
+        try:
+            signature = _signature(self.folder / name)
+        except (OSError, _Refused):
+            return  # gone or refused: the next look says so
+        if signature != self.measured.get(name):
+            log.warning("drop folder entry %s changed after it was counted", shown(name))
+            self.media.pop(name, None)
+            self.rechecked.pop(name, None)
+            self.measured[name] = signature
+            self.pending[name] = now
 
     def _watch(self) -> bool:
         """Start watchdog on the folder if it is not yet; whether it is watched."""
@@ -340,6 +363,7 @@ class DropFolder:
         self.pending.pop(name, None)
         self.measured.pop(name, None)
         self.media.pop(name, None)
+        self.rechecked.pop(name, None)
 
     def _refuse(self, name: str, why: str) -> None:
         """Note that entry ``name`` is no medium and why (``""``: none to tell); log it once."""
@@ -408,6 +432,7 @@ class DropFolder:
         self._refuse(name, "")
         kind = "iso9660" if entry.is_file() else ""
         self.media[name] = Medium(entry, "", kind, False, "drop")
+        self.rechecked[name] = now
 
 
 class MediaWatcher:

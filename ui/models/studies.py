@@ -60,7 +60,10 @@ def outcome_status(o: ImportOutcome) -> str:
 def all_sent(outcomes: Sequence[ImportOutcome]) -> bool:
     """True only when every instance of every study was delivered."""
     return bool(outcomes) and all(
-        o.state in (StudyState.SENT, StudyState.COMMITTED) and o.queued > 0 and o.sent == o.queued
+        o.state in (StudyState.SENT, StudyState.COMMITTED)
+        and o.queued > 0
+        and o.sent == o.queued
+        and not o.medium_changed
         for o in outcomes
     )
 
@@ -108,7 +111,12 @@ def outcome_summary(outcomes: Sequence[ImportOutcome], label: str) -> str:
             if pending:
                 text += "; the rest stay queued and are sent automatically"
             parts.append(text + ".")
-    if refused:
+    if any(o.medium_changed for o in outcomes):
+        parts.append(
+            "Files were added to the disc's folder while it was imported: import it again "
+            "once the copy into the folder is complete (what was sent stays)."
+        )
+    elif refused:
         parts.append("Tell the back office; the copy is kept.")
     else:
         parts.append("The copy is kept; you can return the disc.")

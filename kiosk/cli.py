@@ -530,7 +530,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         settings = load_config(args.config).media
     drop = args.drop_folder or (settings.drop_folder if settings else None)
     interval = args.interval or (settings.poll_interval if settings else 1.0)
-    watcher = media_watcher(drop)
+    watcher = media_watcher(drop, settings.drop_settle_seconds if settings else 1.0)
     deadline = time.monotonic() + args.timeout if args.timeout > 0 else None
     count = 0
     try:

@@ -517,6 +517,8 @@ class MediaSettings:
     eject_after_copy: bool = False
     drop_folder: Path | None = None
     poll_interval: float = 1.0
+    drop_settle_seconds: float = 1.0
+    """How long a drop-folder entry must be quiet (and the same at two looks) to count."""
 
 
 def _media(m: _Reader | None) -> MediaSettings:
@@ -532,10 +534,18 @@ def _media(m: _Reader | None) -> MediaSettings:
         or not (0.05 <= interval <= 60)
     ):
         raise m.error("poll_interval", f"must be seconds between 0.05 and 60, not {interval!r}")
+    settle = m.table.get("drop_settle_seconds", 1.0)
+    if (
+        isinstance(settle, bool)
+        or not isinstance(settle, int | float)
+        or not (0.1 <= settle <= 600)
+    ):
+        raise m.error("drop_settle_seconds", f"must be seconds between 0.1 and 600, not {settle!r}")
     return MediaSettings(
         eject_after_copy=m.boolean("eject_after_copy", False),
         drop_folder=Path(drop) if drop else None,
         poll_interval=float(interval),
+        drop_settle_seconds=float(settle),
     )
 
 

@@ -302,12 +302,20 @@ def test_eject_of_a_missing_device_fails_quietly(caplog: pytest.LogCaptureFixtur
 
 def test_media_settings(tmp_path: Path) -> None:
     cfg = parse_config(
-        {"media": {"eject_after_copy": True, "drop_folder": "/srv/drop", "poll_interval": 0.5}},
+        {
+            "media": {
+                "eject_after_copy": True,
+                "drop_folder": "/srv/drop",
+                "poll_interval": 0.5,
+                "drop_settle_seconds": 30,
+            }
+        },
         tmp_path / "k.toml",
     )
     assert cfg.media.eject_after_copy is True
     assert cfg.media.drop_folder == Path("/srv/drop")
     assert cfg.media.poll_interval == 0.5
+    assert cfg.media.drop_settle_seconds == 30.0
     default = parse_config({}, tmp_path / "k.toml")
     assert (default.media.eject_after_copy, default.media.drop_folder) == (False, None)
 
@@ -318,6 +326,8 @@ def test_media_settings(tmp_path: Path) -> None:
         ({"eject_after_copy": "yes"}, "media.eject_after_copy"),
         ({"drop_folder": "relative/drop"}, "media.drop_folder"),
         ({"poll_interval": 0}, "media.poll_interval"),
+        ({"drop_settle_seconds": 0}, "media.drop_settle_seconds"),
+        ({"drop_settle_seconds": "long"}, "media.drop_settle_seconds"),
     ],
 )
 def test_bad_media_settings_name_file_and_key(
@@ -350,3 +360,21 @@ def test_a_drop_folder_entry_whose_copy_goes_on_after_a_pause_is_counted_again(
         assert events(watcher) == []  # unchanged since: counted once
     finally:
         watcher.close()
+
+
+def test_kiosk_watch_takes_the_settle_time_from_the_config(tmp_path: Path) -> None:
+    """A site whose copies into the drop folder pause (a slow share) sets a longer one."""
+    drop = tmp_path / "drop"
+    (drop / "disc" / "DICOM").mkdir(parents=True)
+    (drop / "disc" / "DICOM" / "I1").write_bytes(b"x" * 100)
+    cfg = tmp_path / "k.toml"
+    cfg.write_text(f'[media]\ndrop_folder = "{drop}"\ndrop_settle_seconds = 3\n')
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk", "watch", "--config", str(cfg), "--count", "1",
+         "--timeout", "20", "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["event"] == "inserted"
+    assert time.monotonic() - began >= 3.0

@@ -237,7 +237,9 @@ class MainWindow(QMainWindow):
         self.runner.busy_changed.connect(self._set_busy)
         self.runner.on_failure = self._show_failure
         #: Notices discs, USB sticks and drop-folder entries coming and going.
-        self.watcher = watcher or media_watcher(config.media.drop_folder)
+        self.watcher = watcher or media_watcher(
+            config.media.drop_folder, config.media.drop_settle_seconds
+        )
         self.watch_timer = QTimer(self)
         self.watch_timer.timeout.connect(self.poll_media)
         self._look_again = False

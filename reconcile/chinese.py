@@ -96,6 +96,11 @@ def _pair_table() -> dict[str, list[tuple[str, str]]]:
     return table
 
 
+def one_syllable(word: str) -> bool:
+    """Whether ``word`` (folded) is one Chinese syllable in pinyin or Wade-Giles (LIU, CHEN)."""
+    return word in _syllables() or word in _by_spelling()
+
+
 @functools.lru_cache(maxsize=4096)
 def systems_of(word: str) -> frozenset[str]:
     """The systems (:data:`PINYIN`, :data:`WADE_GILES`) that can write ``word`` whole, as a
@@ -129,28 +134,71 @@ def written_in(words: Iterable[str]) -> str | None:
     return None
 
 
+EQUAL = "equal"
+SIMILAR = "similar"
+
+
 @functools.lru_cache(maxsize=4096)
-def pinyin_and_wade_giles(pinyin_word: str, wg_word: str) -> bool:
-    """Whether one string of syllables is ``pinyin_word`` in pinyin and ``wg_word`` in
-    Wade-Giles (folded letters; spaces and hyphens ignored)."""
-    a = pinyin_word.replace(" ", "").replace("-", "")
-    b = wg_word.replace(" ", "").replace("-", "")
-    if not a or not b or max(len(a), len(b)) > _LONGEST:
-        return False
-    pairs = _pair_table()
-    reach = {(0, 0)}
-    frontier = [(0, 0)]
-    while frontier:
-        i, j = frontier.pop()
-        if i == len(a) and j == len(b):
-            return True
-        for syllable, wg in pairs.get(a[i : i + 1], ()):
-            if a.startswith(syllable, i) and b.startswith(wg, j):
-                step = (i + len(syllable), j + len(wg))
-                if step not in reach:
-                    reach.add(step)
-                    frontier.append(step)
-    return False
+def pinyin_and_wade_giles(pinyin_words: tuple[str, ...], wg_words: tuple[str, ...]) -> str:
+    """How the Wade-Giles words spell the pinyin words (folded letters): :data:`EQUAL` when
+    they spell them and nothing else, :data:`SIMILAR` when they spell them among other
+    names, ``""`` when they do not.
+
+    Without its apostrophes Wade-Giles writes two pinyin syllables alike
+    (CHEN is zhen and chen, CHIH is zhi and chi): such a spelling is no proof
+    of one name, only a reason to look. A Wade-Giles word is one syllable (a
+    given name's are hyphenated: HSIAO-MING) where it spells one.
+    """
+    a = "".join(pinyin_words).replace(" ", "").replace("-", "")
+    if not a or not wg_words or len(a) > _LONGEST or len(wg_words) > 8:
+        return ""
+    readings = {""}
+    for word in wg_words:
+        word = word.replace(" ", "").replace("-", "")
+        if not word or len(word) > _LONGEST:
+            return ""
+        readings = {r + w for r in readings for w in _pinyin_of(word) if a.startswith(r + w)}
+        if not readings:
+            return ""
+    if a not in readings:
+        return ""
+    return EQUAL if readings == {a} and _unique(wg_words) else SIMILAR
+
+
+def _unique(wg_words: tuple[str, ...]) -> bool:
+    """Whether every word spells one pinyin string only."""
+    return all(len(_pinyin_of(w.replace(" ", "").replace("-", ""))) == 1 for w in wg_words)
+
+
+@functools.lru_cache(maxsize=1)
+def _by_spelling() -> dict[str, tuple[str, ...]]:
+    """Each Wade-Giles spelling, with the pinyin syllables it writes."""
+    found: dict[str, list[str]] = {}
+    for pairs in _pair_table().values():
+        for syllable, wg in pairs:
+            found.setdefault(wg, []).append(syllable)
+    return {wg: tuple(sorted(set(s))) for wg, s in found.items()}
+
+
+@functools.lru_cache(maxsize=4096)
+def _pinyin_of(wg_word: str) -> frozenset[str]:
+    """The pinyin strings whose Wade-Giles spelling is ``wg_word``: its syllables when it is
+    one, else every split into syllables (at most three: enough to tell one from several)."""
+    by_spelling = _by_spelling()
+    if wg_word in by_spelling:
+        return frozenset(by_spelling[wg_word])
+    longest = max(map(len, by_spelling))
+    found: dict[int, set[str]] = {len(wg_word): {""}}
+    for at in range(len(wg_word) - 1, -1, -1):  # the readings of each tail, last first
+        here: set[str] = set()
+        for end in range(at + 1, min(len(wg_word), at + longest) + 1):
+            for syllable in by_spelling.get(wg_word[at:end], ()):
+                here |= {syllable + rest for rest in found.get(end, ())}
+                if len(here) > 2:
+                    break
+        if here:
+            found[at] = set(sorted(here)[:3])
+    return frozenset(found.get(0, set()))
 
 
 def readings(hanzi: str) -> list[set[str]]:

@@ -170,10 +170,15 @@ def _score_reading(disc: PersonName, wl: PersonName) -> NameScore:
     family, family_why = _variant_family(disc, wl, family)
     given, given_why = _variant_given(disc, wl, given)
     chinese_family, chinese_given = _chinese_romanisations(disc, wl)
-    if family is not Agreement.EQUAL and chinese_family:
-        family, family_why = Agreement.EQUAL, chinese_family
-    if given is not Agreement.EQUAL and chinese_given:
-        given, given_why = Agreement.EQUAL, chinese_given
+    if family is not Agreement.EQUAL and chinese_family is not None:
+        family, family_why = chinese_family
+    elif family is Agreement.TYPO and _two_chinese_syllables(disc.family, wl.family):
+        family, family_why = Agreement.DIFFERENT, (
+            f"family name differs: {_shown(disc.family)} and {_shown(wl.family)} are two "
+            "Chinese family names, not one with a typo"
+        )
+    if given is not Agreement.EQUAL and chinese_given is not None:
+        given, given_why = chinese_given
         middle = Agreement.EQUAL if disc.middle or wl.middle else Agreement.MISSING
     points = FAMILY_POINTS[family] + GIVEN_POINTS[given]
     reasons: list[str] = []
@@ -227,17 +232,27 @@ def _variant_family(disc: PersonName, wl: PersonName, found: Agreement) -> tuple
     )
 
 
-def _chinese_romanisations(disc: PersonName, wl: PersonName) -> tuple[str, str]:
-    """The reasons why the family and the given names (given and middle words joined, as
-    HSIAO-MING) are one Chinese name in Hanyu Pinyin and in Wade-Giles
-    (:mod:`reconcile.chinese`); ``""`` for a part that is not, or names not plainly written
-    one in each system."""
+def _two_chinese_syllables(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Whether two family names are each one Chinese syllable (LIU and LIN, CHEN and ZHEN):
+    one letter apart, they are two names, where longer names one letter apart are a typo."""
+    return len(a) == len(b) == 1 and chinese.one_syllable(a[0]) and chinese.one_syllable(b[0])
+
+
+ChinesePart = tuple[Agreement, str] | None
+
+
+def _chinese_romanisations(disc: PersonName, wl: PersonName) -> tuple[ChinesePart, ChinesePart]:
+    """How the family and the given names (given and middle words joined, as HSIAO-MING)
+    compare as one Chinese name in Hanyu Pinyin and in Wade-Giles (:mod:`reconcile.chinese`):
+    ``EQUAL`` when the Wade-Giles spells the pinyin and nothing else, ``SHORT`` (similar, for
+    review) when it spells it among other names (CHANG: zhang or chang); None for a part that
+    is neither, or names not plainly written one in each system."""
     disc_system = chinese.written_in(disc.family + disc.given + disc.middle)
     wl_system = chinese.written_in(wl.family + wl.given + wl.middle)
     if {disc_system, wl_system} != {chinese.PINYIN, chinese.WADE_GILES}:
-        return "", ""
+        return None, None
     by_pinyin, by_wg = (disc, wl) if disc_system == chinese.PINYIN else (wl, disc)
-    found = []
+    found: list[ChinesePart] = []
     for what, pinyin_words, wg_words, shown in (
         ("family", by_pinyin.family, by_wg.family, (disc.family, wl.family)),
         (
@@ -247,13 +262,26 @@ def _chinese_romanisations(disc: PersonName, wl: PersonName) -> tuple[str, str]:
             (disc.given + disc.middle, wl.given + wl.middle),
         ),
     ):
-        same = chinese.pinyin_and_wade_giles("".join(pinyin_words), "".join(wg_words))
-        found.append(
-            f"{what} name equal via Hanyu Pinyin and Wade-Giles spellings of one Chinese name: "
-            f"{_shown(shown[0])} = {_shown(shown[1])}"
-            if same and pinyin_words and wg_words
-            else ""
-        )
+        how = chinese.pinyin_and_wade_giles(pinyin_words, wg_words) if pinyin_words else ""
+        a, b = _shown(shown[0]), _shown(shown[1])
+        if how == chinese.EQUAL:
+            found.append(
+                (
+                    Agreement.EQUAL,
+                    f"{what} name equal via Hanyu Pinyin and Wade-Giles spellings of one "
+                    f"Chinese name: {a} = {b}",
+                )
+            )
+        elif how == chinese.SIMILAR:
+            found.append(
+                (
+                    Agreement.SHORT,
+                    f"{what} name similar: {a} ~ {b}, one of the names its Wade-Giles "
+                    "spelling may be (for review)",
+                )
+            )
+        else:
+            found.append(None)
     return found[0], found[1]
 
 
@@ -632,6 +660,8 @@ def not_read_whole(name: str) -> str:
         return "the disc's name holds more than one value"
     if any(unicodedata.category(ch) in _NOT_LETTERS for ch in name):
         return "the disc's name holds characters that are no letters (control, format, private)"
+    if _chinese_groups_differ(names.groups(name)):
+        return "the disc's name groups do not name the same person"
     parts = list(names.groups(name).values())
     differ = {_part_reason(what, Agreement.DIFFERENT) for what in ("family", "given")}
     for a, b in itertools.combinations(parts, 2):
@@ -639,6 +669,33 @@ def not_read_whole(name: str) -> str:
         if between.given_differs or differ & set(between.reasons):
             return "the disc's name groups do not name the same person"
     return ""
+
+
+def _chinese_groups_differ(groups: dict[str, str]) -> bool:
+    """Whether a Chinese name's hanzi group reads as another name than its Latin group
+    (``ZHANG^JIANHUA=常^建华``: 常 is CHANG). Only where the Latin group is plainly pinyin or
+    Wade-Giles (:func:`reconcile.chinese.written_in`), so never for Japanese romaji; a
+    hanzi group matches when any reading of its characters spells the Latin one."""
+    alphabetic, ideographic = groups.get("alphabetic", ""), groups.get("ideographic", "")
+    if not alphabetic or not ideographic or "^" not in ideographic:
+        return False
+    latin = names.readings(alphabetic)[0][0]
+    hanzi = names.native_readings(ideographic)[0][0]
+    if scripts.script_of("".join(hanzi.words)) is not scripts.Script.HAN:
+        return False
+    if any(scripts.script_of(ch) is scripts.Script.KANA for ch in "".join(groups.values())):
+        return False  # a Japanese name: its romaji is no reading of its kanji in Chinese
+    system = chinese.written_in(latin.family + latin.given + latin.middle)
+    japanese_kanji = scripts.simplified_hanzi(hanzi.words, ()) is None  # every one in JIS
+    if system is None or (system != chinese.PINYIN and japanese_kanji):
+        return False  # Japanese romaji may read as Wade-Giles (SATO: sa-to)
+    for native, spelled in (
+        (hanzi.family, latin.family),
+        (hanzi.given + hanzi.middle, latin.given + latin.middle),
+    ):
+        if native and spelled and chinese.read_as("".join(native), "".join(spelled)) is None:
+            return True
+    return False
 
 
 def _best_name(disc: DiscPatient, item: WorklistItem) -> tuple[NameScore, bool]:

@@ -30,17 +30,62 @@ def test_a_name_is_plainly_in_one_system_only_by_a_word_the_other_cannot_write()
 
 
 def test_a_wade_giles_name_is_the_pinyin_name_it_spells():
-    d = disc("CHANG^HSIAO-MING", "19850812", "M")
-    item = wl("ZHANG^XIAOMING=张^晓明", "19850812", "M")
+    d = disc("HSU^HSIAO-MING", "19850812", "M")
+    item = wl("XU^XIAOMING=徐^晓明", "19850812", "M")
     c = score(d, item)
-    assert (
-        "family name equal via Hanyu Pinyin and Wade-Giles spellings of one Chinese name: "
-        "CHANG = ZHANG"
-    ) in c.reasons
+    assert "family name equal via Hanyu Pinyin and Wade-Giles spellings of one Chinese name: " in (
+        " ".join(c.reasons)
+    )
     assert match(d, [item]).outcome is Outcome.AUTO
     assert match(disc("HSU^LI", "19710405", "F"), [wl("XU^LI", "19710405", "F")]).outcome is (
         Outcome.AUTO
     )
+
+
+@pytest.mark.parametrize(
+    ("disc_name", "order"),
+    [
+        ("CHEN^HSIAO-MING", "ZHEN^XIAOMING"),  # CHEN is zhen (甄) and chen (陈)
+        ("LI^CHIH-HSIANG", "LI^CHIXIANG"),  # CHIH is zhi and chi
+        ("CHANG^HSIAO-MING", "ZHANG^XIAOMING"),
+    ],
+)
+def test_a_wade_giles_spelling_of_several_names_is_only_similar(disc_name, order):
+    """Red team round 8: CHEN^HSIAO-MING was matched auto to ZHEN^XIAOMING, and
+    LI^CHIH-HSIANG to LI^CHIXIANG: without apostrophes each spells two pinyin names."""
+    decision = match(disc(disc_name, "19850812", "M"), [wl(order, "19850812", "M")])
+    assert decision.outcome is Outcome.REVIEW
+    assert any(
+        "one of the names its Wade-Giles spelling may be" in r
+        for r in (decision.candidates[0].reasons)
+    )
+
+
+def test_two_chinese_family_names_one_letter_apart_are_two_names():
+    decision = match(disc("LIU^WEI", "19800101", "M"), [wl("LIN^WEI", "19800101", "M")])
+    assert decision.outcome is not Outcome.AUTO
+    c = score(disc("LIU^WEI", "19800101", "M"), wl("LIN^WEI", "19800101", "M"))
+    assert "LIU and LIN are two Chinese family names, not one with a typo" in " ".join(c.reasons)
+    # a typo of a longer name is still one
+    c = score(disc("SMITH^JOHN"), wl("SMYTH^JOHN"))
+    assert "family name differs by one letter" in c.reasons
+
+
+@pytest.mark.parametrize("name", ["ZHANG^JIANHUA=张^倩华", "ZHANG^JIANHUA=常^建华"])
+def test_a_hanzi_group_that_reads_as_another_name_is_for_review(name):
+    """Red team round 8: the hanzi (倩 is qian; 常 is Chang) named another person than the
+    pinyin group, and the disc was matched auto through its pinyin."""
+    decision = match(disc(name, "19800101", "M"), [wl("ZHANG^JIANHUA", "19800101", "M")])
+    assert decision.outcome is Outcome.REVIEW
+    assert any("do not name the same person" in r for r in decision.candidates[0].reasons)
+
+
+def test_japanese_romaji_is_no_misread_chinese():
+    for name in ("SATO^OSAMU=佐藤^修", "SATO^OSAMU=佐藤^修=さとう^おさむ"):
+        decision = match(
+            disc(name, "19650505", "M"), [wl("=佐藤^修=さとう^おさむ", "19650505", "M")]
+        )
+        assert decision.outcome is Outcome.AUTO, name
 
 
 def test_names_that_are_not_plainly_chinese_are_never_made_equal_through_it():
@@ -49,7 +94,8 @@ def test_names_that_are_not_plainly_chinese_are_never_made_equal_through_it():
         c = score(disc(a, "19700101", "M"), wl(b, "19700101", "M"))
         assert not any("Wade-Giles" in r for r in c.reasons), (a, b)
     # a syllable string that is not the same: HSU is XU, not SU
-    assert not chinese.pinyin_and_wade_giles("su", "hsu")
+    assert not chinese.pinyin_and_wade_giles(("su",), ("hsu",))
+    assert chinese.pinyin_and_wade_giles(("zhang",), ("chang",)) == chinese.SIMILAR
 
 
 def test_a_hanzi_name_is_read_in_pinyin_for_review_only():

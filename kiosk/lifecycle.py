@@ -574,7 +574,8 @@ def _back_to_matched(
 def refuse(
     conn: sqlite3.Connection, study_id: int, pacs: str, others: Sequence[str], actor: Actor
 ) -> str:
-    """Hold a study the destination ``pacs`` holds under ``others`` MRNs: ``→ quarantined``.
+    """Hold a study the destination ``pacs`` holds under ``others`` MRNs (none: under ours,
+    as another person): ``→ quarantined``.
 
     Nothing of it is sent; the back office reconciles or discards it. Returns
     the reason, which names both patients by MRN.
@@ -582,8 +583,12 @@ def refuse(
     record = studies.get_study(conn, study_id)
     reason = (
         f"{pacs} already holds study {record.new_study_instance_uid} under MRN "
-        f"{', '.join(others) or '(none)'}, not under our MRN {record.mrn}; nothing was sent: "
+        f"{', '.join(others)}, not under our MRN {record.mrn}; nothing was sent: "
         "check both patients, then reconcile or discard the study"
+        if others
+        else f"{pacs} already holds study {record.new_study_instance_uid} under our MRN "
+        f"{record.mrn} as another person (another birth date or sex); nothing was sent: "
+        "check the patient with the PACS administrator, then reconcile or discard the study"
     )
     with transaction(conn):
         record = studies.get_study(conn, study_id)

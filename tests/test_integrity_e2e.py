@@ -619,6 +619,42 @@ def test_study_uid_the_pacs_holds_under_another_patient_is_refused(
     assert [r["state"] for r in queue["studies"]] == ["quarantined"]
 
 
+@pytest.mark.parametrize(
+    ("birth_date", "sex", "refused"),
+    [("19450101", "M", True), ("19700101", "M", True), ("19450101", "F", True),
+     ("19700101", "F", False)],
+)  # fmt: skip
+def test_study_uid_the_pacs_holds_under_our_mrn_as_another_person_is_refused(
+    tmp_path, capsys, worklist_server, orthanc_server, birth_date, sex, refused
+):
+    """Red team round 8: the PACS held the Study UID under MRN1 as ROE^RICHARD, born 1945,
+    male; the disc's study was DOE^JANE's, whose order is MRN1. The import sent it (exit 0):
+    one study of two people under MRN1. The check compared the Patient ID only."""
+    root = tmp_path / "disc"
+    study_uid = generate_uid()
+    write_study(root, "P1", JANE, study_uid=study_uid, count=3)
+    make_dicomdir(root)
+    store_in_orthanc(
+        orthanc_server, patient_id="MRN1", study_uid=study_uid, count=2, name="ROE^RICHARD",
+        birth_date=birth_date, sex=sex,
+    )  # fmt: skip
+    before = set(orthanc_server.instances())
+    worklist_server.add_patient("MRN1", JANE[1], PatientBirthDate=JANE[2], PatientSex=JANE[3])
+    cfg = config_for(tmp_path, worklist_server, radiology=orthanc_server)
+
+    code, out, err = run_cli(
+        capsys, "import", str(root), "--study", study_uid, "--mrn", "MRN1", "--config", str(cfg)
+    )
+    if not refused:  # the same person: the study is added to
+        assert code == 0, err
+        return
+    assert code == 5, err
+    assert "under our MRN MRN1 as another person" in err
+    assert set(orthanc_server.instances()) == before
+    [study] = out["studies"]
+    assert (study["state"], study["sent"]) == ("quarantined", 0)
+
+
 # --- 5. one bad file is one bad instance -------------------------------------------
 
 

@@ -21,9 +21,10 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from kiosk import faults, lifecycle
 from kiosk.config import Config, Destination
@@ -33,8 +34,12 @@ from kiosk.progress import Listener, Meter, Phase, Progress
 from kiosk.send import policy
 from kiosk.send.sender import ContextPlan, SendJob, SendResult, StoreConnection, plan_contexts
 from kiosk.store import corrections as store_corrections
-from kiosk.store import health, outbox
+from kiosk.store import health, outbox, studies
 from kiosk.store.outbox import OutboxItem, OutboxState
+from kiosk.store.studies import StudyRecord
+
+if TYPE_CHECKING:
+    from kiosk.send.duplicates import Holder
 
 log = logging.getLogger(__name__)
 
@@ -626,12 +631,12 @@ def _check_identities(
     if not unstarted or not health.answers_queries(conn, dest.name):
         return
     from kiosk.send.duplicates import (
-        study_holders,
+        study_holder_records,
     )  # pynetdicom: only when there is a study to ask about
 
     for sid, study_uid, mrn in unstarted:
         try:
-            holders = study_holders(dest, config.ae_title, study_uid)
+            holders = study_holder_records(dest, config.ae_title, study_uid)
         except PeerError as exc:
             log.warning("study %d: identity check at %s skipped: %s", sid, dest.name, exc)
             return  # the same PACS will not answer the next study either
@@ -643,16 +648,41 @@ def _check_identities(
                 dest.name,
             )
             return
-        others = sorted(h for h in holders if h != mrn)
-        if not others:
+        others = sorted({h.patient_id for h in holders if h.patient_id != mrn})
+        unlike = not others and _held_as_another_person(
+            studies.get_study(conn, sid), [h for h in holders if h.patient_id == mrn]
+        )
+        if not others and not unlike:
             continue
         if while_copying:  # refused by the import, once the study is copied
-            raise SafetyError(f"{dest.name} holds study {sid}'s Study UID under another MRN")
+            raise SafetyError(f"{dest.name} holds study {sid}'s Study UID under another patient")
         message = lifecycle.refuse(
             conn, sid, dest.label or dest.name, others, Actor(user, config.station)
         )
         report.refused[sid] = message
         log.info("study %d refused: %s holds its Study UID elsewhere", sid, dest.name)
+
+
+def _held_as_another_person(record: StudyRecord, ours: Sequence[Holder]) -> bool:
+    """Whether the PACS files the study under our MRN with another birth date or sex than
+    the study goes with (the order's, or the disc's where the order's are not used): then
+    it holds another person's study under that MRN, and our images would join it."""
+    from reconcile.match import date_parts, normal_sex  # only when a PACS answered
+
+    target = lifecycle.target_of(record)
+    born = (target.birth_date if target and target.birth_date is not None else None) or (
+        record.original_birth_date
+    )
+    sex = normal_sex(
+        (target.sex if target and target.sex is not None else None) or record.original_sex
+    )
+    for holder in ours:
+        theirs = date_parts(holder.birth_date)
+        if len(theirs) == 3 and len(date_parts(born)) == 3 and theirs != date_parts(born):
+            return True
+        if normal_sex(holder.sex) and sex and normal_sex(holder.sex) != sex:
+            return True
+    return False
 
 
 def _send_rejection_notes(

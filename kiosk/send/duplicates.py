@@ -59,6 +59,15 @@ class _QueryRefused(PeerError):
 
 
 @dataclass(frozen=True)
+class Holder:
+    """A patient under whom a PACS holds a study, as its STUDY level answer gives it."""
+
+    patient_id: str
+    birth_date: str
+    sex: str
+
+
+@dataclass(frozen=True)
 class StudyOnPacs:
     """What the PACS says it holds of one study."""
 
@@ -68,6 +77,8 @@ class StudyOnPacs:
     instance_patients: dict[str, str] | None = field(default=None, hash=False)
     # The PatientID(s) of the STUDY level answers ("" when the PACS gave none).
     patient_ids: frozenset[str] = field(default=frozenset())
+    # Each STUDY level answer's patient: who the PACS files the study under.
+    holders: tuple[Holder, ...] = field(default=(), hash=False)
 
     @property
     def sop_instance_uids(self) -> frozenset[str] | None:
@@ -162,6 +173,8 @@ def find_study(
         query.QueryRetrieveLevel = "STUDY"
         query.StudyInstanceUID = study_instance_uid
         query.PatientID = ""
+        query.PatientBirthDate = ""
+        query.PatientSex = ""
         query.NumberOfStudyRelatedInstances = ""
         studies = [
             ds for ds in _find(assoc, query) if _text(ds, "StudyInstanceUID") == study_instance_uid
@@ -191,6 +204,12 @@ def find_study(
             count,
             patients,
             frozenset(_text(ds, "PatientID") for ds in studies),
+            tuple(
+                Holder(
+                    _text(ds, "PatientID"), _text(ds, "PatientBirthDate"), _text(ds, "PatientSex")
+                )
+                for ds in studies
+            ),
         )
 
 
@@ -221,11 +240,24 @@ def study_holders(
         nothing about the destination's abilities: ask again later or fix the
         config.
     """
+    holders = study_holder_records(destination, calling_ae, study_instance_uid)
+    return None if holders is None else frozenset(h.patient_id for h in holders)
+
+
+def study_holder_records(
+    destination: Destination, calling_ae: str, study_instance_uid: str
+) -> tuple[Holder, ...] | None:
+    """The patients (ID, birth date, sex) under whom the destination holds a Study UID.
+
+    As :func:`study_holders`, with each answer's birth date and sex: a PACS
+    that holds the study under our MRN as another person (its record of that
+    MRN says another birth date or sex) is no place to add images to.
+    """
     try:
         found = find_study(destination, calling_ae, study_instance_uid, images=False)
     except (QueryNotSupported, _QueryRefused):  # no answer to give, as storescp
         return None
-    return found.patient_ids if found is not None else frozenset()
+    return found.holders if found is not None else ()
 
 
 @dataclass(frozen=True)

@@ -231,6 +231,8 @@ def _verified(scan: MediaScan, instances: Iterable[MediaInstance]) -> MediaScan:
         real = _check_uids(_fill_from(real, inst), problems)
         if mismatch := _mismatch(inst.relpath, inst, real):
             problems.append(mismatch)
+        if elsewhere := _listed_elsewhere(inst, real):
+            lost.append(elsewhere)
         same = seen.setdefault(real.sop_instance_uid, [])
         first = next((s for s in same if same_patient(s, real)), None)
         if first is not None:
@@ -258,6 +260,18 @@ def _mismatch(rel: str, listed: MediaInstance, real: MediaInstance) -> Problem |
         "the DICOMDIR record and the file disagree on "
         + ", ".join(differs)
         + "; the file's own header is used",
+    )
+
+
+def _listed_elsewhere(listed: MediaInstance, real: MediaInstance) -> LostInstance | None:
+    """The image a DICOMDIR record lists when the record's file holds another one (a copy of
+    another image, a hard link to it, an image of another study): it is not on the disc."""
+    if not listed.sop_instance_uid or real.sop_instance_uid == listed.sop_instance_uid:
+        return None
+    gone = replace(listed, relpath=f"{listed.relpath}#{listed.sop_instance_uid}")
+    return LostInstance(
+        gone,
+        f"the DICOMDIR lists it at {listed.relpath}, whose file holds another image",
     )
 
 
@@ -603,6 +617,8 @@ class _Scanner:
             listed = _record_instance(rel, sop, record, keys, encodings)
             if mismatch := _mismatch(rel, listed, read.instance):
                 self.problems.append(mismatch)
+            if elsewhere := _listed_elsewhere(listed, read.instance):
+                self.lost.append(elsewhere)
             inst = _fill_from(read.instance, listed)
             self.candidates.append(
                 _Candidate(_check_uids(inst, self.problems), True, read.complete)

@@ -225,3 +225,38 @@ def test_an_image_of_another_study_under_a_shared_sop_uid_is_never_dropped_silen
     assert code == 6, err
     sent = {o["study_instance_uid"]: (o["sent"], o["failed"]) for o in done["studies"]}
     assert sent == {a: (3, 0), b: (2, 1)}
+
+
+@pytest.mark.parametrize("how", ["copy", "hardlink", "another-study"])
+def test_an_image_whose_listed_file_holds_another_image_is_lost(
+    tmp_path, worklist_server, storage_server, how
+):
+    """Red team round 8: the DICOMDIR lists I3 at its file, but the file is a copy of (or a
+    hard link to) I2, or an image of another study: I3 was dropped, import exit 0."""
+    disc = tmp_path / "disc"
+    [study] = write_ct_disc(disc, [JANE], per_study=3)
+    i2, i3 = (disc / "DICOM" / "P0000001" / f"I000000{n}" for n in (2, 3))
+    i3.unlink()
+    if how == "copy":
+        i3.write_bytes(i2.read_bytes())
+    elif how == "hardlink":
+        os.link(i2, i3)
+    else:
+        ds = ct_instance(
+            patient_id=JANE[0], patient_name=JANE[1], birth_date=JANE[2], sex=JANE[3],
+            study_uid=generate_uid(), series_uid=generate_uid(), number=1,
+        )  # fmt: skip
+        ds.save_as(i3, enforce_file_format=True)
+    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+
+    code, scanned, err = run_kiosk(tmp_path, "scan", str(disc))
+    assert code == 0, err
+    assert [x["sop_instance_uid"] for x in scanned["lost"]] == [study.sop_instance_uids[2]]
+    code, done, err = run_kiosk(
+        tmp_path, "import", str(disc), "--study", study.study_instance_uid, "--mrn", "MRN1",
+        "--accession", "ACC-MRN1", "--dest", "radiology", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 6, err
+    [outcome] = done["studies"]
+    assert (outcome["sent"], outcome["failed"]) == (2, 1)

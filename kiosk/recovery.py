@@ -18,6 +18,7 @@ from kiosk import lifecycle
 from kiosk.config import Config
 from kiosk.errors import SpoolError
 from kiosk.lifecycle import Actor
+from kiosk.media.extractions import sweep_stale_extractions
 from kiosk.media.spool import study_folder
 from kiosk.store import outbox, studies
 from kiosk.store.studies import StudyState
@@ -69,6 +70,7 @@ class Recovery:
 def recover(conn: sqlite3.Connection, config: Config, actor: Actor) -> Recovery:
     """Finish interrupted imports and reconciliations from the spool; name incomplete copies."""
     result = Recovery()
+    sweep_stale_extractions()  # patient files of a disc image whose import was killed
     released = outbox.release_orphaned_holds(conn)
     if released:
         log.warning(

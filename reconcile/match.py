@@ -173,9 +173,12 @@ def _score_reading(disc: PersonName, wl: PersonName) -> NameScore:
     if family is not Agreement.EQUAL and chinese_family is not None:
         family, family_why = chinese_family
     elif family is Agreement.TYPO and _two_chinese_syllables(disc.family, wl.family):
-        family, family_why = Agreement.DIFFERENT, (
-            f"family name differs: {_shown(disc.family)} and {_shown(wl.family)} are two "
-            "Chinese family names, not one with a typo"
+        family, family_why = (
+            Agreement.DIFFERENT,
+            (
+                f"family name differs: {_shown(disc.family)} and {_shown(wl.family)} are two "
+                "Chinese family names, not one with a typo"
+            ),
         )
     if given is not Agreement.EQUAL and chinese_given is not None:
         given, given_why = chinese_given

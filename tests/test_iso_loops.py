@@ -27,6 +27,7 @@ import pytest
 from pydicom.uid import generate_uid
 
 from kiosk.errors import NoDicomError
+from kiosk.media import extractions
 from kiosk.media import iso as iso_module
 from kiosk.media import scan as scan_module
 from tests.discs import ct_instance
@@ -43,7 +44,7 @@ def no_deep_tree_left(tmp_path: Path) -> Iterator[None]:
     """Remove the test's folder: a deep tree left in it (a failure) would make pytest's own
     clean-up of old test folders (``shutil.rmtree``) fail with ``RecursionError``."""
     yield
-    iso_module.remove_tree(tmp_path)
+    extractions.remove_tree(tmp_path)
 
 
 def dicom_bytes() -> bytes:
@@ -138,7 +139,7 @@ def test_child_links_back_to_a_parent_are_refused_not_followed(
             assert message.startswith("a link to a folder the image holds at another place")
         assert depth(extracted.folder) == 7  # X/L2/../L7: each folder once
     finally:
-        assert iso_module.remove_tree(extracted.folder)
+        assert extractions.remove_tree(extracted.folder)
     # The same in this process (what the reader runs), without a time bound to stop it.
     here = iso_module.extract_image(image, tmp_path / "here")
     assert sorted(here.files) == ["X/IM1", "Y/IM1"]
@@ -188,7 +189,7 @@ def run_kiosk(tmp_path: Path, *args: str) -> tuple[int, str, str, list[Path]]:
     left = sorted(temp.iterdir())
     if left:  # what the code under test left: not in the test's own tmp_path for good
         for folder in left:
-            iso_module.remove_tree(folder)
+            extractions.remove_tree(folder)
     return done.returncode, done.stdout, done.stderr, left
 
 
@@ -239,9 +240,9 @@ LEVELS = 1_500
 def test_remove_tree_removes_a_tree_deeper_than_the_recursion_limit(tmp_path: Path) -> None:
     assert sys.getrecursionlimit() < LEVELS
     top = deep_tree(tmp_path / "kiosk-iso-deep", LEVELS)
-    assert iso_module.remove_tree(top)
+    assert extractions.remove_tree(top)
     assert not top.exists()
-    assert iso_module.remove_tree(top)  # gone already: nothing to do, no error
+    assert extractions.remove_tree(top)  # gone already: nothing to do, no error
 
 
 def test_remove_tree_never_follows_a_link(tmp_path: Path) -> None:
@@ -251,7 +252,7 @@ def test_remove_tree_never_follows_a_link(tmp_path: Path) -> None:
     top = tmp_path / "kiosk-iso-link"
     top.mkdir()
     (top / "link").symlink_to(kept, target_is_directory=True)
-    assert iso_module.remove_tree(top)
+    assert extractions.remove_tree(top)
     assert (kept / "IM").exists()
 
 
@@ -285,3 +286,32 @@ def test_a_refused_image_leaves_no_folder_however_deep(
     with pytest.raises(NoDicomError):
         iso_module.extract_image_to_temp(tmp_path / "any.iso")
     assert list(temp.iterdir()) == []
+
+
+def test_an_image_extracted_by_a_killed_process_is_removed_by_the_next(tmp_path: Path) -> None:
+    """Red team round 8: ``kill -9`` of an import of an ``.iso`` after its extraction left
+    the patient's files in $TMPDIR for good; nothing removed them."""
+    from tests.discs import write_ct_disc
+
+    root = tmp_path / "disc"
+    write_ct_disc(root, [("EXT-1", "DOE^JANE", "19700101", "F")], per_study=2)
+    image = tmp_path / "disc.iso"
+    subprocess.run(
+        ["/usr/bin/genisoimage", "-quiet", "-R", "-o", str(image), str(root)], check=True
+    )
+    temp = tmp_path / "tmpdir"
+    temp.mkdir()
+    env = dict(os.environ, TMPDIR=str(temp), KIOSK_FAULT="iso.extracted")
+    env["PYTHONPATH"] = str(Path(__file__).parents[1])
+    killed = subprocess.run(
+        [sys.executable, "-m", "kiosk", "scan", str(image), "--json"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -9
+    [left] = temp.iterdir()  # the patient's files, as the killed process left them
+    assert any(p.is_file() for p in left.rglob("*"))
+    del env["KIOSK_FAULT"]
+    code, out, err, still = run_kiosk(tmp_path, "scan", str(image), "--json")
+    assert code == 0, err
+    assert still == []  # the next kiosk process removed them (and its own)
+    assert json.loads(out)["instances"] == 2

@@ -114,7 +114,6 @@ import stat
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -127,6 +126,7 @@ from pycdlib.pycdlibexception import PyCdlibException
 
 from kiosk import faults
 from kiosk.errors import NoDicomError
+from kiosk.media.extractions import new_extraction_folder, remove_tree, sweep_stale_extractions
 from kiosk.media.names import shown, special_kind
 from kiosk.media.problems import Problem, ProblemCode
 
@@ -322,52 +322,15 @@ def extract_image_to_temp(image: Path) -> Extraction:
     OSError
         If the image cannot be read or the temporary folder written: a local failure.
     """
-    folder = Path(tempfile.mkdtemp(prefix="kiosk-iso-"))
+    sweep_stale_extractions()
+    folder = new_extraction_folder()
     try:
-        return _extract_in_reader(image, folder)
+        extraction = _extract_in_reader(image, folder)
     except BaseException:
         remove_tree(folder)
         raise
-
-
-def remove_tree(folder: Path | str) -> bool:
-    """Remove ``folder`` and all it holds, bottom-up; whether it is gone. Never raises.
-
-    The extracted folder of an image: :func:`shutil.rmtree` (and
-    :func:`os.walk`) recurse once per level, so a tree deep enough (an image
-    made to loop, extracted until the reader's time bound) made it raise
-    ``RecursionError`` and leave the files, patient data among them, behind.
-    This walk keeps its own stack. A link is removed, never followed; an entry
-    that cannot be removed is left (and the folder with it).
-    """
-    top = os.fspath(folder)
-    stack: list[tuple[str, bool]] = [(top, False)]
-    while stack:
-        path, emptied = stack.pop()
-        if emptied:
-            with contextlib.suppress(OSError):
-                os.rmdir(path)
-            continue
-        stack.append((path, True))
-        try:
-            with os.scandir(path) as listing:
-                entries = list(listing)
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                is_dir = entry.is_dir(follow_symlinks=False)
-            except OSError:
-                is_dir = False
-            if is_dir:
-                stack.append((entry.path, False))
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-    gone = not os.path.lexists(top)
-    if not gone:
-        log.warning("the extracted disc image folder %s could not be removed whole", shown(top))
-    return gone
+    faults.point("iso.extracted")  # the crash tests: killed while it holds the files
+    return extraction
 
 
 def reader_limits() -> tuple[int, float]:

@@ -47,7 +47,7 @@ from pydicom.valuerep import PersonName
 from pydicom.values import convert_PN
 
 from kiosk.errors import NoDicomError
-from kiosk.media import charsets, iso
+from kiosk.media import charsets, extractions, iso
 from kiosk.media.dicomdir import DicomdirTooLarge, Record, Value, read_directory
 from kiosk.media.disc_files import DISC_OPEN_FLAGS
 from kiosk.media.fastheader import (
@@ -167,12 +167,12 @@ def scan_medium(source: Path, *, deep: bool = True) -> MediaScan:
 class _Extracted:
     """An image's extracted files: removed when no scan of it is left (or at exit).
 
-    By :func:`iso.remove_tree`, without recursion: ``shutil.rmtree`` raised
+    By :func:`~kiosk.media.extractions.remove_tree`, without recursion: ``shutil.rmtree`` raised
     ``RecursionError`` on a deep tree and left the files behind.
     """
 
     def __init__(self, folder: Path) -> None:
-        self.remove = weakref.finalize(self, iso.remove_tree, str(folder))
+        self.remove = weakref.finalize(self, extractions.remove_tree, str(folder))
 
 
 def verify(scan: MediaScan, study_uids: Iterable[str] | None = None) -> MediaScan:

@@ -1,0 +1,111 @@
+"""Where extracted disc images live: folders named by their process, removed without recursion.
+
+An ``.iso`` is read into a temporary folder (:mod:`kiosk.media.iso`); its files
+are the patient's. Each folder's name says which process made it (pid and
+start time), so that the folder of a process killed while it held one (``kill
+-9``, a power cut) is removed by a later kiosk process
+(:func:`sweep_stale_extractions`, run before each extraction and by the
+recovery sweep of ``kiosk send`` and the app). Kept apart from the reader so
+that the send path's start-up does not load pycdlib for the sweep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import psutil
+
+from kiosk.media.names import shown
+
+log = logging.getLogger(__name__)
+
+
+def new_extraction_folder() -> Path:
+    """A new private temporary folder for an extracted image, named by this process."""
+    return Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-{_started(os.getpid())}-"))
+
+
+def remove_tree(folder: Path | str) -> bool:
+    """Remove ``folder`` and all it holds, bottom-up; whether it is gone. Never raises.
+
+    The extracted folder of an image: :func:`shutil.rmtree` (and
+    :func:`os.walk`) recurse once per level, so a tree deep enough (an image
+    made to loop, extracted until the reader's time bound) made it raise
+    ``RecursionError`` and leave the files, patient data among them, behind.
+    This walk keeps its own stack. A link is removed, never followed; an entry
+    that cannot be removed is left (and the folder with it).
+    """
+    top = os.fspath(folder)
+    stack: list[tuple[str, bool]] = [(top, False)]
+    while stack:
+        path, emptied = stack.pop()
+        if emptied:
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+            continue
+        stack.append((path, True))
+        try:
+            with os.scandir(path) as listing:
+                entries = list(listing)
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                stack.append((entry.path, False))
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+    gone = not os.path.lexists(top)
+    if not gone:
+        log.warning("the extracted disc image folder %s could not be removed whole", shown(top))
+    return gone
+
+
+_PREFIX = "kiosk-iso-"
+_OWNED = re.compile(re.escape(_PREFIX) + r"(\d+)-(\d+)-")
+
+
+def _started(pid: int) -> int:
+    """When process ``pid`` started (whole seconds), 0 when it is gone."""
+    try:
+        return int(psutil.Process(pid).create_time())
+    except (psutil.Error, OSError):
+        return 0
+
+
+def sweep_stale_extractions(folder: Path | None = None) -> int:
+    """Remove the extracted images (patient files) of kiosk processes that are gone; how many.
+
+    A process killed while it held an extracted image (``kill -9``, a power cut)
+    leaves it in the temporary folder; each folder's name says which process
+    made it (its pid and start time), so a later one removes it. A folder of
+    a process still running is left to it.
+    """
+    where = folder or Path(tempfile.gettempdir())
+    removed = 0
+    try:
+        entries = list(os.scandir(where))
+    except OSError:
+        return 0
+    for entry in entries:
+        owner = _OWNED.match(entry.name)
+        if owner is None or not entry.is_dir(follow_symlinks=False):
+            continue
+        if _started(int(owner.group(1))) == int(owner.group(2)):
+            continue  # its process (this one, or another kiosk) is still running
+        if remove_tree(entry.path):
+            removed += 1
+    if removed:
+        log.warning(
+            "removed %d extracted disc images left by kiosk processes that stopped", removed
+        )
+    return removed

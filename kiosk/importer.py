@@ -112,6 +112,9 @@ class ImportOutcome:
     medium_changed: bool = False
     """Files of the medium were added or changed while it was imported (a copy into the
     drop folder still going on): what was imported may lack some of them."""
+    unread_on_medium: int = 0
+    """How many files of the medium (or its index) could not be read and may be images of
+    the study (:attr:`kiosk.media.model.MediaScan.unread`)."""
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form of ``kiosk import``."""
@@ -128,6 +131,8 @@ class ImportOutcome:
         }
         if self.medium_changed:
             out["medium_changed"] = True
+        if self.unread_on_medium:
+            out["unread_on_medium"] = self.unread_on_medium
         return out
 
 

@@ -260,3 +260,36 @@ def test_an_image_whose_listed_file_holds_another_image_is_lost(
     assert code == 6, err
     [outcome] = done["studies"]
     assert (outcome["sent"], outcome["failed"]) == (2, 1)
+
+
+@pytest.mark.parametrize("how", ["dicomdir-too-large", "garbled-file"])
+def test_what_could_not_be_read_keeps_the_import_from_being_done(
+    tmp_path, worklist_server, storage_server, monkeypatch, how
+):
+    """Red team round 8: a DICOMDIR padded past its size bound was not read (so its missing
+    image was never named), and a disc file that could not be read was left out: each import
+    exited 0. What may be an image and could not be read now makes the import partly done."""
+    disc = tmp_path / "disc"
+    [study] = write_ct_disc(disc, [JANE], per_study=3, dicomdir=how == "dicomdir-too-large")
+    if how == "dicomdir-too-large":
+        (disc / "DICOM" / "P0000001" / "I0000003").unlink()  # listed, not on the disc
+        with (disc / "DICOMDIR").open("ab") as fh:
+            fh.truncate((64 << 20) + 1)  # past the reader's bound
+    else:
+        (disc / "DICOM" / "P0000001" / "I0000009").write_bytes(
+            b"\0" * 128 + b"DICM" + b"\x02\x00\x00\x00UL\x04\x00" + b"\xff" * 64
+        )
+    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+
+    code, scanned, err = run_kiosk(tmp_path, "scan", str(disc))
+    assert code == 0, err
+    assert {p["code"] for p in scanned["problems"]} & {"dicomdir-too-large", "unreadable-file"}
+    code, done, err = run_kiosk(
+        tmp_path, "import", str(disc), "--study", study.study_instance_uid, "--mrn", "MRN1",
+        "--accession", "ACC-MRN1", "--dest", "radiology", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 6, err
+    assert "could not be read and may be images" in err
+    [outcome] = done["studies"]
+    assert outcome["unread_on_medium"] == 1

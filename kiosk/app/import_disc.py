@@ -68,6 +68,13 @@ def import_disc(
     if changed_since_scanned(scan):
         log.warning("the medium changed while it was imported: import it again once complete")
         outcomes = [dataclasses.replace(o, medium_changed=True) for o in outcomes]
+    if scan.unread:
+        log.warning(
+            "%d files of the medium could not be read and may be images: the import is not "
+            "complete",
+            len(scan.unread),
+        )
+        outcomes = [dataclasses.replace(o, unread_on_medium=len(scan.unread)) for o in outcomes]
     choices = dict(tags or {})
     if request.tag:
         every = TagChoice(request.tag, request.requested_by, request.reason)

@@ -314,6 +314,11 @@ class MediaScan:
     """Images the DICOMDIR lists whose files cannot be read (each also a problem)."""
     signature: str = ""
     """The files as they were when scanned (:func:`kiosk.media.scan.medium_signature`)."""
+    unread: tuple[str, ...] = ()
+    """What may hold images and could not be read, listed by no record that says which
+    (a file or folder the system could not read, a DICOM file that cannot be parsed or is
+    cut short with no complete copy, a DICOMDIR too damaged or too large to read): an
+    import of this medium cannot say it is complete."""
     patients: tuple[PatientSummary, ...] = field(init=False, compare=False, repr=False)
     """The instances grouped into patients, studies and series (see :func:`group`)."""
     studies: tuple[StudySummary, ...] = field(init=False, compare=False, repr=False)

@@ -436,8 +436,24 @@ class _Scanner:
             keep=keep,
             lost=tuple(self.lost),
             signature=signature,
+            unread=self._unread(),
         )
         return _with_conflicts(scan)
+
+    def _unread(self) -> tuple[str, ...]:
+        """The paths of :attr:`MediaScan.unread` (``DICOMDIR``'s own for an index not read)."""
+        lost = {gone.listed.relpath for gone in self.lost}
+        out: list[str] = []
+        for p in self.problems:
+            if p.path in lost:
+                continue  # named with its study
+            if (
+                p.code in (ProblemCode.UNREADABLE_FILE, ProblemCode.LENGTH_BEYOND_FILE)
+                or p.code in (ProblemCode.DICOMDIR_TOO_LARGE, ProblemCode.DICOMDIR_UNREADABLE)
+                or (p.code is ProblemCode.TRUNCATED_FILE and p.message.endswith(_LEFT_OUT))
+            ):
+                out.append(p.path or "DICOMDIR")
+        return tuple(dict.fromkeys(out))
 
     # -- files not listed in a DICOMDIR --
 
@@ -1127,8 +1143,11 @@ def _fill_from(real: MediaInstance, record: MediaInstance) -> MediaInstance:
     return replace(real, **missing) if missing else real
 
 
+_LEFT_OUT = "; it was left out"
+
+
 def _truncated(rel: str, other: str = "") -> Problem:
-    also = f"; the complete copy {other} was used" if other else "; it was left out"
+    also = f"; the complete copy {other} was used" if other else _LEFT_OUT
     return Problem(ProblemCode.TRUNCATED_FILE, rel, f"the image data is cut short{also}")
 
 

@@ -64,6 +64,7 @@ def all_sent(outcomes: Sequence[ImportOutcome]) -> bool:
         and o.queued > 0
         and o.sent == o.queued
         and not o.medium_changed
+        and not o.unread_on_medium
         for o in outcomes
     )
 
@@ -111,7 +112,12 @@ def outcome_summary(outcomes: Sequence[ImportOutcome], label: str) -> str:
             if pending:
                 text += "; the rest stay queued and are sent automatically"
             parts.append(text + ".")
-    if any(o.medium_changed for o in outcomes):
+    if unread := max((o.unread_on_medium for o in outcomes), default=0):
+        parts.append(
+            f"{unread} files of the disc could not be read and may be images: keep the disc "
+            "and tell the back office (what was read was sent)."
+        )
+    elif any(o.medium_changed for o in outcomes):
         parts.append(
             "Files were added to the disc's folder while it was imported: import it again "
             "once the copy into the folder is complete (what was sent stays)."

@@ -447,10 +447,8 @@ class _Scanner:
         for p in self.problems:
             if p.path in lost:
                 continue  # named with its study
-            if (
-                p.code in (ProblemCode.UNREADABLE_FILE, ProblemCode.LENGTH_BEYOND_FILE)
-                or p.code in (ProblemCode.DICOMDIR_TOO_LARGE, ProblemCode.DICOMDIR_UNREADABLE)
-                or (p.code is ProblemCode.TRUNCATED_FILE and p.message.endswith(_LEFT_OUT))
+            if p.code in _NOT_READ or (
+                p.code is ProblemCode.TRUNCATED_FILE and p.message.endswith(_LEFT_OUT)
             ):
                 out.append(p.path or "DICOMDIR")
         return tuple(dict.fromkeys(out))
@@ -1144,6 +1142,20 @@ def _fill_from(real: MediaInstance, record: MediaInstance) -> MediaInstance:
 
 
 _LEFT_OUT = "; it was left out"
+#: Problems of what was left out unread, and may be an image (see ``MediaScan.unread``).
+_NOT_READ = frozenset(
+    {
+        ProblemCode.UNREADABLE_FILE,
+        ProblemCode.LENGTH_BEYOND_FILE,
+        ProblemCode.SEQUENCE_TOO_DEEP,
+        ProblemCode.MISSING_UID,
+        ProblemCode.IMAGE_ENTRY_DAMAGED,
+        ProblemCode.IMAGE_SIZE_EXCEEDED,
+        ProblemCode.IMAGE_TOO_COMPLEX,
+        ProblemCode.DICOMDIR_TOO_LARGE,
+        ProblemCode.DICOMDIR_UNREADABLE,
+    }
+)
 
 
 def _truncated(rel: str, other: str = "") -> Problem:

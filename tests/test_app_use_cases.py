@@ -188,3 +188,20 @@ def test_a_disc_folder_that_grows_while_it_is_imported_is_never_reported_done(
     assert main(args) == 0  # imported again once complete: the fourth image goes too
     [again] = json.loads(capsys.readouterr().out)["studies"]
     assert (again["sent"], again["queued"]) == (4, 4) and "medium_changed" not in again
+
+
+def test_a_disc_ejected_after_its_copy_is_no_changed_medium(tmp_path):
+    """The mount folder of a drive stays, empty, once the disc is out (eject_after_copy)."""
+    import shutil
+
+    from kiosk.app.import_disc import changed_since_scanned
+
+    disc = tmp_path / "disc"
+    write_ct_disc(disc, [JANE], per_study=2)
+    scan = scan_disc(disc)
+    assert not changed_since_scanned(scan)
+    for entry in list(disc.iterdir()):
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    assert not changed_since_scanned(scan)  # empty: the disc was taken out
+    write_ct_disc(disc, [JOHN], per_study=2)
+    assert changed_since_scanned(scan)  # another disc in the drive

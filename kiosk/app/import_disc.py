@@ -12,7 +12,7 @@ from kiosk.app.tagging import TagChoice, require_tagging, tag_imported
 from kiosk.config import Config
 from kiosk.importer import ImportOutcome, ImportRequest, import_studies, outcome_of
 from kiosk.media.model import MediaScan
-from kiosk.media.scan import medium_signature
+from kiosk.media.scan import EMPTY_MEDIUM, medium_signature
 from kiosk.progress import Listener
 from kiosk.store import db
 
@@ -95,9 +95,10 @@ def changed_since_scanned(scan: MediaScan) -> bool:
     if not scan.signature or not scan.root.is_dir():
         return False
     try:
-        return medium_signature(scan.root) != scan.signature
+        now = medium_signature(scan.root)
     except OSError:
-        return True  # gone or unreadable now: it is not what was scanned
+        return False  # gone (ejected, unmounted): not changed
+    return now not in (scan.signature, EMPTY_MEDIUM)  # an empty mount folder: ejected
 
 
 def default_destination(config: Config, name: str = "") -> str:

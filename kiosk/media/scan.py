@@ -760,6 +760,10 @@ def _listing_digest(seen: dict[str, tuple[int, int]]) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
+EMPTY_MEDIUM = _listing_digest({})
+"""The signature of a folder with no file (a drive's mount folder once its disc is out)."""
+
+
 def _walk(
     root: Path, problems: list[Problem], seen: dict[str, tuple[int, int]] | None = None
 ) -> Iterator[str]:

@@ -668,9 +668,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise SafetyError(refused[0].hold_reason)
     if unread := max((o.unread_on_medium for o in outcomes), default=0):
         raise PartialError(
-            f"{unread} files of the disc (or its index) could not be read and may be images "
-            "of these studies: check the disc ('kiosk scan --json' names them under problems); "
-            "what was read was sent"
+            f"{unread} file{'s' if unread != 1 else ''} of the disc (or its index) could not "
+            "be read and may be images of these studies: check the disc ('kiosk scan --json' "
+            "names them under problems); what was read was sent"
         )
     if any(o.medium_changed for o in outcomes):
         raise PartialError(

@@ -66,13 +66,11 @@ def import_disc(
                 require_tagging(conn, config, choice, request.user)
         outcomes = import_studies(conn, config, scan, request, send_now=send_now, on_event=on_event)
     if changed_since_scanned(scan):
-        log.warning("the medium changed while it was imported: import it again once complete")
+        log.info("the medium changed while it was imported: import it again once complete")
         outcomes = [dataclasses.replace(o, medium_changed=True) for o in outcomes]
     if scan.unread:
-        log.warning(
-            "%d files of the medium could not be read and may be images: the import is not "
-            "complete",
-            len(scan.unread),
+        log.info(
+            "%d files of the medium could not be read: the import is not complete", len(scan.unread)
         )
         outcomes = [dataclasses.replace(o, unread_on_medium=len(scan.unread)) for o in outcomes]
     choices = dict(tags or {})

@@ -114,7 +114,8 @@ def outcome_summary(outcomes: Sequence[ImportOutcome], label: str) -> str:
             parts.append(text + ".")
     if unread := max((o.unread_on_medium for o in outcomes), default=0):
         parts.append(
-            f"{unread} files of the disc could not be read and may be images: keep the disc "
+            f"{unread} file{'s' if unread != 1 else ''} of the disc could not be read and may "
+            "be images: keep the disc "
             "and tell the back office (what was read was sent)."
         )
     elif any(o.medium_changed for o in outcomes):

@@ -664,23 +664,32 @@ def _check_identities(
 
 
 def _held_as_another_person(record: StudyRecord, ours: Sequence[Holder]) -> bool:
-    """Whether the PACS files the study under our MRN with another birth date or sex than
-    the study goes with (the order's, or the disc's where the order's are not used): then
-    it holds another person's study under that MRN, and our images would join it."""
-    from reconcile.match import date_parts, normal_sex  # only when a PACS answered
+    """Whether the PACS files the study under our MRN as another person than the study goes
+    with (the order's identity, or the disc's where the order's is not used): another birth
+    date (as far as both give it: 1945 is not 19700101), another sex (any value not ours),
+    or another given name. Then it holds another person's
+    study under that MRN, and our images would join it."""
+    from reconcile.match import date_parts, score_names  # only when a PACS answered
 
     target = lifecycle.target_of(record)
-    born = (target.birth_date if target and target.birth_date is not None else None) or (
-        record.original_birth_date
-    )
-    sex = normal_sex(
-        (target.sex if target and target.sex is not None else None) or record.original_sex
-    )
+    born = date_parts((target.birth_date if target else None) or record.original_birth_date)
+    sex = ((target.sex if target else None) or record.original_sex).strip().upper()[:1]
+    name = (target.patient_name if target else None) or ""  # the order's; else not compared
     for holder in ours:
         theirs = date_parts(holder.birth_date)
-        if len(theirs) == 3 and len(date_parts(born)) == 3 and theirs != date_parts(born):
+        if theirs and born and theirs[: len(born)] != born[: len(theirs)]:
             return True
-        if normal_sex(holder.sex) and sex and normal_sex(holder.sex) != sex:
+        if holder.birth_date.strip() and not theirs:
+            return True  # a birth date that is no date: not ours
+        their_sex = holder.sex.strip().upper()[:1]
+        if their_sex and sex and their_sex != sex:
+            return True
+        # a married name is one person; another first name is not
+        if (
+            holder.patient_name
+            and name
+            and "given name differs" in score_names(name, holder.patient_name).reasons
+        ):
             return True
     return False
 

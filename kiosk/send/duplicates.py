@@ -65,6 +65,7 @@ class Holder:
     patient_id: str
     birth_date: str
     sex: str
+    patient_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ def find_study(
         query.PatientID = ""
         query.PatientBirthDate = ""
         query.PatientSex = ""
+        query.PatientName = ""
         query.NumberOfStudyRelatedInstances = ""
         studies = [
             ds for ds in _find(assoc, query) if _text(ds, "StudyInstanceUID") == study_instance_uid
@@ -206,7 +208,10 @@ def find_study(
             frozenset(_text(ds, "PatientID") for ds in studies),
             tuple(
                 Holder(
-                    _text(ds, "PatientID"), _text(ds, "PatientBirthDate"), _text(ds, "PatientSex")
+                    _text(ds, "PatientID"),
+                    _text(ds, "PatientBirthDate"),
+                    _text(ds, "PatientSex"),
+                    _text(ds, "PatientName"),
                 )
                 for ds in studies
             ),

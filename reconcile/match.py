@@ -235,6 +235,16 @@ def _variant_family(disc: PersonName, wl: PersonName, found: Agreement) -> tuple
     )
 
 
+def _pinyin_u_umlaut(a: str, b: str) -> bool:
+    """Whether one Chinese name writes ü (吕 LÜ, 女 NÜ) where the other writes u (卢 LU):
+    folding the mark away makes two pinyin names one."""
+    has = "ü" in a.casefold(), "ü" in b.casefold()
+    if has[0] == has[1]:
+        return False
+    family = names.parse(a if has[0] else b).family
+    return len(family) == 1 and chinese.one_syllable(family[0])
+
+
 def _two_chinese_syllables(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     """Whether two family names are each one Chinese syllable (LIU and LIN, CHEN and ZHEN):
     one letter apart, they are two names, where longer names one letter apart are a typo."""
@@ -353,6 +363,16 @@ def score_latin(disc_name: str, worklist_name: str) -> NameScore:
                 if best is None or candidate.points > best.points:
                     best = candidate
     assert best is not None
+    if best.strong and _pinyin_u_umlaut(disc_name, worklist_name):
+        best = dataclasses.replace(
+            best,
+            strong=False,
+            reasons=(
+                *best.reasons,
+                "one name writes ü where the other writes u: in pinyin two names (LÜ, LU); "
+                "for review",
+            ),
+        )
     full = FAMILY_POINTS[Agreement.EQUAL] + GIVEN_POINTS[Agreement.EQUAL]
     if (
         best.points >= full
@@ -680,10 +700,10 @@ def _chinese_groups_differ(groups: dict[str, str]) -> bool:
     Wade-Giles (:func:`reconcile.chinese.written_in`), so never for Japanese romaji; a
     hanzi group matches when any reading of its characters spells the Latin one."""
     alphabetic, ideographic = groups.get("alphabetic", ""), groups.get("ideographic", "")
-    if not alphabetic or not ideographic or "^" not in ideographic:
+    if not alphabetic or not ideographic:
         return False
     latin = names.readings(alphabetic)[0][0]
-    hanzi = names.native_readings(ideographic)[0][0]
+    hanzi = names.native_readings(ideographic)[0][0]  # without ^: one word, read whole
     if scripts.script_of("".join(hanzi.words)) is not scripts.Script.HAN:
         return False
     if any(scripts.script_of(ch) is scripts.Script.KANA for ch in "".join(groups.values())):
@@ -692,10 +712,16 @@ def _chinese_groups_differ(groups: dict[str, str]) -> bool:
     japanese_kanji = scripts.simplified_hanzi(hanzi.words, ()) is None  # every one in JIS
     if system is None or (system != chinese.PINYIN and japanese_kanji):
         return False  # Japanese romaji may read as Wade-Giles (SATO: sa-to)
-    for native, spelled in (
-        (hanzi.family, latin.family),
-        (hanzi.given + hanzi.middle, latin.given + latin.middle),
-    ):
+    whole = latin.family + latin.given + latin.middle
+    pairs = (
+        [(hanzi.words, whole)]  # 张倩华 (no ^) against ZHANG^JIANHUA: read whole
+        if not hanzi.structured
+        else [
+            (hanzi.family, latin.family),
+            (hanzi.given + hanzi.middle, latin.given + latin.middle),
+        ]
+    )
+    for native, spelled in pairs:
         if native and spelled and chinese.read_as("".join(native), "".join(spelled)) is None:
             return True
     return False

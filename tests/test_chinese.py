@@ -122,3 +122,22 @@ def test_hostile_words_are_bounded():
     assert chinese.systems_of("a" * 5000) == frozenset()
     assert not chinese.pinyin_and_wade_giles("an" * 400, "an" * 400)
     assert chinese.read_as("徐" * 500, "xu" * 500) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "order", "outcome"),
+    [
+        ("ZHANG^JIANHUA=张倩华", "ZHANG^JIANHUA", Outcome.REVIEW),  # hanzi without ^
+        ("ZHANG^JIANHUA=陈建华", "ZHANG^JIANHUA", Outcome.REVIEW),
+        ("ZHANG^JIANHUA=张建华", "ZHANG^JIANHUA", Outcome.AUTO),
+        ("LÜ^XIAOMING", "LU^XIAOMING", Outcome.REVIEW),  # 吕 and 卢
+        ("NÜ^XIAOMING", "NU^XIAOMING", Outcome.REVIEW),
+        ("LÜ^XIAOMING", "LÜ^XIAOMING", Outcome.AUTO),
+        ("MÜLLER^HANS", "MULLER^HANS", Outcome.AUTO),  # no Chinese syllable: an accent
+    ],
+)
+def test_round_9_bypasses_of_the_chinese_rules(name, order, outcome):
+    """Red team round 9: a hanzi group written without ^ escaped the groups check, and
+    LÜ was matched auto to LU (ü folded away; in pinyin two family names)."""
+    decision = match(disc(name, "19800101", "M"), [wl(order, "19800101", "M")])
+    assert decision.outcome is outcome

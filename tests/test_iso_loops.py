@@ -18,6 +18,7 @@ import os
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -308,10 +309,44 @@ def test_an_image_extracted_by_a_killed_process_is_removed_by_the_next(tmp_path:
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert killed.returncode == -9
-    [left] = temp.iterdir()  # the patient's files, as the killed process left them
+    [left] = [p for p in temp.iterdir() if p.is_dir()]  # the patient's files, as left
     assert any(p.is_file() for p in left.rglob("*"))
     del env["KIOSK_FAULT"]
     code, out, err, still = run_kiosk(tmp_path, "scan", str(image), "--json")
     assert code == 0, err
     assert still == []  # the next kiosk process removed them (and its own)
     assert json.loads(out)["instances"] == 2
+
+
+def test_an_extraction_in_use_is_never_swept_whatever_its_name_says(tmp_path: Path) -> None:
+    """Red team round 9: a kiosk in another PID namespace (a container sharing /tmp) names
+    its folder with a pid that means another process here, and its live extraction was
+    swept. The lock its process holds is what counts."""
+    folder = tmp_path / "kiosk-iso-1-12345-abcdef"  # pid 1 did not start at 12345
+    (folder / "DICOM").mkdir(parents=True)
+    (folder / "DICOM" / "I1").write_bytes(b"patient data")
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl, os, sys, time\n"
+         f"fd = os.open({str(folder) + '.lock'!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
+         "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(60)\n"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert extractions.sweep_stale_extractions(tmp_path) == 0
+        assert (folder / "DICOM" / "I1").exists()
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert extractions.sweep_stale_extractions(tmp_path) == 1  # its process is gone now
+    assert not folder.exists() and not Path(f"{folder}.lock").exists()
+
+
+def test_this_process_keeps_its_own_extraction(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    folder = extractions.new_extraction_folder()
+    (folder / "I1").write_bytes(b"patient data")
+    assert extractions.sweep_stale_extractions(tmp_path) == 0
+    assert extractions.remove_tree(folder)
+    assert list(tmp_path.iterdir()) == []  # the lock file went with it

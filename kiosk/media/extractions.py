@@ -1,12 +1,16 @@
 """Where extracted disc images live: folders named by their process, removed without recursion.
 
 An ``.iso`` is read into a temporary folder (:mod:`kiosk.media.iso`); its files
-are the patient's. Each folder's name says which process made it (pid and
-start time), so that the folder of a process killed while it held one (``kill
--9``, a power cut) is removed by a later kiosk process
-(:func:`sweep_stale_extractions`, run before each extraction and by the
-recovery sweep of ``kiosk send`` and the app). Kept apart from the reader so
-that the send path's start-up does not load pycdlib for the sweep.
+are the patient's. The process that made a folder holds an exclusive ``flock``
+on a lock file beside it (``FOLDER.lock``) for as long as it uses it, so that
+the folder of a process killed while it held one (``kill -9``, a power cut) is
+removed by a later kiosk process (:func:`sweep_stale_extractions`, run before
+each extraction and by the recovery sweep of ``kiosk send`` and the app): the
+kernel lets the lock go with the process. A lock, unlike a pid, means the same
+in every PID namespace (a kiosk in a container sharing the temporary folder).
+Where there is no ``flock`` (Windows) the folder's name (pid and start time)
+decides. Kept apart from the reader so that the send path's start-up does not
+load pycdlib for the sweep.
 """
 
 from __future__ import annotations
@@ -25,9 +29,55 @@ from kiosk.media.names import shown
 log = logging.getLogger(__name__)
 
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+_held: dict[str, int] = {}  # folder -> the descriptor of its lock, held by this process
+
+
 def new_extraction_folder() -> Path:
-    """A new private temporary folder for an extracted image, named by this process."""
-    return Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-{_started(os.getpid())}-"))
+    """A new private temporary folder for an extracted image, named and locked by this process."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-{_started(os.getpid())}-"))
+    if fcntl is not None:
+        fd = os.open(f"{folder}.lock", _LOCK_FLAGS, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # new: nobody else holds it
+        _held[str(folder)] = fd
+    return folder
+
+
+_LOCK_FLAGS = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _let_go(folder: str) -> None:
+    """Close this process's lock of ``folder`` and remove the lock file."""
+    fd = _held.pop(folder, None)
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(f"{folder}.lock")
+        os.close(fd)
+
+
+def _in_use(folder: str) -> bool | None:
+    """Whether a process holds the lock of ``folder`` (None: it has no lock file to tell)."""
+    if fcntl is None or folder in _held:
+        return True if folder in _held else None
+    try:
+        fd = os.open(f"{folder}.lock", _LOCK_FLAGS & ~os.O_CREAT)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return True  # cannot tell: leave it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # lets the lock go again if it was taken
+    return False
 
 
 def remove_tree(folder: Path | str) -> bool:
@@ -65,6 +115,8 @@ def remove_tree(folder: Path | str) -> bool:
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
     gone = not os.path.lexists(top)
+    if gone:
+        _let_go(top)
     if not gone:
         log.warning("the extracted disc image folder %s could not be removed whole", shown(top))
     return gone
@@ -100,10 +152,15 @@ def sweep_stale_extractions(folder: Path | None = None) -> int:
         owner = _OWNED.match(entry.name)
         if owner is None or not entry.is_dir(follow_symlinks=False):
             continue
-        if _started(int(owner.group(1))) == int(owner.group(2)):
+        in_use = _in_use(entry.path)
+        if in_use is None:  # no lock to tell (Windows): its name says whose it is
+            in_use = _started(int(owner.group(1))) == int(owner.group(2))
+        if in_use:
             continue  # its process (this one, or another kiosk) is still running
         if remove_tree(entry.path):
             removed += 1
+            with contextlib.suppress(OSError):
+                os.unlink(f"{entry.path}.lock")
     if removed:
         log.warning(
             "removed %d extracted disc images left by kiosk processes that stopped", removed

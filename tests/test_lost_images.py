@@ -293,3 +293,26 @@ def test_what_could_not_be_read_keeps_the_import_from_being_done(
     assert "could not be read and may be images" in err
     [outcome] = done["studies"]
     assert outcome["unread_on_medium"] == 1
+
+
+def test_a_broken_file_the_dicomdir_does_not_list_does_not_hold_a_whole_disc_back(
+    tmp_path, worklist_server, storage_server
+):
+    """Red team round 9: a viewer's broken file (a DICM header and garbage) beside images a
+    DICOMDIR lists whole kept every import of the disc at exit 6, for good."""
+    disc = tmp_path / "disc"
+    [study] = write_ct_disc(disc, [JANE], per_study=3)
+    (disc / "VIEWER").mkdir()
+    (disc / "VIEWER" / "logo.dcm").write_bytes(b"\0" * 128 + b"DICM" + b"\xff" * 64)
+    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+    code, scanned, err = run_kiosk(tmp_path, "scan", str(disc))
+    assert "unreadable-file" in {p["code"] for p in scanned["problems"]}  # shown
+    code, done, err = run_kiosk(
+        tmp_path, "import", str(disc), "--study", study.study_instance_uid, "--mrn", "MRN1",
+        "--accession", "ACC-MRN1", "--dest", "radiology", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 0, err
+    [outcome] = done["studies"]
+    assert (outcome["sent"], outcome["state"]) == (3, "sent")
+    assert "unread_on_medium" not in outcome

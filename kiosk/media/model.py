@@ -315,10 +315,11 @@ class MediaScan:
     signature: str = ""
     """The files as they were when scanned (:func:`kiosk.media.scan.medium_signature`)."""
     unread: tuple[str, ...] = ()
-    """What may hold images and could not be read, listed by no record that says which
+    """On a medium with no DICOMDIR read whole, what may hold images and could not be read
     (a file or folder the system could not read, a DICOM file that cannot be parsed or is
     cut short with no complete copy, a DICOMDIR too damaged or too large to read): an
-    import of this medium cannot say it is complete."""
+    import of this medium cannot say it is complete. A DICOMDIR read whole is the disc's
+    own list: what it lists and cannot be read is :attr:`lost` instead."""
     patients: tuple[PatientSummary, ...] = field(init=False, compare=False, repr=False)
     """The instances grouped into patients, studies and series (see :func:`group`)."""
     studies: tuple[StudySummary, ...] = field(init=False, compare=False, repr=False)

@@ -436,12 +436,26 @@ class _Scanner:
             keep=keep,
             lost=tuple(self.lost),
             signature=signature,
-            unread=self._unread(),
+            unread=self._unread(
+                listed=dicomdir is not None
+                and not any(
+                    p.code in (ProblemCode.DICOMDIR_TOO_LARGE, ProblemCode.DICOMDIR_UNREADABLE)
+                    for p in self.problems
+                )
+            ),
         )
         return _with_conflicts(scan)
 
-    def _unread(self) -> tuple[str, ...]:
-        """The paths of :attr:`MediaScan.unread` (``DICOMDIR``'s own for an index not read)."""
+    def _unread(self, listed: bool) -> tuple[str, ...]:
+        """The paths of :attr:`MediaScan.unread` (``DICOMDIR``'s own for an index not read).
+
+        ``listed``: a DICOMDIR was read whole. It is the disc's own list of its
+        images: what it lists and cannot be read is ``lost`` with its study, and
+        a file it does not list and that cannot be read (a viewer's broken file)
+        is a problem shown, not a reason to call the import incomplete.
+        """
+        if listed:
+            return ()
         lost = {gone.listed.relpath for gone in self.lost}
         out: list[str] = []
         for p in self.problems:

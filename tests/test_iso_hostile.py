@@ -29,7 +29,6 @@ import io
 import json
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,7 @@ import pytest
 from pydicom.uid import generate_uid
 
 from kiosk.cli import main
+from kiosk.media import extractions
 from kiosk.media import iso as iso_module
 from tests.discs import ct_instance
 
@@ -753,7 +753,7 @@ def test_the_reader_reports_what_extract_image_finds(tmp_path: Path, which: str)
             p.relative_to(here.folder) for p in here.folder.rglob("*")
         )
     finally:
-        shutil.rmtree(there.folder)
+        extractions.remove_tree(there.folder)
 
 
 def test_a_report_past_its_bound_stops_the_reader(
@@ -767,7 +767,7 @@ def test_a_report_past_its_bound_stops_the_reader(
         [stop] = [p for p in there.problems if p.code == "image-too-complex"]
         assert stop.message.startswith("the list of its files and problems passed ")
     finally:
-        shutil.rmtree(there.folder)
+        extractions.remove_tree(there.folder)
 
 
 def test_the_reader_starts_fast(tmp_path: Path) -> None:
@@ -781,7 +781,7 @@ def test_the_reader_starts_fast(tmp_path: Path) -> None:
         start = time.perf_counter()
         extracted = iso_module.extract_image_to_temp(image)
         there.append(time.perf_counter() - start)
-        shutil.rmtree(extracted.folder)
+        extractions.remove_tree(extracted.folder)
         assert len(extracted.files) == 3
         assert extracted.problems == []
     print(

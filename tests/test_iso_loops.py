@@ -350,3 +350,11 @@ def test_this_process_keeps_its_own_extraction(tmp_path: Path, monkeypatch) -> N
     assert extractions.sweep_stale_extractions(tmp_path) == 0
     assert extractions.remove_tree(folder)
     assert list(tmp_path.iterdir()) == []  # the lock file went with it
+
+
+def test_the_lock_of_a_folder_already_gone_is_swept(tmp_path: Path) -> None:
+    lock = tmp_path / "kiosk-iso-999999-1-gone.lock"  # its folder removed, its process gone
+    lock.write_bytes(b"")
+    (tmp_path / "kiosk-iso-elsewhere.lock").write_bytes(b"")  # no kiosk name: left alone
+    assert extractions.sweep_stale_extractions(tmp_path) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["kiosk-iso-elsewhere.lock"]

@@ -566,14 +566,19 @@ def test_text_file_that_looks_like_a_raw_dataset(tmp_path: Path) -> None:
     assert scan.to_json()["instances"] == 7
 
 
-def test_iso_image_that_is_not_an_image_exits_3(tmp_path: Path) -> None:
+def test_iso_image_that_is_not_an_image_exits_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "tmpdir"  # its own: other kiosk processes may be reading images now
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     iso = tmp_path / "disc.iso"
     iso.write_bytes(bytes(4096))
     with pytest.raises(NoDicomError) as info:
         scan_medium(iso)
     assert info.value.exit_code == 3
     assert "not a readable disc image" in str(info.value)
-    assert not list(Path(tempfile.gettempdir()).glob("kiosk-iso-*"))
+    assert not list(temp.iterdir())  # nothing left: no folder, no lock
 
 
 def test_a_single_file_is_not_a_disc(tmp_path: Path) -> None:

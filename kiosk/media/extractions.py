@@ -115,8 +115,11 @@ def remove_tree(folder: Path | str) -> bool:
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
     gone = not os.path.lexists(top)
-    if gone:
+    if gone and top in _held:
         _let_go(top)
+    elif gone and _in_use(top) is False:  # another's, gone (a sweep, a test): its lock too
+        with contextlib.suppress(OSError):
+            os.unlink(f"{top}.lock")
     if not gone:
         log.warning("the extracted disc image folder %s could not be removed whole", shown(top))
     return gone
@@ -150,17 +153,23 @@ def sweep_stale_extractions(folder: Path | None = None) -> int:
         return 0
     for entry in entries:
         owner = _OWNED.match(entry.name)
-        if owner is None or not entry.is_dir(follow_symlinks=False):
+        if owner is None:
+            continue
+        if entry.name.endswith(".lock") and not entry.is_dir(follow_symlinks=False):
+            locked = entry.path[: -len(".lock")]
+            if not os.path.lexists(locked) and _in_use(locked) is False:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)  # the lock of a folder already removed
+            continue
+        if not entry.is_dir(follow_symlinks=False):
             continue
         in_use = _in_use(entry.path)
         if in_use is None:  # no lock to tell (Windows): its name says whose it is
             in_use = _started(int(owner.group(1))) == int(owner.group(2))
         if in_use:
             continue  # its process (this one, or another kiosk) is still running
-        if remove_tree(entry.path):
+        if remove_tree(entry.path):  # and its lock
             removed += 1
-            with contextlib.suppress(OSError):
-                os.unlink(f"{entry.path}.lock")
     if removed:
         log.warning(
             "removed %d extracted disc images left by kiosk processes that stopped", removed

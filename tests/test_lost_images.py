@@ -103,6 +103,8 @@ def test_what_the_dicomdir_lists_is_missed_whatever_it_says(
     than the files, and two listed unreadable files with one SOP UID (exit 7 for good)."""
     disc = tmp_path / "disc"
     sops = [generate_uid() for _ in range(3)]
+    while len(sops[2]) != len(sops[1]):  # swapped in the DICOMDIR's bytes below: same length
+        sops[2] = generate_uid()
     other_id = case == "dicomdir-names-another-id"
     study = write_disc(
         disc, dicomdir_pid="EXT-A", file_pid="EXT-B" if other_id else "EXT-A", sops=sops

@@ -52,10 +52,20 @@ def _syllables() -> frozenset[str]:
 
     found: set[str] = set()
     for reading in {r for readings in set(pinyin_dict.values()) for r in readings.split(",")}:
-        plain = to_normal(reading).replace("v", "u").replace("ü", "u")
+        plain = _plain(to_normal(reading))
         if plain.isascii() and plain.isalpha() and any(v in plain for v in "aeiou"):
             found.add(plain)
     return frozenset(found)
+
+
+def _plain(reading: str) -> str:
+    """A toneless pinyin reading as worklists write it: ü (or pypinyin's v) as u."""
+    return reading.replace("v", "u").replace("ü", "u")
+
+
+def _joined(word: str) -> str:
+    """A name word with its spaces and hyphens taken out (HSIAO-MING: hsiaoming)."""
+    return word.replace(" ", "").replace("-", "")
 
 
 def wade_giles(syllable: str) -> tuple[str, ...]:
@@ -86,16 +96,6 @@ def _spellings() -> dict[str, dict[str, int]]:
     return table
 
 
-@functools.lru_cache(maxsize=1)
-def _pair_table() -> dict[str, list[tuple[str, str]]]:
-    """(pinyin, Wade-Giles) spelling pairs of one syllable, by the pinyin's first letter."""
-    table: dict[str, list[tuple[str, str]]] = {}
-    for syllable in _syllables():
-        for wg in wade_giles(syllable):
-            table.setdefault(syllable[0], []).append((syllable, wg))
-    return table
-
-
 def one_syllable(word: str) -> bool:
     """Whether ``word`` (folded) is one Chinese syllable in pinyin or Wade-Giles (LIU, CHEN)."""
     return word in _syllables() or word in _by_spelling()
@@ -105,7 +105,7 @@ def one_syllable(word: str) -> bool:
 def systems_of(word: str) -> frozenset[str]:
     """The systems (:data:`PINYIN`, :data:`WADE_GILES`) that can write ``word`` whole, as a
     string of syllables (folded Latin letters; spaces and hyphens ignored)."""
-    word = word.replace(" ", "").replace("-", "")
+    word = _joined(word)
     if not word or len(word) > _LONGEST or not word.isascii() or not word.isalpha():
         return frozenset()
     table = _spellings()
@@ -149,35 +149,31 @@ def pinyin_and_wade_giles(pinyin_words: tuple[str, ...], wg_words: tuple[str, ..
     of one name, only a reason to look. A Wade-Giles word is one syllable (a
     given name's are hyphenated: HSIAO-MING) where it spells one.
     """
-    a = "".join(pinyin_words).replace(" ", "").replace("-", "")
-    if not a or not wg_words or len(a) > _LONGEST or len(wg_words) > 8:
+    a = _joined("".join(pinyin_words))
+    words = [_joined(w) for w in wg_words]
+    if not a or not words or len(a) > _LONGEST or len(words) > 8:
+        return ""
+    if not all(words) or max(map(len, words)) > _LONGEST:
         return ""
     readings = {""}
-    for word in wg_words:
-        word = word.replace(" ", "").replace("-", "")
-        if not word or len(word) > _LONGEST:
-            return ""
+    for word in words:
         readings = {r + w for r in readings for w in _pinyin_of(word) if a.startswith(r + w)}
         if not readings:
             return ""
     if a not in readings:
         return ""
-    return EQUAL if readings == {a} and _unique(wg_words) else SIMILAR
-
-
-def _unique(wg_words: tuple[str, ...]) -> bool:
-    """Whether every word spells one pinyin string only."""
-    return all(len(_pinyin_of(w.replace(" ", "").replace("-", ""))) == 1 for w in wg_words)
+    unique = all(len(_pinyin_of(w)) == 1 for w in words)  # each spells one pinyin string
+    return EQUAL if readings == {a} and unique else SIMILAR
 
 
 @functools.lru_cache(maxsize=1)
 def _by_spelling() -> dict[str, tuple[str, ...]]:
     """Each Wade-Giles spelling, with the pinyin syllables it writes."""
-    found: dict[str, list[str]] = {}
-    for pairs in _pair_table().values():
-        for syllable, wg in pairs:
-            found.setdefault(wg, []).append(syllable)
-    return {wg: tuple(sorted(set(s))) for wg, s in found.items()}
+    found: dict[str, set[str]] = {}
+    for syllable in _syllables():
+        for wg in wade_giles(syllable):
+            found.setdefault(wg, set()).add(syllable)
+    return {wg: tuple(sorted(s)) for wg, s in found.items()}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -209,7 +205,7 @@ def readings(hanzi: str) -> list[set[str]]:
     out = []
     for char in hanzi:
         found = pinyin(char, style=Style.NORMAL, heteronym=True, errors="default")
-        plain = {r.replace("v", "u").replace("ü", "u") for r in found[0] if r}
+        plain = {_plain(r) for r in found[0] if r}
         out.append({r for r in plain if r.isascii() and r.isalpha()})  # not the char itself
     return out
 
@@ -220,7 +216,7 @@ def read_as(hanzi: str, latin: str) -> str | None:
     A reading of hanzi is a guess (a polyphone, a family name's own reading):
     for review only.
     """
-    word = latin.replace(" ", "").replace("-", "")
+    word = _joined(latin)
     if not hanzi or len(hanzi) > 8 or not word or len(word) > _LONGEST:
         return None
     per_char = readings(hanzi)

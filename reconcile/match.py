@@ -260,8 +260,8 @@ def _chinese_romanisations(disc: PersonName, wl: PersonName) -> tuple[ChinesePar
     ``EQUAL`` when the Wade-Giles spells the pinyin and nothing else, ``SHORT`` (similar, for
     review) when it spells it among other names (CHANG: zhang or chang); None for a part that
     is neither, or names not plainly written one in each system."""
-    disc_system = chinese.written_in(disc.family + disc.given + disc.middle)
-    wl_system = chinese.written_in(wl.family + wl.given + wl.middle)
+    disc_system = chinese.written_in(disc.words)
+    wl_system = chinese.written_in(wl.words)
     if {disc_system, wl_system} != {chinese.PINYIN, chinese.WADE_GILES}:
         return None, None
     by_pinyin, by_wg = (disc, wl) if disc_system == chinese.PINYIN else (wl, disc)
@@ -708,13 +708,11 @@ def _chinese_groups_differ(groups: dict[str, str]) -> bool:
         return False
     if any(scripts.script_of(ch) is scripts.Script.KANA for ch in "".join(groups.values())):
         return False  # a Japanese name: its romaji is no reading of its kanji in Chinese
-    system = chinese.written_in(latin.family + latin.given + latin.middle)
-    japanese_kanji = scripts.simplified_hanzi(hanzi.words, ()) is None  # every one in JIS
-    if system is None or (system != chinese.PINYIN and japanese_kanji):
+    system = chinese.written_in(latin.words)
+    if system is None or (system != chinese.PINYIN and scripts.japanese_kanji(hanzi.words)):
         return False  # Japanese romaji may read as Wade-Giles (SATO: sa-to)
-    whole = latin.family + latin.given + latin.middle
     pairs = (
-        [(hanzi.words, whole)]  # 张倩华 (no ^) against ZHANG^JIANHUA: read whole
+        [(hanzi.words, latin.words)]  # 张倩华 (no ^) against ZHANG^JIANHUA: read whole
         if not hanzi.structured
         else [
             (hanzi.family, latin.family),

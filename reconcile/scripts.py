@@ -629,7 +629,13 @@ def romanize(word: str, *, family: bool = False) -> list[str]:
 # Kanji: old (kyūjitai) and variant (itaiji) forms of one character
 # --------------------------------------------------------------------------
 
-_T2JP = opencc.OpenCC("t2jp")
+
+@functools.cache
+def _opencc(config: str) -> opencc.OpenCC:
+    """An OpenCC converter, made when first needed (each loads its dictionaries)."""
+    return opencc.OpenCC(config)
+
+
 _NAME_ITAIJI = str.maketrans(
     {"髙": "高", "﨑": "崎", "嵜": "崎", "邉": "辺", "嶋": "島", "嶌": "島", "冨": "富",
      "濵": "浜", "\U00020bb7": "吉"}
@@ -642,17 +648,14 @@ library holds them."""
 
 @functools.lru_cache(maxsize=4096)
 def _new_kanji_word(word: str) -> str:
-    converted: str = _T2JP.convert(word.translate(_NAME_ITAIJI))
+    converted: str = _opencc("t2jp").convert(word.translate(_NAME_ITAIJI))
     return converted.translate(_NAME_ITAIJI)
 
 
-_T2S = opencc.OpenCC("t2s")
-
-
-def _japanese_kanji(word: str) -> bool:
-    """Whether every character of ``word`` is in JIS X 0208, the kanji of Japanese names."""
+def japanese_kanji(words: tuple[str, ...]) -> bool:
+    """Whether every character of ``words`` is in JIS X 0208, the kanji of Japanese names."""
     try:
-        word.encode("shift_jis")
+        "".join(words).encode("shift_jis")
     except UnicodeEncodeError:
         return False
     return True
@@ -666,9 +669,10 @@ def simplified_hanzi(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, str] 
     names (葉 and 叶), which a Japanese pair must keep apart. ``None`` when
     the pair is not plainly Chinese.
     """
-    if all(_japanese_kanji(w) for w in (*a, *b)):
+    if japanese_kanji((*a, *b)):
         return None
-    return str(_T2S.convert("".join(a))), str(_T2S.convert("".join(b)))
+    t2s = _opencc("t2s")
+    return str(t2s.convert("".join(a))), str(t2s.convert("".join(b)))
 
 
 def new_kanji(words: tuple[str, ...]) -> tuple[str, ...]:

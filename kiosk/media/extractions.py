@@ -61,8 +61,10 @@ def _let_go(folder: str) -> None:
 
 def _in_use(folder: str) -> bool | None:
     """Whether a process holds the lock of ``folder`` (None: it has no lock file to tell)."""
-    if fcntl is None or folder in _held:
-        return True if folder in _held else None
+    if folder in _held:
+        return True
+    if fcntl is None:
+        return None
     try:
         fd = os.open(f"{folder}.lock", _LOCK_FLAGS & ~os.O_CREAT)
     except FileNotFoundError:
@@ -71,9 +73,7 @@ def _in_use(folder: str) -> bool | None:
         return True  # cannot tell: leave it
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
+    except OSError:  # BlockingIOError: another process holds it; else cannot tell
         return True
     finally:
         os.close(fd)  # lets the lock go again if it was taken

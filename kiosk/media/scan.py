@@ -268,11 +268,15 @@ def _listed_elsewhere(listed: MediaInstance, real: MediaInstance) -> LostInstanc
     another image, a hard link to it, an image of another study): it is not on the disc."""
     if not listed.sop_instance_uid or real.sop_instance_uid == listed.sop_instance_uid:
         return None
-    gone = replace(listed, relpath=f"{listed.relpath}#{listed.sop_instance_uid}")
-    return LostInstance(
-        gone,
-        f"the DICOMDIR lists it at {listed.relpath}, whose file holds another image",
+    return _lost_apart(
+        listed, f"the DICOMDIR lists it at {listed.relpath}, whose file holds another image"
     )
+
+
+def _lost_apart(listed: MediaInstance, why: str) -> LostInstance:
+    """The image a record lists at a file that holds another: lost, named apart from the
+    file's own image (``FILE#SOP``: an instance row's disc path is its key)."""
+    return LostInstance(replace(listed, relpath=f"{listed.relpath}#{listed.sop_instance_uid}"), why)
 
 
 def _why(problems: Sequence[Problem], rel: str) -> str:
@@ -436,25 +440,21 @@ class _Scanner:
             keep=keep,
             lost=tuple(self.lost),
             signature=signature,
-            unread=self._unread(
-                listed=dicomdir is not None
-                and not any(
-                    p.code in (ProblemCode.DICOMDIR_TOO_LARGE, ProblemCode.DICOMDIR_UNREADABLE)
-                    for p in self.problems
-                )
-            ),
+            unread=self._unread(listed=dicomdir is not None),
         )
         return _with_conflicts(scan)
 
     def _unread(self, listed: bool) -> tuple[str, ...]:
         """The paths of :attr:`MediaScan.unread` (``DICOMDIR``'s own for an index not read).
 
-        ``listed``: a DICOMDIR was read whole. It is the disc's own list of its
-        images: what it lists and cannot be read is ``lost`` with its study, and
-        a file it does not list and that cannot be read (a viewer's broken file)
-        is a problem shown, not a reason to call the import incomplete.
+        ``listed``: the disc has a DICOMDIR. Read whole, it is the disc's own
+        list of its images: what it lists and cannot be read is ``lost`` with its
+        study, and a file it does not list and that cannot be read (a viewer's
+        broken file) is a problem shown, not a reason to call the import
+        incomplete.
         """
-        if listed:
+        unread_index = (ProblemCode.DICOMDIR_TOO_LARGE, ProblemCode.DICOMDIR_UNREADABLE)
+        if listed and not any(p.code in unread_index for p in self.problems):
             return ()
         lost = {gone.listed.relpath for gone in self.lost}
         out: list[str] = []
@@ -625,9 +625,9 @@ class _Scanner:
                     else f"the DICOMDIR lists two images at this file (SOP {first} and {sop})"
                 )
                 self.problems.append(Problem(ProblemCode.DICOMDIR_MISMATCH, rel, why))
-                # named apart from the file's own image (an instance row's disc path is its key)
-                listed = _record_instance(f"{rel}#{sop}", sop, record, keys, encodings)
-                self.lost.append(LostInstance(listed, why))
+                self.lost.append(
+                    _lost_apart(_record_instance(rel, sop, record, keys, encodings), why)
+                )
             return
         referenced.add(rel)
         self._listed_at[rel] = sop

@@ -314,8 +314,7 @@ class DropFolder:
             return  # gone or refused: the next look says so
         if signature != self.measured.get(name):
             log.warning("drop folder entry %s changed after it was counted", shown(name))
-            self.media.pop(name, None)
-            self.rechecked.pop(name, None)
+            self._forget(name)
             self.measured[name] = signature
             self.pending[name] = now
 

@@ -115,8 +115,7 @@ def outcome_summary(outcomes: Sequence[ImportOutcome], label: str) -> str:
     if unread := max((o.unread_on_medium for o in outcomes), default=0):
         parts.append(
             f"{unread} file{'s' if unread != 1 else ''} of the disc could not be read and may "
-            "be images: keep the disc "
-            "and tell the back office (what was read was sent)."
+            "be images: keep the disc and tell the back office (what was read was sent)."
         )
     elif any(o.medium_changed for o in outcomes):
         parts.append(

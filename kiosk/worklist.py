@@ -17,7 +17,7 @@ from pynetdicom.sop_class import ModalityWorklistInformationFind  # type: ignore
 from kiosk.config import Peer
 from kiosk.errors import PeerError, SafetyError, UsageError
 from kiosk.net import keys
-from kiosk.net.association import associate, make_ae
+from kiosk.net.association import associate, end_association, make_ae
 from reconcile.model import WorklistItem
 from reconcile.names import fold, searchable_forms
 from reconcile.scripts import native_fold, new_kanji, romanize
@@ -231,8 +231,7 @@ def find(
                 key = (item.mrn, item.accession_number, item.scheduled_step_id, item.patient_name)
                 items.setdefault(key, item)
     finally:
-        if assoc.is_established:
-            assoc.release()
+        end_association(assoc)
     found = [
         i
         for i in items.values()

@@ -259,6 +259,33 @@ def associate(ae: AE, peer: Peer, role: str, **kwargs: Any) -> Any:
     )
 
 
+END_SECONDS = 5.0  # how long an ended association's thread may take to stop
+
+
+def end_association(assoc: Any, *, abort: bool = False) -> None:
+    """Release (or, with ``abort``, abort) a pynetdicom association and close its socket.
+
+    pynetdicom's ``AssociationSocket.close`` skips ``socket.close()`` when
+    ``shutdown()`` fails -- a peer that closed its end first, as one does when
+    it is aborted while it answers -- and drops the socket unclosed, which
+    warns whenever the collector next comes by. The socket is held across the
+    end and closed here, so the end is the same whoever closes first.
+    """
+    dul = getattr(assoc, "dul", None)
+    sock = getattr(getattr(dul, "socket", None), "socket", None)
+    try:
+        if abort:
+            assoc.abort()
+        elif assoc.is_established:
+            assoc.release()
+    finally:
+        if sock is not None:
+            if dul is not None and dul.is_alive():  # its thread may still select on the socket
+                dul.join(END_SECONDS)
+            if dul is None or not dul.is_alive():
+                sock.close()
+
+
 def open_association(
     destination: Destination,
     calling_ae: str,

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from kiosk.net.association import associate, make_ae
+from kiosk.net.association import associate, end_association, make_ae
 from kiosk.net.store import StoreAnswer, clean_comment
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ class PynetdicomStoreAssociation:
             return StoreAnswer(None, sent=False, problem=f"never sent: {exc}")
         if status is None or "Status" not in status:
             if self.assoc.is_established:
-                self.assoc.abort()
+                end_association(self.assoc, abort=True)
             why = "the association was aborted" if self.assoc.is_aborted else "no answer"
             if getattr(self.assoc.dul.socket, "timed_out", False):  # kiosk.net.deadline
                 why = (
@@ -170,7 +170,7 @@ class PynetdicomStoreAssociation:
             return StoreAnswer(None, problem=f"answer lost: {why}")
         wrong = _wrong_answer(self._answered, self._message_id, sop_instance)
         if wrong:
-            self.assoc.abort()
+            end_association(self.assoc, abort=True)
             return StoreAnswer(
                 None, problem=f"answer lost: protocol error ({wrong}); association aborted"
             )
@@ -178,8 +178,7 @@ class PynetdicomStoreAssociation:
 
     def release(self) -> None:
         """Release the association (pynetdicom aborts it if the peer does not answer)."""
-        if self.assoc.is_established:
-            self.assoc.release()
+        end_association(self.assoc)
 
 
 def _plain_path(f: BinaryIO, size: int, head: bytes) -> Path | None:

@@ -34,7 +34,7 @@ from kiosk import audit, lifecycle
 from kiosk.config import Config, Destination
 from kiosk.errors import PeerError
 from kiosk.lifecycle import Actor
-from kiosk.net.association import open_association, quiet_pynetdicom
+from kiosk.net.association import end_association, open_association, quiet_pynetdicom
 from kiosk.store import commitments, db, studies
 from kiosk.store.db import transaction
 
@@ -219,8 +219,7 @@ def request_commitment(
             )
         status, _ = assoc.send_n_action(ds, 1, PUSH_MODEL, PUSH_MODEL_INSTANCE)
     finally:
-        if assoc.is_established:
-            assoc.release()
+        end_association(assoc)
     code = int(status.Status) if status is not None and "Status" in status else None
     if code != 0x0000:
         raise PeerError(

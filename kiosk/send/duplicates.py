@@ -37,7 +37,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 from kiosk.config import Destination
 from kiosk.errors import PeerError, SafetyError
 from kiosk.net import keys
-from kiosk.net.association import open_association
+from kiosk.net.association import end_association, open_association
 from kiosk.store import outbox
 from kiosk.store.outbox import OutboxState
 
@@ -108,7 +108,7 @@ def _find(
         if code in _PENDING and identifier is not None:
             found.append(identifier)
             if len(found) > MAX_ANSWERS or time.monotonic() > deadline:
-                assoc.abort()
+                end_association(assoc, abort=True)
                 raise PeerError(
                     f"the PACS answered more than {len(found) - 1} matches in "
                     f"{FIND_SECONDS:.0f} s to one query; check the PACS"
@@ -146,8 +146,7 @@ def _query_association(
             )
         yield assoc
     finally:
-        if assoc.is_established:
-            assoc.release()
+        end_association(assoc)
 
 
 def find_study(

@@ -10,7 +10,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from kiosk.config import Destination
 from kiosk.errors import PeerError
-from kiosk.net.association import open_association
+from kiosk.net.association import end_association, open_association
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,7 @@ def echo(destination: Destination, calling_ae: str) -> EchoResult:
     try:
         status = assoc.send_c_echo()
     finally:
-        if assoc.is_established:
-            assoc.release()
+        end_association(assoc)
     seconds = time.monotonic() - began
     code = int(status.Status) if status is not None and "Status" in status else None
     if code != 0x0000:

@@ -33,7 +33,7 @@ from kiosk import audit
 from kiosk.config import Config, Destination
 from kiosk.errors import PeerError
 from kiosk.lifecycle import Actor
-from kiosk.net.association import open_association
+from kiosk.net.association import end_association, open_association
 from kiosk.store import corrections as table
 from kiosk.store.corrections import PENDING, SENT
 from kiosk.store.db import transaction
@@ -223,8 +223,7 @@ def send_dataset(destination: Destination, calling_ae: str, ds: Dataset) -> int 
             )
         status = assoc.send_c_store(ds)
     finally:
-        if assoc.is_established:
-            assoc.release()
+        end_association(assoc)
     if status is None or "Status" not in status:
         return None
     return int(status.Status)

@@ -160,7 +160,7 @@ def test_a_disc_folder_that_grows_while_it_is_imported_is_never_reported_done(
 ):
     """Red team round 7: a copy into the drop folder that paused longer than the watcher's
     settle time was reported, imported without the files still to come, and said 'sent'."""
-    from ui.models.studies import all_sent, outcome_summary
+    from ui.models.studies import all_sent, outcome_status, outcome_summary
 
     disc = tmp_path / "disc"
     [study] = write_ct_disc(disc, [JANE], per_study=4, dicomdir=False)
@@ -183,6 +183,7 @@ def test_a_disc_folder_that_grows_while_it_is_imported_is_never_reported_done(
     assert outcome.medium_changed
     assert not all_sent([outcome])
     assert "import it again" in outcome_summary([outcome], "Radiology")
+    assert "keep it" in outcome_status(outcome)  # the study's row does not say only "sent"
 
     args = ["import", str(disc), "--all", "--mrn", "MRN1", "--config", str(config.path), "--json"]
     assert main(args) == 0  # imported again once complete: the fourth image goes too

@@ -424,21 +424,29 @@ def test_all_with_patient_imports_the_shared_study_once(
     assert (row["study_instance_uid"], row["queued"], row["sent"]) == (study_uid, 3, 3)
 
 
-def test_an_image_under_two_patients_blocks_both_studies(
-    tmp_path, capsys, worklist_server, storage_server
+@pytest.mark.parametrize("kind", ["instance", "series"])
+def test_an_image_or_series_under_two_patients_blocks_both_studies(
+    tmp_path, capsys, worklist_server, storage_server, kind
 ):
+    """Two studies of two outside patients sharing an image's SOP UID, or a Series UID (a
+    PACS that keys series by UID alone files one patient's images in the other's series:
+    seen by red-team round 8, not named then): both are held for a person."""
     root = tmp_path / "disc"
     shared = generate_uid()
     s1, s2 = generate_uid(), generate_uid()
-    write_study(root, "PA", ANNA, study_uid=s1, count=3, sop_uids={2: shared})
-    write_study(root, "PB", BERT, study_uid=s2, count=3, sop_uids={3: shared})
+    if kind == "instance":
+        write_study(root, "PA", ANNA, study_uid=s1, count=3, sop_uids={2: shared})
+        write_study(root, "PB", BERT, study_uid=s2, count=3, sop_uids={3: shared})
+    else:
+        write_study(root, "PA", ANNA, study_uid=s1, series_uid=shared, count=3)
+        write_study(root, "PB", BERT, study_uid=s2, series_uid=shared, count=3)
     make_dicomdir(root)
     worklist_server.add_patient("MRNA")
     cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
 
     code, scan, err = run_cli(capsys, "scan", str(root))
     assert code == 0, err
-    assert [(c["kind"], c["uid"]) for c in scan["conflicts"]] == [("instance", shared)]
+    assert [(c["kind"], c["uid"]) for c in scan["conflicts"]] == [(kind, shared)]
     for study, patient in ((s1, "EXT-A"), (s2, "EXT-B")):
         for extra in ([], ["--patient", patient]):
             code, out, err = run_cli(

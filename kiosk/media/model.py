@@ -80,11 +80,13 @@ class LostInstance:
 class IdentityConflict:
     """One UID that appears under more than one outside patient on a medium.
 
-    ``kind`` is ``"study"`` (a Study Instance UID) or ``"instance"`` (a SOP
-    Instance UID); ``patients`` are the patient keys it appears under, sorted.
+    ``kind`` is ``"study"`` (a Study Instance UID), ``"series"`` (a Series
+    Instance UID: a PACS that keys series by UID alone would file one patient's
+    images in the other's series) or ``"instance"`` (a SOP Instance UID);
+    ``patients`` are the patient keys it appears under, sorted.
     """
 
-    kind: str  # "study" | "instance"
+    kind: str  # "study" | "series" | "instance"
     uid: str
     patients: tuple[PatientKey, ...]
 
@@ -102,8 +104,9 @@ class IdentityConflict:
                 f"study {uid} appears under {n} patients on this disc (IDs {ids}); "
                 "choose the patient and ask the back office to check the disc"
             )
+        what = "image" if self.kind == "instance" else "series"
         return (
-            f"image {uid} is on this disc under {n} patients (IDs {ids}); both copies were "
+            f"{what} {uid} is on this disc under {n} patients (IDs {ids}); both copies were "
             "kept and neither study can be imported until a person checks the disc"
         )
 
@@ -162,25 +165,34 @@ def same_patient(a: MediaInstance, b: MediaInstance) -> bool:
     return True
 
 
-_KINDS = ("study", "instance")
+_KINDS = ("study", "series", "instance")
 
 
 def conflicts_of(instances: Iterable[MediaInstance]) -> list[IdentityConflict]:
-    """Every Study or SOP Instance UID found under more than one outside patient.
+    """Every Study, Series or SOP Instance UID found under more than one outside patient.
 
     Two instances are of different patients when :func:`same_patient` says
-    so. Sorted by kind ("study" first), then UID; each conflict's patient keys
-    sorted (a record-only key that agrees with a key read from a file is left
-    out, being the same patient).
+    so. A Series UID counts only between studies of different Study UIDs (within
+    one shared Study UID, the study's conflict says it all, and choosing the
+    study by patient keeps the other's images out). Sorted by kind (study,
+    series, instance), then UID; each conflict's patient keys sorted (a
+    record-only key that agrees with a key read from a file is left out, being
+    the same patient).
     """
-    by_uid: dict[tuple[int, str], dict[tuple[PatientKey, bool], MediaInstance]] = {}
+    by_uid: dict[tuple[int, str], dict[tuple[PatientKey, bool, str], MediaInstance]] = {}
     for inst in instances:
-        for kind, uid in ((0, inst.study_instance_uid), (1, inst.sop_instance_uid)):
-            by_uid.setdefault((kind, uid), {}).setdefault((inst.patient_key, inst.verified), inst)
+        uids = (inst.study_instance_uid, inst.series_instance_uid, inst.sop_instance_uid)
+        for kind, uid in enumerate(uids):
+            study = inst.study_instance_uid if kind == 1 else ""
+            member = (inst.patient_key, inst.verified, study)
+            by_uid.setdefault((kind, uid), {}).setdefault(member, inst)
     out: list[IdentityConflict] = []
     for (kind, uid), members in sorted(by_uid.items()):
         reps = list(members.values())
-        if all(same_patient(a, b) for a, b in combinations(reps, 2)):
+        if all(
+            same_patient(a, b) or (kind == 1 and a.study_instance_uid == b.study_instance_uid)
+            for a, b in combinations(reps, 2)
+        ):
             continue
         read = [m for m in reps if m.verified]
         keys = {m.patient_key for m in read} | {
@@ -383,6 +395,7 @@ class MediaScan:
         """
         uids = list(dict.fromkeys(study_uids))
         shared = {c.uid for c in self.conflicts if c.kind == "instance"}
+        shared_series = {c.uid for c in self.conflicts if c.kind == "series"}
         chosen: list[StudySummary] = []
         for uid in uids:
             shown = _shown(uid)
@@ -422,6 +435,14 @@ class MediaScan:
                         f"study {shown} holds image {_shown(inst.sop_instance_uid)}, which a file "
                         "of another patient on this disc also carries; we cannot tell whose it "
                         "is: hold the disc for the back office to check"
+                    )
+            for series in mine[0].series:
+                if series.series_instance_uid in shared_series:
+                    raise SafetyError(
+                        f"study {shown} holds series {_shown(series.series_instance_uid)}, "
+                        "which another patient's study on this disc also holds; a PACS may "
+                        "file one patient's images in the other's series: hold the disc for "
+                        "the back office to check"
                     )
             chosen.append(mine[0])
         return chosen

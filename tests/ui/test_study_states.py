@@ -204,6 +204,40 @@ def test_a_study_uid_under_two_patients_is_shown_and_only_the_chosen_one_is_sent
         assert "ALPHA" not in record.getMessage() and "BETA" not in record.getMessage()
 
 
+def test_a_series_uid_under_two_patients_marks_both_studies_as_conflicts(
+    qtbot, tmp_path, worklist_server, storage_server
+):
+    """Two outside patients' studies (two Study UIDs) holding one Series UID: both rows say
+    so before the clerk chooses, and sending either is refused with nothing sent."""
+    win = make_window(qtbot, tmp_path, worklist_server, {"radiology": storage_server})
+    disc = tmp_path / "disc"
+    series = pydicom.uid.generate_uid()
+    for folder, (pid, name, dob, sex) in enumerate((ANN, BOB), 1):
+        ds = ct_instance(
+            patient_id=pid, patient_name=name, birth_date=dob, sex=sex,
+            study_uid=pydicom.uid.generate_uid(), series_uid=series, number=1, size=8,
+        )  # fmt: skip
+        path = disc / "DICOM" / f"P{folder:07d}" / "I0000001"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ds.save_as(path, enforce_file_format=True)
+    make_dicomdir(disc)
+    worklist_server.add_patient("MRN200", "ALPHA^ANN", PatientBirthDate="19600101")
+    win.open_medium(disc)
+
+    assert win.conflict_label.isVisibleTo(win)
+    assert series in win.conflict_label.text()
+    assert [win.studies.index(r, 0).data() for r in range(2)] == [
+        "conflict: an image or series is also another patient's; held for a check"
+    ] * 2
+    ann = next(r for r, s in enumerate(win.studies.rows) if s.patient_id == "A-100")
+    win.study_view.selectRow(ann)
+    scan_barcode(qtbot, win, "MRN200")
+    qtbot.mouseClick(win.send_button, Qt.MouseButton.LeftButton)
+    [message] = win.errors
+    assert f"holds series {series}" in message
+    assert storage_server.received_files() == []
+
+
 # --- at start: the recovery sweep ----------------------------------------------------------
 
 

@@ -51,6 +51,8 @@ def outcome_status(o: ImportOutcome) -> str:
     if kind in (QUARANTINED, FAILED):
         return f"{kind} ({o.sent}/{o.queued} sent)"
     if o.state in (StudyState.SENT, StudyState.COMMITTED) and o.queued and o.sent == o.queued:
+        if o.unread_on_medium or o.medium_changed:  # what was read went; the disc holds more
+            return f"sent to {o.destination}, but the disc is not all read: keep it"
         return f"sent to {o.destination}"
     if o.state == StudyState.QUEUED:
         return f"queued for {o.destination} ({o.sent}/{o.queued} sent)"
@@ -113,9 +115,10 @@ def outcome_summary(outcomes: Sequence[ImportOutcome], label: str) -> str:
                 text += "; the rest stay queued and are sent automatically"
             parts.append(text + ".")
     if unread := max((o.unread_on_medium for o in outcomes), default=0):
+        files, images = ("1 file", "an image") if unread == 1 else (f"{unread} files", "images")
         parts.append(
-            f"{unread} file{'s' if unread != 1 else ''} of the disc could not be read and may "
-            "be images: keep the disc and tell the back office (what was read was sent)."
+            f"{files} of the disc could not be read and may be {images}: keep the disc and "
+            "tell the back office (what was read was sent)."
         )
     elif any(o.medium_changed for o in outcomes):
         parts.append(

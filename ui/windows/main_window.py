@@ -647,6 +647,13 @@ class MainWindow(QMainWindow):
             return status
         if any(c.kind == "study" and c.uid == study.study_instance_uid for c in self.conflicts):
             return "conflict: the Study UID is also another patient's"
+        shared = {c.uid for c in self.conflicts if c.kind in ("series", "instance")}
+        if any(
+            series.series_instance_uid in shared
+            or any(i.sop_instance_uid in shared for i in series.instances)
+            for series in study.series
+        ):
+            return "conflict: an image or series is also another patient's; held for a check"
         return ""
 
     def _show_earlier(self, known: dict[StudyKey, StudyRecord]) -> None:

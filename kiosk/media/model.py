@@ -429,20 +429,16 @@ class MediaScan:
                     f"study {shown} appears under {len(mine)} patients on this disc "
                     f"(IDs {_ids(mine)}); {what}"
                 )
-            for inst in mine[0].instances:
-                if inst.sop_instance_uid in shared:
+            held = [("image", i.sop_instance_uid) for i in mine[0].instances] + [
+                ("series", se.series_instance_uid) for se in mine[0].series
+            ]
+            for what, held_uid in held:
+                if held_uid in (shared if what == "image" else shared_series):
                     raise SafetyError(
-                        f"study {shown} holds image {_shown(inst.sop_instance_uid)}, which a file "
-                        "of another patient on this disc also carries; we cannot tell whose it "
-                        "is: hold the disc for the back office to check"
-                    )
-            for series in mine[0].series:
-                if series.series_instance_uid in shared_series:
-                    raise SafetyError(
-                        f"study {shown} holds series {_shown(series.series_instance_uid)}, "
-                        "which another patient's study on this disc also holds; a PACS may "
-                        "file one patient's images in the other's series: hold the disc for "
-                        "the back office to check"
+                        f"study {shown} holds {what} {_shown(held_uid)}, which another patient's "
+                        "study on this disc also holds; we cannot tell whose it is (a PACS "
+                        "may file one's images with the other's): hold the disc for the back "
+                        "office to check"
                     )
             chosen.append(mine[0])
         return chosen

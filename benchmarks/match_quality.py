@@ -30,6 +30,7 @@ from tests.match_cases_blind2 import BLIND2_CASES
 from tests.match_cases_blind3 import BLIND3_CASES
 from tests.match_cases_blind4 import BLIND4_CASES
 from tests.match_cases_blind5 import BLIND5_CASES
+from tests.match_cases_blind6 import BLIND6_CASES
 
 
 def main(argv: list[str]) -> int:
@@ -58,6 +59,11 @@ def main(argv: list[str]) -> int:
             "fifth blind set (written on 2026-12-01 after the fourth's rules, measured once "
             "before any rule saw it)",
             BLIND5_CASES,
+        ),
+        (
+            "sixth blind set (written on 2026-12-01 after the fifth's rules, measured once "
+            "before any rule saw it)",
+            BLIND6_CASES,
         ),
     )
     for title, cases in sets:

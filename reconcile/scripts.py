@@ -249,7 +249,8 @@ def _icao_cyrillic(word: str) -> str:
 # --------------------------------------------------------------------------
 # Greek: ELOT 743 (= ISO 843 transcription, used in Greek passports and by
 # ICAO), with the older spellings of the same sounds (b for β, ph for φ,
-# h/kh for χ, u for ου, i for υ and the diphthongs read as pronounced).
+# h/kh for χ, u for ου, i for υ, ss for σ as in VASSILIOU, c for κ and e or
+# oe for οι as in ECONOMOU and NICOLAOS, and the diphthongs read as pronounced).
 # --------------------------------------------------------------------------
 
 _ELOT_GREEK = {
@@ -263,7 +264,9 @@ _GREEK_VARIANTS = {
     "δ": ("d", "dh"),
     "η": ("i", "e"),
     "θ": ("th",),
+    "κ": ("k", "c"),
     "ξ": ("x", "ks"),
+    "σ": ("s", "ss"),
     "υ": ("y", "i", "u"),
     "φ": ("f", "ph"),
     "χ": ("ch", "h", "kh"),
@@ -276,7 +279,7 @@ _GREEK_PAIRS = {
     "ηυ": ("iv", "if"),
     "αι": ("ai", "e"),
     "ει": ("ei", "i"),
-    "οι": ("oi", "i"),
+    "οι": ("oi", "i", "e", "oe"),
     "μπ": ("mp", "b"),
     "ντ": ("nt", "d"),
     "γκ": ("gk", "g", "ng"),
@@ -307,7 +310,9 @@ def _greek_pattern(word: str) -> Pattern:
 # --------------------------------------------------------------------------
 # Hangul: Revised Romanization (2000) and McCune-Reischauer (without its
 # diacritics), syllable by syllable, with the usual given-name spellings
-# (oo for u, ee for i); family names also by the spellings people really use.
+# (oo for u, ee for i and for ㅢ as in HEE for 희, you for ㅕ before n or ng:
+# YOUNG for 영); family names
+# also by the spellings people really use.
 # --------------------------------------------------------------------------
 
 _INITIALS = (
@@ -318,7 +323,8 @@ _INITIALS = (
 _VOWELS = (
     ("a",), ("ae", "ai"), ("ya",), ("yae",), ("eo", "o", "u"), ("e",), ("yeo", "yo", "yu"),
     ("ye",), ("o",), ("wa",), ("wae",), ("oe", "oi", "we"), ("yo",), ("u", "oo"),
-    ("wo", "weo"), ("we",), ("wi",), ("yu", "yoo"), ("eu", "u"), ("ui", "eui"), ("i", "ee"),
+    ("wo", "weo"), ("we",), ("wi",), ("yu", "yoo"), ("eu", "u"), ("ui", "eui", "ee", "i"),
+    ("i", "ee"),
 )  # fmt: skip
 _FINALS = (
     ("",), ("k", "g"), ("k", "kk"), ("k",), ("n",), ("n",), ("n",), ("t", "d"), ("l", "r"),
@@ -421,10 +427,13 @@ def _syllable(ch: str) -> Pattern:
     vowel, tail = divmod(rest, 28)
     if lead == _SILENT and vowel == _U:
         return (("",), _WOO, _FINALS[tail])  # 우 as WOO: JIWOO, HYUNWOO, WOOJIN
+    if vowel == _YEO and tail in _N_NG:  # 영 as YOUNG, 연 as YOUN: JIYOUNG, YOUNGHEE
+        return (_INITIALS[lead], (*_VOWELS[vowel], "you"), _FINALS[tail])
     return (_INITIALS[lead], _VOWELS[vowel], _FINALS[tail])
 
 
-_SILENT, _U = 11, 13  # ㅇ (no sound before a vowel) and ㅜ
+_SILENT, _U, _YEO = 11, 13, 6  # ㅇ (no sound before a vowel), ㅜ and ㅕ
+_N_NG = (4, 21)  # final ㄴ and ㅇ
 _WOO = ("oo", "u", "woo", "wu")
 
 

@@ -45,6 +45,7 @@ from tests.match_cases_blind2 import BLIND2_BASE, BLIND2_CASES
 from tests.match_cases_blind3 import BLIND3_BASE, BLIND3_CASES
 from tests.match_cases_blind4 import BLIND4_BASE, BLIND4_CASES
 from tests.match_cases_blind5 import BLIND5_BASE, BLIND5_CASES
+from tests.match_cases_blind6 import BLIND6_BASE, BLIND6_CASES
 
 JAPANESE = "\\ISO 2022 IR 87"
 
@@ -72,6 +73,16 @@ def _plainly_cp1251(name: str) -> bool:
         return False
     letters = [ch for ch in read if ch.isalpha()]
     return bool(letters) and all(script_of(ch) is Script.CYRILLIC for ch in letters)
+
+
+def _plainly_shift_jis(name: str) -> bool:
+    """Whether a Latin-1 name's bytes read as Shift_JIS are all kanji or kana (=渡辺^誠)."""
+    try:
+        read = name.encode("latin-1").decode("cp932")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return False
+    letters = [ch for ch in read if ch.isalpha()]
+    return bool(letters) and all(script_of(ch) in (Script.HAN, Script.KANA) for ch in letters)
 
 
 def _plainly_utf8(name: str) -> bool:
@@ -183,8 +194,19 @@ def _kiosk_match(tmp_path: Path, worklist_server) -> list[dict]:
         (BLIND3_BASE, BLIND3_CASES),
         (BLIND4_BASE, BLIND4_CASES),
         (BLIND5_BASE, BLIND5_CASES),
+        (BLIND6_BASE, BLIND6_CASES),
     ],
-    ids=["written-with", "unseen", "held-out", "blind", "blind-2", "blind-3", "blind-4", "blind-5"],
+    ids=[
+        "written-with",
+        "unseen",
+        "held-out",
+        "blind",
+        "blind-2",
+        "blind-3",
+        "blind-4",
+        "blind-5",
+        "blind-6",
+    ],
 )
 def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, base, all_cases):
     for item in base:
@@ -224,9 +246,13 @@ def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, 
             }, case.id
     codes = [p["code"] for p in scanned["problems"]]
     misread = [c for c in cases if c.disc.guessed_names]
-    # a case written as its mojibake: Windows-1251 bytes on a disc declaring Latin-1
+    # a case written as its mojibake: Windows-1251 (or Shift_JIS) bytes on a disc declaring
+    # Latin-1
     cyrillic_bytes = [
-        c for c in cases if not c.disc.guessed_names and _plainly_cp1251(c.disc.patient_name)
+        c
+        for c in cases
+        if not c.disc.guessed_names
+        and (_plainly_cp1251(c.disc.patient_name) or _plainly_shift_jis(c.disc.patient_name))
     ]
     # and UTF-8 bytes on a disc declaring Latin-1
     utf8_bytes = [
@@ -254,7 +280,7 @@ def test_every_multi_script_case_through_kiosk_match(tmp_path, worklist_server, 
     assert wrong == []
     # a name read in a guessed set is never decided automatically
     assert all(got[c.id][0] != "auto" for c in misread + cyrillic_bytes + utf8_bytes)
-    # the guessed Cyrillic or UTF-8 reading finds the patient (for review)
+    # the guessed Cyrillic, Japanese or UTF-8 reading finds the patient (for review)
     assert all(got[c.id] == ("review", c.right) for c in cyrillic_bytes + utf8_bytes)
     # "none" proposes nobody: a candidate the matcher would rank last need not be fetched
     expected = {

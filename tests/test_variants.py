@@ -27,6 +27,7 @@ from tests.match_cases_blind2 import BLIND2_CASES
 from tests.match_cases_blind3 import BLIND3_CASES
 from tests.match_cases_blind4 import BLIND4_CASES
 from tests.match_cases_blind5 import BLIND5_CASES
+from tests.match_cases_blind6 import BLIND6_CASES
 
 
 def wl(name: str, dob: str = "19700101", sex: str = "M", mrn: str = "M1") -> WorklistItem:
@@ -131,6 +132,23 @@ def test_woo_is_a_usual_spelling_of_u():
     assert not c.name_strong  # W only where no consonant stands before the vowel
 
 
+def test_passport_spellings_of_young_hee_and_of_older_greek_names():
+    """Found by the sixth blind set: YOUNG for 영 (ㅕ before ng written you), HEE for 희, and
+    Greek ss for σ, c for κ, e for οι, as passports wrote them before ELOT 743."""
+    for latin, native in (
+        ("KIM^YOUNGHEE", "김^영희"),
+        ("OH^JI-YOUNG", "오^지영"),
+        ("VASSILIOU^EVAGGELOS", "Βασιλείου^Ευάγγελος"),
+        ("ECONOMOU^DEMETRIOS", "Οικονόμου^Δημήτριος"),
+        ("NICOLAOU^CONSTANTINOS", "Νικολάου^Κωνσταντίνος"),
+    ):
+        c = score(disc(latin, "19640229", "F"), wl(native, "19640229", "F"))
+        assert c.name_strong, latin
+    for latin, native in (("YOU^MIN", "여^민"), ("KIM^YOUHEE", "김^여희")):
+        c = score(disc(latin, "19640229", "F"), wl(native, "19640229", "F"))
+        assert not c.name_strong, latin  # you for ㅕ only before n or ng
+
+
 def test_the_reason_names_the_standards_and_both_spellings():
     c = score(disc("KUZNECOV^SERGEJ"), wl("KUZNETSOV^SERGEY"))
     assert c.reasons[1:3] == (
@@ -190,6 +208,7 @@ def test_variant_walks_are_quick_on_hostile_words():
         BLIND3_CASES,
         BLIND4_CASES,
         BLIND5_CASES,
+        BLIND6_CASES,
     ],
     ids=[
         "latin-1",
@@ -202,6 +221,7 @@ def test_variant_walks_are_quick_on_hostile_words():
         "blind-3",
         "blind-4",
         "blind-5",
+        "blind-6",
     ],
 )
 def test_no_set_has_a_wrong_or_unsafe_automatic_match(cases):

@@ -21,6 +21,7 @@ finds a candidate for review and never decides.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 
 PINYIN = "Hanyu Pinyin"
@@ -94,6 +95,21 @@ def _spellings() -> dict[str, dict[str, int]]:
                 row = table.setdefault(spelling[0], {})
                 row[spelling] = row.get(spelling, 0) | (1 << bit)
     return table
+
+
+def without_tone_numbers(word: str) -> str:
+    """``word`` (folded) without its tone digits when it is pinyin written with them, each
+    syllable followed by 1 to 5 (``jian4hua2``: jianhua), as tone marks are dropped; else
+    ``word`` as it is."""
+    if not any(ch.isdigit() for ch in word) or not word.isascii():
+        return word
+    pieces = re.split(r"([1-5])", word)
+    syllables = [p for p in pieces[0::2] if p]
+    if len(syllables) != len(pieces[1::2]) + (1 if pieces[-1] else 0):
+        return word  # two digits in a row, or a word starting with one
+    if all(p in _syllables() for p in syllables):
+        return "".join(syllables)
+    return word
 
 
 def one_syllable(word: str) -> bool:

@@ -62,7 +62,7 @@ def fold(text: str, *, umlauts: bool = False) -> str:
         if unicodedata.combining(ch) or ch in _JOINERS:
             continue
         out.append(ch.casefold() if ch.isalnum() else " ")
-    return " ".join("".join(out).split())
+    return " ".join(chinese.without_tone_numbers(w) for w in "".join(out).split())
 
 
 @dataclass(frozen=True)

@@ -141,3 +141,13 @@ def test_round_9_bypasses_of_the_chinese_rules(name, order, outcome):
     LÜ was matched auto to LU (ü folded away; in pinyin two family names)."""
     decision = match(disc(name, "19800101", "M"), [wl(order, "19800101", "M")])
     assert decision.outcome is outcome
+
+
+def test_pinyin_written_with_tone_numbers_is_the_pinyin_name():
+    """Red team round 9: ZHANG1^JIAN4HUA2 (tone numbers, ISO 7098) found nobody; the
+    digits go as tone marks go, only where every digit follows one pinyin syllable."""
+    c = score(disc("ZHANG1^JIAN4HUA2", "19800101", "M"), wl("ZHANG^JIANHUA", "19800101", "M"))
+    assert c.name_strong
+    assert chinese.without_tone_numbers("jian4hua") == "jianhua"  # a neutral last syllable
+    for word in ("jianhua2", "1zhang", "zhang12", "smith2", "x1"):
+        assert chinese.without_tone_numbers(word) == word

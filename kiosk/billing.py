@@ -21,6 +21,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from hl7apy.exceptions import HL7apyException
+
 from kiosk import audit, faults, hl7
 from kiosk.config import Config, Hl7Receiver
 from kiosk.errors import Hl7Error, UsageError
@@ -56,7 +58,7 @@ def csv_text(reads: list[SecondReadRecord]) -> str:
         writer.writerow(
             [
                 r.id,
-                r.study_instance_uid,
+                _cell(r.study_instance_uid),
                 _cell(r.mrn),
                 _cell(r.accession) or "order needed",
                 _cell(r.requested_by),
@@ -83,6 +85,10 @@ def _receiver(config: Config) -> Hl7Receiver:
 def _facts(conn: sqlite3.Connection, config: Config, read: SecondReadRecord) -> hl7.SecondReadFacts:
     record = studies.get_study(conn, read.study_id)
     target = target_of(record)
+    if target is not None and target.birth_date and not hl7.valid_date(target.birth_date):
+        log.warning(
+            "second read %d: the order's birth date is not a date; PID-7 is left out", read.id
+        )
     return hl7.SecondReadFacts(
         read_id=read.id,
         mrn=read.mrn,
@@ -99,41 +105,65 @@ def _facts(conn: sqlite3.Connection, config: Config, read: SecondReadRecord) -> 
     )
 
 
-def queue_messages(conn: sqlite3.Connection, config: Config, reads: list[SecondReadRecord]) -> int:
-    """Put in the HL7 outbox what the reads' states call for; return how many were new.
+def queue_messages(
+    conn: sqlite3.Connection, config: Config, reads: list[SecondReadRecord]
+) -> list[str]:
+    """Put in the HL7 outbox what the reads' states call for; return what could not be built.
 
     An order request for every read that has an order (``ordered`` and on), a
-    charge for every read that was read. Built once: a message already in the
-    outbox is kept as it is.
+    charge for every read that was read, and for a ``cancelled`` read the
+    reversal of each of its messages billing acknowledged (the order
+    cancelled, the charge credited: :func:`kiosk.hl7.reversal`). Built once: a
+    message already in the outbox is kept as it is. A read whose message
+    cannot be built is named in the list (one line each) and logged; the
+    other reads' messages are queued all the same.
     """
     receiver = _receiver(config)
-    added = 0
+    problems: list[str] = []
     for read in reads:
-        kinds = {
-            ReadState.ORDERED: (ORDER,),
-            ReadState.READ: (ORDER, CHARGE),
-            ReadState.BILLED: (ORDER, CHARGE),
-        }.get(ReadState(read.state), ())
-        for kind in kinds:
+        try:
+            _queue_read(conn, config, receiver, read)
+        except (HL7apyException, ValueError) as exc:
+            problem = f"second read {read.id}: its HL7 message cannot be built ({exc})"
+            log.warning("%s", problem)
+            problems.append(problem)
+    return problems
+
+
+def _queue_read(
+    conn: sqlite3.Connection, config: Config, receiver: Hl7Receiver, read: SecondReadRecord
+) -> None:
+    if read.state == ReadState.CANCELLED:
+        for kind, original in store.hl7_acked_kinds(conn, read.id).items():
+            if kind not in hl7.REVERSALS:
+                continue
             control_id = uuid.uuid4().hex[:20]
-            facts = _facts(conn, config, read)
-            if kind == ORDER:
-                kind_type = receiver.order_message
-                text = hl7.order_message(
-                    facts, receiver, control_id, kind_type, receiver.service_code
-                )
-            else:
-                kind_type = hl7.CHARGE_TYPE
-                text = hl7.charge_message(facts, receiver, control_id, receiver.service_code)
-            added += store.hl7_enqueue(
+            store.hl7_enqueue(
                 conn,
                 read.id,
-                kind=kind,
-                message_type=kind_type,
+                kind=hl7.REVERSALS[kind],
+                message_type=hl7.message_type(original),
                 control_id=control_id,
-                message=text,
+                message=hl7.reversal(original, kind, control_id),
             )
-    return added
+        return
+    kinds = {
+        ReadState.ORDERED: (ORDER,),
+        ReadState.READ: (ORDER, CHARGE),
+        ReadState.BILLED: (ORDER, CHARGE),
+    }.get(ReadState(read.state), ())
+    for kind in kinds:
+        control_id = uuid.uuid4().hex[:20]
+        facts = _facts(conn, config, read)
+        if kind == ORDER:
+            kind_type = receiver.order_message
+            text = hl7.order_message(facts, receiver, control_id, kind_type, receiver.service_code)
+        else:
+            kind_type = hl7.CHARGE_TYPE
+            text = hl7.charge_message(facts, receiver, control_id, receiver.service_code)
+        store.hl7_enqueue(
+            conn, read.id, kind=kind, message_type=kind_type, control_id=control_id, message=text
+        )
 
 
 @dataclass

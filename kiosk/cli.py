@@ -1016,6 +1016,16 @@ def _message_json(row: Any) -> dict[str, Any]:
     }
 
 
+def _unbuilt(problems: list[str]) -> None:
+    """Exit 6 naming the second reads whose HL7 message could not be built (the rest went)."""
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise PartialError(
+            f"{problems[0]}{more}; the other second reads' messages were queued: correct the "
+            "order in the worklist, then run 'kiosk second-reads --send' again"
+        )
+
+
 def cmd_second_reads(args: argparse.Namespace) -> int:
     """``kiosk second-reads``: list; ``--set-state``; ``--format csv|hl7``; ``--send``."""
     from kiosk.app import second_reads as uc
@@ -1043,6 +1053,7 @@ def cmd_second_reads(args: argparse.Namespace) -> int:
     if args.send:
         run = uc.send_hl7(config, retry_failed=args.retry, due_only=args.due_only, user=args.user)
         report = run.report
+        assert report is not None
         data = {
             "acked": report.acked,
             "waiting": report.waiting,
@@ -1069,17 +1080,19 @@ def cmd_second_reads(args: argparse.Namespace) -> int:
                 f"{report.waiting} HL7 messages stay queued and {len(report.refused)} were "
                 f"refused: {first}"
             )
+        _unbuilt(run.unbuilt)
         return 0
     if args.format == "csv":
         sys.stdout.write(uc.billing_csv(config, args.since, user=args.user))
         return 0
     if args.format == "hl7":
-        rows = uc.hl7_messages(config, args.since, user=args.user)
+        run = uc.hl7_messages(config, args.since, user=args.user)
         if args.json:
-            data = {"messages": [{**_message_json(m), "message": m.message} for m in rows]}
+            data = {"messages": [{**_message_json(m), "message": m.message} for m in run.messages]}
             _emit(args, data, lambda: "")
         else:
-            sys.stdout.write("".join(m.message.replace("\r", "\n") + "\n" for m in rows))
+            sys.stdout.write("".join(m.message.replace("\r", "\n") + "\n" for m in run.messages))
+        _unbuilt(run.unbuilt)
         return 0
     reads = uc.list_second_reads(config, args.since)
     _emit(

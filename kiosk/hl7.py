@@ -51,12 +51,25 @@ class SecondReadFacts:
 
 
 def _clean(value: str) -> str:
-    return _CONTROL.sub(" ", value)
+    """A value as text: control characters become spaces, and a backslash is written as the
+    escape ``\\E\\`` (hl7apy escapes separators but leaves what looks like an escape
+    sequence, so a typed ``\\F\\`` would reach the receiver as a field separator)."""
+    return _CONTROL.sub(" ", value).replace("\\", "\\E\\")
 
 
 def _put(element: Any, datatype: str, value: str) -> None:
     """Set one leaf as an HL7 data type, so that hl7apy escapes its separators."""
     element.value = datatype_factory(datatype, _clean(value), version=VERSION)
+
+
+def valid_date(text: str) -> bool:
+    """Whether ``text`` is a real date ``YYYYMMDD`` (an order's birth date may not be: it is
+    then left out of PID-7, never a message that cannot be built)."""
+    try:
+        datetime.strptime(text, "%Y%m%d")
+    except ValueError:
+        return False
+    return len(text) == 8
 
 
 def _ts(iso: str = "") -> str:
@@ -89,7 +102,7 @@ def _pid(pid: Any, facts: SecondReadFacts) -> None:
         _put(pid.pid_5.xpn_1.fn_1, "ST", parts[0])
         for leaf, value in zip(("xpn_2", "xpn_3"), parts[1:3], strict=False):
             _put(getattr(pid.pid_5, leaf), "ST", value)
-    if facts.birth_date:
+    if facts.birth_date and valid_date(facts.birth_date):
         _put(pid.pid_7.ts_1, "DTM", facts.birth_date)
     if facts.sex:
         _put(pid.pid_8, "IS", facts.sex)
@@ -215,7 +228,7 @@ def parse_ack(data: bytes, control_id: str) -> Ack:
         raise Hl7Error(
             f"the HL7 receiver acknowledged message {acked[:40]!r}, not ours ({control_id})"
         )
-    return Ack(code, acked, _clean(note)[:200])
+    return Ack(code, acked, _CONTROL.sub(" ", note)[:200])
 
 
 def exchange(receiver: Hl7Receiver, message: str, control_id: str, timeout: float) -> Ack:
@@ -279,3 +292,46 @@ def _until(sock: socket.socket, deadline: float) -> None:
     if left <= 0:
         raise TimeoutError("the deadline has passed")
     sock.settimeout(left)
+
+
+#: The message that takes back an acknowledged one: the order cancelled (ORC-1 ``CA``),
+#: the charge credited (FT1-6 ``CR``, HL7 table 0017).
+REVERSALS = {"order": "order-cancel", "charge": "charge-credit"}
+
+
+def reversal(original: str, kind: str, control_id: str) -> str:
+    """The message that takes back ``original`` (an acknowledged order or charge), as ER7.
+
+    Built from the original itself, parsed with hl7apy, so that it names the
+    patient, the accession and the request exactly as billing got them (the
+    study may belong to another patient since); a new MSH-10 and MSH-7.
+    """
+    msg = parse_message(original.replace("\n", "\r").strip("\r"), find_groups=True)
+    _put(msg.msh.msh_7.ts_1, "DTM", _ts())
+    _put(msg.msh.msh_10, "ST", control_id)
+    if kind == "order":
+        for orc in _segments(msg, "ORC"):
+            _put(orc.orc_1, "ID", "CA")
+    elif kind == "charge":
+        for ft1 in _segments(msg, "FT1"):
+            _put(ft1.ft1_6, "IS", "CR")
+    else:
+        raise ValueError(f"no reversal of a {kind!r} message")
+    return str(msg.to_er7())
+
+
+def message_type(text: str) -> str:
+    """MSH-9 of a message we built (``ORM^O01``), read from its ER7 text."""
+    fields = text.split("\r", 1)[0].split("|")
+    return "^".join(fields[8].split("^")[:2]) if len(fields) > 8 else ""
+
+
+def _segments(element: Any, name: str) -> list[Any]:
+    """Every segment ``name`` in a parsed message, however deep its groups nest it."""
+    found = []
+    for child in element.children:
+        if getattr(child, "name", "") == name:
+            found.append(child)
+        elif getattr(child, "children", None):
+            found.extend(_segments(child, name))
+    return found

@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from kiosk import audit
+from kiosk import audit, tags
 from kiosk.errors import UsageError
 from kiosk.store import commitments, outbox, studies
 from kiosk.store import corrections as store_corrections
@@ -509,6 +509,7 @@ def attach_order(
     """
     with transaction(conn):
         old = _back_to_matched(conn, study_id, target, hold_reason="")
+        tags.follow_study(conn, study_id, user=actor.user, station=actor.station)
         if correction is not None:
             _add_correction(conn, study_id, correction)
             outbox.forget_deliveries(conn, study_id)
@@ -544,6 +545,7 @@ def reopen(
     """
     with transaction(conn):
         record = _back_to_matched(conn, study_id, target, hold_reason=hold_reason)
+        tags.follow_study(conn, study_id, user=actor.user, station=actor.station)
         _audit(conn, actor, "reimport", record, f"was {record.state}; imported again from {source}")
 
 
@@ -621,6 +623,7 @@ def discard(conn: sqlite3.Connection, study_id: int, reason: str, actor: Actor) 
                 raise UsageError(f"study {study_id} is already discarded")
             outbox.discard_unsent(conn, study_id, reason)
             studies.set_state(conn, study_id, StudyState.DISCARDED, hold_reason=reason)
+            tags.follow_study(conn, study_id, user=actor.user, station=actor.station)
             _audit(conn, actor, "discard", record, f"was {record.state}; reason: {reason}")
     except BaseException:
         outbox.release_quiesced(conn, study_id)  # not discarded: it goes on as it was

@@ -54,6 +54,9 @@ READ_STATES: dict[ReadState, frozenset[ReadState]] = {
     ReadState.BILLED: frozenset(),
     ReadState.CANCELLED: frozenset(),
 }
+#: States whose reading was done: taking the tag off, or the study moving to another
+#: patient, never cancels their work (it is billed once, to the right patient).
+DONE = frozenset({ReadState.READ, ReadState.BILLED})
 _LIMIT = 500  # characters of a reason or a name kept
 
 
@@ -160,9 +163,11 @@ def tag_study(
         )
         if tag == StudyTag.SECOND_READ and read is None:
             read = _new_read(conn, record, requested_by, reason, user, station)
-        elif tag != StudyTag.SECOND_READ and read is not None:
+        elif tag != StudyTag.SECOND_READ and read is not None and read.state not in DONE:
             _move(conn, read, ReadState.CANCELLED, user=user, station=station, note="untagged")
             read = None
+        # A read already read (or billed) stays as it is: the work was done and is billed
+        # once; tagging the study again finds it open and makes no second one.
         history = store.tag_history(conn, study_id)
         return TagChange(
             study_id, record.study_instance_uid, tag, previous, True, read, tuple(history)
@@ -275,7 +280,103 @@ def set_read_state(
             raise UsageError(
                 f"second read {read_id} needs the order's accession: give --accession A"
             )
+        if accession and accession != read.accession:
+            _check_accession(conn, read, accession)
         return _move(conn, read, new, user=user, station=station, accession=accession or None)
+
+
+def _check_accession(conn: sqlite3.Connection, read: SecondReadRecord, accession: str) -> None:
+    """Refuse an accession the read cannot take: one billing already got another for it, or
+    one that a study of another patient in the store carries.
+
+    Raises
+    ------
+    UsageError
+        Naming the read, the accession and what to do.
+    """
+    if store.hl7_acked_kinds(conn, read.id):
+        raise UsageError(
+            f"second read {read.id} went to billing with accession {read.accession or 'none'}; "
+            "its accession cannot change now: ask the billing office to correct it"
+        )
+    others = {
+        s.mrn
+        for s in studies.find_studies(conn, accession_number=accession)
+        if s.mrn and s.mrn != read.mrn and s.state is not StudyState.DISCARDED
+    }
+    if others:
+        raise UsageError(
+            f"accession {accession} is the order of another patient (MRN "
+            f"{', '.join(sorted(others))}), not of second read {read.id}'s MRN {read.mrn}; "
+            "check the order in the EMR"
+        )
+
+
+def follow_study(conn: sqlite3.Connection, study_id: int, *, user: str, station: str) -> None:
+    """Give a study's second reads the study's identity now (after a reconciliation, an
+    import under another MRN, or a discard); runs inside the caller's transaction.
+
+    A read billing has nothing of yet takes the new MRN and accession in place
+    (``order needed`` becomes ``ordered`` with an accession). A read billing got
+    a message of under the old identity is ``cancelled`` (its acknowledged
+    order and charge are then reversed, :func:`kiosk.billing.queue_messages`)
+    and a new read of the new identity takes its place, read if it was read. A
+    discarded study's reads not yet read are cancelled; one read stays.
+    """
+    record = studies.get_study(conn, study_id)
+    for read in store.second_reads(conn, study_id=study_id):
+        state = ReadState(read.state)
+        if state is ReadState.CANCELLED:
+            continue
+        if record.state is StudyState.DISCARDED:
+            if state not in DONE:
+                _move(conn, read, ReadState.CANCELLED, user=user, station=station, note="discarded")
+            continue
+        if (read.mrn, read.accession) == (record.mrn, record.accession_number):
+            continue
+        store.hl7_cancel_unsent(conn, read.id)  # built with the old identity
+        accession = record.accession_number
+        if not store.hl7_acked_kinds(conn, read.id):
+            if state is ReadState.ORDER_NEEDED and accession:
+                state = ReadState.ORDERED
+            elif state is ReadState.ORDERED and not accession:
+                state = ReadState.ORDER_NEEDED
+            store.update_second_read(
+                conn, read.id, mrn=record.mrn, accession=accession, state=state.value
+            )
+            audit.record(
+                conn,
+                user=user,
+                station=station,
+                action="second-read",
+                study_instance_uid=read.study_instance_uid,
+                detail=f"study {study_id}: second read {read.id} now MRN {read.mrn or '-'} -> "
+                f"{record.mrn}, accession {read.accession or '-'} -> {accession or '-'}, "
+                f"{state.value}",
+            )
+            continue
+        note = f"the study is now MRN {record.mrn}; billing's messages are reversed"
+        _move(conn, read, ReadState.CANCELLED, user=user, station=station, note=note)
+        again = (ReadState.READ if state in DONE else ReadState.ORDERED) if accession else None
+        again = again or ReadState.ORDER_NEEDED
+        new_id = store.add_second_read(
+            conn,
+            study_id,
+            mrn=record.mrn,
+            accession=accession,
+            requested_by=read.requested_by,
+            reason=read.reason,
+            state=again.value,
+        )
+        audit.record(
+            conn,
+            user=user,
+            station=station,
+            action="second-read",
+            study_instance_uid=read.study_instance_uid,
+            detail=f"study {study_id}: second read {new_id} takes over {read.id} for MRN "
+            f"{record.mrn}, {again.value}",
+        )
 
 
 def current_tags(conn: sqlite3.Connection) -> dict[int, TagRecord]:

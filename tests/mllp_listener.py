@@ -44,6 +44,8 @@ class Listener:
     #: Answers for the next messages, in order; then ``default``.
     answers: list[str] = field(default_factory=list)
     default: str = "AA"
+    #: Other MRNs a message may carry (a second read that followed its study to another patient).
+    other_mrns: tuple[str, ...] = ()
     received: list[Received] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     host: str = "127.0.0.1"
@@ -66,7 +68,9 @@ class Listener:
         if kind not in MESSAGE_TYPES:
             problems.append(f"MSH-9 {kind!r}")
         pid3 = msg.pid.pid_3
-        if pid3.cx_1.to_er7() != self.mrn or pid3.cx_4.to_er7() != self.issuer:
+        if pid3.cx_1.to_er7() not in (self.mrn, *self.other_mrns) or (
+            pid3.cx_4.to_er7() != self.issuer
+        ):
             problems.append(f"PID-3 {pid3.to_er7()!r}")
         accessions = [msg.orc.orc_3.to_er7(), msg.obr.obr_3.to_er7()]
         if kind.startswith("DFT"):

@@ -394,3 +394,192 @@ def test_two_senders_at_once_never_send_a_message_twice(capsys, imported):
             assert proc.returncode == 0, err
         ids = [r.control_id for r in listener.received]
         assert len(ids) == 2 and len(set(ids)) == 2
+
+
+# --- red team round 10: billing follows the right patient, once -------------------------
+
+
+def _fields(text: str) -> dict[str, str]:
+    """PID-3.1, PID-5, ORC-1, ORC-3 and FT1-6 of a received message (ER7)."""
+    msg = parse_message(text, find_groups=False)
+    out = {
+        "mrn": msg.pid.pid_3.cx_1.to_er7(),
+        "name": msg.pid.pid_5.to_er7(),
+        "control": msg.orc.orc_1.to_er7(),
+        "accession": msg.orc.orc_3.to_er7(),
+    }
+    if msg.msh.msh_9.msg_1.to_er7() == "DFT":
+        out["charge"] = msg.ft1.ft1_6.to_er7()
+    return out
+
+
+def test_a_second_read_follows_its_study_to_the_reconciled_patient(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    """The order went to billing under MRN1; the back office then reconciles the study to
+    MRN2. Billing gets MRN1's order cancelled (as it got it), and MRN2's order and charge
+    under MRN2's name and accession: never MRN1 with MRN2's name or accession."""
+    disc = tmp_path / "disc"
+    [study] = write_ct_disc(disc, [JANE], per_study=2)
+    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
+    worklist_server.add_patient("MRN2", "ROE^ANN", PatientBirthDate="19700101")
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={"radiology": storage_server},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+        issuer=ISSUER,
+    )
+    uid = study.study_instance_uid
+    code, _, err = run(
+        capsys, "import", str(disc), "--all", "--mrn", "MRN1", "--accession", "ACC-MRN1",
+        "--tag", "second-read", "--reason", "compare", "--requested-by", "Dr. A",
+        "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 0, err
+    with mllp_listener("MRN1", "HOSPITAL") as listener:  # the worklist's issuer
+        listener.other_mrns = ("MRN2",)
+        write_hl7(cfg, listener.port)
+        code, out, err = run(capsys, "second-reads", "--send", "--config", str(cfg))
+        assert (code, out["acked"]) == (0, 1), err
+        code, _, err = run(
+            capsys, "reconcile", uid, "--accession", "ACC-MRN2", "--mrn", "MRN2",
+            "--config", str(cfg),
+        )  # fmt: skip
+        assert code == 0, err
+        code, out, _ = run(capsys, "second-reads", "--config", str(cfg))
+        reads = [(r["id"], r["state"], r["mrn"], r["accession"]) for r in out["second_reads"]]
+        assert reads == [
+            (1, "cancelled", "MRN1", "ACC-MRN1"),
+            (2, "ordered", "MRN2", "ACC-MRN2"),
+        ]
+        code, _, err = run(capsys, "second-reads", "--set-state", "2", "read", "--config", str(cfg))
+        assert code == 0, err
+        code, out, err = run(capsys, "second-reads", "--send", "--config", str(cfg))
+        assert code == 0, err
+        assert listener.problems == []
+        got = [_fields(r.text) for r in listener.received]
+    assert got[0] == {"mrn": "MRN1", "name": "DOE^JANE", "control": "NW", "accession": "ACC-MRN1"}
+    assert sorted(map(str, got[1:])) == sorted(
+        map(
+            str,
+            [
+                {"mrn": "MRN1", "name": "DOE^JANE", "control": "CA", "accession": "ACC-MRN1"},
+                {"mrn": "MRN2", "name": "ROE^ANN", "control": "NW", "accession": "ACC-MRN2"},
+                {
+                    "mrn": "MRN2",
+                    "name": "ROE^ANN",
+                    "control": "NW",
+                    "accession": "ACC-MRN2",
+                    "charge": "CG",
+                },
+            ],
+        )
+    )
+    assert main(["second-reads", "--format", "csv", "--config", str(cfg)]) == 0
+    rows = [line.split(",")[:5] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert [(r[0], r[2], r[3]) for r in rows] == [
+        ("1", "MRN1", "ACC-MRN1"),
+        ("2", "MRN2", "ACC-MRN2"),
+    ]
+    code, trail, _ = run(capsys, "audit", "--config", str(cfg))
+    details = [e["detail"] for e in trail["events"] if e["action"] == "second-read"]
+    assert any("takes over 1 for MRN MRN2" in d for d in details), details
+
+
+def test_a_read_already_read_is_billed_once_whatever_happens_to_the_tag(capsys, imported):
+    """Taking the tag off a read that was read cancelled it and withdrew its charge; tagging
+    the study again then made a second read: billed twice."""
+    cfg, uid = imported
+    with mllp_listener(MRN, ISSUER, ACC) as listener:
+        write_hl7(cfg, listener.port)
+        _ordered_and_read(capsys, cfg)
+        for tag in ("reference", "none", "second-read"):
+            code, out, err = run(
+                capsys, "tag", uid, tag, "--reason", "changed", "--config", str(cfg)
+            )
+            assert code == 0, err
+            assert out["second_read"] is None or out["second_read"]["id"] == 1
+        code, out, _ = run(capsys, "second-reads", "--config", str(cfg))
+        assert [(r["id"], r["state"]) for r in out["second_reads"]] == [(1, "read")]
+        code, out, err = run(capsys, "second-reads", "--send", "--config", str(cfg))
+        assert code == 0, err
+        assert sorted(r.message_type for r in listener.received) == [
+            "DFT^P03^DFT_P03",
+            "ORM^O01^ORM_O01",
+        ]
+
+
+def test_an_accession_billing_got_cannot_change_and_another_patients_is_refused(
+    tmp_path, capsys, imported
+):
+    cfg, _uid = imported
+    with mllp_listener(MRN, ISSUER, ACC) as listener:
+        write_hl7(cfg, listener.port)
+        code, _, err = run(
+            capsys, "second-reads", "--set-state", "1", "ordered", "--accession", ACC,
+            "--config", str(cfg),
+        )  # fmt: skip
+        assert code == 0, err
+        assert run(capsys, "second-reads", "--send", "--config", str(cfg))[0] == 0
+        code, _, err = run(
+            capsys, "second-reads", "--set-state", "1", "ordered", "--accession", "ACC-X",
+            "--config", str(cfg),
+        )  # fmt: skip
+        assert code == 2 and "went to billing with accession ACC42" in err
+    # another patient's study in the store carries ACC99
+    other = tmp_path / "other"
+    write_ct_disc(other, [("EXT-9", "ROE^ANN", "19600101", "F")], per_study=1)
+    code, _, err = run(
+        capsys, "import", str(other), "--all", "--mrn", "MRN99", "--accession", "ACC99",
+        "--no-send", "--tag", "second-read", "--reason", "r", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 0, err
+    code, _, err = run(capsys, "tag", _uid, "none", "--reason", "x", "--config", str(cfg))
+    code, _, err = run(
+        capsys, "tag", _uid, "second-read", "--reason", "again", "--config", str(cfg)
+    )
+    code, out, _ = run(capsys, "second-reads", "--config", str(cfg))
+    [fresh] = [r for r in out["second_reads"] if r["mrn"] == MRN and r["state"] != "cancelled"]
+    code, _, err = run(
+        capsys, "second-reads", "--set-state", str(fresh["id"]), "ordered", "--accession",
+        "ACC99", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 2 and "accession ACC99 is the order of another patient (MRN MRN99)" in err
+
+
+def test_a_hostile_value_or_a_bad_birth_date_never_breaks_a_message():
+    """A birth date that is no date (an order's 19701301) made every read's messages fail to
+    build (exit 7 for all patients); it is left out of PID-7. A typed escape sequence
+    (\\F\\) reached the receiver as a field separator; it is escaped."""
+    receiver = Hl7Receiver(host="127.0.0.1", port=1)
+    facts = _facts()
+    facts = SecondReadFacts(**{**facts.__dict__, "birth_date": "19701301", "reason": r"a\F\b\T\c"})
+    text = order_message(facts, receiver, "C1")
+    msg = parse_message(text, find_groups=False)
+    assert msg.pid.pid_7.to_er7() == ""
+    assert msg.orc.orc_16.ce_2.to_er7() == r"a\E\F\E\b\E\T\E\c"  # read back: a\F\b\T\c
+    assert len(msg.orc.children) > 0 and "|" not in msg.orc.orc_16.to_er7()
+
+
+def test_a_disc_uid_never_becomes_a_spreadsheet_formula():
+    from kiosk.billing import csv_text
+    from kiosk.store.second_reads import SecondReadRecord
+
+    read = SecondReadRecord(1, 1, "=1+2", MRN, ACC, "Dr", "r", "t", "ordered", "t")
+    assert csv_text([read]).splitlines()[1].startswith("1,'=1+2,")
+
+
+def test_a_discarded_studys_read_not_yet_read_is_cancelled(capsys, imported):
+    """A discarded study's open second read could still be ordered, read and billed."""
+    cfg, uid = imported
+    code, _, err = run(capsys, "discard", uid, "--reason", "wrong disc", "--config", str(cfg))
+    assert code == 0, err
+    code, out, _ = run(capsys, "second-reads", "--config", str(cfg))
+    assert [r["state"] for r in out["second_reads"]] == ["cancelled"]
+    code, _, err = run(
+        capsys, "second-reads", "--set-state", "1", "ordered", "--accession", ACC,
+        "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 2 and "cannot go from cancelled to ordered" in err

@@ -58,7 +58,17 @@ def billing_csv(config: Config, since: str = "", *, user: str = "") -> str:
         return billing.csv_text(tags.second_reads(conn, _since(since)))
 
 
-def hl7_messages(config: Config, since: str = "", *, user: str = "") -> list[Hl7Row]:
+@dataclass(frozen=True)
+class Hl7Run:
+    """What ``--send`` did (``report``, None when nothing was sent), the messages as they are
+    now, and the reads whose message could not be built (one line each)."""
+
+    report: Hl7Report | None
+    messages: list[Hl7Row]
+    unbuilt: list[str]
+
+
+def hl7_messages(config: Config, since: str = "", *, user: str = "") -> Hl7Run:
     """The HL7 messages of the second reads since a date (queued first where due).
 
     Raises
@@ -69,16 +79,8 @@ def hl7_messages(config: Config, since: str = "", *, user: str = "") -> list[Hl7
     with db.opened(config.database_path) as conn:
         _billing(conn, config, user)
         reads = tags.second_reads(conn, _since(since))
-        billing.queue_messages(conn, config, reads)
-        return billing.messages(conn, reads)
-
-
-@dataclass(frozen=True)
-class Hl7Run:
-    """What ``--send`` did, and the messages as they are now."""
-
-    report: Hl7Report
-    messages: list[Hl7Row]
+        unbuilt = billing.queue_messages(conn, config, reads)
+        return Hl7Run(None, billing.messages(conn, reads), unbuilt)
 
 
 def send_hl7(
@@ -93,6 +95,6 @@ def send_hl7(
     """
     with db.opened(config.database_path) as conn:
         _billing(conn, config, user)
-        billing.queue_messages(conn, config, tags.second_reads(conn))
+        unbuilt = billing.queue_messages(conn, config, tags.second_reads(conn))
         report = billing.deliver(conn, config, retry_failed=retry_failed, due_only=due_only)
-        return Hl7Run(report, billing.messages(conn, tags.second_reads(conn)))
+        return Hl7Run(report, billing.messages(conn, tags.second_reads(conn)), unbuilt)

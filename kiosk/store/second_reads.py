@@ -142,8 +142,8 @@ def add_second_read(
 
 
 def update_second_read(conn: sqlite3.Connection, read_id: int, **fields: str) -> None:
-    """Change a second read's ``state``, ``accession``, ``requested_by`` or ``reason``."""
-    allowed = {"state", "accession", "requested_by", "reason"}
+    """Change a second read's ``state``, ``mrn``, ``accession``, ``requested_by`` or ``reason``."""
+    allowed = {"state", "mrn", "accession", "requested_by", "reason"}
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"not a second-read field: {sorted(unknown)}")
@@ -315,3 +315,12 @@ def hl7_cancel_unsent(conn: sqlite3.Connection, read_id: int) -> int:
             (now_iso(), read_id),
         )
         return cur.rowcount
+
+
+def hl7_acked_kinds(conn: sqlite3.Connection, read_id: int) -> dict[str, str]:
+    """The kinds of a read's messages billing acknowledged -> the message's text."""
+    rows = conn.execute(
+        "SELECT kind, message FROM hl7_outbox WHERE second_read_id = ? AND state = 'acked'",
+        (read_id,),
+    )
+    return {str(r["kind"]): str(r["message"]) for r in rows}

@@ -189,8 +189,9 @@ def find_studies(
     study_instance_uid: str | None = None,
     state: str | None = None,
     destination: str | None = None,
+    accession_number: str | None = None,
 ) -> list[StudyRecord]:
-    """Return studies filtered by original or new UID, state and destination."""
+    """Return studies filtered by original or new UID, state, destination and accession."""
     sql = "SELECT * FROM studies WHERE 1=1"
     args: list[str] = []
     if study_instance_uid:
@@ -202,6 +203,9 @@ def find_studies(
     if destination:
         sql += " AND destination = ?"
         args.append(destination)
+    if accession_number:
+        sql += " AND accession_number = ?"
+        args.append(accession_number)
     return [StudyRecord.from_row(r) for r in conn.execute(sql + " ORDER BY id", args)]
 
 

@@ -200,6 +200,7 @@ class SecondReadsPanel(QWidget):
 
     def _sent(self, run: Hl7Run) -> None:
         report = run.report
+        assert report is not None  # send_hl7 always delivers
         text = f"{report.acked} message{'s' if report.acked != 1 else ''} acknowledged by billing"
         if report.waiting:
             text += f"; {report.waiting} wait" + (
@@ -207,6 +208,8 @@ class SecondReadsPanel(QWidget):
             )
         if report.refused:
             text += f"; {len(report.refused)} refused: {next(iter(report.refused.values()))}"
+        if run.unbuilt:
+            text += f"; not sent: {run.unbuilt[0]} (correct the order in the worklist)"
         self.status.setText(text + ".")
 
     def export_csv(self) -> None:

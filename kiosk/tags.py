@@ -379,6 +379,11 @@ def follow_study(conn: sqlite3.Connection, study_id: int, *, user: str, station:
         )
 
 
+def second_read(conn: sqlite3.Connection, read_id: int) -> SecondReadRecord | None:
+    """One second read, or ``None``."""
+    return store.get_second_read(conn, read_id)
+
+
 def current_tags(conn: sqlite3.Connection) -> dict[int, TagRecord]:
     """Study id -> its current tag row (with who asked and why)."""
     return store.current_tags(conn)

@@ -583,3 +583,32 @@ def test_a_discarded_studys_read_not_yet_read_is_cancelled(capsys, imported):
         "--config", str(cfg),
     )  # fmt: skip
     assert code == 2 and "cannot go from cancelled to ordered" in err
+
+
+def test_an_accession_the_worklist_holds_for_another_patient_is_refused(
+    tmp_path, capsys, worklist_server
+):
+    """Red team round 10: MRN1's read took MRN2's accession from the worklist, and the order
+    and the charge went out as MRN1 with it."""
+    disc = tmp_path / "disc"
+    write_ct_disc(disc, [JANE], per_study=1)
+    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
+    worklist_server.add_patient("MRN2", "ROE^ANN", PatientBirthDate="19700101")
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={"radiology": ("PACS", "127.0.0.1", free_port())},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    code, _, err = run(
+        capsys, "import", str(disc), "--all", "--mrn", "MRN1", "--no-send", "--tag",
+        "second-read", "--reason", "r", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 0, err
+    set_state = ["second-reads", "--set-state", "1", "ordered", "--config", str(cfg)]
+    code, _, err = run(capsys, *set_state, "--accession", "ACC-MRN2")
+    assert code == 2 and "ACC-MRN2 is the order of another patient on the worklist" in err
+    code, out, err = run(capsys, *set_state, "--accession", "ACC-MRN1")
+    assert code == 0, err
+    assert out["second_reads"][0]["accession"] == "ACC-MRN1"

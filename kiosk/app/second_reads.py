@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from kiosk import access, billing, tags
 from kiosk.billing import Hl7Report
 from kiosk.config import Config
+from kiosk.errors import UsageError
 from kiosk.store import db
 from kiosk.store.second_reads import Hl7Row, SecondReadRecord
+from kiosk.worklist import WorklistQuery, find
 
 
 def _since(date: str) -> str:
@@ -38,12 +40,41 @@ def set_billing_state(
     """
     with db.opened(config.database_path) as conn:
         user = _billing(conn, config, user)
+        known = tags.second_read(conn, read_id)
+        if known is not None and accession.strip() and accession.strip() != known.accession:
+            _check_on_worklist(config, known, accession.strip())
         read = tags.set_read_state(
             conn, read_id, state, accession=accession, user=user, station=config.station
         )
         if config.hl7 is not None:
             billing.queue_messages(conn, config, [read])
         return read
+
+
+def _check_on_worklist(config: Config, read: SecondReadRecord, accession: str) -> None:
+    """Refuse an accession that the worklist holds as another patient's order.
+
+    Raises
+    ------
+    UsageError
+        The worklist has ``accession`` under another MRN than the read's.
+    PeerError
+        The worklist cannot be asked (then nothing changes: try again).
+    """
+    if config.worklist is None:
+        return
+    query = WorklistQuery(accession=accession)
+    others = {
+        item.mrn
+        for item in find(config.worklist, config.ae_title, query)
+        if item.accession_number == accession and item.mrn and item.mrn != read.mrn
+    }
+    if others:
+        raise UsageError(
+            f"accession {accession} is the order of another patient on the worklist (MRN "
+            f"{', '.join(sorted(others))}), not of second read {read.id}'s MRN {read.mrn}; "
+            "check the order in the EMR"
+        )
 
 
 def _billing(conn: sqlite3.Connection, config: Config, user: str) -> str:

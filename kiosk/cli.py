@@ -1123,9 +1123,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     _emit(
         args,
         result.to_json(),
-        lambda: (
-            f"{result.files} de-identified files in {result.out} "
-            f"(study {result.study_instance_uid})"
+        lambda: "\n".join(
+            [
+                f"{result.files} de-identified files in {result.out} "
+                f"(study {result.study_instance_uid})",
+                *(f"left out\t{n.sop_instance_uid}\t{n.message}" for n in result.left_out_images),
+                *(f"check\t{n.file}\t{n.sop_instance_uid}\t{n.message}" for n in result.warnings),
+            ]
         ),
     )
     return 0

@@ -55,7 +55,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import UID, generate_uid
 
 from kiosk.config import Deidentify
-from kiosk.errors import SafetyError
+from kiosk.errors import SafetyError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -378,9 +378,22 @@ class ExportResult:
 
 
 def _make_folder(out: Path) -> bool:
-    """Create ``out`` (and its parents); return whether it was made here."""
+    """Create ``out`` (and its parents); return whether it was made here.
+
+    Raises
+    ------
+    UsageError
+        If ``out`` or a folder above it is a file.
+    """
     made = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (out, *out.parents) if p.exists() or p.is_symlink()), out)
+        raise UsageError(
+            f"{out} cannot be made a folder: {blocker} is a file; "
+            "give a new or empty folder with --out"
+        ) from None
     return made
 
 
@@ -392,6 +405,8 @@ def export_files(sources: list[Path], out: Path, options: Deidentify) -> ExportR
 
     Raises
     ------
+    UsageError
+        If ``out`` cannot be made a folder (a file is in the way).
     SafetyError
         If every image has burned-in text: nothing is written (``out`` is
         removed again if it was made here).

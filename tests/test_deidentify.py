@@ -408,3 +408,31 @@ def test_kiosk_export_names_the_images_with_burned_in_text(
         f"left out\t{made[2].SOPInstanceUID}\t{report['left_out_images'][0]['message']}",
         f"check\t{warning['file']}\t{made[1].SOPInstanceUID}\t{warning['message']}",
     ]
+
+
+def test_kiosk_export_to_a_folder_under_a_file_is_bad_usage(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    disc = tmp_path / "disc"
+    (study,) = write_ct_disc(disc, [("EXT-1", "DOE^JANE", "19700101", "F")], per_study=1)
+    worklist_server.add_patient("M0")
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={"radiology": storage_server},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    uid = study.study_instance_uid
+    assert main(["import", str(disc), "--study", uid, "--mrn", "M0", "--config", str(cfg)]) == 0
+    capsys.readouterr()
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for out in (a_file / "sub", a_file / "sub" / "deeper"):
+        args = ["export", "--deidentify", uid, "--out", str(out), "--config", str(cfg)]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err == f"kiosk: {out} cannot be made a folder: {a_file} is a file; " + (
+            "give a new or empty folder with --out\n"
+        )
+    assert a_file.read_text() == "x"

@@ -27,7 +27,8 @@ def export_deidentified(
     SignInError, RoleNotAllowed
         If no one is signed in, or the role may not export (physicians and admins).
     UsageError
-        Unknown study, ``out`` not empty, or the study's copy was removed from the spool.
+        Unknown study, ``out`` not empty or under a file, or the study's copy was
+        removed from the spool.
     SafetyError
         Every image of the study has burned-in text: nothing is written.
     """
@@ -49,6 +50,8 @@ def export_deidentified(
             raise UsageError(f"study {record.study_instance_uid} has no images in the spool")
         try:
             result = export_files(sources, out, config.deidentify)
+        except UsageError:  # the folder cannot be made: nothing was written
+            raise
         except SafetyError:
             audit.record(conn, user=user, station=config.station, action="export",
                          study_instance_uid=record.study_instance_uid, outcome="refused",

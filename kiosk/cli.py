@@ -851,9 +851,18 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         ),
     )
     if not args.no_send and outcome.sent < outcome.queued:
+        waiting = outcome.queued - outcome.sent - outcome.failed
+        if not outcome.failed:
+            raise PartialError(
+                f"{waiting} instances were not delivered yet; they stay queued "
+                "('kiosk send' retries)"
+            )
+        parts = [f"{waiting} stay queued ('kiosk send' retries)"] if waiting else []
+        parts.append(f"{outcome.failed} are quarantined or failed and are not retried")
         raise PartialError(
-            f"{outcome.queued - outcome.sent} instances were not delivered yet; they stay "
-            "queued ('kiosk send' retries)"
+            f"{outcome.queued - outcome.sent} instances were not delivered: "
+            f"{' and '.join(parts)} ('kiosk queue' shows them); the first: "
+            f"{outcome.problem or 'see kiosk queue'}"
         )
     return 0
 

@@ -9,6 +9,7 @@ from kiosk.config import Config
 from kiosk.deidentify import ExportResult, export_files
 from kiosk.errors import SafetyError, UsageError
 from kiosk.reconciliation import find_one
+from kiosk.retention import finish_interrupted_cleans
 from kiosk.store import db, studies
 
 __all__ = ["ExportResult", "export_deidentified"]
@@ -34,6 +35,7 @@ def export_deidentified(
     """
     with db.opened(config.database_path) as conn:
         user = access.require(conn, access.Action.EXPORT, user=user, station=config.station).user
+        finish_interrupted_cleans(conn, config)  # a copy whose clean a kill stopped is back
         record = find_one(conn, study_uid)
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise UsageError(f"{out} is not an empty folder; give a new or empty one with --out")

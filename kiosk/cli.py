@@ -851,9 +851,18 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         ),
     )
     if not args.no_send and outcome.sent < outcome.queued:
+        waiting = outcome.queued - outcome.sent - outcome.failed
+        if not outcome.failed:
+            raise PartialError(
+                f"{waiting} instances were not delivered yet; they stay queued "
+                "('kiosk send' retries)"
+            )
+        parts = [f"{waiting} stay queued ('kiosk send' retries)"] if waiting else []
+        parts.append(f"{outcome.failed} are quarantined or failed and are not retried")
         raise PartialError(
-            f"{outcome.queued - outcome.sent} instances were not delivered yet; they stay "
-            "queued ('kiosk send' retries)"
+            f"{outcome.queued - outcome.sent} instances were not delivered: "
+            f"{' and '.join(parts)} ('kiosk queue' shows them); the first: "
+            f"{outcome.problem or 'see kiosk queue'}"
         )
     return 0
 
@@ -1136,9 +1145,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     _emit(
         args,
         result.to_json(),
-        lambda: (
-            f"{result.files} de-identified files in {result.out} "
-            f"(study {result.study_instance_uid})"
+        lambda: "\n".join(
+            [
+                f"{result.files} de-identified files in {result.out} "
+                f"(study {result.study_instance_uid})",
+                *(f"left out\t{n.sop_instance_uid}\t{n.message}" for n in result.left_out_images),
+                *(f"check\t{n.file}\t{n.sop_instance_uid}\t{n.message}" for n in result.warnings),
+            ]
         ),
     )
     return 0

@@ -18,9 +18,25 @@ Options (``[deidentify]`` in the config):
 
 Every UID the profile lists gets a new ``2.25`` UID, the same one wherever
 the old UID appears in the study (a :class:`UidMap` per export). Private
-elements are removed. An image whose pixels carry burned-in text
-(``BurnedInAnnotation`` YES) is left out: the profile without the Clean Pixel
-Data option cannot make it safe.
+elements are removed, and so are the overlay planes (the repeating groups
+60xx) whole: the table removes their data (60xx,3000) and comments
+(60xx,4000) but keeps their label and description, free text that may name
+the patient, and the rest describes an overlay that is no longer there. The
+file's 128-byte preamble (free for other formats, a TIFF header in a hybrid
+file) is written as zeros.
+
+Burned-in text, which the profile without the Clean Pixel Data Option cannot
+remove:
+
+- an image whose ``BurnedInAnnotation`` is YES (or any value but NO) is left
+  out, and named: leaving it out is as safe as refusing the whole study (its
+  pixels leave in neither case) and a study with one such image (a CT's dose
+  screen) can still be shared;
+- an image without the attribute of a kind that often carries it (Secondary
+  Capture, ultrasound, video and visible-light classes; modality SC, US, ES,
+  XC or OT) is written but named: "may hold burned-in text: check before
+  sharing". Its copy gets no ``BurnedInAnnotation``: it is written only where
+  the source said it.
 """
 
 from __future__ import annotations
@@ -36,9 +52,10 @@ from typing import Any
 from pydicom import Dataset, dcmread
 from pydicom.dataelem import DataElement
 from pydicom.sequence import Sequence
-from pydicom.uid import generate_uid
+from pydicom.uid import UID, generate_uid
 
 from kiosk.config import Deidentify
+from kiosk.errors import SafetyError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -203,11 +220,18 @@ def _mapped(value: Any, uids: UidMap) -> Any:
     return uids(value) if value else value
 
 
+#: The groups of the overlay planes (PS3.3 C.9.2: 6000-601E, even), removed whole.
+_OVERLAY_GROUPS = range(0x6000, 0x6100)
+
+
 def clean_dataset(ds: Dataset, rules: Profile, uids: UidMap, words: list[str]) -> None:
-    """Apply the profile to ``ds`` and every dataset nested in it, in place."""
+    """Apply the profile to ``ds`` and every dataset nested in it, in place.
+
+    Private elements and the overlay groups (60xx) are removed whatever the table says.
+    """
     for elem in list(ds):
         tag = elem.tag
-        if tag.is_private:
+        if tag.is_private or tag.group in _OVERLAY_GROUPS:
             del ds[tag]
             continue
         act = rules.action(tag.group, tag.element)
@@ -268,6 +292,65 @@ def _mark(ds: Dataset, options: Deidentify) -> None:
     ds.DeidentificationMethodCodeSequence = Sequence(items)
 
 
+#: Modalities whose images often carry burned-in text (dates, names, measurements).
+BURNED_IN_MODALITIES = frozenset({"SC", "US", "ES", "XC", "OT"})
+#: Words of the names of SOP classes whose images often carry it (pydicom's UID dictionary).
+_BURNED_IN_CLASSES = ("Secondary Capture", "Ultrasound", "Video", "VL ")
+#: What an image of such a kind without ``BurnedInAnnotation`` is said to be.
+MAY_HOLD_TEXT = "may hold burned-in text: check before sharing"
+
+
+@dataclass(frozen=True)
+class ImageNote:
+    """One image of an export a person must know about.
+
+    ``sop_instance_uid`` is the image's UID in the kiosk (not the new one);
+    ``file`` the name of its copy in the export (``""`` when left out).
+    """
+
+    sop_instance_uid: str
+    file: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        """Return the ``CLI.md`` JSON form."""
+        return {
+            "sop_instance_uid": self.sop_instance_uid,
+            "file": self.file,
+            "message": self.message,
+        }
+
+
+def burned_in_note(ds: Dataset) -> tuple[bool, str]:
+    """Whether an image must be left out, and what to say of it (``""``: nothing).
+
+    Returns
+    -------
+    (bool, str)
+        ``(True, why)`` when ``BurnedInAnnotation`` is YES or any value but NO
+        (left out); ``(False, MAY_HOLD_TEXT ...)`` when it is missing or empty
+        on an image of a kind that often carries burned-in text; else
+        ``(False, "")``.
+    """
+    value = ds.get("BurnedInAnnotation")
+    said = "" if value is None else str(value).strip().upper()
+    if said == "YES":
+        return True, "has burned-in text (BurnedInAnnotation YES): left out of the export"
+    if said and said != "NO":
+        return True, (
+            f"has BurnedInAnnotation {said[:16]!r}, neither YES nor NO: taken as YES and "
+            "left out of the export"
+        )
+    if said == "NO":
+        return False, ""
+    modality = str(ds.get("Modality", "")).strip().upper()
+    kind = UID(str(ds.get("SOPClassUID", ""))).name
+    if modality in BURNED_IN_MODALITIES or any(word in kind for word in _BURNED_IN_CLASSES):
+        what = kind if kind and not kind[0].isdigit() else f"modality {modality}"
+        return False, f"{MAY_HOLD_TEXT} ({what}, no BurnedInAnnotation)"
+    return False, ""
+
+
 @dataclass(frozen=True)
 class ExportResult:
     """What a de-identified export wrote."""
@@ -277,6 +360,8 @@ class ExportResult:
     files: int
     left_out: int  # images with burned-in text
     options: Deidentify
+    left_out_images: tuple[ImageNote, ...] = ()
+    warnings: tuple[ImageNote, ...] = ()  # written, but may hold burned-in text
 
     def to_json(self) -> dict[str, object]:
         """Return the ``CLI.md`` JSON form."""
@@ -287,24 +372,59 @@ class ExportResult:
             "left_out": self.left_out,
             "retain_dates": self.options.retain_dates,
             "clean_descriptors": self.options.clean_descriptors,
+            "left_out_images": [note.to_json() for note in self.left_out_images],
+            "warnings": [note.to_json() for note in self.warnings],
         }
+
+
+def _make_folder(out: Path) -> bool:
+    """Create ``out`` (and its parents); return whether it was made here.
+
+    Raises
+    ------
+    UsageError
+        If ``out`` or a folder above it is a file.
+    """
+    made = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (out, *out.parents) if p.exists() or p.is_symlink()), out)
+        raise UsageError(
+            f"{out} cannot be made a folder: {blocker} is a file; "
+            "give a new or empty folder with --out"
+        ) from None
+    return made
 
 
 def export_files(sources: list[Path], out: Path, options: Deidentify) -> ExportResult:
     """De-identify the files of one study into ``out`` (``0001.dcm``, ``0002.dcm``, ...).
 
     The files are named by number: a disc's file names may hold patient data.
+    Each file's preamble is written as 128 zero bytes.
+
+    Raises
+    ------
+    UsageError
+        If ``out`` cannot be made a folder (a file is in the way).
+    SafetyError
+        If every image has burned-in text: nothing is written (``out`` is
+        removed again if it was made here).
     """
     rules = profile(options)
     uids = UidMap()
-    out.mkdir(parents=True, exist_ok=True)
-    written = left_out = 0
+    made = _make_folder(out)
+    written = 0
     study_uid = ""
+    left_out: list[ImageNote] = []
+    warnings: list[ImageNote] = []
     for source in sources:
         ds = dcmread(source)
-        if str(ds.get("BurnedInAnnotation", "")).upper() == "YES":
-            left_out += 1
-            log.warning("an image with burned-in annotation was left out of the export")
+        sop_uid = str(ds.get("SOPInstanceUID", ""))
+        leave_out, note = burned_in_note(ds)
+        if leave_out:
+            left_out.append(ImageNote(sop_uid, "", note))
+            log.warning("image %s %s", sop_uid, note)
             continue
         words = _words(ds)
         clean_dataset(ds, rules, uids, words)
@@ -315,7 +435,22 @@ def export_files(sources: list[Path], out: Path, options: Deidentify) -> ExportR
             if act in ("X", "Z", "D") or elem.tag.element == 0x0016:  # Source AE title
                 del meta[elem.tag]
         meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.preamble = bytes(128)  # free for other formats: a TIFF header may name the patient
         written += 1
-        ds.save_as(out / f"{written:04d}.dcm", enforce_file_format=True)
+        name = f"{written:04d}.dcm"
+        if note:
+            warnings.append(ImageNote(sop_uid, name, note))
+            log.warning("%s (image %s) %s", name, sop_uid, note)
+        ds.save_as(out / name, enforce_file_format=True)
         study_uid = str(ds.get("StudyInstanceUID", study_uid))
-    return ExportResult(out, study_uid, written, left_out, options)
+    if not written and left_out:
+        if made:
+            out.rmdir()
+        raise SafetyError(
+            "nothing was exported: every image of the study has burned-in text "
+            f"(BurnedInAnnotation, e.g. image {left_out[0].sop_instance_uid}), which "
+            "de-identification cannot remove; do not share this study"
+        )
+    return ExportResult(
+        out, study_uid, written, len(left_out), options, tuple(left_out), tuple(warnings)
+    )

@@ -115,6 +115,9 @@ class ImportOutcome:
     unread_on_medium: int = 0
     """How many files of the medium (or its index) could not be read and may be images of
     the study (:attr:`kiosk.media.model.MediaScan.unread`)."""
+    problem: str = ""
+    """Why the first of the ``failed`` instances (quarantined or failed) was not sent, with
+    what to do (its outbox row's reason); not in the JSON (``kiosk queue`` shows them all)."""
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form of ``kiosk import``."""
@@ -517,6 +520,8 @@ def outcome_of(conn: sqlite3.Connection, study_id: int) -> ImportOutcome:
     record = studies.get_study(conn, study_id)
     counts = outbox.counts_for_study(conn, study_id)
     counts.pop("discarded", None)
+    stopped = counts.get("failed", 0) + counts.get("quarantined", 0)
+    first = outbox.problems(conn, study_id)[:1] if stopped else []
     return ImportOutcome(
         study_id=study_id,
         study_instance_uid=record.study_instance_uid,
@@ -524,10 +529,11 @@ def outcome_of(conn: sqlite3.Connection, study_id: int) -> ImportOutcome:
         destination=record.destination,
         queued=sum(counts.values()),
         sent=counts.get("sent", 0),
-        failed=counts.get("failed", 0) + counts.get("quarantined", 0),
+        failed=stopped,
         tag=record.tag,
         state=record.state.value,
         hold_reason=record.hold_reason,
+        problem=str(first[0]["last_error"] or "") if first else "",
     )
 
 

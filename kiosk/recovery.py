@@ -1,10 +1,12 @@
 """The recovery sweep: finish what a crash interrupted, name what it cannot finish.
 
 Run by ``kiosk send`` and at app start, before anything is delivered. A
-study whose copy was complete (every file in the spool, each matching its
-checksum) is coerced and queued from the spool alone; a study whose copy was
-not complete is named, with what to do: insert the disc again. Rows a dead
-sender had claimed are taken over by the next claim (:mod:`kiosk.store.outbox`).
+spool clean a kill interrupted is finished or undone
+(:func:`kiosk.retention.finish_interrupted_cleans`). A study whose copy was
+complete (every file in the spool, each matching its checksum) is coerced
+and queued from the spool alone; a study whose copy was not complete is
+named, with what to do: insert the disc again. Rows a dead sender had
+claimed are taken over by the next claim (:mod:`kiosk.store.outbox`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from kiosk.errors import SpoolError
 from kiosk.lifecycle import Actor
 from kiosk.media.extractions import sweep_stale_extractions
 from kiosk.media.spool import study_folder
+from kiosk.retention import finish_interrupted_cleans
 from kiosk.store import outbox, studies
 from kiosk.store.studies import StudyState
 
@@ -71,6 +74,7 @@ def recover(conn: sqlite3.Connection, config: Config, actor: Actor) -> Recovery:
     """Finish interrupted imports and reconciliations from the spool; name incomplete copies."""
     result = Recovery()
     sweep_stale_extractions()  # patient files of a disc image whose import was killed
+    finish_interrupted_cleans(conn, config)  # a spool clean killed part way
     released = outbox.release_orphaned_holds(conn)
     if released:
         log.warning(

@@ -13,6 +13,7 @@ from pydicom.uid import generate_uid
 from kiosk.cli import main
 from kiosk.config import Deidentify
 from kiosk.deidentify import export_files, profile
+from kiosk.errors import SafetyError
 from kiosk.store import db
 from tests.discs import ct_instance, write_ct_disc
 from tests.kiosk_config import write_config
@@ -217,3 +218,221 @@ def test_kiosk_export_deidentify_writes_the_imported_study(
     assert "DOE" not in exported[0]["detail"]
     assert main(args) == 2  # the folder is not empty now
     assert "not an empty folder" in capsys.readouterr().err
+
+
+# --- Red team round 10, finding 8: the patient outside the table's reach --------------------
+
+#: What the planted images hold of the patient, searched for in the exported bytes.
+NEEDLES = [b"ZQX7", b"JANEQZ", b"19610203", b"OUTACC"]
+
+
+def _planted(path: Path, **extra: str) -> Dataset:
+    """A CT image of DOE^JANEQZ whose preamble and overlay texts name her; saved at ``path``."""
+    ds = ct_instance(
+        patient_id="EXT-ZQX7",
+        patient_name="DOE^JANEQZ",
+        birth_date="19610203",
+        sex="F",
+        study_uid=generate_uid(),
+        series_uid=generate_uid(),
+        number=1,
+        accession="OUTACC-ZQX7",
+    )
+    for keyword, value in extra.items():
+        setattr(ds, keyword, value)
+    ds.preamble = b"TIFF hybrid: patient DOE^JANEQZ EXT-ZQX7".ljust(128, b"\0")
+    for group in (0x6000, 0x6002, 0x601E):  # the first, second and last repeating group
+        ds.add_new((group, 0x0010), "US", 32)  # Overlay Rows
+        ds.add_new((group, 0x0011), "US", 32)  # Overlay Columns
+        ds.add_new((group, 0x0022), "LO", "overlay of DOE^JANEQZ")  # Overlay Description
+        ds.add_new((group, 0x0040), "CS", "G")  # Overlay Type
+        ds.add_new((group, 0x0045), "LO", "JANEQZ subtype")  # Overlay Subtype
+        ds.add_new((group, 0x0050), "SS", [1, 1])  # Overlay Origin
+        ds.add_new((group, 0x0100), "US", 1)  # Overlay Bits Allocated
+        ds.add_new((group, 0x0102), "US", 0)  # Overlay Bit Position
+        ds.add_new((group, 0x1500), "LO", "JANEQZ overlay label")  # Overlay Label
+        ds.add_new((group, 0x3000), "OW", b"\x00" * 128)  # Overlay Data
+        ds.add_new((group, 0x4000), "LT", "comments on EXT-ZQX7")  # Overlay Comments
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return ds
+
+
+@pytest.mark.parametrize("retain_dates", [False, True])
+@pytest.mark.parametrize("clean_descriptors", [False, True])
+def test_the_preamble_and_the_overlay_texts_keep_nothing_of_the_patient(
+    tmp_path, retain_dates, clean_descriptors
+):
+    source = tmp_path / "in" / "IMG1"
+    _planted(source)
+    options = Deidentify(retain_dates=retain_dates, clean_descriptors=clean_descriptors)
+    result = export_files([source], tmp_path / "out", options)
+    assert result.files == 1
+    written = tmp_path / "out" / "0001.dcm"
+    data = written.read_bytes()
+    assert data[:128] == bytes(128) and data[128:132] == b"DICM"
+    assert [needle for needle in NEEDLES if needle in data] == []
+    ds = dcmread(written)
+    assert [elem.tag for elem in ds if 0x6000 <= elem.tag.group <= 0x60FF] == []
+    assert ds.pixel_array.shape == (32, 32)
+
+
+def test_an_image_with_burned_in_text_is_named_and_left_out(tmp_path):
+    kept = _planted(tmp_path / "in" / "IMG1")
+    burned = _planted(tmp_path / "in" / "IMG2", BurnedInAnnotation="YES")
+    other = _planted(tmp_path / "in" / "IMG3", BurnedInAnnotation="Y")  # neither YES nor NO
+    sources = sorted((tmp_path / "in").iterdir())
+    result = export_files(sources, tmp_path / "out", Deidentify())
+    assert (result.files, result.left_out) == (1, 2)
+    assert [n.sop_instance_uid for n in result.left_out_images] == [
+        burned.SOPInstanceUID,
+        other.SOPInstanceUID,
+    ]
+    assert "left out" in result.left_out_images[0].message
+    assert "taken as YES" in result.left_out_images[1].message
+    assert dcmread(tmp_path / "out" / "0001.dcm").PatientIdentityRemoved == "YES"
+    assert kept.SOPInstanceUID not in {n.sop_instance_uid for n in result.left_out_images}
+
+
+def test_a_study_whose_every_image_has_burned_in_text_is_refused(tmp_path):
+    burned = _planted(tmp_path / "in" / "IMG1", BurnedInAnnotation="YES")
+    with pytest.raises(SafetyError) as refused:
+        export_files([tmp_path / "in" / "IMG1"], tmp_path / "out", Deidentify())
+    assert refused.value.exit_code == 5 and burned.SOPInstanceUID in str(refused.value)
+    assert "\n" not in str(refused.value)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("sop_class", "modality", "burned_in", "warned"),
+    [
+        ("1.2.840.10008.5.1.4.1.1.7", "OT", None, True),  # Secondary Capture
+        ("1.2.840.10008.5.1.4.1.1.7.4", "CT", None, True),  # multi-frame true colour SC
+        ("1.2.840.10008.5.1.4.1.1.6.1", "US", None, True),  # ultrasound
+        ("1.2.840.10008.5.1.4.1.1.2", "XC", None, True),  # a CT class, camera modality
+        ("1.2.840.10008.5.1.4.1.1.7", "OT", "", True),  # present but empty: not known
+        ("1.2.840.10008.5.1.4.1.1.7", "OT", "NO", False),  # known clean
+        ("1.2.840.10008.5.1.4.1.1.2", "CT", None, False),  # a CT
+    ],
+)
+def test_an_image_of_a_kind_that_often_carries_burned_in_text_is_named(
+    tmp_path, sop_class, modality, burned_in, warned
+):
+    ds = _planted(tmp_path / "in" / "IMG1", Modality=modality)
+    ds.SOPClassUID = sop_class
+    ds.file_meta.MediaStorageSOPClassUID = sop_class
+    if burned_in is not None:
+        ds.BurnedInAnnotation = burned_in
+    ds.save_as(tmp_path / "in" / "IMG1", enforce_file_format=True)
+    result = export_files([tmp_path / "in" / "IMG1"], tmp_path / "out", Deidentify())
+    assert result.files == 1 and result.left_out == 0
+    if warned:
+        (note,) = result.warnings
+        assert note.sop_instance_uid == ds.SOPInstanceUID and note.file == "0001.dcm"
+        assert note.message.startswith("may hold burned-in text: check before sharing")
+    else:
+        assert result.warnings == ()
+    written = dcmread(tmp_path / "out" / "0001.dcm")
+    assert written.get("BurnedInAnnotation") == burned_in  # written only where it was known
+
+
+def test_kiosk_export_names_the_images_with_burned_in_text(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    disc = tmp_path / "disc"
+    study_uid, series_uid = generate_uid(), generate_uid()
+    made = []
+    for n, (sop_class, burned_in) in enumerate(
+        [("1.2.840.10008.5.1.4.1.1.2", None), ("1.2.840.10008.5.1.4.1.1.7", None),
+         ("1.2.840.10008.5.1.4.1.1.2", "YES")], 1,
+    ):  # fmt: skip
+        ds = ct_instance(
+            patient_id="EXT-1",
+            patient_name="DOE^JANE",
+            birth_date="19700101",
+            sex="F",
+            study_uid=study_uid,
+            series_uid=series_uid,
+            number=n,
+        )
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = sop_class
+        if burned_in:
+            ds.BurnedInAnnotation = burned_in
+        path = disc / "DICOM" / f"I{n}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ds.save_as(path, enforce_file_format=True)
+        made.append(ds)
+    worklist_server.add_patient("M0")
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={"radiology": storage_server},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    common = ["--json", "--config", str(cfg)]
+    assert main(["import", str(disc), "--study", study_uid, "--mrn", "M0", *common]) == 0
+    capsys.readouterr()
+
+    out = tmp_path / "teaching"
+    assert main(["export", "--deidentify", study_uid, "--out", str(out), *common]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert (report["files"], report["left_out"]) == (2, 1)
+    assert report["left_out_images"] == [
+        {
+            "sop_instance_uid": made[2].SOPInstanceUID,
+            "file": "",
+            "message": "has burned-in text (BurnedInAnnotation YES): left out of the export",
+        }
+    ]
+    (warning,) = report["warnings"]
+    assert warning["sop_instance_uid"] == made[1].SOPInstanceUID
+    assert "may hold burned-in text: check before sharing" in warning["message"]
+    assert dcmread(out / warning["file"]).SOPClassUID == made[1].SOPClassUID
+    lines = captured.err.splitlines()
+    assert any(made[1].SOPInstanceUID in line and "check before sharing" in line for line in lines)
+    assert any(made[2].SOPInstanceUID in line and "left out" in line for line in lines)
+    text = [
+        "export",
+        "--deidentify",
+        study_uid,
+        "--out",
+        str(tmp_path / "t2"),
+        "--config",
+        str(cfg),
+    ]
+    assert main(text) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:] == [
+        f"left out\t{made[2].SOPInstanceUID}\t{report['left_out_images'][0]['message']}",
+        f"check\t{warning['file']}\t{made[1].SOPInstanceUID}\t{warning['message']}",
+    ]
+
+
+def test_kiosk_export_to_a_folder_under_a_file_is_bad_usage(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    disc = tmp_path / "disc"
+    (study,) = write_ct_disc(disc, [("EXT-1", "DOE^JANE", "19700101", "F")], per_study=1)
+    worklist_server.add_patient("M0")
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={"radiology": storage_server},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    uid = study.study_instance_uid
+    assert main(["import", str(disc), "--study", uid, "--mrn", "M0", "--config", str(cfg)]) == 0
+    capsys.readouterr()
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for out in (a_file / "sub", a_file / "sub" / "deeper"):
+        args = ["export", "--deidentify", uid, "--out", str(out), "--config", str(cfg)]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err == f"kiosk: {out} cannot be made a folder: {a_file} is a file; " + (
+            "give a new or empty folder with --out\n"
+        )
+    assert a_file.read_text() == "x"

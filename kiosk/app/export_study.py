@@ -7,8 +7,9 @@ from pathlib import Path
 from kiosk import access, audit
 from kiosk.config import Config
 from kiosk.deidentify import ExportResult, export_files
-from kiosk.errors import UsageError
+from kiosk.errors import SafetyError, UsageError
 from kiosk.reconciliation import find_one
+from kiosk.retention import finish_interrupted_cleans
 from kiosk.store import db, studies
 
 __all__ = ["ExportResult", "export_deidentified"]
@@ -27,10 +28,14 @@ def export_deidentified(
     SignInError, RoleNotAllowed
         If no one is signed in, or the role may not export (physicians and admins).
     UsageError
-        Unknown study, ``out`` not empty, or the study's copy was removed from the spool.
+        Unknown study, ``out`` not empty or under a file, or the study's copy was
+        removed from the spool.
+    SafetyError
+        Every image of the study has burned-in text: nothing is written.
     """
     with db.opened(config.database_path) as conn:
         user = access.require(conn, access.Action.EXPORT, user=user, station=config.station).user
+        finish_interrupted_cleans(conn, config)  # a copy whose clean a kill stopped is back
         record = find_one(conn, study_uid)
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise UsageError(f"{out} is not an empty folder; give a new or empty one with --out")
@@ -47,6 +52,13 @@ def export_deidentified(
             raise UsageError(f"study {record.study_instance_uid} has no images in the spool")
         try:
             result = export_files(sources, out, config.deidentify)
+        except UsageError:  # the folder cannot be made: nothing was written
+            raise
+        except SafetyError:
+            audit.record(conn, user=user, station=config.station, action="export",
+                         study_instance_uid=record.study_instance_uid, outcome="refused",
+                         detail=f"study {record.id}: every image has burned-in text")  # fmt: skip
+            raise
         except Exception:
             audit.record(conn, user=user, station=config.station, action="export",
                          study_instance_uid=record.study_instance_uid, outcome="failed",
@@ -59,6 +71,7 @@ def export_deidentified(
             action="export",
             study_instance_uid=record.study_instance_uid,
             detail=f"study {record.id}: de-identified copy ({result.files} files, "
-            f"{result.left_out} left out) as {result.study_instance_uid} in {out}",
+            f"{result.left_out} left out with burned-in text, {len(result.warnings)} that may "
+            f"hold burned-in text) as {result.study_instance_uid} in {out}",
         )
         return result

@@ -7,6 +7,7 @@ from kiosk.config import Config
 from kiosk.importer import ImportOutcome, outcome_of
 from kiosk.progress import Listener
 from kiosk.reconciliation import attach_order
+from kiosk.retention import finish_interrupted_cleans
 from kiosk.send.deliver import deliver
 from kiosk.store import db
 from kiosk.worklist import find_order
@@ -38,6 +39,7 @@ def reconcile_study(
     """
     with db.opened(config.database_path) as conn:
         user = access.require(conn, access.Action.RECONCILE, user=user, station=config.station).user
+        finish_interrupted_cleans(conn, config)  # a copy whose clean a kill stopped is back
         order = find_order(config.worklist, config.ae_title, accession)
         outcome = attach_order(
             conn,

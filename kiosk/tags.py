@@ -189,8 +189,13 @@ def _new_read(
     reason: str,
     user: str,
     station: str,
+    *,
+    state: ReadState | None = None,
+    what: str = "requested",
 ) -> SecondReadRecord:
-    state = ReadState.ORDERED if record.accession_number else ReadState.ORDER_NEEDED
+    """Record a second read of ``record``'s identity (``ordered`` when it has an accession,
+    else ``order needed``, unless ``state`` says), audited as ``what``."""
+    state = state or (ReadState.ORDERED if record.accession_number else ReadState.ORDER_NEEDED)
     read_id = store.add_second_read(
         conn,
         record.id,
@@ -206,7 +211,7 @@ def _new_read(
         station=station,
         action="second-read",
         study_instance_uid=record.study_instance_uid,
-        detail=f"study {record.id}: second read {read_id} requested, {state.value}",
+        detail=f"study {record.id}: second read {read_id} {what}, {state.value}",
     )
     found = store.get_second_read(conn, read_id)
     assert found is not None
@@ -358,24 +363,16 @@ def follow_study(conn: sqlite3.Connection, study_id: int, *, user: str, station:
         note = f"the study is now MRN {record.mrn}; billing's messages are reversed"
         _move(conn, read, ReadState.CANCELLED, user=user, station=station, note=note)
         again = (ReadState.READ if state in DONE else ReadState.ORDERED) if accession else None
-        again = again or ReadState.ORDER_NEEDED
-        new_id = store.add_second_read(
+        taken = f"takes over {read.id} for MRN {record.mrn}"
+        _new_read(
             conn,
-            study_id,
-            mrn=record.mrn,
-            accession=accession,
-            requested_by=read.requested_by,
-            reason=read.reason,
-            state=again.value,
-        )
-        audit.record(
-            conn,
-            user=user,
-            station=station,
-            action="second-read",
-            study_instance_uid=read.study_instance_uid,
-            detail=f"study {study_id}: second read {new_id} takes over {read.id} for MRN "
-            f"{record.mrn}, {again.value}",
+            record,
+            read.requested_by,
+            read.reason,
+            user,
+            station,
+            state=again or ReadState.ORDER_NEEDED,
+            what=taken,
         )
 
 

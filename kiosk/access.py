@@ -5,9 +5,12 @@ cases of :mod:`kiosk.app` call :func:`require` before they act, so a refused
 action is refused the same way from the command line and from the window
 (:class:`~kiosk.errors.RoleNotAllowed`, exit 5, "role not allowed").
 
-While no admin exists the station runs *open*: every action is allowed, as
-admin, and the audit trail names whoever the caller says (``--user``). Once
-an admin exists, a user must sign in (:func:`sign_in`); the signed-in user
+While no user was ever set up (no row in ``users``, enabled or disabled) the
+station runs *open*: every action is allowed, as admin, and the audit trail
+names whoever the caller says (``--user``); the first user added must be an
+admin. Once a user exists, a user must sign in (:func:`sign_in`), also when
+every admin is disabled (the station never falls back to open: the refusal
+says that no admin is enabled, :data:`NO_ENABLED_ADMIN`); the signed-in user
 is this process's: one person at one station's keyboard (the window signs
 out when it locks).
 
@@ -88,7 +91,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
 
 @dataclass(frozen=True)
 class Session:
-    """Who is at the keyboard: a signed-in user, or the open station (no admin yet)."""
+    """Who is at the keyboard: a signed-in user, or the open station (no user yet)."""
 
     user: str
     role: Role
@@ -128,9 +131,25 @@ def parse_role(text: str) -> Role:
         raise UsageError(f"unknown role {text!r}: the roles are {known}") from None
 
 
+#: Said with a refusal while no admin can sign in (all disabled, or a station of before
+#: where only other roles were added): what it means and what to do.
+NO_ENABLED_ADMIN = (
+    "no enabled admin: users cannot be managed until IT enables an admin again in the "
+    "database or restores it from its backup (docs/CLI.md, 'kiosk users')"
+)
+
+
 def is_open(conn: sqlite3.Connection) -> bool:
-    """Whether the station runs open: no admin exists yet, so no one needs to sign in."""
-    return users.count(conn, Role.ADMIN.value) == 0
+    """Whether the station runs open: no user was ever set up, so no one needs to sign in.
+
+    A station whose users are all disabled, or whose admins are, is not open.
+    """
+    return not users.any_user(conn)
+
+
+def has_enabled_admin(conn: sqlite3.Connection) -> bool:
+    """Whether some admin can sign in (an open station has none, and needs none)."""
+    return users.count(conn, Role.ADMIN.value) > 0
 
 
 def current() -> Session | None:
@@ -192,8 +211,8 @@ def require(
 ) -> Session:
     """Check that the session may do ``action``; return it (its ``user`` names who acts).
 
-    On an open station ``user`` (what the caller says) is who acts; once an
-    admin exists, the signed-in user is.
+    On an open station ``user`` (what the caller says) is who acts; once a
+    user exists, the signed-in user is.
 
     Raises
     ------
@@ -204,10 +223,13 @@ def require(
     """
     session = session_for(conn, user)
     if session is None:
-        raise SignInError(
+        message = (
             f"sign-in required to {action}: give --user NAME (or KIOSK_USER) and "
             "KIOSK_PASSWORD, or sign in in the window"
         )
+        if not has_enabled_admin(conn):
+            message += f"; {NO_ENABLED_ADMIN}"
+        raise SignInError(message)
     if not session.may(action):
         audit.record(
             conn,
@@ -217,7 +239,10 @@ def require(
             outcome="refused",
             detail=f"role not allowed ({session.role})",
         )
-        raise RoleNotAllowed(f"role not allowed: a {session.role} user may not {action}")
+        message = f"role not allowed: a {session.role} user may not {action}"
+        if ALLOWED[action] == _ADMIN and not has_enabled_admin(conn):
+            message += f"; {NO_ENABLED_ADMIN}"
+        raise RoleNotAllowed(message)
     return session
 
 
@@ -227,11 +252,17 @@ def add_user(conn: sqlite3.Connection, name: str, role: Role, password: str) -> 
     Raises
     ------
     UsageError
-        If the name is empty or taken, or the password is shorter than 8 characters.
+        If the name is empty or taken, the password is shorter than 8
+        characters, or the first user of the station is not an admin.
     """
     name = name.strip()
     if not name or any(not c.isprintable() for c in name):
         raise UsageError("a user name must be printable and not empty")
+    if role is not Role.ADMIN and is_open(conn):
+        raise UsageError(
+            f"the first user must be an admin: add one with 'kiosk users add NAME --role "
+            f"admin', then add {name!r} signed in as that admin"
+        )
     if len(password) < 8:
         raise UsageError("the password must have at least 8 characters")
     if not users.add(conn, name, role.value, _hasher.hash(password)):

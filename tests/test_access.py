@@ -140,9 +140,60 @@ def test_a_refusal_is_in_the_audit_trail(staffed, monkeypatch, capsys, tmp_path)
 def test_users_add_rejects_short_passwords_and_taken_names(config, monkeypatch, capsys):
     assert add_user(config, "ann", "admin", "short", monkeypatch) == 2
     assert "at least 8" in capsys.readouterr().err
-    assert add_user(config, "ann", "front-desk", "long-enough-1", monkeypatch) == 0
+    assert add_user(config, "ann", "admin", "long-enough-1", monkeypatch) == 0
+    as_user(monkeypatch, "ann", "long-enough-1")
     assert add_user(config, "ann", "front-desk", "long-enough-1", monkeypatch) == 2
     assert "exists already" in capsys.readouterr().err
+
+
+def test_the_first_user_must_be_an_admin(config, monkeypatch, capsys):
+    """A first user of another role would close the station with no one to manage users."""
+    assert add_user(config, "fred", "front-desk", "fred-secret-1", monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kiosk: the first user must be an admin: ") and err.count("\n") == 1
+    assert main(["users", "list", "--json", "--config", str(config)]) == 0  # still open
+    assert json.loads(capsys.readouterr().out) == {"users": []}
+
+
+def _set(config: Path, sql: str) -> None:
+    conn = sqlite3.connect(config.parent / "kiosk.sqlite3")
+    with conn:
+        conn.execute(sql)
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "UPDATE users SET disabled = 1 WHERE role = 'admin'",  # red team round 10, 'disabled'
+        "DELETE FROM users WHERE role = 'admin'",  # as a station of before with no admin
+    ],
+    ids=["admin-disabled", "no-admin-row"],
+)
+def test_a_station_with_no_enabled_admin_stays_closed(staffed, monkeypatch, capsys, edit):
+    _set(staffed, edit)
+    as_user(monkeypatch, "fred", "not-the-password")  # a wrong password is still refused
+    assert main(["audit", "--config", str(staffed)]) == 5
+    assert "sign-in refused" in capsys.readouterr().err
+    for name in ("KIOSK_USER", "KIOSK_PASSWORD"):
+        monkeypatch.delenv(name)
+    access.sign_out()
+    code = main(["second-reads", "--format", "csv", "--config", str(staffed)])
+    captured = capsys.readouterr()
+    assert code == 5 and captured.out == ""  # no billing CSV for no one
+    assert "sign-in required" in captured.err and "no enabled admin: " in captured.err
+    assert captured.err.count("\n") == 1
+    assert add_user(staffed, "mallory", "admin", "mallory-secret-1", monkeypatch) == 5
+    as_user(monkeypatch, "bo")  # the back office signs in and does its work ...
+    assert main(["audit", "--json", "--config", str(staffed)]) == 0
+    capsys.readouterr()
+    assert main(["users", "list", "--config", str(staffed)]) == 5  # ... but not the admin's
+    err = capsys.readouterr().err
+    assert "role not allowed" in err and "no enabled admin: " in err
+    conn = sqlite3.connect(staffed.parent / "kiosk.sqlite3")
+    names = [r[0] for r in conn.execute("SELECT name FROM users ORDER BY name")]
+    conn.close()
+    assert "mallory" not in names
 
 
 def test_the_use_cases_check_the_role_themselves(staffed, monkeypatch, tmp_path):

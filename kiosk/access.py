@@ -207,19 +207,30 @@ def session_for(conn: sqlite3.Connection, user: str = "") -> Session | None:
 
 
 def require(
-    conn: sqlite3.Connection, action: Action, *, user: str = "", station: str = ""
+    conn: sqlite3.Connection,
+    action: Action,
+    *,
+    user: str = "",
+    station: str = "",
+    or_: Action | None = None,
 ) -> Session:
     """Check that the session may do ``action``; return it (its ``user`` names who acts).
 
     On an open station ``user`` (what the caller says) is who acts; once a
     user exists, the signed-in user is.
 
+    Parameters
+    ----------
+    or_
+        Another action that allows it too (the list of second reads: the
+        physicians' second reads, or the back office's billing).
+
     Raises
     ------
     SignInError
         If no one is signed in and the station is not open.
     RoleNotAllowed
-        If the signed-in user's role may not do ``action`` (audited as refused).
+        If the signed-in user's role may not do ``action`` (nor ``or_``; audited as refused).
     """
     session = session_for(conn, user)
     if session is None:
@@ -230,7 +241,7 @@ def require(
         if not has_enabled_admin(conn):
             message += f"; {NO_ENABLED_ADMIN}"
         raise SignInError(message)
-    if not session.may(action):
+    if not session.may(action) and not (or_ is not None and session.may(or_)):
         audit.record(
             conn,
             user=session.user,

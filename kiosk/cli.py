@@ -1081,7 +1081,7 @@ def cmd_second_reads(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write("".join(m.message.replace("\r", "\n") + "\n" for m in rows))
         return 0
-    reads = uc.list_second_reads(config, args.since)
+    reads = uc.list_second_reads(config, args.since, user=args.user)
     _emit(
         args,
         {"second_reads": [_read_json(r) for r in reads]},

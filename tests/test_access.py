@@ -247,3 +247,16 @@ def test_a_tag_at_import_is_checked_before_anything_is_copied(staffed, monkeypat
     with pytest.raises(RoleNotAllowed):
         import_disc(cfg, MediaScan(tmp_path, tmp_path, False, (), (), ()), request)
     assert not (tmp_path / "spool").exists() or not any((tmp_path / "spool").iterdir())
+
+
+def test_the_front_desk_may_not_list_second_reads(staffed, monkeypatch, capsys):
+    """The list shows MRNs, reasons and requesters: physicians' and the back office's."""
+    as_user(monkeypatch, "fred")
+    assert main(["second-reads", "--json", "--config", str(staffed)]) == 5
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "role not allowed: a front-desk user may not second-read" in captured.err
+    for name in ("phil", "bo", "ann"):
+        as_user(monkeypatch, name, "admin-secret-1" if name == "ann" else None)
+        assert main(["second-reads", "--json", "--config", str(staffed)]) == 0, name
+        assert json.loads(capsys.readouterr().out) == {"second_reads": []}

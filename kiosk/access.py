@@ -24,6 +24,7 @@ import functools
 import logging
 import sqlite3
 import threading
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -263,12 +264,27 @@ def add_user(conn: sqlite3.Connection, name: str, role: Role, password: str) -> 
     Raises
     ------
     UsageError
-        If the name is empty or taken, the password is shorter than 8
-        characters, or the first user of the station is not an admin.
+        If the name is empty, taken, looks like a name taken (:func:`name_key`)
+        or mixes Latin with Cyrillic or Greek letters; if the password is
+        shorter than 8 characters; or if the first user of the station is not
+        an admin.
     """
     name = name.strip()
     if not name or any(not c.isprintable() for c in name):
         raise UsageError("a user name must be printable and not empty")
+    scripts = _scripts(name)
+    if len(scripts) > 1:
+        raise UsageError(
+            f"the user name {name!r} mixes {' and '.join(sorted(scripts))} letters: "
+            "write it in one alphabet"
+        )
+    key = name_key(name)
+    for other in users.all_users(conn):
+        if other["name"] != name and name_key(other["name"]) == key:
+            raise UsageError(
+                f"the user name {name!r} looks like the existing user {other['name']!r}: "
+                "choose a name that differs in more than case or letter width"
+            )
     if role is not Role.ADMIN and is_open(conn):
         raise UsageError(
             f"the first user must be an admin: add one with 'kiosk users add NAME --role "
@@ -278,3 +294,23 @@ def add_user(conn: sqlite3.Connection, name: str, role: Role, password: str) -> 
         raise UsageError("the password must have at least 8 characters")
     if not users.add(conn, name, role.value, _hasher.hash(password)):
         raise UsageError(f"user {name!r} exists already")
+
+
+def name_key(name: str) -> str:
+    """What two user names that look alike share: NFKC, case-folded (``ADMIN``, ``ａｄｍｉｎ``)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+#: The alphabets whose letters look alike (``a`` and Cyrillic ``а``): a name holds one of them.
+_CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def _scripts(name: str) -> set[str]:
+    """Which of the look-alike alphabets the letters of ``name`` (in NFKC) come from."""
+    found = set()
+    for char in unicodedata.normalize("NFKC", name):
+        if char.isalpha():
+            script = unicodedata.name(char, "").split(" ", 1)[0]
+            if script in _CONFUSABLE_SCRIPTS:
+                found.add(script.capitalize())
+    return found

@@ -260,3 +260,25 @@ def test_the_front_desk_may_not_list_second_reads(staffed, monkeypatch, capsys):
         as_user(monkeypatch, name, "admin-secret-1" if name == "ann" else None)
         assert main(["second-reads", "--json", "--config", str(staffed)]) == 0, name
         assert json.loads(capsys.readouterr().out) == {"second_reads": []}
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("Ann", "looks like the existing user 'ann'"),
+        ("ANN", "looks like the existing user 'ann'"),
+        ("\uff41\uff4e\uff4e", "looks like the existing user 'ann'"),  # fullwidth
+        ("\u0430nn", "mixes Cyrillic and Latin letters"),  # a Cyrillic a
+        ("\u03a9mega", "mixes Greek and Latin letters"),
+    ],
+)
+def test_a_user_name_that_looks_like_another_is_refused(staffed, monkeypatch, capsys, name, says):
+    as_user(monkeypatch, "ann", "admin-secret-1")
+    assert add_user(staffed, name, "front-desk", "long-enough-1", monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1
+    conn = sqlite3.connect(staffed.parent / "kiosk.sqlite3")
+    assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 4
+    conn.close()
+    anna = "\u0410\u043d\u043d\u0430"  # a name in one of those alphabets alone is a name
+    assert add_user(staffed, anna, "physician", "long-enough-1", monkeypatch) == 0

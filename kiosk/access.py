@@ -171,24 +171,37 @@ def sign_in(conn: sqlite3.Connection, name: str, password: str, *, station: str)
     row = users.get(conn, name) if name else None
     known = row is not None and not row["disabled"]
     stored = row["password_hash"] if row is not None and known else _dummy_hash()
-    try:
-        _hasher.verify(stored, password)
-        ok = row is not None and not row["disabled"]
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        ok = False
+    typed = _normal(password)
+    # The NFC form first; then the password as typed, for a hash made before passwords were
+    # normalized from a password not in NFC (its hash is then renewed from the NFC form).
+    tries = (typed,) if typed == password else (typed, password)
+    matched = next((t for t in tries if _matches(stored, t)), None)
+    ok = matched is not None and row is not None and not row["disabled"]
     if not ok or row is None:
         audit.record(conn, user=name, station=station, action="sign-in", outcome="refused")
         # The log file only: the command's one line on stderr says it already.
         log.warning("sign-in refused for user %r", name, extra={"file_only": True})
         raise SignInError("sign-in refused: unknown user or wrong password")
-    if _hasher.check_needs_rehash(stored):
-        users.set_password_hash(conn, name, _hasher.hash(password))
+    if matched != typed or _hasher.check_needs_rehash(stored):
+        users.set_password_hash(conn, name, _hasher.hash(typed))
     session = Session(name, Role(row["role"]))
     with _lock:
         _current = session
     audit.record(conn, user=name, station=station, action="sign-in", detail=f"role {session.role}")
     log.info("user %r signed in (%s)", name, session.role)
     return session
+
+
+def _normal(password: str) -> str:
+    """A password as it is hashed: Unicode NFC (``ä`` typed as one character or as two)."""
+    return unicodedata.normalize("NFC", password)
+
+
+def _matches(stored: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(stored, password))
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 def sign_out(conn: sqlite3.Connection | None = None, *, station: str = "") -> None:
@@ -259,15 +272,15 @@ def require(
 
 
 def add_user(conn: sqlite3.Connection, name: str, role: Role, password: str) -> None:
-    """Add a user with an argon2 hash of ``password``.
+    """Add a user with an argon2 hash of ``password`` (in Unicode NFC).
 
     Raises
     ------
     UsageError
         If the name is empty, taken, looks like a name taken (:func:`name_key`)
         or mixes Latin with Cyrillic or Greek letters; if the password is
-        shorter than 8 characters; or if the first user of the station is not
-        an admin.
+        shorter than 8 characters or only blanks; or if the first user of the
+        station is not an admin.
     """
     name = name.strip()
     if not name or any(not c.isprintable() for c in name):
@@ -290,8 +303,11 @@ def add_user(conn: sqlite3.Connection, name: str, role: Role, password: str) -> 
             f"the first user must be an admin: add one with 'kiosk users add NAME --role "
             f"admin', then add {name!r} signed in as that admin"
         )
+    password = _normal(password)
     if len(password) < 8:
         raise UsageError("the password must have at least 8 characters")
+    if not password.strip():
+        raise UsageError("the password must not be only blanks: choose one with other characters")
     if not users.add(conn, name, role.value, _hasher.hash(password)):
         raise UsageError(f"user {name!r} exists already")
 

@@ -282,3 +282,39 @@ def test_a_user_name_that_looks_like_another_is_refused(staffed, monkeypatch, ca
     conn.close()
     anna = "\u0410\u043d\u043d\u0430"  # a name in one of those alphabets alone is a name
     assert add_user(staffed, anna, "physician", "long-enough-1", monkeypatch) == 0
+
+
+def test_a_password_of_blanks_is_refused(config, monkeypatch, capsys):
+    assert add_user(config, "ann", "admin", " " * 8, monkeypatch) == 2
+    assert "only blanks" in capsys.readouterr().err
+    assert add_user(config, "ann", "admin", " \t " * 4, monkeypatch) == 2
+
+
+def test_a_password_is_the_same_typed_composed_or_decomposed(staffed, monkeypatch, capsys):
+    import unicodedata
+
+    composed = unicodedata.normalize("NFC", "p\u00e4ssw\u00f6rd-1")
+    as_user(monkeypatch, "ann", "admin-secret-1")
+    assert add_user(staffed, "doc", "physician", composed, monkeypatch) == 0
+    for typed in (unicodedata.normalize("NFD", composed), composed):
+        as_user(monkeypatch, "doc", typed)
+        assert main(["second-reads", "--config", str(staffed)]) == 0, ascii(typed)
+    capsys.readouterr()
+
+
+def test_a_hash_made_from_a_decomposed_password_still_signs_in(staffed, monkeypatch, capsys):
+    """A kiosk of before hashed the password as typed; that hash keeps working, both ways."""
+    import unicodedata
+
+    from argon2 import PasswordHasher
+
+    decomposed = unicodedata.normalize("NFD", "p\u00e4ssw\u00f6rd-1")
+    _set(
+        staffed,
+        "INSERT INTO users (name, role, password_hash, created_at) VALUES ('doc', 'physician',"
+        f" '{PasswordHasher().hash(decomposed)}', '2026-01-01T00:00:00+00:00')",
+    )
+    for typed in (decomposed, unicodedata.normalize("NFC", decomposed)):
+        as_user(monkeypatch, "doc", typed)
+        assert main(["second-reads", "--config", str(staffed)]) == 0, ascii(typed)
+    capsys.readouterr()

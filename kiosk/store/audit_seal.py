@@ -102,9 +102,9 @@ def _newest(conn: sqlite3.Connection) -> tuple[int, str]:
     """The newest record's id and hash in the database (or the head row's, if further)."""
     row = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
     head = conn.execute("SELECT last_id, last_hash FROM audit_head WHERE one = 1").fetchone()
-    found = (int(row["id"]), str(row["hash"])) if row is not None else (0, GENESIS)
-    if head is not None and int(head["last_id"]) > found[0]:
-        found = (int(head["last_id"]), str(head["last_hash"]))
+    found = (int(row[0]), str(row[1])) if row is not None else (0, GENESIS)
+    if head is not None and int(head[0]) > found[0]:
+        found = (int(head[0]), str(head[1]))
     return found
 
 
@@ -204,8 +204,11 @@ def advance(conn: sqlite3.Connection, seal: Seal, record_id: int, mac: str) -> N
     """
     if seal.head_path is None:
         return
-    row = conn.execute("SELECT hash FROM audit WHERE id = ?", (record_id,)).fetchone()
-    if row is None or row["hash"] != mac:
+    try:
+        row = conn.execute("SELECT hash FROM audit WHERE id = ?", (record_id,)).fetchone()
+    except sqlite3.Error:  # the connection is gone: the next append names its own record
+        return
+    if row is None or row[0] != mac:
         return  # not committed as written: nothing to name
     try:
         current = _read_head(seal.head_path)

@@ -38,7 +38,7 @@ def append(
     with transaction(conn):
         seal = audit_seal.load(conn, appending=True)
         newest = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-        prev = str(newest["hash"]) if newest is not None else audit_chain.GENESIS
+        prev = str(newest[1]) if newest is not None else audit_chain.GENESIS
         known = conn.execute(
             "SELECT max(coalesce((SELECT max(id) FROM audit), 0),"
             " coalesce((SELECT last_id FROM audit_head WHERE one = 1), 0),"

@@ -5,9 +5,12 @@ cases of :mod:`kiosk.app` call :func:`require` before they act, so a refused
 action is refused the same way from the command line and from the window
 (:class:`~kiosk.errors.RoleNotAllowed`, exit 5, "role not allowed").
 
-While no admin exists the station runs *open*: every action is allowed, as
-admin, and the audit trail names whoever the caller says (``--user``). Once
-an admin exists, a user must sign in (:func:`sign_in`); the signed-in user
+While no user was ever set up (no row in ``users``, enabled or disabled) the
+station runs *open*: every action is allowed, as admin, and the audit trail
+names whoever the caller says (``--user``); the first user added must be an
+admin. Once a user exists, a user must sign in (:func:`sign_in`), also when
+every admin is disabled (the station never falls back to open: the refusal
+says that no admin is enabled, :data:`NO_ENABLED_ADMIN`); the signed-in user
 is this process's: one person at one station's keyboard (the window signs
 out when it locks).
 
@@ -21,6 +24,7 @@ import functools
 import logging
 import sqlite3
 import threading
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -88,7 +92,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
 
 @dataclass(frozen=True)
 class Session:
-    """Who is at the keyboard: a signed-in user, or the open station (no admin yet)."""
+    """Who is at the keyboard: a signed-in user, or the open station (no user yet)."""
 
     user: str
     role: Role
@@ -128,9 +132,25 @@ def parse_role(text: str) -> Role:
         raise UsageError(f"unknown role {text!r}: the roles are {known}") from None
 
 
+#: Said with a refusal while no admin can sign in (all disabled, or a station of before
+#: where only other roles were added): what it means and what to do.
+NO_ENABLED_ADMIN = (
+    "no enabled admin: users cannot be managed until IT enables an admin again in the "
+    "database or restores it from its backup (docs/CLI.md, 'kiosk users')"
+)
+
+
 def is_open(conn: sqlite3.Connection) -> bool:
-    """Whether the station runs open: no admin exists yet, so no one needs to sign in."""
-    return users.count(conn, Role.ADMIN.value) == 0
+    """Whether the station runs open: no user was ever set up, so no one needs to sign in.
+
+    A station whose users are all disabled, or whose admins are, is not open.
+    """
+    return not users.any_user(conn)
+
+
+def has_enabled_admin(conn: sqlite3.Connection) -> bool:
+    """Whether some admin can sign in (an open station has none, and needs none)."""
+    return users.count(conn, Role.ADMIN.value) > 0
 
 
 def current() -> Session | None:
@@ -151,24 +171,37 @@ def sign_in(conn: sqlite3.Connection, name: str, password: str, *, station: str)
     row = users.get(conn, name) if name else None
     known = row is not None and not row["disabled"]
     stored = row["password_hash"] if row is not None and known else _dummy_hash()
-    try:
-        _hasher.verify(stored, password)
-        ok = row is not None and not row["disabled"]
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        ok = False
+    typed = _normal(password)
+    # The NFC form first; then the password as typed, for a hash made before passwords were
+    # normalized from a password not in NFC (its hash is then renewed from the NFC form).
+    tries = (typed,) if typed == password else (typed, password)
+    matched = next((t for t in tries if _matches(stored, t)), None)
+    ok = matched is not None and row is not None and not row["disabled"]
     if not ok or row is None:
         audit.record(conn, user=name, station=station, action="sign-in", outcome="refused")
         # The log file only: the command's one line on stderr says it already.
         log.warning("sign-in refused for user %r", name, extra={"file_only": True})
         raise SignInError("sign-in refused: unknown user or wrong password")
-    if _hasher.check_needs_rehash(stored):
-        users.set_password_hash(conn, name, _hasher.hash(password))
+    if matched != typed or _hasher.check_needs_rehash(stored):
+        users.set_password_hash(conn, name, _hasher.hash(typed))
     session = Session(name, Role(row["role"]))
     with _lock:
         _current = session
     audit.record(conn, user=name, station=station, action="sign-in", detail=f"role {session.role}")
     log.info("user %r signed in (%s)", name, session.role)
     return session
+
+
+def _normal(password: str) -> str:
+    """A password as it is hashed: Unicode NFC (``ä`` typed as one character or as two)."""
+    return unicodedata.normalize("NFC", password)
+
+
+def _matches(stored: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(stored, password))
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 def sign_out(conn: sqlite3.Connection | None = None, *, station: str = "") -> None:
@@ -188,27 +221,41 @@ def session_for(conn: sqlite3.Connection, user: str = "") -> Session | None:
 
 
 def require(
-    conn: sqlite3.Connection, action: Action, *, user: str = "", station: str = ""
+    conn: sqlite3.Connection,
+    action: Action,
+    *,
+    user: str = "",
+    station: str = "",
+    or_: Action | None = None,
 ) -> Session:
     """Check that the session may do ``action``; return it (its ``user`` names who acts).
 
-    On an open station ``user`` (what the caller says) is who acts; once an
-    admin exists, the signed-in user is.
+    On an open station ``user`` (what the caller says) is who acts; once a
+    user exists, the signed-in user is.
+
+    Parameters
+    ----------
+    or_
+        Another action that allows it too (the list of second reads: the
+        physicians' second reads, or the back office's billing).
 
     Raises
     ------
     SignInError
         If no one is signed in and the station is not open.
     RoleNotAllowed
-        If the signed-in user's role may not do ``action`` (audited as refused).
+        If the signed-in user's role may not do ``action`` (nor ``or_``; audited as refused).
     """
     session = session_for(conn, user)
     if session is None:
-        raise SignInError(
+        message = (
             f"sign-in required to {action}: give --user NAME (or KIOSK_USER) and "
             "KIOSK_PASSWORD, or sign in in the window"
         )
-    if not session.may(action):
+        if not has_enabled_admin(conn):
+            message += f"; {NO_ENABLED_ADMIN}"
+        raise SignInError(message)
+    if not session.may(action) and not (or_ is not None and session.may(or_)):
         audit.record(
             conn,
             user=session.user,
@@ -217,22 +264,69 @@ def require(
             outcome="refused",
             detail=f"role not allowed ({session.role})",
         )
-        raise RoleNotAllowed(f"role not allowed: a {session.role} user may not {action}")
+        message = f"role not allowed: a {session.role} user may not {action}"
+        if ALLOWED[action] == _ADMIN and not has_enabled_admin(conn):
+            message += f"; {NO_ENABLED_ADMIN}"
+        raise RoleNotAllowed(message)
     return session
 
 
 def add_user(conn: sqlite3.Connection, name: str, role: Role, password: str) -> None:
-    """Add a user with an argon2 hash of ``password``.
+    """Add a user with an argon2 hash of ``password`` (in Unicode NFC).
 
     Raises
     ------
     UsageError
-        If the name is empty or taken, or the password is shorter than 8 characters.
+        If the name is empty, taken, looks like a name taken (:func:`name_key`)
+        or mixes Latin with Cyrillic or Greek letters; if the password is
+        shorter than 8 characters or only blanks; or if the first user of the
+        station is not an admin.
     """
     name = name.strip()
     if not name or any(not c.isprintable() for c in name):
         raise UsageError("a user name must be printable and not empty")
+    scripts = _scripts(name)
+    if len(scripts) > 1:
+        raise UsageError(
+            f"the user name {name!r} mixes {' and '.join(sorted(scripts))} letters: "
+            "write it in one alphabet"
+        )
+    key = name_key(name)
+    for other in users.all_users(conn):
+        if other["name"] != name and name_key(other["name"]) == key:
+            raise UsageError(
+                f"the user name {name!r} looks like the existing user {other['name']!r}: "
+                "choose a name that differs in more than case or letter width"
+            )
+    if role is not Role.ADMIN and is_open(conn):
+        raise UsageError(
+            f"the first user must be an admin: add one with 'kiosk users add NAME --role "
+            f"admin', then add {name!r} signed in as that admin"
+        )
+    password = _normal(password)
     if len(password) < 8:
         raise UsageError("the password must have at least 8 characters")
+    if not password.strip():
+        raise UsageError("the password must not be only blanks: choose one with other characters")
     if not users.add(conn, name, role.value, _hasher.hash(password)):
         raise UsageError(f"user {name!r} exists already")
+
+
+def name_key(name: str) -> str:
+    """What two user names that look alike share: NFKC, case-folded (``ADMIN``, ``ａｄｍｉｎ``)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+#: The alphabets whose letters look alike (``a`` and Cyrillic ``а``): a name holds one of them.
+_CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def _scripts(name: str) -> set[str]:
+    """Which of the look-alike alphabets the letters of ``name`` (in NFKC) come from."""
+    found = set()
+    for char in unicodedata.normalize("NFKC", name):
+        if char.isalpha():
+            script = unicodedata.name(char, "").split(" ", 1)[0]
+            if script in _CONFUSABLE_SCRIPTS:
+                found.add(script.capitalize())
+    return found

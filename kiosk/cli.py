@@ -27,7 +27,7 @@ log = logging.getLogger("kiosk")
 ROLES = ("front-desk", "physician", "back-office", "admin")
 
 #: Commands that read or change the kiosk's records: they run as a signed-in user once
-#: an admin exists (``docs/CLI.md``).
+#: a user exists (``docs/CLI.md``).
 SIGNED_IN = {"import", "queue", "send", "reconcile", "discard", "clean-spool", "audit",
              "users", "export", "tag", "second-reads"}  # fmt: skip
 
@@ -957,7 +957,7 @@ def cmd_users(args: argparse.Namespace) -> int:
         {"users": [u.to_json() for u in found]},
         lambda: (
             "\n".join(f"{u.name}\t{u.role}" + ("\tdisabled" if u.disabled else "") for u in found)
-            or "no users: the station runs open"
+            or "no users: the station runs open (add an admin first)"
         ),
     )
     return 0
@@ -1103,7 +1103,7 @@ def cmd_second_reads(args: argparse.Namespace) -> int:
             sys.stdout.write("".join(m.message.replace("\r", "\n") + "\n" for m in run.messages))
         _unbuilt(run.unbuilt)
         return 0
-    reads = uc.list_second_reads(config, args.since)
+    reads = uc.list_second_reads(config, args.since, user=args.user)
     _emit(
         args,
         {"second_reads": [_read_json(r) for r in reads]},
@@ -1175,11 +1175,13 @@ def _sign_in(args: argparse.Namespace) -> None:
         config = load_config(args.config)
     except ConfigError:
         return  # the command itself says what is wrong with the config
-    if station_access(config, args.user).open_station:
+    station = station_access(config, args.user)
+    if station.open_station:
         return
     if not args.user:
         raise SignInError(
             "sign-in required: give --user NAME or set KIOSK_USER (and KIOSK_PASSWORD)"
+            + (f"; {station.refusal_note}" if station.refusal_note else "")
         )
     password = os.environ.get("KIOSK_PASSWORD")
     if password is None:

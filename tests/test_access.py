@@ -140,9 +140,60 @@ def test_a_refusal_is_in_the_audit_trail(staffed, monkeypatch, capsys, tmp_path)
 def test_users_add_rejects_short_passwords_and_taken_names(config, monkeypatch, capsys):
     assert add_user(config, "ann", "admin", "short", monkeypatch) == 2
     assert "at least 8" in capsys.readouterr().err
-    assert add_user(config, "ann", "front-desk", "long-enough-1", monkeypatch) == 0
+    assert add_user(config, "ann", "admin", "long-enough-1", monkeypatch) == 0
+    as_user(monkeypatch, "ann", "long-enough-1")
     assert add_user(config, "ann", "front-desk", "long-enough-1", monkeypatch) == 2
     assert "exists already" in capsys.readouterr().err
+
+
+def test_the_first_user_must_be_an_admin(config, monkeypatch, capsys):
+    """A first user of another role would close the station with no one to manage users."""
+    assert add_user(config, "fred", "front-desk", "fred-secret-1", monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kiosk: the first user must be an admin: ") and err.count("\n") == 1
+    assert main(["users", "list", "--json", "--config", str(config)]) == 0  # still open
+    assert json.loads(capsys.readouterr().out) == {"users": []}
+
+
+def _set(config: Path, sql: str) -> None:
+    conn = sqlite3.connect(config.parent / "kiosk.sqlite3")
+    with conn:
+        conn.execute(sql)
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "UPDATE users SET disabled = 1 WHERE role = 'admin'",  # red team round 10, 'disabled'
+        "DELETE FROM users WHERE role = 'admin'",  # as a station of before with no admin
+    ],
+    ids=["admin-disabled", "no-admin-row"],
+)
+def test_a_station_with_no_enabled_admin_stays_closed(staffed, monkeypatch, capsys, edit):
+    _set(staffed, edit)
+    as_user(monkeypatch, "fred", "not-the-password")  # a wrong password is still refused
+    assert main(["audit", "--config", str(staffed)]) == 5
+    assert "sign-in refused" in capsys.readouterr().err
+    for name in ("KIOSK_USER", "KIOSK_PASSWORD"):
+        monkeypatch.delenv(name)
+    access.sign_out()
+    code = main(["second-reads", "--format", "csv", "--config", str(staffed)])
+    captured = capsys.readouterr()
+    assert code == 5 and captured.out == ""  # no billing CSV for no one
+    assert "sign-in required" in captured.err and "no enabled admin: " in captured.err
+    assert captured.err.count("\n") == 1
+    assert add_user(staffed, "mallory", "admin", "mallory-secret-1", monkeypatch) == 5
+    as_user(monkeypatch, "bo")  # the back office signs in and does its work ...
+    assert main(["audit", "--json", "--config", str(staffed)]) == 0
+    capsys.readouterr()
+    assert main(["users", "list", "--config", str(staffed)]) == 5  # ... but not the admin's
+    err = capsys.readouterr().err
+    assert "role not allowed" in err and "no enabled admin: " in err
+    conn = sqlite3.connect(staffed.parent / "kiosk.sqlite3")
+    names = [r[0] for r in conn.execute("SELECT name FROM users ORDER BY name")]
+    conn.close()
+    assert "mallory" not in names
 
 
 def test_the_use_cases_check_the_role_themselves(staffed, monkeypatch, tmp_path):
@@ -196,3 +247,74 @@ def test_a_tag_at_import_is_checked_before_anything_is_copied(staffed, monkeypat
     with pytest.raises(RoleNotAllowed):
         import_disc(cfg, MediaScan(tmp_path, tmp_path, False, (), (), ()), request)
     assert not (tmp_path / "spool").exists() or not any((tmp_path / "spool").iterdir())
+
+
+def test_the_front_desk_may_not_list_second_reads(staffed, monkeypatch, capsys):
+    """The list shows MRNs, reasons and requesters: physicians' and the back office's."""
+    as_user(monkeypatch, "fred")
+    assert main(["second-reads", "--json", "--config", str(staffed)]) == 5
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "role not allowed: a front-desk user may not second-read" in captured.err
+    for name in ("phil", "bo", "ann"):
+        as_user(monkeypatch, name, "admin-secret-1" if name == "ann" else None)
+        assert main(["second-reads", "--json", "--config", str(staffed)]) == 0, name
+        assert json.loads(capsys.readouterr().out) == {"second_reads": []}
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("Ann", "looks like the existing user 'ann'"),
+        ("ANN", "looks like the existing user 'ann'"),
+        ("\uff41\uff4e\uff4e", "looks like the existing user 'ann'"),  # fullwidth
+        ("\u0430nn", "mixes Cyrillic and Latin letters"),  # a Cyrillic a
+        ("\u03a9mega", "mixes Greek and Latin letters"),
+    ],
+)
+def test_a_user_name_that_looks_like_another_is_refused(staffed, monkeypatch, capsys, name, says):
+    as_user(monkeypatch, "ann", "admin-secret-1")
+    assert add_user(staffed, name, "front-desk", "long-enough-1", monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1
+    conn = sqlite3.connect(staffed.parent / "kiosk.sqlite3")
+    assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 4
+    conn.close()
+    anna = "\u0410\u043d\u043d\u0430"  # a name in one of those alphabets alone is a name
+    assert add_user(staffed, anna, "physician", "long-enough-1", monkeypatch) == 0
+
+
+def test_a_password_of_blanks_is_refused(config, monkeypatch, capsys):
+    assert add_user(config, "ann", "admin", " " * 8, monkeypatch) == 2
+    assert "only blanks" in capsys.readouterr().err
+    assert add_user(config, "ann", "admin", " \t " * 4, monkeypatch) == 2
+
+
+def test_a_password_is_the_same_typed_composed_or_decomposed(staffed, monkeypatch, capsys):
+    import unicodedata
+
+    composed = unicodedata.normalize("NFC", "p\u00e4ssw\u00f6rd-1")
+    as_user(monkeypatch, "ann", "admin-secret-1")
+    assert add_user(staffed, "doc", "physician", composed, monkeypatch) == 0
+    for typed in (unicodedata.normalize("NFD", composed), composed):
+        as_user(monkeypatch, "doc", typed)
+        assert main(["second-reads", "--config", str(staffed)]) == 0, ascii(typed)
+    capsys.readouterr()
+
+
+def test_a_hash_made_from_a_decomposed_password_still_signs_in(staffed, monkeypatch, capsys):
+    """A kiosk of before hashed the password as typed; that hash keeps working, both ways."""
+    import unicodedata
+
+    from argon2 import PasswordHasher
+
+    decomposed = unicodedata.normalize("NFD", "p\u00e4ssw\u00f6rd-1")
+    _set(
+        staffed,
+        "INSERT INTO users (name, role, password_hash, created_at) VALUES ('doc', 'physician',"
+        f" '{PasswordHasher().hash(decomposed)}', '2026-01-01T00:00:00+00:00')",
+    )
+    for typed in (decomposed, unicodedata.normalize("NFC", decomposed)):
+        as_user(monkeypatch, "doc", typed)
+        assert main(["second-reads", "--config", str(staffed)]) == 0, ascii(typed)
+    capsys.readouterr()

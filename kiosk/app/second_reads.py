@@ -19,9 +19,24 @@ def _since(date: str) -> str:
     return date.strip()
 
 
-def list_second_reads(config: Config, since: str = "") -> list[SecondReadRecord]:
-    """The second reads requested since a date (all when ``''``), oldest first."""
+def list_second_reads(config: Config, since: str = "", *, user: str = "") -> list[SecondReadRecord]:
+    """The second reads requested since a date (all when ``''``), oldest first.
+
+    For the physicians (second reads) and the back office (billing) and admins.
+
+    Raises
+    ------
+    SignInError, RoleNotAllowed
+        If the session may do neither (the front desk: exit 5).
+    """
     with db.opened(config.database_path) as conn:
+        access.require(
+            conn,
+            access.Action.SECOND_READ,
+            or_=access.Action.BILLING,
+            user=user,
+            station=config.station,
+        )
         return tags.second_reads(conn, _since(since))
 
 

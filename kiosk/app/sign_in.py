@@ -34,10 +34,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StationAccess:
-    """Whether sign-in is needed, and who is signed in now."""
+    """Whether sign-in is needed, who is signed in now, and whether an admin can sign in."""
 
     open_station: bool
     session: Session | None
+    enabled_admin: bool = True
+
+    @property
+    def refusal_note(self) -> str:
+        """What a refusal adds when no admin can sign in (``""`` otherwise)."""
+        return "" if self.enabled_admin or self.open_station else access.NO_ENABLED_ADMIN
 
 
 @dataclass(frozen=True)
@@ -60,15 +66,17 @@ class UserInfo:
 
 
 def station_access(config: Config, user: str = "") -> StationAccess:
-    """Whether this station runs open (no admin yet), and the session actions run under.
+    """Whether this station runs open (no user yet), and the session actions run under.
 
     An open station says so in the log each time it is asked.
     """
     with db.opened(config.database_path) as conn:
         session = access.session_for(conn, user)
         if session is not None and session.open_station:
-            log.info("this station runs open: no admin user exists, everyone acts as admin")
-        return StationAccess(session is not None and session.open_station, session)
+            log.info("this station runs open: no user is set up, everyone acts as admin")
+        return StationAccess(
+            session is not None and session.open_station, session, access.has_enabled_admin(conn)
+        )
 
 
 def sign_in(config: Config, name: str, password: str) -> Session:
@@ -96,14 +104,14 @@ def authorize(config: Config, action: Action, *, user: str = "") -> Session:
 
 
 def add_user(config: Config, name: str, role: Role, password: str, *, user: str = "") -> None:
-    """Add a user (admins only, or anyone while the station is open); audited.
+    """Add a user (admins only, or anyone while no user exists: then an admin); audited.
 
     Raises
     ------
     RoleNotAllowed, SignInError
         If the session may not manage users.
     UsageError
-        If the name is taken or the password too short.
+        If the name is taken, the password too short, or the first user no admin.
     """
     with db.opened(config.database_path) as conn:
         session = access.require(conn, Action.USERS, user=user, station=config.station)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from kiosk.store import audit_chain
+from kiosk.store import audit_chain, audit_seal
 from kiosk.store.audit_chain import Break
-from kiosk.store.db import now_iso, transaction
+from kiosk.store.db import after_commit, now_iso, transaction
 
 
 def append(
@@ -26,11 +26,29 @@ def append(
 
     Runs inside the caller's transaction, or in its own (``BEGIN IMMEDIATE``:
     no other writer can append between reading the last hash and inserting).
+    The head file names the record once the transaction commits
+    (:mod:`kiosk.store.audit_seal`).
+
+    The new id comes after every id the trail ever had that is known: the
+    newest row, ``audit_head``, the head file and the ATNA queue. Records
+    removed from the end then leave a gap before it, which ``--verify``
+    names, and an id is never given twice (an ATNA queue row left behind by
+    a removed record does not block the append).
     """
     with transaction(conn):
-        head = conn.execute("SELECT last_id, last_hash FROM audit_head WHERE one = 1").fetchone()
-        prev = head["last_hash"] if head else audit_chain.GENESIS
+        seal = audit_seal.load(conn, appending=True)
+        newest = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        prev = str(newest[1]) if newest is not None else audit_chain.GENESIS
+        known = conn.execute(
+            "SELECT max(coalesce((SELECT max(id) FROM audit), 0),"
+            " coalesce((SELECT last_id FROM audit_head WHERE one = 1), 0),"
+            " coalesce((SELECT max(audit_id) FROM atna_queue), 0))"
+        ).fetchone()[0]
+        if seal.head is not None:
+            known = max(known, seal.head.anchor.last_id)
+        rid = int(known) + 1
         fields: dict[str, object] = {
+            "id": rid,
             "time": now_iso(),
             "user": user,
             "station": station,
@@ -39,19 +57,22 @@ def append(
             "outcome": outcome,
             "detail": detail,
         }
-        cursor = conn.execute(
-            "INSERT INTO audit (time, user, station, action, study_instance_uid, outcome, detail)"
-            " VALUES (:time,:user,:station,:action,:study_instance_uid,:outcome,:detail)",
+        conn.execute(
+            "INSERT INTO audit (id, time, user, station, action, study_instance_uid, outcome,"
+            " detail) VALUES (:id,:time,:user,:station,:action,:study_instance_uid,:outcome,"
+            ":detail)",
             fields,
         )
-        rid = int(cursor.lastrowid or 0)
-        digest = audit_chain.record_hash(prev, {**fields, "id": rid})
+        if seal.secret is None:  # pragma: no cover - load(appending=True) always has a key
+            raise AssertionError("no audit key")
+        digest = audit_chain.record_mac(seal.secret, prev, fields)
         conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?", (prev, digest, rid))
         audit_chain.set_head(conn, rid, digest)
         conn.execute(
             "INSERT INTO atna_queue (audit_id, state, updated_at) VALUES (?, 'queued', ?)",
             (rid, fields["time"]),
         )
+        after_commit(conn, lambda: audit_seal.advance(conn, seal, rid, digest))
         return rid
 
 
@@ -63,10 +84,25 @@ def rows(conn: sqlite3.Connection, since: str | None = None) -> list[sqlite3.Row
 
 
 def verify(conn: sqlite3.Connection) -> tuple[int, Break | None]:
-    """Check the whole chain; return how many records were checked and the first break."""
+    """Check the whole chain; return how many records were checked and the first break.
+
+    The key and head files are read before the rows: a record appended
+    meanwhile is then only one more after the head, never a head past the
+    rows read.
+    """
+    seal = audit_seal.load(conn)
+    anchor = seal.head.anchor if seal.head is not None else None
     found = conn.execute("SELECT * FROM audit ORDER BY id").fetchall()
-    head = conn.execute("SELECT last_id, last_hash FROM audit_head WHERE one = 1").fetchone()
-    return len(found), audit_chain.first_break(found, head)
+    walked = audit_chain.first_break(
+        found,
+        key=seal.secret,
+        keyed_from=seal.keyed_from,
+        anchor=anchor,
+        unchecked=seal.key.lost if seal.key is not None else None,
+    )
+    candidates = audit_seal.breaks(seal) + ([walked] if walked is not None else [])
+    first = min(candidates, key=lambda b: b.record_id, default=None)
+    return len(found), first
 
 
 def atna_pending(conn: sqlite3.Connection, limit: int = 500) -> list[sqlite3.Row]:

@@ -59,9 +59,34 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
+        _after_commit.pop(id(conn), None)
         conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    finally:
+        actions = _after_commit.pop(id(conn), [])
+    for action in actions:
+        action()
+
+
+#: What runs once the transaction of a connection (by ``id``) commits; dropped on rollback.
+_after_commit: dict[int, list[Callable[[], None]]] = {}
+
+
+def after_commit(conn: sqlite3.Connection, action: Callable[[], None]) -> None:
+    """Run ``action`` once the transaction ``conn`` is in has committed (at once if in none).
+
+    For what must not be done before the rows are stored, and must not be
+    done at all if they are rolled back (a file outside the database that
+    names them). The action runs in the committing thread, after
+    ``COMMIT``; it is dropped when the transaction rolls back or the commit
+    fails. Every transaction of the kiosk is :func:`transaction`'s.
+    """
+    if not conn.in_transaction:
+        action()
+        return
+    _after_commit.setdefault(id(conn), []).append(action)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -40,6 +40,11 @@ def count(conn: sqlite3.Connection, role: str | None = None) -> int:
     return int(row[0])
 
 
+def any_user(conn: sqlite3.Connection) -> bool:
+    """Whether any user was ever set up (a row, enabled or disabled)."""
+    return conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+
+
 def set_password_hash(conn: sqlite3.Connection, name: str, password_hash: str) -> None:
     """Store a new hash for a user (argon2's parameters were raised since it was made)."""
     with transaction(conn):

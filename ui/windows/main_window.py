@@ -275,7 +275,7 @@ class MainWindow(QMainWindow):
         self.lock_button.setVisible(False)  # shown once someone signed in (Station connects it)
         top.addWidget(_big(self.lock_button))
         outer.addLayout(top)
-        #: Who is signed in, or that the station runs open (no admin user yet).
+        #: Who is signed in, or that the station runs open (no user yet).
         self.session_label = QLabel("")
         self.session_label.setVisible(False)
         outer.addWidget(self.session_label)
@@ -1179,8 +1179,8 @@ class MainWindow(QMainWindow):
         self.lock_button.setVisible(session is not None and not open_station)
         if open_station:
             self.session_label.setText(
-                "Open station: no admin user exists, so everyone acts as admin. "
-                "Add users with 'kiosk users add NAME --role admin'."
+                "Open station: no user is set up, so everyone acts as admin. "
+                "Add the first user, an admin, with 'kiosk users add NAME --role admin'."
             )
             self.session_label.setStyleSheet("background: #fff3cd; color: #664d03; padding: 4px;")
         elif session is not None:

@@ -1,8 +1,8 @@
 """Sign-in, the idle lock and the full-screen kiosk mode of the desktop app.
 
-While no admin user exists the station runs open (everyone acts as admin):
-the main window says so and no sign-in screen is shown. Once an admin
-exists, the app opens on the sign-in screen; after ``[kiosk] lock_minutes``
+While no user is set up the station runs open (everyone acts as admin):
+the main window says so and no sign-in screen is shown. Once a user
+exists (the first is an admin), the app opens on the sign-in screen; after ``[kiosk] lock_minutes``
 without a key press or a click it signs the user out, hides its windows and
 shows the sign-in screen again. The rules of who may do what are the
 application layer's (:mod:`kiosk.app.sign_in`), the same as the command line's.
@@ -170,7 +170,7 @@ class Station(QObject):
         access = station_access(config)
         self.open_station = access.open_station
         if self.open_station:
-            log.warning("this station runs open: no admin user exists; everyone acts as admin")
+            log.warning("this station runs open: no user is set up; everyone acts as admin")
             window.set_session(access.session, True)  # type: ignore[attr-defined]
             self._show(window)
         else:

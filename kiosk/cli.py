@@ -672,6 +672,13 @@ def cmd_import(args: argparse.Namespace) -> int:
             "be read and may be images of these studies: check the disc ('kiosk scan --json' "
             "names them under problems); what was read was sent"
         )
+    if clashing := sum(o.clashing_on_medium for o in outcomes):
+        raise PartialError(
+            f"{clashing} image{'s share' if clashing != 1 else ' shares'} a SOP Instance UID "
+            "with another image of the study on the disc and was not sent (a PACS keeps one "
+            "image per UID): keep the disc and tell the back office ('kiosk scan --json' names "
+            "it under lost); what else was read was sent"
+        )
     if any(o.medium_changed for o in outcomes):
         raise PartialError(
             "the disc's files changed while it was imported (a copy into the drop folder "

@@ -115,6 +115,9 @@ class ImportOutcome:
     unread_on_medium: int = 0
     """How many files of the medium (or its index) could not be read and may be images of
     the study (:attr:`kiosk.media.model.MediaScan.unread`)."""
+    clashing_on_medium: int = 0
+    """How many images of the study on the medium were left out because another image of
+    it has their SOP Instance UID (:meth:`kiosk.media.model.MediaScan.clashes_of`)."""
     problem: str = ""
     """Why the first of the ``failed`` instances (quarantined or failed) was not sent, with
     what to do (its outbox row's reason); not in the JSON (``kiosk queue`` shows them all)."""
@@ -136,6 +139,8 @@ class ImportOutcome:
             out["medium_changed"] = True
         if self.unread_on_medium:
             out["unread_on_medium"] = self.unread_on_medium
+        if self.clashing_on_medium:
+            out["clashing_on_medium"] = self.clashing_on_medium
         return out
 
 

@@ -460,6 +460,37 @@ def test_an_image_or_series_under_two_patients_blocks_both_studies(
     assert queue["studies"] == []
 
 
+@pytest.mark.parametrize("dicomdir", [False, True])
+def test_two_images_of_one_study_under_one_sop_uid_make_a_partial_import(
+    tmp_path, capsys, worklist_server, storage_server, dicomdir
+):
+    """Red team round 8: two different images of one study (two series) sharing a SOP UID
+    were counted once as a copy; the import sent 3 of 4 and exited 0. A PACS keeps one image
+    per UID, so one cannot go: the import says so (exit 6) and the scan lists it as lost."""
+    root = tmp_path / "disc"
+    shared, study_uid = generate_uid(), generate_uid()
+    write_study(root, "S1", JANE, study_uid=study_uid, count=2, sop_uids={2: shared})
+    write_study(root, "S2", JANE, study_uid=study_uid, count=2, sop_uids={1: shared})
+    if dicomdir:
+        make_dicomdir(root)
+    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+
+    code, scan, err = run_cli(capsys, "scan", str(root))
+    assert code == 0, err
+    [lost] = scan["lost"]
+    assert lost["sop_instance_uid"] == shared and "another series" in lost["why"]
+    code, out, err = run_cli(
+        capsys, "import", str(root), "--all", "--mrn", "MRN1", "--accession", "ACC-MRN1",
+        "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 6, err
+    assert "shares a SOP Instance UID with another image of the study" in err
+    [study] = out["studies"]
+    assert (study["sent"], study["queued"], study["clashing_on_medium"]) == (3, 3, 1)
+    assert len(storage_server.received_files()) == 3
+
+
 # --- 3. an MRN that nobody confirms is never sent -------------------------------------
 
 
@@ -798,3 +829,15 @@ def test_a_damaged_original_is_not_coerced_into_a_good_file(
     code, sent, err = run_cli(capsys, "send", "--retry", "--config", str(cfg))
     assert sent["sent"] == 0, (code, sent, err)
     assert received_sops(storage_server) == good
+
+
+def test_the_window_never_says_done_for_an_import_that_left_a_clashing_image():
+    from kiosk.importer import ImportOutcome
+    from ui.models.studies import all_sent, outcome_status, outcome_summary
+
+    outcome = ImportOutcome(
+        1, "1.2.3", "1.2.4", "radiology", 3, 3, 0, "", "sent", clashing_on_medium=1
+    )
+    assert not all_sent([outcome])
+    assert "1 image shares its UID" in outcome_summary([outcome], "Radiology")
+    assert "keep it" in outcome_status(outcome)

@@ -73,6 +73,12 @@ def import_disc(
             "%d files of the medium could not be read: the import is not complete", len(scan.unread)
         )
         outcomes = [dataclasses.replace(o, unread_on_medium=len(scan.unread)) for o in outcomes]
+    outcomes = [
+        dataclasses.replace(o, clashing_on_medium=n)
+        if (n := len(scan.clashes_of(o.study_instance_uid)))
+        else o
+        for o in outcomes
+    ]
     choices = dict(tags or {})
     if request.tag:
         every = TagChoice(request.tag, request.requested_by, request.reason)

@@ -64,6 +64,9 @@ class LostInstance:
 
     listed: MediaInstance
     why: str
+    #: Another image of the same study under a SOP Instance UID the study keeps for another
+    #: file (a UID clash within the study): never sent, and the study's import is partial.
+    clash: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``CLI.md`` JSON form."""
@@ -442,6 +445,15 @@ class MediaScan:
                     )
             chosen.append(mine[0])
         return chosen
+
+    def clashes_of(self, study_instance_uid: str) -> list[LostInstance]:
+        """The images of a study left out because another image of it has their SOP Instance
+        UID (:attr:`LostInstance.clash`): a PACS keeps one image per UID."""
+        return [
+            lost
+            for lost in self.lost
+            if lost.clash and lost.listed.study_instance_uid == study_instance_uid
+        ]
 
     def lost_of(self, study: StudySummary) -> list[LostInstance]:
         """The images the DICOMDIR lists under ``study``'s UID that cannot be read, one per

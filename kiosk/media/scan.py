@@ -701,16 +701,17 @@ class _Scanner:
             for cand in group:
                 if cand is best:
                     continue
-                if cand.complete and cand.inst.study_instance_uid != best.inst.study_instance_uid:
-                    # no copy of one image: another image of another study under its UID
+                other = _other_image(cand.inst, best.inst) if cand.complete else ""
+                if other:  # no copy of one image: another image under its UID
                     why = (
-                        f"same SOP Instance UID as {best.inst.relpath}, an image of another "
-                        "study; a PACS keeps one image per UID, so this one is not sent"
+                        f"same SOP Instance UID as {best.inst.relpath}, an image of {other}; "
+                        "a PACS keeps one image per UID, so this one is not sent"
                     )
                     self.problems.append(
                         Problem(ProblemCode.DUPLICATE_INSTANCE, cand.inst.relpath, why)
                     )
-                    self.lost.append(LostInstance(cand.inst, why))
+                    clash = other != "another study"
+                    self.lost.append(LostInstance(cand.inst, why, clash=clash))
                 elif cand.complete:
                     self.problems.append(_duplicate(cand.inst.relpath, best.inst.relpath))
                 else:
@@ -1174,6 +1175,18 @@ _NOT_READ = frozenset(
         ProblemCode.DICOMDIR_UNREADABLE,
     }
 )
+
+
+def _other_image(a: MediaInstance, b: MediaInstance) -> str:
+    """How ``a`` is another image than ``b``, whose SOP Instance UID it has ("" when it may be
+    a copy): of another study, or of the same study in another series or at another number."""
+    if a.study_instance_uid != b.study_instance_uid:
+        return "another study"
+    if a.series_instance_uid != b.series_instance_uid:
+        return "the same study in another series"
+    if a.instance_number and b.instance_number and a.instance_number != b.instance_number:
+        return "the same series at another instance number"
+    return ""
 
 
 def _truncated(rel: str, other: str = "") -> Problem:

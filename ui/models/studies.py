@@ -51,7 +51,7 @@ def outcome_status(o: ImportOutcome) -> str:
     if kind in (QUARANTINED, FAILED):
         return f"{kind} ({o.sent}/{o.queued} sent)"
     if o.state in (StudyState.SENT, StudyState.COMMITTED) and o.queued and o.sent == o.queued:
-        if o.unread_on_medium or o.medium_changed:  # what was read went; the disc holds more
+        if o.unread_on_medium or o.medium_changed or o.clashing_on_medium:  # the disc has more
             return f"sent to {o.destination}, but the disc is not all read: keep it"
         return f"sent to {o.destination}"
     if o.state == StudyState.QUEUED:
@@ -67,6 +67,7 @@ def all_sent(outcomes: Sequence[ImportOutcome]) -> bool:
         and o.sent == o.queued
         and not o.medium_changed
         and not o.unread_on_medium
+        and not o.clashing_on_medium
         for o in outcomes
     )
 
@@ -119,6 +120,12 @@ def outcome_summary(outcomes: Sequence[ImportOutcome], label: str) -> str:
         parts.append(
             f"{files} of the disc could not be read and may be {images}: keep the disc and "
             "tell the back office (what was read was sent)."
+        )
+    elif clashing := sum(o.clashing_on_medium for o in outcomes):
+        parts.append(
+            f"{clashing} image{'s share their' if clashing != 1 else ' shares its'} UID with "
+            "another image of the study on the disc and could not be sent: keep the disc and "
+            "tell the back office (the rest was sent)."
         )
     elif any(o.medium_changed for o in outcomes):
         parts.append(

@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 
 from kiosk.config import AuditCollector
 from kiosk.errors import PeerError
-from kiosk.store import audit_trail
+from kiosk.store import audit_seal, audit_trail
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,9 @@ def _code(parent: ET.Element, tag: str, code: str, meaning: str) -> ET.Element:
     )
 
 
-def audit_message(record: sqlite3.Row | dict[str, object], *, source_id: str) -> bytes:
+def audit_message(
+    record: sqlite3.Row | dict[str, object], *, source_id: str, keyed_from: int = 1
+) -> bytes:
     """Return one audit record as a DICOM audit message (PS3.15 A.5), UTF-8 XML.
 
     Parameters
@@ -107,6 +109,9 @@ def audit_message(record: sqlite3.Row | dict[str, object], *, source_id: str) ->
         ``study_instance_uid``, ``outcome``, ``detail``).
     source_id
         The AuditSourceID: this station.
+    keyed_from
+        The first record chained with the station's key (its link is then an
+        HMAC-SHA-256; a record before it, of a kiosk of before, a plain SHA-256).
     """
     row = dict(record)
     action = str(row["action"])
@@ -172,7 +177,8 @@ def audit_message(record: sqlite3.Row | dict[str, object], *, source_id: str) ->
     _code(trail, "ParticipantObjectIDTypeCode", "110101", "Audit Log Used")
     if row.get("hash"):  # the record's link in the chain; the schema's value is base64
         digest = base64.b64encode(bytes.fromhex(str(row["hash"]))).decode("ascii")
-        ET.SubElement(trail, "ParticipantObjectDetail", {"type": "SHA-256", "value": digest})
+        kind = "HMAC-SHA-256" if int(str(row["id"])) >= keyed_from else "SHA-256"
+        ET.SubElement(trail, "ParticipantObjectDetail", {"type": kind, "value": digest})
     xml: bytes = ET.tostring(message, encoding="utf-8", xml_declaration=True)
     return xml
 
@@ -269,6 +275,7 @@ def _export(
                     "they are not sent again", uncertain)  # fmt: skip
     sent = 0
     error = ""
+    keyed_from = audit_seal.load(conn).keyed_from
     pending = audit_trail.atna_pending(conn)
     if pending:
         try:
@@ -281,7 +288,7 @@ def _export(
                 while pending:
                     for row in pending:
                         frame = syslog_frame(
-                            audit_message(row, source_id=source_id),
+                            audit_message(row, source_id=source_id, keyed_from=keyed_from),
                             timestamp=_rfc3339(str(row["time"])),
                             hostname=source_id,
                             warning=_outcome(str(row["outcome"])) != "0",

@@ -80,7 +80,7 @@ def test_records_reach_the_collector_as_dicom_audit_messages(tmp_path, listener,
     assert studies == [f"1.2.840.99.{n}" for n in range(4)]  # in order
     assert got[0].xml.find("ActiveParticipant").get("UserID") == "alice"
     detail = got[0].xml.find("ParticipantObjectIdentification[2]/ParticipantObjectDetail")
-    assert detail.get("type") == "SHA-256"
+    assert detail.get("type") == "HMAC-SHA-256"  # the chain is keyed (audit_seal)
     conn = db.connect(tmp_path / "kiosk.sqlite3")
     first_hash = conn.execute("SELECT hash FROM audit WHERE id = 1").fetchone()[0]
     conn.close()

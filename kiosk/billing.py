@@ -133,9 +133,10 @@ def queue_messages(
 def _queue_read(
     conn: sqlite3.Connection, config: Config, receiver: Hl7Receiver, read: SecondReadRecord
 ) -> None:
+    queued = store.hl7_kinds(conn, read.id)  # built once: never built again
     if read.state == ReadState.CANCELLED:
         for kind, original in store.hl7_acked_kinds(conn, read.id).items():
-            if kind not in hl7.REVERSALS:
+            if kind not in hl7.REVERSALS or hl7.REVERSALS[kind] in queued:
                 continue
             control_id = uuid.uuid4().hex[:20]
             store.hl7_enqueue(
@@ -153,6 +154,8 @@ def _queue_read(
         ReadState.BILLED: (ORDER, CHARGE),
     }.get(ReadState(read.state), ())
     for kind in kinds:
+        if kind in queued:
+            continue
         control_id = uuid.uuid4().hex[:20]
         facts = _facts(conn, config, read)
         if kind == ORDER:

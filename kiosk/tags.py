@@ -321,12 +321,14 @@ def follow_study(conn: sqlite3.Connection, study_id: int, *, user: str, station:
     """Give a study's second reads the study's identity now (after a reconciliation, an
     import under another MRN, or a discard); runs inside the caller's transaction.
 
-    A read billing has nothing of yet takes the new MRN and accession in place
-    (``order needed`` becomes ``ordered`` with an accession). A read billing got
-    a message of under the old identity is ``cancelled`` (its acknowledged
-    order and charge are then reversed, :func:`kiosk.billing.queue_messages`)
-    and a new read of the new identity takes its place, read if it was read. A
-    discarded study's reads not yet read are cancelled; one read stays.
+    A read of which no message was tried yet takes the new MRN and accession in
+    place (its untried messages are built again; ``order needed`` becomes
+    ``ordered`` with an accession). A read of which a message was tried (billing
+    may have it under the old identity) is ``cancelled``: its acknowledged order
+    and charge are reversed (:func:`kiosk.billing.queue_messages`), the rest
+    withdrawn, and a new read of the new identity takes its place, read if it
+    was read. A discarded study's reads not yet read are cancelled; one read
+    stays.
     """
     record = studies.get_study(conn, study_id)
     for read in store.second_reads(conn, study_id=study_id):
@@ -339,9 +341,9 @@ def follow_study(conn: sqlite3.Connection, study_id: int, *, user: str, station:
             continue
         if (read.mrn, read.accession) == (record.mrn, record.accession_number):
             continue
-        store.hl7_cancel_unsent(conn, read.id)  # built with the old identity
         accession = record.accession_number
-        if not store.hl7_acked_kinds(conn, read.id):
+        if not store.hl7_attempted(conn, read.id):  # billing has nothing of it
+            store.hl7_drop_untried(conn, read.id)  # built with the old identity
             if state is ReadState.ORDER_NEEDED and accession:
                 state = ReadState.ORDERED
             elif state is ReadState.ORDERED and not accession:

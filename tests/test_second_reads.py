@@ -488,6 +488,54 @@ def test_a_second_read_follows_its_study_to_the_reconciled_patient(
     assert any("takes over 1 for MRN MRN2" in d for d in details), details
 
 
+@pytest.mark.parametrize("before", ["queued", "tried"])
+def test_a_read_whose_message_waits_follows_the_reconciled_patient(
+    tmp_path, capsys, worklist_server, before
+):
+    """An order queued under MRN1 and not yet delivered (built by --format hl7, or tried
+    while billing was down) when the study is reconciled to MRN2: billing gets MRN2's order;
+    the withdrawn MRN1 message is never sent, and none is lost."""
+    disc = tmp_path / "disc"
+    [study] = write_ct_disc(disc, [JANE], per_study=1)
+    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
+    worklist_server.add_patient("MRN2", "ROE^ANN", PatientBirthDate="19700101")
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={"radiology": ("PACS", "127.0.0.1", free_port())},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    code, _, err = run(
+        capsys, "import", str(disc), "--all", "--mrn", "MRN1", "--accession", "ACC-MRN1",
+        "--no-send", "--tag", "second-read", "--reason", "r", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 0, err
+    with mllp_listener("MRN2", "HOSPITAL", "ACC-MRN2") as listener:
+        if before == "queued":
+            write_hl7(cfg, listener.port)
+            assert main(["second-reads", "--format", "hl7", "--config", str(cfg)]) == 0
+            capsys.readouterr()
+        else:
+            write_hl7(cfg, free_port())  # billing is down
+            code, _, _ = run(capsys, "second-reads", "--send", "--config", str(cfg))
+            assert code in (4, 6)
+            cfg.write_text(cfg.read_text().replace("[hl7]", "[old-hl7]", 1))
+            write_hl7(cfg, listener.port)
+        code, _, err = run(
+            capsys, "reconcile", study.study_instance_uid, "--accession", "ACC-MRN2", "--mrn",
+            "MRN2", "--no-send", "--config", str(cfg),
+        )  # fmt: skip
+        assert code == 0, err
+        code, out, err = run(capsys, "second-reads", "--send", "--retry", "--config", str(cfg))
+        assert code == 0, err
+        assert listener.problems == []
+        assert [_fields(r.text)["mrn"] for r in listener.received] == ["MRN2"]
+    code, out, _ = run(capsys, "second-reads", "--config", str(cfg))
+    live = [(r["mrn"], r["state"]) for r in out["second_reads"] if r["state"] != "cancelled"]
+    assert live == [("MRN2", "ordered")]
+
+
 def test_a_read_already_read_is_billed_once_whatever_happens_to_the_tag(capsys, imported):
     """Taking the tag off a read that was read cancelled it and withdrew its charge; tagging
     the study again then made a second read: billed twice."""

@@ -324,3 +324,29 @@ def hl7_acked_kinds(conn: sqlite3.Connection, read_id: int) -> dict[str, str]:
         (read_id,),
     )
     return {str(r["kind"]): str(r["message"]) for r in rows}
+
+
+def hl7_kinds(conn: sqlite3.Connection, read_id: int) -> set[str]:
+    """The kinds of message a read has in the HL7 outbox, whatever their state."""
+    rows = conn.execute("SELECT kind FROM hl7_outbox WHERE second_read_id = ?", (read_id,))
+    return {str(r["kind"]) for r in rows}
+
+
+def hl7_attempted(conn: sqlite3.Connection, read_id: int) -> bool:
+    """Whether a message of the read was ever tried (it may have reached billing)."""
+    row = conn.execute(
+        "SELECT 1 FROM hl7_outbox WHERE second_read_id = ? AND (attempts > 0 OR state IN"
+        " ('sending', 'acked', 'failed')) LIMIT 1",
+        (read_id,),
+    ).fetchone()
+    return row is not None
+
+
+def hl7_drop_untried(conn: sqlite3.Connection, read_id: int) -> int:
+    """Remove a read's queued messages never tried (built again with what it is now)."""
+    with transaction(conn):
+        cur = conn.execute(
+            "DELETE FROM hl7_outbox WHERE second_read_id = ? AND state = 'queued' AND attempts = 0",
+            (read_id,),
+        )
+        return cur.rowcount

@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 MAX_DAYS = 3650
 #: The name a study's spool folder has while it is being removed (its internal id after it).
 TRASH_PREFIX = ".removing-study-"
-_TRASH = re.compile(re.escape(TRASH_PREFIX) + r"(\d+)")
+_TRASH = re.compile(re.escape(TRASH_PREFIX) + r"([0-9]+)")  # ASCII digits only (not ١)
 
 
 def trash_folder(spool_root: Path, study_id: int) -> Path:
@@ -101,6 +101,9 @@ def clean_spool(
             log.warning("study %d: spool folder outside the spool, left alone", record.id)
             continue
         trash = trash_folder(spool_root, record.id)
+        if trash.exists() or trash.is_symlink():  # not ours (finish_interrupted_cleans ran)
+            log.warning("study %d: %s is in the way; its spool copy stays", record.id, trash)
+            continue
         with transaction(conn):
             now_record = studies.get_study(conn, record.id)
             if now_record.state is not StudyState.COMMITTED or now_record.spool_dir != (
@@ -122,9 +125,21 @@ def clean_spool(
     return removed
 
 
+def _ours(trash: Path) -> bool:
+    """Whether ``trash`` is a real folder, as a clean makes it: a symlink or a file of that
+    name was put there by someone else, and following it could remove what is not the
+    kiosk's (another study's copy, a folder outside the spool); it is left alone, said once."""
+    if trash.is_symlink() or not trash.is_dir():
+        log.warning("%s is not a folder a spool clean made (a link or a file); left alone", trash)
+        return False
+    return True
+
+
 def _remove(trash: Path) -> None:
     """Remove a trash folder (a clean recorded); say so when some of it stays."""
-    if not trash.exists():
+    if not trash.exists() and not trash.is_symlink():
+        return
+    if not _ours(trash):
         return
     for root, _dirs, files in os.walk(trash):
         for name in files:
@@ -157,6 +172,8 @@ def finish_interrupted_cleans(conn: sqlite3.Connection, config: Config) -> list[
     restored: list[int] = []
     for trash in found:
         study_id = int(trash.name.removeprefix(TRASH_PREFIX))
+        if not _ours(trash):
+            continue
         with transaction(conn):  # the write lock: no clean is between its rename and its record
             if not trash.exists():
                 continue  # another sweep finished it

@@ -234,6 +234,27 @@ def test_clean_spool_run_again_finishes_a_clean_that_was_killed(
     assert _store(cfg) == ("committed", "", 1)
 
 
+@pytest.mark.parametrize("name", [".removing-study-{id:06d}", ".removing-study-\u0661"])
+def test_a_planted_trash_link_is_never_followed(
+    tmp_path, capsys, worklist_server, storage_server, name
+):
+    """Red team round 11: a symlink named like a clean's trash folder, to a folder outside the
+    spool (or to another study's copy), had what it points at removed by clean-spool's
+    recovery (an Arabic-Indic digit read as the study's id as well)."""
+    cfg, _uid, study_id, folder = _committed(tmp_path, capsys, worklist_server, storage_server)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not the kiosk's", encoding="utf-8")
+    link = tmp_path / "spool" / name.format(id=study_id)
+    link.symlink_to(outside, target_is_directory=True)
+    assert main(["clean-spool", "--days", "30", "--json", "--config", str(cfg)]) == 0
+    capsys.readouterr()
+    assert (outside / "keep.txt").read_text(encoding="utf-8") == "not the kiosk's"
+    assert link.is_symlink()  # left alone, said in the log
+    if "\u0661" not in name:  # in the way of this study's clean: its copy stays, whole
+        assert _files(folder) and _store(cfg) == ("committed", str(folder), 0)
+
+
 @pytest.mark.parametrize("days", ["-1", "3651", "99999999"])
 def test_clean_spool_refuses_a_retention_out_of_range(
     tmp_path, capsys, worklist_server, storage_server, days

@@ -181,6 +181,8 @@ class Hl7Report:
     #: The receiver could not be reached at all.
     down: bool = False
     errors: list[str] = field(default_factory=list)
+    #: Messages refused (AE), in this run or before, that wait for the back office (--retry).
+    refused_waiting: int = 0
 
 
 def _backoff(receiver: Hl7Receiver, attempts: int) -> str:
@@ -201,13 +203,34 @@ def deliver(
     ``due_only`` leaves the messages whose retry time has not come (scheduled
     runs); otherwise everything queued is tried now.
     """
-    receiver = _receiver(config)
     store.hl7_release_gone(conn)
     if retry_failed:
         store.hl7_requeue_failed(conn)
     report = Hl7Report()
+    known = store.hl7_messages(conn)
+    _deliver_rows(conn, config, known, report, due_only=due_only)
+    if report.acked and not report.down:  # an order or charge of a cancelled read was just
+        # acknowledged (a send killed before its ACK was recorded): its reversal goes now
+        cancelled = [r for r in store.second_reads(conn) if r.state == ReadState.CANCELLED]
+        queue_messages(conn, config, cancelled)
+        ids = {row.id for row in known}
+        new = [row for row in store.hl7_messages(conn) if row.id not in ids]
+        _deliver_rows(conn, config, new, report, due_only=False)
+    report.refused_waiting = sum(1 for r in store.hl7_messages(conn) if r.state == "failed")
+    return report
+
+
+def _deliver_rows(
+    conn: sqlite3.Connection,
+    config: Config,
+    rows: list[Hl7Row],
+    report: Hl7Report,
+    *,
+    due_only: bool,
+) -> None:
+    receiver = _receiver(config)
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    for row in store.hl7_messages(conn):
+    for row in rows:
         if row.state != "queued":
             continue
         if due_only and row.next_attempt_at > now:
@@ -220,7 +243,6 @@ def deliver(
         if not store.hl7_claim(conn, row.id):
             continue
         _send_one(conn, config, row, report)
-    return report
 
 
 def _audit(conn: sqlite3.Connection, config: Config, row: Hl7Row, outcome: str, note: str) -> None:

@@ -1096,6 +1096,11 @@ def cmd_second_reads(args: argparse.Namespace) -> int:
                 f"{report.waiting} HL7 messages stay queued and {len(report.refused)} were "
                 f"refused: {first}"
             )
+        if report.refused_waiting:
+            raise PartialError(
+                f"{report.refused_waiting} HL7 messages that billing refused before wait for "
+                "the back office: correct them, then 'kiosk second-reads --send --retry'"
+            )
         _unbuilt(run.unbuilt)
         return 0
     if args.format == "csv":

@@ -536,6 +536,73 @@ def test_a_read_whose_message_waits_follows_the_reconciled_patient(
     assert live == [("MRN2", "ordered")]
 
 
+def test_a_send_killed_before_its_ack_then_a_reconciliation_reverses_it_in_the_same_run(
+    tmp_path, capsys, worklist_server
+):
+    """Red team round 11: the order reached billing under MRN1, the sender was killed before
+    recording the ACK, and the study was reconciled to MRN2: the order went again (same
+    MSH-10) and was never cancelled, and the charge was lost. Now the read is taken over;
+    the next send delivers MRN1's order, its cancel, and MRN2's order and charge."""
+    disc = tmp_path / "disc"
+    [study] = write_ct_disc(disc, [JANE], per_study=1)
+    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
+    worklist_server.add_patient("MRN2", "ROE^ANN", PatientBirthDate="19700101")
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={"radiology": ("PACS", "127.0.0.1", free_port())},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    code, _, err = run(
+        capsys, "import", str(disc), "--all", "--mrn", "MRN1", "--accession", "ACC-MRN1",
+        "--no-send", "--tag", "second-read", "--reason", "r", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 0, err
+    with mllp_listener("MRN1", "HOSPITAL") as listener:
+        listener.other_mrns = ("MRN2",)
+        write_hl7(cfg, listener.port)
+        code, _, err = run(capsys, "second-reads", "--set-state", "1", "read", "--config", str(cfg))
+        assert code == 0, err
+        crashed = kiosk(
+            "second-reads", "--send", "--config", str(cfg), env={"KIOSK_FAULT": "hl7.sent:1"}
+        )
+        assert crashed.returncode == -9, crashed.stderr
+        code, _, err = run(
+            capsys, "reconcile", study.study_instance_uid, "--accession", "ACC-MRN2", "--mrn",
+            "MRN2", "--no-send", "--config", str(cfg),
+        )  # fmt: skip
+        assert code == 0, err
+        code, _, err = run(capsys, "second-reads", "--send", "--config", str(cfg))
+        assert code == 0, err
+        assert listener.problems == []
+        got = [_fields(r.text) for r in listener.received]
+        again = run(capsys, "second-reads", "--send", "--config", str(cfg))
+        assert again[0] == 0 and len(listener.received) == len(got)  # nothing left over
+    first = {"mrn": "MRN1", "name": "DOE^JANE", "accession": "ACC-MRN1"}
+    second = {"mrn": "MRN2", "name": "ROE^ANN", "accession": "ACC-MRN2"}
+    assert got[:2] == [{**first, "control": "NW"}] * 2  # sent, killed, sent again (same MSH-10)
+    expected = [
+        {**first, "control": "CA"},
+        {**second, "control": "NW"},
+        {**second, "control": "NW", "charge": "CG"},
+    ]
+    assert sorted(sorted(d.items()) for d in got[2:]) == sorted(sorted(d.items()) for d in expected)
+
+
+def test_a_refused_message_keeps_the_send_from_saying_all_is_done(capsys, imported):
+    cfg, _uid = imported
+    _ordered_and_read(capsys, cfg)
+    with mllp_listener(MRN, ISSUER, ACC) as listener:
+        listener.answers = ["AE"]
+        write_hl7(cfg, listener.port)
+        assert run(capsys, "second-reads", "--send", "--config", str(cfg))[0] == 6
+        code, _, err = run(capsys, "second-reads", "--send", "--config", str(cfg))
+        assert code == 6 and "refused before wait for the back office" in err
+        code, _, err = run(capsys, "second-reads", "--send", "--retry", "--config", str(cfg))
+        assert code == 0, err
+
+
 def test_a_read_already_read_is_billed_once_whatever_happens_to_the_tag(capsys, imported):
     """Taking the tag off a read that was read cancelled it and withdrew its charge; tagging
     the study again then made a second read: billed twice."""

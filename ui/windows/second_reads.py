@@ -208,6 +208,8 @@ class SecondReadsPanel(QWidget):
             )
         if report.refused:
             text += f"; {len(report.refused)} refused: {next(iter(report.refused.values()))}"
+        elif report.refused_waiting:
+            text += f"; {report.refused_waiting} refused before wait for the back office"
         if run.unbuilt:
             text += f"; not sent: {run.unbuilt[0]} (correct the order in the worklist)"
         self.status.setText(text + ".")

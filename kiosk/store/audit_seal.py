@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.errors import StoreError
-from kiosk.store.audit_chain import GENESIS, Anchor, Break
+from kiosk.store.audit_chain import GENESIS, Anchor, Break, first_break
 from kiosk.store.db import transaction
 
 log = logging.getLogger(__name__)
@@ -141,11 +141,19 @@ def load(conn: sqlite3.Connection, *, appending: bool = False) -> Seal:
         newest_id, newest_hash = _newest(conn)
         if key is None:
             gone: tuple[int, int] | None = None
-            if head is None:  # first use: anchor the trail as it is
+            plain = _plain_break(conn) if head is None else None
+            if head is None and plain is None:  # first use: anchor the trail as it is
                 head = Head(Anchor(newest_id, newest_hash), newest_id + 1)
                 _write_head(head_path, head)
                 log.info("audit trail anchored at record %d (%s)", newest_id, head_path)
-            elif newest_id >= head.keyed_from:  # records were chained with a key now gone
+            elif plain is not None:  # keyed records, and both files gone: never a first use
+                if not appending:
+                    lost = _both_lost(plain.record_id, key_path, head_path)
+                    return Seal(None, None, key_path, head_path, (lost,))
+                gone = (plain.record_id, newest_id)
+                log.warning("audit key %s and head %s are missing: a new key chains the "
+                            "records after %d", key_path, head_path, newest_id)  # fmt: skip
+            elif head is not None and newest_id >= head.keyed_from:  # chained with a lost key
                 if not appending:
                     return Seal(None, head, key_path, head_path, (_key_lost(head, key_path),))
                 gone = (head.keyed_from, newest_id)
@@ -156,6 +164,23 @@ def load(conn: sqlite3.Connection, *, appending: bool = False) -> Seal:
         if head is None:
             notes = (_head_lost(newest_id + 1, head_path),)
         return Seal(key, head, key_path, head_path, notes)
+
+
+def _plain_break(conn: sqlite3.Connection) -> Break | None:
+    """Where the trail stops being a plain SHA-256 chain (a kiosk of before wrote only such
+    records); ``None`` when it is one throughout (or empty)."""
+    rows = conn.execute("SELECT * FROM audit ORDER BY id")
+    newest = _newest(conn)[0]
+    return first_break(rows, key=None, keyed_from=newest + 1, anchor=None)
+
+
+def _both_lost(record_id: int, key_path: Path, head_path: Path) -> Break:
+    return Break(
+        record_id,
+        "changed",
+        f"audit record {record_id} and after it cannot be checked: the audit key {key_path} "
+        f"and head {head_path} are missing; restore them from the backup of the data folder",
+    )
 
 
 def _key_lost(head: Head, path: Path) -> Break:

@@ -306,7 +306,8 @@ def _check_accession(conn: sqlite3.Connection, read: SecondReadRecord, accession
         )
     others = {
         s.mrn
-        for s in studies.find_studies(conn, accession_number=accession)
+        for spelled in dict.fromkeys((accession, accession.upper()))  # acc-2 is ACC-2's too
+        for s in studies.find_studies(conn, accession_number=spelled)
         if s.mrn and s.mrn != read.mrn and s.state is not StudyState.DISCARDED
     }
     if others:

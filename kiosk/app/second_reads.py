@@ -78,12 +78,16 @@ def _check_on_worklist(config: Config, read: SecondReadRecord, accession: str) -
     """
     if config.worklist is None:
         return
-    query = WorklistQuery(accession=accession)
-    others = {
-        item.mrn
-        for item in find(config.worklist, config.ae_title, query)
-        if item.accession_number == accession and item.mrn and item.mrn != read.mrn
-    }
+    others: set[str] = set()
+    for spelled in dict.fromkeys((accession, accession.upper())):  # C-FIND matches case
+        query = WorklistQuery(accession=spelled)
+        others |= {
+            item.mrn
+            for item in find(config.worklist, config.ae_title, query)
+            if item.accession_number.casefold() == accession.casefold()
+            and item.mrn
+            and item.mrn != read.mrn
+        }
     if others:
         raise UsageError(
             f"accession {accession} is the order of another patient on the worklist (MRN "

@@ -17,6 +17,7 @@ from kiosk.hl7 import SecondReadFacts, charge_message, order_message
 from tests.discs import write_ct_disc
 from tests.kiosk_config import write_config
 from tests.mllp_listener import free_port, mllp_listener
+from tests.peers import StorageServer, WorklistServer
 
 JANE = ("EXT-1", "DOE^JANE", "19700101", "F")
 MRN, ISSUER, ACC = "MRN42", "MAINHOSP", "ACC42"
@@ -413,31 +414,46 @@ def _fields(text: str) -> dict[str, str]:
     return out
 
 
+def _imported_under_mrn1(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    worklist: WorklistServer,
+    *,
+    accession: str = "ACC-MRN1",
+    pacs: StorageServer | None = None,  # imported and sent to it; else --no-send
+) -> tuple[Path, str]:
+    """A study imported under MRN1 (DOE^JANE) and tagged for a second read; the worklist also
+    holds MRN2 (ROE^ANN, the same birth date). Returns (config, the study's UID)."""
+    disc = tmp_path / "disc"
+    [study] = write_ct_disc(disc, [JANE], per_study=1)
+    worklist.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
+    worklist.add_patient("MRN2", "ROE^ANN", PatientBirthDate="19700101")
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist,
+        destinations={"radiology": pacs or ("PACS", "127.0.0.1", free_port())},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+        issuer=ISSUER,
+    )
+    code, _, err = run(
+        capsys, "import", str(disc), "--all", "--mrn", "MRN1",
+        *(["--accession", accession] if accession else []),
+        *([] if pacs else ["--no-send"]),
+        "--tag", "second-read", "--reason", "compare", "--requested-by", "Dr. A",
+        "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 0, err
+    return cfg, study.study_instance_uid
+
+
 def test_a_second_read_follows_its_study_to_the_reconciled_patient(
     tmp_path, capsys, worklist_server, storage_server
 ):
     """The order went to billing under MRN1; the back office then reconciles the study to
     MRN2. Billing gets MRN1's order cancelled (as it got it), and MRN2's order and charge
     under MRN2's name and accession: never MRN1 with MRN2's name or accession."""
-    disc = tmp_path / "disc"
-    [study] = write_ct_disc(disc, [JANE], per_study=2)
-    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
-    worklist_server.add_patient("MRN2", "ROE^ANN", PatientBirthDate="19700101")
-    cfg = write_config(
-        tmp_path / "kiosk.toml",
-        worklist=worklist_server,
-        destinations={"radiology": storage_server},
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
-        issuer=ISSUER,
-    )
-    uid = study.study_instance_uid
-    code, _, err = run(
-        capsys, "import", str(disc), "--all", "--mrn", "MRN1", "--accession", "ACC-MRN1",
-        "--tag", "second-read", "--reason", "compare", "--requested-by", "Dr. A",
-        "--config", str(cfg),
-    )  # fmt: skip
-    assert code == 0, err
+    cfg, uid = _imported_under_mrn1(tmp_path, capsys, worklist_server, pacs=storage_server)
     with mllp_listener("MRN1", "HOSPITAL") as listener:  # the worklist's issuer
         listener.other_mrns = ("MRN2",)
         write_hl7(cfg, listener.port)
@@ -495,22 +511,7 @@ def test_a_read_whose_message_waits_follows_the_reconciled_patient(
     """An order queued under MRN1 and not yet delivered (built by --format hl7, or tried
     while billing was down) when the study is reconciled to MRN2: billing gets MRN2's order;
     the withdrawn MRN1 message is never sent, and none is lost."""
-    disc = tmp_path / "disc"
-    [study] = write_ct_disc(disc, [JANE], per_study=1)
-    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
-    worklist_server.add_patient("MRN2", "ROE^ANN", PatientBirthDate="19700101")
-    cfg = write_config(
-        tmp_path / "kiosk.toml",
-        worklist=worklist_server,
-        destinations={"radiology": ("PACS", "127.0.0.1", free_port())},
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
-    )
-    code, _, err = run(
-        capsys, "import", str(disc), "--all", "--mrn", "MRN1", "--accession", "ACC-MRN1",
-        "--no-send", "--tag", "second-read", "--reason", "r", "--config", str(cfg),
-    )  # fmt: skip
-    assert code == 0, err
+    cfg, uid = _imported_under_mrn1(tmp_path, capsys, worklist_server)
     with mllp_listener("MRN2", "HOSPITAL", "ACC-MRN2") as listener:
         if before == "queued":
             write_hl7(cfg, listener.port)
@@ -523,8 +524,8 @@ def test_a_read_whose_message_waits_follows_the_reconciled_patient(
             cfg.write_text(cfg.read_text().replace("[hl7]", "[old-hl7]", 1))
             write_hl7(cfg, listener.port)
         code, _, err = run(
-            capsys, "reconcile", study.study_instance_uid, "--accession", "ACC-MRN2", "--mrn",
-            "MRN2", "--no-send", "--config", str(cfg),
+            capsys, "reconcile", uid, "--accession", "ACC-MRN2", "--mrn", "MRN2", "--no-send",
+            "--config", str(cfg),
         )  # fmt: skip
         assert code == 0, err
         code, out, err = run(capsys, "second-reads", "--send", "--retry", "--config", str(cfg))
@@ -543,22 +544,7 @@ def test_a_send_killed_before_its_ack_then_a_reconciliation_reverses_it_in_the_s
     recording the ACK, and the study was reconciled to MRN2: the order went again (same
     MSH-10) and was never cancelled, and the charge was lost. Now the read is taken over;
     the next send delivers MRN1's order, its cancel, and MRN2's order and charge."""
-    disc = tmp_path / "disc"
-    [study] = write_ct_disc(disc, [JANE], per_study=1)
-    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
-    worklist_server.add_patient("MRN2", "ROE^ANN", PatientBirthDate="19700101")
-    cfg = write_config(
-        tmp_path / "kiosk.toml",
-        worklist=worklist_server,
-        destinations={"radiology": ("PACS", "127.0.0.1", free_port())},
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
-    )
-    code, _, err = run(
-        capsys, "import", str(disc), "--all", "--mrn", "MRN1", "--accession", "ACC-MRN1",
-        "--no-send", "--tag", "second-read", "--reason", "r", "--config", str(cfg),
-    )  # fmt: skip
-    assert code == 0, err
+    cfg, uid = _imported_under_mrn1(tmp_path, capsys, worklist_server)
     with mllp_listener("MRN1", "HOSPITAL") as listener:
         listener.other_mrns = ("MRN2",)
         write_hl7(cfg, listener.port)
@@ -569,8 +555,8 @@ def test_a_send_killed_before_its_ack_then_a_reconciliation_reverses_it_in_the_s
         )
         assert crashed.returncode == -9, crashed.stderr
         code, _, err = run(
-            capsys, "reconcile", study.study_instance_uid, "--accession", "ACC-MRN2", "--mrn",
-            "MRN2", "--no-send", "--config", str(cfg),
+            capsys, "reconcile", uid, "--accession", "ACC-MRN2", "--mrn", "MRN2", "--no-send",
+            "--config", str(cfg),
         )  # fmt: skip
         assert code == 0, err
         code, _, err = run(capsys, "second-reads", "--send", "--config", str(cfg))
@@ -705,22 +691,7 @@ def test_an_accession_the_worklist_holds_for_another_patient_is_refused(
 ):
     """Red team round 10: MRN1's read took MRN2's accession from the worklist, and the order
     and the charge went out as MRN1 with it."""
-    disc = tmp_path / "disc"
-    write_ct_disc(disc, [JANE], per_study=1)
-    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
-    worklist_server.add_patient("MRN2", "ROE^ANN", PatientBirthDate="19700101")
-    cfg = write_config(
-        tmp_path / "kiosk.toml",
-        worklist=worklist_server,
-        destinations={"radiology": ("PACS", "127.0.0.1", free_port())},
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
-    )
-    code, _, err = run(
-        capsys, "import", str(disc), "--all", "--mrn", "MRN1", "--no-send", "--tag",
-        "second-read", "--reason", "r", "--config", str(cfg),
-    )  # fmt: skip
-    assert code == 0, err
+    cfg, _uid = _imported_under_mrn1(tmp_path, capsys, worklist_server, accession="")
     set_state = ["second-reads", "--set-state", "1", "ordered", "--config", str(cfg)]
     for typed in ("ACC-MRN2", "acc-mrn2"):  # the case typed another way too (round 11)
         code, _, err = run(capsys, *set_state, "--accession", typed)

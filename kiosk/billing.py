@@ -133,19 +133,21 @@ def queue_messages(
 def _queue_read(
     conn: sqlite3.Connection, config: Config, receiver: Hl7Receiver, read: SecondReadRecord
 ) -> None:
-    queued = store.hl7_kinds(conn, read.id)  # built once: never built again
+    rows = store.hl7_of_read(conn, read.id)
+    queued = {row.kind for row in rows}  # built once: never built again
     if read.state == ReadState.CANCELLED:
-        for kind, original in store.hl7_acked_kinds(conn, read.id).items():
-            if kind not in hl7.REVERSALS or hl7.REVERSALS[kind] in queued:
+        for row in rows:
+            reverse = hl7.REVERSALS.get(row.kind)
+            if row.state != "acked" or reverse is None or reverse in queued:
                 continue
             control_id = uuid.uuid4().hex[:20]
             store.hl7_enqueue(
                 conn,
                 read.id,
-                kind=hl7.REVERSALS[kind],
-                message_type=hl7.message_type(original),
+                kind=reverse,
+                message_type=row.message_type,
                 control_id=control_id,
-                message=hl7.reversal(original, kind, control_id),
+                message=hl7.reversal(row.message, row.kind, control_id),
             )
         return
     kinds = {

@@ -358,10 +358,14 @@ class ExportResult:
     out: Path
     study_instance_uid: str  # the new (de-identified) Study Instance UID
     files: int
-    left_out: int  # images with burned-in text
     options: Deidentify
-    left_out_images: tuple[ImageNote, ...] = ()
+    left_out_images: tuple[ImageNote, ...] = ()  # with burned-in text
     warnings: tuple[ImageNote, ...] = ()  # written, but may hold burned-in text
+
+    @property
+    def left_out(self) -> int:
+        """How many images were left out (burned-in text)."""
+        return len(self.left_out_images)
 
     def to_json(self) -> dict[str, object]:
         """Return the ``CLI.md`` JSON form."""
@@ -451,6 +455,4 @@ def export_files(sources: list[Path], out: Path, options: Deidentify) -> ExportR
             f"(BurnedInAnnotation, e.g. image {left_out[0].sop_instance_uid}), which "
             "de-identification cannot remove; do not share this study"
         )
-    return ExportResult(
-        out, study_uid, written, len(left_out), options, tuple(left_out), tuple(warnings)
-    )
+    return ExportResult(out, study_uid, written, options, tuple(left_out), tuple(warnings))

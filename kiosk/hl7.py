@@ -320,12 +320,6 @@ def reversal(original: str, kind: str, control_id: str) -> str:
     return str(msg.to_er7())
 
 
-def message_type(text: str) -> str:
-    """MSH-9 of a message we built (``ORM^O01``), read from its ER7 text."""
-    fields = text.split("\r", 1)[0].split("|")
-    return "^".join(fields[8].split("^")[:2]) if len(fields) > 8 else ""
-
-
 def _segments(element: Any, name: str) -> list[Any]:
     """Every segment ``name`` in a parsed message, however deep its groups nest it."""
     found = []

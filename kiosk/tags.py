@@ -299,7 +299,7 @@ def _check_accession(conn: sqlite3.Connection, read: SecondReadRecord, accession
     UsageError
         Naming the read, the accession and what to do.
     """
-    if store.hl7_acked_kinds(conn, read.id):
+    if any(row.state == "acked" for row in store.hl7_of_read(conn, read.id)):
         raise UsageError(
             f"second read {read.id} went to billing with accession {read.accession or 'none'}; "
             "its accession cannot change now: ask the billing office to correct it"
@@ -343,7 +343,7 @@ def follow_study(conn: sqlite3.Connection, study_id: int, *, user: str, station:
         if (read.mrn, read.accession) == (record.mrn, record.accession_number):
             continue
         accession = record.accession_number
-        if not store.hl7_attempted(conn, read.id):  # billing has nothing of it
+        if not any(map(store.tried, store.hl7_of_read(conn, read.id))):  # billing has none
             store.hl7_drop_untried(conn, read.id)  # built with the old identity
             if state is ReadState.ORDER_NEEDED and accession:
                 state = ReadState.ORDERED
@@ -365,7 +365,7 @@ def follow_study(conn: sqlite3.Connection, study_id: int, *, user: str, station:
             continue
         note = f"the study is now MRN {record.mrn}; billing's messages are reversed"
         _move(conn, read, ReadState.CANCELLED, user=user, station=station, note=note)
-        again = (ReadState.READ if state in DONE else ReadState.ORDERED) if accession else None
+        again = ReadState.READ if state in DONE else ReadState.ORDERED
         taken = f"takes over {read.id} for MRN {record.mrn}"
         _new_read(
             conn,
@@ -374,7 +374,7 @@ def follow_study(conn: sqlite3.Connection, study_id: int, *, user: str, station:
             read.reason,
             user,
             station,
-            state=again or ReadState.ORDER_NEEDED,
+            state=again if accession else ReadState.ORDER_NEEDED,
             what=taken,
         )
 

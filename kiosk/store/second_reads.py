@@ -317,29 +317,15 @@ def hl7_cancel_unsent(conn: sqlite3.Connection, read_id: int) -> int:
         return cur.rowcount
 
 
-def hl7_acked_kinds(conn: sqlite3.Connection, read_id: int) -> dict[str, str]:
-    """The kinds of a read's messages billing acknowledged -> the message's text."""
-    rows = conn.execute(
-        "SELECT kind, message FROM hl7_outbox WHERE second_read_id = ? AND state = 'acked'",
-        (read_id,),
-    )
-    return {str(r["kind"]): str(r["message"]) for r in rows}
+def hl7_of_read(conn: sqlite3.Connection, read_id: int) -> list[Hl7Row]:
+    """One read's messages in the HL7 outbox, in order."""
+    rows = conn.execute("SELECT * FROM hl7_outbox WHERE second_read_id = ? ORDER BY id", (read_id,))
+    return [_hl7(r) for r in rows]
 
 
-def hl7_kinds(conn: sqlite3.Connection, read_id: int) -> set[str]:
-    """The kinds of message a read has in the HL7 outbox, whatever their state."""
-    rows = conn.execute("SELECT kind FROM hl7_outbox WHERE second_read_id = ?", (read_id,))
-    return {str(r["kind"]) for r in rows}
-
-
-def hl7_attempted(conn: sqlite3.Connection, read_id: int) -> bool:
-    """Whether a message of the read was ever tried (it may have reached billing)."""
-    row = conn.execute(
-        "SELECT 1 FROM hl7_outbox WHERE second_read_id = ? AND (attempts > 0 OR state IN"
-        " ('sending', 'acked', 'failed')) LIMIT 1",
-        (read_id,),
-    ).fetchone()
-    return row is not None
+def tried(row: Hl7Row) -> bool:
+    """Whether a message was ever tried (billing may have it), whatever came of it."""
+    return row.attempts > 0 or row.state in ("sending", "acked", "failed")
 
 
 def hl7_drop_untried(conn: sqlite3.Connection, read_id: int) -> int:

@@ -49,10 +49,10 @@ from kiosk.media.spool import (
     SpooledFile,
     check_free_space,
     copy_checksummed,
-    fsync_dir,
     spool_path,
     study_folder,
 )
+from kiosk.paths import fsync_dir
 from kiosk.progress import Listener, Meter, Milestone, MilestoneKind, Phase
 from kiosk.report_wrap import Report, check_report, report_uids, write_wrapped
 from kiosk.send.deliver import deliver

@@ -112,3 +112,14 @@ def private_files(*files: Path) -> None:
 def private_opener(path: str, flags: int) -> int:
     """An ``opener`` for :func:`open`: a file it creates gets mode 0600 whatever the umask."""
     return os.open(path, flags, PRIVATE_FILE)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (new and renamed files) to the disk, where the OS allows it."""
+    if os.name != "posix":
+        return  # Windows has no directory handles to fsync; NTFS journals renames itself
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -35,7 +35,7 @@ from kiosk import faults, lifecycle
 from kiosk.config import Config
 from kiosk.errors import StoreError, UsageError
 from kiosk.lifecycle import Actor
-from kiosk.media.spool import fsync_dir
+from kiosk.paths import fsync_dir
 from kiosk.store import commitments, studies
 from kiosk.store.db import transaction
 from kiosk.store.studies import StudyState

@@ -32,7 +32,7 @@ from typing import cast
 from kiosk import digest
 from kiosk.errors import SpoolError
 from kiosk.media.disc_files import open_disc_file
-from kiosk.paths import private_opener
+from kiosk.paths import fsync_dir, private_opener
 
 _HAS_FADVISE = hasattr(os, "posix_fadvise")
 _HAS_SYNC = hasattr(os, "sync")
@@ -72,17 +72,6 @@ def spool_path(root: Path, *parts: str) -> Path:
 def study_folder(root: Path, study_id: int) -> Path:
     """The spool folder of the study with that internal id (named by our id, nothing else)."""
     return spool_path(root, f"study-{study_id:06d}")
-
-
-def fsync_dir(folder: Path) -> None:
-    """Flush a folder's entries (new and renamed files) to the disk, where the OS allows it."""
-    if os.name != "posix":
-        return  # Windows has no directory handles to fsync; NTFS journals renames itself
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def copy_checksummed(

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.errors import StoreError
+from kiosk.paths import fsync_dir
 from kiosk.store.audit_chain import GENESIS, Anchor, Break, first_break
 from kiosk.store.db import transaction
 
@@ -296,7 +297,7 @@ def _write_head(path: Path, head: Head) -> None:
     except OSError:
         tmp.unlink(missing_ok=True)
         raise
-    _sync_folder(path.parent)
+    fsync_dir(path.parent)
 
 
 def _make_key(path: Path, key: Key) -> Key:
@@ -318,7 +319,7 @@ def _make_key(path: Path, key: Key) -> Key:
             return existing
         finally:
             tmp.unlink(missing_ok=True)
-        _sync_folder(path.parent)
+        fsync_dir(path.parent)
     except OSError as exc:
         raise StoreError(
             f"the audit key {path} cannot be written ({exc}); check the permissions of "
@@ -340,14 +341,3 @@ def _written(path: Path, text: str) -> Path:
         Path(name).unlink(missing_ok=True)
         raise
     return Path(name)
-
-
-def _sync_folder(folder: Path) -> None:
-    """fsync a folder, so a rename in it survives a power cut (POSIX; elsewhere nothing)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -11,12 +11,15 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk import paths
 from kiosk.config import load_config
 from kiosk.errors import KioskError, PartialError, PeerError, SafetyError, UsageError
 from kiosk.tags import TAGS
+
+if TYPE_CHECKING:
+    from kiosk.importer import ImportOutcome
 
 # The use cases (kiosk.app) are imported inside the commands that use them: a command
 # then starts without loading pydicom, numpy and the rest when it does not need them.
@@ -691,16 +694,24 @@ def cmd_import(args: argparse.Namespace) -> int:
     if undelivered:
         if all(o.sent == 0 for o in outcomes) and all(o.queued == 0 for o in outcomes):
             raise PeerError("nothing could be queued")
-        stopped = sum(o.failed for o in outcomes if o.state != "unscheduled")
-        waiting = undelivered - stopped
-        parts = [f"{waiting} stay queued ('kiosk send' retries)"] if waiting else []
-        if stopped:
-            parts.append(f"{stopped} quarantined or failed, with the reason")
-        raise PartialError(
-            f"{undelivered} instances were not delivered: {' and '.join(parts)}; "
-            "'kiosk queue' shows them"
-        )
+        stopped = [o for o in outcomes if o.state != "unscheduled" and o.failed]
+        raise _not_delivered(undelivered, stopped)
     return 0
+
+
+def _not_delivered(undelivered: int, stopped: Sequence[ImportOutcome]) -> PartialError:
+    """Exit 6 for instances not delivered: how many stay queued, how many were stopped
+    (quarantined or failed: not retried), and why the first of those was."""
+    failed = sum(o.failed for o in stopped)
+    waiting = undelivered - failed
+    parts = [f"{waiting} stay queued ('kiosk send' retries)"] if waiting else []
+    if failed:
+        parts.append(f"{failed} are quarantined or failed and are not retried")
+    first = next((o.problem for o in stopped if o.problem), "see 'kiosk queue'")
+    return PartialError(
+        f"{undelivered} instances were not delivered: {' and '.join(parts)} ('kiosk queue' "
+        "shows them)" + (f"; the first: {first}" if failed else "")
+    )
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
@@ -858,19 +869,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         ),
     )
     if not args.no_send and outcome.sent < outcome.queued:
-        waiting = outcome.queued - outcome.sent - outcome.failed
-        if not outcome.failed:
-            raise PartialError(
-                f"{waiting} instances were not delivered yet; they stay queued "
-                "('kiosk send' retries)"
-            )
-        parts = [f"{waiting} stay queued ('kiosk send' retries)"] if waiting else []
-        parts.append(f"{outcome.failed} are quarantined or failed and are not retried")
-        raise PartialError(
-            f"{outcome.queued - outcome.sent} instances were not delivered: "
-            f"{' and '.join(parts)} ('kiosk queue' shows them); the first: "
-            f"{outcome.problem or 'see kiosk queue'}"
-        )
+        raise _not_delivered(outcome.queued - outcome.sent, [outcome] if outcome.failed else [])
     return 0
 
 

@@ -95,6 +95,12 @@ def report(cases: tuple[Case, ...], argv: list[str]) -> int:
         f"decided automatically of those a careful person could decide from the disc: "
         f"{clear_auto}/{len(decidable)} = {share:.1%}"
     )
+    by_modality = held_for_modality([r.case for r in decidable if r.decision != "auto"])
+    if by_modality:
+        print(
+            f"  of the decidable left to review, held by the rule 'the order is for another "
+            f"modality': {by_modality}"
+        )
     read = as_kiosk_reads(cases)
     if read != cases:
         again = evaluate(cases=read)
@@ -119,6 +125,18 @@ def report(cases: tuple[Case, ...], argv: list[str]) -> int:
             )
     assert len(cases) == n
     return 1 if wrong or unsafe else 0
+
+
+def held_for_modality(cases: list[Case]) -> int:
+    """How many of the cases go to review with a first candidate whose order is for
+    another modality than the disc's (the rule holds them whatever the names say)."""
+    from reconcile.match import match
+
+    held = 0
+    for case in cases:
+        decision = match(case.disc, case.worklist())
+        held += bool(decision.candidates) and decision.candidates[0].modality_conflict
+    return held
 
 
 def as_kiosk_reads(cases: tuple[Case, ...]) -> tuple[Case, ...]:

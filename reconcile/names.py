@@ -310,6 +310,27 @@ def _without_yo(words: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(w.replace("ё", "е") for w in words)
 
 
+_KAZAKH_ONLY = frozenset("әғқңөұүһ")
+_KAZAKH_AS_RUSSIAN = str.maketrans("әғқңөұүһі", "агкноуухи")
+
+
+def _kazakh_as_russian(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Kazakh letters written with the Russian ones next to them (ә а, ғ г, қ к, ң н,
+    ө о, ұ ү у, һ х, і и), as Soviet and Russian-keyboard records write Kazakh names:
+    Жақсылықова is Жаксылыкова. Only for a name holding a letter that is Kazakh alone
+    (і by itself is also Ukrainian or Belarusian, where it is not и)."""
+    if not any(_KAZAKH_ONLY.intersection(w) for w in words):
+        return words
+    return tuple(w.translate(_KAZAKH_AS_RUSSIAN) for w in words)
+
+
+_CYRILLIC_SPELLINGS = (
+    (_without_yo, "ё written as е"),
+    (lambda w: _without_yo(_kazakh_as_russian(w)), "Kazakh letters written as Russian ones"),
+)
+"""Everyday spellings of one Cyrillic name, each with what its reason says."""
+
+
 def compare_across(
     a: tuple[str, ...], b: tuple[str, ...], *, family: bool
 ) -> tuple[Agreement, str] | None:
@@ -341,15 +362,17 @@ def compare_across(
                     f"{''.join(a)} = {''.join(b)}"
                 )
         if found is not Agreement.EQUAL and sa is scripts.Script.CYRILLIC:
-            plain_a, plain_b = _without_yo(a), _without_yo(b)
-            if plain_a != a or plain_b != b:
+            for spelling, how in _CYRILLIC_SPELLINGS:
+                plain_a, plain_b = spelling(a), spelling(b)
+                if plain_a == a and plain_b == b:
+                    continue
                 again = (
                     compare_family(plain_a, plain_b) if family else compare_given(plain_a, plain_b)
                 )
                 if again is Agreement.EQUAL:
                     what = "family" if family else "given"
                     return again, (
-                        f"{what} name equal, ё written as е: "
+                        f"{what} name equal, {how}: "
                         f"{' '.join(a).capitalize()} = {' '.join(b).capitalize()}"
                     )
         if (

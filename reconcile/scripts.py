@@ -140,8 +140,16 @@ FRENCH_CYRILLIC = "French transcription"
 SERBIAN_LATIN = "Serbian Latin alphabet"
 BULGARIAN_OFFICIAL = "Bulgarian official transliteration (2009)"
 BULGARIAN_BGN = "BGN/PCGN Bulgarian (1952)"
+KAZAKH_AS_RUSSIAN = "ICAO 9303 of the Russian form (Kazakh letters as Russian ones)"
 LATIN_ONLY_CYRILLIC = frozenset(
-    {GERMAN_CYRILLIC, FRENCH_CYRILLIC, SERBIAN_LATIN, BULGARIAN_OFFICIAL, BULGARIAN_BGN}
+    {
+        GERMAN_CYRILLIC,
+        FRENCH_CYRILLIC,
+        SERBIAN_LATIN,
+        BULGARIAN_OFFICIAL,
+        BULGARIAN_BGN,
+        KAZAKH_AS_RUSSIAN,
+    }
 )
 """Transcriptions for Latin against Cyrillic only: between two Latin spellings they would
 make other Western names one (German S for з and с: SANDER and ZANDER; French J for ж;
@@ -150,6 +158,7 @@ ALPHABETS = {
     SERBIAN_LATIN: frozenset("абвгдђежзијклљмнњопрстћуфхцчџш"),
     BULGARIAN_OFFICIAL: frozenset("абвгдежзийклмнопрстуфхцчшщъьюя"),
     BULGARIAN_BGN: frozenset("абвгдежзийклмнопрстуфхцчшщъьюя"),
+    KAZAKH_AS_RUSSIAN: frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі"),
 }
 """The letters of the language a national standard is for: it spells no other word (a
 Serbian reading of Russian Шаров would be SAROV)."""
@@ -201,6 +210,14 @@ CYRILLIC_STANDARDS: dict[str, dict[str, tuple[str, ...]]] = {
     | {
         "й": ("y",), "щ": ("sht",), "ъ": ("u",), "ь": ("",), "ю": ("yu",), "я": ("ya",),
         "ий": ("iy",),
+    },
+    # Kazakh passports of the Soviet and early years (and records of Russian hospitals)
+    # spell the Russian form of a Kazakh name: ә as А, ғ as Г, қ as К, ң as Н, ө as О,
+    # ұ and ү as У, һ as Х, і as И, then ICAO: Жақсылықова is ZHAKSYLYKOVA.
+    KAZAKH_AS_RUSSIAN: _ICAO_UNITS
+    | {
+        "ә": ("a",), "ғ": ("g",), "қ": ("k",), "ң": ("n",), "ө": ("o",), "ұ": ("u",),
+        "ү": ("u",), "һ": ("kh",), "і": ("i",),
     },
     "usual English spelling": _ICAO_UNITS
     | {

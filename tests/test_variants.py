@@ -293,3 +293,34 @@ def test_yo_written_as_ye_never_makes_other_names_equal():
     assert not score_names("Лебедев^Федор", "Лебедева^Федора").strong  # another person
     found = score_names("Сёмин^Олег", "Семин^Олег")
     assert found.reasons[0] == "family name equal, ё written as е: Сёмин = Семин"
+
+
+@pytest.mark.parametrize(
+    ("disc", "worklist", "reason"),
+    [
+        (
+            "Жаксылыкова^Айгерим",
+            "Жақсылықова^Әйгерім",
+            "family name equal, Kazakh letters written as Russian ones: Жаксылыкова = Жақсылықова",
+        ),
+        (
+            "ZHAKSYLYKOVA^AIGERIM",
+            "Жақсылықова^Әйгерім",
+            "family name equal via ICAO 9303 of the Russian form (Kazakh letters as Russian "
+            "ones): Жақсылықова = ZHAKSYLYKOVA",
+        ),
+    ],
+)
+def test_a_kazakh_name_in_russian_letters_is_the_same_name(disc, worklist, reason):
+    found = score_names(disc, worklist)
+    assert found.strong and found.points == 50, found
+    assert found.reasons[0] == reason
+
+
+def test_kazakh_letters_as_russian_ones_never_make_other_names_equal():
+    # і alone is Ukrainian or Belarusian, where it is not и: Іван is not Иван
+    found = score_names("Петренко^Іван", "Петренко^Иван")
+    assert found.points < 50 and not any("Kazakh" in r for r in found.reasons), found
+    # the folding makes Kazakh letters equal their neighbours, not any letter
+    assert not score_names("Жаксылыкова^Айгерим", "Жақсылықова^Әйгүл").strong
+    assert not score_names("ZHAKSYBEKOVA^AIGERIM", "Жақсылықова^Әйгерім").strong

@@ -25,14 +25,25 @@ the disc" time against ``cp -r`` alone (and ``cp -r`` + ``sync``), and our
 peak RSS (psutil, every 10 ms). ``kiosk send`` alone against ``storescu``
 alone is :mod:`bench_send`'s (``--with-send`` runs it after, same scale).
 
+``--drive MBPS`` reads the disc as an optical drive gives it, for both ways:
+the disc folder is written into a read-only ext4 image (no ISO 9660 or UDF
+driver is loaded on these machines), attached to a loop device and mounted
+afresh for each run (so nothing of it is in the page cache), and the reads of
+that device are throttled to ``MBPS`` MB/s (a blkio cgroup; a 16x DVD gives
+about 16-21 MB/s, a 52x CD about 7). Without it the disc is a folder the
+benchmark has just written: read from the page cache, faster than any drive.
+``--drive`` needs root, loop devices, ``mkfs.ext4`` and the cgroup v1 blkio
+controller; it says which is missing.
+
 Run from the repository root: ``python benchmarks/bench_import.py [--scale
-0.1] [--repeat 3]``. Needs DCMTK (``apt-get install dcmtk``).
+0.1] [--repeat 3] [--drive 16]``. Needs DCMTK (``apt-get install dcmtk``).
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import contextlib
 import json
 import os
 import shutil
@@ -42,6 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +105,74 @@ def write_disc(root: Path, n: int, size: int) -> int:
     return nbytes
 
 
+class Drive:
+    """The disc as a drive gives it: a read-only file system image on a loop device,
+    mounted afresh for each run, its reads throttled to ``rate`` MB/s.
+
+    The throttle is the cgroup v1 blkio controller's ``read_bps_device`` for the
+    loop device, on a cgroup of its own that each timed command joins before it
+    starts (:meth:`wrap`); storescp and this script stay outside it.
+    """
+
+    CGROUP = Path("/sys/fs/cgroup/blkio/kiosk-bench-drive")
+
+    def __init__(self, folder: Path, work: Path, rate: float) -> None:
+        self.image = work / "disc.img"
+        self.mount = work / "drive"
+        self.rate = rate
+        problem = self.missing()
+        if problem:
+            raise SystemExit(f"--drive cannot be used here: {problem}")
+        nbytes = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        with self.image.open("wb") as fh:
+            fh.truncate(int(nbytes * 1.2) + (64 << 20))
+        subprocess.run(["mkfs.ext4", "-q", "-m", "0", "-d", str(folder), str(self.image)],
+                       check=True)  # fmt: skip
+        self.mount.mkdir(exist_ok=True)
+        self.CGROUP.mkdir(exist_ok=True)
+
+    @staticmethod
+    def missing() -> str:
+        """What this machine lacks for a drive, or ``""``."""
+        if os.geteuid() != 0:
+            return "it needs root (loop devices, mount, cgroups)"
+        if not Path("/dev/loop-control").exists():
+            return "no loop devices (/dev/loop-control)"
+        if shutil.which("mkfs.ext4") is None or shutil.which("losetup") is None:
+            return "mkfs.ext4 or losetup missing (apt-get install e2fsprogs mount)"
+        if not Drive.CGROUP.parent.joinpath("blkio.throttle.read_bps_device").exists():
+            return "no cgroup v1 blkio controller at /sys/fs/cgroup/blkio"
+        return ""
+
+    @contextlib.contextmanager
+    def mounted(self) -> Iterator[Path]:
+        """The disc, mounted read-only on a fresh loop device with its reads throttled."""
+        attach = ["losetup", "-f", "--show", "-r", str(self.image)]
+        device = subprocess.run(attach, check=True, capture_output=True, text=True).stdout.strip()
+        try:
+            subprocess.run(["mount", "-o", "ro,noload", device, str(self.mount)], check=True)
+            try:
+                numbers = os.stat(device).st_rdev
+                limit = f"{os.major(numbers)}:{os.minor(numbers)} {int(self.rate * 1e6)}"
+                (self.CGROUP / "blkio.throttle.read_bps_device").write_text(limit)
+                yield self.mount
+            finally:
+                subprocess.run(["umount", str(self.mount)], check=True)
+        finally:
+            subprocess.run(["losetup", "-d", device], check=True)
+
+    def wrap(self, command: list[str]) -> list[str]:
+        """``command`` run inside the throttled cgroup (it joins it, then execs)."""
+        join = f'echo $$ > {self.CGROUP}/cgroup.procs && exec "$@"'
+        return ["sh", "-c", join, "sh", *command]
+
+    def close(self) -> None:
+        """Remove the image and the cgroup."""
+        self.image.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.CGROUP.rmdir()
+
+
 def clean_store(template: Path, database: Path) -> None:
     """Copy the warmed-up store and delete its studies (what it learned of peers stays).
 
@@ -110,8 +190,24 @@ def clean_store(template: Path, database: Path) -> None:
     conn.close()
 
 
+@contextlib.contextmanager
+def inserted(disc: Path, drive: Drive | None) -> Iterator[tuple[Path, list[str]]]:
+    """The disc's path for one run, and what a command reading it is prefixed with."""
+    if drive is None:
+        yield disc, []
+        return
+    with drive.mounted() as mounted:
+        yield mounted, drive.wrap([])
+
+
 def run_ours(
-    scp: StorageServer, work: Path, cfg: Path, disc: Path, n: int, template: Path | None
+    scp: StorageServer,
+    work: Path,
+    cfg: Path,
+    disc: Path,
+    n: int,
+    template: Path | None,
+    drive: Drive | None = None,
 ) -> Run:
     """One ``kiosk import`` of the whole disc, timed until storescp wrote every file."""
     scp.clear()
@@ -121,29 +217,31 @@ def run_ours(
         clean_store(template, database)
     os.sync()  # as before the naive run: the last run's deletions are not this run's work
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "kiosk", "import", str(disc), "--all", "--mrn", MRN,
-               "--accession", ACCESSION, "--dest", "bench", "--config", str(cfg),
-               "--json"]  # fmt: skip
-    seconds, peak, out = timed(command, env, scp, n)
+    with inserted(disc, drive) as (path, prefix):
+        command = [*prefix, sys.executable, "-m", "kiosk", "import", str(path), "--all",
+                   "--mrn", MRN, "--accession", ACCESSION, "--dest", "bench", "--config",
+                   str(cfg), "--json"]  # fmt: skip
+        seconds, peak, out = timed(command, env, scp, n)
     released = float(json.loads(out).get("disc_released_seconds", 0.0))
     return Run(seconds, released, 0.0, peak)
 
 
-def run_naive(scp: StorageServer, disc: Path, dest: Path, n: int) -> Run:
+def run_naive(scp: StorageServer, disc: Path, dest: Path, n: int, drive: Drive | None) -> Run:
     """``cp -r`` + ``sync`` + ``storescu +sd +r``, each step timed."""
     scp.clear()
     shutil.rmtree(dest, ignore_errors=True)
     os.sync()
-    began = time.perf_counter()
-    subprocess.run(["cp", "-r", str(disc), str(dest)], check=True)
-    copied = time.perf_counter() - began
-    subprocess.run(["sync"], check=True)
-    synced = time.perf_counter() - began
-    command = [STORESCU, "-aec", scp.ae_title, "+sd", "+r", "-nh", "-pdu", "131072",
-               scp.host, str(scp.port), str(dest)]  # fmt: skip
-    subprocess.run(command, env=dcmtk_env(), check=False, capture_output=True)
-    wait_until(lambda: len(scp.received_files()) >= n, 60, what=f"{n} files")
-    return Run(time.perf_counter() - began, copied, synced)
+    with inserted(disc, drive) as (path, prefix):
+        began = time.perf_counter()
+        subprocess.run([*prefix, "cp", "-r", str(path), str(dest)], check=True)
+        copied = time.perf_counter() - began
+        subprocess.run(["sync"], check=True)
+        synced = time.perf_counter() - began
+        command = [STORESCU, "-aec", scp.ae_title, "+sd", "+r", "-nh", "-pdu", "131072",
+                   scp.host, str(scp.port), str(dest)]  # fmt: skip
+        subprocess.run(command, env=dcmtk_env(), check=False, capture_output=True)
+        wait_until(lambda: len(scp.received_files()) >= n, 60, what=f"{n} files")
+        return Run(time.perf_counter() - began, copied, synced)
 
 
 def main() -> int:
@@ -160,6 +258,12 @@ def main() -> int:
         "--associations", type=int, default=2, help="ours: parallel associations (as bench_send)"
     )
     parser.add_argument("--with-send", action="store_true", help="then run bench_send.py too")
+    parser.add_argument(
+        "--drive",
+        type=float,
+        metavar="MBPS",
+        help="read the disc from a loop-mounted image throttled to MBPS MB/s, cold each run",
+    )
     args = parser.parse_args()
     for package in ("kiosk", "reconcile"):
         compileall.compile_dir(ROOT / package, quiet=1)
@@ -190,6 +294,9 @@ def main() -> int:
                 disc = base / f"disc-{key}"
                 nbytes = write_disc(disc, n, size)
                 print(f"disc ({key}): {n} {label} instances, {nbytes / 1e6:.0f} MB", flush=True)
+                drive = Drive(disc, base, args.drive) if args.drive else None
+                if drive is not None:
+                    print(f"  read from a drive of {args.drive:g} MB/s, cold each run", flush=True)
                 work = base / f"work-{key}"
                 work.mkdir()
                 cfg = write_config(
@@ -210,8 +317,10 @@ def main() -> int:
                 shutil.copy(work / "kiosk.sqlite3", template)
                 ours, naive = [], []
                 for _ in range(args.repeat):  # alternate, so that noise hits both alike
-                    naive.append(run_naive(scp, disc, base / "dest", n))
-                    ours.append(run_ours(scp, work, cfg, disc, n, template))
+                    naive.append(run_naive(scp, disc, base / "dest", n, drive))
+                    ours.append(run_ours(scp, work, cfg, disc, n, template, drive))
+                if drive is not None:
+                    drive.close()
                 report(f"{key}) {n} {label}, {nbytes / 1e6:.0f} MB", naive, ours)
                 shutil.rmtree(work)
                 shutil.rmtree(disc)

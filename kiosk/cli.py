@@ -161,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accession", required=True)
     p.add_argument("--mrn", default="")
     p.add_argument(
+        "--issuer",
+        default=None,
+        help="the order's issuer of patient ID (\"\" for none), to move a study to another "
+        "patient with the same MRN",
+    )
+    p.add_argument(
         "--confirm-mismatch",
         action="store_true",
         help="attach although the disc's birth date or sex differs from the order's patient",
@@ -847,7 +853,7 @@ def cmd_echo(args: argparse.Namespace) -> int:
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    """``kiosk reconcile STUDY_UID --accession Y [--mrn X]``."""
+    """``kiosk reconcile STUDY_UID --accession Y [--mrn X [--issuer I]]``."""
     from kiosk.app.reconcile_study import reconcile_study
 
     config = load_config(args.config)
@@ -856,6 +862,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         args.study_uid,
         args.accession,
         mrn=args.mrn,
+        issuer=args.issuer,
         user=args.user,
         confirmed_mismatch=args.confirm_mismatch,
         send=not args.no_send,

@@ -974,7 +974,9 @@ def finish_import(
             "import the disc again"
         )
     corrections = store_corrections.of_study(conn, study_id)
-    moved = sum(1 for c in corrections if c["old_mrn"] != c["new_mrn"])
+    # moved to another patient (another MRN, or the same MRN of another issuer): the old
+    # copy is rejected or flagged, never replaced under its UIDs
+    moved = sum(1 for c in corrections if c["rejection_note"] != store_corrections.NONE)
     coerced = coerce_study(
         conn,
         config,

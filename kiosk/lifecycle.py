@@ -517,13 +517,19 @@ def attach_order(
             conn, study_id, target.mrn, target.accession_number
         ):  # corrected again before the corrected copy went: the old copy is the first one
             detail += "; the earlier correction now names this identity"
+        was = target_of(old)
+        issuers = (
+            f" (issuer {was.issuer or '-'} -> {target.issuer or '-'})"
+            if was is not None and was.issuer != target.issuer
+            else ""
+        )
         _audit(
             conn,
             actor,
             "reconcile",
             old,
-            f"MRN {old.mrn or '-'} -> {target.mrn}, accession {old.accession_number or '-'}"
-            f" -> {target.accession_number or '-'}; {detail}",
+            f"MRN {old.mrn or '-'} -> {target.mrn}{issuers}, accession "
+            f"{old.accession_number or '-'} -> {target.accession_number or '-'}; {detail}",
         )
     return old
 

@@ -76,10 +76,14 @@ def attach_order(
     item: WorklistItem,
     *,
     mrn: str = "",
+    issuer: str | None = None,
     user: str = "",
     confirmed_mismatch: bool = False,
 ) -> ImportOutcome:
     """Attach the worklist order ``item`` to a stored study and queue it again.
+
+    A patient is an MRN of an issuer: an order of the study's MRN under another
+    issuer is another patient's, moved only when ``mrn`` and ``issuer`` name it.
 
     Parameters
     ----------
@@ -87,6 +91,9 @@ def attach_order(
         The order, as the worklist returned it for the accession.
     mrn
         The MRN the back office expects; when given it must be the order's.
+    issuer
+        The issuer of patient ID the back office expects (``""``: none); when given it
+        must be the order's (with our configured issuer for an order that names none).
     confirmed_mismatch
         A person checked the patient although the disc's birth date or sex
         differs from the order's.
@@ -110,15 +117,30 @@ def attach_order(
             f"study {study_uid}'s spool copy was removed after its retention period; "
             "import the disc again to correct it"
         )
+    new = order_identity(config, item)
     if mrn and item.mrn != mrn:
         raise SafetyError(
             f"accession {item.accession_number} belongs to MRN {item.mrn}, not {mrn}; "
             "check the order"
         )
+    if issuer is not None and new.issuer != issuer:
+        raise SafetyError(
+            f"accession {item.accession_number} belongs to MRN {item.mrn} of issuer "
+            f"{new.issuer or '(none)'}, not of {issuer}; check the order"
+        )
     if record.mrn and item.mrn != record.mrn and not mrn:
         raise SafetyError(
             f"accession {item.accession_number} belongs to MRN {item.mrn} but the study was "
             f"imported as MRN {record.mrn}; to move it to another patient give --mrn {item.mrn}"
+        )
+    old_issuer = _issuer_of(record)
+    if record.mrn and item.mrn == record.mrn and new.issuer != old_issuer and issuer is None:
+        named = new.issuer or '""'
+        raise SafetyError(
+            f"accession {item.accession_number} belongs to MRN {item.mrn} of issuer "
+            f"{new.issuer or '(none)'}, but the study was imported as MRN {record.mrn} of "
+            f"issuer {old_issuer or '(none)'}: another patient's record with the same number; "
+            f"to move it to that patient give --mrn {item.mrn} --issuer {named}"
         )
     check_demographics(
         record,
@@ -189,7 +211,8 @@ def _correction(
                 "birth_date": str(header.get("PatientBirthDate", "")),
                 "sex": str(header.get("PatientSex", "")),
             }
-    moved = record.mrn != item.mrn
+    new = order_identity(config, item)
+    moved = (record.mrn, _issuer_of(record)) != (new.mrn, new.issuer)
     destination = config.destination(record.destination)
     if not moved:
         note = corrections.NONE
@@ -206,6 +229,12 @@ def _correction(
         old_identity=old,
         rejection_note=note,
     )
+
+
+def _issuer_of(record: StudyRecord) -> str:
+    """The issuer of the patient the study was confirmed for (the disc's, if none was)."""
+    target = lifecycle.target_of(record)
+    return target.issuer if target is not None else record.original_issuer
 
 
 def _header(path: str, coerced: bytes = b"") -> pydicom.Dataset | None:

@@ -148,3 +148,54 @@ def test_destination_rule_issues_new_uids(tmp_path, capsys, worklist_server, sto
     # The store finds the study by either UID.
     code, queue, _ = run(capsys, "queue", "--config", str(cfg))
     assert queue["studies"][0]["study_instance_uid"] == study.study_instance_uid
+
+
+def test_the_same_mrn_of_another_issuer_is_another_patient(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    """Red team round 12: MRN100234 of OTHERHOSP (another person, same birth date and sex)
+    was taken for MAINHOSP's: the study was resent under the same UIDs as ROE^ANN."""
+    disc, study, cfg = setup(tmp_path, worklist_server, storage_server)
+    worklist_server.add_item(
+        PatientID="MRN100234",
+        IssuerOfPatientID="OTHERHOSP",
+        PatientName="ROE^ANN",
+        PatientBirthDate="19700101",
+        PatientSex="F",
+        AccessionNumber="ACC888",
+    )
+    uid = study.study_instance_uid
+    args = ["import", str(disc), "--all", "--mrn", "MRN100234", "--accession", "ACC777"]
+    code, _, err = run(capsys, *args, "--config", str(cfg))
+    assert code == 0, err
+    storage_server.wait_for_files(3)
+    storage_server.clear()
+
+    for extra in ([], ["--mrn", "MRN100234"], ["--mrn", "MRN100234", "--issuer", "MAINHOSP"]):
+        code, _, err = run(
+            capsys, "reconcile", uid, "--accession", "ACC888", *extra, "--config", str(cfg)
+        )
+        assert code == 5, (extra, err)
+        assert "OTHERHOSP" in err and "MAINHOSP" in err, err
+    assert storage_server.received_files() == []
+    code, queue, _ = run(capsys, "queue", "--config", str(cfg))
+    assert queue["studies"][0]["accession_number"] == "ACC777"
+
+    code, _, err = run(
+        capsys, "reconcile", uid, "--accession", "ACC888", "--mrn", "MRN100234",
+        "--issuer", "OTHERHOSP", "--config", str(cfg),
+    )  # fmt: skip
+    assert code == 0, err
+    resent = [pydicom.dcmread(p) for p in storage_server.wait_for_files(3)]
+    # another patient: new UIDs, never the old copy's UIDs under another person
+    assert {ds.SOPInstanceUID for ds in resent}.isdisjoint(study.sop_instance_uids)
+    assert {(ds.PatientID, ds.IssuerOfPatientID, str(ds.PatientName)) for ds in resent} == {
+        ("MRN100234", "OTHERHOSP", "ROE^ANN")
+    }
+    code, queue, _ = run(capsys, "queue", "--config", str(cfg))
+    [fix] = queue["corrections"]
+    assert (fix["old_mrn"], fix["new_mrn"], fix["instances"]) == ("MRN100234", "MRN100234", 3)
+    assert fix["rejection_note"] != "none"  # the old copy is flagged or rejected
+    code, trail, _ = run(capsys, "audit", "--config", str(cfg))
+    [event] = [e for e in trail["events"] if e["action"] == "reconcile"]
+    assert "MRN MRN100234 -> MRN100234 (issuer MAINHOSP -> OTHERHOSP)" in event["detail"], event

@@ -19,6 +19,7 @@ def reconcile_study(
     accession: str,
     *,
     mrn: str = "",
+    issuer: str | None = None,
     user: str = "",
     confirmed_mismatch: bool = False,
     send: bool = True,
@@ -47,6 +48,7 @@ def reconcile_study(
             study_uid,
             order,
             mrn=mrn,
+            issuer=issuer,
             user=user,
             confirmed_mismatch=confirmed_mismatch,
         )

@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--issuer",
         default=None,
-        help="the order's issuer of patient ID (\"\" for none), to move a study to another "
+        help='the order\'s issuer of patient ID ("" for none), to move a study to another '
         "patient with the same MRN",
     )
     p.add_argument(

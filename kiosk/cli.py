@@ -875,6 +875,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
             f"{outcome.sent}/{outcome.queued} sent, state {outcome.state}"
         ),
     )
+    if outcome.state == "quarantined" and outcome.hold_reason:  # the PACS refused it, as import
+        raise SafetyError(outcome.hold_reason)
     if not args.no_send and outcome.sent < outcome.queued:
         raise _not_delivered(outcome.queued - outcome.sent, [outcome] if outcome.failed else [])
     return 0

@@ -595,8 +595,9 @@ def refuse(
         "check both patients, then reconcile or discard the study"
         if others
         else f"{pacs} already holds study {record.new_study_instance_uid} under our MRN "
-        f"{record.mrn} as another person (another birth date or sex); nothing was sent: "
-        "check the patient with the PACS administrator, then reconcile or discard the study"
+        f"{record.mrn} as another person (another birth date, sex or given name); nothing "
+        "was sent: check the patient with the PACS administrator, then reconcile or discard "
+        "the study"
     )
     with transaction(conn):
         record = studies.get_study(conn, study_id)

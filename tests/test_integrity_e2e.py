@@ -658,6 +658,34 @@ def test_study_uid_the_pacs_holds_under_another_patient_is_refused(
     assert [r["state"] for r in queue["studies"]] == ["quarantined"]
 
 
+def test_a_reconciled_study_the_pacs_holds_under_another_patient_exits_5(
+    tmp_path, capsys, worklist_server, orthanc_server
+):
+    """Red team round 12: reconcile then exited 6, "3 stay queued ('kiosk send' retries)",
+    for a study the PACS check had refused (quarantined: send refuses it again)."""
+    root = tmp_path / "disc"
+    study_uid = generate_uid()
+    write_study(root, "P1", JANE, study_uid=study_uid, count=3)
+    make_dicomdir(root)
+    worklist_server.add_patient("MRN1", JANE[1], PatientBirthDate=JANE[2], PatientSex=JANE[3])
+    cfg = config_for(tmp_path, worklist_server, radiology=orthanc_server)
+    code, _, err = run_cli(
+        capsys, "import", str(root), "--all", "--mrn", "MRN1", "--no-send", "--config", str(cfg)
+    )
+    assert code == 0, err
+    store_in_orthanc(orthanc_server, patient_id="OTHER", study_uid=study_uid, count=2)
+    before = set(orthanc_server.instances())
+
+    code, out, err = run_cli(
+        capsys, "reconcile", study_uid, "--accession", "ACC-MRN1", "--config", str(cfg)
+    )
+    assert code == 5, err
+    assert "OTHER" in err and "MRN1" in err and "stay queued" not in err, err
+    [study] = out["studies"]
+    assert (study["state"], study["sent"]) == ("quarantined", 0)
+    assert set(orthanc_server.instances()) == before
+
+
 @pytest.mark.parametrize(
     ("name", "birth_date", "sex", "refused"),
     [

@@ -797,6 +797,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         "committed": len(run.committed),
         "recovered": recovery.finished,
         "incomplete": [i.to_json() for i in recovery.incomplete],
+        "not_all_read": run.not_all_read,
         "refused": [{"id": k, "message": v} for k, v in sorted(refused.items())],
         "held": held,
     }
@@ -819,6 +820,9 @@ def cmd_send(args: argparse.Namespace) -> int:
         )
     if recovery.errors:
         raise PartialError(recovery.errors[0])
+    if run.not_all_read:
+        more = len(run.not_all_read) - 1
+        raise PartialError(run.not_all_read[0] + (f" ({more} more studies too)" if more else ""))
     if remaining:
         raise PartialError(
             f"{remaining} instances are still queued or failed; 'kiosk queue' shows them"

@@ -538,6 +538,8 @@ def outcome_of(conn: sqlite3.Connection, study_id: int) -> ImportOutcome:
         tag=record.tag,
         state=record.state.value,
         hold_reason=record.hold_reason,
+        unread_on_medium=record.unread_on_medium,
+        clashing_on_medium=record.clashing_on_medium,
         problem=str(first[0]["last_error"] or "") if first else "",
     )
 
@@ -624,6 +626,7 @@ def _import_one(
             "again only if it says the copy is incomplete"
         )
     instances = study.instances
+    gaps = lifecycle.MediumGaps(len(scan.unread), len(scan.clashes_of(study.study_instance_uid)))
     if earlier is None:
         _refuse_a_mix(conn, config, study, request)
         study_id = lifecycle.begin_import(
@@ -644,6 +647,7 @@ def _import_one(
             expected_instances=len(instances),
             hold_reason=hold_reason,
             actor=actor,
+            gaps=gaps,
         )
     elif earlier.state is StudyState.FOUND:  # an interrupted copy: it goes on
         study_id = earlier.id
@@ -657,11 +661,18 @@ def _import_one(
             hold_reason=hold_reason,
             source=str(scan.source),
             actor=actor,
+            gaps=gaps,
         )
     else:  # imported before: copy again what the spool lost, coerce and send it again
         study_id = earlier.id
         lifecycle.reopen(
-            conn, study_id, target, hold_reason=hold_reason, source=str(scan.source), actor=actor
+            conn,
+            study_id,
+            target,
+            hold_reason=hold_reason,
+            source=str(scan.source),
+            actor=actor,
+            gaps=gaps,
         )
     faults.point("import.found")
     first_copy = earlier is None or earlier.state is StudyState.FOUND

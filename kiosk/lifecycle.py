@@ -86,6 +86,30 @@ class Correction:
     rejection_note: str  # "pending" (a note will be sent) or "flagged" (administrator only)
 
 
+@dataclass(frozen=True)
+class MediumGaps:
+    """What the medium lacked of a study when it was imported: ``unread`` files of the
+    disc (or its index) that could not be read and may be its images, ``clashing`` images
+    of it left out because another image of it has their SOP Instance UID."""
+
+    unread: int = 0
+    clashing: int = 0
+
+    def columns(self) -> dict[str, int]:
+        """The study's columns that record them (not told yet, when there is anything)."""
+        return {
+            "unread_on_medium": self.unread,
+            "clashing_on_medium": self.clashing,
+            "gaps_told": int(not self),
+        }
+
+    def __bool__(self) -> bool:
+        return bool(self.unread or self.clashing)
+
+
+NO_GAPS = MediumGaps()
+
+
 def target_json(target: TargetIdentity) -> str:
     """Return the stored form of a confirmed identity."""
     return json.dumps(dataclasses.asdict(target), sort_keys=True)
@@ -136,11 +160,13 @@ def begin_import(
     expected_instances: int,
     hold_reason: str,
     actor: Actor,
+    gaps: MediumGaps = NO_GAPS,
 ) -> int:
     """Record a study found on a medium and the identity the user confirmed; return its id.
 
-    The confirmed identity is stored now, so that a crash after the copy can
-    be finished from the spool alone (:func:`kiosk.recovery.recover`).
+    The confirmed identity (and what the medium lacked of the study, ``gaps``)
+    is stored now, so that a crash after the copy can be finished from the
+    spool alone (:func:`kiosk.recovery.recover`) and say what the import would.
     """
     with transaction(conn):
         study_id = studies.add_study(
@@ -165,7 +191,12 @@ def begin_import(
             original_sex=original_sex,
         )
         studies.set_state(
-            conn, study_id, StudyState.FOUND, hold_reason=hold_reason, worker=outbox.worker_id()
+            conn,
+            study_id,
+            StudyState.FOUND,
+            hold_reason=hold_reason,
+            worker=outbox.worker_id(),
+            **gaps.columns(),
         )
         record = studies.get_study(conn, study_id)
         _audit(conn, actor, "found", record, f"{expected_instances} instances on {source}")
@@ -183,6 +214,7 @@ def resume_import(
     hold_reason: str,
     source: str,
     actor: Actor,
+    gaps: MediumGaps = NO_GAPS,
 ) -> None:
     """Record that an interrupted copy of a study goes on (the same disc is back)."""
     with transaction(conn):
@@ -198,6 +230,7 @@ def resume_import(
             expected_instances=expected_instances,
             hold_reason=hold_reason,
             worker=outbox.worker_id(),
+            **gaps.columns(),
         )
         record = studies.get_study(conn, study_id)
         _audit(conn, actor, "resume", record, f"copy resumed from {source}")
@@ -542,6 +575,7 @@ def reopen(
     hold_reason: str,
     source: str,
     actor: Actor,
+    gaps: MediumGaps = NO_GAPS,
 ) -> None:
     """The same disc is imported again for a study imported before: ``→ matched``.
 
@@ -551,6 +585,7 @@ def reopen(
     """
     with transaction(conn):
         record = _back_to_matched(conn, study_id, target, hold_reason=hold_reason)
+        studies.set_state(conn, study_id, StudyState.MATCHED, **gaps.columns())
         tags.follow_study(conn, study_id, user=actor.user, station=actor.station)
         _audit(conn, actor, "reimport", record, f"was {record.state}; imported again from {source}")
 

@@ -168,3 +168,42 @@ def test_a_crash_mid_send_sends_nothing_twice_and_loses_nothing(
         received = [pydicom.dcmread(p).SOPInstanceUID for p in pacs.wait_for_files(600)]
     assert set(received) == set(study.sop_instance_uids)
     assert study_rows(cfg) == [(1, "sent")]
+
+
+def _damage(disc: Path, kind: str) -> None:
+    """No DICOMDIR, and the last image cut short (``unread``) or another image with the first
+    one's SOP Instance UID added (``clash``): a disc the import exits 6 for."""
+    (disc / "DICOMDIR").unlink()
+    images = sorted((disc / "DICOM").rglob("I*"))
+    if kind == "unread":
+        data = images[-1].read_bytes()
+        images[-1].write_bytes(data[: len(data) // 2])
+        return
+    other = pydicom.dcmread(images[0])
+    other.SeriesInstanceUID = pydicom.uid.generate_uid()
+    other.PixelData = bytes(len(other.PixelData))
+    other.save_as(images[0].with_name("I0000099"), enforce_file_format=True)
+
+
+@pytest.mark.parametrize("kind", ["unread", "clash"])
+@pytest.mark.parametrize("fault", ["import.copied", "import.queued"])
+def test_a_crash_never_turns_a_disc_not_all_read_into_a_success(
+    setup, storage_server: StorageServer, kind: str, fault: str
+) -> None:
+    """Red team round 12: the import of such a disc exits 6; killed after the copy, the
+    next ``kiosk send`` finished it and exited 0, and nothing named the image again."""
+    disc, _study, cfg = setup
+    _damage(disc, kind)
+    died = kiosk(*import_args(disc, cfg, "--accession", "ACC1"), fault=fault)
+    assert died.returncode == -signal.SIGKILL, died.stderr
+
+    done = kiosk("send", "--config", str(cfg), "--json")
+    assert done.returncode == 6, done.stderr
+    [line] = json.loads(done.stdout)["not_all_read"]
+    assert "keep the disc" in line and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == f"kiosk: {line}"
+    queue = json.loads(kiosk("queue", "--config", str(cfg), "--json").stdout)
+    [row] = queue["studies"]
+    key = "unread_on_medium" if kind == "unread" else "clashing_on_medium"
+    assert row[key] == 1, row
+    assert kiosk("send", "--config", str(cfg)).returncode == 0  # said once, as the import does

@@ -6,6 +6,7 @@ background delivery, which also tells what needs a person.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 
 from kiosk import access
@@ -19,7 +20,13 @@ from kiosk.send.commitment import CommitmentService
 from kiosk.send.deliver import DeliveryReport, deliver
 from kiosk.store import db, health, outbox
 from kiosk.store.health import DestinationDown
-from kiosk.store.studies import StudyRecord, find_studies
+from kiosk.store.studies import (
+    StudyRecord,
+    StudyState,
+    find_studies,
+    mark_gaps_told,
+    untold_gaps,
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,9 @@ class DeliveryRun:
     held: list[StudyRecord]
     #: Studies whose storage commitment came while this run listened.
     committed: set[int] = field(default_factory=set)
+    #: For each study whose disc was not all read and whose import could not say so (it
+    #: was killed), the line the import would have ended with (:func:`tell_gaps`).
+    not_all_read: list[str] = field(default_factory=list)
 
 
 def deliver_due(
@@ -88,8 +98,48 @@ def deliver_due(
             for r in find_studies(conn, state="unscheduled", destination=destination)
             if r.hold_reason
         ]
+        not_all_read = tell_gaps(conn)
     export_audit(config, strict=False)  # the audit collector gets what this run recorded
-    return DeliveryRun(recovery, report, remaining, refused, held, set(service.committed))
+    return DeliveryRun(
+        recovery, report, remaining, refused, held, set(service.committed), not_all_read
+    )
+
+
+def tell_gaps(conn: sqlite3.Connection) -> list[str]:
+    """What the media of studies lacked that no import could tell (it was killed after the
+    copy), one line each with what to do; each is told once.
+
+    A study still being copied, or imported by a live process, is left to that import.
+    """
+    lines = []
+    told = []
+    for record in untold_gaps(conn):
+        if record.state in (StudyState.FOUND, StudyState.DISCARDED) or (
+            record.worker and not outbox.claimant_is_gone(record.worker, record.updated_at)
+        ):
+            continue
+        lines.append(gaps_line(record))
+        told.append(record.id)
+    if told:
+        mark_gaps_told(conn, told)
+    return lines
+
+
+def gaps_line(record: StudyRecord) -> str:
+    """What the medium lacked of a study, in one line with what to do."""
+    parts = []
+    if n := record.unread_on_medium:
+        parts.append(f"{n} file{'s' if n != 1 else ''} of its disc could not be read")
+    if n := record.clashing_on_medium:
+        parts.append(
+            f"{n} image{'s' if n != 1 else ''} of it shared a SOP Instance UID with another "
+            "image and went unsent"
+        )
+    return (
+        f"study {record.study_instance_uid} (internal id {record.id}) was imported, but "
+        f"{' and '.join(parts)}; keep the disc and tell the back office ('kiosk scan --json' "
+        "names them)"
+    )
 
 
 @dataclass(frozen=True)
@@ -103,6 +153,8 @@ class OutboxState:
     attention: Attention
     refused: dict[int, str] = field(default_factory=dict)
     recovery: Recovery | None = None
+    #: As :attr:`DeliveryRun.not_all_read`.
+    not_all_read: list[str] = field(default_factory=list)
 
 
 def commitment_service(config: Config, *, user: str = "") -> CommitmentService:
@@ -156,4 +208,5 @@ def outbox_state(
             attention=found,
             refused=dict(report.refused) if report else {},
             recovery=recovery,
+            not_all_read=tell_gaps(conn),
         )

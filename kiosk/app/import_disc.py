@@ -15,6 +15,7 @@ from kiosk.media.model import MediaScan
 from kiosk.media.scan import EMPTY_MEDIUM, medium_signature
 from kiosk.progress import Listener
 from kiosk.store import db
+from kiosk.store.studies import mark_gaps_told
 
 log = logging.getLogger(__name__)
 
@@ -65,20 +66,16 @@ def import_disc(
             if choice.tag:
                 require_tagging(conn, config, choice, request.user)
         outcomes = import_studies(conn, config, scan, request, send_now=send_now, on_event=on_event)
+        # what the disc lacked is told by these outcomes (the CLI exits 6, the window says
+        # "keep the disc"); killed before, the next kiosk send or app start tells it
+        mark_gaps_told(conn, [o.study_id for o in outcomes])
     if changed_since_scanned(scan):
         log.info("the medium changed while it was imported: import it again once complete")
         outcomes = [dataclasses.replace(o, medium_changed=True) for o in outcomes]
-    if scan.unread:
+    if scan.unread:  # recorded with each study (outcome_of gives it, kiosk queue shows it)
         log.info(
             "%d files of the medium could not be read: the import is not complete", len(scan.unread)
         )
-        outcomes = [dataclasses.replace(o, unread_on_medium=len(scan.unread)) for o in outcomes]
-    outcomes = [
-        dataclasses.replace(o, clashing_on_medium=n)
-        if (n := len(scan.clashes_of(o.study_instance_uid)))
-        else o
-        for o in outcomes
-    ]
     choices = dict(tags or {})
     if request.tag:
         every = TagChoice(request.tag, request.requested_by, request.reason)

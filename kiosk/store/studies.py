@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -82,6 +82,9 @@ class StudyRecord:
     original_sex: str = ""
     hold_reason: str = ""
     worker: str = ""  # the live process that is importing it (see kiosk.recovery)
+    unread_on_medium: int = 0  # files of its disc that could not be read (migration 0013)
+    clashing_on_medium: int = 0  # its images on the disc left out for a shared SOP UID
+    gaps_told: bool = True  # whether the user was told of those (see kiosk.lifecycle.MediumGaps)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StudyRecord:
@@ -112,6 +115,9 @@ class StudyRecord:
             original_sex=row["original_sex"],
             hold_reason=row["hold_reason"],
             worker=row["worker"],
+            unread_on_medium=row["unread_on_medium"],
+            clashing_on_medium=row["clashing_on_medium"],
+            gaps_told=bool(row["gaps_told"]),
         )
 
 
@@ -237,6 +243,9 @@ def set_state(
         "hold_reason",
         "expected_instances",
         "worker",
+        "unread_on_medium",
+        "clashing_on_medium",
+        "gaps_told",
     }
     bad = set(fields) - allowed_cols
     if bad:
@@ -367,4 +376,18 @@ def release_worker(conn: sqlite3.Connection, study_id: int, worker: str) -> None
     with transaction(conn):
         conn.execute(
             "UPDATE studies SET worker = '' WHERE id = ? AND worker = ?", (study_id, worker)
+        )
+
+
+def untold_gaps(conn: sqlite3.Connection) -> list[StudyRecord]:
+    """Studies whose medium lacked something the user was not told of yet (migration 0013)."""
+    rows = conn.execute("SELECT * FROM studies WHERE gaps_told = 0 ORDER BY id").fetchall()
+    return [StudyRecord.from_row(r) for r in rows]
+
+
+def mark_gaps_told(conn: sqlite3.Connection, study_ids: Iterable[int]) -> None:
+    """Record that the user was told what the media of ``study_ids`` lacked."""
+    with transaction(conn):
+        conn.executemany(
+            "UPDATE studies SET gaps_told = 1 WHERE id = ?", [(int(i),) for i in study_ids]
         )

@@ -210,6 +210,8 @@ class MainWindow(QMainWindow):
         #: Studies a background delivery refused: internal id -> why (while still refused).
         self.refused: dict[int, str] = {}
         self.recovery: Recovery | None = None
+        #: Discs an import was killed before it could say were not all read (told once).
+        self.not_all_read: list[str] = []
         self.back_office: Any = None
         self.settings: Any = None
         self._last_request: tuple[list[StudySummary], WorklistItem, bool] | None = None
@@ -488,6 +490,7 @@ class MainWindow(QMainWindow):
         self.incomplete = [
             i for i in self.incomplete if i.study_id in check.attention.ids(INCOMPLETE)
         ]
+        self.not_all_read += check.not_all_read
         self.refused.update(check.refused)
         still = check.attention.ids(REFUSED)
         self.refused = {k: v for k, v in self.refused.items() if k in still}
@@ -506,10 +509,12 @@ class MainWindow(QMainWindow):
     def _show_notices(self) -> None:
         lines = [f"An earlier copy did not finish: {i.message}." for i in self.incomplete]
         lines += [f"Refused, nothing sent: {m}." for _id, m in sorted(self.refused.items())]
+        lines += [f"Not all of a disc was read: {m}." for m in self.not_all_read]
         if self.recovery is not None:
             lines += [
                 f"An interrupted import could not be finished: {e}" for e in self.recovery.errors
             ]
+
         self.notice_label.setText("\n".join(lines))
         self.notice_label.setVisible(bool(lines))
 

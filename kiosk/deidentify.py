@@ -25,18 +25,20 @@ the patient, and the rest describes an overlay that is no longer there. The
 file's 128-byte preamble (free for other formats, a TIFF header in a hybrid
 file) is written as zeros.
 
-Burned-in text, which the profile without the Clean Pixel Data Option cannot
-remove:
+Burned-in text and recognizable features, which the profile without the
+Clean Pixel Data and Clean Recognizable Visual Features Options cannot remove:
 
-- an image whose ``BurnedInAnnotation`` is YES (or any value but NO) is left
-  out, and named: leaving it out is as safe as refusing the whole study (its
+- an image whose ``BurnedInAnnotation`` or ``RecognizableVisualFeatures`` is
+  YES (or any value but NO; compared without case or padding) is left out,
+  and named: leaving it out is as safe as refusing the whole study (its
   pixels leave in neither case) and a study with one such image (a CT's dose
   screen) can still be shared;
-- an image without the attribute of a kind that often carries it (Secondary
-  Capture, ultrasound, video and visible-light classes; modality SC, US, ES,
-  XC or OT) is written but named: "may hold burned-in text: check before
-  sharing". Its copy gets no ``BurnedInAnnotation``: it is written only where
-  the source said it.
+- an image without ``BurnedInAnnotation`` of a kind that often carries it
+  (:data:`BURNED_IN_MODALITIES`, :data:`_BURNED_IN_CLASSES`: secondary
+  capture, ultrasound, video, visible-light, ophthalmic, X-ray angiography and
+  fluoroscopy, microscopy, dental) is written but named: "may hold burned-in
+  text: check before sharing". Its copy gets no ``BurnedInAnnotation``: it is
+  written only where the source said it.
 """
 
 from __future__ import annotations
@@ -292,10 +294,28 @@ def _mark(ds: Dataset, options: Deidentify) -> None:
     ds.DeidentificationMethodCodeSequence = Sequence(items)
 
 
-#: Modalities whose images often carry burned-in text (dates, names, measurements).
-BURNED_IN_MODALITIES = frozenset({"SC", "US", "ES", "XC", "OT"})
+#: Modalities whose images often carry burned-in text (dates, names, measurements): secondary
+#: capture and other, ultrasound (and intravascular), endoscopy, external camera, ophthalmic
+#: photography, X-ray angiography and fluoroscopy, general and slide microscopy, dermoscopy,
+#: dental panoramic and intra-oral X-ray.
+BURNED_IN_MODALITIES = frozenset(
+    {"SC", "OT", "US", "IVUS", "ES", "XC", "OP", "XA", "RF", "GM", "SM", "DMS", "PX", "IO"}
+)
 #: Words of the names of SOP classes whose images often carry it (pydicom's UID dictionary).
-_BURNED_IN_CLASSES = ("Secondary Capture", "Ultrasound", "Video", "VL ")
+_BURNED_IN_CLASSES = (
+    "Secondary Capture",
+    "Ultrasound",
+    "Video",
+    "VL ",
+    "Ophthalmic",
+    "X-Ray Angiographic",
+    "Enhanced XA",
+    "X-Ray Radiofluoroscopic",
+    "Enhanced XRF",
+    "Microscop",
+    "Dermoscopic",
+    "Intra-Oral",
+)
 #: What an image of such a kind without ``BurnedInAnnotation`` is said to be.
 MAY_HOLD_TEXT = "may hold burned-in text: check before sharing"
 
@@ -321,27 +341,46 @@ class ImageNote:
         }
 
 
+def _said(ds: Dataset, keyword: str) -> str:
+    """A YES/NO attribute's value, upper case, without padding (``""``: missing or empty)."""
+    value = ds.get(keyword)
+    return "" if value is None else str(value).strip(" \0").upper()
+
+
+#: The YES/NO attributes that leave an image out when YES: what each says of it.
+_LEAVE_OUT = (
+    ("BurnedInAnnotation", "has burned-in text"),
+    ("RecognizableVisualFeatures", "has recognizable visual features (a face)"),
+)
+
+
 def burned_in_note(ds: Dataset) -> tuple[bool, str]:
     """Whether an image must be left out, and what to say of it (``""``: nothing).
+
+    Parameters
+    ----------
+    ds
+        The image (its header is enough).
 
     Returns
     -------
     (bool, str)
-        ``(True, why)`` when ``BurnedInAnnotation`` is YES or any value but NO
-        (left out); ``(False, MAY_HOLD_TEXT ...)`` when it is missing or empty
-        on an image of a kind that often carries burned-in text; else
+        ``(True, why)`` when ``BurnedInAnnotation`` or ``RecognizableVisualFeatures``
+        is YES or any value but NO, compared without case or padding (left out);
+        ``(False, MAY_HOLD_TEXT ...)`` when ``BurnedInAnnotation`` is missing or
+        empty on an image of a kind that often carries burned-in text; else
         ``(False, "")``.
     """
-    value = ds.get("BurnedInAnnotation")
-    said = "" if value is None else str(value).strip().upper()
-    if said == "YES":
-        return True, "has burned-in text (BurnedInAnnotation YES): left out of the export"
-    if said and said != "NO":
-        return True, (
-            f"has BurnedInAnnotation {said[:16]!r}, neither YES nor NO: taken as YES and "
-            "left out of the export"
-        )
-    if said == "NO":
+    for keyword, what in _LEAVE_OUT:
+        said = _said(ds, keyword)
+        if said == "YES":
+            return True, f"{what} ({keyword} YES): left out of the export"
+        if said and said != "NO":
+            return True, (
+                f"has {keyword} {said[:16]!r}, neither YES nor NO: taken as YES and "
+                "left out of the export"
+            )
+    if _said(ds, "BurnedInAnnotation") == "NO":
         return False, ""
     modality = str(ds.get("Modality", "")).strip().upper()
     kind = UID(str(ds.get("SOPClassUID", ""))).name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -436,3 +437,52 @@ def test_kiosk_export_to_a_folder_under_a_file_is_bad_usage(
             "give a new or empty folder with --out\n"
         )
     assert a_file.read_text() == "x"
+
+
+# --- Red team round 12: faces and more kinds of image with burned-in text ---------------
+
+
+@pytest.mark.parametrize(
+    ("features", "burned_in"),
+    [("YES", None), ("yes ", "NO"), ("Y", None)],  # any value but NO is taken as YES
+)
+def test_an_image_with_recognizable_visual_features_is_left_out(tmp_path, features, burned_in):
+    extra = {"RecognizableVisualFeatures": features}
+    if burned_in is not None:
+        extra["BurnedInAnnotation"] = burned_in
+    with warnings.catch_warnings():  # a lower-case CS value is what is tried, pydicom warns
+        warnings.simplefilter("ignore")
+        face = _planted(tmp_path / "in" / "IMG1", **extra)
+    _planted(tmp_path / "in" / "IMG2", RecognizableVisualFeatures="NO")
+    sources = sorted((tmp_path / "in").iterdir())
+    result = export_files(sources, tmp_path / "out", Deidentify())
+    assert (result.files, result.left_out) == (1, 1)
+    (note,) = result.left_out_images
+    assert note.sop_instance_uid == face.SOPInstanceUID
+    assert "RecognizableVisualFeatures" in note.message and "left out" in note.message
+    assert dcmread(tmp_path / "out" / "0001.dcm").RecognizableVisualFeatures == "NO"
+
+
+@pytest.mark.parametrize(
+    ("sop_class", "modality"),
+    [
+        ("1.2.840.10008.5.1.4.1.1.77.1.5.1", "OP"),  # Ophthalmic Photography 8 Bit
+        ("1.2.840.10008.5.1.4.1.1.77.1.5.4", "OPT"),  # Ophthalmic Tomography: the class
+        ("1.2.840.10008.5.1.4.1.1.12.1", "XA"),  # X-Ray Angiographic
+        ("1.2.840.10008.5.1.4.1.1.12.2.1", "RF"),  # Enhanced XRF
+        ("1.2.840.10008.5.1.4.1.1.2", "GM"),  # a CT class, general microscopy modality
+        ("1.2.840.10008.5.1.4.1.1.2", "SM"),  # slide microscopy
+        ("1.2.840.10008.5.1.4.1.1.77.1.7", "CT"),  # Dermoscopic Photography: the class
+        ("1.2.840.10008.5.1.4.1.1.1.3", "IO"),  # Digital Intra-Oral X-Ray
+        ("1.2.840.10008.5.1.4.1.1.1.1", "PX"),  # panoramic dental X-ray
+    ],
+)
+def test_more_kinds_that_often_carry_burned_in_text_are_named(tmp_path, sop_class, modality):
+    ds = _planted(tmp_path / "in" / "IMG1", Modality=modality)
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = sop_class
+    ds.save_as(tmp_path / "in" / "IMG1", enforce_file_format=True)
+    result = export_files([tmp_path / "in" / "IMG1"], tmp_path / "out", Deidentify())
+    assert result.files == 1 and result.left_out == 0
+    (note,) = result.warnings
+    assert note.file == "0001.dcm"
+    assert note.message.startswith("may hold burned-in text: check before sharing")

@@ -16,6 +16,19 @@ Options (``[deidentify]`` in the config):
   descriptions and comments are kept, with every word of the patient's name,
   IDs, birth date and accession removed), else they are removed.
 
+Where the table of ``dicom-anonymizer`` differs from the standard's, the
+standard is followed (:data:`STANDARD_ACTIONS`): Content Sequence (0040,A730)
+is removed (X, the table says D) and so is Text Value (0040,A160) wherever it
+is (X, no row in the table). Without the Clean Structured Content Option (the
+kiosk has none) a structured document (an SR, a key object selection), whose
+content is its Content Sequence, cannot be de-identified: it is left out and
+named, like an image with burned-in text.
+
+The file meta information is written anew (:func:`file_meta_of`): the
+Part-10 elements only, with the new SOP Instance UID and the kiosk's
+implementation; nothing of the source's (its AE titles, addresses, private
+information) is copied.
+
 Every UID the profile lists gets a new ``2.25`` UID, the same one wherever
 the old UID appears in the study (a :class:`UidMap` per export). Private
 elements are removed, and so are the overlay planes (the repeating groups
@@ -53,11 +66,13 @@ from typing import Any
 
 from pydicom import Dataset, dcmread
 from pydicom.dataelem import DataElement
+from pydicom.dataset import FileMetaDataset, validate_file_meta
 from pydicom.sequence import Sequence
 from pydicom.uid import UID, generate_uid
 
 from kiosk.config import Deidentify
 from kiosk.errors import SafetyError, UsageError
+from kiosk.net.store import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +91,15 @@ _CATEGORIES = {
     "Z_D_TAGS": "D",
     "X_Z_D_TAGS": "D",
     "X_Z_U_STAR_TAGS": "U*",
+}
+
+#: Where the standard's Table E.1-1 (Basic Profile column) says other than the module's table:
+#: Content Sequence is X (C only with the Clean Structured Content Option; the module has D,
+#: which kept the items, their Text Values naming the patient), and Text Value is X (the
+#: module has no row: it was kept, in a Content Sequence and anywhere else).
+STANDARD_ACTIONS: dict[tuple[int, int], str] = {
+    (0x0040, 0xA730): "X",  # Content Sequence
+    (0x0040, 0xA160): "X",  # Text Value
 }
 
 #: Attributes the Clean Descriptors Option keeps, cleaned (PS3.15 Table E.1-1, "C").
@@ -167,7 +191,21 @@ class Profile:
 
 
 def profile(options: Deidentify) -> Profile:
-    """Load Table E.1-1 (``TABLE_RELEASE``) with the options chosen."""
+    """Load Table E.1-1 (``TABLE_RELEASE``) with the options chosen.
+
+    The module's table, corrected where it differs from the standard
+    (:data:`STANDARD_ACTIONS`).
+
+    Parameters
+    ----------
+    options
+        The ``[deidentify]`` options.
+
+    Returns
+    -------
+    Profile
+        The action of every tag the table lists.
+    """
     table = importlib.import_module(
         f"dicomanonymizer.dicom_anonymization_databases.{TABLE_RELEASE}"
     )
@@ -179,6 +217,7 @@ def profile(options: Deidentify) -> Profile:
                 actions[(int(tag[0]), int(tag[1]))] = act
             else:
                 ranges.append((int(tag[0]), int(tag[1]), int(tag[2]), int(tag[3]), act))
+    actions.update(STANDARD_ACTIONS)
     return Profile(actions, tuple(ranges), options)
 
 
@@ -390,6 +429,79 @@ def burned_in_note(ds: Dataset) -> tuple[bool, str]:
     return False, ""
 
 
+#: Modalities and words of SOP class names of structured documents: their content is their
+#: Content Sequence, which the profile removes.
+_DOCUMENT_MODALITIES = frozenset({"SR", "KO"})
+_DOCUMENT_CLASSES = (" SR Storage", "Key Object Selection")
+
+
+def structured_content_note(ds: Dataset) -> str:
+    """Why a structured document is left out of the export (``""``: not one).
+
+    Without the Clean Structured Content Option the profile removes the Content
+    Sequence (and every Text Value): a structured report or key object selection
+    would be left without its content (an invalid instance), and its text cannot
+    be trusted to be free of the patient's name, IDs or dates. It is left out.
+
+    Parameters
+    ----------
+    ds
+        The instance (its header is enough).
+
+    Returns
+    -------
+    str
+        What to say of it when it is a structured document (the top level has a
+        Value Type, its modality is SR or KO, or its SOP class is an SR or key
+        object selection class), else ``""``.
+    """
+    modality = str(ds.get("Modality", "")).strip().upper()
+    kind = UID(str(ds.get("SOPClassUID", ""))).name
+    if not (
+        "ValueType" in ds
+        or modality in _DOCUMENT_MODALITIES
+        or any(word in kind for word in _DOCUMENT_CLASSES)
+    ):
+        return ""
+    what = kind if kind and not kind[0].isdigit() else f"modality {modality or 'none'}"
+    return (
+        f"is a structured document ({what[:64]}) whose content (Content Sequence, Text "
+        "Values) the profile removes; without the Clean Structured Content Option it "
+        "cannot be de-identified: left out of the export"
+    )
+
+
+def file_meta_of(ds: Dataset, transfer_syntax: UID) -> FileMetaDataset:
+    """New file meta information for a de-identified ``ds``: the Part-10 elements only.
+
+    Nothing of the source's file meta is copied but its transfer syntax (how the
+    data set is encoded): its AE titles, presentation addresses, private
+    information and implementation may name the patient or the sending site.
+
+    Parameters
+    ----------
+    ds
+        The de-identified data set (its new SOP Class and SOP Instance UIDs).
+    transfer_syntax
+        The source's Transfer Syntax UID (one of the standard's: see
+        :func:`export_files`).
+
+    Returns
+    -------
+    FileMetaDataset
+        Version, Media Storage SOP Class and Instance UIDs, Transfer Syntax UID and
+        the kiosk's Implementation Class UID and Version Name.
+    """
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = transfer_syntax
+    meta.ImplementationClassUID = UID(IMPLEMENTATION_CLASS_UID)
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION.decode("ascii")
+    validate_file_meta(meta, enforce_standard=True)  # adds the version, checks the rest
+    return meta
+
+
 @dataclass(frozen=True)
 class ExportResult:
     """What a de-identified export wrote."""
@@ -398,12 +510,13 @@ class ExportResult:
     study_instance_uid: str  # the new (de-identified) Study Instance UID
     files: int
     options: Deidentify
-    left_out_images: tuple[ImageNote, ...] = ()  # with burned-in text
+    #: burned-in text, recognizable features, structured documents
+    left_out_images: tuple[ImageNote, ...] = ()
     warnings: tuple[ImageNote, ...] = ()  # written, but may hold burned-in text
 
     @property
     def left_out(self) -> int:
-        """How many images were left out (burned-in text)."""
+        """How many images were left out (burned-in text, faces, structured documents)."""
         return len(self.left_out_images)
 
     def to_json(self) -> dict[str, object]:
@@ -440,6 +553,20 @@ def _make_folder(out: Path) -> bool:
     return made
 
 
+def _syntax_note(syntax: UID) -> str:
+    """Why an instance whose transfer syntax is none of the standard's is left out, else ``""``.
+
+    The new file meta copies the Transfer Syntax UID as it is: a made-up one could
+    carry digits of the patient's (an ID, a birth date).
+    """
+    if syntax.is_transfer_syntax:
+        return ""
+    return (
+        f"has a Transfer Syntax UID that is none of the standard's ({str(syntax)[:64]!r}): "
+        "left out of the export"
+    )
+
+
 def export_files(sources: list[Path], out: Path, options: Deidentify) -> ExportResult:
     """De-identify the files of one study into ``out`` (``0001.dcm``, ``0002.dcm``, ...).
 
@@ -451,8 +578,9 @@ def export_files(sources: list[Path], out: Path, options: Deidentify) -> ExportR
     UsageError
         If ``out`` cannot be made a folder (a file is in the way).
     SafetyError
-        If every image has burned-in text: nothing is written (``out`` is
-        removed again if it was made here).
+        If every image is left out (burned-in text, recognizable features, a
+        structured document): nothing is written (``out`` is removed again if it
+        was made here).
     """
     rules = profile(options)
     uids = UidMap()
@@ -464,7 +592,9 @@ def export_files(sources: list[Path], out: Path, options: Deidentify) -> ExportR
     for source in sources:
         ds = dcmread(source)
         sop_uid = str(ds.get("SOPInstanceUID", ""))
-        leave_out, note = burned_in_note(ds)
+        syntax = UID(str(ds.file_meta.get("TransferSyntaxUID", "")))
+        why = structured_content_note(ds) or _syntax_note(syntax)
+        leave_out, note = (True, why) if why else burned_in_note(ds)
         if leave_out:
             left_out.append(ImageNote(sop_uid, "", note))
             log.warning("image %s %s", sop_uid, note)
@@ -472,12 +602,7 @@ def export_files(sources: list[Path], out: Path, options: Deidentify) -> ExportR
         words = _words(ds)
         clean_dataset(ds, rules, uids, words)
         _mark(ds, options)
-        meta = ds.file_meta
-        for elem in list(meta):
-            act = rules.action(elem.tag.group, elem.tag.element)
-            if act in ("X", "Z", "D") or elem.tag.element == 0x0016:  # Source AE title
-                del meta[elem.tag]
-        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.file_meta = file_meta_of(ds, syntax)
         ds.preamble = bytes(128)  # free for other formats: a TIFF header may name the patient
         written += 1
         name = f"{written:04d}.dcm"
@@ -489,9 +614,11 @@ def export_files(sources: list[Path], out: Path, options: Deidentify) -> ExportR
     if not written and left_out:
         if made:
             out.rmdir()
+        first = left_out[0]
         raise SafetyError(
-            "nothing was exported: every image of the study has burned-in text "
-            f"(BurnedInAnnotation, e.g. image {left_out[0].sop_instance_uid}), which "
-            "de-identification cannot remove; do not share this study"
+            "nothing was exported: every image of the study is left out (burned-in text, "
+            "recognizable features or a structured document, which de-identification "
+            f"cannot remove; e.g. image {first.sop_instance_uid} {first.message}); "
+            "do not share this study"
         )
     return ExportResult(out, study_uid, written, options, tuple(left_out), tuple(warnings))

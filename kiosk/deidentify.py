@@ -16,6 +16,19 @@ Options (``[deidentify]`` in the config):
   descriptions and comments are kept, with every word of the patient's name,
   IDs, birth date and accession removed), else they are removed.
 
+Where the table of ``dicom-anonymizer`` differs from the standard's, the
+standard is followed (:data:`STANDARD_ACTIONS`): Content Sequence (0040,A730)
+is removed (X, the table says D) and so is Text Value (0040,A160) wherever it
+is (X, no row in the table). Without the Clean Structured Content Option (the
+kiosk has none) a structured document (an SR, a key object selection), whose
+content is its Content Sequence, cannot be de-identified: it is left out and
+named, like an image with burned-in text.
+
+The file meta information is written anew (:func:`file_meta_of`): the
+Part-10 elements only, with the new SOP Instance UID and the kiosk's
+implementation; nothing of the source's (its AE titles, addresses, private
+information) is copied.
+
 Every UID the profile lists gets a new ``2.25`` UID, the same one wherever
 the old UID appears in the study (a :class:`UidMap` per export). Private
 elements are removed, and so are the overlay planes (the repeating groups
@@ -25,18 +38,20 @@ the patient, and the rest describes an overlay that is no longer there. The
 file's 128-byte preamble (free for other formats, a TIFF header in a hybrid
 file) is written as zeros.
 
-Burned-in text, which the profile without the Clean Pixel Data Option cannot
-remove:
+Burned-in text and recognizable features, which the profile without the
+Clean Pixel Data and Clean Recognizable Visual Features Options cannot remove:
 
-- an image whose ``BurnedInAnnotation`` is YES (or any value but NO) is left
-  out, and named: leaving it out is as safe as refusing the whole study (its
+- an image whose ``BurnedInAnnotation`` or ``RecognizableVisualFeatures`` is
+  YES (or any value but NO; compared without case or padding) is left out,
+  and named: leaving it out is as safe as refusing the whole study (its
   pixels leave in neither case) and a study with one such image (a CT's dose
   screen) can still be shared;
-- an image without the attribute of a kind that often carries it (Secondary
-  Capture, ultrasound, video and visible-light classes; modality SC, US, ES,
-  XC or OT) is written but named: "may hold burned-in text: check before
-  sharing". Its copy gets no ``BurnedInAnnotation``: it is written only where
-  the source said it.
+- an image without ``BurnedInAnnotation`` of a kind that often carries it
+  (:data:`BURNED_IN_MODALITIES`, :data:`_BURNED_IN_CLASSES`: secondary
+  capture, ultrasound, video, visible-light, ophthalmic, X-ray angiography and
+  fluoroscopy, microscopy, dental) is written but named: "may hold burned-in
+  text: check before sharing". Its copy gets no ``BurnedInAnnotation``: it is
+  written only where the source said it.
 """
 
 from __future__ import annotations
@@ -51,11 +66,13 @@ from typing import Any
 
 from pydicom import Dataset, dcmread
 from pydicom.dataelem import DataElement
+from pydicom.dataset import FileMetaDataset, validate_file_meta
 from pydicom.sequence import Sequence
 from pydicom.uid import UID, generate_uid
 
 from kiosk.config import Deidentify
 from kiosk.errors import SafetyError, UsageError
+from kiosk.net.store import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +91,15 @@ _CATEGORIES = {
     "Z_D_TAGS": "D",
     "X_Z_D_TAGS": "D",
     "X_Z_U_STAR_TAGS": "U*",
+}
+
+#: Where the standard's Table E.1-1 (Basic Profile column) says other than the module's table:
+#: Content Sequence is X (C only with the Clean Structured Content Option; the module has D,
+#: which kept the items, their Text Values naming the patient), and Text Value is X (the
+#: module has no row: it was kept, in a Content Sequence and anywhere else).
+STANDARD_ACTIONS: dict[tuple[int, int], str] = {
+    (0x0040, 0xA730): "X",  # Content Sequence
+    (0x0040, 0xA160): "X",  # Text Value
 }
 
 #: Attributes the Clean Descriptors Option keeps, cleaned (PS3.15 Table E.1-1, "C").
@@ -165,7 +191,21 @@ class Profile:
 
 
 def profile(options: Deidentify) -> Profile:
-    """Load Table E.1-1 (``TABLE_RELEASE``) with the options chosen."""
+    """Load Table E.1-1 (``TABLE_RELEASE``) with the options chosen.
+
+    The module's table, corrected where it differs from the standard
+    (:data:`STANDARD_ACTIONS`).
+
+    Parameters
+    ----------
+    options
+        The ``[deidentify]`` options.
+
+    Returns
+    -------
+    Profile
+        The action of every tag the table lists.
+    """
     table = importlib.import_module(
         f"dicomanonymizer.dicom_anonymization_databases.{TABLE_RELEASE}"
     )
@@ -177,6 +217,7 @@ def profile(options: Deidentify) -> Profile:
                 actions[(int(tag[0]), int(tag[1]))] = act
             else:
                 ranges.append((int(tag[0]), int(tag[1]), int(tag[2]), int(tag[3]), act))
+    actions.update(STANDARD_ACTIONS)
     return Profile(actions, tuple(ranges), options)
 
 
@@ -292,10 +333,28 @@ def _mark(ds: Dataset, options: Deidentify) -> None:
     ds.DeidentificationMethodCodeSequence = Sequence(items)
 
 
-#: Modalities whose images often carry burned-in text (dates, names, measurements).
-BURNED_IN_MODALITIES = frozenset({"SC", "US", "ES", "XC", "OT"})
+#: Modalities whose images often carry burned-in text (dates, names, measurements): secondary
+#: capture and other, ultrasound (and intravascular), endoscopy, external camera, ophthalmic
+#: photography, X-ray angiography and fluoroscopy, general and slide microscopy, dermoscopy,
+#: dental panoramic and intra-oral X-ray.
+BURNED_IN_MODALITIES = frozenset(
+    {"SC", "OT", "US", "IVUS", "ES", "XC", "OP", "XA", "RF", "GM", "SM", "DMS", "PX", "IO"}
+)
 #: Words of the names of SOP classes whose images often carry it (pydicom's UID dictionary).
-_BURNED_IN_CLASSES = ("Secondary Capture", "Ultrasound", "Video", "VL ")
+_BURNED_IN_CLASSES = (
+    "Secondary Capture",
+    "Ultrasound",
+    "Video",
+    "VL ",
+    "Ophthalmic",
+    "X-Ray Angiographic",
+    "Enhanced XA",
+    "X-Ray Radiofluoroscopic",
+    "Enhanced XRF",
+    "Microscop",
+    "Dermoscopic",
+    "Intra-Oral",
+)
 #: What an image of such a kind without ``BurnedInAnnotation`` is said to be.
 MAY_HOLD_TEXT = "may hold burned-in text: check before sharing"
 
@@ -321,27 +380,46 @@ class ImageNote:
         }
 
 
+def _said(ds: Dataset, keyword: str) -> str:
+    """A YES/NO attribute's value, upper case, without padding (``""``: missing or empty)."""
+    value = ds.get(keyword)
+    return "" if value is None else str(value).strip(" \0").upper()
+
+
+#: The YES/NO attributes that leave an image out when YES: what each says of it.
+_LEAVE_OUT = (
+    ("BurnedInAnnotation", "has burned-in text"),
+    ("RecognizableVisualFeatures", "has recognizable visual features (a face)"),
+)
+
+
 def burned_in_note(ds: Dataset) -> tuple[bool, str]:
     """Whether an image must be left out, and what to say of it (``""``: nothing).
+
+    Parameters
+    ----------
+    ds
+        The image (its header is enough).
 
     Returns
     -------
     (bool, str)
-        ``(True, why)`` when ``BurnedInAnnotation`` is YES or any value but NO
-        (left out); ``(False, MAY_HOLD_TEXT ...)`` when it is missing or empty
-        on an image of a kind that often carries burned-in text; else
+        ``(True, why)`` when ``BurnedInAnnotation`` or ``RecognizableVisualFeatures``
+        is YES or any value but NO, compared without case or padding (left out);
+        ``(False, MAY_HOLD_TEXT ...)`` when ``BurnedInAnnotation`` is missing or
+        empty on an image of a kind that often carries burned-in text; else
         ``(False, "")``.
     """
-    value = ds.get("BurnedInAnnotation")
-    said = "" if value is None else str(value).strip().upper()
-    if said == "YES":
-        return True, "has burned-in text (BurnedInAnnotation YES): left out of the export"
-    if said and said != "NO":
-        return True, (
-            f"has BurnedInAnnotation {said[:16]!r}, neither YES nor NO: taken as YES and "
-            "left out of the export"
-        )
-    if said == "NO":
+    for keyword, what in _LEAVE_OUT:
+        said = _said(ds, keyword)
+        if said == "YES":
+            return True, f"{what} ({keyword} YES): left out of the export"
+        if said and said != "NO":
+            return True, (
+                f"has {keyword} {said[:16]!r}, neither YES nor NO: taken as YES and "
+                "left out of the export"
+            )
+    if _said(ds, "BurnedInAnnotation") == "NO":
         return False, ""
     modality = str(ds.get("Modality", "")).strip().upper()
     kind = UID(str(ds.get("SOPClassUID", ""))).name
@@ -349,6 +427,79 @@ def burned_in_note(ds: Dataset) -> tuple[bool, str]:
         what = kind if kind and not kind[0].isdigit() else f"modality {modality}"
         return False, f"{MAY_HOLD_TEXT} ({what}, no BurnedInAnnotation)"
     return False, ""
+
+
+#: Modalities and words of SOP class names of structured documents: their content is their
+#: Content Sequence, which the profile removes.
+_DOCUMENT_MODALITIES = frozenset({"SR", "KO"})
+_DOCUMENT_CLASSES = (" SR Storage", "Key Object Selection")
+
+
+def structured_content_note(ds: Dataset) -> str:
+    """Why a structured document is left out of the export (``""``: not one).
+
+    Without the Clean Structured Content Option the profile removes the Content
+    Sequence (and every Text Value): a structured report or key object selection
+    would be left without its content (an invalid instance), and its text cannot
+    be trusted to be free of the patient's name, IDs or dates. It is left out.
+
+    Parameters
+    ----------
+    ds
+        The instance (its header is enough).
+
+    Returns
+    -------
+    str
+        What to say of it when it is a structured document (the top level has a
+        Value Type, its modality is SR or KO, or its SOP class is an SR or key
+        object selection class), else ``""``.
+    """
+    modality = str(ds.get("Modality", "")).strip().upper()
+    kind = UID(str(ds.get("SOPClassUID", ""))).name
+    if not (
+        "ValueType" in ds
+        or modality in _DOCUMENT_MODALITIES
+        or any(word in kind for word in _DOCUMENT_CLASSES)
+    ):
+        return ""
+    what = kind if kind and not kind[0].isdigit() else f"modality {modality or 'none'}"
+    return (
+        f"is a structured document ({what[:64]}) whose content (Content Sequence, Text "
+        "Values) the profile removes; without the Clean Structured Content Option it "
+        "cannot be de-identified: left out of the export"
+    )
+
+
+def file_meta_of(ds: Dataset, transfer_syntax: UID) -> FileMetaDataset:
+    """New file meta information for a de-identified ``ds``: the Part-10 elements only.
+
+    Nothing of the source's file meta is copied but its transfer syntax (how the
+    data set is encoded): its AE titles, presentation addresses, private
+    information and implementation may name the patient or the sending site.
+
+    Parameters
+    ----------
+    ds
+        The de-identified data set (its new SOP Class and SOP Instance UIDs).
+    transfer_syntax
+        The source's Transfer Syntax UID (one of the standard's: see
+        :func:`export_files`).
+
+    Returns
+    -------
+    FileMetaDataset
+        Version, Media Storage SOP Class and Instance UIDs, Transfer Syntax UID and
+        the kiosk's Implementation Class UID and Version Name.
+    """
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = transfer_syntax
+    meta.ImplementationClassUID = UID(IMPLEMENTATION_CLASS_UID)
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION.decode("ascii")
+    validate_file_meta(meta, enforce_standard=True)  # adds the version, checks the rest
+    return meta
 
 
 @dataclass(frozen=True)
@@ -359,12 +510,13 @@ class ExportResult:
     study_instance_uid: str  # the new (de-identified) Study Instance UID
     files: int
     options: Deidentify
-    left_out_images: tuple[ImageNote, ...] = ()  # with burned-in text
+    #: burned-in text, recognizable features, structured documents
+    left_out_images: tuple[ImageNote, ...] = ()
     warnings: tuple[ImageNote, ...] = ()  # written, but may hold burned-in text
 
     @property
     def left_out(self) -> int:
-        """How many images were left out (burned-in text)."""
+        """How many images were left out (burned-in text, faces, structured documents)."""
         return len(self.left_out_images)
 
     def to_json(self) -> dict[str, object]:
@@ -401,6 +553,20 @@ def _make_folder(out: Path) -> bool:
     return made
 
 
+def _syntax_note(syntax: UID) -> str:
+    """Why an instance whose transfer syntax is none of the standard's is left out, else ``""``.
+
+    The new file meta copies the Transfer Syntax UID as it is: a made-up one could
+    carry digits of the patient's (an ID, a birth date).
+    """
+    if syntax.is_transfer_syntax:
+        return ""
+    return (
+        f"has a Transfer Syntax UID that is none of the standard's ({str(syntax)[:64]!r}): "
+        "left out of the export"
+    )
+
+
 def export_files(sources: list[Path], out: Path, options: Deidentify) -> ExportResult:
     """De-identify the files of one study into ``out`` (``0001.dcm``, ``0002.dcm``, ...).
 
@@ -412,8 +578,9 @@ def export_files(sources: list[Path], out: Path, options: Deidentify) -> ExportR
     UsageError
         If ``out`` cannot be made a folder (a file is in the way).
     SafetyError
-        If every image has burned-in text: nothing is written (``out`` is
-        removed again if it was made here).
+        If every image is left out (burned-in text, recognizable features, a
+        structured document): nothing is written (``out`` is removed again if it
+        was made here).
     """
     rules = profile(options)
     uids = UidMap()
@@ -425,7 +592,9 @@ def export_files(sources: list[Path], out: Path, options: Deidentify) -> ExportR
     for source in sources:
         ds = dcmread(source)
         sop_uid = str(ds.get("SOPInstanceUID", ""))
-        leave_out, note = burned_in_note(ds)
+        syntax = UID(str(ds.file_meta.get("TransferSyntaxUID", "")))
+        why = structured_content_note(ds) or _syntax_note(syntax)
+        leave_out, note = (True, why) if why else burned_in_note(ds)
         if leave_out:
             left_out.append(ImageNote(sop_uid, "", note))
             log.warning("image %s %s", sop_uid, note)
@@ -433,12 +602,7 @@ def export_files(sources: list[Path], out: Path, options: Deidentify) -> ExportR
         words = _words(ds)
         clean_dataset(ds, rules, uids, words)
         _mark(ds, options)
-        meta = ds.file_meta
-        for elem in list(meta):
-            act = rules.action(elem.tag.group, elem.tag.element)
-            if act in ("X", "Z", "D") or elem.tag.element == 0x0016:  # Source AE title
-                del meta[elem.tag]
-        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.file_meta = file_meta_of(ds, syntax)
         ds.preamble = bytes(128)  # free for other formats: a TIFF header may name the patient
         written += 1
         name = f"{written:04d}.dcm"
@@ -450,9 +614,11 @@ def export_files(sources: list[Path], out: Path, options: Deidentify) -> ExportR
     if not written and left_out:
         if made:
             out.rmdir()
+        first = left_out[0]
         raise SafetyError(
-            "nothing was exported: every image of the study has burned-in text "
-            f"(BurnedInAnnotation, e.g. image {left_out[0].sop_instance_uid}), which "
-            "de-identification cannot remove; do not share this study"
+            "nothing was exported: every image of the study is left out (burned-in text, "
+            "recognizable features or a structured document, which de-identification "
+            f"cannot remove; e.g. image {first.sop_instance_uid} {first.message}); "
+            "do not share this study"
         )
     return ExportResult(out, study_uid, written, options, tuple(left_out), tuple(warnings))

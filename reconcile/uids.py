@@ -19,6 +19,21 @@ from pydicom.uid import generate_uid
 #: Top-level attributes whose UIDs are replaced (and recorded as originals).
 INSTANCE_UID_KEYWORDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 
+#: The attributes whose values are a study's, a series' or an instance's UID or refer to one
+#: (at any depth and in the file meta): the only ones :func:`remap_uids` rewrites.
+INSTANCE_REFERENCE_KEYWORDS = frozenset(
+    {
+        *INSTANCE_UID_KEYWORDS,
+        "ReferencedSOPInstanceUID",  # references to images, in any sequence
+        "MediaStorageSOPInstanceUID",  # the file meta's copy of the SOP Instance UID
+        "ReferencedSOPInstanceUIDInFile",  # DICOMDIR records
+        "MultiFrameSourceSOPInstanceUID",
+        "SOPInstanceUIDOfConcatenationSource",
+        "FailedSOPInstanceUIDList",
+        "UID",  # (0040,A124): a structured report's UIDREF item (the Study Instance UID, ...)
+    }
+)
+
 
 def new_uid_map(old_uids: Iterable[str], salt: str) -> dict[str, str]:
     """Map each UID to a new one, deterministically for the same ``salt``."""
@@ -26,10 +41,25 @@ def new_uid_map(old_uids: Iterable[str], salt: str) -> dict[str, str]:
 
 
 def remap_uids(ds: Dataset, mapping: Mapping[str, str]) -> int:
-    """Replace every UI value of ``ds`` found in ``mapping``, in nested sequences too.
+    """Replace the instance UIDs of ``ds`` found in ``mapping``, in nested sequences too.
 
-    The file meta's Media Storage SOP Instance UID follows the SOP Instance UID.
-    Returns how many values were replaced.
+    Only the attributes of :data:`INSTANCE_REFERENCE_KEYWORDS` are rewritten: a SOP
+    Class UID, a Referenced SOP Class UID, the file meta's Transfer Syntax UID and
+    every other UID that does not name an instance keep their values, even one
+    equal to a mapped UID. The file meta's Media Storage SOP Instance UID follows
+    the SOP Instance UID.
+
+    Parameters
+    ----------
+    ds
+        The dataset to change in place (its ``file_meta`` too, if it has one).
+    mapping
+        Old UID to new UID.
+
+    Returns
+    -------
+    int
+        How many values were replaced.
     """
     count = _remap(ds, mapping)
     meta = getattr(ds, "file_meta", None)
@@ -46,7 +76,7 @@ def _remap(ds: Dataset, mapping: Mapping[str, str]) -> int:
         if elem.VR == "SQ":
             for item in elem.value:
                 count += _remap(item, mapping)
-        elif elem.VR == "UI" and elem.value:
+        elif elem.VR == "UI" and elem.value and elem.keyword in INSTANCE_REFERENCE_KEYWORDS:
             if isinstance(elem.value, MultiValue | list):
                 values = [str(v) for v in elem.value]
                 new = [mapping.get(v, v) for v in values]

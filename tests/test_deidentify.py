@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from kiosk.cli import main
 from kiosk.config import Deidentify
 from kiosk.deidentify import export_files, profile
 from kiosk.errors import SafetyError
+from kiosk.net.store import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION
 from kiosk.store import db
 from tests.discs import ct_instance, write_ct_disc
 from tests.kiosk_config import write_config
@@ -436,3 +438,210 @@ def test_kiosk_export_to_a_folder_under_a_file_is_bad_usage(
             "give a new or empty folder with --out\n"
         )
     assert a_file.read_text() == "x"
+
+
+# --- Red team round 12: structured content, the file meta, faces and more burned-in kinds ---
+
+_NOT_A_REPORT = (
+    "PixelData", "Rows", "Columns", "BitsAllocated", "BitsStored", "HighBit",
+    "PixelRepresentation", "SamplesPerPixel", "PhotometricInterpretation", "RescaleIntercept",
+    "RescaleSlope", "ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing",
+    "SliceThickness", "ImageType", "FrameOfReferenceUID",
+)  # fmt: skip
+
+
+def _text(value: str, **extra: object) -> Dataset:
+    item = Dataset()
+    item.RelationshipType = "CONTAINS"
+    item.ValueType = "TEXT"
+    item.TextValue = value
+    for keyword, v in extra.items():
+        setattr(item, keyword, v)
+    return item
+
+
+def _report(path: Path, sop_class: str = "1.2.840.10008.5.1.4.1.1.88.11") -> Dataset:
+    """A Basic Text SR of DOE^JANEQZ: a TEXT item and a nested CONTAINER/TEXT naming her."""
+    ds = _planted(path)
+    for keyword in _NOT_A_REPORT:
+        if keyword in ds:
+            delattr(ds, keyword)
+    for group in (0x6000, 0x6002, 0x601E):
+        for elem in [e for e in ds if e.tag.group == group]:
+            del ds[elem.tag]
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = sop_class
+    ds.Modality = "SR"
+    ds.ValueType = "CONTAINER"
+    ds.ContinuityOfContent = "SEPARATE"
+    inner = Dataset()
+    inner.RelationshipType = "CONTAINS"
+    inner.ValueType = "CONTAINER"
+    inner.ContentSequence = Sequence([_text("nested JANEQZ")])
+    ds.ContentSequence = Sequence(
+        [_text("Findings for DOE^JANEQZ (EXT-ZQX7, born 19610203): no change"), inner]
+    )
+    ds.save_as(path, enforce_file_format=True)
+    return ds
+
+
+@pytest.mark.parametrize("clean_descriptors", [False, True])
+def test_structured_content_and_text_values_are_removed_and_a_report_left_out(
+    tmp_path, clean_descriptors
+):
+    """PS3.15 Table E.1-1: Content Sequence X and Text Value X (no Clean Structured Content).
+
+    A CT whose Content Sequence (and a Text Value elsewhere) names the patient is written
+    without them; a structured report, whose content is its Content Sequence, cannot be
+    de-identified and is left out, named.
+    """
+    image = _planted(tmp_path / "in" / "IMG1", BurnedInAnnotation="NO")
+    image.ContentSequence = Sequence(
+        [_text("patient DOE^JANEQZ said", ContentSequence=Sequence([_text("born 19610203")]))]
+    )
+    context = Dataset()
+    context.TextValue = "ZQX7 lying down"
+    image.AcquisitionContextSequence = Sequence([context])
+    image.TextValue = "JANEQZ at the top level"
+    image.save_as(tmp_path / "in" / "IMG1", enforce_file_format=True)
+    report = _report(tmp_path / "in" / "IMG2")
+    options = Deidentify(clean_descriptors=clean_descriptors)
+    result = export_files(
+        [tmp_path / "in" / "IMG1", tmp_path / "in" / "IMG2"], tmp_path / "out", options
+    )
+    assert (result.files, result.left_out) == (1, 1)
+    (note,) = result.left_out_images
+    assert note.sop_instance_uid == report.SOPInstanceUID and note.file == ""
+    assert "structured document (Basic Text SR Storage)" in note.message
+    assert note.message.endswith("left out of the export")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["0001.dcm"]
+    data = (tmp_path / "out" / "0001.dcm").read_bytes()
+    assert [needle for needle in NEEDLES if needle in data] == []
+    written = dcmread(tmp_path / "out" / "0001.dcm")
+    assert [
+        e.keyword for e in written.iterall() if e.keyword in ("ContentSequence", "TextValue")
+    ] == []
+    assert profile(options).action(0x0040, 0xA730) == "X"
+    assert profile(options).action(0x0040, 0xA160) == "X"
+
+
+@pytest.mark.parametrize(
+    ("sop_class", "modality", "value_type"),
+    [
+        ("1.2.840.10008.5.1.4.1.1.88.59", "KO", "CONTAINER"),  # key object selection
+        ("1.2.840.10008.5.1.4.1.1.88.33", "SR", None),  # comprehensive SR, no Value Type
+        ("1.2.840.10008.5.1.4.1.1.88.67", "", "CONTAINER"),  # a dose report, no modality
+        ("1.2.3.4.5", "OT", "CONTAINER"),  # a private class: the Value Type tells
+    ],
+)
+def test_a_study_of_structured_documents_alone_is_refused(
+    tmp_path, sop_class, modality, value_type
+):
+    report = _report(tmp_path / "in" / "SR1", sop_class)
+    report.Modality = modality
+    if value_type is None:
+        del report.ValueType
+    report.save_as(tmp_path / "in" / "SR1", enforce_file_format=True)
+    with pytest.raises(SafetyError) as refused:
+        export_files([tmp_path / "in" / "SR1"], tmp_path / "out", Deidentify())
+    message = str(refused.value)
+    assert message.startswith("nothing was exported: every image of the study is left out")
+    assert report.SOPInstanceUID in message and "structured document" in message
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_file_meta_is_written_anew(tmp_path):
+    """Private information, AE titles and addresses of the source's file meta are not copied."""
+    source = tmp_path / "in" / "IMG1"
+    ds = _planted(source)
+    ds.file_meta.add_new(0x00020100, "UI", "1.2.19610203")  # Private Information Creator UID
+    ds.file_meta.add_new(0x00020102, "OB", b"PRIVATE INFO: DOE^JANEQZ EXT-ZQX7 ")
+    ds.file_meta.add_new(0x00020016, "AE", "JANEQZ-SRC")  # Source AE Title
+    ds.file_meta.add_new(0x00020017, "AE", "JANEQZ-WS")  # Sending AE Title
+    ds.file_meta.add_new(0x00020018, "AE", "ZQX7-RCV")  # Receiving AE Title
+    ds.file_meta.add_new(0x00020026, "UR", "http://ws.example/JANEQZ")
+    ds.file_meta.add_new(0x00020027, "UR", "http://send.example/ZQX7")
+    ds.file_meta.add_new(0x00020028, "UR", "http://receive.example/JANEQZ")
+    ds.file_meta.ImplementationVersionName = "ZQX7_WS"
+    ds.file_meta.ImplementationClassUID = "1.2.19610203.7"
+    ds.save_as(source, enforce_file_format=True)
+    result = export_files([source], tmp_path / "out", Deidentify())
+    assert result.files == 1
+    data = (tmp_path / "out" / "0001.dcm").read_bytes()
+    assert [needle for needle in NEEDLES if needle in data] == []
+    written = dcmread(tmp_path / "out" / "0001.dcm")
+    meta = written.file_meta
+    assert [e.keyword for e in meta] == [
+        "FileMetaInformationGroupLength",
+        "FileMetaInformationVersion",
+        "MediaStorageSOPClassUID",
+        "MediaStorageSOPInstanceUID",
+        "TransferSyntaxUID",
+        "ImplementationClassUID",
+        "ImplementationVersionName",
+    ]
+    assert meta.MediaStorageSOPClassUID == written.SOPClassUID == ds.SOPClassUID
+    assert meta.MediaStorageSOPInstanceUID == written.SOPInstanceUID != ds.SOPInstanceUID
+    assert meta.TransferSyntaxUID == ds.file_meta.TransferSyntaxUID
+    assert meta.ImplementationClassUID == IMPLEMENTATION_CLASS_UID
+    assert meta.ImplementationVersionName == IMPLEMENTATION_VERSION.decode()
+
+
+def test_an_instance_of_a_made_up_transfer_syntax_is_left_out(tmp_path):
+    """Its Transfer Syntax UID would be copied into the new file meta, digits of hers and all."""
+    source = tmp_path / "in" / "IMG1"
+    ds = _planted(source)
+    ds.file_meta.TransferSyntaxUID = "1.2.19610203.1"
+    ds.save_as(source, enforce_file_format=True, implicit_vr=False, little_endian=True)
+    kept = _planted(tmp_path / "in" / "IMG2")
+    result = export_files([source, tmp_path / "in" / "IMG2"], tmp_path / "out", Deidentify())
+    assert (result.files, result.left_out) == (1, 1)
+    (note,) = result.left_out_images
+    assert note.sop_instance_uid == ds.SOPInstanceUID != kept.SOPInstanceUID
+    assert "Transfer Syntax UID that is none of the standard's" in note.message
+    assert b"19610203" not in (tmp_path / "out" / "0001.dcm").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("features", "burned_in"),
+    [("YES", None), ("yes ", "NO"), ("Y", None)],  # any value but NO is taken as YES
+)
+def test_an_image_with_recognizable_visual_features_is_left_out(tmp_path, features, burned_in):
+    extra = {"RecognizableVisualFeatures": features}
+    if burned_in is not None:
+        extra["BurnedInAnnotation"] = burned_in
+    with warnings.catch_warnings():  # a lower-case CS value is what is tried, pydicom warns
+        warnings.simplefilter("ignore")
+        face = _planted(tmp_path / "in" / "IMG1", **extra)
+    _planted(tmp_path / "in" / "IMG2", RecognizableVisualFeatures="NO")
+    sources = sorted((tmp_path / "in").iterdir())
+    result = export_files(sources, tmp_path / "out", Deidentify())
+    assert (result.files, result.left_out) == (1, 1)
+    (note,) = result.left_out_images
+    assert note.sop_instance_uid == face.SOPInstanceUID
+    assert "RecognizableVisualFeatures" in note.message and "left out" in note.message
+    assert dcmread(tmp_path / "out" / "0001.dcm").RecognizableVisualFeatures == "NO"
+
+
+@pytest.mark.parametrize(
+    ("sop_class", "modality"),
+    [
+        ("1.2.840.10008.5.1.4.1.1.77.1.5.1", "OP"),  # Ophthalmic Photography 8 Bit
+        ("1.2.840.10008.5.1.4.1.1.77.1.5.4", "OPT"),  # Ophthalmic Tomography: the class
+        ("1.2.840.10008.5.1.4.1.1.12.1", "XA"),  # X-Ray Angiographic
+        ("1.2.840.10008.5.1.4.1.1.12.2.1", "RF"),  # Enhanced XRF
+        ("1.2.840.10008.5.1.4.1.1.2", "GM"),  # a CT class, general microscopy modality
+        ("1.2.840.10008.5.1.4.1.1.2", "SM"),  # slide microscopy
+        ("1.2.840.10008.5.1.4.1.1.77.1.7", "CT"),  # Dermoscopic Photography: the class
+        ("1.2.840.10008.5.1.4.1.1.1.3", "IO"),  # Digital Intra-Oral X-Ray
+        ("1.2.840.10008.5.1.4.1.1.1.1", "PX"),  # panoramic dental X-ray
+    ],
+)
+def test_more_kinds_that_often_carry_burned_in_text_are_named(tmp_path, sop_class, modality):
+    ds = _planted(tmp_path / "in" / "IMG1", Modality=modality)
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = sop_class
+    ds.save_as(tmp_path / "in" / "IMG1", enforce_file_format=True)
+    result = export_files([tmp_path / "in" / "IMG1"], tmp_path / "out", Deidentify())
+    assert result.files == 1 and result.left_out == 0
+    (note,) = result.warnings
+    assert note.file == "0001.dcm"
+    assert note.message.startswith("may hold burned-in text: check before sharing")

@@ -358,6 +358,31 @@ def test_long_invalid_uid_is_cut_in_the_message(tmp_path: Path) -> None:
     assert repr(value)[:81] not in problem.message
 
 
+@pytest.mark.parametrize(
+    ("keyword", "value", "name"),
+    [
+        ("SOPInstanceUID", "1.2.840.10008.5.1.4.1.1.2", "CT Image Storage"),
+        ("SeriesInstanceUID", "1.2.840.10008.1.2.1", "Explicit VR Little Endian"),
+        ("StudyInstanceUID", "1.2.840.10008.2.16.4", "DICOM Controlled Terminology"),
+    ],
+)
+def test_an_instance_uid_of_the_dicom_standard_is_named(
+    tmp_path: Path, keyword: str, value: str, name: str
+) -> None:
+    """A study, series or image UID that is a UID of the standard (a class, a syntax) is named.
+
+    The image is listed and imported as usual: a destination with new UIDs gives it one
+    of its own, and its SOP class stays what it is.
+    """
+    _write_one(tmp_path, {keyword: value})
+    scan = scan_medium(tmp_path)
+    (inst,) = scan.instances
+    assert inst.uid_valid is False
+    (problem,) = [p for p in scan.problems if p.code == "invalid-uid"]
+    assert keyword in problem.message and repr(value) in problem.message
+    assert f"a UID of the DICOM standard ({name})" in problem.message
+
+
 def test_valid_uid_gives_no_problem(tmp_path: Path) -> None:
     _write_one(tmp_path, {"SOPInstanceUID": "1.2.0.10." + "9" * 55})
     scan = scan_medium(tmp_path)

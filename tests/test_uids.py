@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydicom import dcmread
 from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
 from pydicom.uid import generate_uid
 
 from reconcile.coerce import CoercionRules, apply_coercion, plan_coercion
@@ -121,3 +123,83 @@ def test_rules_keep_demographics_when_told():
     target = TargetIdentity(mrn="MRN1", patient_name="OTHER^NAME", birth_date="19990101", sex="M")
     plan = plan_coercion(ds, target, CoercionRules(replace_demographics=False))
     assert plan.changed_keywords == ["PatientID"]
+
+
+# --- Red team round 12: a disc UID equal to a UID of the DICOM standard ---------------------
+
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+EXPLICIT_VR_LE = "1.2.840.10008.1.2.1"
+
+
+def test_a_study_uid_equal_to_a_class_or_syntax_uid_gets_a_new_one_and_classes_keep_theirs(
+    tmp_path,
+):
+    """An image UID equal to CT Image Storage, a series UID equal to Explicit VR LE.
+
+    The instance and the series get new UIDs (and the references to them follow);
+    the SOP class, the referenced SOP class, the file meta's class and transfer
+    syntax keep the standard's values, so the corrected copy is still a CT that
+    can be written and sent.
+    """
+    datasets = make_study()
+    images, kos = datasets[:2], datasets[2]
+    for image in images:
+        image.SeriesInstanceUID = EXPLICIT_VR_LE
+    images[0].SOPInstanceUID = CT_IMAGE_STORAGE
+    images[0].file_meta.MediaStorageSOPInstanceUID = CT_IMAGE_STORAGE
+    kos_series = kos.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0]
+    kos_series.SeriesInstanceUID = EXPLICIT_VR_LE
+    kos_series.ReferencedSOPSequence[0].ReferencedSOPInstanceUID = CT_IMAGE_STORAGE
+    old = [images[0].StudyInstanceUID, EXPLICIT_VR_LE, kos.SeriesInstanceUID]
+    old += [d.SOPInstanceUID for d in datasets]
+    mapping = new_uid_map(old, salt="desk/8")
+    target = TargetIdentity(mrn="MRN2", accession_number="ACC2")
+    for ds in datasets:
+        plan = plan_coercion(ds, target, CoercionRules(new_uids=True), mapping)
+        apply_coercion(ds, plan, modifying_system="KIOSK", when=datetime(2026, 11, 23, 9, 0))
+
+    first = images[0]
+    assert first.SOPInstanceUID == mapping[CT_IMAGE_STORAGE] != CT_IMAGE_STORAGE
+    assert first.SeriesInstanceUID == mapping[EXPLICIT_VR_LE] != EXPLICIT_VR_LE
+    assert first.file_meta.MediaStorageSOPInstanceUID == first.SOPInstanceUID
+    for image in images:
+        assert image.SOPClassUID == CT_IMAGE_STORAGE
+        assert image.file_meta.MediaStorageSOPClassUID == CT_IMAGE_STORAGE
+        assert image.file_meta.TransferSyntaxUID == EXPLICIT_VR_LE
+    assert [r.ReferencedSOPClassUID for r in kos_series.ReferencedSOPSequence] == [
+        CT_IMAGE_STORAGE,
+        CT_IMAGE_STORAGE,
+    ]
+    assert kos_series.ReferencedSOPSequence[0].ReferencedSOPInstanceUID == first.SOPInstanceUID
+    assert kos_series.SeriesInstanceUID == first.SeriesInstanceUID
+    # The corrected copy is a file that can be written and read back as a CT.
+    first.save_as(tmp_path / "corrected.dcm", enforce_file_format=True)
+    again = dcmread(tmp_path / "corrected.dcm")
+    assert again.file_meta.TransferSyntaxUID == EXPLICIT_VR_LE
+    assert again.SOPClassUID == CT_IMAGE_STORAGE and again.pixel_array.shape == (32, 32)
+
+
+def test_remap_leaves_every_uid_that_names_no_instance():
+    """Coding scheme, context group, implementation and private creator UIDs are kept."""
+    mapped = "1.2.840.10008.2.16.4"  # the DICOM coding scheme's UID, used by a disc as an image's
+    ds = Dataset()
+    ds.SOPInstanceUID = mapped
+    code = Dataset()
+    code.CodingSchemeUID = mapped
+    code.ContextGroupExtensionCreatorUID = mapped
+    code.ContextUID = mapped
+    ds.ConceptNameCodeSequence = Sequence([code])
+    ds.PrivateInformationCreatorUID = mapped
+    ds.ensure_file_meta()
+    ds.file_meta.ImplementationClassUID = mapped
+    ds.file_meta.MediaStorageSOPInstanceUID = mapped
+    assert remap_uids(ds, {mapped: "2.25.1"}) == 2
+    assert (ds.SOPInstanceUID, ds.file_meta.MediaStorageSOPInstanceUID) == ("2.25.1", "2.25.1")
+    assert ds.file_meta.ImplementationClassUID == mapped
+    assert ds.PrivateInformationCreatorUID == mapped
+    item = ds.ConceptNameCodeSequence[0]
+    assert (item.CodingSchemeUID, item.ContextGroupExtensionCreatorUID, item.ContextUID) == (
+        mapped,
+        mapped,
+        mapped,
+    )

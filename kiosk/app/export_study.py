@@ -31,7 +31,8 @@ def export_deidentified(
         Unknown study, ``out`` not empty or under a file, or the study's copy was
         removed from the spool.
     SafetyError
-        Every image of the study has burned-in text: nothing is written.
+        Every image of the study is left out (burned-in text, recognizable
+        features, structured documents): nothing is written.
     """
     with db.opened(config.database_path) as conn:
         user = access.require(conn, access.Action.EXPORT, user=user, station=config.station).user
@@ -57,7 +58,7 @@ def export_deidentified(
         except SafetyError:
             audit.record(conn, user=user, station=config.station, action="export",
                          study_instance_uid=record.study_instance_uid, outcome="refused",
-                         detail=f"study {record.id}: every image has burned-in text")  # fmt: skip
+                         detail=f"study {record.id}: every image left out")  # fmt: skip
             raise
         except Exception:
             audit.record(conn, user=user, station=config.station, action="export",
@@ -71,7 +72,8 @@ def export_deidentified(
             action="export",
             study_instance_uid=record.study_instance_uid,
             detail=f"study {record.id}: de-identified copy ({result.files} files, "
-            f"{result.left_out} left out with burned-in text, {len(result.warnings)} that may "
+            f"{result.left_out} left out (burned-in text, faces, structured documents), "
+            f"{len(result.warnings)} that may "
             f"hold burned-in text) as {result.study_instance_uid} in {out}",
         )
         return result

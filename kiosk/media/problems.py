@@ -88,7 +88,9 @@ PLAIN_WORDS: dict[ProblemCode, str] = {
     ProblemCode.IDENTITY_CONFLICT: (
         "The same identifier is used for two patients on the disc; a person must check it"
     ),
-    ProblemCode.INVALID_UID: "An image has a malformed identifier (UID); it is listed anyway",
+    ProblemCode.INVALID_UID: (
+        "An image has a malformed or borrowed identifier (UID); it is listed anyway"
+    ),
     ProblemCode.NO_DICOMDIR: "The disc has no index (DICOMDIR); every file was read",
     ProblemCode.SYMLINK_ON_MEDIUM: "The disc holds a link to another file; it was not followed",
     ProblemCode.SPECIAL_FILE: "The disc holds something that is not a file; it was not opened",

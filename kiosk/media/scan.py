@@ -43,6 +43,7 @@ from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+from pydicom.uid import UID
 from pydicom.valuerep import PersonName
 from pydicom.values import convert_PN
 
@@ -308,6 +309,29 @@ def is_valid_uid(value: str) -> bool:
     return 0 < len(value) <= 64 and _UID.fullmatch(value) is not None
 
 
+def registry_name(value: str) -> str:
+    """The name of ``value`` in the DICOM registry of UIDs (PS3.6 Annex A), else ``""``.
+
+    A valid UID that names a SOP class, a transfer syntax or another thing of
+    the standard (such as ``1.2.840.10008.5.1.4.1.1.2``, CT Image Storage) is
+    not a study's, a series' or an image's own UID.
+
+    Parameters
+    ----------
+    value
+        A UID, checked with :func:`is_valid_uid` first (else ``""``).
+
+    Returns
+    -------
+    str
+        The registry's name (pydicom's UID dictionary), or ``""``.
+    """
+    if not is_valid_uid(value):
+        return ""
+    uid = UID(value)
+    return uid.name if uid.type else ""
+
+
 def _check_uids(
     inst: MediaInstance, problems: list[Problem], *, record: bool = False
 ) -> MediaInstance:
@@ -331,10 +355,19 @@ def _check_uids(
     whose = "the DICOMDIR record's " if record else ""
     for name, keyword in _UID_FIELDS.items():
         value = getattr(inst, name)
-        if is_valid_uid(value) or (record and not value):
+        standard = registry_name(value) if keyword != "SOPClassUID" else ""
+        if (is_valid_uid(value) and not standard) or (record and not value):
             continue
         bad = True
-        what = "is missing or empty" if not value else f"is not a valid UID: {repr(value)[:80]}"
+        if standard:
+            what = (
+                f"is a UID of the DICOM standard ({standard[:60]}), not one of its own: "
+                f"{repr(value)[:80]}"
+            )
+        elif not value:
+            what = "is missing or empty"
+        else:
+            what = f"is not a valid UID: {repr(value)[:80]}"
         problem = Problem(ProblemCode.INVALID_UID, inst.relpath, f"{whose}{keyword} {what}")
         if problem not in problems:
             problems.append(problem)

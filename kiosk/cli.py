@@ -684,9 +684,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     if clashing := sum(o.clashing_on_medium for o in outcomes):
         raise PartialError(
             f"{clashing} image{'s share' if clashing != 1 else ' shares'} a SOP Instance UID "
-            "with another image of the study on the disc and was not sent (a PACS keeps one "
-            "image per UID): keep the disc and tell the back office ('kiosk scan --json' names "
-            "it under lost); what else was read was sent"
+            "with another image of the study (on the disc, or imported before from another "
+            "disc) and was not sent (a PACS keeps one image per UID): keep the disc and tell "
+            "the back office ('kiosk scan --json' names those of this disc under lost); what "
+            "else was read was sent"
         )
     if any(o.medium_changed for o in outcomes):
         raise PartialError(

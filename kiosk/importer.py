@@ -39,9 +39,10 @@ from kiosk.errors import (
     UsageError,
 )
 from kiosk.lifecycle import Actor, CoercedInstance
+from kiosk.media.disc_files import open_disc_file
 from kiosk.media.drives import mounted_media
 from kiosk.media.eject import eject
-from kiosk.media.model import LostInstance, MediaScan, StudySummary
+from kiosk.media.model import LostInstance, MediaInstance, MediaScan, StudySummary
 from kiosk.media.names import shown
 from kiosk.media.scan import verify
 from kiosk.media.spool import (
@@ -625,8 +626,11 @@ def _import_one(
             "kiosk process right now; wait until it ends (kiosk queue shows it), then import "
             "again only if it says the copy is incomplete"
         )
-    instances = study.instances
-    gaps = lifecycle.MediumGaps(len(scan.unread), len(scan.clashes_of(study.study_instance_uid)))
+    unlike = _unlike_earlier_copies(conn, earlier.id, study, scan.root) if earlier else set()
+    instances = [i for i in study.instances if i.relpath not in unlike]
+    gaps = lifecycle.MediumGaps(
+        len(scan.unread), len(scan.clashes_of(study.study_instance_uid)) + len(unlike)
+    )
     if earlier is None:
         _refuse_a_mix(conn, config, study, request)
         study_id = lifecycle.begin_import(
@@ -697,6 +701,7 @@ def _import_one(
             coercing=coercing,
             reports=reports,
             on_recorded=None if early is None else functools.partial(early.recorded, study_id),
+            unlike=unlike,
         )
     except BaseException:
         coercing.close()
@@ -737,14 +742,17 @@ def _copy(
     coercing: _Coercing,
     reports: Sequence[Report] = (),
     on_recorded: Callable[[list[int]], None] | None = None,
+    unlike: Collection[str] = (),
 ) -> int:
     """Copy what the spool lacks of a study, verified; each copied file is coerced meanwhile.
 
     The disc's ``reports`` are wrapped into DICOM beside the copies. Queueing
-    comes after, once the whole study is copied.
+    comes after, once the whole study is copied. ``unlike``: the disc's files
+    that are other images than the copies of their SOP UIDs in the spool
+    (:func:`_unlike_earlier_copies`): neither copied nor sent.
     """
-    instances = study.instances
-    rows = _instance_rows(conn, study_id, study, scan.lost_of(study))
+    instances = [i for i in study.instances if i.relpath not in unlike]
+    rows = _instance_rows(conn, study_id, instances, scan.lost_of(study))
     spool = study_folder(config.spool_dir, study_id)
     folder = spool_path(spool, "original")
     try:
@@ -907,10 +915,54 @@ def _add_reports(
         log.info("study %d: report %s wrapped as %s", study_id, report.kind, sop_uid)
 
 
+def _unlike_earlier_copies(
+    conn: sqlite3.Connection, study_id: int, study: StudySummary, root: Path
+) -> set[str]:
+    """The disc's files of a study imported before that are other images than the spool's
+    copies of their SOP Instance UIDs (a second disc reusing UIDs, another image at the
+    same path): each would be taken for the copy there (or clash with its UID), so it is
+    neither copied nor sent, and the import says so (``clashing_on_medium``, exit 6).
+
+    A file at the path of a whole copy is read and compared with the copy's digest: the
+    one certain way to know it is the same image (a resumed copy reads its disc again).
+    """
+    rows = studies.instances_of(conn, study_id)
+    by_path = {studies.source_relpath(r): r for r in rows}
+    imported = {str(r["sop_instance_uid"]) for r in rows}
+    unlike = set()
+    for inst in study.instances:
+        row = by_path.get(inst.relpath)
+        if row is None:
+            if inst.sop_instance_uid in imported:  # another file with an imported image's UID
+                unlike.add(inst.relpath)
+        elif copied_whole(row) and not _same_file(root / inst.relpath, row):
+            unlike.add(inst.relpath)
+    if unlike:
+        log.warning(
+            "study %d: %d file(s) of this disc are other images than the ones imported before "
+            "under their SOP Instance UIDs; not sent (keep the disc)",
+            study_id,
+            len(unlike),
+        )
+    return unlike
+
+
+def _same_file(path: Path, row: sqlite3.Row) -> bool:
+    """Whether a disc file holds what the instance's spool copy was copied from."""
+    try:
+        fd, info = open_disc_file(path)
+        with open(fd, "rb", buffering=0, closefd=True) as fh:
+            if info.st_size != int(row["size"] or -1):
+                return False
+            return digest.of_open(fh) == str(row["original_digest"] or "")
+    except OSError:
+        return True  # unreadable now: the copy stands; reading it is the copy loop's to report
+
+
 def _instance_rows(
     conn: sqlite3.Connection,
     study_id: int,
-    study: StudySummary,
+    instances: Sequence[MediaInstance],
     lost: Sequence[LostInstance] = (),
 ) -> dict[str, sqlite3.Row]:
     """The study's instance rows by disc path, adding (in one transaction) those not there yet.
@@ -921,7 +973,7 @@ def _instance_rows(
     """
     known = {studies.source_relpath(r): r for r in studies.instances_of(conn, study_id)}
     sops = {str(r["sop_instance_uid"]) for r in known.values()}
-    missing = [i for i in study.instances if i.relpath not in known]
+    missing = [i for i in instances if i.relpath not in known]
     sops |= {i.sop_instance_uid for i in missing}
     unreadable: list[str] = []
     for gone in lost:

@@ -491,6 +491,51 @@ def test_two_images_of_one_study_under_one_sop_uid_make_a_partial_import(
     assert len(storage_server.received_files()) == 3
 
 
+@pytest.mark.parametrize("where", ["other-path", "same-path"])
+def test_a_second_disc_reusing_an_imported_sop_uid_for_another_image_sends_the_rest(
+    tmp_path, capsys, worklist_server, storage_server, where
+):
+    """Red team round 12: a second disc of a study holding a new image and another image
+    under an imported SOP UID: at another path the import exited 7 ("UNIQUE constraint
+    failed") and the new image never went; at the same path it exited 0, the spool's copy
+    of the first disc taken for it and the second disc's image never named."""
+    study_uid = generate_uid()
+    first = write_study(tmp_path / "disc1", "S1", JANE, study_uid=study_uid, count=3)
+    make_dicomdir(tmp_path / "disc1")
+    reused = first["DICOM/S1/I0000003"]
+    second = tmp_path / "disc2"
+    if where == "other-path":  # I0000001 is new; I0000002 is another image with I3's UID
+        write_study(second, "S9", JANE, study_uid=study_uid, count=2, sop_uids={2: reused})
+    else:  # S1/I0000003 is another image (another series) at the same path, S1/I0000004 new
+        write_study(second, "S1", JANE, study_uid=study_uid, count=4, sop_uids={3: reused})
+        for n in (1, 2):
+            (second / f"DICOM/S1/I000000{n}").unlink()
+    make_dicomdir(second)
+    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+    args = ["--all", "--mrn", "MRN1", "--accession", "ACC-MRN1", "--config", str(cfg)]
+    code, _, err = run_cli(capsys, "import", str(tmp_path / "disc1"), *args)
+    assert code == 0, err
+    before = {pydicom.dcmread(p).SOPInstanceUID for p in storage_server.wait_for_files(3)}
+
+    code, out, err = run_cli(capsys, "import", str(second), *args)
+    assert code == 6, err
+    assert "imported before from another disc" in err
+    [study] = out["studies"]
+    assert study["clashing_on_medium"] == 1, study
+    after = {pydicom.dcmread(p).SOPInstanceUID: p for p in storage_server.wait_for_files(4)}
+    assert len(after) == 4 and set(before) < set(after)  # the new image went
+    # the first disc's image under the reused UID is what the PACS holds
+    held = pydicom.dcmread(after[reused])
+    assert (
+        held.SeriesInstanceUID
+        == pydicom.dcmread(tmp_path / "disc1" / "DICOM/S1/I0000003").SeriesInstanceUID
+    )
+
+    code, out, err = run_cli(capsys, "import", str(tmp_path / "disc1"), *args)
+    assert code == 0, err  # the first disc again: its copies are its own
+
+
 # --- 3. an MRN that nobody confirms is never sent -------------------------------------
 
 

@@ -31,6 +31,7 @@ from tests.match_cases_blind3 import BLIND3_CASES
 from tests.match_cases_blind4 import BLIND4_CASES
 from tests.match_cases_blind5 import BLIND5_CASES
 from tests.match_cases_blind6 import BLIND6_CASES
+from tests.match_cases_blind7 import BLIND7_CASES
 
 
 def main(argv: list[str]) -> int:
@@ -64,6 +65,11 @@ def main(argv: list[str]) -> int:
             "sixth blind set (written on 2026-12-01 after the fifth's rules, measured once "
             "before any rule saw it)",
             BLIND6_CASES,
+        ),
+        (
+            "seventh blind set (written on 2026-12-01 after the sixth's rules, with the discs' "
+            "modalities, measured once before any rule saw it)",
+            BLIND7_CASES,
         ),
     )
     for title, cases in sets:

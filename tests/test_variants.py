@@ -28,6 +28,7 @@ from tests.match_cases_blind3 import BLIND3_CASES
 from tests.match_cases_blind4 import BLIND4_CASES
 from tests.match_cases_blind5 import BLIND5_CASES
 from tests.match_cases_blind6 import BLIND6_CASES
+from tests.match_cases_blind7 import BLIND7_CASES
 
 
 def wl(name: str, dob: str = "19700101", sex: str = "M", mrn: str = "M1") -> WorklistItem:
@@ -209,6 +210,7 @@ def test_variant_walks_are_quick_on_hostile_words():
         BLIND4_CASES,
         BLIND5_CASES,
         BLIND6_CASES,
+        BLIND7_CASES,
     ],
     ids=[
         "latin-1",
@@ -222,6 +224,7 @@ def test_variant_walks_are_quick_on_hostile_words():
         "blind-4",
         "blind-5",
         "blind-6",
+        "blind-7",
     ],
 )
 def test_no_set_has_a_wrong_or_unsafe_automatic_match(cases):

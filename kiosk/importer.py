@@ -923,8 +923,10 @@ def _unlike_earlier_copies(
     same path): each would be taken for the copy there (or clash with its UID), so it is
     neither copied nor sent, and the import says so (``clashing_on_medium``, exit 6).
 
-    A file at the path of a whole copy is read and compared with the copy's digest: the
-    one certain way to know it is the same image (a resumed copy reads its disc again).
+    A file at the path of a copy is read and compared with the copy's recorded digest:
+    the one certain way to know it is the same image (a resumed copy reads its disc
+    again). Only a file that differs has its spool copy checked (:func:`copied_whole`,
+    which the copy does anyway for the others).
     """
     rows = studies.instances_of(conn, study_id)
     by_path = {studies.source_relpath(r): r for r in rows}
@@ -935,7 +937,11 @@ def _unlike_earlier_copies(
         if row is None:
             if inst.sop_instance_uid in imported:  # another file with an imported image's UID
                 unlike.add(inst.relpath)
-        elif copied_whole(row) and not _same_file(root / inst.relpath, row):
+        elif (
+            row["original_digest"]
+            and not _same_file(root / inst.relpath, row)
+            and copied_whole(row)
+        ):
             unlike.add(inst.relpath)
     if unlike:
         log.warning(

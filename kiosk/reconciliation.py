@@ -29,7 +29,7 @@ from kiosk.importer import (
 from kiosk.lifecycle import Actor, Correction
 from kiosk.store import outbox, studies
 from kiosk.store.studies import StudyRecord, StudyState
-from reconcile.model import WorklistItem
+from reconcile.model import TargetIdentity, WorklistItem
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,7 @@ def attach_order(
             f"imported as MRN {record.mrn}; to move it to another patient give --mrn {item.mrn}"
         )
     old_issuer = _issuer_of(record)
+    moved = (record.mrn, old_issuer) != (new.mrn, new.issuer)
     if record.mrn and item.mrn == record.mrn and new.issuer != old_issuer and issuer is None:
         named = new.issuer or '""'
         raise SafetyError(
@@ -151,8 +152,8 @@ def attach_order(
     )
     actor = Actor(user, config.station)
     try:
-        correction = _correction(conn, config, record, item)
-        _attach(conn, config, record, item, correction, actor, confirmed_mismatch)
+        correction = _correction(conn, config, record, new, moved=moved)
+        _attach(conn, record, new, correction, actor, confirmed_mismatch)
     except BaseException:
         outbox.release_quiesced(conn, record.id)  # not attached: it goes on as it was
         raise
@@ -169,9 +170,8 @@ def attach_order(
 
 def _attach(
     conn: sqlite3.Connection,
-    config: Config,
     record: StudyRecord,
-    item: WorklistItem,
+    target: TargetIdentity,
     correction: Correction | None,
     actor: Actor,
     confirmed_mismatch: bool,
@@ -185,15 +185,20 @@ def _attach(
     if confirmed_mismatch:
         detail += "; demographics mismatch confirmed by the user"
     lifecycle.attach_order(
-        conn, record.id, order_identity(config, item), actor=actor, detail=detail,
-        correction=correction,
+        conn, record.id, target, actor=actor, detail=detail, correction=correction,
     )  # fmt: skip
 
 
 def _correction(
-    conn: sqlite3.Connection, config: Config, record: StudyRecord, item: WorklistItem
+    conn: sqlite3.Connection,
+    config: Config,
+    record: StudyRecord,
+    target: TargetIdentity,
+    *,
+    moved: bool,
 ) -> Correction | None:
-    """What was sent under the old identity, when the study is being corrected after sending."""
+    """What was sent under the old identity, when the study is being corrected after sending
+    (``moved``: to another patient, another MRN or issuer, as ``target`` is)."""
     outbox.quiesce(conn, record.id)  # what a send running now delivers counts too
     rows = outbox.delivered_instances(conn, record.id, record.destination)
     if not rows:
@@ -211,8 +216,6 @@ def _correction(
                 "birth_date": str(header.get("PatientBirthDate", "")),
                 "sex": str(header.get("PatientSex", "")),
             }
-    new = order_identity(config, item)
-    moved = (record.mrn, _issuer_of(record)) != (new.mrn, new.issuer)
     destination = config.destination(record.destination)
     if not moved:
         note = corrections.NONE
@@ -223,8 +226,8 @@ def _correction(
         old_study_instance_uid=record.new_study_instance_uid,
         old_mrn=record.mrn,
         old_accession=record.accession_number,
-        new_mrn=item.mrn,
-        new_accession=item.accession_number,
+        new_mrn=target.mrn,
+        new_accession=target.accession_number,
         instances=tuple(instances),
         old_identity=old,
         rejection_note=note,

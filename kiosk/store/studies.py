@@ -84,7 +84,6 @@ class StudyRecord:
     worker: str = ""  # the live process that is importing it (see kiosk.recovery)
     unread_on_medium: int = 0  # files of its disc that could not be read (migration 0013)
     clashing_on_medium: int = 0  # its images on the disc left out for a shared SOP UID
-    gaps_told: bool = True  # whether the user was told of those (see kiosk.lifecycle.MediumGaps)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StudyRecord:
@@ -117,7 +116,6 @@ class StudyRecord:
             worker=row["worker"],
             unread_on_medium=row["unread_on_medium"],
             clashing_on_medium=row["clashing_on_medium"],
-            gaps_told=bool(row["gaps_told"]),
         )
 
 

@@ -318,3 +318,39 @@ def test_a_broken_file_the_dicomdir_does_not_list_does_not_hold_a_whole_disc_bac
     [outcome] = done["studies"]
     assert (outcome["sent"], outcome["state"]) == (3, "sent")
     assert "unread_on_medium" not in outcome
+
+
+@pytest.mark.parametrize("link", ["outside", "inside", "inside-folder"])
+def test_a_link_on_a_disc_without_dicomdir_to_an_image_elsewhere_is_not_read_and_said(
+    tmp_path, worklist_server, storage_server, link
+):
+    """Red team round 12: on a mounted folder with no DICOMDIR, an image replaced by a link to
+    a file outside the disc was named ``symlink-on-medium`` but the import sent 2 of 3 and
+    exited 0. A link is never followed, so what it names was not read: exit 6 and
+    ``unread_on_medium``. A link to a file or folder of the disc itself (read anyway) is not."""
+    disc = tmp_path / "disc"
+    [study] = write_ct_disc(disc, [JANE], per_study=3, dicomdir=False)
+    folder = disc / "DICOM" / "P0000001"
+    third = folder / "I0000003"
+    if link == "outside":
+        third.rename(tmp_path / "elsewhere")
+        os.symlink(tmp_path / "elsewhere", third)
+    elif link == "inside":
+        os.symlink("I0000003", folder / "LINK")
+    else:
+        os.symlink("P0000001", disc / "DICOM" / "LINKDIR")
+    worklist_server.add_patient("MRN1", "DOE^JANE", PatientBirthDate="19700101")
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+    code, done, err = run_kiosk(
+        tmp_path, "import", str(disc), "--study", study.study_instance_uid, "--mrn", "MRN1",
+        "--accession", "ACC-MRN1", "--dest", "radiology", "--config", str(cfg),
+    )  # fmt: skip
+    [outcome] = done["studies"]
+    if link == "outside":
+        assert code == 6, err
+        assert "could not be read and may be images" in err
+        assert (outcome["sent"], outcome["unread_on_medium"]) == (2, 1)
+    else:
+        assert code == 0, err
+        assert (outcome["sent"], outcome["state"]) == (3, "sent")
+        assert "unread_on_medium" not in outcome

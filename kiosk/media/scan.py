@@ -417,10 +417,12 @@ class _Scanner:
         self.non_dicom: list[str] = []
         self.lost: list[LostInstance] = []
         self._listed_at: dict[str, str] = {}  # file -> the SOP UID of the record listing it
+        self._files: frozenset[str] = frozenset()  # the regular files the walk found
 
     def run(self, label: str, keep: object) -> MediaScan:
         seen: dict[str, tuple[int, int]] = {}
         files = list(_walk(self.root, self.problems, seen))
+        self._files = frozenset(files)
         signature = _listing_digest(seen)
         index = {_norm(rel): rel for rel in files}
         dicomdirs = sorted(
@@ -494,11 +496,29 @@ class _Scanner:
         for p in self.problems:
             if p.path in lost:
                 continue  # named with its study
-            if p.code in _NOT_READ or (
-                p.code is ProblemCode.TRUNCATED_FILE and p.message.endswith(_LEFT_OUT)
+            if (
+                p.code in _NOT_READ
+                or (p.code is ProblemCode.TRUNCATED_FILE and p.message.endswith(_LEFT_OUT))
+                or (p.code is ProblemCode.SYMLINK_ON_MEDIUM and not self._links_to_a_file_read(p))
             ):
                 out.append(p.path or "DICOMDIR")
         return tuple(dict.fromkeys(out))
+
+    def _links_to_a_file_read(self, link: Problem) -> bool:
+        """Whether a symbolic link on the medium names a file or folder the walk read.
+
+        Such a link is a second name of what was read anyway (Rock Ridge allows
+        them); any other link (outside the medium, dangling, or an image's link
+        that was not extracted) may stand for an image that was not read. Only
+        the link's path is resolved and its target's type looked at: nothing it
+        points at is opened.
+        """
+        try:
+            real = Path(os.path.realpath(self.root / link.path))
+            rel = real.relative_to(self.root).as_posix()
+            return rel in self._files or real.is_dir()
+        except (OSError, ValueError):
+            return False
 
     # -- files not listed in a DICOMDIR --
 

@@ -90,6 +90,20 @@ class IdentityMismatchError(SafetyError):
     """The disc's demographics contradict the chosen patient; a person must confirm (exit 5)."""
 
 
+class AnotherPatientError(SafetyError):
+    """The order is another patient's than the study's; moving it must be asked for (exit 5).
+
+    ``mrn`` and ``issuer`` name the order's patient (the MRN and issuer of patient ID that
+    would move the study there, ``""`` for no issuer), ``was`` the study's (MRN, issuer).
+    """
+
+    def __init__(self, message: str, *, mrn: str, issuer: str, was: tuple[str, str]) -> None:
+        super().__init__(message)
+        self.mrn = mrn
+        self.issuer = issuer
+        self.was = was
+
+
 class AssociationRejected(PeerError):
     """The peer answered our association request with A-ASSOCIATE-RJ (exit 4).
 

@@ -18,7 +18,7 @@ import pydicom
 
 from kiosk import corrections, faults, lifecycle
 from kiosk.config import Config
-from kiosk.errors import SafetyError, UsageError
+from kiosk.errors import AnotherPatientError, SafetyError, UsageError
 from kiosk.importer import (
     ImportOutcome,
     check_demographics,
@@ -128,20 +128,26 @@ def attach_order(
             f"accession {item.accession_number} belongs to MRN {item.mrn} of issuer "
             f"{new.issuer or '(none)'}, not of {issuer}; check the order"
         )
-    if record.mrn and item.mrn != record.mrn and not mrn:
-        raise SafetyError(
-            f"accession {item.accession_number} belongs to MRN {item.mrn} but the study was "
-            f"imported as MRN {record.mrn}; to move it to another patient give --mrn {item.mrn}"
-        )
     old_issuer = _issuer_of(record)
+    if record.mrn and item.mrn != record.mrn and not mrn:
+        raise AnotherPatientError(
+            f"accession {item.accession_number} belongs to MRN {item.mrn} but the study was "
+            f"imported as MRN {record.mrn}; to move it to another patient give --mrn {item.mrn}",
+            mrn=item.mrn,
+            issuer=new.issuer,
+            was=(record.mrn, old_issuer),
+        )
     moved = (record.mrn, old_issuer) != (new.mrn, new.issuer)
     if record.mrn and item.mrn == record.mrn and new.issuer != old_issuer and issuer is None:
         named = new.issuer or '""'
-        raise SafetyError(
+        raise AnotherPatientError(
             f"accession {item.accession_number} belongs to MRN {item.mrn} of issuer "
             f"{new.issuer or '(none)'}, but the study was imported as MRN {record.mrn} of "
             f"issuer {old_issuer or '(none)'}: another patient's record with the same number; "
-            f"to move it to that patient give --mrn {item.mrn} --issuer {named}"
+            f"to move it to that patient give --mrn {item.mrn} --issuer {named}",
+            mrn=item.mrn,
+            issuer=new.issuer,
+            was=(record.mrn, old_issuer),
         )
     check_demographics(
         record,

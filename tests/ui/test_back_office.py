@@ -277,3 +277,47 @@ def test_corrections_are_listed_with_the_old_and_new_identity(
     assert (shown["Old accession"], shown["New accession"]) == ("— none —", "ACC5")
     assert shown["Images"] == "2"
     assert shown["Old copy"] == "replaced (same patient)"
+
+
+def test_a_study_sent_under_one_patient_moves_to_the_orders_patient_only_after_asking(
+    qtbot, tmp_path, capsys, worklist_server, storage_server
+):
+    """The back office could not correct a wrong-patient import from the window: the order
+    of another MRN was refused with the CLI's advice ('give --mrn'). Now it is asked, and a
+    yes moves the study as ``kiosk reconcile --mrn`` does: new UIDs, the old copy flagged."""
+    window, study, _cfg = held_for_the_back_office(
+        qtbot, tmp_path, capsys, worklist_server, storage_server, hold=False
+    )  # sent under MRN5 without an order
+    storage_server.wait_for_files(2)
+    storage_server.clear()
+    worklist_server.add_item(
+        PatientID="MRN7", AccessionNumber="ACC7", PatientBirthDate="19700101", PatientSex="F"
+    )
+    answers = [False, True]
+
+    def confirm(title: str, text: str) -> bool:
+        window.questions.append((title, text))
+        return answers.pop(0)
+
+    window.confirm = confirm
+    window.view.selectRow(0)
+    qtbot.keyClicks(window.accession_edit, "ACC7")
+    qtbot.mouseClick(window.attach_button, Qt.MouseButton.LeftButton)
+    [(title, question)] = window.questions
+    assert title == "Move the study to another patient?"
+    assert "MRN MRN7" in question and "MRN MRN5" in question
+    assert "--mrn" not in question
+    assert window.status.text() == "Not attached: the study stays with its patient."
+    assert storage_server.received_files() == []
+    assert window.corrections.rowCount() == 0
+
+    qtbot.mouseClick(window.attach_button, Qt.MouseButton.LeftButton)  # asked again: yes
+    assert len(window.questions) == 2
+    assert window.errors == []
+    assert "2/2 images delivered" in window.status.text()
+    received = [pydicom.dcmread(p) for p in storage_server.wait_for_files(2)]
+    assert {(ds.PatientID, ds.AccessionNumber) for ds in received} == {("MRN7", "ACC7")}
+    assert not {ds.SOPInstanceUID for ds in received} & set(study.sop_instance_uids)
+    titles = [t for t, _ in window.corrections.columns]
+    shown = {t: window.corrections.index(0, i).data() for i, t in enumerate(titles)}
+    assert (shown["Old MRN"], shown["New MRN"]) == ("MRN5", "MRN7")

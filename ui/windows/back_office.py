@@ -54,7 +54,7 @@ from kiosk.app.values import (
     TagRecord,
 )
 from kiosk.config import Config
-from kiosk.errors import IdentityMismatchError
+from kiosk.errors import AnotherPatientError, IdentityMismatchError
 from ui.models.studies import state_text, tag_text
 from ui.models.tables import ListTableModel, format_date, local_time
 from ui.operations import Op, Runner, one_line
@@ -321,22 +321,48 @@ class BackOfficeWindow(QWidget):
             return
         self._attach(row.record.study_instance_uid, accession, confirmed_mismatch=False)
 
-    def _attach(self, uid: str, accession: str, *, confirmed_mismatch: bool) -> None:
+    def _attach(
+        self,
+        uid: str,
+        accession: str,
+        *,
+        confirmed_mismatch: bool,
+        move_to: tuple[str, str] | None = None,
+    ) -> None:
+        """Attach ``accession``; ``move_to``: the (MRN, issuer) a person agreed to move it to."""
         config, user = self.config, self.user
+        mrn, issuer = move_to if move_to is not None else ("", None)
 
         def work(_events: object) -> ImportOutcome:
             return reconcile_study(
-                config, uid, accession, user=user, confirmed_mismatch=confirmed_mismatch
+                config,
+                uid,
+                accession,
+                mrn=mrn,
+                issuer=issuer,
+                user=user,
+                confirmed_mismatch=confirmed_mismatch,
             )
 
         def failed(exc: Exception) -> None:
+            if isinstance(exc, AnotherPatientError) and move_to is None:
+                if self.confirm("Move the study to another patient?", _move_question(exc)):
+                    self._attach(
+                        uid,
+                        accession,
+                        confirmed_mismatch=confirmed_mismatch,
+                        move_to=(exc.mrn, exc.issuer),
+                    )
+                else:
+                    self.status.setText("Not attached: the study stays with its patient.")
+                return
             if isinstance(exc, IdentityMismatchError) and not confirmed_mismatch:
                 question = (
                     "The disc's birth date/sex differs from the order's patient: "
                     f"{exc}. Attach anyway?"
                 )
                 if self.confirm("Check the patient", question):
-                    self._attach(uid, accession, confirmed_mismatch=True)
+                    self._attach(uid, accession, confirmed_mismatch=True, move_to=move_to)
                 else:
                     self.status.setText("Not attached: check the patient first.")
                 return
@@ -438,3 +464,15 @@ class BackOfficeWindow(QWidget):
     def _show_failure(self, message: str) -> None:
         self.status.setText(message)
         self.show_error(message)
+
+
+def _move_question(exc: AnotherPatientError) -> str:
+    """What the back office is asked before a study moves to the order's patient."""
+    (old_mrn, old_issuer), none = exc.was, "no issuer"
+    return (
+        f"This order belongs to MRN {exc.mrn} ({exc.issuer or none}), another patient than "
+        f"the study's, MRN {old_mrn} ({old_issuer or none}).\n\n"
+        f"Move the study to MRN {exc.mrn}? It is sent again under that patient with new "
+        "UIDs; what was already sent under the old MRN is flagged to the PACS administrator "
+        "(or rejected where the PACS accepts rejection notes)."
+    )

@@ -32,6 +32,7 @@ from tests.match_cases_blind4 import BLIND4_CASES
 from tests.match_cases_blind5 import BLIND5_CASES
 from tests.match_cases_blind6 import BLIND6_CASES
 from tests.match_cases_blind7 import BLIND7_CASES
+from tests.match_cases_blind8 import BLIND8_CASES
 
 
 def main(argv: list[str]) -> int:
@@ -70,6 +71,11 @@ def main(argv: list[str]) -> int:
             "seventh blind set (written on 2026-12-01 after the sixth's rules, with the discs' "
             "modalities, measured once before any rule saw it)",
             BLIND7_CASES,
+        ),
+        (
+            "eighth blind set (written on 2026-12-01 after the seventh's rules, with the discs' "
+            "modalities, measured once before any rule saw it)",
+            BLIND8_CASES,
         ),
     )
     for title, cases in sets:

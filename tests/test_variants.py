@@ -29,6 +29,7 @@ from tests.match_cases_blind4 import BLIND4_CASES
 from tests.match_cases_blind5 import BLIND5_CASES
 from tests.match_cases_blind6 import BLIND6_CASES
 from tests.match_cases_blind7 import BLIND7_CASES
+from tests.match_cases_blind8 import BLIND8_CASES
 
 
 def wl(name: str, dob: str = "19700101", sex: str = "M", mrn: str = "M1") -> WorklistItem:
@@ -211,6 +212,7 @@ def test_variant_walks_are_quick_on_hostile_words():
         BLIND5_CASES,
         BLIND6_CASES,
         BLIND7_CASES,
+        BLIND8_CASES,
     ],
     ids=[
         "latin-1",
@@ -225,6 +227,7 @@ def test_variant_walks_are_quick_on_hostile_words():
         "blind-5",
         "blind-6",
         "blind-7",
+        "blind-8",
     ],
 )
 def test_no_set_has_a_wrong_or_unsafe_automatic_match(cases):

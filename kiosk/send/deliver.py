@@ -630,13 +630,17 @@ def _check_identities(
     unstarted = outbox.unstarted_studies(conn, dest.name, study_id)
     if not unstarted or not health.answers_queries(conn, dest.name):
         return
-    from kiosk.send.duplicates import (
+    from kiosk.send.duplicates import (  # pynetdicom: only when there is a study to ask about
+        IncompleteAnswer,
         study_holder_records,
-    )  # pynetdicom: only when there is a study to ask about
+    )
 
     for sid, study_uid, mrn in unstarted:
+        cut_short: IncompleteAnswer | None = None
         try:
             holders = study_holder_records(dest, config.ae_title, study_uid)
+        except IncompleteAnswer as exc:  # who it named before failing counts
+            holders, cut_short = exc.holders, exc
         except PeerError as exc:
             log.warning("study %d: identity check at %s skipped: %s", sid, dest.name, exc)
             return  # the same PACS will not answer the next study either
@@ -653,6 +657,9 @@ def _check_identities(
             studies.get_study(conn, sid), [h for h in holders if h.patient_id == mrn]
         )
         if not others and not unlike:
+            if cut_short is not None:  # only our patient named, the rest unknown
+                log.warning("study %d: identity check at %s skipped: %s", sid, dest.name, cut_short)
+                return
             continue
         if while_copying:  # refused by the import, once the study is copied
             raise SafetyError(f"{dest.name} holds study {sid}'s Study UID under another patient")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,8 +54,25 @@ class QueryNotSupported(PeerError):
     """
 
 
-class _QueryRefused(PeerError):
+class _Unfinished(PeerError):
+    """A C-FIND that ended before its last answer; ``found``: the answers given until then."""
+
+    def __init__(self, message: str, found: Sequence[Dataset] = ()) -> None:
+        super().__init__(message)
+        self.found = list(found)
+
+
+class _QueryRefused(_Unfinished):
     """The peer answered the C-FIND with a failure status (not a dropped association)."""
+
+
+class IncompleteAnswer(PeerError):
+    """The PACS named holders of a Study UID, then ended its answer with a failure (or was
+    cut off): ``holders`` are those it named, maybe not all."""
+
+    def __init__(self, message: str, holders: tuple[Holder, ...]) -> None:
+        super().__init__(message)
+        self.holders = holders
 
 
 @dataclass(frozen=True)
@@ -109,12 +126,13 @@ def _find(
             found.append(identifier)
             if len(found) > MAX_ANSWERS or time.monotonic() > deadline:
                 end_association(assoc, abort=True)
-                raise PeerError(
+                raise _Unfinished(
                     f"the PACS answered more than {len(found) - 1} matches in "
-                    f"{FIND_SECONDS:.0f} s to one query; check the PACS"
+                    f"{FIND_SECONDS:.0f} s to one query; check the PACS",
+                    found,
                 )
         elif code != 0x0000:
-            raise _QueryRefused(f"the PACS refused the query (status 0x{code:04X})")
+            raise _QueryRefused(f"the PACS refused the query (status 0x{code:04X})", found)
     return found
 
 
@@ -205,15 +223,7 @@ def find_study(
             count,
             patients,
             frozenset(_text(ds, "PatientID") for ds in studies),
-            tuple(
-                Holder(
-                    _text(ds, "PatientID"),
-                    _text(ds, "PatientBirthDate"),
-                    _text(ds, "PatientSex"),
-                    _text(ds, "PatientName"),
-                )
-                for ds in studies
-            ),
+            _holders(studies),
         )
 
 
@@ -259,9 +269,30 @@ def study_holder_records(
     """
     try:
         found = find_study(destination, calling_ae, study_instance_uid, images=False)
-    except (QueryNotSupported, _QueryRefused):  # no answer to give, as storescp
+    except _Unfinished as exc:  # what was answered before the end still tells who holds it
+        uid = study_instance_uid
+        holders = _holders(ds for ds in exc.found if _text(ds, "StudyInstanceUID") == uid)
+        if holders:
+            raise IncompleteAnswer(str(exc), holders) from exc
+        if isinstance(exc, _QueryRefused):
+            return None  # no answer to give
+        raise
+    except QueryNotSupported:  # no answer to give, as storescp
         return None
     return found.holders if found is not None else ()
+
+
+def _holders(studies: Iterable[Dataset]) -> tuple[Holder, ...]:
+    """The patients of STUDY level answers, as they give them."""
+    return tuple(
+        Holder(
+            _text(ds, "PatientID"),
+            _text(ds, "PatientBirthDate"),
+            _text(ds, "PatientSex"),
+            _text(ds, "PatientName"),
+        )
+        for ds in studies
+    )
 
 
 @dataclass(frozen=True)

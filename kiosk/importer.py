@@ -63,7 +63,7 @@ from kiosk.store import outbox, studies
 from kiosk.store.db import transaction
 from kiosk.store.studies import StudyRecord, StudyState
 from kiosk.tags import TAGS
-from reconcile.match import date_parts, normal_sex
+from reconcile.match import date_parts, normal_sex, score_names
 from reconcile.model import TargetIdentity, WorklistItem
 
 log = logging.getLogger(__name__)
@@ -176,8 +176,15 @@ def check_demographics(
     *,
     whose: str,
     confirmed: bool,
+    patient_name: str = "",
 ) -> None:
-    """Refuse when the disc's birth date or sex contradicts the confirmed patient's.
+    """Refuse when the disc's birth date, sex or name contradicts the confirmed patient's.
+
+    The disc's name (of a scanned study) contradicts ``patient_name`` when the
+    two can be compared (:func:`reconcile.match.score_names`: across scripts
+    through the standard transliterations) and either nothing of them agrees,
+    or the family names agree and the given names plainly differ: a twin, a
+    sibling, a parent, whose birth date and sex may well be the same.
 
     Raises
     ------
@@ -199,6 +206,15 @@ def check_demographics(
             f"the disc's sex {disc_sex} differs from {whose} {sex}; "
             "check the patient, then confirm the mismatch to go on"
         )
+    if isinstance(study, StudySummary) and study.patient_name and patient_name:
+        name = score_names(study.patient_name, patient_name)
+        if name.comparable and (name.given_differs or name.points <= 0):
+            what = "given name" if name.given_differs else "name"
+            why = "; ".join(r for r in name.reasons if ":" not in r)  # none that quotes a name
+            raise IdentityMismatchError(
+                f"the disc's {what} differs from {whose} ({why}); "
+                "check the patient, then confirm the mismatch to go on"
+            )
 
 
 def _same_day(a: str, b: str) -> bool:
@@ -251,6 +267,7 @@ def confirm_identity(
             item.sex,
             whose="the chosen patient's",
             confirmed=request.confirmed_mismatch,
+            patient_name=item.patient_name,
         )
         target = order_identity(config, item)
         if request.accession:
@@ -283,6 +300,7 @@ def confirm_identity(
         patient.sex,
         whose=f"the {patient.source}'s patient",
         confirmed=request.confirmed_mismatch,
+        patient_name=patient.patient_name,
     )
     target = TargetIdentity(
         mrn=request.mrn,

@@ -313,6 +313,10 @@ def description(charset: str | list[str]) -> str:
     return "THORAX DÉTAIL" if charset == "ISO_IR 100" else "胸部 CT"
 
 
+DISC_NAMES = {"Иванов^Сергей": "IVANOV^SERGEJ", "山田^太郎": "YAMADA^TARO"}
+DISC_NAMES["Müller^Jürgen"] = "MUELLER^JUERGEN"  # the disc's ASCII spelling of the order's name
+
+
 @pytest.mark.parametrize(
     ("order_name", "disc_charset"),
     [
@@ -335,7 +339,7 @@ def test_the_orders_name_reaches_the_pacs_whole(
     folder.mkdir(parents=True)
     for n in (1, 2):
         ds = ct_instance(
-            patient_id="EXT-1", patient_name="IVANOV^SERGEJ", birth_date="19700101", sex="F",
+            patient_id="EXT-1", patient_name=DISC_NAMES[order_name], birth_date="19700101", sex="F",
             study_uid=study_uid, series_uid=series_uid, number=n,
         )  # fmt: skip
         if disc_charset is None:
@@ -395,13 +399,16 @@ def test_both_sides_of_a_shared_study_uid_never_reach_one_pacs_under_its_uid(
 
     root = tmp_path / "disc"
     study_uid, _, bert = shared_study_disc(root)
-    worklist_server.add_patient("MRN1")
+    worklist_server.add_patient("MRN1", "JONES^BERT")
     cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
     base = ["import", str(root), "--study", study_uid, "--mrn", "MRN1", "--accession", "ACC-MRN1"]
     code, _, err = run_cli(capsys, *base, "--patient", "EXT-B", "--config", str(cfg))
     assert code == 0, err
-    # the other outside patient's images of the same Study UID, under the same MRN
-    code, _, err = run_cli(capsys, *base, "--patient", "EXT-A", "--config", str(cfg))
+    # the other outside patient's images of the same Study UID, under the same MRN (even with
+    # the other name confirmed by a person)
+    code, _, err = run_cli(
+        capsys, *base, "--patient", "EXT-A", "--confirm-mismatch", "--config", str(cfg)
+    )
     assert code == 5, err
     assert "would mix two patients' images in one study" in err
     assert received_sops(storage_server) == sorted(bert.values())

@@ -354,8 +354,8 @@ def test_one_study_uid_under_two_patients_is_imported_only_as_one_of_them(
 ):
     root = tmp_path / "disc"
     study_uid, anna, bert = shared_study_disc(root)
-    worklist_server.add_patient("MRNB")
-    worklist_server.add_patient("MRNA")
+    worklist_server.add_patient("MRNB", BERT[1])
+    worklist_server.add_patient("MRNA", ANNA[1])
     cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
 
     code, scan, err = run_cli(capsys, "scan", str(root))
@@ -401,7 +401,7 @@ def test_all_with_patient_imports_the_shared_study_once(
 ):
     root = tmp_path / "disc"
     study_uid, anna, bert = shared_study_disc(root)
-    worklist_server.add_patient("MRNA")
+    worklist_server.add_patient("MRNA", ANNA[1])
     cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
 
     code, _, err = run_cli(
@@ -812,8 +812,8 @@ def test_a_damaged_spool_file_quarantines_that_instance_only(
 ):
     root = tmp_path / "disc"
     (jane_uid, jane), (john_uid, john) = two_patient_disc(root)
-    worklist_server.add_patient("MRN1")
-    worklist_server.add_patient("MRN2")
+    worklist_server.add_patient("MRN1", JANE[1])
+    worklist_server.add_patient("MRN2", JOHN[1])
     cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
     database = tmp_path / "kiosk.sqlite3"
     jane_args = ["import", str(root), "--study", jane_uid, "--mrn", "MRN1"]
@@ -914,3 +914,49 @@ def test_the_window_never_says_done_for_an_import_that_left_a_clashing_image():
     assert not all_sent([outcome])
     assert "1 image shares its UID" in outcome_summary([outcome], "Radiology")
     assert "keep it" in outcome_status(outcome)
+
+
+@pytest.mark.parametrize(
+    ("disc_name", "order_name", "refused"),
+    [
+        ("DOE^JANE", "DOE^MARY", "the disc's given name differs"),  # a twin: same day, sex
+        ("DOE^JANE", "SMITH^JOHN", "the disc's name differs"),  # the order's patient changed
+        ("DOE^JANE", "DOW^JANE", ""),  # a typo of the outside hospital
+        ("DOE^JANE", "JANE DOE", ""),  # written without ^
+        ("IVANOVA^OLGA", "Иванова^Ольга", ""),  # another script, one name (ICAO)
+        ("YAMADA^HANAKO", "=山田^花子", ""),  # kanji only: cannot be compared, not refused
+    ],
+)
+def test_an_order_whose_name_contradicts_the_disc_is_not_imported_unasked(
+    tmp_path, capsys, worklist_server, storage_server, disc_name, order_name, refused
+):
+    """Red team round 13: the order ACC-1 of MRN1 was changed from DOE^JANE to DOE^MARY (or
+    SMITH^JOHN) with the same birth date and sex between ``kiosk match`` and ``kiosk
+    import``; the import compared birth date and sex only, and sent the disc's DOE^JANE as
+    DOE^MARY (exit 0). A name that plainly contradicts the disc's (another given name, or
+    nothing alike) is now a mismatch a person must confirm (exit 5, as a birth date is)."""
+    from tests.discs import write_ct_disc
+
+    root = tmp_path / "disc"
+    write_ct_disc(root, [("EXT-1", disc_name, "19700101", "F")], per_study=2)
+    worklist_server.add_patient(
+        "MRN1",
+        order_name,
+        PatientBirthDate="19700101",
+        PatientSex="F",
+        SpecificCharacterSet="ISO_IR 192",
+    )
+    cfg = config_for(tmp_path, worklist_server, radiology=storage_server)
+    args = ["import", str(root), "--all", "--mrn", "MRN1", "--accession", "ACC-MRN1"]
+    code, _, err = run_cli(capsys, *args, "--config", str(cfg))
+    if not refused:
+        assert code == 0, err
+        assert len(storage_server.wait_for_files(2)) == 2
+        return
+    assert code == 5, err
+    assert refused in err and "confirm the mismatch" in err
+    assert order_name.split("^")[1] not in err  # names are not quoted in what may be logged
+    assert storage_server.received_files() == []
+    code, _, err = run_cli(capsys, *args, "--confirm-mismatch", "--config", str(cfg))
+    assert code == 0, err  # a person checked the patient
+    assert len(storage_server.wait_for_files(2)) == 2

@@ -148,7 +148,7 @@ def test_import_from_an_iso_image(
     disc: Disc, tmp_path: Path, capsys: pytest.CaptureFixture[str], worklist_server
 ) -> None:
     image = make_iso(disc.root, tmp_path / "d.iso", "-J")
-    worklist_server.add_patient("MRN1")
+    worklist_server.add_patient("MRN1", disc.patients[1].name)
     cfg = write_config(
         tmp_path / "kiosk.toml",
         worklist=worklist_server,

@@ -35,7 +35,11 @@ def imported_while_the_pacs_is_down(qtbot, tmp_path, capsys, worklist, pacs, n: 
     """Import a study of ``n`` images while ``pacs`` is stopped; open the back office."""
     john = ("EXT-6", "DOE^JOHN", "19600101", "M")
     worklist.add_item(
-        PatientID="MRN6", AccessionNumber="ACC6", PatientBirthDate=john[2], PatientSex=john[3]
+        PatientID="MRN6",
+        PatientName=john[1],
+        AccessionNumber="ACC6",
+        PatientBirthDate=john[2],
+        PatientSex=john[3],
     )
     disc, study, cfg = disc_and_config(tmp_path, worklist, pacs, john, n)
     pacs.stop()

@@ -25,7 +25,8 @@ import logging
 import sqlite3
 import threading
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from argon2 import PasswordHasher
@@ -214,10 +215,22 @@ def sign_out(conn: sqlite3.Connection | None = None, *, station: str = "") -> No
 
 
 def session_for(conn: sqlite3.Connection, user: str = "") -> Session | None:
-    """The session actions run under now: the open station, the signed-in user, or ``None``."""
+    """The session actions run under now: the open station, the signed-in user, or ``None``.
+
+    The signed-in user is read again from the store each time: a user disabled
+    or removed since signing in has no session any more, and one whose role was
+    changed acts with the new role (not the one of the sign-in).
+    """
     if is_open(conn):
         return Session(user, Role.ADMIN, open_station=True)
-    return _current
+    session = _current
+    if session is None:
+        return None
+    row = users.get(conn, session.user)
+    if row is None or row["disabled"]:
+        return None
+    role = Role(row["role"])
+    return session if role is session.role else replace(session, role=role)
 
 
 def require(
@@ -247,6 +260,20 @@ def require(
         If the signed-in user's role may not do ``action`` (nor ``or_``; audited as refused).
     """
     session = session_for(conn, user)
+    gone = _current if session is None else None  # signed in, disabled or removed since
+    if gone is not None:
+        audit.record(
+            conn,
+            user=gone.user,
+            station=station,
+            action=str(action),
+            outcome="refused",
+            detail="user disabled or removed since signing in",
+        )
+        raise SignInError(
+            f"user {gone.user} was disabled or removed since signing in and may not {action}; "
+            "sign in as another user"
+        )
     if session is None:
         message = (
             f"sign-in required to {action}: give --user NAME (or KIOSK_USER) and "
@@ -269,6 +296,13 @@ def require(
             message += f"; {NO_ENABLED_ADMIN}"
         raise RoleNotAllowed(message)
     return session
+
+
+def checker(
+    action: Action, *, user: str = "", station: str = ""
+) -> Callable[[sqlite3.Connection], Session]:
+    """:func:`require` of ``action``, to ask again later (after a long wait)."""
+    return functools.partial(require, action=action, user=user, station=station)
 
 
 def add_user(conn: sqlite3.Connection, name: str, role: Role, password: str) -> None:

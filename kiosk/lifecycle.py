@@ -18,8 +18,8 @@ import dataclasses
 import json
 import logging
 import sqlite3
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 
 from kiosk import audit, tags
 from kiosk.errors import UsageError
@@ -35,10 +35,24 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts, and at which station (recorded in the audit trail)."""
+    """Who acts, and at which station (recorded in the audit trail).
+
+    ``recheck`` asks again whether the actor may still act (raises if not): a
+    change that first waits for a send in flight (:func:`discard`,
+    :func:`attach_order`) calls it once the wait is over, so that a role taken
+    away meanwhile refuses the change.
+    """
 
     user: str
     station: str
+    recheck: Callable[[sqlite3.Connection], object] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    def still_allowed(self, conn: sqlite3.Connection) -> None:
+        """Run :attr:`recheck`, if any (it raises when the actor may no longer act)."""
+        if self.recheck is not None:
+            self.recheck(conn)
 
 
 @dataclass(frozen=True)
@@ -540,6 +554,7 @@ def attach_order(
     Without one, a correction recorded before (the corrected copy never went)
     is given the new identity: the old copy at the PACS is still the one it names.
     """
+    actor.still_allowed(conn)  # after the wait for a send in flight (the caller's)
     with transaction(conn):
         old = _back_to_matched(conn, study_id, target, hold_reason="")
         tags.follow_study(conn, study_id, user=actor.user, station=actor.station)
@@ -659,6 +674,7 @@ def discard(conn: sqlite3.Connection, study_id: int, reason: str, actor: Actor) 
         raise UsageError("a reason is required to discard a study: give --reason TEXT")
     outbox.quiesce(conn, study_id)  # a send running now finishes what it holds, counted
     try:
+        actor.still_allowed(conn)  # the wait may have been long
         with transaction(conn):
             record = studies.get_study(conn, study_id)
             if record.state is StudyState.DISCARDED:

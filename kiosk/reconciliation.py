@@ -12,6 +12,7 @@ import contextlib
 import io
 import logging
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pydicom
@@ -79,6 +80,7 @@ def attach_order(
     issuer: str | None = None,
     user: str = "",
     confirmed_mismatch: bool = False,
+    recheck: Callable[[sqlite3.Connection], object] | None = None,
 ) -> ImportOutcome:
     """Attach the worklist order ``item`` to a stored study and queue it again.
 
@@ -97,6 +99,9 @@ def attach_order(
     confirmed_mismatch
         A person checked the patient although the disc's birth date or sex
         differs from the order's.
+    recheck
+        Asks again whether the user may reconcile, once a send in flight is
+        waited for (:attr:`kiosk.lifecycle.Actor.recheck`).
 
     Raises
     ------
@@ -156,7 +161,7 @@ def attach_order(
         whose="the order's patient",
         confirmed=confirmed_mismatch,
     )
-    actor = Actor(user, config.station)
+    actor = Actor(user, config.station, recheck=recheck)
     try:
         correction = _correction(conn, config, record, new, moved=moved)
         _attach(conn, record, new, correction, actor, confirmed_mismatch)

@@ -318,3 +318,33 @@ def test_a_hash_made_from_a_decomposed_password_still_signs_in(staffed, monkeypa
         as_user(monkeypatch, "doc", typed)
         assert main(["second-reads", "--config", str(staffed)]) == 0, ascii(typed)
     capsys.readouterr()
+
+
+def test_a_signed_in_user_acts_with_the_role_the_store_gives_now(staffed, tmp_path):
+    """The window's session kept the role of its sign-in: a user made front desk, or disabled,
+    went on reconciling until they signed out (red team round 13)."""
+    from kiosk.app.sign_in import sign_in
+    from kiosk.config import load_config
+    from kiosk.errors import RoleNotAllowed, SignInError
+
+    cfg = load_config(staffed)
+    sign_in(cfg, "bo", "bo-secret-1")
+    try:
+        with db.opened(cfg.database_path) as conn:
+            assert access.require(conn, Action.RECONCILE).user == "bo"
+            with conn:
+                conn.execute("UPDATE users SET role = 'front-desk' WHERE name = 'bo'")
+            with pytest.raises(RoleNotAllowed, match="a front-desk user may not reconcile"):
+                access.require(conn, Action.RECONCILE)
+            with conn:
+                conn.execute(
+                    "UPDATE users SET role = 'back-office', disabled = 1 WHERE name = 'bo'"
+                )
+            with pytest.raises(SignInError, match="bo was disabled or removed since signing in"):
+                access.require(conn, Action.RECONCILE)
+            last = conn.execute(
+                "SELECT user, action, outcome FROM audit ORDER BY id DESC"
+            ).fetchone()
+            assert tuple(last) == ("bo", "reconcile", "refused")
+    finally:
+        access.sign_out()

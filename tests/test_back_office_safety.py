@@ -453,3 +453,63 @@ def test_a_back_office_change_stopped_while_it_waits_for_a_send_holds_nothing_fo
     finally:
         sender.kill()
         sender.wait()
+
+
+@pytest.mark.parametrize("change", ["role", "disabled"])
+@pytest.mark.parametrize("action", ["discard", "reconcile"])
+def test_a_change_that_waited_for_a_send_is_refused_if_the_user_lost_the_right_meanwhile(
+    tmp_path, capsys, monkeypatch, worklist_server, storage_server, action, change
+):
+    """Red team round 13: a back-office user started a reconcile (or discard) that waited for
+    a send in flight; meanwhile IT made them front desk (or disabled them). The role was read
+    once at sign-in: the change went through (30 images under MRN2) and was audited as theirs.
+    Now the right is asked again after the wait: refused, nothing changed, the study goes on."""
+    from kiosk import access
+    from kiosk.app.discard_study import discard_study
+    from kiosk.app.reconcile_study import reconcile_study
+    from kiosk.config import load_config
+    from kiosk.errors import RoleNotAllowed, SignInError
+    from kiosk.store import audit_trail
+
+    disc, study, cfg = setup(tmp_path, worklist_server, storage_server)
+    args = ["import", str(disc), "--all", "--mrn", "MRN100234", "--accession", "ACC777"]
+    assert run(capsys, *args, "--no-send", "--config", str(cfg))[0] == 0
+    config = load_config(cfg)
+    with db.opened(config.database_path) as conn:
+        access.add_user(conn, "ann", access.Role.ADMIN, "admin-secret-1")
+        access.add_user(conn, "bo", access.Role.BACK_OFFICE, "bo-secret-1")
+        access.sign_in(conn, "bo", "bo-secret-1", station=config.station)
+    waited = outbox.quiesce
+
+    def quiesce_while_it_changes(conn: sqlite3.Connection, study_id: int) -> None:
+        waited(conn, study_id)  # the wait for a send in flight; IT acts meanwhile
+        with conn:
+            if change == "role":
+                conn.execute("UPDATE users SET role = 'front-desk' WHERE name = 'bo'")
+            else:
+                conn.execute("UPDATE users SET disabled = 1 WHERE name = 'bo'")
+
+    monkeypatch.setattr(outbox, "quiesce", quiesce_while_it_changes)
+    refused = RoleNotAllowed if change == "role" else SignInError
+    try:
+        with pytest.raises(refused):
+            if action == "discard":
+                discard_study(config, "wrong patient", study_uid=study.study_instance_uid)
+            else:
+                reconcile_study(config, study.study_instance_uid, "ACC555", mrn="MRN555",
+                                confirmed_mismatch=True)  # fmt: skip
+    finally:
+        access.sign_out()
+    with db.opened(config.database_path) as conn:
+        [row] = conn.execute("SELECT state, mrn FROM studies").fetchall()
+        assert (row["state"], row["mrn"]) == ("queued", "MRN100234")
+        states = {r[0] for r in conn.execute("SELECT state FROM outbox")}
+        assert states == {OutboxState.QUEUED.value}  # released: it goes on as it was
+        events = [dict(r) for r in audit_trail.rows(conn)]
+    assert [e["outcome"] for e in events if e["action"] in ("discard", "reconcile")] == ["refused"]
+    monkeypatch.undo()
+    monkeypatch.setenv("KIOSK_USER", "ann")
+    monkeypatch.setenv("KIOSK_PASSWORD", "admin-secret-1")
+    code, _, err = run(capsys, "send", "--config", str(cfg))
+    assert code == 0, err
+    assert len(storage_server.wait_for_files(3)) == 3

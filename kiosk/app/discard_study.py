@@ -33,5 +33,7 @@ def discard_study(
         user = access.require(conn, access.Action.DISCARD, user=user, station=config.station).user
         if study_id is None:
             study_id = find_one(conn, study_uid).id
-        record = lifecycle.discard(conn, study_id, reason, lifecycle.Actor(user, config.station))
+        again = access.checker(access.Action.DISCARD, user=user, station=config.station)
+        actor = lifecycle.Actor(user, config.station, recheck=again)
+        record = lifecycle.discard(conn, study_id, reason, actor)
         return record, outcome_of(conn, study_id)

@@ -51,6 +51,7 @@ def reconcile_study(
             issuer=issuer,
             user=user,
             confirmed_mismatch=confirmed_mismatch,
+            recheck=access.checker(access.Action.RECONCILE, user=user, station=config.station),
         )
         if send:
             deliver(conn, config, study_id=outcome.study_id, user=user, on_event=on_event)

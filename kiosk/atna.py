@@ -84,7 +84,7 @@ _EVENT_TYPES = {"sign-in": ("110122", "Login"), "sign-out": ("110123", "Logout")
 
 def _outcome(outcome: str) -> str:
     """EventOutcomeIndicator: 0 success, 4 minor failure (refused), 8 serious failure."""
-    if outcome in ("ok", "sent", "committed", ""):
+    if outcome in ("ok", "sent", "committed", "started", ""):
         return "0"
     if outcome in ("refused", "held", "skipped"):
         return "4"

@@ -70,6 +70,7 @@ from pydicom.dataset import FileMetaDataset, validate_file_meta
 from pydicom.sequence import Sequence
 from pydicom.uid import UID, generate_uid
 
+from kiosk import faults
 from kiosk.config import Deidentify
 from kiosk.errors import SafetyError, UsageError
 from kiosk.net.store import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION
@@ -610,6 +611,7 @@ def export_files(sources: list[Path], out: Path, options: Deidentify) -> ExportR
             warnings.append(ImageNote(sop_uid, name, note))
             log.warning("%s (image %s) %s", name, sop_uid, note)
         ds.save_as(out / name, enforce_file_format=True)
+        faults.point("export.written")
         study_uid = str(ds.get("StudyInstanceUID", study_uid))
     if not written and left_out:
         if made:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -216,8 +220,9 @@ def test_kiosk_export_deidentify_writes_the_imported_study(
     conn = db.connect(tmp_path / "kiosk.sqlite3")
     exported = conn.execute("SELECT * FROM audit WHERE action = 'export'").fetchall()
     conn.close()
-    assert len(exported) == 1 and exported[0]["study_instance_uid"] == uid
-    assert "DOE" not in exported[0]["detail"]
+    assert [e["outcome"] for e in exported] == ["started", "ok"]
+    assert {e["study_instance_uid"] for e in exported} == {uid}
+    assert not any("DOE" in e["detail"] for e in exported)
     assert main(args) == 2  # the folder is not empty now
     assert "not an empty folder" in capsys.readouterr().err
 
@@ -645,3 +650,38 @@ def test_more_kinds_that_often_carry_burned_in_text_are_named(tmp_path, sop_clas
     (note,) = result.warnings
     assert note.file == "0001.dcm"
     assert note.message.startswith("may hold burned-in text: check before sharing")
+
+
+def test_an_export_killed_halfway_is_on_the_audit_trail(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    """Red team round 13: ``kiosk export`` killed with SIGKILL once files were in --out left
+    them there with no ``export`` record (it was written after the last file). The export is
+    now audited before its first file (outcome ``started``)."""
+    disc = tmp_path / "disc"
+    (study,) = write_ct_disc(disc, [("EXT-1", "DOE^JANE", "19700101", "F")], per_study=4)
+    worklist_server.add_patient("M0")
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        worklist=worklist_server,
+        destinations={"radiology": storage_server},
+        spool=tmp_path / "spool",
+        database=tmp_path / "kiosk.sqlite3",
+    )
+    uid = study.study_instance_uid
+    assert main(["import", str(disc), "--study", uid, "--mrn", "M0", "--config", str(cfg)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "teaching"
+    killed = subprocess.run(
+        [sys.executable, "-m", "kiosk", "export", "--deidentify", uid, "--out", str(out),
+         "--config", str(cfg)],
+        env={**os.environ, "KIOSK_FAULT": "export.written:2"},
+        capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert len(list(out.iterdir())) == 2
+    conn = db.connect(tmp_path / "kiosk.sqlite3")
+    exported = conn.execute("SELECT * FROM audit WHERE action = 'export'").fetchall()
+    conn.close()
+    assert [(e["outcome"], e["study_instance_uid"]) for e in exported] == [("started", uid)]
+    assert str(out) in exported[0]["detail"]

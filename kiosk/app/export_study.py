@@ -20,6 +20,9 @@ def export_deidentified(
 ) -> ExportResult:
     """Write a de-identified copy of the study ``study_uid`` into the folder ``out`` (audited).
 
+    Audited before the first file is written (outcome ``started``: a copy cut
+    short by a crash is on record too) and when it ends.
+
     The options are the config's ``[deidentify]``. The files are the kiosk's
     own copy (coerced where it was, else the disc's original).
 
@@ -51,6 +54,9 @@ def export_deidentified(
             sources.append(path)
         if not sources:
             raise UsageError(f"study {record.study_instance_uid} has no images in the spool")
+        audit.record(conn, user=user, station=config.station, action="export",
+                     study_instance_uid=record.study_instance_uid, outcome="started",
+                     detail=f"study {record.id}: de-identified copy into {out}")  # fmt: skip
         try:
             result = export_files(sources, out, config.deidentify)
         except UsageError:  # the folder cannot be made: nothing was written

@@ -374,6 +374,16 @@ def score_latin(disc_name: str, worklist_name: str) -> NameScore:
             ),
         )
     full = FAMILY_POINTS[Agreement.EQUAL] + GIVEN_POINTS[Agreement.EQUAL]
+    if not best.strong and _parts_moved(disc_name, worklist_name):
+        return NameScore(
+            full - SWAPPED_PENALTY,
+            (
+                "the same words in the same order, split into family, given and middle names "
+                "another way (a middle name written before the given name, as in Vietnamese, "
+                "or put into the family name)",
+            ),
+            True,
+        )
     if (
         best.points >= full
         and disc_name != worklist_name
@@ -383,6 +393,18 @@ def score_latin(disc_name: str, worklist_name: str) -> NameScore:
         reasons = (*best.reasons, "names differ only in case, accents or separators")
         return dataclasses.replace(best, reasons=reasons)
     return best
+
+
+def _parts_moved(disc_name: str, worklist_name: str) -> bool:
+    """Whether two structured names of three words or more are one sequence of words, read
+    family, given, middle or family, middle, given (NGUYEN^KHAI^THI MINH and NGUYỄN^THỊ
+    MINH KHAI; NGUYEN THI THU^HUONG and NGUYỄN^THỊ THU HƯƠNG), with the first word the
+    family name's on both sides. Only whole words move: LI^NAN is not LIN^AN."""
+    a, b = names.parse(disc_name), names.parse(worklist_name)
+    if not (a.structured and b.structured) or len(a.words) < 3 or a.family[:1] != b.family[:1]:
+        return False
+    orders = {a.family + a.given + a.middle, a.family + a.middle + a.given}
+    return bool(orders & {b.family + b.given + b.middle, b.family + b.middle + b.given})
 
 
 GROUP_CONFLICT = -30

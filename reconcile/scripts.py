@@ -141,8 +141,10 @@ SERBIAN_LATIN = "Serbian Latin alphabet"
 BULGARIAN_OFFICIAL = "Bulgarian official transliteration (2009)"
 BULGARIAN_BGN = "BGN/PCGN Bulgarian (1952)"
 KAZAKH_AS_RUSSIAN = "ICAO 9303 of the Russian form (Kazakh letters as Russian ones)"
+SCIENTIFIC_CYRILLIC = "scientific transliteration (ISO/R 9, Czech and Slovak use)"
 LATIN_ONLY_CYRILLIC = frozenset(
     {
+        SCIENTIFIC_CYRILLIC,
         GERMAN_CYRILLIC,
         FRENCH_CYRILLIC,
         SERBIAN_LATIN,
@@ -218,6 +220,17 @@ CYRILLIC_STANDARDS: dict[str, dict[str, tuple[str, ...]]] = {
     | {
         "ә": ("a",), "ғ": ("g",), "қ": ("k",), "ң": ("n",), "ө": ("o",), "ұ": ("u",),
         "ү": ("u",), "һ": ("kh",), "і": ("i",),
+    },
+    # The Slavists' transliteration, which Czech, Slovak, Croatian and Slovene documents
+    # use for Russian and Ukrainian names (Щукин Юрий is ŠČUKIN JURIJ): х ch (or x), ц c,
+    # щ šč, ю ju, я ja, й j, its marks folded away as a worklist writes it. Not its ž, č
+    # and š for ж, ч and ш: folded, they are the z, c and s of з, ц and с (SMELEV is no
+    # spelling of Шмелёв); those stay as ICAO writes them.
+    SCIENTIFIC_CYRILLIC: _ICAO_UNITS
+    | {
+        "ё": ("e", "jo"), "й": ("j",), "х": ("ch", "x"), "ц": ("c",), "щ": ("sc",),
+        "ъ": ("",), "ь": ("",), "ы": ("y",), "э": ("e",), "ю": ("ju",), "я": ("ja",),
+        "ий": ("ij",), "ый": ("yj",),
     },
     "usual English spelling": _ICAO_UNITS
     | {

@@ -750,3 +750,31 @@ def test_a_birth_date_in_another_common_form_is_read(dob):
 def test_a_day_the_calendar_lacks_or_digits_not_ascii_are_no_date(dob):
     """Red team round 6: 19580229 on both sides was equal (auto); ² made kiosk match exit 7."""
     assert one(disc(dob=dob), wl(dob=dob))[2] != "auto"
+
+
+@pytest.mark.parametrize(
+    ("disc_name", "order_name", "one"),
+    [
+        ("NGUYEN^KHAI^THI MINH", "NGUYỄN^THỊ MINH KHAI", True),  # Western first/middle
+        ("NGUYEN THI THU^HUONG", "NGUYỄN^THỊ THU HƯƠNG", True),  # middle names in the family
+        ("LI^NAN", "LIN^AN", False),  # only whole words move: 李楠 is not 林安
+        ("NGUYEN^MINH^KHAI", "NGUYEN^KHAI^MINH THI", False),  # another word: not one sequence
+        ("TRAN^KHAI^THI MINH", "NGUYỄN^THỊ MINH KHAI", False),  # the family name differs
+    ],
+)
+def test_a_name_split_into_its_parts_another_way_is_one_name(disc_name, order_name, one):
+    """Blind sets 7 and 8: a Vietnamese name registered Western-style (given name first, the
+    middle names after) or with its middle names in the family component was left to review."""
+    c = score(disc(disc_name, "19920301", "F"), wl(order_name, "19920301", "F"))
+    assert c.name_strong is one
+    moved = [r for r in c.reasons if r.startswith("the same words in the same order")]
+    assert bool(moved) is one
+
+
+def test_the_scientific_transliteration_of_cyrillic_is_one_spelling():
+    """Blind set 8: ŠČUKIN JURIJ (a Czech document's Щукин Юрий) was 'family name differs'."""
+    c = score(disc("ŠČUKIN^JURIJ", "19631105", "M"), wl("Щукин^Юрий", "19631105", "M"))
+    assert c.name_strong
+    assert any("scientific transliteration" in r and "Щукин" in r for r in c.reasons)
+    c = score(disc("SCUKIN^JURIJ", "19631105", "M"), wl("SCHUKIN^JURIJ", "19631105", "M"))
+    assert not any("scientific" in r for r in c.reasons)  # Latin against Cyrillic only

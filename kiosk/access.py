@@ -298,6 +298,36 @@ def require(
     return session
 
 
+def change_user(
+    conn: sqlite3.Connection, name: str, *, role: Role | None = None, disabled: bool | None = None
+) -> tuple[Role, bool]:
+    """Give a user another role, or disable or enable the user; return (role, disabled).
+
+    A session of that user acts with the change from its next check on
+    (:func:`session_for`).
+
+    Raises
+    ------
+    UsageError
+        If there is no such user, or the change would leave the station with no
+        enabled admin (the station could then not be managed any more).
+    """
+    row = users.get(conn, name)
+    if row is None:
+        raise UsageError(f"no user {name}: kiosk users list shows who there is")
+    new_role = role if role is not None else Role(row["role"])
+    new_disabled = disabled if disabled is not None else bool(row["disabled"])
+    was_admin = row["role"] == Role.ADMIN.value and not row["disabled"]
+    still_admin = new_role is Role.ADMIN and not new_disabled
+    if was_admin and not still_admin and users.count(conn, Role.ADMIN.value) <= 1:
+        raise UsageError(
+            f"{name} is the last enabled admin: add or enable another admin first, or the "
+            "station could not be managed any more"
+        )
+    users.set_account(conn, name, role=new_role.value, disabled=new_disabled)
+    return new_role, new_disabled
+
+
 def checker(
     action: Action, *, user: str = "", station: str = ""
 ) -> Callable[[sqlite3.Connection], Session]:

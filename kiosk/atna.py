@@ -77,6 +77,7 @@ _EVENTS: dict[str, tuple[str, str, str]] = {
     "sign-in": ("110114", "User Authentication", "E"),
     "sign-out": ("110114", "User Authentication", "E"),
     "user-add": ("110136", "Security Roles Changed", "E"),
+    "user-change": ("110136", "Security Roles Changed", "U"),
     "audit": ("110101", "Audit Log Used", "R"),
 }
 _EVENT_TYPES = {"sign-in": ("110122", "Login"), "sign-out": ("110123", "Logout")}

@@ -227,7 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("users", help="admin: the users who may sign in, and their roles")
     users = p.add_subparsers(
-        dest="users_command", metavar="add|list", parser_class=_Parser, required=True
+        dest="users_command",
+        metavar="add|list|role|disable|enable",
+        parser_class=_Parser,
+        required=True,
     )
     q = users.add_parser("add", help="add a user; the password is read from standard input")
     q.add_argument("name", metavar="NAME")
@@ -235,6 +238,15 @@ def build_parser() -> argparse.ArgumentParser:
     _common(q, top=False)
     q = users.add_parser("list", help="list the users and their roles")
     _common(q, top=False)
+    q = users.add_parser("role", help="give a user another role")
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("--role", required=True, choices=ROLES)
+    _common(q, top=False)
+    for command, what in (("disable", "disable a user: no sign-in, no action any more"),
+                          ("enable", "enable a disabled user again")):  # fmt: skip
+        q = users.add_parser(command, help=what)
+        q.add_argument("name", metavar="NAME")
+        _common(q, top=False)
     _common(p, top=False)
 
     p = sub.add_parser("export", help="write a de-identified copy of a study (PS3.15 E.1)")
@@ -952,10 +964,25 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    """``kiosk users add NAME --role ROLE`` (password on stdin) and ``kiosk users list``."""
-    from kiosk.app.sign_in import add_user, list_users, parse_role
+    """``kiosk users add NAME --role ROLE`` (password on stdin), ``kiosk users list``, ``kiosk
+    users role NAME --role ROLE``, ``kiosk users disable NAME`` and ``kiosk users enable NAME``."""
+    from kiosk.app.sign_in import add_user, change_user, list_users, parse_role
 
     config = load_config(args.config)
+    if args.users_command in ("role", "disable", "enable"):
+        changed = change_user(
+            config,
+            args.name,
+            role=parse_role(args.role) if args.users_command == "role" else None,
+            disabled={"role": None, "disable": True, "enable": False}[args.users_command],
+            user=args.user,
+        )
+        _emit(
+            args,
+            changed.to_json(),
+            lambda: f"{changed.name}\t{changed.role}" + ("\tdisabled" if changed.disabled else ""),
+        )
+        return 0
     if args.users_command == "add":
         role = parse_role(args.role)
         if sys.stdin.isatty():  # a person typing: do not echo it

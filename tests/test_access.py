@@ -348,3 +348,41 @@ def test_a_signed_in_user_acts_with_the_role_the_store_gives_now(staffed, tmp_pa
             assert tuple(last) == ("bo", "reconcile", "refused")
     finally:
         access.sign_out()
+
+
+def test_an_admin_changes_a_role_disables_and_enables_a_user(staffed, monkeypatch, capsys):
+    """IT had to edit the database to take a right away (red team round 13): kiosk users role,
+    disable and enable do it, audited, and never leave the station without an enabled admin."""
+    as_user(monkeypatch, "ann", "admin-secret-1")
+    common = ["--config", str(staffed), "--json"]
+    assert main(["users", "role", "bo", "--role", "front-desk", *common]) == 0
+    assert json.loads(capsys.readouterr().out)["role"] == "front-desk"
+    assert main(["users", "disable", "phil", *common]) == 0
+    assert json.loads(capsys.readouterr().out)["disabled"] is True
+    assert main(["users", "disable", "ann", *common]) == 2  # the last enabled admin
+    assert "last enabled admin" in capsys.readouterr().err
+    assert main(["users", "role", "ann", "--role", "physician", *common]) == 2
+    capsys.readouterr()
+    assert main(["users", "disable", "nobody", *common]) == 2
+    assert "no user nobody" in capsys.readouterr().err
+
+    as_user(monkeypatch, "phil")
+    assert main(["second-reads", *common]) == 5  # disabled: no sign-in
+    as_user(monkeypatch, "bo")
+    assert main(["reconcile", "1.2.3", "--accession", "A", *common]) == 5  # front desk now
+    assert "role not allowed" in capsys.readouterr().err
+    assert main(["users", "enable", "phil", *common]) == 5  # only an admin manages users
+    capsys.readouterr()
+
+    as_user(monkeypatch, "ann", "admin-secret-1")
+    assert main(["users", "enable", "phil", *common]) == 0
+    assert json.loads(capsys.readouterr().out)["disabled"] is False
+    with db.opened(Path(str(staffed)).parent / "kiosk.sqlite3") as conn:
+        changes = conn.execute(
+            "SELECT user, detail FROM audit WHERE action = 'user-change' ORDER BY id"
+        ).fetchall()
+    assert [tuple(c) for c in changes] == [
+        ("ann", "user bo: role back-office -> front-desk"),
+        ("ann", "user phil: disabled"),
+        ("ann", "user phil: enabled"),
+    ]

@@ -125,6 +125,45 @@ def add_user(config: Config, name: str, role: Role, password: str, *, user: str 
         )
 
 
+def change_user(
+    config: Config,
+    name: str,
+    *,
+    role: Role | None = None,
+    disabled: bool | None = None,
+    user: str = "",
+) -> UserInfo:
+    """Change a user's role, or disable or enable the user (admins only); audited.
+
+    Raises
+    ------
+    RoleNotAllowed, SignInError
+        If the session may not manage users.
+    UsageError
+        If there is no such user, or no enabled admin would be left.
+    """
+    with db.opened(config.database_path) as conn:
+        session = access.require(conn, Action.USERS, user=user, station=config.station)
+        was = users.get(conn, name)
+        new_role, new_disabled = access.change_user(conn, name, role=role, disabled=disabled)
+        assert was is not None  # change_user refuses an unknown name
+        changes = []
+        if new_role.value != was["role"]:
+            changes.append(f"role {was['role']} -> {new_role}")
+        if new_disabled != bool(was["disabled"]):
+            changes.append("disabled" if new_disabled else "enabled")
+        audit.record(
+            conn,
+            user=session.user,
+            station=config.station,
+            action="user-change",
+            detail=f"user {name}: {', '.join(changes) or 'unchanged'}",
+        )
+        row = users.get(conn, name)
+        assert row is not None
+        return UserInfo(row["name"], row["role"], row["created_at"], bool(row["disabled"]))
+
+
 def list_users(config: Config, *, user: str = "") -> list[UserInfo]:
     """The users and their roles (admins only, or anyone while the station is open)."""
     with db.opened(config.database_path) as conn:

@@ -49,3 +49,12 @@ def set_password_hash(conn: sqlite3.Connection, name: str, password_hash: str) -
     """Store a new hash for a user (argon2's parameters were raised since it was made)."""
     with transaction(conn):
         conn.execute("UPDATE users SET password_hash = ? WHERE name = ?", (password_hash, name))
+
+
+def set_account(conn: sqlite3.Connection, name: str, *, role: str, disabled: bool) -> None:
+    """Store a user's role and whether the user is disabled."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE users SET role = ?, disabled = ? WHERE name = ?",
+            (role, int(disabled), name),
+        )

@@ -22,7 +22,8 @@ is removed (X, the table says D) and so is Text Value (0040,A160) wherever it
 is (X, no row in the table). Without the Clean Structured Content Option (the
 kiosk has none) a structured document (an SR, a key object selection), whose
 content is its Content Sequence, cannot be de-identified: it is left out and
-named, like an image with burned-in text.
+named, like an image with burned-in text; so is an encapsulated document (a
+PDF report), whose content the profile removes.
 
 The file meta information is written anew (:func:`file_meta_of`): the
 Part-10 elements only, with the new SOP Instance UID and the kiosk's
@@ -442,7 +443,9 @@ def structured_content_note(ds: Dataset) -> str:
     Without the Clean Structured Content Option the profile removes the Content
     Sequence (and every Text Value): a structured report or key object selection
     would be left without its content (an invalid instance), and its text cannot
-    be trusted to be free of the patient's name, IDs or dates. It is left out.
+    be trusted to be free of the patient's name, IDs or dates. It is left out, and
+    so is an encapsulated document (PDF, CDA, STL ...): the profile removes its
+    Encapsulated Document (X), which would leave an instance with no content.
 
     Parameters
     ----------
@@ -458,6 +461,12 @@ def structured_content_note(ds: Dataset) -> str:
     """
     modality = str(ds.get("Modality", "")).strip().upper()
     kind = UID(str(ds.get("SOPClassUID", ""))).name
+    if "EncapsulatedDocument" in ds or modality == "DOC" or "Encapsulated" in kind:
+        what = kind if kind and not kind[0].isdigit() else "an encapsulated document"
+        return (
+            f"is an encapsulated document ({what[:64]}: a PDF, a CDA, a model) whose content "
+            "the profile removes and whose text cannot be cleaned: left out of the export"
+        )
     if not (
         "ValueType" in ds
         or modality in _DOCUMENT_MODALITIES

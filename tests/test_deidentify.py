@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -685,3 +686,30 @@ def test_an_export_killed_halfway_is_on_the_audit_trail(
     conn.close()
     assert [(e["outcome"], e["study_instance_uid"]) for e in exported] == [("started", uid)]
     assert str(out) in exported[0]["detail"]
+
+
+def test_an_encapsulated_pdf_is_left_out_not_exported_empty(tmp_path):
+    """An Encapsulated PDF that says it has no burned-in text was exported with its document
+    removed (the profile's X): an instance with no content. It is left out and named, as a
+    structured report is."""
+    from kiosk.report_wrap import Report, write_wrapped
+
+    _planted(tmp_path / "in" / "IMG1", BurnedInAnnotation="NO")
+    pdf = tmp_path / "in" / "report.pdf"
+    body = b"%PDF-1.4\n% DOE^JANEQZ ZQX7\n%%EOF\n"
+    pdf.write_bytes(body)
+    digest = hashlib.sha256(body).hexdigest()
+    report = Report(relpath="report.pdf", path=pdf, kind="pdf", size=len(body), sha256=digest)
+    write_wrapped(report, tmp_path / "in" / "IMG1", tmp_path / "in" / "DOC1", 2)
+    wrapped = dcmread(tmp_path / "in" / "DOC1")
+    wrapped.BurnedInAnnotation = "NO"  # as another hospital's PDF may say of itself
+    wrapped.save_as(tmp_path / "in" / "DOC1")
+    result = export_files(
+        [tmp_path / "in" / "IMG1", tmp_path / "in" / "DOC1"], tmp_path / "out", Deidentify()
+    )
+    assert (result.files, result.left_out) == (1, 1)
+    (note,) = result.left_out_images
+    assert "encapsulated document (Encapsulated PDF Storage" in note.message
+    assert note.sop_instance_uid == wrapped.SOPInstanceUID
+    written = b"".join(p.read_bytes() for p in (tmp_path / "out").iterdir())
+    assert b"JANEQZ" not in written and b"%PDF" not in written

@@ -188,11 +188,10 @@ def test_an_image_with_burned_in_text_is_left_out(tmp_path):
     assert (result.files, result.left_out) == (2, 1)
 
 
-def test_kiosk_export_deidentify_writes_the_imported_study(
-    tmp_path, capsys, worklist_server, storage_server
-):
+def _imported(tmp_path: Path, capsys, worklist_server, storage_server, per_study: int):
+    """A CT study of DOE^JANE on a disc, imported as MRN M0; its Study UID and config."""
     disc = tmp_path / "disc"
-    (study,) = write_ct_disc(disc, [("EXT-1", "DOE^JANE", "19700101", "F")], per_study=2)
+    (study,) = write_ct_disc(disc, [("EXT-1", "DOE^JANE", "19700101", "F")], per_study=per_study)
     worklist_server.add_patient("M0")
     cfg = write_config(
         tmp_path / "kiosk.toml",
@@ -201,11 +200,18 @@ def test_kiosk_export_deidentify_writes_the_imported_study(
         spool=tmp_path / "spool",
         database=tmp_path / "kiosk.sqlite3",
     )
-    with cfg.open("a", encoding="utf-8") as f:
-        f.write("\n[deidentify]\nretain_dates = true\n")
     uid = study.study_instance_uid
     assert main(["import", str(disc), "--study", uid, "--mrn", "M0", "--config", str(cfg)]) == 0
     capsys.readouterr()
+    return uid, cfg
+
+
+def test_kiosk_export_deidentify_writes_the_imported_study(
+    tmp_path, capsys, worklist_server, storage_server
+):
+    uid, cfg = _imported(tmp_path, capsys, worklist_server, storage_server, 2)
+    with cfg.open("a", encoding="utf-8") as f:
+        f.write("\n[deidentify]\nretain_dates = true\n")
     out = tmp_path / "teaching"
     args = ["export", "--deidentify", uid, "--out", str(out), "--json", "--config", str(cfg)]
     assert main(args) == 0
@@ -421,19 +427,7 @@ def test_kiosk_export_names_the_images_with_burned_in_text(
 def test_kiosk_export_to_a_folder_under_a_file_is_bad_usage(
     tmp_path, capsys, worklist_server, storage_server
 ):
-    disc = tmp_path / "disc"
-    (study,) = write_ct_disc(disc, [("EXT-1", "DOE^JANE", "19700101", "F")], per_study=1)
-    worklist_server.add_patient("M0")
-    cfg = write_config(
-        tmp_path / "kiosk.toml",
-        worklist=worklist_server,
-        destinations={"radiology": storage_server},
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
-    )
-    uid = study.study_instance_uid
-    assert main(["import", str(disc), "--study", uid, "--mrn", "M0", "--config", str(cfg)]) == 0
-    capsys.readouterr()
+    uid, cfg = _imported(tmp_path, capsys, worklist_server, storage_server, 1)
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
     for out in (a_file / "sub", a_file / "sub" / "deeper"):
@@ -659,19 +653,7 @@ def test_an_export_killed_halfway_is_on_the_audit_trail(
     """Red team round 13: ``kiosk export`` killed with SIGKILL once files were in --out left
     them there with no ``export`` record (it was written after the last file). The export is
     now audited before its first file (outcome ``started``)."""
-    disc = tmp_path / "disc"
-    (study,) = write_ct_disc(disc, [("EXT-1", "DOE^JANE", "19700101", "F")], per_study=4)
-    worklist_server.add_patient("M0")
-    cfg = write_config(
-        tmp_path / "kiosk.toml",
-        worklist=worklist_server,
-        destinations={"radiology": storage_server},
-        spool=tmp_path / "spool",
-        database=tmp_path / "kiosk.sqlite3",
-    )
-    uid = study.study_instance_uid
-    assert main(["import", str(disc), "--study", uid, "--mrn", "M0", "--config", str(cfg)]) == 0
-    capsys.readouterr()
+    uid, cfg = _imported(tmp_path, capsys, worklist_server, storage_server, 4)
     out = tmp_path / "teaching"
     killed = subprocess.run(
         [sys.executable, "-m", "kiosk", "export", "--deidentify", uid, "--out", str(out),
